@@ -1,0 +1,60 @@
+"""Exceptions raised by tfgl. Every error a user can cause derives from TfglError."""
+from __future__ import annotations
+
+
+class TfglError(Exception):
+    """Base class of every error tfgl raises on bad input or an unusable setup."""
+
+
+class ModelFormatError(TfglError):
+    """model.json (or a layers config) is malformed or inconsistent."""
+
+
+class WeightsError(TfglError):
+    """A weights manifest or shard is missing, short, long or undecodable."""
+
+
+class UnsafePathError(WeightsError):
+    """A weight path escapes the model's folder or origin."""
+
+
+class UnsupportedOpsError(TfglError):
+    """The graph uses ops the engine has no kernel for; lists all of them at once."""
+
+    def __init__(self, missing: dict[str, list[str]]):
+        self.missing = missing
+        lines = [f"  {op}: used by {', '.join(nodes[:3])}{' ...' if len(nodes) > 3 else ''}"
+                 for op, nodes in sorted(missing.items())]
+        super().__init__(f"{len(missing)} unsupported op(s):\n" + "\n".join(lines))
+
+
+class GraphError(TfglError):
+    """The graph's structure is invalid: unknown inputs, cycles, duplicate names."""
+
+
+class AttrError(GraphError):
+    """A node attribute is missing or has a bad value."""
+
+    def __init__(self, node: str, attr: str, message: str):
+        self.node, self.attr = node, attr
+        super().__init__(f"node {node!r}, attr {attr!r}: {message}")
+
+
+class InputError(TfglError):
+    """Inputs given at run time don't match the model's signature."""
+
+
+class KernelError(TfglError):
+    """A kernel rejected its inputs (shapes, dtypes, attribute values)."""
+
+
+class ResourceLimitError(TfglError):
+    """A tensor would exceed the configured size limit."""
+
+
+class GLError(TfglError):
+    """The OpenGL context failed or reported an error."""
+
+
+class ConversionError(TfglError):
+    """The converter could not convert the given model."""

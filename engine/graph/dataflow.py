@@ -1,0 +1,201 @@
+"""Dataflow execution of TensorFlow's v1 control flow (Enter/Exit/Switch/Merge/NextIteration/LoopCond).
+
+Every value is tagged with a context: the stack of (frame, iteration) it was produced in. A node
+runs in a context once all its inputs have arrived there; Enter moves a value into a child frame,
+NextIteration into the next iteration, Exit back to the parent. Switch sends its data to one port
+and a DEAD marker to the other; a node with a dead input produces dead outputs without running,
+except Merge, which forwards the first live input.
+"""
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from typing import Mapping, Sequence
+
+from engine.backends.base import Backend
+from engine.errors import GraphError, InputError
+from engine.graph.graph import Node
+from engine.graph.plan import Plan, TensorKey
+from engine.tensor import Tensor, alias
+
+Context = tuple  # ((frame, iteration), ...)
+
+
+class _Dead:
+    def __repr__(self) -> str:
+        return "DEAD"
+
+
+DEAD = _Dead()
+
+ENTER = frozenset({"Enter", "RefEnter"})
+EXIT = frozenset({"Exit", "RefExit"})
+NEXT = frozenset({"NextIteration", "RefNextIteration"})
+MERGE = frozenset({"Merge", "RefMerge"})
+SWITCH = frozenset({"Switch", "RefSwitch"})
+MAX_ITERATIONS = 10_000_000
+
+
+def run_dataflow(executor, plan: Plan, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey],
+                 backend: Backend) -> list[Tensor]:
+    return _Run(executor, plan, feeds, backend).run(fetches)
+
+
+class _Run:
+    def __init__(self, executor, plan: Plan, feeds: Mapping[TensorKey, Tensor], backend: Backend):
+        self.executor, self.backend = executor, backend
+        self.graph = executor.graph
+        self.needed = plan.needed
+        self.feeds = feeds
+        self.fed_nodes = {name for name, _ in feeds}
+        self.consumers: dict[str, list[str]] = defaultdict(list)
+        self.expected: dict[str, int] = {}   # arrivals (one per distinct source) before a node runs
+        for name in self.needed:
+            node = self.graph.nodes[name]
+            if name in self.fed_nodes:
+                continue
+            sources = {s for s, _ in node.inputs} | set(node.control_inputs)
+            for source in sources:
+                self.consumers[source].append(name)
+            is_loop_merge = node.op in MERGE and any(self.graph.nodes[s].op in NEXT for s in sources)
+            self.expected[name] = 1 if is_loop_merge else len(sources)
+        self.outputs: dict[tuple[str, Context], list] = {}
+        self.arrived: dict[tuple[str, Context], int] = defaultdict(int)
+        self.ready: deque[tuple[str, Context]] = deque()
+        self.scheduled: set[tuple[str, Context]] = set()
+        self.constant_enters: dict[tuple[Context, str], list[tuple[str, list]]] = defaultdict(list)
+        self.iterations: dict[tuple[Context, str], int] = {}
+
+    # -- driving ----------------------------------------------------------------------------------
+    def run(self, fetches: Sequence[TensorKey]) -> list[Tensor]:
+        for name in sorted(self.needed):
+            node = self.graph.nodes[name]
+            if name in self.fed_nodes:
+                self._emit(name, (), [self.feeds.get((name, i)) for i in range(_width(self.feeds, name))])
+            elif not node.inputs and not node.control_inputs:
+                self._schedule((name, ()))
+        steps = 0
+        while self.ready:
+            steps += 1
+            if steps > MAX_ITERATIONS:
+                raise GraphError("control flow did not finish within the step limit")
+            name, ctx = self.ready.popleft()
+            self._execute(self.graph.nodes[name], ctx)
+        results = []
+        for name, index in fetches:
+            outputs = self.outputs.get((name, ()))
+            if outputs is None or outputs is DEAD or index >= len(outputs) or outputs[index] is DEAD:
+                raise GraphError(f"output {name}:{index} was not produced (it lies on an untaken branch)")
+            results.append(outputs[index])
+        return results
+
+    def _emit(self, name: str, ctx: Context, outputs) -> None:
+        self.outputs[(name, ctx)] = outputs
+        for consumer in self.consumers.get(name, ()):
+            key = (consumer, ctx)
+            self.arrived[key] += 1
+            node = self.graph.nodes[consumer]
+            if node.op in MERGE:
+                # A merge runs on its first live input, or once every input it can get is dead.
+                if key not in self.scheduled and (self._has_live_input(node, ctx)
+                                                  or self.arrived[key] >= self.expected[consumer]):
+                    self._schedule(key)
+            elif self.arrived[key] == self.expected[consumer]:
+                self._schedule(key)
+
+    def _schedule(self, key: tuple[str, Context]) -> None:
+        self.scheduled.add(key)
+        self.ready.append(key)
+
+    def _has_live_input(self, node: Node, ctx: Context) -> bool:
+        return any(v is not None and v is not DEAD for v in (self._value(s, i, ctx) for s, i in node.inputs))
+
+    def _value(self, source: str, index: int, ctx: Context):
+        outputs = self.outputs.get((source, ctx))
+        if outputs is None:
+            return None
+        if outputs is DEAD:
+            return DEAD
+        if index >= len(outputs):
+            raise GraphError(f"node {source!r} has no output {index}")
+        return outputs[index]
+
+    # -- one node ---------------------------------------------------------------------------------
+    def _execute(self, node: Node, ctx: Context) -> None:
+        op = node.op
+        inputs = [self._value(s, i, ctx) for s, i in node.inputs]
+        if op in MERGE:
+            return self._merge(node, ctx, inputs)
+        dead = any(v is DEAD for v in inputs) or \
+            any(self.outputs.get((c, ctx)) is DEAD for c in node.control_inputs)
+        if op in ENTER:
+            return self._enter(node, ctx, inputs[0])
+        if op in EXIT:
+            return self._exit(node, ctx, inputs[0])
+        if op in NEXT:
+            if not dead:
+                frame, iteration = ctx[-1]
+                self._start_iteration(ctx[:-1], frame, iteration + 1)
+                self._emit(node.name, ctx[:-1] + ((frame, iteration + 1),), [alias(inputs[0])])
+            return
+        if dead:
+            return self._emit(node.name, ctx, DEAD)
+        if op in SWITCH:
+            data, pred = inputs
+            taken = bool(pred.numpy().reshape(()))
+            return self._emit(node.name, ctx, [DEAD, alias(data)] if taken else [alias(data), DEAD])
+        if op == "LoopCond":
+            return self._emit(node.name, ctx, [alias(inputs[0])])
+        if op == "Const":
+            return self._emit(node.name, ctx, [self.executor.constants[node.name]])
+        if op == "Placeholder":
+            raise InputError(f"input {node.name!r} is needed but was not given")
+        outputs = self.backend.run(op, inputs, self.executor.node_attrs(node), node=node.name)
+        self._emit(node.name, ctx, outputs)
+
+    def _merge(self, node: Node, ctx: Context, inputs: list) -> None:
+        from engine.tensor import tensor
+        for index, value in enumerate(inputs):
+            if value is not None and value is not DEAD:
+                return self._emit(node.name, ctx, [alias(value), tensor(index, "int32")])
+        self._emit(node.name, ctx, DEAD)
+
+    def _enter(self, node: Node, ctx: Context, value) -> None:
+        frame = node.attrs.get("frame_name")
+        if not frame:
+            raise GraphError(f"Enter node {node.name!r} has no frame_name")
+        outputs = DEAD if value is DEAD else [alias(value)]
+        self.iterations.setdefault((ctx, frame), 0)
+        if node.attrs.get("is_constant") and outputs is not DEAD:
+            # A loop invariant: visible in every iteration of this frame, present and future.
+            self.constant_enters[(ctx, frame)].append((node.name, outputs))
+            for iteration in range(self.iterations[(ctx, frame)] + 1):
+                self._emit(node.name, ctx + ((frame, iteration),), outputs)
+        else:
+            self._emit(node.name, ctx + ((frame, 0),), outputs)
+
+    def _start_iteration(self, parent: Context, frame: str, iteration: int) -> None:
+        if self.iterations.get((parent, frame), 0) >= iteration:
+            return
+        self.iterations[(parent, frame)] = iteration
+        for name, outputs in self.constant_enters[(parent, frame)]:
+            self._emit(name, parent + ((frame, iteration),), outputs)
+
+    def _exit(self, node: Node, ctx: Context, value) -> None:
+        if not ctx:
+            raise GraphError(f"Exit node {node.name!r} runs outside any loop frame")
+        if value is not DEAD:
+            return self._emit(node.name, ctx[:-1], [alias(value)])
+        # A dead Exit means "the loop goes on" unless the loop itself is dead (an untaken branch).
+        if self._loop_predicate_is_dead(node, ctx):
+            self._emit(node.name, ctx[:-1], DEAD)
+
+    def _loop_predicate_is_dead(self, node: Node, ctx: Context) -> bool:
+        switch = self.graph.nodes[node.inputs[0][0]]
+        if switch.op not in SWITCH:
+            return True
+        predicate, index = switch.inputs[1]
+        return self._value(predicate, index, ctx) is DEAD
+
+
+def _width(feeds: Mapping[TensorKey, Tensor], name: str) -> int:
+    return max(i for n, i in feeds if n == name) + 1

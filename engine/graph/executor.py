@@ -1,0 +1,141 @@
+"""Runs a graph (the model's or a library function's) on a backend, one cached plan per
+(feeds, fetches) pair; graphs with v1 control flow go to the dataflow executor."""
+from __future__ import annotations
+
+import threading
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from engine import dtypes
+from engine.backends.base import Backend
+from engine.errors import GraphError, InputError
+from engine.graph.graph import Function, Graph, Node
+from engine.graph.plan import Plan, TensorKey, build_plan
+from engine.io.graph_def import FuncRef
+from engine.tensor import Tensor
+
+# Ops whose kernels call library functions; the executor hands them the runtime.
+FUNCTION_CALLING_OPS = frozenset({"While", "StatelessWhile", "If", "StatelessIf", "PartitionedCall",
+                                  "StatefulPartitionedCall"})
+
+
+def constant_tensor(node: Node, weights: Mapping[str, np.ndarray]) -> Tensor:
+    """The value of a Const node: from the weights (official converter output) or its `value` attr."""
+    if node.name in weights:
+        array = weights[node.name]
+    elif isinstance(node.attrs.get("value"), np.ndarray):
+        array = node.attrs["value"]
+    else:
+        raise GraphError(f"Const node {node.name!r} has no value: not in the weights and no 'value' attr")
+    dtype = dtypes.storage_dtype(node.attrs["dtype"]) if isinstance(node.attrs.get("dtype"), str) \
+        else dtypes.dtype_of_array(array)
+    return Tensor(dtypes.to_storage(array, dtype), dtype)
+
+
+class Executor:
+    """Executes one graph. Thread-safe: plans are built under a lock, runs keep their state local."""
+
+    def __init__(self, graph: Graph, weights: Mapping[str, np.ndarray], library: "Library"):
+        self.graph = graph
+        self.library = library
+        self.constants = {node.name: constant_tensor(node, weights)
+                          for node in graph.nodes.values() if node.op == "Const"}
+        self._plans: dict[tuple, Plan] = {}
+        self._lock = threading.Lock()
+
+    def node_attrs(self, node: Node) -> dict[str, Any]:
+        if node.op in FUNCTION_CALLING_OPS:
+            return {**node.attrs, "runtime": self.library}
+        return node.attrs
+
+    def plan(self, feeds: Sequence[TensorKey], fetches: Sequence[TensorKey]) -> Plan:
+        key = (frozenset(feeds), tuple(fetches))
+        plan = self._plans.get(key)
+        if plan is None:
+            with self._lock:
+                plan = self._plans.get(key)
+                if plan is None:
+                    self._check_keys(feeds, fetches)
+                    plan = build_plan(self.graph, set(feeds), list(fetches), self.node_attrs)
+                    self._plans[key] = plan
+        return plan
+
+    def _check_keys(self, feeds: Sequence[TensorKey], fetches: Sequence[TensorKey]) -> None:
+        for kind, keys in (("input", feeds), ("output", fetches)):
+            for name, _ in keys:
+                if name not in self.graph.nodes:
+                    raise InputError(f"unknown {kind} {name!r}: the graph has no such node")
+
+    def run(self, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey], backend: Backend) -> list[Tensor]:
+        plan = self.plan(list(feeds), fetches)
+        if plan.dataflow:
+            from engine.graph.dataflow import run_dataflow
+            return run_dataflow(self, plan, feeds, fetches, backend)
+        return self._run_steps(plan, feeds, fetches, backend)
+
+    def _run_steps(self, plan: Plan, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey],
+                   backend: Backend) -> list[Tensor]:
+        values: dict[TensorKey, Tensor] = dict(feeds)
+        for name in plan.needed:
+            if name in self.constants and (name, 0) not in values:
+                values[(name, 0)] = self.constants[name]
+        keep = set(feeds.values()) | set(self.constants.values())
+        try:
+            for step in plan.steps:
+                node = step.node
+                if node.op == "Const":
+                    continue
+                if node.op == "Placeholder":
+                    raise InputError(f"input {node.name!r} is needed but was not given")
+                inputs = [values[key] for key in step.input_keys]
+                outputs = backend.run(node.op, inputs, step.attrs, node=node.name)
+                for index, out in enumerate(outputs):
+                    values[(node.name, index)] = out
+                for key in step.frees:
+                    _release(values.pop(key, None), keep)
+            missing = [f"{n}:{i}" for n, i in fetches if (n, i) not in values]
+            if missing:
+                raise GraphError(f"output(s) {', '.join(missing)} were not produced")
+            results = [values[key] for key in fetches]
+        except BaseException:
+            for tensor in values.values():
+                _release(tensor, keep)
+            raise
+        keep.update(results)
+        for tensor in values.values():  # outputs of multi-output nodes that nobody read
+            _release(tensor, keep)
+        return results
+
+
+def _release(tensor: Any, keep: set) -> None:
+    """Frees a tensor's device storage now, unless it is a constant or a caller's input."""
+    if isinstance(tensor, Tensor) and tensor not in keep:
+        tensor.dispose()
+
+
+class Library:
+    """The model's function library; what function-calling kernels receive as `runtime`."""
+
+    def __init__(self, functions: Mapping[str, Function], weights: Mapping[str, np.ndarray], backend_of):
+        self.functions = functions
+        self._weights = weights
+        self._executors: dict[str, Executor] = {}
+        self._backend_of = backend_of
+        self._lock = threading.Lock()
+
+    def executor(self, name: str) -> tuple[Function, Executor]:
+        if name not in self.functions:
+            raise GraphError(f"function {name!r} is not in the model's library")
+        with self._lock:
+            if name not in self._executors:
+                self._executors[name] = Executor(self.functions[name].graph, {}, self)
+        return self.functions[name], self._executors[name]
+
+    def call(self, func: FuncRef | str, inputs: Sequence[Tensor]) -> list[Tensor]:
+        name = func.name if isinstance(func, FuncRef) else func
+        function, executor = self.executor(name)
+        if len(inputs) != len(function.arg_names):
+            raise GraphError(f"function {name!r} takes {len(function.arg_names)} arguments, got {len(inputs)}")
+        feeds = {(arg, 0): tensor for arg, tensor in zip(function.arg_names, inputs)}
+        return executor.run(feeds, function.outputs, self._backend_of())

@@ -1,0 +1,223 @@
+"""GraphModel: a TF.js graph model loaded from model.json, run with numpy in and numpy out."""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from engine import dtypes
+from engine.backends import Backend, get_backend
+from engine.errors import InputError, ModelFormatError, UnsupportedOpsError
+from engine.graph.executor import Executor, Library
+from engine.graph.graph import Graph, build_graph, parse_tensor_name
+from engine.graph.plan import CONTROL_FLOW_V1, TensorKey
+from engine.io import GRAPH_MODEL, ModelArtifacts, graph_def, load_model_json, read_weight_arrays
+from engine.tensor import Tensor
+
+EXECUTOR_OPS = frozenset({"Const", "Placeholder"}) | CONTROL_FLOW_V1
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """A model input or output: its public name (signature key or node name), graph tensor, shape, dtype."""
+
+    name: str
+    tensor: str
+    shape: tuple[int | None, ...] | None
+    dtype: str
+
+    @property
+    def key(self) -> TensorKey:
+        return parse_tensor_name(self.tensor)
+
+
+def missing_ops(graph: Graph, backend: Backend) -> dict[str, list[str]]:
+    """op -> nodes using it, for every op neither the backend nor the executor handles."""
+    missing: dict[str, list[str]] = {}
+    for node in graph.all_nodes():
+        if node.op not in EXECUTOR_OPS and not backend.supports(node.op):
+            missing.setdefault(node.op, []).append(node.name)
+    return missing
+
+
+class GraphModel:
+    """A TF.js graph model. `predict`/`execute` take and return numpy arrays."""
+
+    def __init__(self, artifacts: ModelArtifacts, weights: Mapping[str, np.ndarray], backend: str | None = None):
+        if artifacts.format != GRAPH_MODEL:
+            raise ModelFormatError(f"expected a graph-model, got {artifacts.format!r}; use load_layers_model")
+        topology = artifacts.model_topology
+        self.artifacts = artifacts
+        self.graph = build_graph(graph_def.decode_nodes(topology.get("node", [])),
+                                 graph_def.decode_functions(topology.get("library")))
+        self.backend = get_backend(backend)
+        missing = missing_ops(self.graph, self.backend)
+        if missing:
+            raise UnsupportedOpsError(missing)
+        self._state = threading.local()
+        self.library = Library(self.graph.functions, weights, lambda: self._state.backend)
+        self.executor = Executor(self.graph, weights, self.library)
+        self.inputs, self.outputs = self._signature(artifacts.signature or {})
+        self.metadata = artifacts.user_defined_metadata or {}
+
+    # -- signature ------------------------------------------------------------------------------
+    def _signature(self, signature: dict) -> tuple[list[TensorInfo], list[TensorInfo]]:
+        def infos(entries: dict) -> list[TensorInfo]:
+            out = []
+            for key, info in (entries or {}).items():
+                if not isinstance(info, dict) or not isinstance(info.get("name"), str):
+                    raise ModelFormatError(f"signature entry {key!r} has no tensor name")
+                name, _ = parse_tensor_name(info["name"])
+                if name not in self.graph.nodes:
+                    raise ModelFormatError(f"signature entry {key!r} names {info['name']!r}, which is not in the graph")
+                shape = graph_def.decode_shape(info["tensorShape"]) if "tensorShape" in info else None
+                dtype = dtypes.storage_dtype(dtypes.tf_type_name(info["dtype"])) if "dtype" in info else "float32"
+                out.append(TensorInfo(key, info["name"], _shape(shape), dtype))
+            return out
+
+        inputs, outputs = infos(signature.get("inputs")), infos(signature.get("outputs"))
+        if not inputs:
+            inputs = [self._node_info(node) for node in self.graph.nodes.values() if node.op == "Placeholder"]
+        if not outputs:
+            consumed = {source for node in self.graph.nodes.values()
+                        for source in [s for s, _ in node.inputs] + node.control_inputs}
+            outputs = [TensorInfo(n.name, f"{n.name}:0", None, _dtype_attr(n)) for n in self.graph.nodes.values()
+                       if n.name not in consumed and n.op not in ("Const", "NoOp", "Placeholder")]
+        return inputs, outputs
+
+    def _node_info(self, node) -> TensorInfo:
+        return TensorInfo(node.name, f"{node.name}:0", _shape(node.attrs.get("shape")), _dtype_attr(node))
+
+    # -- running ----------------------------------------------------------------------------------
+    def predict(self, x: Any) -> np.ndarray | dict[str, np.ndarray]:
+        """Runs the model on its signature outputs: one output -> array, several -> dict by output name."""
+        results = self.execute(x, [info.name for info in self.outputs])
+        if len(self.outputs) == 1:
+            return results[0]
+        return {info.name: value for info, value in zip(self.outputs, results)}
+
+    def execute(self, inputs: Any, outputs: str | Sequence[str] | None = None) -> np.ndarray | list[np.ndarray]:
+        """Runs the graph. `inputs`: an array (single input), a list (in `model.inputs` order) or a
+        dict by signature key / node name / tensor name. `outputs`: one name or a list of names
+        (signature key, node name or 'node:index'); a single name returns a single array."""
+        feeds = self._feeds(inputs)
+        names = [info.name for info in self.outputs] if outputs is None else \
+            [outputs] if isinstance(outputs, str) else list(outputs)
+        fetches = [self._resolve(name, self.outputs, "output") for name in names]
+        tensors = self.run(feeds, fetches)
+        arrays = [t.numpy() for t in tensors]
+        return arrays[0] if isinstance(outputs, str) else arrays
+
+    def run(self, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey]) -> list[Tensor]:
+        """Tensor-level execution (no conversion): what predict/execute and benchmarks call."""
+        self._state.backend = self.backend
+        return self.executor.run(feeds, fetches, self.backend)
+
+    def warmup(self, seed: int = 0) -> None:
+        """Runs once on random inputs of the signature's shapes (unknown dims = 1), compiling programs."""
+        rng = np.random.default_rng(seed)
+        feeds = {}
+        for info in self.inputs:
+            shape = tuple(1 if d is None else d for d in (info.shape or ()))
+            feeds[info.name] = random_array(rng, shape, info.dtype)
+        self.execute(feeds)
+
+    def _resolve(self, name: str, infos: Sequence[TensorInfo], kind: str) -> TensorKey:
+        for info in infos:
+            if name in (info.name, info.tensor):
+                return info.key
+        node, index = parse_tensor_name(name)
+        if node in self.graph.nodes:
+            return node, index
+        known = ", ".join(info.name for info in infos)
+        raise InputError(f"unknown {kind} {name!r}; the model's {kind}s are: {known}")
+
+    def _feeds(self, inputs: Any) -> dict[TensorKey, Tensor]:
+        if isinstance(inputs, Mapping):
+            named = dict(inputs)
+        elif isinstance(inputs, (list, tuple)):
+            if len(inputs) != len(self.inputs):
+                raise InputError(f"the model takes {len(self.inputs)} inputs, got a list of {len(inputs)}")
+            named = {info.name: value for info, value in zip(self.inputs, inputs)}
+        else:
+            if len(self.inputs) != 1:
+                raise InputError(f"the model takes {len(self.inputs)} inputs "
+                                 f"({', '.join(i.name for i in self.inputs)}); pass a dict")
+            named = {self.inputs[0].name: inputs}
+        feeds = {}
+        for name, value in named.items():
+            key = self._resolve(name, self.inputs, "input")
+            info = next((i for i in self.inputs if i.key == key), None) or self._placeholder_info(key)
+            feeds[key] = check_input(name, value, info)
+        given = set(feeds)
+        absent = [i.name for i in self.inputs if i.key not in given]
+        if absent:
+            raise InputError(f"missing input(s): {', '.join(absent)}")
+        return feeds
+
+    def _placeholder_info(self, key: TensorKey) -> TensorInfo | None:
+        node = self.graph.nodes[key[0]]
+        return self._node_info(node) if node.op in ("Placeholder", "PlaceholderWithDefault") else None
+
+    def __repr__(self) -> str:
+        ins = ", ".join(f"{i.name}{list(i.shape) if i.shape is not None else ''}:{i.dtype}" for i in self.inputs)
+        outs = ", ".join(i.name for i in self.outputs)
+        return f"GraphModel(inputs=[{ins}], outputs=[{outs}], backend={self.backend.name})"
+
+
+def _shape(shape) -> tuple[int | None, ...] | None:
+    return None if shape is None else tuple(None if d < 0 else d for d in shape)
+
+
+def _dtype_attr(node) -> str:
+    value = node.attrs.get("dtype") or node.attrs.get("T")
+    return dtypes.storage_dtype(value) if isinstance(value, str) else "float32"
+
+
+def random_array(rng: np.random.Generator, shape: tuple[int, ...], dtype: str) -> np.ndarray:
+    if dtype == "float32":
+        return rng.standard_normal(shape).astype(np.float32)
+    if dtype == "int32":
+        return rng.integers(0, 10, shape).astype(np.int32)
+    if dtype == "bool":
+        return rng.integers(0, 2, shape).astype(bool)
+    if dtype == "complex64":
+        return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(np.complex64)
+    return np.full(shape, b"a", dtype=object)
+
+
+_SAFE_CASTS = {"float32": "biuf", "int32": "biu", "bool": "b", "complex64": "biufc", "string": "OSU"}
+
+
+def check_input(name: str, value: Any, info: TensorInfo | None) -> Tensor:
+    """Converts one input to a Tensor, checking dtype and shape against the signature."""
+    if isinstance(value, Tensor):
+        tensor = value
+    else:
+        array = np.asarray(value)
+        dtype = info.dtype if info is not None else None
+        if dtype is not None and array.dtype.kind not in _SAFE_CASTS[dtype]:
+            raise InputError(f"input {name!r} must be {dtype}, got an array of {array.dtype}")
+        array = dtypes.to_storage(array, dtype)
+        tensor = Tensor(array, dtype or dtypes.dtype_of_array(array))
+    if info is None:
+        return tensor
+    if tensor.dtype != info.dtype:
+        raise InputError(f"input {name!r} must be {info.dtype}, got a {tensor.dtype} tensor")
+    if info.shape is not None:
+        expected = info.shape
+        if len(tensor.shape) != len(expected) or any(e is not None and e != d for e, d in zip(expected, tensor.shape)):
+            pretty = [-1 if d is None else d for d in expected]
+            raise InputError(f"input {name!r} must have shape {pretty} (-1: any), got {list(tensor.shape)}")
+    return tensor
+
+
+def load_graph_model(location: str | os.PathLike, backend: str | None = None,
+                     headers: Mapping[str, str] | None = None, progress: bool = False) -> GraphModel:
+    """Loads a TF.js graph model from a model.json path (or its folder), file:// or http(s):// URL."""
+    artifacts = load_model_json(location, headers)
+    weights = read_weight_arrays(artifacts.weights_manifest, artifacts.base, artifacts.headers, progress=progress)
+    return GraphModel(artifacts, weights, backend)

@@ -1,0 +1,95 @@
+"""Execution plans: which nodes a (feeds, fetches) pair needs, in what order, and when each
+intermediate tensor can be freed."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from engine.errors import GraphError
+from engine.graph.graph import Graph, Node
+
+CONTROL_FLOW_V1 = frozenset({"Enter", "RefEnter", "Exit", "RefExit", "Switch", "RefSwitch", "Merge", "RefMerge",
+                             "NextIteration", "RefNextIteration", "LoopCond"})
+TensorKey = tuple[str, int]
+
+
+@dataclass
+class Step:
+    node: Node
+    input_keys: list[TensorKey]
+    attrs: dict[str, Any]
+    frees: list[TensorKey]      # tensors whose last reader is this step
+
+
+@dataclass
+class Plan:
+    steps: list[Step]
+    needed: set[str]
+    dataflow: bool              # v1 control flow: run by the dataflow executor, not step by step
+    initial_frees: list[TensorKey]
+
+
+def needed_nodes(graph: Graph, feeds: set[TensorKey], fetch_nodes: list[str]) -> set[str]:
+    """Nodes reachable backwards from the fetches, not crossing fed tensors."""
+    fed_nodes = {name for name, _ in feeds}
+    needed: set[str] = set()
+    stack = list(fetch_nodes)
+    while stack:
+        name = stack.pop()
+        if name in needed:
+            continue
+        needed.add(name)
+        if name in fed_nodes:
+            continue
+        node = graph.nodes[name]
+        stack.extend(source for source, _ in node.inputs)
+        stack.extend(node.control_inputs)
+    return needed
+
+
+def topological_order(graph: Graph, needed: set[str], fed_nodes: set[str]) -> list[Node]:
+    """Kahn's algorithm over the needed subgraph, in the graph's own node order where free to choose."""
+    indegree, consumers = {}, {name: [] for name in needed}
+    for name in needed:
+        node = graph.nodes[name]
+        sources = set() if name in fed_nodes else \
+            {s for s, _ in node.inputs if s in needed} | {s for s in node.control_inputs if s in needed}
+        indegree[name] = len(sources)
+        for source in sources:
+            consumers[source].append(name)
+    position = {name: i for i, name in enumerate(graph.nodes)}
+    ready = sorted((n for n, d in indegree.items() if d == 0), key=position.__getitem__, reverse=True)
+    order = []
+    while ready:
+        name = ready.pop()
+        order.append(graph.nodes[name])
+        newly = []
+        for consumer in consumers[name]:
+            indegree[consumer] -= 1
+            if indegree[consumer] == 0:
+                newly.append(consumer)
+        ready.extend(sorted(newly, key=position.__getitem__, reverse=True))
+    if len(order) != len(needed):
+        stuck = sorted(n for n, d in indegree.items() if d > 0)
+        raise GraphError(f"the graph has a cycle outside control flow, through {', '.join(stuck[:5])}")
+    return order
+
+
+def build_plan(graph: Graph, feeds: set[TensorKey], fetches: list[TensorKey],
+               node_attrs=lambda node: node.attrs) -> Plan:
+    fed_nodes = {name for name, _ in feeds}
+    needed = needed_nodes(graph, feeds, [name for name, _ in fetches])
+    if any(graph.nodes[name].op in CONTROL_FLOW_V1 for name in needed - fed_nodes):
+        return Plan([], needed, dataflow=True, initial_frees=[])
+    order = topological_order(graph, needed, fed_nodes)
+    steps = [Step(node, list(node.inputs), node_attrs(node), []) for node in order if node.name not in fed_nodes]
+    last_reader: dict[TensorKey, int] = {}
+    for index, step in enumerate(steps):
+        for key in step.input_keys:
+            last_reader[key] = index
+    kept = set(fetches)
+    initial_frees = [key for key in feeds if key not in last_reader and key not in kept]
+    for key, index in last_reader.items():
+        if key not in kept:
+            steps[index].frees.append(key)
+    return Plan(steps, needed, dataflow=False, initial_frees=initial_frees)

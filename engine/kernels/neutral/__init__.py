@@ -1,0 +1,2 @@
+"""Backend-neutral kernels: they move or describe tensors without reading their values."""
+from engine.kernels.neutral import functions, graph  # noqa: F401

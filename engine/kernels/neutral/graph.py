@@ -1,0 +1,112 @@
+"""Graph-category ops that never read values: identities, shape queries, no-ops."""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from engine import dtypes
+from engine.errors import KernelError
+from engine.kernels.registry import BACKEND_NEUTRAL, register
+from engine.tensor import Tensor, alias
+
+
+def _int_tensor(values) -> Tensor:
+    array = np.asarray(values, dtype=np.int64)
+    return Tensor(dtypes.to_storage(array, "int32"), "int32")
+
+
+@register("Identity", "Snapshot", "StopGradient", "PlaceholderWithDefault", "PreventGradient",
+          backend=BACKEND_NEUTRAL)
+def identity(x):
+    return x
+
+
+@register("IdentityN", backend=BACKEND_NEUTRAL)
+def identity_n(*xs):
+    return list(xs)
+
+
+@register("NoOp", backend=BACKEND_NEUTRAL)
+def no_op(*_):
+    return []
+
+
+@register("Shape", backend=BACKEND_NEUTRAL)
+def shape(x):
+    return _int_tensor(x.shape)
+
+
+@register("ShapeN", backend=BACKEND_NEUTRAL)
+def shape_n(*xs):
+    return [_int_tensor(x.shape) for x in xs]
+
+
+@register("Size", backend=BACKEND_NEUTRAL)
+def size(x):
+    return _int_tensor(x.size)
+
+
+@register("Rank", backend=BACKEND_NEUTRAL)
+def rank(x):
+    return _int_tensor(x.rank)
+
+
+@register("EnsureShape", backend=BACKEND_NEUTRAL)
+def ensure_shape(x, *, shape=None):
+    if shape is not None and (len(shape) != x.rank or any(e >= 0 and e != d for e, d in zip(shape, x.shape))):
+        raise KernelError(f"EnsureShape: shape {list(x.shape)} is not compatible with {list(shape)}")
+    return x
+
+
+@register("Print", backend=BACKEND_NEUTRAL)
+def print_(x, *data, message: str = "", summarize: int = 3):
+    """Prints like TF.js's Print op: the message, then each data tensor's first values."""
+    parts = [message] + [str(t.numpy().reshape(-1)[:summarize].tolist()) for t in data]
+    print(" ".join(p for p in parts if p), file=sys.stderr)
+    return x
+
+
+@register("Reshape", backend=BACKEND_NEUTRAL)
+def reshape(x, shape):
+    target = [int(d) for d in np.asarray(shape.numpy()).reshape(-1)]
+    return alias(x, resolve_reshape(x.shape, target))
+
+
+def resolve_reshape(shape: tuple[int, ...], target: list[int]) -> tuple[int, ...]:
+    """Fills one -1 dimension; raises when sizes don't match."""
+    size = int(np.prod(shape, dtype=np.int64))
+    unknown = [i for i, d in enumerate(target) if d == -1]
+    if len(unknown) > 1 or any(d < -1 for d in target):
+        raise KernelError(f"Reshape: bad target shape {target}")
+    known = int(np.prod([d for d in target if d != -1], dtype=np.int64))
+    if unknown:
+        if known == 0 or size % known:
+            raise KernelError(f"Reshape: cannot reshape {list(shape)} ({size} values) to {target}")
+        target = list(target)
+        target[unknown[0]] = size // known
+    elif known != size:
+        raise KernelError(f"Reshape: cannot reshape {list(shape)} ({size} values) to {target}")
+    return tuple(target)
+
+
+@register("Squeeze", backend=BACKEND_NEUTRAL)
+def squeeze(x, *, squeeze_dims=()):
+    rank = x.rank
+    axes = {a % rank for a in squeeze_dims} if squeeze_dims else {i for i, d in enumerate(x.shape) if d == 1}
+    for a in axes:
+        if x.shape[a] != 1:
+            raise KernelError(f"Squeeze: dimension {a} of shape {list(x.shape)} is not 1")
+    return alias(x, [d for i, d in enumerate(x.shape) if i not in axes])
+
+
+@register("ExpandDims", backend=BACKEND_NEUTRAL)
+def expand_dims(x, axis):
+    a = int(np.asarray(axis.numpy()).reshape(-1)[0])
+    rank = x.rank
+    if not -rank - 1 <= a <= rank:
+        raise KernelError(f"ExpandDims: axis {a} out of range for rank {rank}")
+    a = a % (rank + 1)
+    shape = list(x.shape)
+    shape.insert(a, 1)
+    return alias(x, shape)

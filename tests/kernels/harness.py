@@ -1,0 +1,147 @@
+"""Conformance harness: run one op on a tfgl backend and through tf.raw_ops, compare the outputs.
+
+    check(backend, "Conv2D", [x, w], {"strides": [1, 1, 1, 1], "padding": "SAME"})
+
+Inputs are numpy arrays in the dtype TensorFlow wants (int64 where the op needs int64; tfgl
+stores it as int32). Attrs use tfgl's attr values: type attrs are names ('float32').
+`reference=` replaces tf.raw_ops for ops TensorFlow lacks (TF.js's fused ops).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+import engine
+from engine import dtypes
+from engine.tensor import Tensor
+
+_tf = None
+
+
+def tf():
+    global _tf
+    if _tf is None:
+        import tensorflow
+        _tf = tensorflow
+    return _tf
+
+
+def rand(rng: np.random.Generator, shape: Sequence[int], dtype: str = "float32", low: float = -3.0,
+         high: float = 3.0, specials: bool = False) -> np.ndarray:
+    """Random values; `specials` puts NaN, +Inf and -Inf into float arrays."""
+    shape = tuple(shape)
+    if dtype in ("float32", "float64", "float16"):
+        out = rng.uniform(low, high, shape).astype(dtype)
+        if specials and out.size >= 3:
+            flat = out.reshape(-1)
+            picks = rng.choice(out.size, 3, replace=False)
+            flat[picks] = [np.nan, np.inf, -np.inf]
+        return out
+    if dtype in ("int32", "int64", "uint8", "int8", "int16", "uint16"):
+        return rng.integers(int(low), int(high) + 1, shape).astype(dtype)
+    if dtype == "bool":
+        return rng.integers(0, 2, shape).astype(bool)
+    if dtype == "complex64":
+        return (rng.uniform(low, high, shape) + 1j * rng.uniform(low, high, shape)).astype(np.complex64)
+    if dtype == "string":
+        words = [b"", b"a", b"tf", b"gl", b"hello", b"\xc3\xa9"]
+        return np.array([words[i] for i in rng.integers(0, len(words), int(np.prod(shape)))],
+                        dtype=object).reshape(shape)
+    raise ValueError(dtype)
+
+
+def to_tensor(array: Any) -> Tensor:
+    array = np.asarray(array)
+    stored = dtypes.to_storage(array)
+    return Tensor(stored, dtypes.dtype_of_array(stored))
+
+
+def run_engine(backend: str, op: str, inputs: Sequence[Any], attrs: dict | None = None) -> list[np.ndarray]:
+    tensors = [to_tensor(x) for x in inputs]
+    outputs = engine.get_backend(backend).run(op, tensors, attrs or {})
+    return [o.numpy() for o in outputs]
+
+
+def run_tf(op: str, inputs: Sequence[Any], attrs: dict | None = None) -> list[np.ndarray]:
+    """Runs tf.raw_ops.<op>, mapping positional inputs onto the OpDef's (list) args."""
+    from tensorflow.python.framework import op_def_registry
+    t = tf()
+    attrs = dict(attrs or {})
+    op_def = op_def_registry.get(op)
+    if op_def is None:
+        raise ValueError(f"TensorFlow has no op {op}; give the check a reference function")
+    kwargs, rest = {}, list(inputs)
+    args = list(op_def.input_arg)
+    for i, arg in enumerate(args):
+        if arg.number_attr or arg.type_list_attr:
+            count = attrs.get(arg.number_attr) if arg.number_attr else None
+            if count is None:
+                count = len(rest) - (len(args) - i - 1)
+            kwargs[arg.name], rest = [t.constant(v) for v in rest[:count]], rest[count:]
+        else:
+            kwargs[arg.name] = t.constant(rest.pop(0))
+    attr_types = {a.name: a.type for a in op_def.attr}
+    raw = getattr(t.raw_ops, op)
+    import inspect
+    accepted = set(inspect.signature(raw).parameters)
+    for name, value in attrs.items():
+        if name not in accepted:
+            continue
+        if attr_types.get(name) == "type":
+            value = t.as_dtype(value)
+        elif attr_types.get(name) == "list(type)":
+            value = [t.as_dtype(v) for v in value]
+        kwargs[name] = value
+    result = raw(**kwargs)
+    return [np.asarray(dtypes.to_storage(np.asarray(r))) for r in _flatten(result)]
+
+
+def _flatten(result: Any) -> list:
+    if isinstance(result, (list, tuple)):
+        out = []
+        for item in result:
+            out.extend(_flatten(item))
+        return out
+    if hasattr(result, "numpy"):
+        return [result.numpy()]
+    return [result]
+
+
+def assert_close(actual: np.ndarray, expected: np.ndarray, rtol: float = 1e-4, atol: float = 1e-6,
+                 what: str = "") -> None:
+    """Shapes equal; NaN where the reference has NaN, same infinities; finite values within
+    atol + rtol * max|reference|; integers, bools and strings exactly."""
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != reference {expected.shape}"
+    if expected.dtype.kind in "fc":
+        assert actual.dtype.kind in "fc", f"{what}: dtype {actual.dtype}, reference {expected.dtype}"
+        for part in ((actual.real, expected.real), (actual.imag, expected.imag)) if expected.dtype.kind == "c" \
+                else ((actual, expected),):
+            a, e = (np.asarray(p, np.float64) for p in part)
+            nan = np.isnan(e)
+            assert np.array_equal(np.isnan(a), nan), f"{what}: NaN positions differ\n{a}\nvs\n{e}"
+            inf = np.isinf(e)
+            assert np.array_equal(a[inf], e[inf]), f"{what}: infinities differ"
+            finite = ~(nan | inf)
+            if finite.any():
+                scale = np.abs(e[finite]).max()
+                err = np.abs(a[finite] - e[finite]).max()
+                assert err <= atol + rtol * scale, f"{what}: max error {err:.3g} > {atol} + {rtol} * {scale:.3g}"
+    else:
+        assert actual.dtype == expected.dtype or (actual.dtype.kind in "iu" and expected.dtype.kind in "iu"), \
+            f"{what}: dtype {actual.dtype} != reference {expected.dtype}"
+        assert np.array_equal(actual, expected), f"{what}: values differ\n{actual}\nvs\n{expected}"
+
+
+def check(backend: str, op: str, inputs: Sequence[Any], attrs: dict | None = None, *,
+          reference: Callable[..., Any] | None = None, rtol: float = 1e-4, atol: float = 1e-6,
+          outputs: Sequence[int] | None = None) -> list[np.ndarray]:
+    """Runs `op` on the tfgl backend and on TensorFlow; asserts the chosen outputs agree."""
+    got = run_engine(backend, op, inputs, attrs)
+    want = run_tf(op, inputs, attrs) if reference is None else \
+        [np.asarray(dtypes.to_storage(np.asarray(r))) for r in _flatten(reference(*inputs))]
+    assert len(got) >= len(want) or outputs is not None, f"{op}: {len(got)} outputs, reference has {len(want)}"
+    for index in outputs if outputs is not None else range(len(want)):
+        assert_close(got[index], want[index], rtol, atol, what=f"{op} output {index} on {backend}")
+    return got
