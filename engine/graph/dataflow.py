@@ -135,16 +135,16 @@ class _Run:
             if not dead:
                 frame, iteration = ctx[-1]
                 self._start_iteration(ctx[:-1], frame, iteration + 1)
-                self._emit(node.name, ctx[:-1] + ((frame, iteration + 1),), [alias(inputs[0])])
+                self._emit(node.name, ctx[:-1] + ((frame, iteration + 1),), [_forward(inputs[0])])
             return
         if dead:
             return self._emit(node.name, ctx, DEAD)
         if op in SWITCH:
             data, pred = inputs
             taken = bool(pred.numpy().reshape(()))
-            return self._emit(node.name, ctx, [DEAD, alias(data)] if taken else [alias(data), DEAD])
+            return self._emit(node.name, ctx, [DEAD, _forward(data)] if taken else [_forward(data), DEAD])
         if op == "LoopCond":
-            return self._emit(node.name, ctx, [alias(inputs[0])])
+            return self._emit(node.name, ctx, [_forward(inputs[0])])
         if op == "Const":
             return self._emit(node.name, ctx, [self.executor.constants[node.name]])
         if op == "Placeholder":
@@ -156,14 +156,14 @@ class _Run:
         from engine.tensor import tensor
         for index, value in enumerate(inputs):
             if value is not None and value is not DEAD:
-                return self._emit(node.name, ctx, [alias(value), tensor(index, "int32")])
+                return self._emit(node.name, ctx, [_forward(value), tensor(index, "int32")])
         self._emit(node.name, ctx, DEAD)
 
     def _enter(self, node: Node, ctx: Context, value) -> None:
         frame = node.attrs.get("frame_name")
         if not frame:
             raise GraphError(f"Enter node {node.name!r} has no frame_name")
-        outputs = DEAD if value is DEAD else [alias(value)]
+        outputs = DEAD if value is DEAD else [_forward(value)]
         self.iterations.setdefault((ctx, frame), 0)
         if node.attrs.get("is_constant") and outputs is not DEAD:
             # A loop invariant: visible in every iteration of this frame, present and future.
@@ -184,7 +184,7 @@ class _Run:
         if not ctx:
             raise GraphError(f"Exit node {node.name!r} runs outside any loop frame")
         if value is not DEAD:
-            return self._emit(node.name, ctx[:-1], [alias(value)])
+            return self._emit(node.name, ctx[:-1], [_forward(value)])
         # A dead Exit means "the loop goes on" unless the loop itself is dead (an untaken branch).
         if self._loop_predicate_is_dead(node, ctx):
             self._emit(node.name, ctx[:-1], DEAD)
@@ -195,6 +195,11 @@ class _Run:
             return True
         predicate, index = switch.inputs[1]
         return self._value(predicate, index, ctx) is DEAD
+
+
+def _forward(value):
+    """A new handle on a value moving between frames; list/array handles pass as they are."""
+    return alias(value) if isinstance(value, Tensor) else value
 
 
 def _width(feeds: Mapping[TensorKey, Tensor], name: str) -> int:
