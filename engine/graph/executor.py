@@ -129,7 +129,7 @@ class Library:
             raise GraphError(f"function {name!r} is not in the model's library")
         with self._lock:
             if name not in self._executors:
-                self._executors[name] = Executor(self.functions[name].graph, {}, self)
+                self._executors[name] = Executor(self.functions[name].graph, self._weights, self)
         return self.functions[name], self._executors[name]
 
     def call(self, func: FuncRef | str, inputs: Sequence[Tensor]) -> list[Tensor]:

@@ -1,1 +1,75 @@
-"""(kernels of this family are being written)"""
+"""Logical ops (op_list/logical.json): comparisons, boolean logic, Select/SelectV2 and bitwise ops, as
+TensorFlow: comparisons broadcast and work on numbers, bools, complex64 and (for equality) strings."""
+from __future__ import annotations
+
+import numpy as np
+
+from engine import dtypes
+from engine.kernels.registry import register
+
+
+def _equality(ufunc, shapes_mismatch_result: bool):
+    """Equal/NotEqual: with incompatible_shape_error=False, shapes that don't broadcast give a scalar
+    (False for Equal, True for NotEqual) instead of an error."""
+    def kernel(x, y, *, incompatible_shape_error: bool = True):
+        if not incompatible_shape_error:
+            try:
+                np.broadcast_shapes(x.shape, y.shape)
+            except ValueError:
+                return np.array(shapes_mismatch_result)
+        return ufunc(x, y)
+    kernel.__name__ = kernel.__qualname__ = ufunc.__name__
+    return kernel
+
+
+register("Equal")(_equality(np.equal, shapes_mismatch_result=False))
+register("NotEqual")(_equality(np.not_equal, shapes_mismatch_result=True))
+
+
+def _binary(ufunc):
+    """A kernel that applies a broadcasting numpy ufunc to the op's two inputs."""
+    def kernel(x, y):
+        return ufunc(x, y)
+    kernel.__name__ = kernel.__qualname__ = ufunc.__name__
+    return kernel
+
+
+_BINARY = {
+    "Greater": np.greater, "GreaterEqual": np.greater_equal, "Less": np.less, "LessEqual": np.less_equal,
+    "LogicalAnd": np.logical_and, "LogicalOr": np.logical_or,
+    "BitwiseAnd": np.bitwise_and, "BitwiseOr": np.bitwise_or, "BitwiseXor": np.bitwise_xor,
+}
+for _op, _ufunc in _BINARY.items():
+    register(_op)(_binary(_ufunc))
+
+
+@register("LogicalNot")
+def logical_not(x):
+    return np.logical_not(x)
+
+
+@register("Invert")
+def invert(x, *, T: str = "int32"):
+    """Bitwise NOT in the op's own integer type: ~5 is 250 for uint8, though storage holds it as int32."""
+    return np.invert(x.astype(dtypes.numpy_dtype(T)))
+
+
+@register("Select")
+def select(condition, t, e):
+    """TF1 Select: `t` and `e` share one shape; `condition` is a scalar, that same shape, or (for t of rank
+    >= 2) a vector choosing whole rows."""
+    if t.shape != e.shape:
+        raise ValueError(f"'then' and 'else' must have the same shape, got {t.shape} and {e.shape}")
+    if condition.ndim == 1 and t.ndim > 1:
+        if condition.shape[0] != t.shape[0]:
+            raise ValueError(f"a vector condition of {condition.shape[0]} must match the first dim of {t.shape}")
+        condition = condition.reshape((-1,) + (1,) * (t.ndim - 1))
+    elif condition.ndim and condition.shape != t.shape:
+        raise ValueError(f"condition shape {condition.shape} must match {t.shape}")
+    return np.where(condition, t, e)
+
+
+@register("SelectV2")
+def select_v2(condition, t, e):
+    """condition, then and else broadcast against each other."""
+    return np.where(condition, t, e)

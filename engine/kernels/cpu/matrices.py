@@ -1,1 +1,82 @@
-"""(kernels of this family are being written)"""
+"""Matrix ops (op_list/matrices.json): matmuls (plain, batched with broadcasting, fused), Transpose,
+Einsum and MatrixBandPart, as TensorFlow. Products go through np.matmul / np.einsum, so float32 runs on BLAS."""
+from __future__ import annotations
+
+import numpy as np
+
+from engine.kernels.registry import register
+
+
+@register("MatMul")
+def mat_mul(a, b, *, transpose_a: bool = False, transpose_b: bool = False):
+    """MatMul's transpose flags do not conjugate complex inputs (BatchMatMul's adj_x/adj_y do)."""
+    return np.matmul(a.T if transpose_a else a, b.T if transpose_b else b)
+
+
+@register("BatchMatMul", "BatchMatMulV2")
+def batch_mat_mul(x, y, *, adj_x: bool = False, adj_y: bool = False):
+    """Batch dims broadcast (BatchMatMulV2's rule; V1 graphs always have equal ones)."""
+    return np.matmul(_adjoint(x) if adj_x else x, _adjoint(y) if adj_y else y)
+
+
+def _adjoint(matrices: np.ndarray) -> np.ndarray:
+    swapped = np.swapaxes(matrices, -1, -2)
+    return np.conj(swapped) if swapped.dtype.kind == "c" else swapped
+
+
+@register("_FusedMatMul")
+def fused_mat_mul(a, b, *args, transpose_a: bool = False, transpose_b: bool = False, fused_ops=(),
+                  leakyrelu_alpha: float = 0.2):
+    """MatMul followed by `fused_ops` in order: 'BiasAdd' adds the next extra input, an activation
+    applies ('Prelu' takes its alpha from the next extra input), as grappler / TF.js fuse them."""
+    out = mat_mul(a, b, transpose_a=transpose_a, transpose_b=transpose_b)
+    extra_inputs = iter(args)
+    for op in fused_ops:
+        if op == "BiasAdd":
+            out = np.add(out, next(extra_inputs), dtype=out.dtype)
+        elif op == "Prelu":
+            out = _activate(out, op, prelu_alpha=next(extra_inputs))
+        else:
+            out = _activate(out, op, leakyrelu_alpha=leakyrelu_alpha)
+    return out
+
+
+def _activate(x: np.ndarray, name: str, leakyrelu_alpha: float = 0.2, prelu_alpha: np.ndarray | None = None):
+    """The activations a fused matmul can end with; NaN stays NaN, as in TensorFlow's own kernels."""
+    if name == "Relu":
+        return np.maximum(x, 0, dtype=x.dtype)
+    if name == "Relu6":
+        return np.clip(x, 0, 6).astype(x.dtype)
+    if name == "Elu":
+        return np.where(x > 0, x, np.expm1(x)).astype(x.dtype)
+    if name == "Sigmoid":
+        return np.exp(-np.logaddexp(0, -x)).astype(x.dtype)  # 1 / (1 + e^-x) without overflow
+    if name == "Tanh":
+        return np.tanh(x)
+    if name == "LeakyRelu":
+        return np.where(x > 0, x, x * np.float32(leakyrelu_alpha)).astype(x.dtype)
+    if name == "Prelu":
+        return np.where(x < 0, x * prelu_alpha, x).astype(x.dtype)
+    raise ValueError(f"unsupported fused op {name!r} after MatMul")
+
+
+@register("Transpose")
+def transpose(x, perm):
+    return np.transpose(x, [int(p) for p in perm])
+
+
+@register("Einsum")
+def einsum(*inputs, equation: str):
+    return np.einsum(equation, *inputs, optimize=len(inputs) > 1)
+
+
+@register("MatrixBandPart")
+def matrix_band_part(x, num_lower, num_upper):
+    """Keeps entries with row - col <= num_lower and col - row <= num_upper in each innermost matrix;
+    a negative bound keeps that whole triangle."""
+    lower, upper = int(num_lower), int(num_upper)
+    rows = np.arange(x.shape[-2])[:, None]
+    cols = np.arange(x.shape[-1])[None, :]
+    keep = ((lower < 0) | (rows - cols <= lower)) & ((upper < 0) | (cols - rows <= upper))
+    zero = np.array(b"" if x.dtype == object else 0, x.dtype)
+    return np.where(keep, x, zero)

@@ -1,1 +1,79 @@
-"""(kernels of this family are being written)"""
+"""Normalization ops (op_list/normalization.json): norms, inference batch norm, LRN and softmax, as TensorFlow."""
+from __future__ import annotations
+
+import numpy as np
+
+from engine.kernels.cpu.reduction import reduction_axes
+from engine.kernels.registry import register
+
+
+@register("EuclideanNorm")
+def euclidean_norm(x, axis, *, keep_dims: bool = False):
+    """sqrt(sum |x|^2) in the input's dtype: complex inputs give a real value stored as complex,
+    integer ones the truncated root of the (wrapping) integer sum, as TensorFlow's reducer."""
+    axes = reduction_axes(axis, x.ndim)
+    if x.dtype.kind == "c":
+        squares = np.square(x.real) + np.square(x.imag)
+    else:
+        squares = np.multiply(x, x, dtype=x.dtype)
+    total = np.sum(squares, axis=axes, dtype=squares.dtype, keepdims=keep_dims)
+    if x.dtype.kind in "iu":
+        return np.floor(np.sqrt(total.astype(np.float64))).astype(x.dtype)
+    return np.sqrt(total).astype(x.dtype)
+
+
+@register("FusedBatchNorm", "FusedBatchNormV2")
+def fused_batch_norm(x, scale, offset, mean, variance, *, epsilon: float = 1e-4, data_format: str = "NHWC"):
+    """Inference batch norm (TF.js ignores is_training, and so does this). Besides y, TensorFlow
+    (is_training=False) passes the given mean and variance through as batch_mean/batch_variance and
+    as both reserve spaces."""
+    y = _normalize(x, scale, offset, mean, variance, epsilon, data_format)
+    if x.size == 0:  # TensorFlow reports undefined statistics for an empty batch
+        undefined, zeros = np.full_like(mean, np.nan), np.zeros_like(mean)
+        return y, undefined, undefined, zeros, zeros
+    return y, mean, variance, mean, variance
+
+
+@register("FusedBatchNormV3")
+def fused_batch_norm_v3(x, scale, offset, mean, variance, *, epsilon: float = 1e-4, data_format: str = "NHWC"):
+    """As FusedBatchNorm, plus reserve_space_3, which inference leaves empty."""
+    return fused_batch_norm(x, scale, offset, mean, variance, epsilon=epsilon, data_format=data_format) + \
+        (np.zeros((0,), np.float32),)
+
+
+def _normalize(x, scale, offset, mean, variance, epsilon: float, data_format: str) -> np.ndarray:
+    channels_first = data_format.startswith("NC") and x.ndim > 2
+    per_channel = (-1,) + (1,) * (x.ndim - 2) if channels_first else (-1,)
+    multiplier = (scale / np.sqrt(variance + np.float32(epsilon))).reshape(per_channel)
+    y = (x - mean.reshape(per_channel)) * multiplier + offset.reshape(per_channel)
+    return y.astype(x.dtype)
+
+
+@register("LRN")
+def lrn(x, *, depth_radius: int = 5, bias: float = 1.0, alpha: float = 1.0, beta: float = 0.5):
+    """x / (bias + alpha * sum of squares over channels d-r..d+r) ** beta, along the last axis.
+    Like TensorFlow, the window sums contract the squares with a 0/1 band matrix (one BLAS call),
+    so a non-finite channel turns every channel of its pixel outside its window NaN too (Inf * 0)."""
+    channels = np.arange(x.shape[-1])
+    band = (np.abs(channels[:, None] - channels[None, :]) <= depth_radius).astype(x.dtype)
+    window_sums = np.matmul(np.square(x).reshape(-1, len(channels)), band).reshape(x.shape)
+    scale = np.float32(bias) + np.float32(alpha) * window_sums
+    return (x * np.power(scale, np.float32(-beta))).astype(x.dtype)
+
+
+@register("Softmax")
+def softmax(logits):
+    """Over the last axis, shifted by the row max for stability. A row holding NaN or +Inf (or only
+    -Inf) is all NaN, as TensorFlow's Eigen kernel gives."""
+    exp = np.exp(_shifted(logits))
+    return exp / np.sum(exp, axis=-1, keepdims=True)
+
+
+@register("LogSoftmax")
+def log_softmax(logits):
+    shifted = _shifted(logits)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+
+
+def _shifted(logits: np.ndarray) -> np.ndarray:
+    return logits - np.max(logits, axis=-1, keepdims=True, initial=-np.inf)

@@ -1,1 +1,168 @@
-"""(kernels of this family are being written)"""
+"""Reduction ops (op_list/reduction.json): axis reductions, arg-extrema, scans and bin counts, as TensorFlow.
+
+Reductions take their axes as a tensor (scalar or vector, negative allowed, empty = no reduction) and
+give TensorFlow's identities on empty input: Sum 0, Prod 1, Max -inf / int min, Min +inf / int max,
+Mean NaN (0 for integers).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from engine import dtypes
+from engine.kernels.registry import register
+
+
+def reduction_axes(axis: np.ndarray, ndim: int) -> tuple[int, ...]:
+    """The axis input as sorted non-negative axes; TensorFlow rejects out-of-range and repeated ones."""
+    axes = [int(a) for a in np.asarray(axis).reshape(-1)]
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ValueError(f"Invalid reduction dimension {a} for input with {ndim} dimensions")
+    normalized = [a % ndim for a in axes]
+    if len(set(normalized)) != len(normalized):
+        raise ValueError(f"Axes contains duplicate dimension: {axes}")
+    return tuple(sorted(normalized))
+
+
+def _reduced_count(x: np.ndarray, axes: tuple[int, ...]) -> int:
+    return int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+
+
+@register("Sum")
+def sum_(x, axis, *, keep_dims: bool = False):
+    return np.sum(x, axis=reduction_axes(axis, x.ndim), dtype=x.dtype, keepdims=keep_dims)
+
+
+@register("Prod")
+def prod(x, axis, *, keep_dims: bool = False):
+    return np.prod(x, axis=reduction_axes(axis, x.ndim), dtype=x.dtype, keepdims=keep_dims)
+
+
+@register("Mean")
+def mean(x, axis, *, keep_dims: bool = False):
+    """Integer means divide the (wrapping) integer sum by the count, truncating toward zero;
+    an empty integer reduction gives 0 and an empty float one NaN, as TensorFlow."""
+    axes = reduction_axes(axis, x.ndim)
+    total = np.sum(x, axis=axes, dtype=x.dtype, keepdims=keep_dims)
+    count = _reduced_count(x, axes)
+    if x.dtype.kind in "iu":
+        wide = np.asarray(total, np.int64)
+        return (np.sign(wide) * (np.abs(wide) // max(count, 1))).astype(x.dtype)
+    return np.divide(total, count, dtype=x.dtype)
+
+
+@register("Max")
+def max_(x, axis, *, keep_dims: bool = False):
+    """NaN wins (as TensorFlow's reducer); an empty reduction gives the dtype's bottom value."""
+    return np.max(x, axis=reduction_axes(axis, x.ndim), keepdims=keep_dims, initial=_bottom(x.dtype))
+
+
+@register("Min")
+def min_(x, axis, *, keep_dims: bool = False):
+    return np.min(x, axis=reduction_axes(axis, x.ndim), keepdims=keep_dims, initial=_top(x.dtype))
+
+
+def _bottom(dtype: np.dtype):
+    if dtype.kind == "f":
+        return -np.inf
+    return False if dtype.kind == "b" else np.iinfo(dtype).min
+
+
+def _top(dtype: np.dtype):
+    if dtype.kind == "f":
+        return np.inf
+    return True if dtype.kind == "b" else np.iinfo(dtype).max
+
+
+@register("All")
+def all_(x, axis, *, keep_dims: bool = False):
+    return np.all(x, axis=reduction_axes(axis, x.ndim), keepdims=keep_dims)
+
+
+@register("Any")
+def any_(x, axis, *, keep_dims: bool = False):
+    return np.any(x, axis=reduction_axes(axis, x.ndim), keepdims=keep_dims)
+
+
+@register("ArgMax")
+def arg_max(x, dimension, *, output_type: str = "int64"):
+    return _arg_extremum(x, dimension, output_type, largest=True)
+
+
+@register("ArgMin")
+def arg_min(x, dimension, *, output_type: str = "int64"):
+    return _arg_extremum(x, dimension, output_type, largest=False)
+
+
+def _arg_extremum(x: np.ndarray, dimension: np.ndarray, output_type: str, largest: bool) -> np.ndarray:
+    """First index of the extremum. TensorFlow's reducer starts from (index 0, lowest finite value)
+    and only moves to a strictly better value, so NaN never wins and a slice whose best value is
+    no better than that start (all NaN, -inf, lowest) reports index 0."""
+    (axis,) = reduction_axes(dimension, x.ndim)
+    if x.shape[axis] == 0:
+        raise ValueError(f"Reduction axis {axis} is empty in shape {list(x.shape)}")
+    pick = np.argmax if largest else np.argmin
+    if x.dtype.kind != "f":
+        return pick(x, axis=axis).astype(dtypes.numpy_dtype(output_type))
+    start = np.finfo(x.dtype).min if largest else np.finfo(x.dtype).max
+    comparable = np.where(np.isnan(x), -np.inf if largest else np.inf, x)
+    index = pick(comparable, axis=axis)
+    best = np.take_along_axis(comparable, np.expand_dims(index, axis), axis).squeeze(axis)
+    beats_start = best > start if largest else best < start
+    return np.where(beats_start, index, 0).astype(dtypes.numpy_dtype(output_type))
+
+
+@register("Cumsum")
+def cumsum(x, axis, *, exclusive: bool = False, reverse: bool = False):
+    return _scan(x, axis, exclusive, reverse, np.cumsum, identity=0)
+
+
+@register("Cumprod")
+def cumprod(x, axis, *, exclusive: bool = False, reverse: bool = False):
+    return _scan(x, axis, exclusive, reverse, np.cumprod, identity=1)
+
+
+def _scan(x: np.ndarray, axis: np.ndarray, exclusive: bool, reverse: bool, accumulate, identity) -> np.ndarray:
+    """Runs the scan along axis 0 of a view; `exclusive` shifts it by one, starting at the identity."""
+    (axis,) = reduction_axes(axis, x.ndim)
+    moved = np.moveaxis(x, axis, 0)
+    if reverse:
+        moved = moved[::-1]
+    out = accumulate(moved, axis=0, dtype=x.dtype)
+    if exclusive:
+        first = np.full((1,) + out.shape[1:], identity, out.dtype)
+        out = np.concatenate([first, out[:-1]])[:len(moved)]
+    if reverse:
+        out = out[::-1]
+    return np.moveaxis(out, 0, axis)
+
+
+@register("Bincount")
+def bincount(arr, size, weights):
+    """Counts of each value of `arr` in [0, size), or sums of `weights` there; larger values are
+    dropped. The output has the weights' dtype even when weights is empty (plain counts)."""
+    return _bin_rows(arr.reshape(1, -1), size, weights.reshape(1, -1) if weights.size else None,
+                     weights.dtype, binary=False)[0]
+
+
+@register("DenseBincount")
+def dense_bincount(values, size, weights, *, binary_output: bool = False):
+    """Bincount of a vector, or of each row of a matrix; `binary_output` marks presence (ignoring weights)."""
+    rows = values.reshape(1, -1) if values.ndim <= 1 else values
+    row_weights = weights.reshape(rows.shape) if weights.size else None
+    counts = _bin_rows(rows, size, row_weights, weights.dtype, binary_output)
+    return counts[0] if values.ndim <= 1 else counts
+
+
+def _bin_rows(values: np.ndarray, size: np.ndarray, weights: np.ndarray | None, dtype: np.dtype,
+              binary: bool) -> np.ndarray:
+    size = int(size)
+    if size < 0:
+        raise ValueError(f"size ({size}) must be non-negative")
+    if np.any(values < 0):
+        raise ValueError("Input arr must be non-negative!")
+    in_range = values < size
+    bins = (np.arange(len(values))[:, None] * size + values)[in_range]
+    summed = None if binary or weights is None else weights[in_range]
+    counts = np.bincount(bins, weights=summed, minlength=len(values) * size).reshape(len(values), size)
+    return (counts > 0 if binary else counts).astype(dtype)

@@ -1,0 +1,84 @@
+"""convert(): one entry point for every supported (input_format, output_format) pair."""
+from __future__ import annotations
+
+import os
+from typing import Mapping
+
+from tqdm.auto import tqdm
+
+from engine.errors import ConversionError
+from engine.io import DEFAULT_SHARD_BYTES
+
+TF_SAVED_MODEL, KERAS, KERAS_KERAS, TF_HUB = "tf_saved_model", "keras", "keras_keras", "tf_hub"
+TF_FROZEN_MODEL, TFJS_GRAPH_MODEL = "tf_frozen_model", "tfjs_graph_model"
+
+# (input_format, output_format) pairs this version converts.
+FORMAT_PAIRS = {
+    (TF_SAVED_MODEL, TFJS_GRAPH_MODEL),
+    (KERAS, TFJS_GRAPH_MODEL),
+    (KERAS_KERAS, TFJS_GRAPH_MODEL),
+    (TF_HUB, TFJS_GRAPH_MODEL),
+    (TF_FROZEN_MODEL, TFJS_GRAPH_MODEL),
+}
+
+
+class _Progress:
+    """Names each conversion step on one progress bar (stderr)."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.bar = tqdm(total=total, desc="converting", unit="step", disable=not enabled, leave=False)
+
+    def __call__(self, name: str) -> None:
+        self.bar.set_postfix_str(name)
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def convert(input_path: str, output_path: str, input_format: str = TF_SAVED_MODEL,
+            output_format: str | None = None, *, signature_name: str | None = None,
+            saved_model_tags: str | None = "serve", quantize: Mapping[str, object] | None = None,
+            weight_shard_size_bytes: int = DEFAULT_SHARD_BYTES, skip_op_check: bool = False,
+            strip_debug_ops: bool = False, control_flow_v2: bool = False,
+            use_structured_outputs_names: bool = False, output_node_names: str | None = None,
+            metadata: dict | None = None, overwrite: bool = False, progress: bool = False) -> None:
+    """Converts `input_path` to `output_path`. Writes into a temporary folder first: on failure
+    nothing is left behind, and an existing non-empty output is only replaced with `overwrite`."""
+    output_format = output_format or TFJS_GRAPH_MODEL
+    if (input_format, output_format) not in FORMAT_PAIRS:
+        raise ConversionError(f"converting {input_format} to {output_format} is not supported; supported pairs: "
+                              + ", ".join(f"{i}->{o}" for i, o in sorted(FORMAT_PAIRS)))
+    if not os.path.exists(input_path):
+        raise ConversionError(f"input {input_path} does not exist")
+    from converter import graph_model, output
+    from converter.optimize import optimize
+
+    steps = _Progress(6, progress)
+    try:
+        with output.staged_folder(output_path, overwrite) as folder:
+            steps("load and freeze")
+            frozen = _freeze(input_path, input_format, signature_name, saved_model_tags, control_flow_v2,
+                             use_structured_outputs_names, output_node_names)
+            if frozen.structured_output_keys is not None:
+                metadata = {**(metadata or {}), "structuredOutputKeys": frozen.structured_output_keys}
+            graph_def = optimize(frozen.graph, frozen.signature, skip_op_check, strip_debug_ops, steps)
+            steps("write weights and model.json")
+            graph_model.write_graph_model(graph_def, frozen.signature, folder, frozen.tf_version, quantize,
+                                          weight_shard_size_bytes, metadata)
+    finally:
+        steps.close()
+
+
+def _freeze(input_path: str, input_format: str, signature_name: str | None, tags: str | None,
+            control_flow_v2: bool, structured: bool, output_node_names: str | None):
+    from converter import sources
+    if input_format == TF_FROZEN_MODEL:
+        return sources.from_frozen_pb(input_path, output_node_names or "")
+    if input_format in (KERAS, KERAS_KERAS):
+        with sources.keras_as_saved_model(input_path) as exported:
+            return sources.from_saved_model(exported, "serving_default", "serve", control_flow_v2, structured)
+    default_signature = "default" if input_format == TF_HUB else "serving_default"
+    return sources.from_saved_model(input_path, signature_name or default_signature, tags, control_flow_v2,
+                                    structured)
+

@@ -1,0 +1,161 @@
+"""The `tfgl` command: convert | run | demo | ops (bench arrives with the WebGL backend)."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import traceback
+from typing import Sequence
+
+import numpy as np
+
+from engine.errors import InputError, TfglError
+
+EXAMPLE_MODEL = os.path.join(os.path.dirname(__file__), "examples", "small_cnn", "model.json")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tfgl", description="Run TensorFlow.js models from Python on OpenGL "
+                                                              "(WebGL-style shaders) or numpy, and convert models.")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    from converter.cli import add_arguments
+    add_arguments(commands.add_parser("convert", help="convert a model (tensorflowjs_converter's flags)"))
+
+    run = commands.add_parser("run", help="run a TF.js model on inputs from .npy files")
+    run.add_argument("model", help="model.json path or URL")
+    run.add_argument("--backend", choices=["cpu", "webgl"], help="default: webgl where a GL context can be made")
+    run.add_argument("--input", action="append", default=[], metavar="[NAME=]FILE.npy",
+                     help="an input; NAME is a signature key, node name or tensor name (x:0). "
+                          "Without --input, random inputs of the signature's shapes are used")
+    run.add_argument("--output", metavar="OUT.npz", help="write every output, keyed by output name")
+
+    demo = commands.add_parser("demo", help="run the example model shipped with tfgl on every backend")
+    demo.add_argument("--runs", type=int, default=20, help="steady-state calls per backend")
+
+    ops = commands.add_parser("ops", help="op coverage per backend")
+    ops.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args)
+    except (TfglError, OSError) as error:
+        if args.debug:
+            traceback.print_exc()
+        message = str(error).strip() or type(error).__name__
+        print(f"tfgl {args.command}: error: {message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"tfgl {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from converter.cli import run
+    return run(args)
+
+
+def _load(location: str, backend: str | None):
+    import engine
+    return engine.load_graph_model(location, backend=backend, progress=True)
+
+
+def _read_inputs(model, specs: list[str]) -> dict[str, np.ndarray]:
+    if not specs:
+        rng = np.random.default_rng(0)
+        from engine.graph.model import random_array
+        print("no --input given: using random inputs of the signature's shapes", file=sys.stderr)
+        return {i.name: random_array(rng, tuple(1 if d is None else d for d in (i.shape or ())), i.dtype)
+                for i in model.inputs}
+    inputs = {}
+    for spec in specs:
+        name, sep, path = spec.rpartition("=") if "=" in spec else ("", "", spec)
+        if not name:
+            if len(model.inputs) != 1:
+                raise InputError(f"the model has {len(model.inputs)} inputs; write --input NAME=FILE.npy")
+            name = model.inputs[0].name
+        try:
+            inputs[name] = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as error:
+            raise InputError(f"cannot read input {name!r} from {path}: {error}") from None
+    return inputs
+
+
+def summary_line(name: str, value: np.ndarray) -> str:
+    line = f"  {name}: shape {list(value.shape)} {value.dtype}"
+    if value.size and value.dtype.kind in "biuf":
+        finite = value[np.isfinite(value)] if value.dtype.kind == "f" else value
+        if finite.size:
+            line += f"  min {finite.min():.6g}  max {finite.max():.6g}  mean {finite.mean():.6g}"
+        head = ", ".join(f"{v:.6g}" if value.dtype.kind == "f" else str(v) for v in value.reshape(-1)[:5])
+        line += f"  [{head}{', ...' if value.size > 5 else ''}]"
+    return line
+
+
+def _run(args: argparse.Namespace) -> int:
+    model = _load(args.model, args.backend)
+    inputs = _read_inputs(model, args.input)
+    names = [info.name for info in model.outputs]
+    values = model.execute(inputs, names)
+    if args.output:
+        _save_npz(args.output, dict(zip(names, values)))
+        print(f"wrote {len(names)} output(s) to {args.output}")
+    else:
+        print(f"{args.model} on {model.backend.name}:")
+        for name, value in zip(names, values):
+            print(summary_line(name, value))
+    return 0
+
+
+def _save_npz(path: str, arrays: dict[str, np.ndarray]) -> None:
+    """Writes beside the target and renames, so a failure never leaves half a file."""
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, staging = tempfile.mkstemp(prefix=".tfgl-", suffix=".npz", dir=folder)
+    os.close(handle)
+    try:
+        np.savez(staging, **arrays)
+        os.replace(staging, path)
+    except BaseException:
+        os.remove(staging)
+        raise
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import engine
+    print(f"example model: {EXAMPLE_MODEL}")
+    for backend in engine.available_backends():
+        model = engine.load_graph_model(EXAMPLE_MODEL, backend=backend)
+        x = np.random.default_rng(0).standard_normal((1,) + tuple(model.inputs[0].shape[1:])).astype(np.float32)
+        start = time.perf_counter()
+        y = model.predict(x)
+        first = (time.perf_counter() - start) * 1e3
+        times = []
+        for _ in range(args.runs):
+            start = time.perf_counter()
+            model.predict(x)
+            times.append((time.perf_counter() - start) * 1e3)
+        print(f"\nbackend {backend}: {model!r}")
+        outputs = y if isinstance(y, dict) else {model.outputs[0].name: y}
+        for name, value in outputs.items():
+            print(summary_line(name, value))
+        print(f"  first call {first:.2f} ms, steady state median {np.median(times):.2f} ms "
+              f"over {args.runs} calls ({first / np.median(times):.1f}x)")
+    return 0
+
+
+def _ops(args: argparse.Namespace) -> int:
+    from engine.coverage import coverage_report
+    return coverage_report(as_json=args.json)
+
+
+_COMMANDS = {"convert": _convert, "run": _run, "demo": _demo, "ops": _ops}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

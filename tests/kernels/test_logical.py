@@ -1,0 +1,98 @@
+"""Logical ops against tf.raw_ops: comparisons on every dtype, broadcasting, empty tensors, Select/SelectV2."""
+import numpy as np
+import pytest
+
+from engine.errors import KernelError
+from tests.kernels.harness import check, rand, run_engine
+
+pytestmark = pytest.mark.tf
+
+COMPARISONS = ["Equal", "NotEqual", "Greater", "GreaterEqual", "Less", "LessEqual"]
+SHAPES = [((2, 3), (2, 3)), ((4, 1, 5), (3, 1)), ((), (7,)), ((0, 3), (1, 3))]
+
+
+@pytest.mark.parametrize("shapes", SHAPES, ids=str)
+@pytest.mark.parametrize("op", COMPARISONS)
+def test_compare_float(backend, rng, op, shapes):
+    a = rand(rng, shapes[0], specials=True)
+    b = rand(rng, shapes[1], specials=True)
+    b.reshape(-1)[: min(a.size, b.size)] = a.reshape(-1)[: min(a.size, b.size)]  # some equal pairs
+    check(backend, op, [a, b])
+
+
+@pytest.mark.parametrize("op", COMPARISONS)
+def test_compare_int(backend, rng, op):
+    check(backend, op, [rand(rng, (3, 4), "int32", -3, 3), rand(rng, (4,), "int32", -3, 3)])
+
+
+@pytest.mark.parametrize("dtype", ["string", "bool", "complex64", "int64"])
+@pytest.mark.parametrize("op", ["Equal", "NotEqual"])
+def test_equality_other_dtypes(backend, rng, op, dtype):
+    a = rand(rng, (3, 4), dtype, -1, 1)
+    b = rand(rng, (4,), dtype, -1, 1)
+    if dtype == "complex64":
+        b = a[1].copy()
+    check(backend, op, [a, b])
+
+
+@pytest.mark.parametrize("op", ["Equal", "NotEqual"])
+@pytest.mark.parametrize("shapes", [((2, 3), (4,)), ((2, 3), (3,)), ((0,), (2,))], ids=str)
+def test_equality_without_shape_error(backend, rng, op, shapes):
+    """incompatible_shape_error=False: unbroadcastable shapes give a scalar instead of an error."""
+    a, b = rand(rng, shapes[0]), rand(rng, shapes[1])
+    check(backend, op, [a, b], {"incompatible_shape_error": False})
+
+
+def test_equality_shape_error(backend, rng):
+    with pytest.raises(KernelError):
+        run_engine(backend, "Equal", [rand(rng, (2, 3)), rand(rng, (4,))])
+
+
+@pytest.mark.parametrize("shapes", SHAPES, ids=str)
+@pytest.mark.parametrize("op", ["LogicalAnd", "LogicalOr"])
+def test_logical_binary(backend, rng, op, shapes):
+    check(backend, op, [rand(rng, shapes[0], "bool"), rand(rng, shapes[1], "bool")])
+
+
+@pytest.mark.parametrize("shape", [(2, 5), (), (0,)], ids=str)
+def test_logical_not(backend, rng, shape):
+    check(backend, "LogicalNot", [rand(rng, shape, "bool")])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int32", "string", "bool"])
+@pytest.mark.parametrize("cond_shape,shape", [((), (2, 3)), ((2, 3), (2, 3)), ((2,), (2, 3)), ((4,), (4,)),
+                                              ((3,), (3, 2, 2)), ((0,), (0, 2))], ids=str)
+def test_select(backend, rng, dtype, cond_shape, shape):
+    """TF1 Select: a vector condition picks whole rows of higher-rank then/else."""
+    check(backend, "Select", [rand(rng, cond_shape, "bool"), rand(rng, shape, dtype), rand(rng, shape, dtype)])
+
+
+@pytest.mark.parametrize("cond_shape,then_shape,else_shape", [((2, 3), (2, 3), (3, 3)), ((3,), (2, 3), (2, 3)),
+                                                              ((2, 3), (3,), (2, 3)), ((3, 3), (2, 3), (2, 3))],
+                         ids=str)
+def test_select_rejects_shapes_tf_rejects(backend, rng, cond_shape, then_shape, else_shape):
+    with pytest.raises(KernelError):
+        run_engine(backend, "Select", [rand(rng, cond_shape, "bool"), rand(rng, then_shape), rand(rng, else_shape)])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int32", "string"])
+@pytest.mark.parametrize("shapes", [((2, 3), (2, 3), (2, 3)), ((3,), (2, 3), ()), ((2, 1), (1, 3), (2, 3)),
+                                    ((), (4,), (4,)), ((0, 1), (1, 3), ())], ids=str)
+def test_select_v2_broadcasts(backend, rng, dtype, shapes):
+    cond, then, else_ = shapes
+    check(backend, "SelectV2", [rand(rng, cond, "bool"), rand(rng, then, dtype, specials=True),
+                                rand(rng, else_, dtype, specials=True)])
+
+
+@pytest.mark.parametrize("op", ["BitwiseAnd", "BitwiseOr", "BitwiseXor"])
+@pytest.mark.parametrize("dtype", ["int32", "uint8", "int64"])
+def test_bitwise(backend, rng, op, dtype):
+    low, high = (0, 255) if dtype == "uint8" else (-1000, 1000)
+    check(backend, op, [rand(rng, (3, 4), dtype, low, high), rand(rng, (4,), dtype, low, high)])
+
+
+@pytest.mark.parametrize("dtype", ["int32", "uint8", "int8", "int64"])
+def test_invert_in_its_own_type(backend, rng, dtype):
+    """Storage widens uint8 to int32; the T attr keeps ~x in the op's type (~5 is 250 in uint8)."""
+    low, high = (0, 255) if dtype == "uint8" else (-100, 100)
+    check(backend, "Invert", [rand(rng, (2, 5), dtype, low, high)], {"T": dtype})

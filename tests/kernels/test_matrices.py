@@ -1,0 +1,125 @@
+"""Matrix ops against tf.raw_ops (a composed TensorFlow reference for _FusedMatMul):
+transposes/adjoints, batch broadcasting, dtypes, empty tensors, NaN/Inf."""
+import numpy as np
+import pytest
+
+from tests.kernels.harness import check, rand, tf
+
+pytestmark = pytest.mark.tf
+
+MATMUL_SHAPES = [((3, 4), (4, 5)), ((1, 7), (7, 1)), ((0, 4), (4, 5)), ((3, 0), (0, 5)), ((3, 4), (4, 0))]
+
+
+def _stored_as(a: np.ndarray, transposed: bool, axes=(-1, -2)) -> np.ndarray:
+    """The operand as the op receives it when its transpose flag is set."""
+    return np.ascontiguousarray(np.swapaxes(a, *axes)) if transposed else a
+
+
+@pytest.mark.parametrize("shapes", MATMUL_SHAPES, ids=str)
+@pytest.mark.parametrize("transpose_a,transpose_b", [(False, False), (True, False), (False, True), (True, True)])
+def test_mat_mul(backend, rng, shapes, transpose_a, transpose_b):
+    a = _stored_as(rand(rng, shapes[0], specials=True), transpose_a)
+    b = _stored_as(rand(rng, shapes[1]), transpose_b)
+    check(backend, "MatMul", [a, b], {"transpose_a": transpose_a, "transpose_b": transpose_b})
+
+
+@pytest.mark.parametrize("dtype", ["int32", "complex64"])
+def test_mat_mul_dtypes(backend, rng, dtype):
+    a, b = rand(rng, (3, 4), dtype, -5, 5), rand(rng, (5, 4), dtype, -5, 5)
+    check(backend, "MatMul", [a, b], {"transpose_b": True})
+
+
+@pytest.mark.parametrize("op", ["BatchMatMul", "BatchMatMulV2"])
+@pytest.mark.parametrize("adj_x,adj_y", [(False, False), (True, False), (False, True), (True, True)])
+@pytest.mark.parametrize("dtype", ["float32", "complex64"])
+def test_batch_mat_mul(backend, rng, op, adj_x, adj_y, dtype):
+    """Complex operands check that adj_x/adj_y conjugate as well as transpose."""
+    x = _stored_as(rand(rng, (2, 3, 4, 5), dtype, specials=True), adj_x)
+    y = _stored_as(rand(rng, (2, 3, 5, 6), dtype), adj_y)
+    check(backend, op, [x, y], {"adj_x": adj_x, "adj_y": adj_y})
+    check(backend, op, [x[:, :0], y[:, :0]], {"adj_x": adj_x, "adj_y": adj_y})
+
+
+@pytest.mark.parametrize("shapes", [((2, 1, 3, 4), (5, 4, 6)), ((3, 4), (2, 4, 5)), ((4, 1, 3, 4), (1, 4, 2)),
+                                    ((0, 3, 4), (1, 4, 2)), ((2, 3, 4), (4, 5))], ids=str)
+def test_batch_mat_mul_v2_broadcasts(backend, rng, shapes):
+    x, y = rand(rng, shapes[0]), rand(rng, shapes[1])
+    check(backend, "BatchMatMulV2", [x, y])
+    check(backend, "BatchMatMulV2", [x.astype(np.int32), y.astype(np.int32)], {"adj_x": False})
+    check(backend, "BatchMatMulV2", [_stored_as(x, True), y], {"adj_x": True})
+
+
+ACTIVATIONS = {
+    "Relu": lambda t, alpha: tf().nn.relu(t),
+    "Relu6": lambda t, alpha: tf().nn.relu6(t),
+    "Elu": lambda t, alpha: tf().nn.elu(t),
+    "Sigmoid": lambda t, alpha: tf().math.sigmoid(t),
+    "Tanh": lambda t, alpha: tf().math.tanh(t),
+    "LeakyRelu": lambda t, alpha: tf().nn.leaky_relu(t, alpha=0.3),
+    "Prelu": lambda t, alpha: tf().nn.relu(t) - alpha * tf().nn.relu(-t),  # as Keras' PReLU layer
+}
+
+
+@pytest.mark.parametrize("activation", [None, *ACTIVATIONS])
+@pytest.mark.parametrize("transpose_a,transpose_b", [(False, False), (True, True)])
+def test_fused_mat_mul(backend, rng, activation, transpose_a, transpose_b):
+    a = _stored_as(rand(rng, (6, 8), specials=True), transpose_a)
+    b = _stored_as(rand(rng, (8, 5)), transpose_b)
+    bias, alpha = rand(rng, (5,)), rand(rng, (5,), low=0.0, high=1.0)
+    args = [bias, alpha] if activation == "Prelu" else [bias]
+    attrs = {"transpose_a": transpose_a, "transpose_b": transpose_b, "num_args": len(args), "epsilon": 1e-4,
+             "fused_ops": ["BiasAdd"] + ([activation] if activation else []), "leakyrelu_alpha": 0.3}
+
+    def reference(a, b, bias, alpha=None):
+        out = tf().nn.bias_add(tf().linalg.matmul(a, b, transpose_a=transpose_a, transpose_b=transpose_b), bias)
+        return ACTIVATIONS[activation](out, alpha) if activation else out
+
+    check(backend, "_FusedMatMul", [a, b, *args], attrs, reference=reference)
+
+
+def test_fused_mat_mul_prelu_without_bias(backend, rng):
+    """TF.js also fuses a lone activation: its Prelu alpha is then the first extra input."""
+    a, b, alpha = rand(rng, (4, 3)), rand(rng, (3, 5)), rand(rng, (5,), low=0.0, high=1.0)
+    reference = lambda a, b, alpha: tf().nn.relu(a @ b) - alpha * tf().nn.relu(-(a @ b))  # noqa: E731
+    check(backend, "_FusedMatMul", [a, b, alpha], {"fused_ops": ["Prelu"], "num_args": 1}, reference=reference)
+
+
+@pytest.mark.parametrize("shape,perm", [((2, 3, 4), [2, 0, 1]), ((2, 3), [1, 0]), ((), []), ((0, 3, 1), [1, 2, 0]),
+                                        ((2, 3, 4, 5), [0, 3, 1, 2])], ids=str)
+@pytest.mark.parametrize("dtype", ["float32", "int32", "bool", "string"])
+def test_transpose(backend, rng, shape, perm, dtype):
+    x = rand(rng, shape, dtype, specials=True)
+    check(backend, "Transpose", [x, np.array(perm, np.int32)])
+    check(backend, "Transpose", [x, np.array(perm, np.int64)])
+
+
+@pytest.mark.parametrize("equation,shapes", [
+    ("ij,jk->ik", [(3, 4), (4, 5)]),
+    ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]),
+    ("...ij,...jk->...ik", [(2, 1, 3, 4), (5, 4, 2)]),
+    ("ij->ji", [(3, 4)]),
+    ("ii->i", [(4, 4)]),
+    ("ij->", [(3, 4)]),
+    ("i,i->", [(6,), (6,)]),
+    ("i,j->ij", [(3,), (4,)]),
+    ("abc,cd,de->abe", [(2, 3, 4), (4, 5), (5, 2)]),
+    ("bhqd,bhkd->bhqk", [(2, 2, 3, 4), (2, 2, 5, 4)]),
+    ("ij,jk->ik", [(0, 4), (4, 5)]),
+], ids=lambda v: v if isinstance(v, str) else None)
+@pytest.mark.parametrize("dtype", ["float32", "int32"])
+def test_einsum(backend, rng, equation, shapes, dtype):
+    inputs = [rand(rng, shape, dtype, -4, 4) for shape in shapes]
+    check(backend, "Einsum", inputs, {"equation": equation, "N": len(inputs)})
+
+
+def test_einsum_nan_inf(backend, rng):
+    inputs = [rand(rng, (3, 4), specials=True), rand(rng, (4, 5))]
+    check(backend, "Einsum", inputs, {"equation": "ij,jk->ik", "N": 2})
+
+
+@pytest.mark.parametrize("num_lower,num_upper", [(-1, -1), (0, 0), (1, -1), (-1, 2), (0, -1), (2, 1)])
+@pytest.mark.parametrize("shape", [(4, 4), (2, 3, 5), (2, 6, 3), (0, 3, 3), (3, 0)], ids=str)
+def test_matrix_band_part(backend, rng, num_lower, num_upper, shape):
+    x = rand(rng, shape, specials=True)
+    check(backend, "MatrixBandPart", [x, np.int64(num_lower), np.int64(num_upper)])
+    check(backend, "MatrixBandPart", [rand(rng, shape, "bool"), np.int32(num_lower), np.int32(num_upper)])

@@ -1,0 +1,125 @@
+"""Reduction ops against tf.raw_ops: axis forms, keep_dims, dtypes, empty tensors, NaN/Inf, ties."""
+import numpy as np
+import pytest
+
+from tests.kernels.harness import check, rand, tf
+
+pytestmark = pytest.mark.tf
+
+REDUCE = ["Sum", "Prod", "Mean", "Max", "Min"]
+AXES = [np.int32(1), np.array([0, -1], np.int32), np.int32(-2), np.array([], np.int32), np.array([2, 0, 1], np.int64)]
+
+
+def check_reduce(backend, op, x, axis, keep_dims=False):
+    """The harness maps inputs by OpDef name ('reduction_indices'); raw_ops spells that one 'axis'."""
+    reference = lambda x, axis: getattr(tf().raw_ops, op)(input=x, axis=axis, keep_dims=keep_dims)  # noqa: E731
+    check(backend, op, [x, axis], {"keep_dims": keep_dims}, reference=reference)
+
+
+@pytest.mark.parametrize("op", REDUCE)
+@pytest.mark.parametrize("axis", AXES, ids=lambda a: str(a.tolist()))
+@pytest.mark.parametrize("keep_dims", [False, True])
+def test_reduce_float(backend, rng, op, axis, keep_dims):
+    x = rand(rng, (3, 4, 5), low=0.5 if op == "Prod" else -3.0, high=1.5 if op == "Prod" else 3.0, specials=True)
+    check_reduce(backend, op, x, axis, keep_dims)
+
+
+@pytest.mark.parametrize("op", REDUCE)
+def test_reduce_int(backend, rng, op):
+    """Mean truncates toward zero like TensorFlow's integer division."""
+    x = rand(rng, (4, 6), "int32", -9, 9)
+    for axis in (np.int32(0), np.array([1], np.int32), np.array([0, 1], np.int32)):
+        check_reduce(backend, op, x, axis)
+
+
+@pytest.mark.parametrize("op", REDUCE)
+@pytest.mark.parametrize("dtype", ["float32", "int32"])
+def test_reduce_empty_gives_identity(backend, op, dtype):
+    x = np.zeros((0, 3), dtype)
+    check_reduce(backend, op, x, np.int32(0))
+    check_reduce(backend, op, x, np.array([0, 1], np.int32), keep_dims=True)
+    check_reduce(backend, op, x, np.int32(1))
+
+
+@pytest.mark.parametrize("op", REDUCE + ["All", "Any"])
+def test_reduce_scalar(backend, op):
+    x = np.array(True) if op in ("All", "Any") else np.float32(2.5)
+    check_reduce(backend, op, x, np.array([], np.int32))
+
+
+def test_reduce_complex(backend, rng):
+    x = rand(rng, (3, 4), "complex64")
+    for op in ("Sum", "Prod", "Mean"):
+        check_reduce(backend, op, x, np.int32(1))
+
+
+def test_max_min_nan_beats_inf(backend):
+    x = np.array([[np.nan, np.inf, -np.inf], [1.0, np.inf, 2.0], [-np.inf, 0.0, np.nan]], np.float32)
+    for op in ("Max", "Min"):
+        check_reduce(backend, op, x, np.int32(1))
+        check_reduce(backend, op, x, np.int32(0))
+
+
+@pytest.mark.parametrize("op", ["All", "Any"])
+def test_all_any(backend, rng, op):
+    x = rand(rng, (3, 4, 2), "bool")
+    for axis in (np.int32(1), np.array([0, 2], np.int32), np.array([], np.int32)):
+        check_reduce(backend, op, x, axis, keep_dims=True)
+    check_reduce(backend, op, np.zeros((0, 2), bool), np.int32(0))
+
+
+@pytest.mark.parametrize("op", ["ArgMax", "ArgMin"])
+@pytest.mark.parametrize("output_type", ["int32", "int64"])
+def test_arg_extremum(backend, rng, op, output_type):
+    """Ties pick the first index: integer inputs drawn from a small range have many."""
+    for x in (rand(rng, (4, 5, 3), specials=True), rand(rng, (4, 5, 3), "int32", -2, 2)):
+        for axis in (0, -1, 1):
+            check(backend, op, [x, np.int32(axis)], {"output_type": output_type})
+    check(backend, op, [np.zeros((0, 3), np.float32), np.int32(1)], {"output_type": output_type})
+
+
+@pytest.mark.parametrize("op", ["ArgMax", "ArgMin"])
+def test_arg_extremum_nan_and_infinities(backend, op):
+    """TensorFlow skips NaN, and reports 0 where nothing beats the lowest (highest) finite float."""
+    lowest = np.finfo(np.float32).min
+    x = np.array([[np.nan, np.nan], [np.nan, -np.inf], [-np.inf, np.nan], [np.nan, np.inf], [3.0, np.nan],
+                  [np.nan, lowest], [-np.inf, -np.inf], [np.inf, np.inf], [np.nan, 1.0]], np.float32)
+    x = np.concatenate([x, -x])
+    check(backend, op, [x, np.int32(1)])
+
+
+def test_arg_max_bool(backend):
+    check(backend, "ArgMax", [np.array([[False, True, True], [False, False, False]]), np.int32(1)])
+
+
+@pytest.mark.parametrize("op", ["Cumsum", "Cumprod"])
+@pytest.mark.parametrize("exclusive", [False, True])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_scan(backend, rng, op, exclusive, reverse):
+    attrs = {"exclusive": exclusive, "reverse": reverse}
+    x = rand(rng, (3, 4, 5), low=0.5, high=1.5) if op == "Cumprod" else rand(rng, (3, 4, 5), specials=True)
+    for axis in (0, 2, -2):
+        check(backend, op, [x, np.int32(axis)], attrs)
+    check(backend, op, [rand(rng, (4, 6), "int32", -3, 3), np.int32(1)], attrs)
+    check(backend, op, [np.zeros((2, 0), np.float32), np.int32(1)], attrs)
+
+
+def test_bincount(backend, rng):
+    arr = rand(rng, (20,), "int32", 0, 7)
+    check(backend, "Bincount", [arr, np.int32(5), np.zeros((0,), np.float32)])
+    check(backend, "Bincount", [arr, np.int32(9), rand(rng, (20,))])
+    check(backend, "Bincount", [arr, np.int32(5), rand(rng, (20,), "int32", -4, 4)])
+    check(backend, "Bincount", [arr.reshape(4, 5), np.int32(6), np.zeros((0,), np.int32)])
+    check(backend, "Bincount", [np.zeros((0,), np.int32), np.int32(3), np.zeros((0,), np.float32)])
+    check(backend, "Bincount", [arr, np.int32(0), np.zeros((0,), np.float32)])
+
+
+@pytest.mark.parametrize("binary_output", [False, True])
+def test_dense_bincount(backend, rng, binary_output):
+    attrs = {"binary_output": binary_output}
+    for shape in ((15,), (3, 8)):
+        values = rand(rng, shape, "int32", 0, 6)
+        check(backend, "DenseBincount", [values, np.int32(5), np.zeros((0,), np.float32)], attrs)
+        check(backend, "DenseBincount", [values, np.int32(7), rand(rng, shape)], attrs)
+        check(backend, "DenseBincount", [values, np.int32(4), rand(rng, shape, "int32", 0, 5)], attrs)
+        check(backend, "DenseBincount", [values.astype(np.int64), np.int64(5), np.zeros((0,), np.int64)], attrs)
