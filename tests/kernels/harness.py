@@ -8,6 +8,7 @@ stores it as int32). Attrs use tfgl's attr values: type attrs are names ('float3
 """
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -71,20 +72,21 @@ def run_tf(op: str, inputs: Sequence[Any], attrs: dict | None = None) -> list[np
     op_def = op_def_registry.get(op)
     if op_def is None:
         raise ValueError(f"TensorFlow has no op {op}; give the check a reference function")
+    raw = getattr(t.raw_ops, op)
+    parameters = list(inspect.signature(raw).parameters)
     kwargs, rest = {}, list(inputs)
     args = list(op_def.input_arg)
     for i, arg in enumerate(args):
+        python_name = parameters[i]  # raw ops list inputs first, sometimes renamed (Select: t -> x)
         if arg.number_attr or arg.type_list_attr:
             count = attrs.get(arg.number_attr) if arg.number_attr else None
             if count is None:
                 count = len(rest) - (len(args) - i - 1)
-            kwargs[arg.name], rest = [t.constant(v) for v in rest[:count]], rest[count:]
+            kwargs[python_name], rest = [t.constant(v) for v in rest[:count]], rest[count:]
         else:
-            kwargs[arg.name] = t.constant(rest.pop(0))
+            kwargs[python_name] = t.constant(rest.pop(0))
     attr_types = {a.name: a.type for a in op_def.attr}
-    raw = getattr(t.raw_ops, op)
-    import inspect
-    accepted = set(inspect.signature(raw).parameters)
+    accepted = set(parameters)
     for name, value in attrs.items():
         if name not in accepted:
             continue
