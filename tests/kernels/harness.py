@@ -59,9 +59,26 @@ def to_tensor(array: Any) -> Tensor:
 
 
 def run_engine(backend: str, op: str, inputs: Sequence[Any], attrs: dict | None = None) -> list[np.ndarray]:
+    """Runs one op on a tfgl backend. On webgl the inputs are uploaded first, so the GL kernel runs
+    (small CPU-resident inputs would be forwarded to the CPU kernel), and GL errors are checked
+    before and after."""
     tensors = [to_tensor(x) for x in inputs]
-    outputs = engine.get_backend(backend).run(op, tensors, attrs or {})
-    return [o.numpy() for o in outputs]
+    impl = engine.get_backend(backend)
+    if backend == "webgl":
+        _assert_no_gl_error(impl, f"before {op}")
+        for tensor in tensors:
+            if tensor.dtype in ("float32", "int32", "bool") and tensor.size:
+                impl.texture_of(tensor)
+    outputs = [o.numpy() if hasattr(o, "numpy") else o for o in impl.run(op, tensors, attrs or {})]
+    if backend == "webgl":
+        _assert_no_gl_error(impl, f"after {op}")
+    return outputs
+
+
+def _assert_no_gl_error(backend, where: str) -> None:
+    with backend.ctx:
+        error = backend.ctx.error
+    assert error == "GL_NO_ERROR", f"OpenGL error {error} {where}"
 
 
 def run_tf(op: str, inputs: Sequence[Any], attrs: dict | None = None) -> list[np.ndarray]:

@@ -14,7 +14,10 @@ pytestmark = pytest.mark.tf
 def test_euclidean_norm(backend, rng, axis, keep_dims, dtype):
     """Integer norms truncate the root; the harness maps 'reduction_indices', raw_ops wants 'axis'."""
     x = rand(rng, (3, 4, 2), dtype, -5, 5, specials=True)
-    reference = lambda x, axis: tf().raw_ops.EuclideanNorm(input=x, axis=axis, keep_dims=keep_dims)  # noqa: E731
+
+    def reference(x, axis):
+        return tf().raw_ops.EuclideanNorm(input=x, axis=axis, keep_dims=keep_dims)
+
     check(backend, "EuclideanNorm", [x, axis], {"keep_dims": keep_dims}, reference=reference)
     empty = np.zeros((0, 3), dtype)
     check(backend, "EuclideanNorm", [empty, np.int32(0)], {"keep_dims": keep_dims}, reference=reference)
@@ -23,11 +26,12 @@ def test_euclidean_norm(backend, rng, axis, keep_dims, dtype):
 @pytest.mark.parametrize("op", ["FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3"])
 @pytest.mark.parametrize("data_format,shape", [("NHWC", (2, 3, 4, 5)), ("NCHW", (2, 5, 3, 4)), ("NHWC", (0, 2, 2, 5))])
 def test_fused_batch_norm_inference(backend, rng, op, data_format, shape):
+    """y, batch_mean and batch_variance; TensorFlow leaves the reserve spaces unspecified."""
     x = rand(rng, shape, specials=True)
     scale, offset, mean = rand(rng, (5,)), rand(rng, (5,)), rand(rng, (5,))
     variance = rand(rng, (5,), low=0.0, high=2.0)
     check(backend, op, [x, scale, offset, mean, variance],
-          {"epsilon": 1e-3, "data_format": data_format, "is_training": False})
+          {"epsilon": 1e-3, "data_format": data_format, "is_training": False}, outputs=[0, 1, 2])
 
 
 @pytest.mark.parametrize("depth_radius", [0, 2, 5, 12])
@@ -36,6 +40,7 @@ def test_lrn(backend, rng, depth_radius):
     check(backend, "LRN", [x], {"depth_radius": depth_radius, "bias": 1.5, "alpha": 0.3, "beta": 0.75})
     check(backend, "LRN", [x], {"depth_radius": depth_radius, "bias": 1.0, "alpha": 1.0, "beta": 0.5})
     check(backend, "LRN", [np.zeros((0, 2, 2, 3), np.float32)], {"depth_radius": depth_radius})
+    check(backend, "LRN", [np.zeros((1, 2, 2, 0), np.float32)], {"depth_radius": depth_radius})
 
 
 @pytest.mark.parametrize("op", ["Softmax", "LogSoftmax"])

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from tests.kernels.harness import check, rand, tf
+from engine.errors import KernelError
+from tests.kernels.harness import check, rand, run_engine, tf
 
 pytestmark = pytest.mark.tf
 
@@ -12,7 +13,9 @@ AXES = [np.int32(1), np.array([0, -1], np.int32), np.int32(-2), np.array([], np.
 
 def check_reduce(backend, op, x, axis, keep_dims=False):
     """The harness maps inputs by OpDef name ('reduction_indices'); raw_ops spells that one 'axis'."""
-    reference = lambda x, axis: getattr(tf().raw_ops, op)(input=x, axis=axis, keep_dims=keep_dims)  # noqa: E731
+    def reference(x, axis):
+        return getattr(tf().raw_ops, op)(input=x, axis=axis, keep_dims=keep_dims)
+
     check(backend, op, [x, axis], {"keep_dims": keep_dims}, reference=reference)
 
 
@@ -58,6 +61,12 @@ def test_max_min_nan_beats_inf(backend):
     for op in ("Max", "Min"):
         check_reduce(backend, op, x, np.int32(1))
         check_reduce(backend, op, x, np.int32(0))
+
+
+@pytest.mark.parametrize("axis", [[1, -1], [2], [-3]])
+def test_reduce_rejects_repeated_or_out_of_range_axes(backend, axis):
+    with pytest.raises(KernelError):
+        run_engine(backend, "Sum", [np.ones((2, 3), np.float32), np.array(axis, np.int32)])
 
 
 @pytest.mark.parametrize("op", ["All", "Any"])

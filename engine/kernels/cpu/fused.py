@@ -3,6 +3,9 @@
 TensorFlow's remapper and TF.js's converter fold a bias (or an inference batch norm) and an
 activation into the contraction; `fused_ops` names them in order and the extra inputs (`args`)
 feed them in the same order, e.g. ['BiasAdd', 'Prelu'] with args [bias, alpha].
+
+Everything works in place on the contraction's result: on big activations each fresh temporary
+costs more than the arithmetic.
 """
 from __future__ import annotations
 
@@ -13,7 +16,8 @@ import numpy as np
 
 def apply_fused_ops(y: np.ndarray, fused_ops: Sequence[str], args: Sequence[np.ndarray], *,
                     epsilon: float = 1e-4, leakyrelu_alpha: float = 0.2, channel_axis: int = -1) -> np.ndarray:
-    """Applies `fused_ops` to the contraction result `y`, each taking its args from `args` in turn.
+    """Applies `fused_ops` to `y` in place (y must be a fresh array the caller owns), each op taking
+    its args from `args` in turn; returns y.
 
     1-D args of more than one value are per-channel; `channel_axis` says where the channels of `y`
     are (1 for NCHW), as TF.js aligns bias and PReLU weights.
@@ -29,51 +33,56 @@ def apply_fused_ops(y: np.ndarray, fused_ops: Sequence[str], args: Sequence[np.n
 
     for op in fused_ops:
         name = op.lower()
-        if name in ("noop", "linear", ""):
+        if name in ("noop", ""):
             continue
-        if name == "biasadd":
-            (bias,) = take(1)
-            y = np.add(y, bias, dtype=y.dtype)
-        elif name == "add":  # TF's residual fusion: a whole tensor added after the bias
+        if name in ("biasadd", "add"):  # 'Add': TF's residual fusion, a whole tensor after the bias
             (addend,) = take(1)
-            y = np.add(y, addend, dtype=y.dtype)
+            np.add(y, addend, out=y)
         elif name == "fusedbatchnorm":
             scale, offset, mean, variance = take(4)
-            factor = scale / np.sqrt(variance + np.asarray(epsilon, variance.dtype))
-            y = np.add((y - mean) * factor, offset, dtype=y.dtype)
+            np.subtract(y, mean, out=y)
+            np.multiply(y, scale / np.sqrt(variance + np.asarray(epsilon, variance.dtype)), out=y)
+            np.add(y, offset, out=y)
         elif name == "prelu":
-            (alpha,) = take(1)
-            y = apply_fused_activation(y, name, prelu=alpha)
+            (weights,) = take(1)
+            apply_fused_activation(y, name, prelu=weights, out=y)
         else:
-            y = apply_fused_activation(y, name, alpha=leakyrelu_alpha)
+            apply_fused_activation(y, name, alpha=leakyrelu_alpha, out=y)
     return y
 
 
 def apply_fused_activation(x: np.ndarray, name: str, alpha: float | None = None,
-                           prelu: np.ndarray | None = None) -> np.ndarray:
-    """One of the activations TF and TF.js fuse, by name in any case ('Relu6', 'leakyrelu', ...);
-    `alpha` is LeakyRelu's slope, `prelu` PReLU's weights (broadcastable against x)."""
+                           prelu: np.ndarray | None = None, out: np.ndarray | None = None) -> np.ndarray:
+    """One of the activations TF and TF.js fuse, by name in any case ('Relu6', 'leakyrelu', ...),
+    written into `out` (may be x itself; a new array if None). `alpha` is LeakyRelu's slope
+    (default 0.2), `prelu` PReLU's weights, broadcastable against x."""
     name = name.lower()
-    dtype = x.dtype
-    if name in ("linear", "identity"):
-        return x
+    if out is None:
+        out = np.empty_like(x)
+    negative = x < 0 if name in ("elu", "leakyrelu", "prelu") else None
     if name == "relu":
-        return np.maximum(x, np.zeros((), dtype))
+        return np.maximum(x, 0, out=out)
     if name == "relu6":
-        return np.minimum(np.maximum(x, np.zeros((), dtype)), np.asarray(6, dtype))
-    if name == "elu":
-        return np.where(x < 0, np.expm1(x), x)
-    if name == "sigmoid":
-        return 1 / (1 + np.exp(-x))
+        np.maximum(x, 0, out=out)
+        return np.minimum(out, 6, out=out)
     if name == "tanh":
-        return np.tanh(x)
+        return np.tanh(x, out=out)
+    if name == "sigmoid":
+        np.negative(x, out=out)
+        np.exp(out, out=out)
+        np.add(out, 1, out=out)
+        return np.reciprocal(out, out=out)
+    np.copyto(out, x)
+    if name in ("linear", "identity"):
+        return out
+    if name == "elu":
+        return np.expm1(out, out=out, where=negative)
     if name == "leakyrelu":
-        slope = np.asarray(0.2 if alpha is None else alpha, dtype)
-        return np.where(x < 0, x * slope, x)
+        return np.multiply(out, np.asarray(0.2 if alpha is None else alpha, x.dtype), out=out, where=negative)
     if name == "prelu":
         if prelu is None:
             raise ValueError("Prelu needs its weights")
-        return np.where(x < 0, x * prelu.astype(dtype, copy=False), x)
+        return np.multiply(out, prelu.astype(x.dtype, copy=False), out=out, where=negative)
     raise ValueError(f"unsupported fused activation {name!r}")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.kernels.cpu.fused import apply_fused_ops
 from engine.kernels.registry import register
 
 
@@ -26,38 +27,11 @@ def _adjoint(matrices: np.ndarray) -> np.ndarray:
 
 @register("_FusedMatMul")
 def fused_mat_mul(a, b, *args, transpose_a: bool = False, transpose_b: bool = False, fused_ops=(),
-                  leakyrelu_alpha: float = 0.2):
-    """MatMul followed by `fused_ops` in order: 'BiasAdd' adds the next extra input, an activation
-    applies ('Prelu' takes its alpha from the next extra input), as grappler / TF.js fuse them."""
-    out = mat_mul(a, b, transpose_a=transpose_a, transpose_b=transpose_b)
-    extra_inputs = iter(args)
-    for op in fused_ops:
-        if op == "BiasAdd":
-            out = np.add(out, next(extra_inputs), dtype=out.dtype)
-        elif op == "Prelu":
-            out = _activate(out, op, prelu_alpha=next(extra_inputs))
-        else:
-            out = _activate(out, op, leakyrelu_alpha=leakyrelu_alpha)
-    return out
-
-
-def _activate(x: np.ndarray, name: str, leakyrelu_alpha: float = 0.2, prelu_alpha: np.ndarray | None = None):
-    """The activations a fused matmul can end with; NaN stays NaN, as in TensorFlow's own kernels."""
-    if name == "Relu":
-        return np.maximum(x, 0, dtype=x.dtype)
-    if name == "Relu6":
-        return np.clip(x, 0, 6).astype(x.dtype)
-    if name == "Elu":
-        return np.where(x > 0, x, np.expm1(x)).astype(x.dtype)
-    if name == "Sigmoid":
-        return np.exp(-np.logaddexp(0, -x)).astype(x.dtype)  # 1 / (1 + e^-x) without overflow
-    if name == "Tanh":
-        return np.tanh(x)
-    if name == "LeakyRelu":
-        return np.where(x > 0, x, x * np.float32(leakyrelu_alpha)).astype(x.dtype)
-    if name == "Prelu":
-        return np.where(x < 0, x * prelu_alpha, x).astype(x.dtype)
-    raise ValueError(f"unsupported fused op {name!r} after MatMul")
+                  epsilon: float = 1e-4, leakyrelu_alpha: float = 0.2):
+    """MatMul followed by `fused_ops` ('BiasAdd' then an activation; 'Prelu' takes its alpha from
+    the next extra input), as grappler and TF.js fuse them."""
+    product = mat_mul(a, b, transpose_a=transpose_a, transpose_b=transpose_b)
+    return apply_fused_ops(product, fused_ops, args, epsilon=epsilon, leakyrelu_alpha=leakyrelu_alpha)
 
 
 @register("Transpose")
@@ -75,6 +49,9 @@ def matrix_band_part(x, num_lower, num_upper):
     """Keeps entries with row - col <= num_lower and col - row <= num_upper in each innermost matrix;
     a negative bound keeps that whole triangle."""
     lower, upper = int(num_lower), int(num_upper)
+    if lower > x.shape[-2] or upper > x.shape[-1]:
+        raise ValueError(f"num_lower ({lower}) / num_upper ({upper}) must be negative or at most the number "
+                         f"of rows / columns of {list(x.shape)}")
     rows = np.arange(x.shape[-2])[:, None]
     cols = np.arange(x.shape[-1])[None, :]
     keep = ((lower < 0) | (rows - cols <= lower)) & ((upper < 0) | (cols - rows <= upper))

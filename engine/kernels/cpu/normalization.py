@@ -1,6 +1,8 @@
 """Normalization ops (op_list/normalization.json): norms, inference batch norm, LRN and softmax, as TensorFlow."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from engine.kernels.cpu.reduction import reduction_axes
@@ -25,12 +27,13 @@ def euclidean_norm(x, axis, *, keep_dims: bool = False):
 @register("FusedBatchNorm", "FusedBatchNormV2")
 def fused_batch_norm(x, scale, offset, mean, variance, *, epsilon: float = 1e-4, data_format: str = "NHWC"):
     """Inference batch norm (TF.js ignores is_training, and so does this). Besides y, TensorFlow
-    (is_training=False) passes the given mean and variance through as batch_mean/batch_variance and
-    as both reserve spaces."""
+    (is_training=False) passes the given mean and variance through as batch_mean/batch_variance, NaN
+    for an empty batch. Its reserve spaces are unspecified (oneDNN copies mean and variance there,
+    Eigen leaves them uninitialized); these are the copies."""
     y = _normalize(x, scale, offset, mean, variance, epsilon, data_format)
-    if x.size == 0:  # TensorFlow reports undefined statistics for an empty batch
-        undefined, zeros = np.full_like(mean, np.nan), np.zeros_like(mean)
-        return y, undefined, undefined, zeros, zeros
+    if x.size == 0:
+        undefined = np.full_like(mean, np.nan)
+        return y, undefined, undefined, mean, variance
     return y, mean, variance, mean, variance
 
 
@@ -56,7 +59,8 @@ def lrn(x, *, depth_radius: int = 5, bias: float = 1.0, alpha: float = 1.0, beta
     so a non-finite channel turns every channel of its pixel outside its window NaN too (Inf * 0)."""
     channels = np.arange(x.shape[-1])
     band = (np.abs(channels[:, None] - channels[None, :]) <= depth_radius).astype(x.dtype)
-    window_sums = np.matmul(np.square(x).reshape(-1, len(channels)), band).reshape(x.shape)
+    pixels = np.square(x).reshape(math.prod(x.shape[:-1]), len(channels))
+    window_sums = np.matmul(pixels, band).reshape(x.shape)
     scale = np.float32(bias) + np.float32(alpha) * window_sums
     return (x * np.power(scale, np.float32(-beta))).astype(x.dtype)
 
@@ -64,7 +68,8 @@ def lrn(x, *, depth_radius: int = 5, bias: float = 1.0, alpha: float = 1.0, beta
 @register("Softmax")
 def softmax(logits):
     """Over the last axis, shifted by the row max for stability. A row holding NaN or +Inf (or only
-    -Inf) is all NaN, as TensorFlow's Eigen kernel gives."""
+    -Inf) is all NaN, as TensorFlow's Eigen kernel gives (its oneDNN kernel, the default on x86,
+    leaves the row's finite entries at 0 instead)."""
     exp = np.exp(_shifted(logits))
     return exp / np.sum(exp, axis=-1, keepdims=True)
 

@@ -1,0 +1,229 @@
+"""The WebGL backend: tensors in float textures, ops as fragment-shader programs drawn into them.
+
+Programs compile on first use and are cached by their full GLSL source (which embeds every shape,
+as TF.js's shader key does). Ops without a GL kernel run their CPU kernel on downloaded values
+(logged once per op), and ops whose inputs are all small CPU tensors run on the CPU directly, as
+TF.js's WEBGL_CPU_FORWARD does, so shape arithmetic never round-trips through textures.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+import weakref
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine import dtypes
+from engine.backends.base import Backend, as_outputs, run_cpu_kernel
+from engine.errors import GLError
+from engine.kernels.registry import BACKEND_NEUTRAL, Kernel, get_kernel
+from engine.tensor import Tensor
+from engine.webgl.compiler import VERTEX_SHADER, Layout, fragment_source
+from engine.webgl.program import Program
+from engine.webgl.textures import GLTensorData, TextureManager, texture_shape
+
+log = logging.getLogger("tfgl.webgl")
+CPU_FORWARD_MAX_SIZE = 128
+GL_DTYPES = frozenset({"float32", "int32", "bool"})
+
+
+class CPUFallback(Exception):
+    """Raised by a GL kernel for inputs it cannot handle on the GPU; the op runs on the CPU."""
+
+
+@dataclass
+class Stats:
+    programs_compiled: int = 0
+    compile_ms: float = 0.0
+    cache_hits: int = 0
+    draws: int = 0
+    uploads: int = 0
+    upload_bytes: int = 0
+    downloads: int = 0
+    cpu_fallbacks: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__, cpu_fallbacks=dict(self.cpu_fallbacks))
+
+
+@dataclass
+class _Compiled:
+    program: object      # moderngl.Program
+    vao: object          # moderngl.VertexArray
+    drawn: bool = False  # the driver finishes compiling at the first draw (llvmpipe JITs there)
+
+
+class _DeviceCache:
+    """Textures this backend uploaded for tensors whose own device data belongs elsewhere."""
+
+    def __init__(self):
+        self._by_tensor: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def get(self, tensor: Tensor) -> GLTensorData | None:
+        return self._by_tensor.get(tensor)
+
+    def put(self, tensor: Tensor, data: GLTensorData) -> None:
+        self._by_tensor[tensor] = data
+        weakref.finalize(tensor, data.release)
+
+
+class WebGLBackend(Backend):
+    name = "webgl"
+    kernel_chain = ("webgl", BACKEND_NEUTRAL, "cpu")
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.textures = TextureManager(ctx)
+        self.max_texture_size = int(ctx.info["GL_MAX_TEXTURE_SIZE"])
+        self.stats = Stats()
+        self.debug = os.environ.get("TFGL_DEBUG", "") not in ("", "0")
+        self._programs: dict[str, _Compiled] = {}
+        self._framebuffers: dict[int, object] = {}
+        self._uploads = _DeviceCache()
+        self._logged_fallbacks: set[str] = set()
+        with ctx:
+            self._quad = ctx.buffer(np.array([-1, -1, 1, -1, -1, 1, 1, 1], dtype="f4").tobytes())
+
+    # -- dispatch -------------------------------------------------------------------------------------
+    def call(self, kernel: Kernel, inputs: list, attrs: dict) -> list:
+        if kernel.backend == BACKEND_NEUTRAL:
+            return as_outputs(kernel.fn(*inputs, **attrs))
+        if kernel.backend == "webgl":
+            cpu = get_kernel(kernel.op, "cpu")
+            if cpu is not None and self._forward_to_cpu(inputs):
+                return run_cpu_kernel(cpu, inputs, attrs)
+            try:
+                with self.ctx:
+                    outputs = as_outputs(kernel.fn(self, *inputs, **attrs))
+                    if self.debug:
+                        self.check_error(kernel.op)
+                return outputs
+            except CPUFallback as reason:
+                if cpu is None:
+                    raise
+                self._note_fallback(kernel.op, str(reason))
+                return run_cpu_kernel(cpu, inputs, attrs)
+        self._note_fallback(kernel.op, "no GL kernel")
+        return run_cpu_kernel(kernel, inputs, attrs)
+
+    def _forward_to_cpu(self, inputs: list) -> bool:
+        tensors = [x for x in inputs if isinstance(x, Tensor)]
+        return all(self.gl_data(t) is None and t.size <= CPU_FORWARD_MAX_SIZE for t in tensors)
+
+    def _note_fallback(self, op: str, reason: str) -> None:
+        self.stats.cpu_fallbacks[op] = self.stats.cpu_fallbacks.get(op, 0) + 1
+        if op not in self._logged_fallbacks:
+            self._logged_fallbacks.add(op)
+            log.info("%s runs on the CPU (%s)", op, reason)
+
+    # -- storage --------------------------------------------------------------------------------------
+    def gl_data(self, tensor: Tensor) -> GLTensorData | None:
+        data = tensor.device_data
+        if isinstance(data, GLTensorData) and data.backend is self and data.texture is not None:
+            return data
+        return self._uploads.get(tensor)
+
+    def texture_of(self, tensor: Tensor) -> GLTensorData:
+        """The tensor's texture on this backend, uploading its values on first use."""
+        data = self.gl_data(tensor)
+        if data is not None:
+            return data
+        if tensor.dtype not in GL_DTYPES:
+            raise CPUFallback(f"{tensor.dtype} tensors stay on the CPU")
+        data = self._upload(tensor.numpy(), tensor.dtype)
+        if tensor.device_data is None:
+            tensor.attach_device(data)
+        else:
+            self._uploads.put(tensor, data)
+        return data
+
+    def _layout(self, shape) -> tuple[int, int]:
+        try:
+            return texture_shape(shape, self.max_texture_size)
+        except ValueError as error:
+            raise CPUFallback(str(error)) from None
+
+    def _upload(self, values: np.ndarray, dtype: str) -> GLTensorData:
+        rows, cols = self._layout(values.shape)
+        flat = np.zeros(rows * cols, np.float32)
+        flat[:values.size] = values.reshape(-1)
+        with self.ctx:
+            texture = self.textures.acquire(rows, cols)
+            texture.write(flat.tobytes())
+        self.stats.uploads += 1
+        self.stats.upload_bytes += flat.nbytes
+        return GLTensorData(self, texture, rows, cols, values.size, dtype)
+
+    def download(self, data: GLTensorData) -> np.ndarray:
+        with self.ctx:
+            raw = data.texture.read()
+            self.check_error("download")
+        self.stats.downloads += 1
+        flat = np.frombuffer(raw, np.float32)[:data.size]
+        if data.dtype == "int32":
+            return np.rint(flat).astype(np.int32)
+        if data.dtype == "bool":
+            return flat != 0
+        return flat.copy()
+
+    def check_error(self, where: str) -> None:
+        error = self.ctx.error
+        if error != "GL_NO_ERROR":
+            raise GLError(f"OpenGL error {error} after {where}")
+
+    # -- programs -------------------------------------------------------------------------------------
+    def run_program(self, program: Program, inputs: list[Tensor], out_shape, out_dtype: str = "float32") -> Tensor:
+        """Draws `program` over a new output texture; returns the output tensor (on the GPU)."""
+        out_shape = tuple(int(d) for d in out_shape)
+        size = int(np.prod(out_shape, dtype=np.int64))
+        if size == 0:
+            return Tensor(np.zeros(out_shape, dtypes.NUMPY_OF[out_dtype]), out_dtype)
+        datas = [self.texture_of(t) for t in inputs]
+        rows, cols = self._layout(out_shape)
+        layouts = [Layout(t.shape, d.rows, d.cols) for t, d in zip(inputs, datas)]
+        source = fragment_source(program, layouts, Layout(out_shape, rows, cols))
+        compiled, started = self._compiled(program, source)
+        output = self.textures.acquire(rows, cols)
+        self._framebuffer(output).use()
+        for unit, data in enumerate(datas):
+            data.texture.use(location=unit)
+        for name, value in (program.uniforms or {}).items():
+            compiled.program[name].value = value
+        compiled.vao.render(self.ctx.TRIANGLE_STRIP)
+        self.stats.draws += 1
+        if not compiled.drawn:
+            compiled.drawn = True
+            self.ctx.finish()
+            self.stats.compile_ms += (time.perf_counter() - started) * 1e3
+        return Tensor(None, out_dtype, out_shape, device=GLTensorData(self, output, rows, cols, size, out_dtype))
+
+    def _compiled(self, program: Program, source: str) -> tuple[_Compiled, float]:
+        started = time.perf_counter()
+        compiled = self._programs.get(source)
+        if compiled is not None:
+            self.stats.cache_hits += 1
+            return compiled, started
+        try:
+            gl_program = self.ctx.program(vertex_shader=VERTEX_SHADER, fragment_shader=source)
+        except Exception as error:  # moderngl raises its own Error with the driver's log
+            raise GLError(f"program {program.name!r} failed to compile: {error}") from None
+        for unit, name in enumerate(program.inputs):
+            if name in gl_program:
+                gl_program[name].value = unit
+        vao = self.ctx.vertex_array(gl_program, [(self._quad, "2f", "position")])
+        compiled = _Compiled(gl_program, vao)
+        self._programs[source] = compiled
+        self.stats.programs_compiled += 1
+        return compiled, started
+
+    def _framebuffer(self, texture):
+        fbo = self._framebuffers.get(texture.glo)
+        if fbo is None:
+            fbo = self.ctx.framebuffer(color_attachments=[texture])
+            self._framebuffers[texture.glo] = fbo
+        return fbo
+
+    def texture_bytes(self) -> int:
+        return self.textures.bytes_in_use + self.textures.bytes_free

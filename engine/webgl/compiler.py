@@ -1,0 +1,130 @@
+"""Fragment-shader codegen: the header every program gets (output coordinates, samplers with
+broadcasting, NaN/Inf helpers) around the program's own GLSL.
+
+Tensors are stored row-major, one value per texel, in a texture of (rows, cols) texels; a value's
+flat index i lives at texel (x = i % cols, y = i / cols). Shapes are compile-time constants, so
+each distinct shape compiles its own program (as TF.js does) and index math folds to constants.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import shaders
+from engine.webgl.program import Program
+
+VERTEX_SHADER = """#version 330
+in vec2 position;
+void main() { gl_Position = vec4(position, 0.0, 1.0); }
+"""
+
+MAX_RANK = 6
+_COMPONENTS = "xyzwuv"
+
+COMMON = """#version 330
+out vec4 tfgl_output;
+
+// NaN and Inf tests on the bits: drivers may fold isnan() away under fast math.
+bool isnan_custom(float v) { return (floatBitsToUint(v) & 0x7fffffffu) > 0x7f800000u; }
+bool isinf_custom(float v) { return (floatBitsToUint(v) & 0x7fffffffu) == 0x7f800000u; }
+#define NAN uintBitsToFloat(0x7fc00000u)
+#define INFINITY uintBitsToFloat(0x7f800000u)
+struct ivec5 { int x; int y; int z; int w; int u; };
+struct ivec6 { int x; int y; int z; int w; int u; int v; };
+"""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A tensor's logical shape and the texture holding it."""
+
+    shape: tuple[int, ...]
+    rows: int
+    cols: int
+
+
+def coords_type(rank: int) -> str:
+    return {0: "int", 1: "int", 2: "ivec2", 3: "ivec3", 4: "ivec4", 5: "ivec5", 6: "ivec6"}[rank]
+
+
+def strides(shape: tuple[int, ...]) -> list[int]:
+    out, acc = [], 1
+    for d in reversed(shape):
+        out.append(acc)
+        acc *= d
+    return out[::-1]
+
+
+def _construct(rank: int, parts: list[str]) -> str:
+    if rank <= 1:
+        return parts[0] if parts else "0"
+    return f"{coords_type(rank)}({', '.join(parts)})"
+
+
+def output_header(layout: Layout) -> str:
+    rank, shape = len(layout.shape), layout.shape
+    lines = [f"#define OUT_SIZE {max(1, _size(shape))}",
+             f"#define OUT_ROWS {layout.rows}", f"#define OUT_COLS {layout.cols}", f"#define OUT_RANK {rank}",
+             "int getOutputFlatIndex() { ivec2 rc = ivec2(gl_FragCoord.xy); return rc.y * OUT_COLS + rc.x; }",
+             "void setOutput(float value) { tfgl_output = vec4(value, 0.0, 0.0, 0.0); }"]
+    for i, d in enumerate(shape):
+        lines.append(f"#define OUT_SHAPE_{i} {d}")
+    body = ["int index = getOutputFlatIndex();"]
+    names = [f"c{i}" for i in range(rank)]
+    for i, stride in enumerate(strides(shape)):
+        if i == rank - 1:
+            body.append(f"int {names[i]} = index;")
+        else:
+            body.append(f"int {names[i]} = index / {stride}; index -= {names[i]} * {stride};")
+    body.append(f"return {_construct(rank, names)};")
+    lines.append(f"{coords_type(rank)} getOutputCoords() {{ {' '.join(body)} }}")
+    return "\n".join(lines) + "\n"
+
+
+def _size(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def sampler_header(name: str, layout: Layout, out_shape: tuple[int, ...]) -> str:
+    shape, rank = layout.shape, len(layout.shape)
+    fetch = f"texelFetch({name}, ivec2(index, 0), 0).r" if layout.rows == 1 else \
+        f"texelFetch({name}, ivec2(index - (index / {layout.cols}) * {layout.cols}, index / {layout.cols}), 0).r"
+    lines = [f"uniform sampler2D {name};",
+             f"#define {name}_RANK {rank}",
+             f"float get{name}Flat(int index) {{ return {fetch}; }}"]
+    for i, d in enumerate(shape):
+        lines.append(f"#define {name}_SHAPE_{i} {d}")
+    params = ", ".join(f"int d{i}" for i in range(rank))
+    terms = [f"d{i}" if s == 1 else f"d{i} * {s}" for i, (d, s) in enumerate(zip(shape, strides(shape))) if d != 1]
+    lines.append(f"float get{name}({params}) {{ return get{name}Flat({' + '.join(terms) or '0'}); }}")
+    lines.append(f"float get{name}AtOutCoords() {{ {_at_out_coords(name, shape, out_shape)} }}")
+    return "\n".join(lines) + "\n"
+
+
+def _at_out_coords(name: str, shape: tuple[int, ...], out_shape: tuple[int, ...]) -> str:
+    """Broadcasting read: A's dims align with the output's trailing dims; unit dims read index 0."""
+    if tuple(shape) == tuple(out_shape):
+        return f"return get{name}Flat(getOutputFlatIndex());"
+    if _size(shape) == 1:
+        return f"return get{name}Flat(0);"
+    out_rank, rank = len(out_shape), len(shape)
+    offset = out_rank - rank
+    component = (lambda j: "coords") if out_rank <= 1 else (lambda j: f"coords.{_COMPONENTS[j]}")
+    args = ["0" if d == 1 else component(i + offset) for i, d in enumerate(shape)]
+    return f"{coords_type(out_rank)} coords = getOutputCoords(); return get{name}({', '.join(args)});"
+
+
+def fragment_source(program: Program, inputs: list[Layout], output: Layout) -> str:
+    """The complete fragment shader of `program` for these input and output layouts."""
+    if len(output.shape) > MAX_RANK or any(len(i.shape) > MAX_RANK for i in inputs):
+        raise ValueError(f"{program.name}: tensors of rank above {MAX_RANK} are not supported on the GPU")
+    parts = [COMMON, output_header(output)]
+    parts += [sampler_header(name, layout, output.shape) for name, layout in zip(program.inputs, inputs)]
+    parts.append(program.define_lines())
+    parts += [shaders.source(path) for path in program.shaders]
+    padded = output.rows * output.cols != max(1, _size(output.shape))
+    guard = "if (getOutputFlatIndex() >= OUT_SIZE) { tfgl_output = vec4(0.0); return; }\n  " if padded else ""
+    parts.append(f"void main() {{\n  {guard}run();\n}}\n")
+    return "\n".join(parts)

@@ -1,0 +1,71 @@
+"""Making the offscreen OpenGL context: EGL (headless, any GPU or Mesa llvmpipe) or a hidden GLFW window.
+
+Environment:
+  TFGL_GL_CONTEXT=egl|glfw   how to make the context (default egl)
+  TFGL_GL_DEVICE=N           EGL device index (GPU choice; default 0)
+
+Thread rules: an OpenGL context is current in one thread at a time. tfgl gives each thread its own
+context (and its own WebGL backend, program cache and textures); every GL section enters it with
+`with ctx:` so a thread never runs GL calls against another thread's context.
+"""
+from __future__ import annotations
+
+import os
+
+from engine.errors import GLError
+
+MIN_VERSION = 330
+
+
+def create_context(kind: str | None = None, device: int | None = None):
+    """A moderngl context with OpenGL >= 3.3, or GLError saying why none could be made."""
+    kind = (kind or os.environ.get("TFGL_GL_CONTEXT", "egl")).lower()
+    if device is None:
+        device = int(os.environ.get("TFGL_GL_DEVICE", "0"))
+    try:
+        import moderngl
+    except ImportError as error:
+        raise GLError(f"moderngl is not installed: {error}") from None
+    from engine.webgl import llvm_isolation
+    llvm_isolation.before_context()
+    if kind == "egl":
+        ctx = _egl(moderngl, device)
+    elif kind == "glfw":
+        ctx = _glfw(moderngl)
+    else:
+        raise GLError(f"TFGL_GL_CONTEXT must be 'egl' or 'glfw', not {kind!r}")
+    llvm_isolation.after_context(ctx.info.get("GL_RENDERER", ""))
+    if ctx.version_code < MIN_VERSION:
+        raise GLError(f"OpenGL {ctx.version_code / 100:.1f} is too old; tfgl needs 3.3 or newer")
+    return ctx
+
+
+def _egl(moderngl, device: int):
+    errors = []
+    # Some systems ship only the versioned sonames (libEGL.so.1) without the development symlinks.
+    for libs in ({}, {"libegl": "libEGL.so.1", "libgl": "libGL.so.1"}):
+        try:
+            return moderngl.create_standalone_context(backend="egl", device_index=device, **libs)
+        except Exception as error:  # glcontext raises plain Exceptions with the EGL error text
+            errors.append(str(error))
+    raise GLError("cannot create an EGL context: " + " / ".join(errors))
+
+
+def _glfw(moderngl):
+    try:
+        import glfw
+    except ImportError as error:
+        raise GLError(f"glfw is not installed: {error}") from None
+    if not glfw.init():
+        raise GLError("glfw.init() failed (no display?)")
+    for hint, value in ((glfw.VISIBLE, glfw.FALSE), (glfw.CONTEXT_VERSION_MAJOR, 3),
+                        (glfw.CONTEXT_VERSION_MINOR, 3), (glfw.OPENGL_PROFILE, glfw.OPENGL_CORE_PROFILE),
+                        (glfw.OPENGL_FORWARD_COMPAT, glfw.TRUE)):
+        glfw.window_hint(hint, value)
+    window = glfw.create_window(16, 16, "tfgl", None, None)
+    if not window:
+        raise GLError("glfw could not create a hidden window with an OpenGL 3.3 core context")
+    glfw.make_context_current(window)
+    ctx = moderngl.create_context()
+    ctx.extra = window  # keeps the window alive as long as the context
+    return ctx

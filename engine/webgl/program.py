@@ -1,0 +1,27 @@
+"""A GL program as data: the GLSL it is built from, the tensors it samples, compile-time defines
+and per-draw uniforms. Building the GLSL (compiler.py) and running it (backend.py) live elsewhere."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+
+@dataclass(frozen=True)
+class Program:
+    name: str                                  # shown in stats and errors
+    shaders: tuple[str, ...]                   # files under shaders/, concatenated in order
+    inputs: tuple[str, ...] = ("A",)           # sampler names; tensors are passed in this order
+    defines: Mapping[str, object] = None       # '#define NAME value' lines; part of the cache key
+    uniforms: Mapping[str, object] = None      # values set before each draw; not in the key
+
+    def define_lines(self) -> str:
+        return "".join(f"#define {k} {_glsl(v)}\n" for k, v in (self.defines or {}).items())
+
+
+def _glsl(value: object) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return repr(value) if value == value and abs(value) != float("inf") else \
+            ("NAN" if value != value else ("INFINITY" if value > 0 else "(-INFINITY)"))
+    return str(value)

@@ -1,0 +1,6 @@
+// Floored remainder, as TensorFlow computes it: fmod, then shifted by b when the signs differ.
+float binary_op(float a, float b) {
+  float r = (isinf_custom(b) && !isinf_custom(a)) ? a : a - b * trunc(a / b);
+  if (r != 0.0 && ((b < 0.0) != (r < 0.0))) r += b;
+  return r;
+}

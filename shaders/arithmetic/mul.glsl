@@ -1,0 +1,1 @@
+float binary_op(float a, float b) { return a * b; }

@@ -1,0 +1,2 @@
+// Elementwise with broadcasting: out = binary_op(A, B).
+void run() { setOutput(binary_op(getAAtOutCoords(), getBAtOutCoords())); }
