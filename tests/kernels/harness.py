@@ -15,6 +15,7 @@ import numpy as np
 
 import engine
 from engine import dtypes
+from engine.kernels.registry import get_kernel
 from engine.tensor import Tensor
 
 _tf = None
@@ -116,6 +117,12 @@ def run_tf(op: str, inputs: Sequence[Any], attrs: dict | None = None) -> list[np
     return [np.asarray(dtypes.to_storage(np.asarray(r))) for r in _flatten(result)]
 
 
+def _fallbacks(backend: str, op: str) -> int:
+    if backend != "webgl":
+        return 0
+    return engine.get_backend("webgl").stats.cpu_fallbacks.get(op, 0)
+
+
 def _flatten(result: Any) -> list:
     if isinstance(result, (list, tuple)):
         out = []
@@ -155,9 +162,15 @@ def assert_close(actual: np.ndarray, expected: np.ndarray, rtol: float = 1e-4, a
 
 def check(backend: str, op: str, inputs: Sequence[Any], attrs: dict | None = None, *,
           reference: Callable[..., Any] | None = None, rtol: float = 1e-4, atol: float = 1e-6,
-          outputs: Sequence[int] | None = None) -> list[np.ndarray]:
-    """Runs `op` on the tfgl backend and on TensorFlow; asserts the chosen outputs agree."""
+          outputs: Sequence[int] | None = None, allow_fallback: bool = False) -> list[np.ndarray]:
+    """Runs `op` on the tfgl backend and on TensorFlow; asserts the chosen outputs agree.
+
+    On webgl, an op that has a GL kernel must run on the GPU unless `allow_fallback` (cases the
+    GL kernel deliberately hands to the CPU, such as integer division)."""
+    before = _fallbacks(backend, op)
     got = run_engine(backend, op, inputs, attrs)
+    if backend == "webgl" and not allow_fallback and get_kernel(op, "webgl") is not None:
+        assert _fallbacks(backend, op) == before, f"{op} fell back to the CPU on webgl"
     want = run_tf(op, inputs, attrs) if reference is None else \
         [np.asarray(dtypes.to_storage(np.asarray(r))) for r in _flatten(reference(*inputs))]
     assert len(got) >= len(want) or outputs is not None, f"{op}: {len(got)} outputs, reference has {len(want)}"

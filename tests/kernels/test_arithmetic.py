@@ -28,7 +28,8 @@ def test_binary_int(backend, rng, op):
     b = rand(rng, (4,), "int32", 1, 5)
     if op == "Div" or op == "Pow":
         a = np.abs(a)
-    check(backend, op, [a, b])
+    # integer division and powers need zero/negative checks the GL kernels leave to the CPU
+    check(backend, op, [a, b], allow_fallback=op in ("FloorDiv", "FloorMod", "Mod", "Div", "Pow"))
 
 
 def test_binary_nan_inf_both_sides(backend):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from engine.kernels.registry import register
 from engine.kernels.webgl.common import binary
+from engine.tensor import alias
 from engine.webgl.backend import CPUFallback
 
 WEBGL = "webgl"
@@ -26,7 +27,7 @@ def mul(backend, a, b):
 @register("BiasAdd", backend=WEBGL)
 def bias_add(backend, value, bias, *, data_format: str = "NHWC"):
     if data_format.startswith("NC") and value.rank > 2:
-        raise CPUFallback("channels-first BiasAdd")
+        bias = alias(bias, (bias.size,) + (1,) * (value.rank - 2))  # channels on axis 1
     return binary(backend, value, bias, "arithmetic/add.glsl")
 
 
