@@ -1,1 +1,170 @@
-"""(kernels of this family are being written)"""
+"""Creation ops (op_list/creation.json): constant fills, ranges, one-hot, and random sampling.
+
+Random ops can't reproduce TensorFlow's Philox streams; they sample the same distributions with
+numpy. A nonzero `seed` or `seed2` makes them deterministic: the same values on every run.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from engine import dtypes
+from engine.kernels.registry import register
+
+
+def _shape(shape) -> tuple[int, ...]:
+    dims = tuple(int(d) for d in np.asarray(shape).reshape(-1))
+    if any(d < 0 for d in dims):
+        raise ValueError(f"shape {list(dims)} has a negative dimension")
+    return dims
+
+
+def _scalar(value):
+    array = np.asarray(value)
+    if array.size != 1:
+        raise ValueError(f"expected a scalar, got shape {list(array.shape)}")
+    return array.reshape(())[()]
+
+
+# -- constant fills ---------------------------------------------------------------------------------
+
+@register("Fill")
+def fill(dims, value):
+    return np.full(_shape(dims), np.asarray(value).reshape(()), dtype=value.dtype)
+
+
+def _filled(shape: tuple[int, ...], dtype: np.dtype, one: bool) -> np.ndarray:
+    if dtype == object:
+        if one:
+            raise ValueError("ones are not defined for strings")
+        return np.full(shape, b"", dtype=object)
+    return np.ones(shape, dtype) if one else np.zeros(shape, dtype)
+
+
+@register("Ones")
+def ones(shape, *, T: str = "float32"):
+    """Not a TensorFlow op: TF.js's graph op taking the shape as input and the dtype as attr T."""
+    return _filled(_shape(shape), dtypes.numpy_dtype(T), one=True)
+
+
+@register("Zeros")
+def zeros(shape, *, T: str = "float32"):
+    """Not a TensorFlow op: TF.js's graph op taking the shape as input and the dtype as attr T."""
+    return _filled(_shape(shape), dtypes.numpy_dtype(T), one=False)
+
+
+@register("OnesLike")
+def ones_like(x):
+    return _filled(x.shape, x.dtype, one=True)
+
+
+@register("ZerosLike")
+def zeros_like(x):
+    return _filled(x.shape, x.dtype, one=False)
+
+
+# -- sequences --------------------------------------------------------------------------------------
+
+@register("Range")
+def range_(start, limit, delta):
+    """Computed in the inputs' storage dtype, as TensorFlow computes in Tidx: float32 sizes and values
+    round as TensorFlow's float32 Range does (float64 ranges get float32 precision, as in TF.js)."""
+    dtype = start.dtype
+    first, stop, step = (dtype.type(_scalar(v)) for v in (start, limit, delta))
+    if step == 0:
+        raise ValueError("Range: requires delta != 0")
+    if (step > 0 and first > stop) or (step < 0 and first < stop):
+        raise ValueError(f"Range: requires start {'<=' if step > 0 else '>='} limit when delta "
+                         f"{'>' if step > 0 else '<'} 0: {first}/{stop}")
+    if dtype.kind in "iu":
+        size = (abs(int(stop) - int(first)) + abs(int(step)) - 1) // abs(int(step))
+    else:
+        size = int(np.ceil(np.abs((stop - first) / step)))
+    return first + np.arange(size, dtype=dtype) * step
+
+
+@register("LinSpace")
+def lin_space(start, stop, num):
+    """TensorFlow's formula: start + i * step, with the last value exactly `stop`."""
+    first, last, count = start.dtype.type(_scalar(start)), start.dtype.type(_scalar(stop)), int(_scalar(num))
+    if count <= 0:
+        raise ValueError(f"LinSpace: requires num > 0, got {count}")
+    if count == 1:
+        return np.array([first])
+    step = (last - first) / start.dtype.type(count - 1)
+    out = first + step * np.arange(count, dtype=start.dtype)
+    out[-1] = last
+    return out
+
+
+@register("OneHot")
+def one_hot(indices, depth, on_value, off_value, *, axis: int = -1):
+    """Indices outside [0, depth) (negative ones too) give a row of off_value."""
+    depth = int(_scalar(depth))
+    if depth < 0:
+        raise ValueError(f"OneHot: depth must be non-negative, got {depth}")
+    rank = indices.ndim + 1
+    if not -1 <= axis < rank:
+        raise ValueError(f"OneHot: axis {axis} is out of range for output rank {rank}")
+    hot = indices[..., None] == np.arange(depth)
+    out = np.where(hot, np.asarray(on_value).reshape(()), np.asarray(off_value).reshape(()))
+    return np.moveaxis(out, -1, axis)
+
+
+# -- random -----------------------------------------------------------------------------------------
+
+def _generator(seed: int, seed2: int) -> np.random.Generator:
+    """Seeded by (seed, seed2) when either is nonzero, else by fresh entropy, as TF's unseeded ops."""
+    if seed or seed2:
+        return np.random.default_rng([seed % 2**64, seed2 % 2**64])
+    return np.random.default_rng()
+
+
+@register("RandomStandardNormal")
+def random_standard_normal(shape, *, dtype: str = "float32", seed: int = 0, seed2: int = 0):
+    values = _generator(seed, seed2).standard_normal(_shape(shape), dtype=np.float32)
+    return values.astype(dtypes.numpy_dtype(dtype))
+
+
+@register("RandomUniform")
+def random_uniform(shape, *, dtype: str = "float32", seed: int = 0, seed2: int = 0):
+    """Uniform in [0, 1)."""
+    values = _generator(seed, seed2).random(_shape(shape), dtype=np.float32)
+    return values.astype(dtypes.numpy_dtype(dtype))
+
+
+@register("RandomUniformInt")
+def random_uniform_int(shape, minval, maxval, *, seed: int = 0, seed2: int = 0):
+    """Integers uniform in [minval, maxval)."""
+    low, high = int(_scalar(minval)), int(_scalar(maxval))
+    if low >= high:
+        raise ValueError(f"RandomUniformInt: need minval < maxval, got {low} >= {high}")
+    return _generator(seed, seed2).integers(low, high, _shape(shape), dtype=np.int64).astype(minval.dtype)
+
+
+@register("TruncatedNormal")
+def truncated_normal(shape, *, dtype: str = "float32", seed: int = 0, seed2: int = 0):
+    """Standard normal values, with those beyond 2 standard deviations redrawn, as TensorFlow does."""
+    rng = _generator(seed, seed2)
+    values = rng.standard_normal(_shape(shape), dtype=np.float32)
+    outside = np.abs(values) > 2
+    while outside.any():
+        values[outside] = rng.standard_normal(int(outside.sum()), dtype=np.float32)
+        outside = np.abs(values) > 2
+    return values.astype(dtypes.numpy_dtype(dtype))
+
+
+@register("Multinomial")
+def multinomial(logits, num_samples, *, seed: int = 0, seed2: int = 0, output_dtype: str = "int64"):
+    """num_samples class indices per row of [batch, classes] logits, drawn by inverting each row's
+    cumulative softmax; classes with -inf logits are never drawn."""
+    count = int(_scalar(num_samples))
+    if logits.ndim != 2 or logits.shape[1] == 0 or count < 0:
+        raise ValueError(f"Multinomial: needs [batch, classes > 0] logits and num_samples >= 0, got "
+                         f"{list(logits.shape)} and {count}")
+    rows = logits.astype(np.float64)
+    weights = np.exp(rows - rows.max(axis=1, keepdims=True))
+    cumulative = np.cumsum(weights, axis=1)
+    draws = _generator(seed, seed2).random((rows.shape[0], count)) * cumulative[:, -1:]
+    picks = np.array([np.searchsorted(cdf, row_draws, side="right") for cdf, row_draws in zip(cumulative, draws)],
+                     dtype=np.int64).reshape(rows.shape[0], count)
+    return np.minimum(picks, rows.shape[1] - 1).astype(dtypes.numpy_dtype(output_dtype))

@@ -53,8 +53,7 @@ def pack(*values, axis: int = 0):
 
 @register("Unpack")
 def unpack(value, *, axis: int = 0):
-    axis = _axis(axis, value.ndim, "Unpack")
-    return [np.take(value, i, axis=axis) for i in range(value.shape[axis])]
+    return list(np.moveaxis(value, _axis(axis, value.ndim, "Unpack"), 0))
 
 
 @register("Tile")
@@ -62,7 +61,7 @@ def tile(x, multiples):
     reps = _ints(multiples)
     if len(reps) != x.ndim or any(r < 0 for r in reps):
         raise ValueError(f"Tile: multiples {reps} must be {x.ndim} non-negative counts")
-    return np.tile(x, reps) if reps else x.copy()
+    return np.tile(x, reps)
 
 
 # -- splitting --------------------------------------------------------------------------------------
@@ -85,10 +84,9 @@ def split_v(value, size_splits, axis):
     unknown = [i for i, s in enumerate(sizes) if s == -1]
     if len(unknown) > 1 or any(s < -1 for s in sizes):
         raise ValueError(f"SplitV: bad size_splits {sizes}: at most one -1 and no other negatives")
-    known = sum(s for s in sizes if s != -1)
-    if unknown and known <= dim:
-        sizes[unknown[0]] = dim - known
-    if sum(sizes) != dim:
+    if unknown:
+        sizes[unknown[0]] = dim - sum(s for s in sizes if s != -1)
+    if sum(sizes) != dim or min(sizes, default=0) < 0:
         raise ValueError(f"SplitV: size_splits {sizes} do not sum to dimension {axis} (size {dim})")
     return np.split(value, np.cumsum(sizes)[:-1], axis=axis)
 
@@ -131,7 +129,7 @@ def strided_slice(x, begin, end, strides, *, begin_mask: int = 0, end_mask: int 
     for dim_index, (dim, spec) in enumerate(zip(x.shape, dense)):
         start, size, stride = _canonical_range(dim_index, dim, *spec)
         stop = start + size * stride
-        index.append(slice(start, stop if stop >= 0 else None, stride))
+        index.append(slice(start, stop if stop >= 0 else None, stride) if size else slice(0, 0))
         sizes.append(size)
     return x[tuple(index)].reshape([1 if d == _NEW_AXIS else sizes[d] for d in layout])
 
@@ -302,13 +300,15 @@ def _scatter(out: np.ndarray, indices: np.ndarray, updates: np.ndarray, accumula
     if updates.shape != expected:
         raise ValueError(f"{op}: updates have shape {list(updates.shape)}, expected {list(expected)}")
     positions = _flat_positions(indices, out.shape, op)
+    if len(positions) and (depth == 0 or out.size == 0):
+        raise ValueError(f"{op}: indices and updates specified for empty output shape")
     blocks = out.reshape(_block_view(out.shape, depth))
     rows = updates.reshape(len(positions), blocks.shape[1])
     if accumulate:
         (np.logical_or if out.dtype == bool else np.add).at(blocks, positions, rows)
     else:
         blocks[positions] = rows
-    return out
+    return blocks.reshape(out.shape)
 
 
 @register("SparseToDense")

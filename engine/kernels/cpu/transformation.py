@@ -14,6 +14,11 @@ def _ints(values) -> list[int]:
     return [int(v) for v in np.asarray(values).reshape(-1)]
 
 
+def _pad(x: np.ndarray, pairs: list[tuple[int, int]], **how) -> np.ndarray:
+    """np.pad, which can't take the empty padding list of a scalar."""
+    return np.pad(x, pairs, **how) if pairs else x
+
+
 def _pad_pairs(paddings, rank: int, op: str) -> list[tuple[int, int]]:
     pairs = np.asarray(paddings).reshape(-1)
     if pairs.size != 2 * rank:
@@ -95,12 +100,12 @@ def _narrow_float(x: np.ndarray, name: str, truncate: bool) -> np.ndarray:
 
 @register("Pad")
 def pad(x, paddings):
-    return np.pad(x, _pad_pairs(paddings, x.ndim, "Pad"), constant_values=_zero_of(x.dtype))
+    return _pad(x, _pad_pairs(paddings, x.ndim, "Pad"), constant_values=_zero_of(x.dtype))
 
 
 @register("PadV2")
 def pad_v2(x, paddings, constant_values):
-    return np.pad(x, _pad_pairs(paddings, x.ndim, "PadV2"), constant_values=np.asarray(constant_values).item())
+    return _pad(x, _pad_pairs(paddings, x.ndim, "PadV2"), constant_values=np.asarray(constant_values).item())
 
 
 @register("MirrorPad")
@@ -114,7 +119,7 @@ def mirror_pad(x, paddings, *, mode: str):
         if max(before, after) > dim - reach:
             raise ValueError(f"MirrorPad: paddings {[before, after]} of dimension {axis} are too large for "
                              f"size {dim} in {mode} mode")
-    return np.pad(x, pairs, mode=mode.lower())
+    return _pad(x, pairs, mode=mode.lower())
 
 
 # -- moving space into batch or depth ---------------------------------------------------------------

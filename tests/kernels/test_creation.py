@@ -1,0 +1,222 @@
+"""Creation ops: fills, ranges and one-hot against tf.raw_ops; Ones/Zeros (TF.js-only) against numpy;
+random ops by shape, dtype, determinism under a seed, and distribution statistics."""
+import numpy as np
+import pytest
+
+from engine.errors import KernelError
+from tests.kernels.harness import check, rand, run_engine
+
+pytestmark = pytest.mark.tf
+
+
+def i32(x):
+    return np.asarray(x, np.int32)
+
+
+def assert_rejects(backend, op, inputs, attrs=None, match=None):
+    with pytest.raises(KernelError, match=match):
+        run_engine(backend, op, inputs, attrs)
+
+
+def run1(backend, op, inputs, attrs=None):
+    return run_engine(backend, op, inputs, attrs)[0]
+
+
+# -- fills -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", [np.float32(2.5), np.float32(np.nan), np.float32(-np.inf), np.int32(-7),
+                                   np.int64(3), np.bool_(True), np.array(b"tf", dtype=object),
+                                   np.complex64(1 - 2j)], ids=repr)
+@pytest.mark.parametrize("dims", [[2, 3], [], [0, 4], [1, 1, 5]], ids=str)
+def test_fill(backend, value, dims):
+    check(backend, "Fill", [i32(dims), value])
+    check(backend, "Fill", [np.asarray(dims, np.int64), value])
+
+
+def test_fill_rejects_negative_dims(backend):
+    assert_rejects(backend, "Fill", [i32([2, -1]), np.float32(1)], match="negative")
+
+
+@pytest.mark.parametrize("op,fill_value", [("Ones", 1), ("Zeros", 0)])
+@pytest.mark.parametrize("dtype", ["float32", "int32", "int64", "bool", "float16"])
+@pytest.mark.parametrize("shape", [[2, 3], [], [0, 2]], ids=str)
+def test_ones_zeros(backend, op, fill_value, dtype, shape):
+    """TF.js graph ops (no TensorFlow kernel): shape as input, dtype as attr T."""
+    check(backend, op, [i32(shape)], {"T": dtype}, reference=lambda s: np.full(s, fill_value, dtype))
+
+
+def test_zeros_default_dtype_and_strings(backend):
+    check(backend, "Zeros", [i32([2])], reference=lambda s: np.zeros(s, np.float32))
+    check(backend, "Zeros", [i32([2])], {"T": "string"}, reference=lambda s: np.array([b"", b""], dtype=object))
+
+
+@pytest.mark.parametrize("op", ["OnesLike", "ZerosLike"])
+@pytest.mark.parametrize("dtype", ["float32", "int32", "bool", "complex64"])
+@pytest.mark.parametrize("shape", [(2, 3), (), (0, 4)], ids=str)
+def test_ones_zeros_like(backend, rng, op, dtype, shape):
+    check(backend, op, [rand(rng, shape, dtype, specials=True)])
+
+
+def test_zeros_like_string(backend, rng):
+    check(backend, "ZerosLike", [rand(rng, (2, 3), "string")])
+    assert_rejects(backend, "OnesLike", [rand(rng, (2,), "string")], match="strings")
+
+
+# -- ranges ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("start,limit,delta", [(0, 10, 1), (3, 17, 4), (5, -3, -2), (-4, 4, 3), (7, 7, 1), (10, 0, -3),
+                                               (0, 1, 5)], ids=str)
+@pytest.mark.parametrize("dtype", ["int32", "int64"])
+def test_range_int(backend, start, limit, delta, dtype):
+    inputs = [np.asarray(v, dtype) for v in (start, limit, delta)]
+    check(backend, "Range", inputs, {"Tidx": dtype})
+
+
+FLOAT_RANGES = [(0.0, 1.0, 0.1), (0.0, 1.0, 0.3), (2.5, -1.0, -0.5), (-1.0, 1.0, 0.25), (1.0, 1.0, 0.5),
+                (0.0, 100.0, 0.7)]
+
+
+# float32 rounding makes 1e-3 / 1e-4 round up past 10, giving one more value than in float64.
+@pytest.mark.parametrize("start,limit,delta", FLOAT_RANGES + [(0.0, 1e-3, 1e-4)], ids=str)
+def test_range_float32(backend, start, limit, delta):
+    check(backend, "Range", [np.float32(v) for v in (start, limit, delta)], {"Tidx": "float32"})
+
+
+@pytest.mark.parametrize("start,limit,delta", FLOAT_RANGES, ids=str)
+def test_range_float64(backend, start, limit, delta):
+    """tfgl stores float64 as float32, so it computes these at float32 precision."""
+    check(backend, "Range", [np.float64(v) for v in (start, limit, delta)], {"Tidx": "float64"})
+
+
+def test_range_without_tidx_follows_inputs(backend):
+    check(backend, "Range", [np.int32(2), np.int32(9), np.int32(2)])
+    check(backend, "Range", [np.float32(0.5), np.float32(3), np.float32(0.5)])
+
+
+@pytest.mark.parametrize("start,limit,delta,match", [(0, 3, 0, "delta != 0"), (0, 3, -1, "limit"), (3, 0, 1, "limit")])
+def test_range_rejects(backend, start, limit, delta, match):
+    assert_rejects(backend, "Range", [i32(start), i32(limit), i32(delta)], match=match)
+
+
+@pytest.mark.parametrize("start,stop,num", [(1.0, 2.0, 5), (1.0, 2.0, 1), (-3.0, 7.5, 11), (5.0, -5.0, 4),
+                                            (0.0, 1.0, 1000), (2.0, 2.0, 3)], ids=str)
+def test_lin_space(backend, start, stop, num):
+    check(backend, "LinSpace", [np.float32(start), np.float32(stop), np.int32(num)])
+    check(backend, "LinSpace", [np.float32(start), np.float32(stop), np.int64(num)])
+
+
+def test_lin_space_rejects_zero(backend):
+    assert_rejects(backend, "LinSpace", [np.float32(0), np.float32(1), np.int32(0)], match="num > 0")
+
+
+# -- OneHot ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape,axis", [((5,), -1), ((5,), 0), ((2, 3), -1), ((2, 3), 0), ((2, 3), 1), ((2, 3), 2),
+                                        ((), -1), ((0, 3), 1)], ids=str)
+@pytest.mark.parametrize("on,off", [(np.float32(1), np.float32(0)), (np.float32(2.5), np.float32(-1)),
+                                    (np.int32(7), np.int32(-2)), (np.bool_(True), np.bool_(False))], ids=repr)
+def test_one_hot(backend, rng, shape, axis, on, off):
+    indices = rng.integers(-2, 6, shape)  # includes negative and >= depth: all-off rows
+    check(backend, "OneHot", [indices.astype(np.int32), np.int32(4), on, off], {"axis": axis})
+    check(backend, "OneHot", [indices.astype(np.int64), np.int32(4), on, off], {"axis": axis})
+
+
+def test_one_hot_zero_depth_and_bad_axis(backend):
+    check(backend, "OneHot", [i32([0, 1]), np.int32(0), np.float32(1), np.float32(0)], {"axis": -1})
+    assert_rejects(backend, "OneHot", [i32([0, 1]), np.int32(3), np.float32(1), np.float32(0)], {"axis": 2},
+                   match="axis")
+
+
+# -- random ------------------------------------------------------------------------------------------
+
+SHAPE = [200, 250]  # 50,000 samples: sample mean/std land well within the bounds below
+
+
+def test_random_standard_normal(backend):
+    x = run1(backend, "RandomStandardNormal", [i32(SHAPE)], {"dtype": "float32", "seed": 3, "seed2": 4})
+    assert x.shape == tuple(SHAPE) and x.dtype == np.float32
+    assert abs(x.mean()) < 0.03 and abs(x.std() - 1) < 0.03
+    assert abs(np.mean(np.abs(x) < 1) - 0.6827) < 0.01  # the normal's one-sigma mass
+    assert np.abs(x).max() > 3
+
+
+def test_random_uniform(backend):
+    x = run1(backend, "RandomUniform", [i32(SHAPE)], {"dtype": "float32", "seed": 5})
+    assert x.shape == tuple(SHAPE) and x.dtype == np.float32
+    assert x.min() >= 0 and x.max() < 1
+    assert abs(x.mean() - 0.5) < 0.01 and abs(x.std() - np.sqrt(1 / 12)) < 0.01
+    counts = np.histogram(x, bins=10, range=(0, 1))[0]
+    assert counts.min() > 0.9 * x.size / 10
+
+
+@pytest.mark.parametrize("low,high", [(0, 10), (-5, 3), (100, 101)])
+@pytest.mark.parametrize("dtype", ["int32", "int64"])
+def test_random_uniform_int(backend, low, high, dtype):
+    x = run1(backend, "RandomUniformInt", [i32(SHAPE), np.asarray(low, dtype), np.asarray(high, dtype)], {"seed": 1})
+    assert x.shape == tuple(SHAPE) and x.dtype == np.int32
+    assert x.min() == low and x.max() == high - 1
+    assert abs(x.mean() - (low + high - 1) / 2) < 0.05 * (high - low)
+
+
+def test_random_uniform_int_rejects_empty_range(backend):
+    assert_rejects(backend, "RandomUniformInt", [i32([3]), np.int32(4), np.int32(4)], match="minval < maxval")
+
+
+def test_truncated_normal(backend):
+    x = run1(backend, "TruncatedNormal", [i32(SHAPE)], {"dtype": "float32", "seed": 8})
+    assert x.shape == tuple(SHAPE) and x.dtype == np.float32
+    assert np.abs(x).max() <= 2 and np.abs(x).max() > 1.95
+    # A standard normal truncated to [-2, 2] has mean 0 and std 0.8796.
+    assert abs(x.mean()) < 0.02 and abs(x.std() - 0.8796) < 0.02
+
+
+@pytest.mark.parametrize("op,attrs", [("RandomStandardNormal", {"dtype": "float16"}),
+                                      ("RandomUniform", {"dtype": "float64"}),
+                                      ("TruncatedNormal", {"dtype": "float16"})])
+def test_random_float_dtypes_and_empty(backend, op, attrs):
+    assert run1(backend, op, [i32([3, 0])], attrs).shape == (3, 0)
+    x = run1(backend, op, [i32([500])], dict(attrs, seed=2))
+    assert x.dtype == np.float32 and np.isfinite(x).all()
+    if attrs["dtype"] == "float16":
+        assert np.array_equal(x, x.astype(np.float16).astype(np.float32))
+
+
+def test_multinomial(backend):
+    probabilities = np.float32([[0.1, 0.2, 0.7, 0.0], [0.25, 0.25, 0.25, 0.25]])
+    logits = np.where(probabilities > 0, np.log(np.maximum(probabilities, 1e-30)), -np.inf).astype(np.float32) + 3
+    x = run1(backend, "Multinomial", [logits, np.int32(20000)], {"seed": 11, "seed2": 1})
+    assert x.shape == (2, 20000) and x.dtype == np.int32
+    assert x.min() >= 0 and x.max() <= 3
+    assert not (x[0] == 3).any()  # a -inf logit is never drawn
+    for row, probs in zip(x, probabilities):
+        frequencies = np.bincount(row, minlength=4) / row.size
+        assert np.abs(frequencies - probs).max() < 0.015
+
+
+def test_multinomial_shapes_and_output_dtype(backend):
+    logits = np.zeros((3, 5), np.float32)
+    assert run1(backend, "Multinomial", [logits, np.int32(0)]).shape == (3, 0)
+    assert run1(backend, "Multinomial", [np.zeros((0, 5), np.float32), np.int32(4)]).shape == (0, 4)
+    x = run1(backend, "Multinomial", [logits, np.int32(7)], {"output_dtype": "int32", "seed": 4})
+    assert x.shape == (3, 7) and x.dtype == np.int32
+    assert run1(backend, "Multinomial", [np.float32([[-np.inf, 5, -np.inf]]), np.int32(50)]).tolist() == [[1] * 50]
+
+
+RANDOM_CALLS = [
+    ("RandomStandardNormal", [i32([64])], {"dtype": "float32"}),
+    ("RandomUniform", [i32([64])], {"dtype": "float32"}),
+    ("RandomUniformInt", [i32([64]), np.int32(0), np.int32(1000)], {}),
+    ("TruncatedNormal", [i32([64])], {"dtype": "float32"}),
+    ("Multinomial", [np.zeros((2, 50), np.float32), np.int32(32)], {}),
+]
+
+
+@pytest.mark.parametrize("op,inputs,attrs", RANDOM_CALLS, ids=[c[0] for c in RANDOM_CALLS])
+def test_random_seeding(backend, op, inputs, attrs):
+    """A nonzero seed or seed2 repeats the same values; other seeds and unseeded calls differ."""
+    seeded = [run1(backend, op, inputs, dict(attrs, seed=seed, seed2=seed2)) for seed, seed2 in [(7, 0), (7, 0), (0, 7),
+                                                                                                   (7, 1)]]
+    assert np.array_equal(seeded[0], seeded[1])
+    assert not np.array_equal(seeded[0], seeded[2]) and not np.array_equal(seeded[0], seeded[3])
+    unseeded = [run1(backend, op, inputs, attrs) for _ in range(2)]
+    assert not np.array_equal(unseeded[0], unseeded[1])

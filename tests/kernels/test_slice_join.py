@@ -1,0 +1,352 @@
+"""Slice/join ops against tf.raw_ops: shapes, dtypes, negative axes, empty tensors, bad indices, and a
+table (plus a seeded fuzz) of StridedSlice mask combinations."""
+import numpy as np
+import pytest
+
+from engine.errors import KernelError
+from tests.kernels.harness import check, rand, run_engine, run_tf, tf
+
+pytestmark = pytest.mark.tf
+
+DTYPES = ["float32", "int32", "bool", "string"]
+
+
+def values(rng, shape, dtype="float32"):
+    return rand(rng, shape, dtype, specials=dtype == "float32")
+
+
+def i32(x):
+    return np.asarray(x, np.int32)
+
+
+def assert_rejects(backend, op, inputs, attrs=None, match=None):
+    with pytest.raises(KernelError, match=match):
+        run_engine(backend, op, inputs, attrs)
+
+
+# -- concat / pack / unpack / tile ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shapes,axis", [
+    ([(2, 3), (4, 3)], 0), ([(2, 3), (2, 1), (2, 0)], 1), ([(2, 3, 4), (2, 3, 1)], -1),
+    ([(0, 3), (0, 3)], 0), ([(5,), (1,)], 0), ([(1, 2, 3)] * 4, -2),
+], ids=str)
+def test_concat(backend, rng, dtype, shapes, axis):
+    xs = [values(rng, s, dtype) for s in shapes]
+    check(backend, "ConcatV2", xs + [i32(axis)], {"N": len(xs)})
+    check(backend, "Concat", [i32(axis)] + xs, {"N": len(xs)})
+
+
+def test_concat_int64_axis_and_errors(backend, rng):
+    xs = [rand(rng, (2, 3)), rand(rng, (2, 3))]
+    check(backend, "ConcatV2", xs + [np.int64(1)])
+    assert_rejects(backend, "ConcatV2", xs + [i32(2)], match="axis")
+    assert_rejects(backend, "ConcatV2", [rand(rng, (2, 3)), rand(rng, (3, 3))] + [i32(1)])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape,axis", [((3, 4), 0), ((3, 4), 2), ((3, 4), -1), ((), 0), ((0, 2), 1), ((2, 3, 4), -3)],
+                         ids=str)
+def test_pack_unpack(backend, rng, dtype, shape, axis):
+    xs = [values(rng, shape, dtype) for _ in range(3)]
+    check(backend, "Pack", xs, {"N": 3, "axis": axis})
+    packed = np.stack(xs, axis=axis)
+    check(backend, "Unpack", [packed], {"num": 3, "axis": axis})
+
+
+def test_unpack_empty_axis(backend):
+    assert run_engine(backend, "Unpack", [np.zeros((2, 0, 3), np.float32)], {"num": 0, "axis": 1}) == []
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape,multiples", [((2, 3), [2, 1]), ((2, 3), [1, 3]), ((2, 1, 3), [2, 4, 0]), ((), []),
+                                             ((0, 2), [3, 2]), ((3,), [5])], ids=str)
+def test_tile(backend, rng, dtype, shape, multiples):
+    check(backend, "Tile", [values(rng, shape, dtype), i32(multiples)])
+    check(backend, "Tile", [values(rng, shape, dtype), np.asarray(multiples, np.int64)])
+
+
+def test_tile_rejects_wrong_length(backend, rng):
+    assert_rejects(backend, "Tile", [rand(rng, (2, 3)), i32([2])], match="multiples")
+
+
+# -- split -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape,axis,num", [((6, 4), 0, 3), ((6, 4), 1, 2), ((2, 3, 8), -1, 4), ((5,), 0, 1),
+                                            ((0, 4), 1, 2)], ids=str)
+def test_split(backend, rng, dtype, shape, axis, num):
+    # raw_ops names Split's split_dim input `axis`, which the harness's OpDef mapping misses.
+    check(backend, "Split", [i32(axis), values(rng, shape, dtype)], {"num_split": num},
+          reference=lambda a, x: tf().raw_ops.Split(axis=a, value=x, num_split=num))
+
+
+def test_split_uneven_rejected(backend, rng):
+    assert_rejects(backend, "Split", [i32(0), rand(rng, (5,))], {"num_split": 2}, match="evenly")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int32", "string"])
+@pytest.mark.parametrize("shape,sizes,axis", [((7, 3), [2, 5], 0), ((7, 3), [2, -1, 1], 0), ((4, 6), [-1, 0, 6], 1),
+                                              ((2, 3, 5), [5], -1), ((2, 3, 5), [0, -1], 2), ((4, 0), [1, 3], 0),
+                                              ((7,), [7, -1], 0)],
+                         ids=str)
+def test_split_v(backend, rng, dtype, shape, sizes, axis):
+    check(backend, "SplitV", [values(rng, shape, dtype), i32(sizes), i32(axis)], {"num_split": len(sizes)},
+          reference=lambda x, s, a: tf().raw_ops.SplitV(value=x, size_splits=s, axis=a, num_split=len(sizes)))
+
+
+@pytest.mark.parametrize("sizes", [[2, 2], [3, 3], [-1, -1, 1], [8, -1], [-2, 9]])
+def test_split_v_rejects_bad_sizes(backend, rng, sizes):
+    assert_rejects(backend, "SplitV", [rand(rng, (7,)), i32(sizes), i32(0)], match="size_splits")
+
+
+# -- Slice -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape,begin,size", [((4, 5), [1, 2], [2, 3]), ((4, 5), [0, 0], [-1, -1]),
+                                              ((4, 5, 6), [3, 1, 0], [1, -1, 6]), ((4, 5), [4, 0], [0, 5]),
+                                              ((), [], []), ((0, 3), [0, 1], [0, 2])], ids=str)
+def test_slice(backend, rng, dtype, shape, begin, size):
+    x = values(rng, shape, dtype)
+    check(backend, "Slice", [x, i32(begin), i32(size)])
+    check(backend, "Slice", [x, np.asarray(begin, np.int64), np.asarray(size, np.int64)])
+
+
+@pytest.mark.parametrize("begin,size", [([1, 2], [4, 1]), ([-1, 0], [1, 1]), ([0, 6], [1, -1]), ([0, 0], [1, -2]),
+                                        ([0], [1])])
+def test_slice_rejects_out_of_bounds(backend, rng, begin, size):
+    assert_rejects(backend, "Slice", [rand(rng, (4, 5)), i32(begin), i32(size)], match="Slice")
+
+
+# -- StridedSlice ------------------------------------------------------------------------------------
+
+# (begin, end, strides, masks) on a (4, 5, 6) tensor; masks: begin, end, ellipsis, new_axis, shrink.
+STRIDED_CASES = [
+    ([0, 0, 0], [4, 5, 6], [1, 1, 1], {}),
+    ([1, 2, 3], [3, 4, 5], [1, 1, 1], {}),
+    ([0], [2], [1], {}),                                        # fewer entries than dims
+    ([-3, -4, -1], [-1, -1, 6], [1, 1, 1], {}),                 # negative begin/end
+    ([-100, 1, 0], [100, 100, 100], [1, 2, 3], {}),             # clamping
+    ([3, 4, 5], [0, 0, 0], [-1, -1, -1], {}),                   # reverse
+    ([3, 4, 5], [0, 0, 0], [-1, -2, -3], {"begin_mask": 0b111, "end_mask": 0b111}),
+    ([0, 0, 0], [0, 0, 0], [-1, -1, -1], {"begin_mask": 0b111, "end_mask": 0b111}),  # x[::-1, ::-1, ::-1]
+    ([-1, -1, -1], [-100, -100, -100], [-1, -2, -4], {}),
+    ([2, 3, 1], [1, 1, 5], [1, 1, 1], {}),                      # empty: end before begin
+    ([1, 0, 0], [3, 0, 0], [1, 1, 1], {"end_mask": 0b110}),
+    ([1, 2, 3], [0, 0, 0], [1, 1, 1], {"end_mask": 0b111}),
+    ([0, 2, 0], [0, 4, 0], [1, 1, 2], {"begin_mask": 0b101, "end_mask": 0b101}),
+    ([1], [2], [1], {"shrink_axis_mask": 1}),                   # x[1]
+    ([-1], [0], [1], {"shrink_axis_mask": 1}),                  # x[-1]
+    ([1, 2, 3], [2, 3, 4], [1, 1, 1], {"shrink_axis_mask": 0b111}),  # scalar
+    ([0, -2], [0, -1], [1, 1], {"begin_mask": 1, "end_mask": 1, "shrink_axis_mask": 0b10}),  # x[:, -2]
+    ([2, 0], [3, 5], [1, -1], {"shrink_axis_mask": 1, "begin_mask": 0b10, "end_mask": 0b10}),  # x[2, ::-1]
+    ([0, 1], [0, 2], [1, 1], {"ellipsis_mask": 1}),             # x[..., 1:2]
+    ([0, 1], [0, 2], [1, 1], {"ellipsis_mask": 1, "shrink_axis_mask": 0b10}),  # x[..., 1]
+    ([1, 0], [2, 0], [1, 1], {"ellipsis_mask": 0b10}),          # x[1:2, ...]
+    ([1, 0, 4], [3, 0, 0], [1, 1, -2], {"ellipsis_mask": 0b10}),  # x[1:3, ..., 4:0:-2]
+    ([0, 0, 0, 0], [0, 0, 0, 0], [1, 1, 1, 1], {"ellipsis_mask": 0b1000}),  # trailing ellipsis
+    ([0], [0], [1], {"ellipsis_mask": 1}),                      # x[...]
+    ([0, 0], [0, 0], [1, 1], {"new_axis_mask": 1, "begin_mask": 0b10, "end_mask": 0b10}),  # x[None, :]
+    ([0, 0, 0], [0, 0, 0], [1, 1, 1], {"new_axis_mask": 0b101}),  # x[None, 0:0, None]
+    ([0, 1], [0, 2], [1, 1], {"new_axis_mask": 1, "shrink_axis_mask": 0b11}),  # new axis wins over shrink
+    ([0, 0, 2], [0, 0, 3], [1, 1, 1], {"ellipsis_mask": 1, "new_axis_mask": 0b10}),  # x[..., None, 2:3]
+    ([0, 0, 0], [0, 0, 0], [1, 1, 1], {"ellipsis_mask": 0b10, "new_axis_mask": 0b101}),  # x[None, ..., None]
+    ([0, 0, 3], [0, 0, 4], [1, 1, 1], {"ellipsis_mask": 0b10, "new_axis_mask": 0b11, "shrink_axis_mask": 0b100}),
+    ([0, 0, 1, 0], [0, 0, 2, 0], [1, 1, 1, 1],
+     {"ellipsis_mask": 0b1, "new_axis_mask": 0b1010, "shrink_axis_mask": 0b100}),  # x[..., None, 1, None]
+    ([2, 0, 0, 1], [3, 0, 0, 2], [1, 1, 1, 1], {"shrink_axis_mask": 0b1001, "new_axis_mask": 0b10,
+                                                "ellipsis_mask": 0b100}),  # x[2, None, ..., 1]
+    ([0, 0, 0], [4, 5, 6], [3, 4, 5], {}),                      # strides larger than half the dim
+    ([1, 1, 1], [0, 0, 0], [2, 2, 2], {"begin_mask": 0b101, "end_mask": 0b010}),
+    ([0, 0, 0], [1, 1, 1], [1, 1, 1], {"begin_mask": 0b111000, "shrink_axis_mask": 0b111000}),  # bits past the spec
+]
+
+
+@pytest.mark.parametrize("begin,end,strides,masks", STRIDED_CASES, ids=[str(i) for i in range(len(STRIDED_CASES))])
+def test_strided_slice_table(backend, rng, begin, end, strides, masks):
+    x = values(rng, (4, 5, 6))
+    check(backend, "StridedSlice", [x, i32(begin), i32(end), i32(strides)], masks)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_strided_slice_dtypes_and_int64_spec(backend, rng, dtype):
+    x = values(rng, (3, 4), dtype)
+    spec = [np.asarray(v, np.int64) for v in ([2, 0], [0, 4], [-1, 2])]
+    check(backend, "StridedSlice", [x] + spec, {"end_mask": 1})
+
+
+@pytest.mark.parametrize("shape,begin,end,strides,masks", [
+    ((), [], [], [], {}), ((), [0], [0], [1], {"new_axis_mask": 1}), ((0, 3), [0, 1], [0, 3], [1, 1], {}),
+    ((5,), [0], [0], [-1], {"begin_mask": 1}), ((5,), [4], [0], [-1], {"end_mask": 1}),
+    ((2, 3, 4, 5), [1, 0, 2], [2, 0, 3], [1, 1, 1], {"ellipsis_mask": 0b10, "shrink_axis_mask": 0b101}),
+], ids=str)
+def test_strided_slice_shapes(backend, rng, shape, begin, end, strides, masks):
+    check(backend, "StridedSlice", [values(rng, shape), i32(begin), i32(end), i32(strides)], masks)
+
+
+def test_strided_slice_fuzz(backend):
+    """Random specs: tfgl agrees with TensorFlow on the values, or both reject the spec."""
+    rng = np.random.default_rng(7)
+    x = np.arange(3 * 4 * 5, dtype=np.float32).reshape(3, 4, 5)
+    for _ in range(300):
+        count = int(rng.integers(1, 5))
+        begin, end = (i32(rng.integers(-7, 8, count)) for _ in range(2))
+        strides = i32(rng.choice([-3, -2, -1, 1, 1, 2, 3], count))
+        masks = {name: int(rng.integers(0, 1 << count)) & int(rng.choice([0, -1], p=[0.5, 0.5]))
+                 for name in ("begin_mask", "end_mask", "new_axis_mask", "shrink_axis_mask")}
+        masks["ellipsis_mask"] = int(1 << rng.integers(0, count)) if rng.random() < 0.3 else 0
+        try:
+            want = run_tf("StridedSlice", [x, begin, end, strides], masks)[0]
+        except Exception:  # TensorFlow rejects the spec
+            with pytest.raises(KernelError):
+                run_engine(backend, "StridedSlice", [x, begin, end, strides], masks)
+            continue
+        got = run_engine(backend, "StridedSlice", [x, begin, end, strides], masks)[0]
+        spec = (begin.tolist(), end.tolist(), strides.tolist(), masks)
+        assert got.shape == want.shape and np.array_equal(got, want), spec
+
+
+@pytest.mark.parametrize("begin,end,strides,masks,match", [
+    ([0], [1], [0], {}, "non-zero"),
+    ([5], [6], [1], {"shrink_axis_mask": 1}, "out of bounds"),
+    ([-5], [6], [1], {"shrink_axis_mask": 1}, "out of bounds"),
+    ([1], [0], [-1], {"shrink_axis_mask": 1}, "stride 1"),
+    ([0, 0], [1, 1], [1, 1], {"ellipsis_mask": 3}, "ellipses"),
+    ([0, 0, 0, 0], [1, 1, 1, 1], [1, 1, 1, 1], {}, "index out of range"),
+])
+def test_strided_slice_rejects(backend, rng, begin, end, strides, masks, match):
+    x = rand(rng, (4, 5, 6))
+    assert_rejects(backend, "StridedSlice", [x, i32(begin), i32(end), i32(strides)], masks, match=match)
+
+
+# -- Reverse -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape,axes", [((4,), [0]), ((3, 4), [1]), ((3, 4), [-2, 1]), ((2, 3, 4), []),
+                                        ((2, 0, 4), [1, 2]), ((2, 3, 4, 5), [0, 3, -2])], ids=str)
+def test_reverse(backend, rng, dtype, shape, axes):
+    x = values(rng, shape, dtype)
+    check(backend, "ReverseV2", [x, i32(axes)])
+    dims = np.zeros(len(shape), bool)
+    dims[[a % len(shape) for a in axes]] = True
+    check(backend, "Reverse", [x, dims])
+
+
+def test_reverse_rejects_repeated_axis(backend, rng):
+    assert_rejects(backend, "ReverseV2", [rand(rng, (2, 3)), i32([0, -2])], match="more than once")
+
+
+# -- gather ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape,indices_shape,axis,batch_dims", [
+    ((5,), (3,), 0, 0), ((5, 3), (2, 4), 0, 0), ((5, 3), (), 1, 0), ((4, 5, 6), (7,), -1, 0), ((4, 5, 6), (2, 2), 1, 0),
+    ((3, 5, 6), (3, 4), 1, 1), ((3, 5, 6), (3, 4), 2, 1), ((3, 5, 6), (3, 5, 2), 2, 2), ((3, 5, 6), (3, 2, 2), -1, 1),
+    ((3, 5, 6), (3, 5, 2), 2, -1), ((2, 3, 4, 5), (2, 3, 7), 3, 2), ((2, 3, 4, 5), (2, 4, 2), 3, 1),
+    ((4, 0), (3,), 0, 0), ((4, 3), (0, 2), 0, 0), ((3, 5), (3, 0), 1, 1),
+], ids=str)
+def test_gather_v2(backend, rng, dtype, shape, indices_shape, axis, batch_dims):
+    x = values(rng, shape, dtype)
+    limit = shape[axis]
+    for index_dtype in ("int32", "int64"):
+        indices = rng.integers(0, max(limit, 1), indices_shape).astype(index_dtype)
+        check(backend, "GatherV2", [x, indices, np.asarray(axis, index_dtype)], {"batch_dims": batch_dims})
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gather(backend, rng, dtype):
+    check(backend, "Gather", [values(rng, (6, 3), dtype), i32([[5, 0], [2, 2]])])
+
+
+@pytest.mark.parametrize("op,inputs", [
+    ("GatherV2", lambda x: [x, i32([0, 4]), i32(0)]), ("GatherV2", lambda x: [x, i32([-1]), i32(1)]),
+    ("Gather", lambda x: [x, i32([7])]),
+])
+def test_gather_rejects_out_of_range(backend, rng, op, inputs):
+    assert_rejects(backend, op, inputs(rand(rng, (4, 5))), match=r"indices\[.*\] = -?\d+ is not in \[0, \d\)")
+
+
+def test_gather_v2_rejects_bad_batch_dims(backend, rng):
+    assert_rejects(backend, "GatherV2", [rand(rng, (3, 4)), i32([[0], [1]]), i32(1)], {"batch_dims": 1},
+                   match="batch_dims")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape,indices_shape", [
+    ((5,), (3, 1)), ((4, 5), (2, 2)), ((4, 5), (3, 1)), ((2, 3, 4), (2, 5, 2)), ((2, 3, 4), (3,)), ((2, 3, 4), (6, 3)),
+    ((2, 3), (0, 2)), ((2, 3), (4, 0)),
+], ids=str)
+def test_gather_nd(backend, rng, dtype, shape, indices_shape):
+    depth = indices_shape[-1]
+    indices = np.stack([rng.integers(0, shape[k], indices_shape[:-1]) for k in range(depth)], axis=-1) \
+        if depth else np.zeros(indices_shape, np.int64)
+    x = values(rng, shape, dtype)
+    check(backend, "GatherNd", [x, indices.astype(np.int32)])
+    check(backend, "GatherNd", [x, indices.astype(np.int64)])
+
+
+def test_gather_nd_rejects_out_of_range(backend, rng):
+    assert_rejects(backend, "GatherNd", [rand(rng, (2, 3, 4)), i32([[0, 1], [1, 3]])], match="does not index")
+
+
+# -- scatter -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", ["float32", "int32", "bool"])
+@pytest.mark.parametrize("shape,indices_shape", [
+    ((8,), (4, 1)), ((4, 5), (3, 2)), ((4, 5), (6, 1)), ((3, 4, 5), (2, 2, 2)), ((3, 4), (0, 1)), ((0, 4), (0, 1)),
+], ids=str)
+def test_scatter_nd_sums_duplicates(backend, rng, dtype, shape, indices_shape):
+    depth = indices_shape[-1]
+    # Few distinct values per component, so index tuples repeat.
+    indices = np.stack([rng.integers(0, min(shape[k], 2), indices_shape[:-1]) for k in range(depth)], axis=-1) \
+        if depth else np.zeros(indices_shape, np.int64)
+    updates = rand(rng, indices_shape[:-1] + shape[depth:], dtype)
+    check(backend, "ScatterNd", [indices.astype(np.int32), updates, i32(shape)])
+    check(backend, "ScatterNd", [indices.astype(np.int64), updates, np.asarray(shape, np.int64)])
+
+
+def test_scatter_nd_rejects(backend, rng):
+    assert_rejects(backend, "ScatterNd", [i32([[0], [4]]), rand(rng, (2,)), i32([4])], match="does not index")
+    assert_rejects(backend, "ScatterNd", [i32([[0], [1]]), rand(rng, (3,)), i32([4])], match="updates")
+    assert_rejects(backend, "ScatterNd", [np.zeros((2, 0), np.int32), rand(rng, (2, 3, 4)), i32([3, 4])], match="empty")
+    assert_rejects(backend, "ScatterNd", [i32([[1]]), rand(rng, (1, 0)), i32([3, 0])], match="empty")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape,depth", [((8,), 1), ((4, 5), 2), ((4, 5), 1), ((3, 4, 5), 2), ((3, 4, 5), 3)], ids=str)
+def test_tensor_scatter_update(backend, rng, dtype, shape, depth):
+    cells = [np.unravel_index(i, shape[:depth]) for i in rng.permutation(int(np.prod(shape[:depth])))[:3]]
+    indices = np.array(cells, np.int32).reshape(len(cells), depth)
+    x = values(rng, shape, dtype)
+    updates = values(rng, (len(cells),) + shape[depth:], dtype)
+    check(backend, "TensorScatterUpdate", [x, indices, updates])
+
+
+def test_tensor_scatter_update_last_duplicate_wins(backend):
+    check(backend, "TensorScatterUpdate", [np.zeros(4, np.float32), i32([[0], [0], [2]]),
+                                           np.float32([1, 2, 3])])
+
+
+def test_tensor_scatter_update_rejects_out_of_range(backend):
+    assert_rejects(backend, "TensorScatterUpdate", [np.zeros(4, np.float32), i32([[0], [7]]), np.float32([1, 2])],
+                   match="does not index")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int32", "bool", "string"])
+@pytest.mark.parametrize("indices,shape", [([[0, 1], [1, 0], [2, 3]], [3, 4]), ([0, 2, 5], [6]), (4, [5]),
+                                           ([[1, 1, 1]], [2, 2, 2]), (np.zeros((0, 2)), [2, 3])], ids=str)
+def test_sparse_to_dense(backend, rng, dtype, indices, shape):
+    indices = np.asarray(indices, np.int64)
+    count = 1 if indices.ndim == 0 else indices.shape[0]
+    default = values(rng, (), dtype)
+    check(backend, "SparseToDense", [indices, np.asarray(shape, np.int64), values(rng, (count,), dtype), default])
+    check(backend, "SparseToDense", [indices.astype(np.int32), i32(shape), values(rng, (), dtype), default])
+
+
+def test_sparse_to_dense_validation(backend):
+    shape, vals, default = i32([4]), np.float32([1, 2]), np.float32(0)
+    assert_rejects(backend, "SparseToDense", [i32([[1], [1]]), shape, vals, default], match="repeated")
+    assert_rejects(backend, "SparseToDense", [i32([[3], [1]]), shape, vals, default], match="out of order")
+    assert_rejects(backend, "SparseToDense", [i32([[3], [9]]), shape, vals, default], {"validate_indices": False},
+                   match="does not index")
+    check(backend, "SparseToDense", [i32([[3], [1]]), shape, vals, default], {"validate_indices": False})
