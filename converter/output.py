@@ -23,6 +23,9 @@ def staged_folder(target: str, overwrite: bool = False):
     parent = os.path.dirname(target)
     os.makedirs(parent, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=".tfgl-convert-", dir=parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it private; the result is an ordinary folder
     try:
         yield staging
         _replace(staging, target)

@@ -7,6 +7,7 @@ TF.js's WEBGL_CPU_FORWARD does, so shape arithmetic never round-trips through te
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -83,8 +84,23 @@ class WebGLBackend(Backend):
         self._framebuffers: dict[int, object] = {}
         self._uploads = _DeviceCache()
         self._logged_fallbacks: set[str] = set()
+        self._current = False
         with ctx:
             self._quad = ctx.buffer(np.array([-1, -1, 1, -1, -1, 1, 1, 1], dtype="f4").tobytes())
+
+    @contextlib.contextmanager
+    def current(self):
+        """Makes the context current for a GL section. Reentrant: moderngl's `with ctx:` is not
+        (leaving an inner one releases the context the outer one still needs)."""
+        if self._current:
+            yield
+            return
+        self._current = True
+        try:
+            with self.current():
+                yield
+        finally:
+            self._current = False
 
     # -- dispatch -------------------------------------------------------------------------------------
     def call(self, kernel: Kernel, inputs: list, attrs: dict) -> list:
@@ -95,7 +111,7 @@ class WebGLBackend(Backend):
             if cpu is not None and self._forward_to_cpu(inputs):
                 return run_cpu_kernel(cpu, inputs, attrs)
             try:
-                with self.ctx:
+                with self.current():
                     outputs = as_outputs(kernel.fn(self, *inputs, **attrs))
                     if self.debug:
                         self.check_error(kernel.op)
@@ -149,7 +165,7 @@ class WebGLBackend(Backend):
         rows, cols = self._layout(values.shape)
         flat = np.zeros(rows * cols, np.float32)
         flat[:values.size] = values.reshape(-1)
-        with self.ctx:
+        with self.current():
             texture = self.textures.acquire(rows, cols)
             texture.write(flat.tobytes())
         self.stats.uploads += 1
@@ -157,7 +173,7 @@ class WebGLBackend(Backend):
         return GLTensorData(self, texture, rows, cols, values.size, dtype)
 
     def download(self, data: GLTensorData) -> np.ndarray:
-        with self.ctx:
+        with self.current():
             raw = data.texture.read()
             self.check_error("download")
         self.stats.downloads += 1

@@ -77,7 +77,7 @@ def run_engine(backend: str, op: str, inputs: Sequence[Any], attrs: dict | None 
 
 
 def _assert_no_gl_error(backend, where: str) -> None:
-    with backend.ctx:
+    with backend.current():
         error = backend.ctx.error
     assert error == "GL_NO_ERROR", f"OpenGL error {error} {where}"
 
