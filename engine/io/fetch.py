@@ -3,7 +3,7 @@ against the model's location without ever leaving its folder or origin."""
 from __future__ import annotations
 
 import os
-from urllib.parse import unquote, urljoin, urlparse
+from urllib.parse import unquote, urljoin, urlparse, urlunparse
 
 from engine.errors import UnsafePathError, WeightsError
 
@@ -45,9 +45,14 @@ def read_bytes(location: str, headers: dict[str, str] | None = None) -> bytes:
 
 
 def parent_of(location: str) -> str:
-    """The folder (or URL prefix) that a model file's weight paths are relative to."""
+    """The folder (or URL prefix) that a model file's weight paths are relative to.
+
+    An http(s) URL keeps its query, which every weight URL gets too (as TF.js does, for signed URLs)."""
     if is_url(location):
-        return location.rsplit("/", 1)[0] + "/"
+        parsed = urlparse(location)
+        folder = parsed.path.rsplit("/", 1)[0] + "/"
+        return urlunparse(parsed._replace(path=folder, params="", fragment="",
+                                          query=parsed.query if parsed.scheme != "file" else ""))
     return os.path.dirname(os.path.abspath(location))
 
 
@@ -65,6 +70,9 @@ def resolve_weight_path(base: str, relative: str) -> str:
         resolved = urljoin(base, relative)
         if _origin(resolved) != _origin(base):
             raise UnsafePathError(f"weight path {relative!r} points to another origin than the model")
+        query = urlparse(base).query
+        if query and not urlparse(resolved).query:
+            resolved += "?" + query
         return resolved
     return os.path.join(base, *[p for p in parts if p not in ("", ".")])
 

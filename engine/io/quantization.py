@@ -46,7 +46,9 @@ def dequantize(values: np.ndarray, quantization: Mapping, dtype: str) -> np.ndar
         return values.astype(np.float32)
     restored = values.astype(np.float64) * float(quantization["scale"]) + float(quantization["min"])
     if dtype == "int32":
-        return np.round(restored).astype(np.int32)
+        # JavaScript's Math.round: halves go up (-2.5 -> -2, 2.5 -> 3), unlike np.round's half to even.
+        floor = np.floor(restored)
+        return (floor + (restored - floor >= 0.5)).astype(np.int32)
     return restored.astype(np.float32)
 
 

@@ -210,6 +210,11 @@ def write_weights(groups: Sequence[Sequence[tuple[str, np.ndarray]]], out_dir: s
     """
     if shard_size_bytes is not None and (not isinstance(shard_size_bytes, int) or shard_size_bytes <= 0):
         raise ValueError(f"shard size must be a positive number of bytes, got {shard_size_bytes!r}")
+    seen: set[str] = set()
+    for name in (name for group in groups for name, _ in group):
+        if name in seen:
+            raise ValueError(f"weight {name!r} appears twice; weight names must be unique across groups")
+        seen.add(name)
     manifest = []
     for g, group in enumerate(groups):
         chosen = quantization.dtype_per_weight([name for name, _ in group], quantize)

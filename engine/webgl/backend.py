@@ -85,7 +85,7 @@ class WebGLBackend(Backend):
         self._uploads = _DeviceCache()
         self._logged_fallbacks: set[str] = set()
         self._current = False
-        with ctx:
+        with self.current():
             self._quad = ctx.buffer(np.array([-1, -1, 1, -1, -1, 1, 1, 1], dtype="f4").tobytes())
 
     @contextlib.contextmanager
@@ -97,7 +97,7 @@ class WebGLBackend(Backend):
             return
         self._current = True
         try:
-            with self.current():
+            with self.ctx:
                 yield
         finally:
             self._current = False

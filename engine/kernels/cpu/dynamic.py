@@ -1,1 +1,160 @@
-"""(kernels of this family are being written)"""
+"""Dynamic-shape ops (op_list/dynamic.json): non-max suppression, Where and ListDiff, as TensorFlow.
+
+Their output sizes depend on the values, so they always run on the CPU.
+"""
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+
+from engine.kernels.registry import register
+
+F32 = np.float32
+
+
+class _Boxes:
+    """Corner-normalised boxes and their areas, for TensorFlow's IOU (float32 throughout)."""
+
+    def __init__(self, boxes: np.ndarray):
+        boxes = np.asarray(boxes, F32)
+        self.y_min = np.minimum(boxes[:, 0], boxes[:, 2])
+        self.x_min = np.minimum(boxes[:, 1], boxes[:, 3])
+        self.y_max = np.maximum(boxes[:, 0], boxes[:, 2])
+        self.x_max = np.maximum(boxes[:, 1], boxes[:, 3])
+        self.area = (self.y_max - self.y_min) * (self.x_max - self.x_min)
+
+    def iou(self, i: int, others: np.ndarray) -> np.ndarray:
+        """IOU of box i with each box in `others`; 0 where either box has no area."""
+        height = np.maximum(np.minimum(self.y_max[i], self.y_max[others]) -
+                            np.maximum(self.y_min[i], self.y_min[others]), F32(0))
+        width = np.maximum(np.minimum(self.x_max[i], self.x_max[others]) -
+                           np.maximum(self.x_min[i], self.x_min[others]), F32(0))
+        intersection = height * width
+        with np.errstate(divide="ignore", invalid="ignore"):
+            iou = intersection / (self.area[i] + self.area[others] - intersection)
+        return np.where((self.area[i] <= 0) | (self.area[others] <= 0), F32(0), iou)
+
+
+def _scalar(x, dtype=None):
+    return np.asarray(x, dtype).reshape(-1)[0]
+
+
+def _non_max_suppression(boxes, scores, max_output_size, iou_threshold, score_threshold,
+                         soft_nms_sigma=0.0) -> tuple[np.ndarray, np.ndarray]:
+    """TensorFlow's greedy NMS: candidates by descending score (ties: lower index first); hard NMS
+    drops a candidate whose IOU with a selected box exceeds iou_threshold; soft NMS (sigma > 0)
+    decays its score by exp(-0.5 IOU^2 / sigma) per selected box and requeues it while it stays
+    above score_threshold. Returns the selected indices and their (possibly decayed) scores."""
+    boxes = np.asarray(boxes, F32)
+    scores = np.asarray(scores, F32).reshape(-1)
+    if boxes.ndim != 2 or boxes.shape[1] != 4:
+        raise ValueError(f"boxes must be 2-D [num_boxes, 4], got shape {list(boxes.shape)}")
+    if scores.shape[0] != boxes.shape[0]:
+        raise ValueError(f"scores has {scores.shape[0]} values for {boxes.shape[0]} boxes")
+    max_output_size = int(_scalar(max_output_size))
+    if max_output_size < 0:
+        raise ValueError("output size must be non-negative")
+    iou_threshold = F32(_scalar(iou_threshold))
+    if not 0 <= iou_threshold <= 1:
+        raise ValueError("iou_threshold must be in [0, 1]")
+    score_threshold = F32(_scalar(score_threshold))
+    soft_nms_sigma = F32(_scalar(soft_nms_sigma))
+    if not soft_nms_sigma >= 0:
+        raise ValueError("soft_nms_sigma_val must be >= 0")
+
+    candidates = np.flatnonzero(scores > score_threshold)  # NaN scores never qualify
+    candidates = candidates[np.lexsort((candidates, -scores[candidates]))]
+    geometry = _Boxes(boxes)
+    selected = np.empty(min(max_output_size, candidates.size), np.int64)
+    selected_scores = np.empty(selected.size, F32)
+    count = 0
+    if soft_nms_sigma == 0:
+        for index in candidates:
+            if count == selected.size:
+                break
+            if count and np.any(geometry.iou(index, selected[:count]) > iou_threshold):
+                continue
+            selected[count], selected_scores[count] = index, scores[index]
+            count += 1
+        return selected[:count], selected_scores[:count]
+
+    scale = F32(-0.5) / soft_nms_sigma
+    # Heap entries: (-score, box index, number of selected boxes already applied to the score).
+    queue = [(-scores[i], int(i), 0) for i in candidates]
+    heapq.heapify(queue)
+    while count < selected.size and queue:
+        negative_score, index, applied = heapq.heappop(queue)
+        original = -negative_score
+        # Decay by the boxes selected since this score was last computed, newest first,
+        # stopping once the score falls to the threshold (it can only fall further).
+        similarity = geometry.iou(index, selected[applied:count][::-1])
+        decayed = np.multiply.accumulate(
+            np.concatenate([[original], np.exp(scale * similarity * similarity)]).astype(F32))
+        below = np.flatnonzero(decayed[1:] <= score_threshold)
+        score = decayed[below[0] + 1] if below.size else decayed[-1]
+        if score == original:
+            selected[count], selected_scores[count] = index, score
+            count += 1
+        elif score > score_threshold:
+            heapq.heappush(queue, (-score, index, count))
+    return selected[:count], selected_scores[:count]
+
+
+def _padded(values: np.ndarray, size: int) -> np.ndarray:
+    out = np.zeros(size, values.dtype)
+    out[:values.size] = values
+    return out
+
+
+@register("NonMaxSuppressionV2")
+def non_max_suppression_v2(boxes, scores, max_output_size, iou_threshold):
+    """No score threshold: every score above the lowest float (so not -inf, not NaN) qualifies."""
+    lowest = np.finfo(F32).min
+    return _non_max_suppression(boxes, scores, max_output_size, iou_threshold, lowest)[0].astype(np.int32)
+
+
+@register("NonMaxSuppressionV3")
+def non_max_suppression_v3(boxes, scores, max_output_size, iou_threshold, score_threshold):
+    return _non_max_suppression(boxes, scores, max_output_size, iou_threshold, score_threshold)[0].astype(np.int32)
+
+
+@register("NonMaxSuppressionV4")
+def non_max_suppression_v4(boxes, scores, max_output_size, iou_threshold, score_threshold, *,
+                           pad_to_max_output_size: bool = False):
+    """Outputs the indices (zero-padded to max_output_size if asked) and how many are valid."""
+    selected, _ = _non_max_suppression(boxes, scores, max_output_size, iou_threshold, score_threshold)
+    valid = np.int32(selected.size)
+    if pad_to_max_output_size:
+        selected = _padded(selected, int(_scalar(max_output_size)))
+    return selected.astype(np.int32), valid
+
+
+@register("NonMaxSuppressionV5")
+def non_max_suppression_v5(boxes, scores, max_output_size, iou_threshold, score_threshold, soft_nms_sigma, *,
+                           pad_to_max_output_size: bool = False):
+    """Soft NMS when soft_nms_sigma > 0; also outputs the selected (decayed) scores."""
+    selected, selected_scores = _non_max_suppression(boxes, scores, max_output_size, iou_threshold,
+                                                     score_threshold, soft_nms_sigma)
+    valid = np.int32(selected.size)
+    if pad_to_max_output_size:
+        size = int(_scalar(max_output_size))
+        selected, selected_scores = _padded(selected, size), _padded(selected_scores, size)
+    return selected.astype(np.int32), selected_scores, valid
+
+
+@register("Where")
+def where(condition):
+    """Coordinates [n, rank] of the true (non-zero, non-empty string) elements in row-major order."""
+    if condition.ndim == 0:
+        raise ValueError("WhereOp : Unhandled input dimensions: 0")
+    return np.argwhere(condition).astype(np.int64)
+
+
+@register("ListDiff")
+def list_diff(x, y, *, out_idx: str = "int32"):
+    """The values of x not in y, in x's order, and their positions in x (NaN is never found)."""
+    if x.ndim != 1 or y.ndim != 1:
+        raise ValueError("x and y must be 1-D")
+    positions = np.flatnonzero(~np.isin(x, y))
+    return x[positions], positions.astype(out_idx)

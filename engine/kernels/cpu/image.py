@@ -1,1 +1,233 @@
-"""(kernels of this family are being written)"""
+"""Image ops (op_list/image.json): resizing, crop-and-resize and projective transforms, as TensorFlow.
+
+Coordinates are computed in float32 in the same order as TensorFlow's CPU kernels, so sampling
+positions (and hence which pixels are read) agree exactly; rounding is C's roundf (half away from
+zero), not numpy's half-to-even.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from engine import dtypes
+from engine.kernels.registry import register
+
+F32 = np.float32
+
+
+def _round_half_away(x: np.ndarray) -> np.ndarray:
+    """C roundf on float32 values, computed in float64 where x + 0.5 is exact."""
+    wide = np.asarray(x, np.float64)
+    return np.sign(wide) * np.floor(np.abs(wide) + 0.5)
+
+
+def _resize_setup(images: np.ndarray, size: np.ndarray, align_corners: bool, half_pixel_centers: bool):
+    """Validates like TensorFlow's ImageResizerState; returns output size and float32 scales."""
+    if images.ndim != 4:
+        raise ValueError(f"input must be 4-dimensional, got shape {list(images.shape)}")
+    if half_pixel_centers and align_corners:
+        raise ValueError("If half_pixel_centers is True, align_corners must be False.")
+    out_h, out_w = (int(s) for s in np.asarray(size).reshape(-1)[:2])
+    if out_h <= 0 or out_w <= 0:
+        raise ValueError("output dimensions must be positive")
+    in_h, in_w = images.shape[1:3]
+    if in_h == 0 or in_w == 0:
+        raise ValueError("input image must be of non-zero size")
+
+    def scale(in_size: int, out_size: int) -> np.float32:
+        if align_corners and out_size > 1:
+            return F32(in_size - 1) / F32(out_size - 1)
+        return F32(in_size) / F32(out_size)
+
+    return out_h, out_w, scale(in_h, out_h), scale(in_w, out_w)
+
+
+def _bilinear_weights(out_size: int, in_size: int, scale: np.float32, half_pixel_centers: bool):
+    """Per output index: lower and upper source index and the lerp weight (TF's CachedInterpolation)."""
+    position = np.arange(out_size, dtype=F32)
+    source = (position + F32(0.5)) * scale - F32(0.5) if half_pixel_centers else position * scale
+    floor = np.floor(source)
+    lower = np.maximum(floor.astype(np.int64), 0)
+    upper = np.minimum(np.ceil(source).astype(np.int64), in_size - 1)
+    return lower, upper, source - floor
+
+
+@register("ResizeBilinear")
+def resize_bilinear(images, size, *, align_corners: bool = False, half_pixel_centers: bool = False):
+    out_h, out_w, scale_h, scale_w = _resize_setup(images, size, align_corners, half_pixel_centers)
+    y_lo, y_hi, y_lerp = _bilinear_weights(out_h, images.shape[1], scale_h, half_pixel_centers)
+    x_lo, x_hi, x_lerp = _bilinear_weights(out_w, images.shape[2], scale_w, half_pixel_centers)
+    pixels = images.astype(F32, copy=False)
+    rows_lo, rows_hi = pixels[:, y_lo], pixels[:, y_hi]
+    x_lerp = x_lerp[:, None]
+    top = rows_lo[:, :, x_lo] + (rows_lo[:, :, x_hi] - rows_lo[:, :, x_lo]) * x_lerp
+    bottom = rows_hi[:, :, x_lo] + (rows_hi[:, :, x_hi] - rows_hi[:, :, x_lo]) * x_lerp
+    return top + (bottom - top) * y_lerp[:, None, None]
+
+
+def _nearest_indices(out_size: int, in_size: int, scale: np.float32, align_corners: bool,
+                     half_pixel_centers: bool) -> np.ndarray:
+    position = np.arange(out_size, dtype=F32)
+    # TF's nearest-neighbour half-pixel scaler omits the -0.5 because it floors afterwards.
+    source = (position + F32(0.5)) * scale if half_pixel_centers else position * scale
+    index = _round_half_away(source) if align_corners else np.floor(source)
+    index = np.minimum(index.astype(np.int64), in_size - 1)
+    return np.maximum(index, 0) if half_pixel_centers else index
+
+
+@register("ResizeNearestNeighbor")
+def resize_nearest_neighbor(images, size, *, align_corners: bool = False, half_pixel_centers: bool = False):
+    out_h, out_w, scale_h, scale_w = _resize_setup(images, size, align_corners, half_pixel_centers)
+    rows = _nearest_indices(out_h, images.shape[1], scale_h, align_corners, half_pixel_centers)
+    cols = _nearest_indices(out_w, images.shape[2], scale_w, align_corners, half_pixel_centers)
+    return images[:, rows][:, :, cols]
+
+
+def _crop_positions(start: np.ndarray, end: np.ndarray, crop_size: int, image_size: int) -> np.ndarray:
+    """Source coordinates [boxes, crop_size] of each box's samples along one axis (float32)."""
+    if crop_size == 1:
+        # TensorFlow computes the single centre sample in double precision.
+        centre = 0.5 * (start + end).astype(np.float64) * (image_size - 1)
+        return centre.astype(F32)[:, None]
+    step = (end - start) * F32(image_size - 1) / F32(crop_size - 1)
+    return start[:, None] * F32(image_size - 1) + np.arange(crop_size, dtype=F32) * step[:, None]
+
+
+@register("CropAndResize")
+def crop_and_resize(image, boxes, box_ind, crop_size, *, method: str = "bilinear",
+                    extrapolation_value: float = 0.0):
+    """Samples outside the image take `extrapolation_value`, as TensorFlow."""
+    if image.ndim != 4:
+        raise ValueError(f"input image must be 4-D, got shape {list(image.shape)}")
+    batch, height, width = image.shape[:3]
+    if height <= 0 or width <= 0:
+        raise ValueError("image dimensions must be positive")
+    crop_h, crop_w = (int(s) for s in np.asarray(crop_size).reshape(-1)[:2])
+    if crop_h <= 0 or crop_w <= 0:
+        raise ValueError("crop dimensions must be positive")
+    boxes = np.asarray(boxes, F32).reshape(-1, 4)
+    box_ind = np.asarray(box_ind).reshape(-1)
+    if box_ind.shape[0] != boxes.shape[0]:
+        raise ValueError(f"box_index has incompatible shape {list(box_ind.shape)} for {boxes.shape[0]} boxes")
+    if np.any((box_ind < 0) | (box_ind >= batch)):
+        raise ValueError("box_index has values outside [0, batch_size)")
+    if method not in ("bilinear", "nearest"):
+        raise ValueError(f"method must be 'bilinear' or 'nearest', got {method!r}")
+
+    in_y = _crop_positions(boxes[:, 0], boxes[:, 2], crop_h, height)
+    in_x = _crop_positions(boxes[:, 1], boxes[:, 3], crop_w, width)
+    inside = ((in_y >= 0) & (in_y <= height - 1))[:, :, None] & ((in_x >= 0) & (in_x <= width - 1))[:, None, :]
+    # Positions outside the image are clipped only to keep indexing legal; they are masked below.
+    safe_y = np.clip(np.nan_to_num(in_y), 0, height - 1)
+    safe_x = np.clip(np.nan_to_num(in_x), 0, width - 1)
+    pixels = image.astype(F32, copy=False)
+    box = box_ind[:, None, None]
+
+    def read(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        return pixels[box, rows.astype(np.int64)[:, :, None], cols.astype(np.int64)[:, None, :]]
+
+    if method == "nearest":
+        crops = read(_round_half_away(safe_y), _round_half_away(safe_x))
+    else:
+        top_y, bottom_y = np.floor(safe_y), np.ceil(safe_y)
+        left_x, right_x = np.floor(safe_x), np.ceil(safe_x)
+        y_lerp = (safe_y - top_y)[:, :, None, None]
+        x_lerp = (safe_x - left_x)[:, None, :, None]
+        top_left, top_right = read(top_y, left_x), read(top_y, right_x)
+        bottom_left, bottom_right = read(bottom_y, left_x), read(bottom_y, right_x)
+        top = top_left + (top_right - top_left) * x_lerp
+        bottom = bottom_left + (bottom_right - bottom_left) * x_lerp
+        crops = top + (bottom - top) * y_lerp
+    return np.where(inside[..., None], crops, F32(extrapolation_value))
+
+
+def _map_reflect(coord: np.ndarray, length: int) -> np.ndarray:
+    """[abcd] -> [dcba|abcd|dcba], with TensorFlow's integer/float mix of operations."""
+    if length <= 1:
+        return np.zeros_like(coord)
+    period = 2 * length
+    below = coord < 0
+    folded = F32(period) * np.trunc(-coord / F32(period)) + coord
+    folded = np.where(folded < -length, folded + F32(period), -folded - F32(1))
+    above = coord > length - 1
+    wrapped = coord - F32(period) * np.trunc(coord / F32(period))
+    wrapped = np.where(wrapped >= length, F32(period) - wrapped - F32(1), wrapped)
+    mapped = np.where(below, folded, np.where(above, wrapped, coord))
+    return np.clip(mapped, F32(0), F32(length - 1))
+
+
+def _map_wrap(coord: np.ndarray, length: int) -> np.ndarray:
+    """[abcd] -> [abcd|abcd|abcd]; TensorFlow divides by len-1 but shifts by len, kept as is."""
+    if length <= 1:
+        return np.zeros_like(coord)
+    span = F32(length - 1)
+    low = coord + F32(length) * (np.trunc(-coord / span) + F32(1))
+    high = coord - F32(length) * np.trunc(coord / span)
+    mapped = np.where(coord < 0, low, np.where(coord > length - 1, high, coord))
+    return np.clip(mapped, F32(0), F32(length - 1))
+
+
+_FILL_MODES = {
+    "CONSTANT": lambda coord, length: coord,
+    "NEAREST": lambda coord, length: np.clip(coord, F32(0), F32(length - 1)),
+    "REFLECT": _map_reflect,
+    "WRAP": _map_wrap,
+}
+
+
+@register("ImageProjectiveTransformV3")
+def image_projective_transform_v3(images, transforms, output_shape, fill_value, *, interpolation: str,
+                                  fill_mode: str = "CONSTANT", dtype: str | None = None):
+    """Each output pixel (x, y) samples the input at ((a0 x + a1 y + a2) / k, (b0 x + b1 y + b2) / k),
+    k = c0 x + c1 y + 1; the result keeps the images' dtype (integers truncate, as TF's cast)."""
+    if images.ndim != 4:
+        raise ValueError(f"Input images must have rank 4, got shape {list(images.shape)}")
+    transforms = np.asarray(transforms, F32)
+    if transforms.ndim != 2 or transforms.shape[1] != 8 or transforms.shape[0] not in (1, images.shape[0]):
+        raise ValueError("Input transform should be num_images x 8 or 1 x 8")
+    if fill_mode not in _FILL_MODES:
+        raise ValueError(f"Unknown fill_mode {fill_mode!r}")
+    if interpolation not in ("NEAREST", "BILINEAR"):
+        raise ValueError(f"Unknown interpolation {interpolation!r}")
+    out_h, out_w = (int(s) for s in np.asarray(output_shape).reshape(-1)[:2])
+    if out_h <= 0 or out_w <= 0:
+        raise ValueError("output dimensions must be positive")
+    batch, height, width, channels = images.shape
+    # The fill value is first cast to the image type (C truncation and wrap-around for integers).
+    fine = dtypes.numpy_dtype(dtype) if dtype else images.dtype
+    fill = np.asarray(fill_value, F32).reshape(())
+    fill = fill.astype(np.int64).astype(fine) if fine.kind in "iu" else fill.astype(fine)
+    fill = F32(fill)
+
+    t = transforms[:, :, None, None]  # [1 or batch, 8, 1, 1] against the [out_h, out_w] grid
+    out_x = np.arange(out_w, dtype=F32)[None, :]
+    out_y = np.arange(out_h, dtype=F32)[:, None]
+    projection = t[:, 6] * out_x + t[:, 7] * out_y + F32(1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        in_x = (t[:, 0] * out_x + t[:, 1] * out_y + t[:, 2]) / projection
+        in_y = (t[:, 3] * out_x + t[:, 4] * out_y + t[:, 5]) / projection
+    mapping = _FILL_MODES[fill_mode]
+    x = np.broadcast_to(mapping(in_x, width), (batch, out_h, out_w))
+    y = np.broadcast_to(mapping(in_y, height), (batch, out_h, out_w))
+    pixels = images.astype(F32, copy=False)
+    batch_index = np.arange(batch)[:, None, None]
+
+    def read(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Pixels at integer-valued float coordinates, the fill value outside the image."""
+        inside = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
+        safe_rows = np.where(inside, rows, 0).astype(np.int64)
+        safe_cols = np.where(inside, cols, 0).astype(np.int64)
+        return np.where(inside[..., None], pixels[batch_index, safe_rows, safe_cols], fill)
+
+    if interpolation == "NEAREST":
+        out = read(_round_half_away(y), _round_half_away(x))
+    else:
+        y_floor, x_floor = np.floor(y), np.floor(x)
+        y_ceil, x_ceil = y_floor + F32(1), x_floor + F32(1)
+        w_left, w_right = (x_ceil - x)[..., None], (x - x_floor)[..., None]
+        value_y_floor = w_left * read(y_floor, x_floor) + w_right * read(y_floor, x_ceil)
+        value_y_ceil = w_left * read(y_ceil, x_floor) + w_right * read(y_ceil, x_ceil)
+        out = (y_ceil - y)[..., None] * value_y_floor + (y - y_floor)[..., None] * value_y_ceil
+    out = np.where(np.broadcast_to(projection == 0, (batch, out_h, out_w))[..., None], fill, out)
+    if images.dtype.kind in "iu":
+        return np.trunc(out).astype(np.int64).astype(fine).astype(images.dtype)
+    return out.astype(images.dtype)
