@@ -1,6 +1,6 @@
 """Dynamic-shape ops (op_list/dynamic.json): non-max suppression, Where and ListDiff, as TensorFlow.
 
-Their output sizes depend on the values, so they always run on the CPU.
+Their output shapes depend on the input values, not only on the input shapes.
 """
 from __future__ import annotations
 
@@ -36,8 +36,8 @@ class _Boxes:
         return np.where((self.area[i] <= 0) | (self.area[others] <= 0), F32(0), iou)
 
 
-def _scalar(x, dtype=None):
-    return np.asarray(x, dtype).reshape(-1)[0]
+def _scalar(x):
+    return np.asarray(x).reshape(-1)[0]
 
 
 def _non_max_suppression(boxes, scores, max_output_size, iou_threshold, score_threshold,
