@@ -8,14 +8,33 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import engine  # noqa: E402
 
 BACKENDS = engine.available_backends()
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 
 
 @pytest.fixture(params=BACKENDS)
 def backend(request):
-    """Each kernel test runs on every backend this machine has (webgl on Mesa llvmpipe in CI)."""
+    """Each test runs on every backend this machine has (webgl on Mesa llvmpipe in CI)."""
     return request.param
 
 
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="session")
+def saved_models(tmp_path_factory):
+    """name -> SavedModel folder of each fixture source (tests/fixtures/sources.py), built once."""
+    from tests.fixtures import sources
+    root = tmp_path_factory.mktemp("sources")
+    cache: dict[str, str] = {}
+
+    def get(name: str) -> str:
+        if name not in cache:
+            cache[name] = sources.export_saved_model(name, str(root / name))
+        return cache[name]
+    return get
+
+
+def fixture_path(name: str) -> str:
+    return os.path.join(FIXTURES, name, "model.json")
