@@ -26,7 +26,7 @@ class _Progress:
     """Names each conversion step on one progress bar (stderr)."""
 
     def __init__(self, total: int, enabled: bool):
-        self.bar = tqdm(total=total, desc="converting", unit="step", disable=not enabled, leave=False)
+        self.bar = tqdm(total=total, desc="converting", unit="step", disable=not enabled, leave=False, delay=1.0)
 
     def __call__(self, name: str) -> None:
         self.bar.set_postfix_str(name)

@@ -1,4 +1,4 @@
-"""The `tfgl` command: convert | run | demo | ops (bench arrives with the WebGL backend)."""
+"""The `tfgl` command: convert | run | bench | demo | ops."""
 from __future__ import annotations
 
 import argparse
@@ -32,6 +32,14 @@ def _parser() -> argparse.ArgumentParser:
                      help="an input; NAME is a signature key, node name or tensor name (x:0). "
                           "Without --input, random inputs of the signature's shapes are used")
     run.add_argument("--output", metavar="OUT.npz", help="write every output, keyed by output name")
+
+    bench = commands.add_parser("bench", help="first-call vs steady-state latency per backend")
+    bench.add_argument("model", help="model.json path or URL")
+    bench.add_argument("--backend", default=None, help="comma separated, e.g. webgl,cpu (default: all available)")
+    bench.add_argument("--runs", type=int, default=20, help="steady-state calls per backend")
+    bench.add_argument("--json", action="store_true", help="print one JSON object keyed by backend")
+    bench.add_argument("--shader-cache", action="store_true",
+                       help="keep Mesa's on-disk shader cache (by default it is off, so the first call is cold)")
 
     demo = commands.add_parser("demo", help="run the example model shipped with tfgl on every backend")
     demo.add_argument("--runs", type=int, default=20, help="steady-state calls per backend")
@@ -126,6 +134,31 @@ def _save_npz(path: str, arrays: dict[str, np.ndarray]) -> None:
         raise
 
 
+def _bench(args: argparse.Namespace) -> int:
+    import json
+
+    if not args.shader_cache:
+        os.environ.setdefault("MESA_SHADER_CACHE_DISABLE", "true")
+    import engine
+    from engine.bench import benchmark, format_table
+    backends = args.backend.split(",") if args.backend else engine.available_backends()
+    unknown = [b for b in backends if b not in ("cpu", "webgl")]
+    if unknown:
+        raise InputError(f"unknown backend(s) {', '.join(unknown)}: use cpu and/or webgl")
+    results = {}
+    for name in backends:
+        model = _load(args.model, name)
+        if model.backend.name != name:
+            raise InputError(f"backend {name} is not available here")
+        results[name] = benchmark(model, args.runs)
+    if args.json:
+        print(json.dumps({name: r.summary() for name, r in results.items()}))
+    else:
+        print(f"{args.model}: {args.runs} steady calls per backend")
+        print(format_table(results))
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     import engine
     print(f"example model: {EXAMPLE_MODEL}")
@@ -154,7 +187,7 @@ def _ops(args: argparse.Namespace) -> int:
     return coverage_report(as_json=args.json)
 
 
-_COMMANDS = {"convert": _convert, "run": _run, "demo": _demo, "ops": _ops}
+_COMMANDS = {"convert": _convert, "run": _run, "bench": _bench, "demo": _demo, "ops": _ops}
 
 
 if __name__ == "__main__":

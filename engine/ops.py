@@ -1,12 +1,14 @@
 """Eager ops, as TF.js's `tf.<op>()`: each runs the same kernel a model would, on the current backend.
 
 Every registered kernel is here under its snake_case TensorFlow name (`conv2d`, `batch_mat_mul_v2`,
-`fused_conv2d`, ...) taking the op's inputs positionally and its attrs as keywords. A few common
+`fused_conv2d`, ...), taking the op's inputs positionally and its attrs as keywords. A few common
 ops also have TF.js-style signatures (`matmul`, `add`, `sum`, `reshape`, ...) used by Tensor's
-chainable methods.
+chainable methods. Names like `sum`, `max`, `range` and `abs` shadow Python's builtins inside this
+module, so code here reaches those through `builtins`.
 """
 from __future__ import annotations
 
+import builtins
 from typing import Any, Sequence
 
 import numpy as np
@@ -75,7 +77,7 @@ def reshape(x: Any, shape: Sequence[int]) -> Tensor:
 
 def transpose(x: Any, perm: Sequence[int] | None = None) -> Tensor:
     x = x if isinstance(x, Tensor) else tensor(x)
-    return run("Transpose", x, _ints(list(reversed(range(x.rank))) if perm is None else perm))
+    return run("Transpose", x, _ints(list(reversed(builtins.range(x.rank))) if perm is None else perm))
 
 
 def squeeze(x: Any, axis: int | Sequence[int] | None = None) -> Tensor:
@@ -94,7 +96,7 @@ def cast(x: Any, dtype: str) -> Tensor:
 def _reduction(op: str):
     def call(x: Any, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
         x = x if isinstance(x, Tensor) else tensor(x)
-        axes = list(range(x.rank)) if axis is None else [axis] if isinstance(axis, int) else list(axis)
+        axes = list(builtins.range(x.rank)) if axis is None else [axis] if isinstance(axis, int) else list(axis)
         return run(op, x, _ints(axes), keep_dims=keepdims)
     return call
 

@@ -70,7 +70,7 @@ def decode_node(raw: object, where: str) -> NodeDef:
     for key, value in raw_attrs.items():
         try:
             attrs[key] = decode_attr(value)
-        except (ValueError, TypeError, KeyError, binascii.Error, ModelFormatError) as error:
+        except (ValueError, TypeError, KeyError, AttributeError, binascii.Error, ModelFormatError) as error:
             raise AttrError(name, key, f"cannot decode {str(value)[:120]}: {error}") from None
     return NodeDef(name, op, list(inputs), attrs, raw.get("device", "") or "")
 
@@ -140,6 +140,12 @@ def _float(value: Any) -> float:
     return float(value)  # proto JSON spells specials "NaN", "Infinity", "-Infinity"; float() reads them
 
 
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):  # proto JSON bools are true/false; bool("false") would be True
+        raise ValueError(f"expected true or false, got {value!r}")
+    return value
+
+
 def decode_shape(shape: dict) -> tuple[int, ...] | None:
     """TensorShapeProto -> tuple with -1 for unknown dims, or None for unknown rank."""
     if shape.get("unknownRank"):
@@ -165,7 +171,10 @@ def decode_tensor(raw: dict) -> np.ndarray:
     np_dtype = dtypes.numpy_dtype(dtype) if dtype != "string" else np.dtype(object)
     if "tensorContent" in raw and dtype != "string":
         content = base64.b64decode(raw["tensorContent"])
-        flat = np.frombuffer(content, np_dtype.newbyteorder("<")).astype(np_dtype)
+        if dtype == "bfloat16":  # 2 bytes each: the upper half of a float32
+            flat = _bfloat16_to_float32(np.frombuffer(content, "<u2"))
+        else:
+            flat = np.frombuffer(content, np_dtype.newbyteorder("<")).astype(np_dtype)
         if flat.size != size:
             raise ModelFormatError(f"tensorContent holds {flat.size} values for shape {list(shape)}")
         return flat.reshape(shape)
@@ -187,23 +196,28 @@ def _typed_values(raw: dict, dtype: str) -> list:
             if name == "stringVal":
                 return [base64.b64decode(s) for s in items]
             if name == "halfVal":
-                return list(np.array([int(v) for v in items], np.uint16).view(np.float16))
+                bits = np.array([int(v) for v in items], np.uint16)
+                return list(_bfloat16_to_float32(bits) if dtype == "bfloat16" else bits.view(np.float16))
             if name in ("scomplexVal", "dcomplexVal"):
                 parts = [float(v) for v in items]
                 return [complex(r, i) for r, i in zip(parts[0::2], parts[1::2])]
             if name == "boolVal":
-                return [bool(v) for v in items]
+                return [_bool(v) for v in items]
             if dtype.startswith(("int", "uint")):
                 return [int(v) for v in items]
             return [float(v) for v in items]
     return []
 
 
+def _bfloat16_to_float32(bits: np.ndarray) -> np.ndarray:
+    return (bits.astype(np.uint32) << 16).view(np.float32)
+
+
 _SCALAR = {
     "s": decode_string,
     "i": int,
     "f": _float,
-    "b": bool,
+    "b": _bool,
     "type": dtypes.tf_type_name,
     "shape": decode_shape,
     "tensor": decode_tensor,

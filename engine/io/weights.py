@@ -167,7 +167,7 @@ def read_weight_arrays(manifest: object, base: str, headers: Mapping[str, str] |
     groups = parse_manifest(manifest)
     out: dict[str, np.ndarray] = {}
     total = sum(len(g.paths) for g in groups)
-    with tqdm(total=total, unit="shard", desc="weights", disable=not progress, leave=False) as bar:
+    with tqdm(total=total, unit="shard", desc="weights", disable=not progress, leave=False, delay=1.0) as bar:
         for g, group in enumerate(groups):
             chunks = []
             for path in group.paths:

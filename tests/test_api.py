@@ -1,0 +1,97 @@
+"""The Python API: eager ops on the current backend, manual forward passes from loaded weights,
+and GraphModel's predict/execute naming rules."""
+import numpy as np
+import pytest
+
+import engine
+from engine.errors import InputError
+from engine.kernels.registry import all_ops, snake_case
+from tests.conftest import fixture_path
+from tests.fixtures import sources
+
+HIDDEN = "StatefulPartitionedCall/small_cnn_1/hidden_1/Sigmoid"
+
+
+@pytest.fixture
+def current_backend(backend):
+    previous = engine.get_backend().name
+    engine.set_backend(backend)
+    yield backend
+    engine.set_backend(previous)
+
+
+def test_eager_ops_chain_like_tfjs(current_backend):
+    a = engine.tensor(np.arange(6, dtype=np.float32).reshape(2, 3))
+    b = engine.tensor(np.ones((3, 2), np.float32))
+    y = engine.ops.matmul(a, b).add(engine.tensor([10.0, 20.0])).relu()
+    np.testing.assert_allclose(y.numpy(), np.maximum(np.arange(6).reshape(2, 3) @ np.ones((3, 2)) + [10, 20], 0))
+    assert (a * 2 - 1).numpy().tolist() == [[-1, 1, 3], [5, 7, 9]]
+    assert a.sum().numpy() == 15 and a.mean(axis=1).numpy().tolist() == [1, 4]
+    assert a.reshape([3, 2]).transpose().shape == (2, 3)
+    assert a.argmax(1).numpy().tolist() == [2, 2] and a.argmax(1).dtype == "int32"
+    assert engine.get_backend().name == current_backend
+
+
+def test_every_kernel_has_an_eager_op():
+    for op in all_ops():
+        assert callable(getattr(engine.ops, snake_case(op))), op
+    x = np.random.default_rng(0).normal(size=(1, 5, 5, 2)).astype(np.float32)
+    w = np.ones((3, 3, 2, 1), np.float32)
+    y = engine.ops.conv2d(x, w, strides=[1, 1, 1, 1], padding="VALID")
+    assert y.shape == (1, 3, 3, 1)
+    np.testing.assert_allclose(y.numpy()[0, 0, 0, 0], x[0, :3, :3, :].sum(), rtol=1e-5)
+
+
+def test_manual_forward_pass_from_loaded_weights(current_backend):
+    artifacts = engine.io.load_model_json(fixture_path("small_cnn"))
+    weights = engine.io.load_weights(artifacts.weights_manifest, artifacts.base)
+    prefix = "StatefulPartitionedCall/small_cnn_1/probs_1/"
+    kernel, bias = weights[prefix + "Cast/ReadVariableOp"], weights[prefix + "BiasAdd/ReadVariableOp"]
+    assert isinstance(kernel, engine.Tensor) and kernel.shape == (12, 5)
+    model = engine.load_graph_model(fixture_path("small_cnn"), backend=current_backend)
+    inputs = sources.inputs_for("small_cnn")
+    hidden = model.execute(inputs, HIDDEN)
+    manual = engine.ops.matmul(engine.tensor(hidden), kernel).add(bias).softmax().numpy()
+    np.testing.assert_allclose(manual, model.predict(inputs), rtol=1e-5, atol=1e-7)
+
+
+def test_input_and_output_names(backend):
+    model = engine.load_graph_model(fixture_path("loop_cf2"), backend=backend)
+    x = np.ones((2, 4), np.float32)
+    by_key = model.execute({"x": x, "n": np.int32(3)}, ["result", "total"])
+    by_tensor = model.execute({"x:0": x, "n:0": 3}, ["Identity:0", "Identity_1"])
+    for a, b in zip(by_key, by_tensor):
+        np.testing.assert_array_equal(a, b)
+    single = model.execute({"x": x, "n": 3}, "total")
+    assert isinstance(single, np.ndarray) and single.shape == (2,)
+    predicted = model.predict([x, np.int32(3)] if model.inputs[0].name == "x" else [np.int32(3), x])
+    assert set(predicted) == {"result", "total"}
+    np.testing.assert_array_equal(predicted["total"], single)
+
+
+def test_input_errors_name_the_problem():
+    model = engine.load_graph_model(fixture_path("loop_cf1"), backend="cpu")
+    x = np.ones((2, 4), np.float32)
+    with pytest.raises(InputError, match="missing input"):
+        model.predict({"x": x})
+    with pytest.raises(InputError, match="unknown input 'y'"):
+        model.predict({"x": x, "n": 1, "y": x})
+    with pytest.raises(InputError, match="unknown output 'nope'"):
+        model.execute({"x": x, "n": 1}, ["nope"])
+    with pytest.raises(InputError, match="input 'x' must be float32"):
+        model.predict({"x": x.astype(bool), "n": 1})
+    with pytest.raises(InputError, match="pass a dict"):
+        model.predict(x)
+
+
+def test_warmup_and_repr(backend):
+    model = engine.load_graph_model(fixture_path("small_cnn"), backend=backend)
+    model.warmup()
+    assert f"backend={backend}" in repr(model) and "image[None, 24, 24, 3]" in repr(model)
+
+
+def test_load_from_file_url(backend):
+    import pathlib
+    url = pathlib.Path(fixture_path("small_cnn")).resolve().as_uri()
+    model = engine.load_graph_model(url, backend=backend)
+    assert model.predict(sources.inputs_for("small_cnn")).shape == (2, 5)

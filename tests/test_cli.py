@@ -1,0 +1,99 @@
+"""The tfgl command line: run (inputs by any name, npz output), demo, errors as one line."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from engine.cli import EXAMPLE_MODEL, main
+from tests.conftest import fixture_path
+
+
+def test_help_lists_subcommands():
+    result = subprocess.run([sys.executable, "-m", "engine.cli", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0
+    for command in ("convert", "run", "bench", "demo", "ops"):
+        assert command in result.stdout
+
+
+def test_run_writes_every_output_keyed_by_signature_key(tmp_path, backend):
+    x = np.random.default_rng(0).normal(size=(3, 4)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "n.npy", np.int32(2))
+    out = tmp_path / "out.npz"
+    # NAME may be a signature key (x) or a tensor name (n:0)
+    assert main(["run", fixture_path("loop_cf2"), "--backend", backend, "--input", f"x={tmp_path / 'x.npy'}",
+                 "--input", f"n:0={tmp_path / 'n.npy'}", "--output", str(out)]) == 0
+    saved = np.load(out)
+    assert set(saved.files) == {"result", "total"}
+    assert saved["result"].shape == (3, 4) and saved["total"].shape == (3,)
+    np.testing.assert_allclose(saved["total"], saved["result"].sum(axis=1), rtol=1e-5)
+
+
+def test_run_single_input_and_summary(tmp_path, capsys):
+    np.save(tmp_path / "image.npy", np.zeros((1, 24, 24, 3), np.float32))
+    assert main(["run", EXAMPLE_MODEL, "--backend", "cpu", "--input", str(tmp_path / "image.npy")]) == 0
+    printed = capsys.readouterr().out
+    assert "output_0: shape [1, 5] float32" in printed
+
+
+def test_errors_are_one_line_and_exit_nonzero(tmp_path, capsys):
+    assert main(["run", str(tmp_path / "missing" / "model.json")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("tfgl run: error:") and "not found" in err[0]
+    np.save(tmp_path / "wrong.npy", np.zeros((2, 5), np.float32))
+    np.save(tmp_path / "x.npy", np.zeros((2, 4), np.float32))
+    assert main(["run", fixture_path("loop_cf1"), "--backend", "cpu", "--input", f"x={tmp_path / 'x.npy'}",
+                 "--input", f"n={tmp_path / 'wrong.npy'}"]) == 1
+    assert "input 'n' must be int32" in capsys.readouterr().err
+    np.save(tmp_path / "n.npy", np.int32(1))
+    assert main(["run", fixture_path("loop_cf1"), "--backend", "cpu", "--input", f"x={tmp_path / 'wrong.npy'}",
+                 "--input", f"n={tmp_path / 'n.npy'}"]) == 1
+    assert "input 'x' must have shape [-1, 4]" in capsys.readouterr().err
+
+
+def test_debug_shows_the_traceback(tmp_path, capsys):
+    assert main(["--debug", "run", str(tmp_path / "nope.json")]) == 1
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_demo_runs_the_shipped_example_on_every_backend(capsys):
+    assert main(["demo", "--runs", "3"]) == 0
+    printed = capsys.readouterr().out
+    for backend in __import__("engine").available_backends():
+        assert f"backend {backend}:" in printed
+    assert printed.count("first call") == len(__import__("engine").available_backends())
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_ops_lists_status_per_backend(as_json, capsys):
+    assert main(["ops"] + (["--json"] if as_json else [])) == 0
+    printed = capsys.readouterr().out
+    if as_json:
+        import json
+        data = json.loads(printed)
+        assert data["ops"]["arithmetic"]["AddV2"] == {"cpu": "cpu", "webgl": "gl"}
+        assert data["ops"]["graph"]["Identity"]["cpu"] == "neutral"
+    else:
+        assert "AddV2" in printed and "webgl:" in printed
+
+
+def test_bench_json_reports_compiles_and_latencies():
+    """In a fresh process, so the first call really compiles."""
+    import json
+
+    import engine
+    result = subprocess.run([sys.executable, "-m", "engine.cli", "bench", EXAMPLE_MODEL, "--runs", "5", "--json"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert set(data) == set(engine.available_backends())
+    keys = {"first_ms", "steady_median_ms", "steady_p90_ms", "programs_compiled_first",
+            "programs_compiled_steady", "compile_ms", "texture_bytes"}
+    for backend, result in data.items():
+        assert set(result) == keys
+        assert result["programs_compiled_steady"] == 0
+        assert result["steady_median_ms"] > 0 and result["steady_p90_ms"] >= result["steady_median_ms"]
+    if "webgl" in data:
+        assert data["webgl"]["programs_compiled_first"] > 0 and data["webgl"]["compile_ms"] > 0
+        assert data["webgl"]["texture_bytes"] > 0
