@@ -1,13 +1,13 @@
 """Weights manifests and binary shards: decoding (every dtype and quantization) and writing."""
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from engine import dtypes
 from engine.errors import ResourceLimitError, WeightsError
@@ -167,7 +167,7 @@ def read_weight_arrays(manifest: object, base: str, headers: Mapping[str, str] |
     groups = parse_manifest(manifest)
     out: dict[str, np.ndarray] = {}
     total = sum(len(g.paths) for g in groups)
-    with tqdm(total=total, unit="shard", desc="weights", disable=not progress, leave=False, delay=1.0) as bar:
+    with _progress_bar(total, progress) as bar:
         for g, group in enumerate(groups):
             chunks = []
             for path in group.paths:
@@ -176,6 +176,19 @@ def read_weight_arrays(manifest: object, base: str, headers: Mapping[str, str] |
             buffer = chunks[0] if len(chunks) == 1 else b"".join(chunks)
             out.update(decode_group(buffer, group.specs, where=f"weight group {g + 1} ({', '.join(group.paths)})"))
     return out
+
+
+class _Silent:
+    def update(self, _: int) -> None:
+        pass
+
+
+def _progress_bar(total: int, enabled: bool):
+    """A tqdm bar over shards (shown after a second), or nothing: tqdm is only imported when asked for."""
+    if not enabled:
+        return contextlib.nullcontext(_Silent())
+    from tqdm.auto import tqdm
+    return tqdm(total=total, unit="shard", desc="weights", leave=False, delay=1.0)
 
 
 def load_weights(manifest: object, base: str, headers: Mapping[str, str] | None = None) -> dict[str, Tensor]:
