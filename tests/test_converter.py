@@ -132,3 +132,28 @@ def test_bad_signature_name_and_existing_output(saved_models, tmp_path):
     assert (occupied / "keep.txt").read_text() == "user data"
     convert_api(saved_models("small_cnn"), str(occupied), overwrite=True)
     assert (occupied / "model.json").exists() and not (occupied / "keep.txt").exists()
+
+
+def test_strip_debug_ops(tmp_path):
+    import tensorflow as tf
+
+    class Checked(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x")])
+        def __call__(self, x):
+            tf.debugging.assert_all_finite(x, "x must be finite")
+            y = tf.debugging.check_numerics(x * 2.0, "doubled")
+            with tf.control_dependencies([tf.debugging.assert_greater(tf.reduce_sum(tf.abs(y)), -1.0)]):
+                return {"y": tf.identity(y + 1.0)}
+
+    module = Checked()
+    tf.saved_model.save(module, str(tmp_path / "sm"), signatures=module.__call__)
+    from converter import convert as convert_api
+    with pytest.raises(ConversionError) as error:
+        convert_api(str(tmp_path / "sm"), str(tmp_path / "plain"))
+    assert "CheckNumerics" in str(error.value) and "Assert" in str(error.value)
+    convert(str(tmp_path / "sm"), str(tmp_path / "stripped"), "--strip_debug_ops=True")
+    data = json.loads((tmp_path / "stripped" / "model.json").read_text())
+    assert not {"CheckNumerics", "Assert"} & {n["op"] for n in data["modelTopology"]["node"]}
+    x = np.array([[1.0, -2.0, 3.0]], np.float32)
+    np.testing.assert_allclose(engine.load_graph_model(str(tmp_path / "stripped"), backend="cpu").predict(x),
+                               x * 2 + 1)
