@@ -18,6 +18,14 @@ def backend(request):
 
 
 @pytest.fixture
+def webgl():
+    """For tests of GPU-only behaviour: the WebGL backend's name (CI always has Mesa llvmpipe)."""
+    if "webgl" not in BACKENDS:
+        pytest.skip("no OpenGL context on this machine")
+    return "webgl"
+
+
+@pytest.fixture
 def rng():
     return np.random.default_rng(1234)
 

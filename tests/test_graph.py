@@ -119,11 +119,9 @@ def test_plan_frees_every_intermediate_after_its_last_reader():
             assert last_reader[key] == index
 
 
-def test_webgl_textures_are_released_after_each_run():
-    if "webgl" not in engine.available_backends():
-        pytest.skip("no OpenGL here")
+def test_webgl_textures_are_released_after_each_run(webgl):
     from tests.conftest import fixture_path
-    model = engine.load_graph_model(fixture_path("mobilenet_v2"), backend="webgl")
+    model = engine.load_graph_model(fixture_path("mobilenet_v2"), backend=webgl)
     x = np.zeros((1, 96, 96, 3), np.float32)
     model.predict(x)
     textures = model.backend.textures

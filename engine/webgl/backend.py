@@ -22,16 +22,12 @@ from engine.errors import GLError
 from engine.kernels.registry import BACKEND_NEUTRAL, Kernel, get_kernel
 from engine.tensor import Tensor
 from engine.webgl.compiler import VERTEX_SHADER, Layout, fragment_source
-from engine.webgl.program import Program
+from engine.webgl.program import CPUFallback, Program
 from engine.webgl.textures import GLTensorData, TextureManager, texture_shape
 
 log = logging.getLogger("tfgl.webgl")
 CPU_FORWARD_MAX_SIZE = 128
 GL_DTYPES = frozenset({"float32", "int32", "bool"})
-
-
-class CPUFallback(Exception):
-    """Raised by a GL kernel for inputs it cannot handle on the GPU; the op runs on the CPU."""
 
 
 @dataclass
@@ -68,6 +64,18 @@ class _DeviceCache:
     def put(self, tensor: Tensor, data: GLTensorData) -> None:
         self._by_tensor[tensor] = data
         weakref.finalize(tensor, data.release)
+
+
+def _set_uniform(program, name: str, value) -> None:
+    """Sets a uniform the linked program kept: the compiler may drop unused uniforms, or shorten an
+    array whose tail is never read."""
+    if name not in program:
+        return
+    uniform = program[name]
+    if isinstance(value, (list, tuple)) and uniform.array_length >= 1 and len(value) >= uniform.array_length \
+            and uniform.dimension == 1:
+        value = value[0] if uniform.array_length == 1 else tuple(value[:uniform.array_length])
+    uniform.value = value
 
 
 class WebGLBackend(Backend):
@@ -179,7 +187,7 @@ class WebGLBackend(Backend):
         self.stats.downloads += 1
         flat = np.frombuffer(raw, np.float32)[:data.size]
         if data.dtype == "int32":
-            return np.rint(flat).astype(np.int32)
+            return np.clip(np.rint(flat), -2**31, 2**31 - 1).astype(np.int32)
         if data.dtype == "bool":
             return flat != 0
         return flat.copy()
@@ -206,7 +214,7 @@ class WebGLBackend(Backend):
         for unit, data in enumerate(datas):
             data.texture.use(location=unit)
         for name, value in (program.uniforms or {}).items():
-            compiled.program[name].value = value
+            _set_uniform(compiled.program, name, value)
         compiled.vao.render(self.ctx.TRIANGLE_STRIP)
         self.stats.draws += 1
         if not compiled.drawn:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import shaders
-from engine.webgl.program import Program
+from engine.webgl.program import CPUFallback, Program
 
 VERTEX_SHADER = """#version 330
 in vec2 position;
@@ -119,7 +119,7 @@ def _at_out_coords(name: str, shape: tuple[int, ...], out_shape: tuple[int, ...]
 def fragment_source(program: Program, inputs: list[Layout], output: Layout) -> str:
     """The complete fragment shader of `program` for these input and output layouts."""
     if len(output.shape) > MAX_RANK or any(len(i.shape) > MAX_RANK for i in inputs):
-        raise ValueError(f"{program.name}: tensors of rank above {MAX_RANK} are not supported on the GPU")
+        raise CPUFallback(f"{program.name}: tensors of rank above {MAX_RANK} stay on the CPU")
     parts = [COMMON, output_header(output)]
     parts += [sampler_header(name, layout, output.shape) for name, layout in zip(program.inputs, inputs)]
     parts.append(program.define_lines())

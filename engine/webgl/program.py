@@ -6,6 +6,10 @@ from dataclasses import dataclass
 from typing import Mapping
 
 
+class CPUFallback(Exception):
+    """A GL kernel (or the codegen) cannot handle these inputs on the GPU; the op runs on the CPU."""
+
+
 @dataclass(frozen=True)
 class Program:
     name: str                                  # shown in stats and errors

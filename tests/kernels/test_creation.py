@@ -220,3 +220,46 @@ def test_random_seeding(backend, op, inputs, attrs):
     assert not np.array_equal(seeded[0], seeded[2]) and not np.array_equal(seeded[0], seeded[3])
     unseeded = [run1(backend, op, inputs, attrs) for _ in range(2)]
     assert not np.array_equal(unseeded[0], unseeded[1])
+
+
+# -- WebGL concerns: squarified textures, rank 6/7, values and indices made on the GPU ------------------
+
+BIG = 16384 + 1617  # longer than one texture row, so the texture holding it is squarified
+
+
+@pytest.mark.parametrize("value", [np.float32(np.nan), np.int32(-9), np.bool_(True)], ids=repr)
+def test_fill_wide_and_high_rank(backend, value):
+    check(backend, "Fill", [i32([BIG]), value])
+    check(backend, "Fill", [i32([2, 1, 3, 2, 1, 2, 3]), value])  # rank 7: fills run flat
+
+
+@pytest.mark.parametrize("op", ["OnesLike", "ZerosLike"])
+@pytest.mark.parametrize("dtype", ["float32", "int32", "bool"])
+def test_ones_zeros_like_wide_and_rank6(backend, rng, op, dtype):
+    check(backend, op, [rand(rng, (2, BIG), dtype, specials=True)])
+    check(backend, op, [rand(rng, (2, 1, 3, 1, 2, 3), dtype, specials=True)])
+
+
+def test_one_hot_wide_and_rank5(backend, rng):
+    check(backend, "OneHot", [i32([0, BIG - 1, 7, -1, BIG]), np.int32(BIG), np.float32(np.inf), np.float32(np.nan)])
+    indices = rng.integers(-1, 5, (2, 1, 3, 2, 2)).astype(np.int32)
+    check(backend, "OneHot", [indices, np.int32(4), np.int32(3), np.int32(-1)], {"axis": 2})
+    check(backend, "OneHot", [indices, np.int32(4), np.bool_(True), np.bool_(False)], {"axis": -1})
+
+
+def test_fill_and_one_hot_from_gpu_values(webgl):
+    """A fill value and indices made on the GPU are read there (no download)."""
+    backend = webgl
+    import engine
+    from tests.kernels.harness import to_tensor
+    impl = engine.get_backend("webgl")
+    source = to_tensor(np.float32([2.5, 3.7, -1, 0]))
+    impl.texture_of(source)
+    on_gpu = impl.run("Cast", [source], {"DstT": "int32"})[0]  # [2, 3, -1, 0], on the GPU only
+    downloads = impl.stats.downloads
+    value = impl.run("Slice", [on_gpu, to_tensor(i32([1])), to_tensor(i32([1]))])[0]
+    filled = impl.run("Fill", [to_tensor(i32([3, 2])), impl.run("Reshape", [value, to_tensor(i32([]))])[0]])[0]
+    hot = impl.run("OneHot", [on_gpu, to_tensor(np.int32(4)), to_tensor(np.float32(1)), to_tensor(np.float32(0))])[0]
+    assert impl.stats.downloads == downloads
+    np.testing.assert_array_equal(filled.numpy(), np.full((3, 2), 3, np.int32))
+    np.testing.assert_array_equal(hot.numpy(), np.eye(4, dtype=np.float32)[[2, 3, 0, 0]] * [[1], [1], [0], [1]])

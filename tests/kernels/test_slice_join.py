@@ -350,3 +350,90 @@ def test_sparse_to_dense_validation(backend):
     assert_rejects(backend, "SparseToDense", [i32([[3], [9]]), shape, vals, default], {"validate_indices": False},
                    match="does not index")
     check(backend, "SparseToDense", [i32([[3], [1]]), shape, vals, default], {"validate_indices": False})
+
+
+# -- WebGL concerns: squarified textures, odd sizes, rank 5/6, many inputs, GPU-resident indices ------
+
+BIG = 16384 + 1617  # longer than one texture row, so the texture holding it is squarified
+GL_DTYPES = ["float32", "int32", "bool"]
+
+
+@pytest.mark.parametrize("dtype", GL_DTYPES)
+def test_concat_pack_wide_and_many_inputs(backend, rng, dtype):
+    check(backend, "ConcatV2", [values(rng, (2, BIG), dtype), values(rng, (2, 7), dtype), i32(1)])
+    check(backend, "ConcatV2", [values(rng, (BIG,), dtype), values(rng, (3,), dtype), i32(0)])
+    xs = [values(rng, (3, k % 4, 5), dtype) for k in range(11)]  # 11 inputs (one empty): a tree of programs
+    check(backend, "ConcatV2", xs + [i32(1)], {"N": len(xs)})
+    check(backend, "Pack", [values(rng, (5, 3), dtype) for _ in range(10)], {"N": 10, "axis": 1})
+
+
+@pytest.mark.parametrize("dtype", GL_DTYPES)
+def test_concat_split_rank6(backend, rng, dtype):
+    xs = [values(rng, (2, 1, 3, k, 2, 3), dtype) for k in (2, 1, 3)]
+    check(backend, "ConcatV2", xs + [i32(3)], {"N": 3})
+    x = values(rng, (2, 3, 1, 4, 3, 2), dtype)
+    check(backend, "Split", [i32(-3), x], {"num_split": 2},
+          reference=lambda a, v: tf().raw_ops.Split(axis=a, value=v, num_split=2))
+    check(backend, "SplitV", [x, i32([1, -1, 0]), i32(4)], {"num_split": 3},
+          reference=lambda v, s, a: tf().raw_ops.SplitV(value=v, size_splits=s, axis=a, num_split=3))
+    check(backend, "Unpack", [x], {"num": 3, "axis": 1})
+
+
+def test_slices_of_wide_and_rank6_tensors(backend, rng):
+    wide = values(rng, (3, BIG))
+    check(backend, "Slice", [wide, i32([1, 17]), i32([2, -1])])
+    check(backend, "StridedSlice", [wide, i32([0, -5]), i32([3, 3]), i32([2, -3])])
+    check(backend, "Split", [i32(1), values(rng, (2, 2 * BIG))], {"num_split": 2},
+          reference=lambda a, v: tf().raw_ops.Split(axis=a, value=v, num_split=2))
+    x = values(rng, (2, 3, 5, 4, 3, 7))
+    check(backend, "StridedSlice", [x, i32([1, 0, 4, 1, 0]), i32([2, 3, 0, 4, 2]), i32([1, 2, -2, 2, 1])])
+    check(backend, "StridedSlice", [x, i32([0, 2, 0, 1]), i32([0, 0, 0, 6]), i32([1, 1, 1, 3])],
+          {"ellipsis_mask": 0b10, "new_axis_mask": 0b100, "shrink_axis_mask": 0b1})
+    check(backend, "Slice", [x, i32([1, 1, 1, 1, 1, 1]), i32([1, 2, 3, 2, 2, 5])])
+
+
+def test_rank7(backend, rng):
+    """Slices merge unit and whole dimensions, so a rank-7 slice runs on the GPU; Tile does not merge."""
+    x = values(rng, (2, 1, 3, 1, 2, 1, 3))
+    check(backend, "Slice", [x, i32([1, 0, 0, 0, 0, 0, 1]), i32([1, 1, 3, 1, 2, 1, 2])])
+    check(backend, "ReverseV2", [x, i32([0, 6])])
+    check(backend, "Tile", [x, i32([1, 2, 1, 1, 1, 2, 1])], allow_fallback=True)
+
+
+@pytest.mark.parametrize("dtype", GL_DTYPES)
+def test_tile_reverse_wide_and_rank5_6(backend, rng, dtype):
+    check(backend, "Tile", [values(rng, (2, 5003), dtype), i32([1, 4])])
+    check(backend, "Tile", [values(rng, (1, 3, 2, 1, 2), dtype), i32([2, 1, 3, 2, 1])])
+    check(backend, "ReverseV2", [values(rng, (BIG,), dtype), i32([0])])
+    check(backend, "ReverseV2", [values(rng, (2, 3, 1, 2, 3, 2), dtype), i32([0, 2, 4, -1])])
+
+
+@pytest.mark.parametrize("dtype", GL_DTYPES)
+def test_gather_wide_and_rank6(backend, rng, dtype):
+    check(backend, "GatherV2", [values(rng, (BIG,), dtype), i32([0, BIG - 1, 5, 5, 9000]), i32(0)])
+    check(backend, "GatherV2", [values(rng, (2, BIG), dtype), i32([[3, BIG - 2], [0, 1]]), i32(1)])
+    check(backend, "GatherV2", [values(rng, (BIG, 2), dtype), rng.integers(0, BIG, (3, 7)).astype(np.int32), i32(0)])
+    params = values(rng, (2, 3, 2, 3, 2, 2), dtype)
+    check(backend, "GatherV2", [params, rng.integers(0, 3, (2, 4)).astype(np.int32), i32(3)], {"batch_dims": 1})
+    check(backend, "GatherNd", [values(rng, (BIG, 2), dtype), i32([[BIG - 1], [0], [77]])])
+    check(backend, "GatherNd", [values(rng, (2, 3, 2, 3, 2), dtype), i32([[1, 2, 0], [0, 0, 1], [1, 1, 1]])])
+
+
+def test_gather_gpu_indices_out_of_range_give_zero(webgl, rng):
+    """Indices made on the GPU are not read back to be checked: out-of-range ones gather 0, as in TF.js."""
+    backend = webgl
+    import engine
+    from tests.kernels.harness import to_tensor
+    impl = engine.get_backend("webgl")
+    positions = to_tensor(np.float32([0, 3, 4, -1, 2.7, 9]))
+    impl.texture_of(positions)
+    indices = impl.run("Cast", [positions], {"DstT": "int32"})[0]  # [0, 3, 4, -1, 2, 9], on the GPU only
+    assert not indices.has_values()
+    params = values(rng, (4, 5))
+    got = impl.run("GatherV2", [to_tensor(params), indices, to_tensor(np.int32(0))])[0].numpy()
+    want = np.stack([params[0], params[3], np.zeros(5), np.zeros(5), params[2], np.zeros(5)]).astype(np.float32)
+    np.testing.assert_array_equal(got, want)
+    pairs = impl.run("Reshape", [indices, to_tensor(i32([3, 2]))])[0]  # (0, 3), (4, -1), (2, 9)
+    got = impl.run("GatherNd", [to_tensor(params), pairs])[0].numpy()
+    np.testing.assert_array_equal(got, np.float32([params[0, 3], 0, 0]))
+    assert impl.stats.cpu_fallbacks.get("GatherV2", 0) == impl.stats.cpu_fallbacks.get("GatherNd", 0) == 0

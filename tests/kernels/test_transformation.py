@@ -20,6 +20,12 @@ def assert_rejects(backend, op, inputs, attrs=None, match=None):
 
 # -- Cast --------------------------------------------------------------------------------------------
 
+def cpu_cast(source: str, target: str) -> bool:
+    """Casts the GL kernel deliberately hands to the CPU: float16/bfloat16 targets (mantissa rounding;
+    exact for bool sources) and complex targets (no texture form)."""
+    return target == "complex64" or (target in ("float16", "bfloat16") and source != "bool")
+
+
 TARGETS = ["float32", "float16", "float64", "int32", "int64", "int16", "int8", "uint8", "uint16", "uint32", "uint64",
            "bool", "complex64"]
 
@@ -33,7 +39,7 @@ def test_cast_in_range(backend, rng, source, target):
     x = rand(rng, (4, 7), source, low, high)
     if source == "float32":
         x.flat[:6] = [0.5, -0.5, 2.999, -2.999, 0.0, -0.0] if low < 0 else [0.5, 0.0, 2.999, 99.9, 1.5, 7.25]
-    check(backend, "Cast", [x], {"DstT": target})
+    check(backend, "Cast", [x], {"DstT": target}, allow_fallback=cpu_cast(source, target))
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -43,14 +49,18 @@ def test_cast_float_specials_and_out_of_range(backend, target):
     specials = np.float32([np.nan, np.inf, -np.inf, 1e10, -1e10, 1e19, -1e19, 2**31, -2**31, -2**31 - 1000, 3e9,
                            -3.7, -1, -0.5, 127.9, 128, -128.5, -129, 255.5, 256, 300, 32767.5, 32768, -32769,
                            65504.1, 65519, 65520, 65535.9, 65536, 70000, 1e-8, 7e-8])
-    check(backend, "Cast", [np.tile(specials, 32)], {"DstT": target})
+    check(backend, "Cast", [np.tile(specials, 32)], {"DstT": target}, allow_fallback=cpu_cast("float32", target))
 
 
 @pytest.mark.parametrize("source", ["int32", "int64"])
 @pytest.mark.parametrize("target", ["int8", "uint8", "int16", "uint16", "uint32", "float16", "bool"])
 def test_cast_integers_wrap(backend, rng, source, target):
-    x = np.array([-1, 255, 256, 300, -129, 70000, 2**31 - 1, -2**31, 2049, 65519], source)
-    check(backend, "Cast", [np.concatenate([x, rand(rng, (50,), source, -2**31, 2**31 - 1)])], {"DstT": target})
+    # GL textures hold int32 values as floats, exact up to 2**24 (as in TF.js): wider ones round on upload.
+    limit = 2**24 if backend == "webgl" else 2**31 - 1
+    x = np.array([v for v in [-1, 255, 256, 300, -129, 70000, 2**31 - 1, -2**31, 2049, 65519, 2**24, -2**24 + 3]
+                  if -limit - 1 <= v <= limit], source)
+    check(backend, "Cast", [np.concatenate([x, rand(rng, (50,), source, -limit - 1, limit)])], {"DstT": target},
+          allow_fallback=cpu_cast(source, target))
 
 
 @pytest.mark.parametrize("target", ["float16", "bfloat16"])
@@ -64,13 +74,13 @@ def test_cast_narrow_float_rounding(backend, rng, target, truncate):
     # bfloat16 has no numpy dtype for the harness to store: compare through float32.
     reference = (lambda v: tf().cast(tf().raw_ops.Cast(x=v, DstT=tf().bfloat16, Truncate=truncate), tf().float32)) \
         if target == "bfloat16" else None
-    check(backend, "Cast", [x], attrs, reference=reference, rtol=0, atol=0)
+    check(backend, "Cast", [x], attrs, reference=reference, rtol=0, atol=0, allow_fallback=True)
 
 
 @pytest.mark.parametrize("target", ["float32", "int32", "uint8", "bool"])
 def test_cast_complex_uses_real_part(backend, target):
     x = np.complex64([1.5 + 2j, 0j, 1j, 3.7 - 1j, 255.9 + 0j, np.nan + 1j] * 32)
-    check(backend, "Cast", [x], {"DstT": target})
+    check(backend, "Cast", [x], {"DstT": target})  # complex data never is on the GPU: the CPU kernel runs
 
 
 def test_cast_empty_and_scalar(backend, rng):
@@ -253,3 +263,51 @@ def test_ensure_shape(backend, rng, shape, expected):
 @pytest.mark.parametrize("expected", [[3, 2], [2], [2, 3, 1]])
 def test_ensure_shape_rejects(backend, rng, expected):
     assert_rejects(backend, "EnsureShape", [rand(rng, (2, 3))], {"shape": expected}, match="not compatible")
+
+
+# -- WebGL concerns: squarified textures, odd sizes, rank 5/6, NaN/Inf, int32/bool data -----------------
+
+BIG = 16384 + 1617  # longer than one texture row, so the texture holding it is squarified
+GL_DTYPES = ["float32", "int32", "bool"]
+
+
+def test_cast_wide_and_high_rank(backend, rng):
+    x = rand(rng, (16384 + 1632,), low=-300, high=300, specials=True)  # whole SIMD packets, as above
+    for target in ("int32", "uint8", "int64", "bool"):
+        check(backend, "Cast", [x], {"DstT": target})
+    ints = rand(rng, (2, 1, 3, 1, 2, 1, 3), "int32", -1000, 1000)  # rank 7: elementwise casts run flat
+    for target in ("float32", "int8", "uint16", "bool"):
+        check(backend, "Cast", [ints], {"DstT": target})
+    check(backend, "Cast", [rand(rng, (3, 5, 7), "bool")], {"DstT": "float32"})
+
+
+@pytest.mark.parametrize("dtype", GL_DTYPES)
+def test_pad_wide_and_rank6(backend, rng, dtype):
+    value = {"float32": np.float32(np.inf), "int32": np.int32(-4), "bool": np.bool_(True)}[dtype]
+    check(backend, "PadV2", [rand(rng, (2, BIG), dtype, specials=True), i32([[1, 0], [3, 2]]), value])
+    x = rand(rng, (1, 2, 1, 3, 2, 3), dtype, specials=True)
+    pads = i32([[0, 1], [2, 0], [1, 1], [0, 0], [1, 2], [3, 1]])
+    check(backend, "Pad", [x, pads])
+    check(backend, "PadV2", [x, pads, value])
+    check(backend, "MirrorPad", [rand(rng, (BIG,), dtype, specials=True), i32([[5, 7]])], {"mode": "REFLECT"})
+    check(backend, "MirrorPad", [rand(rng, (2, 3, 1, 3, 5), dtype, specials=True),
+                                 i32([[1, 2], [2, 0], [1, 1], [0, 3], [4, 4]])], {"mode": "SYMMETRIC"})
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int32"])  # TensorFlow has no bool SpaceToBatchND
+def test_space_batch_depth_rank6_and_odd(backend, rng, dtype):
+    x = rand(rng, (2, 4, 3, 5, 3, 2), dtype, specials=True)
+    block, pads = i32([2, 1, 3]), i32([[1, 1], [0, 0], [2, 2]])
+    batched = check(backend, "SpaceToBatchND", [x, block, pads])[0]
+    assert batched.shape == (12, 3, 3, 3, 3, 2)
+    check(backend, "BatchToSpaceND", [batched, block, i32([[0, 1], [1, 0], [2, 3]])])
+    x = rand(rng, (1, 3, 5, 12), dtype, specials=True)
+    spread = check(backend, "DepthToSpace", [x], {"block_size": 2})[0]
+    check(backend, "SpaceToDepth", [spread], {"block_size": 2})
+
+
+@pytest.mark.parametrize("dtype", GL_DTYPES)
+def test_broadcast_to_wide_and_rank6(backend, rng, dtype):
+    check(backend, "BroadcastTo", [rand(rng, (1, 7), dtype, specials=True), i32([3000, 7])])
+    check(backend, "BroadcastTo", [rand(rng, (3, 1), dtype, specials=True), i32([2, 1, 2, 1, 3, 4])])
+    check(backend, "BroadcastTo", [rand(rng, (2, 1, 3, 1, 1), dtype, specials=True), i32([2, 2, 3, 5, 2])])

@@ -1,0 +1,128 @@
+"""GL kernels of the logical family: comparisons (bool out, NaN-aware), boolean logic, Select/SelectV2
+(through a three-input template) and bitwise ops on int32 storage. Strings and complex64 stay on the CPU
+(the kernels raise CPUFallback for them)."""
+from __future__ import annotations
+
+import numpy as np
+
+from engine.kernels.registry import register
+from engine.kernels.webgl.common import binary, broadcast_shape, require_gl_dtypes, unary
+from engine.tensor import Tensor, alias
+from engine.webgl.backend import CPUFallback, WebGLBackend
+from engine.webgl.program import Program
+
+WEBGL = "webgl"
+
+
+def ternary(backend: WebGLBackend, a: Tensor, b: Tensor, c: Tensor, shader: str, out_shape, out_dtype: str,
+            libs: tuple[str, ...] = (), defines: dict | None = None) -> Tensor:
+    """Runs `shader` (defining `float ternary_op(float, float, float)`) over `out_shape`; each input
+    broadcasts against it (its dims align with the output's trailing dims)."""
+    require_gl_dtypes(a, b, c)
+    program = Program(shader, (*libs, shader, "templates/ternary.glsl"), ("A", "B", "C"), defines)
+    return backend.run_program(program, [a, b, c], out_shape, out_dtype)
+
+
+# --- comparisons ---------------------------------------------------------------------------------------------
+
+def _comparison(shader: str):
+    def kernel(backend, x, y):
+        return binary(backend, x, y, f"logical/{shader}.glsl", out_dtype="bool")
+    kernel.__name__ = kernel.__qualname__ = shader
+    return kernel
+
+
+for _op, _shader in {"Greater": "greater", "GreaterEqual": "greater_equal", "Less": "less",
+                     "LessEqual": "less_equal"}.items():
+    register(_op, backend=WEBGL)(_comparison(_shader))
+
+
+def _equality(shader: str, shapes_mismatch_result: bool):
+    """Equal/NotEqual: with incompatible_shape_error=False, shapes that don't broadcast give a scalar
+    (False for Equal, True for NotEqual), as the CPU kernel."""
+    def kernel(backend, x, y, *, incompatible_shape_error: bool = True):
+        if not incompatible_shape_error:
+            try:
+                np.broadcast_shapes(x.shape, y.shape)
+            except ValueError:
+                return Tensor(np.array(shapes_mismatch_result), "bool")
+        return binary(backend, x, y, f"logical/{shader}.glsl", out_dtype="bool")
+    kernel.__name__ = kernel.__qualname__ = shader
+    return kernel
+
+
+register("Equal", backend=WEBGL)(_equality("equal", shapes_mismatch_result=False))
+register("NotEqual", backend=WEBGL)(_equality("not_equal", shapes_mismatch_result=True))
+
+
+# --- boolean logic ---------------------------------------------------------------------------------------------
+
+@register("LogicalAnd", backend=WEBGL)
+def logical_and(backend, x, y):
+    return binary(backend, x, y, "logical/logical_and.glsl", out_dtype="bool")
+
+
+@register("LogicalOr", backend=WEBGL)
+def logical_or(backend, x, y):
+    return binary(backend, x, y, "logical/logical_or.glsl", out_dtype="bool")
+
+
+@register("LogicalNot", backend=WEBGL)
+def logical_not(backend, x):
+    return unary(backend, x, "logical/logical_not.glsl", out_dtype="bool")
+
+
+# --- bitwise ---------------------------------------------------------------------------------------------------
+
+def _require_int(*tensors: Tensor) -> None:
+    for t in tensors:
+        if t.dtype != "int32":
+            raise CPUFallback(f"bitwise ops on {t.dtype} stay on the CPU")
+
+
+def _bitwise(shader: str):
+    def kernel(backend, x, y):
+        _require_int(x, y)
+        return binary(backend, x, y, f"logical/{shader}.glsl")
+    kernel.__name__ = kernel.__qualname__ = shader
+    return kernel
+
+
+for _op, _shader in {"BitwiseAnd": "bitwise_and", "BitwiseOr": "bitwise_or", "BitwiseXor": "bitwise_xor"}.items():
+    register(_op, backend=WEBGL)(_bitwise(_shader))
+
+# How ~x wraps in each integer type (storage holds them all as int32): (bits, signed).
+_INVERT_WRAP = {"int8": (8, True), "uint8": (8, False), "int16": (16, True), "uint16": (16, False)}
+
+
+@register("Invert", backend=WEBGL)
+def invert(backend, x, *, T: str = "int32"):
+    """Bitwise NOT in the op's own type: ~5 is 250 for uint8. 32- and 64-bit types wrap into int32
+    storage the same way (~x = -x - 1)."""
+    _require_int(x)
+    bits, signed = _INVERT_WRAP.get(T, (32, True))
+    return unary(backend, x, "logical/invert.glsl", defines={"BITS": bits, "SIGNED": signed})
+
+
+# --- select ------------------------------------------------------------------------------------------------------
+
+@register("Select", backend=WEBGL)
+def select(backend, condition, t, e):
+    """TF1 Select: `t` and `e` share one shape; `condition` is a scalar, that same shape, or (for t of rank
+    >= 2) a vector choosing whole rows."""
+    if t.shape != e.shape:
+        raise ValueError(f"'then' and 'else' must have the same shape, got {t.shape} and {e.shape}")
+    if condition.rank == 1 and t.rank > 1:
+        if condition.shape[0] != t.shape[0]:
+            raise ValueError(f"a vector condition of {condition.shape[0]} must match the first dim of {t.shape}")
+        condition = alias(condition, (condition.shape[0],) + (1,) * (t.rank - 1))
+    elif condition.rank and condition.shape != t.shape:
+        raise ValueError(f"condition shape {condition.shape} must match {t.shape}")
+    return ternary(backend, condition, t, e, "logical/select.glsl", t.shape, t.dtype)
+
+
+@register("SelectV2", backend=WEBGL)
+def select_v2(backend, condition, t, e):
+    """condition, then and else broadcast against each other."""
+    shape = broadcast_shape(broadcast_shape(condition.shape, t.shape), e.shape)
+    return ternary(backend, condition, t, e, "logical/select.glsl", shape, t.dtype)

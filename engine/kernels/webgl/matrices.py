@@ -1,0 +1,326 @@
+"""GL kernels of the matrix family: MatMul, BatchMatMul(V2) with broadcast batch dims, _FusedMatMul
+(bias / addend and activation in the shader's epilogue), Transpose, Einsum (two-operand contractions
+mapped onto BatchMatMul, Transpose and Sum) and MatrixBandPart.
+
+Products loop over the shared dim in one fragment per output element, as TF.js's unpacked MatMul;
+transposed operands only change the steps the loop walks, so they cost no extra pass.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+from engine import dtypes
+from engine.kernels.registry import register
+from engine.kernels.webgl.common import broadcast_shape, require_gl_dtypes
+from engine.kernels.webgl.fused import SHADER as ACTIVATIONS_SHADER, FusedEpilogue, fused_epilogue
+from engine.tensor import Tensor, alias
+from engine.webgl.backend import CPUFallback, WebGLBackend
+from engine.webgl.compiler import MAX_RANK, coords_type, strides
+from engine.webgl.program import Program
+
+WEBGL = "webgl"
+_COMPONENTS = "xyzwuv"
+
+
+# -- shared helpers (reduction.py and normalization.py use these too) ---------------------------------------
+def int_values(t: Tensor) -> list[int]:
+    """A small int tensor's values (an axis, a permutation), read on the CPU."""
+    return [int(v) for v in np.asarray(t.numpy()).reshape(-1)]
+
+
+def view(backend: WebGLBackend, t: Tensor, shape: Sequence[int]) -> Tensor:
+    """`t` under another shape of the same size, sharing its texture (uploaded once, to `t`)."""
+    shape = tuple(int(d) for d in shape)
+    if shape == t.shape:
+        return t
+    if t.size:
+        backend.texture_of(t)
+    return alias(t, shape)
+
+
+def reshaped(result: Tensor, shape: Sequence[int]) -> Tensor:
+    """A kernel's own intermediate `result` under `shape`; `result` itself is released."""
+    shape = tuple(int(d) for d in shape)
+    if shape == result.shape:
+        return result
+    out = alias(result, shape)
+    result.dispose()
+    return out
+
+
+def empty_like_shape(shape: Sequence[int], dtype: str) -> Tensor:
+    return Tensor(np.zeros(tuple(shape), dtypes.NUMPY_OF[dtype]), dtype)
+
+
+def _component(rank: int, i: int) -> str:
+    return "c" if rank <= 1 else f"c.{_COMPONENTS[i]}"
+
+
+# -- Transpose ---------------------------------------------------------------------------------------------
+def collapse_permutation(shape: Sequence[int], perm: Sequence[int]) -> tuple[list[int], list[int]]:
+    """The same transpose on fewer dims: unit dims dropped, input axes that stay neighbours in the
+    output merged. Returns (input shape, permutation) of the collapsed problem."""
+    kept = [a for a in range(len(shape)) if shape[a] != 1]
+    renumber = {a: i for i, a in enumerate(kept)}
+    sizes = [shape[a] for a in kept]
+    groups: list[list[int]] = []   # runs of (renumbered) input axes, in output order
+    for a in (renumber[p] for p in perm if shape[p] != 1):
+        if groups and groups[-1][-1] + 1 == a:
+            groups[-1].append(a)
+        else:
+            groups.append([a])
+    order = sorted(range(len(groups)), key=lambda g: groups[g][0])
+    position = {g: i for i, g in enumerate(order)}
+    in_shape = [math.prod(sizes[a] for a in groups[g]) for g in order]
+    return in_shape, [position[g] for g in range(len(groups))]
+
+
+def transpose_tensor(backend: WebGLBackend, x: Tensor, perm: Sequence[int]) -> Tensor:
+    """np.transpose(x, perm) on the GPU; a permutation that moves no data is a free reshape."""
+    perm = [int(p) for p in perm]
+    if sorted(perm) != list(range(x.rank)):
+        raise ValueError(f"{perm} is not a permutation of the {x.rank} dims of {list(x.shape)}")
+    out_shape = tuple(x.shape[p] for p in perm)
+    if x.size == 0:
+        return empty_like_shape(out_shape, x.dtype)
+    require_gl_dtypes(x)
+    in_shape, small_perm = collapse_permutation(x.shape, perm)
+    if small_perm == sorted(small_perm):
+        return view(backend, x, out_shape)
+    rank = len(small_perm)
+    if rank > MAX_RANK:
+        raise CPUFallback(f"a transpose of {rank} separate dims")
+    source_axis_to_out = {p: i for i, p in enumerate(small_perm)}
+    read = "getA(" + ", ".join(_component(rank, source_axis_to_out[j]) for j in range(rank)) + ")"
+    program = Program("transpose", ("matrices/transpose.glsl",), ("A",),
+                      {"COORDS_TYPE": coords_type(rank), "TRANSPOSE_READ": read})
+    small_out = [in_shape[p] for p in small_perm]
+    result = backend.run_program(program, [view(backend, x, in_shape)], small_out, x.dtype)
+    return reshaped(result, out_shape)
+
+
+@register("Transpose", backend=WEBGL)
+def transpose(backend, x, perm):
+    return transpose_tensor(backend, x, int_values(perm))
+
+
+# -- matrix products ---------------------------------------------------------------------------------------
+def _batch_index(shape: Sequence[int], out_shape: Sequence[int]) -> str:
+    """GLSL for the flat batch index of an operand with batch dims `shape` at output batch `b`
+    (dims of size 1 broadcast)."""
+    shape = (1,) * (len(out_shape) - len(shape)) + tuple(shape)
+    if math.prod(shape) <= 1:
+        return "0"
+    if tuple(shape) == tuple(out_shape):
+        return "(b)"
+    terms = []
+    for i, (d, od, out_stride, stride) in enumerate(zip(shape, out_shape, strides(out_shape), strides(shape))):
+        if d == 1:
+            continue
+        index = "(b)" if out_stride == 1 else f"((b) / {out_stride})"
+        if i > 0:
+            index = f"({index} % {od})"
+        terms.append(index if stride == 1 else f"{index} * {stride}")
+    return "(" + " + ".join(terms) + ")"
+
+
+def matmul_tensor(backend: WebGLBackend, a: Tensor, b: Tensor, transpose_a: bool = False,
+                  transpose_b: bool = False, epilogue: FusedEpilogue | None = None) -> Tensor:
+    """np.matmul(a or a^T, b or b^T) over the last two dims, batch dims broadcast; `epilogue`
+    adds fused bias / activation (its tensors read against the output (batch, M, N))."""
+    require_gl_dtypes(a, b)
+    if a.rank < 2 or b.rank < 2:
+        raise ValueError(f"matrix products need rank >= 2, not {list(a.shape)} and {list(b.shape)}")
+    ra, ca = a.shape[-2:]
+    rb, cb = b.shape[-2:]
+    m, k = (ca, ra) if transpose_a else (ra, ca)
+    k_b, n = (cb, rb) if transpose_b else (rb, cb)
+    if k != k_b:
+        raise ValueError(f"Matrix size-incompatible: In[0]: {list(a.shape)}, In[1]: {list(b.shape)}")
+    batch_shape = broadcast_shape(a.shape[:-2], b.shape[:-2])
+    out_shape = batch_shape + (m, n)
+    dtype = "int32" if a.dtype == "int32" else "float32"
+    if math.prod(out_shape) == 0:
+        return empty_like_shape(out_shape, dtype)
+    batch = math.prod(batch_shape)
+    a3 = view(backend, a, (math.prod(a.shape[:-2]), ra, ca))
+    b3 = view(backend, b, (math.prod(b.shape[:-2]), rb, cb))
+    defines = {
+        "SHARED_DIM": k,
+        "A_BATCH(b)": _batch_index(a.shape[:-2], batch_shape), "A_BATCH_STRIDE": ra * ca,
+        "A_ROW_STEP": 1 if transpose_a else ca, "A_K_STEP": ca if transpose_a else 1,
+        "B_BATCH(b)": _batch_index(b.shape[:-2], batch_shape), "B_BATCH_STRIDE": rb * cb,
+        "B_COL_STEP": cb if transpose_b else 1, "B_K_STEP": 1 if transpose_b else cb,
+    }
+    shaders, names, tensors = ("matrices/matmul.glsl",), ("A", "B"), [a3, b3]
+    if epilogue is not None and not epilogue.empty:
+        defines.update(epilogue.defines)
+        shaders = (ACTIVATIONS_SHADER,) + shaders
+        names += epilogue.inputs
+        tensors += list(epilogue.tensors)
+    result = backend.run_program(Program("matmul", shaders, names, defines), tensors, (batch, m, n), dtype)
+    return reshaped(result, out_shape)
+
+
+@register("MatMul", backend=WEBGL)
+def mat_mul(backend, a, b, *, transpose_a: bool = False, transpose_b: bool = False):
+    if a.rank != 2 or b.rank != 2:
+        raise ValueError(f"MatMul takes matrices, not {list(a.shape)} and {list(b.shape)}")
+    return matmul_tensor(backend, a, b, transpose_a, transpose_b)
+
+
+@register("BatchMatMul", "BatchMatMulV2", backend=WEBGL)
+def batch_mat_mul(backend, x, y, *, adj_x: bool = False, adj_y: bool = False):
+    return matmul_tensor(backend, x, y, adj_x, adj_y)
+
+
+@register("_FusedMatMul", backend=WEBGL)
+def fused_mat_mul(backend, a, b, *args, transpose_a: bool = False, transpose_b: bool = False, fused_ops=(),
+                  epsilon: float = 1e-4, leakyrelu_alpha: float = 0.2):
+    """MatMul + `fused_ops` ('BiasAdd' / 'Add' then an activation, 'Prelu' reading its weights).
+    Extra inputs of any shape that broadcasts onto the (M, N) product (the official converter
+    emits rank-2 biases)."""
+    if a.rank != 2 or b.rank != 2:
+        raise ValueError(f"_FusedMatMul takes matrices, not {list(a.shape)} and {list(b.shape)}")
+    m = a.shape[1] if transpose_a else a.shape[0]
+    n = b.shape[0] if transpose_b else b.shape[1]
+    epilogue = fused_epilogue(fused_ops, args, leakyrelu_alpha=leakyrelu_alpha,
+                              align=lambda t: _fit(backend, t, (m, n)))
+    return matmul_tensor(backend, a, b, transpose_a, transpose_b, epilogue)
+
+
+def _fit(backend: WebGLBackend, t: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """An extra input of a fused op as a tensor broadcasting onto `shape` without growing it."""
+    dims = list(t.shape)
+    while len(dims) > len(shape) and dims[0] == 1:
+        dims.pop(0)
+    padded = [1] * (len(shape) - len(dims)) + dims
+    if len(dims) > len(shape) or any(d not in (1, s) for d, s in zip(padded, shape)):
+        raise ValueError(f"a fused input of shape {list(t.shape)} does not broadcast onto {list(shape)}")
+    return view(backend, t, dims)
+
+
+# -- Einsum ------------------------------------------------------------------------------------------------
+def _einsum_labels(equation: str, inputs: Sequence[Tensor]) -> tuple[list[str], str]:
+    """The subscripts of each input and of the output with '...' spelled out as extra labels."""
+    equation = equation.replace(" ", "")
+    lhs, arrow, rhs = equation.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(inputs):
+        raise ValueError(f"einsum {equation!r} names {len(terms)} operands, got {len(inputs)}")
+    spare = [chr(c) for c in range(0x3b1, 0x3c9)]  # Greek letters never appear in an equation
+    ellipsis_rank = 0
+    for term, x in zip(terms, inputs):
+        if "..." in term:
+            ellipsis_rank = max(ellipsis_rank, x.rank - (len(term) - 3))
+    extra = "".join(spare[:ellipsis_rank])
+    labels = []
+    for term, x in zip(terms, inputs):
+        if "..." in term:
+            count = x.rank - (len(term) - 3)
+            if count < 0:
+                raise ValueError(f"einsum operand {term!r} does not fit shape {list(x.shape)}")
+            term = term.replace("...", extra[ellipsis_rank - count:])
+        if len(term) != x.rank or not all(ch.isalpha() for ch in term):
+            raise ValueError(f"einsum operand {term!r} does not fit shape {list(x.shape)}")
+        labels.append(term)
+    if arrow:
+        output = rhs.replace("...", extra)
+    else:
+        counts = {}
+        for term in labels:
+            for ch in term:
+                counts[ch] = counts.get(ch, 0) + 1
+        output = extra + "".join(sorted(ch for ch, n in counts.items() if n == 1 and ch not in extra))
+    return labels, output
+
+
+def _arrange(backend: WebGLBackend, x: Tensor, labels: str, batch: list[str], first: list[str],
+             second: list[str]) -> tuple[Tensor, bool]:
+    """x as (batch dims..., prod(first), prod(second)), or as its transpose (flag True) when that
+    needs no data movement."""
+    target, swapped = batch + first + second, batch + second + first
+    current, flag = list(labels), False
+    if current == swapped and current != target:
+        flag = True
+    elif current != target:
+        x = transpose_tensor(backend, x, [labels.index(ch) for ch in target])
+        current = target
+    own = dict(zip(current, x.shape))
+    rows, cols = (second, first) if flag else (first, second)
+    shape = [own[ch] for ch in batch] + [math.prod(own[ch] for ch in rows), math.prod(own[ch] for ch in cols)]
+    return view(backend, x, shape), flag
+
+
+def einsum_tensor(backend: WebGLBackend, inputs: Sequence[Tensor], equation: str) -> Tensor:
+    """One- and two-operand einsums without repeated labels (diagonals) on the GPU."""
+    if len(inputs) > 2:
+        raise CPUFallback("einsums of three or more operands")
+    require_gl_dtypes(*inputs)
+    labels, output = _einsum_labels(equation, inputs)
+    if any(len(set(term)) != len(term) for term in labels) or len(set(output)) != len(output):
+        raise CPUFallback("einsum diagonals (a label repeated in one operand)")
+    sizes: dict[str, int] = {}
+    for term, x in zip(labels, inputs):
+        for ch, d in zip(term, x.shape):
+            if ch in sizes and sizes[ch] != d and 1 not in (sizes[ch], d):
+                raise ValueError(f"einsum label {ch!r} has sizes {sizes[ch]} and {d}")
+            sizes[ch] = d if ch not in sizes or sizes[ch] == 1 else sizes[ch]
+    if any(ch not in sizes for ch in output):
+        raise ValueError(f"einsum output {output!r} names a label no operand has")
+    from engine.kernels.webgl.reduction import reduce_tensor
+
+    def drop(x: Tensor, term: str, keep: set) -> tuple[Tensor, str]:
+        axes = [i for i, ch in enumerate(term) if ch not in keep]
+        if not axes:
+            return x, term
+        return reduce_tensor(backend, x, axes, "Sum"), "".join(ch for ch in term if ch in keep)
+
+    if len(inputs) == 1:
+        x, term = drop(inputs[0], labels[0], set(output))
+        return transpose_tensor(backend, x, [term.index(ch) for ch in output])
+
+    (x, y), (lx, ly) = inputs, labels
+    x, lx = drop(x, lx, set(output) | set(ly))
+    y, ly = drop(y, ly, set(output) | set(lx))
+    batch = [ch for ch in output if ch in lx and ch in ly]
+    free_x = [ch for ch in output if ch in lx and ch not in ly]
+    free_y = [ch for ch in output if ch in ly and ch not in lx]
+    shared = [ch for ch in lx if ch in ly and ch not in output]
+    for ch in shared:
+        if x.shape[lx.index(ch)] != y.shape[ly.index(ch)]:
+            raise CPUFallback(f"einsum broadcasts the contracted label {ch!r}")
+    a, transpose_a = _arrange(backend, x, lx, batch, free_x, shared)
+    b, transpose_b = _arrange(backend, y, ly, batch, shared, free_y)
+    product = matmul_tensor(backend, a, b, transpose_a, transpose_b)
+    batch_sizes = list(product.shape[:-2])
+    product = reshaped(product, batch_sizes + [sizes[ch] for ch in free_x] + [sizes[ch] for ch in free_y])
+    order = batch + free_x + free_y
+    return transpose_tensor(backend, product, [order.index(ch) for ch in output])
+
+
+@register("Einsum", backend=WEBGL)
+def einsum(backend, *inputs, equation: str):
+    return einsum_tensor(backend, inputs, equation)
+
+
+# -- MatrixBandPart ----------------------------------------------------------------------------------------
+@register("MatrixBandPart", backend=WEBGL)
+def matrix_band_part(backend, x, num_lower, num_upper):
+    require_gl_dtypes(x)
+    lower, upper = int_values(num_lower)[0], int_values(num_upper)[0]
+    if x.rank < 2:
+        raise ValueError(f"MatrixBandPart needs a matrix, not shape {list(x.shape)}")
+    if lower > x.shape[-2] or upper > x.shape[-1]:
+        raise ValueError(f"num_lower ({lower}) / num_upper ({upper}) must be negative or at most the number "
+                         f"of rows / columns of {list(x.shape)}")
+    if x.size == 0:
+        return empty_like_shape(x.shape, x.dtype)
+    rows, cols = x.shape[-2:]
+    program = Program("band_part", ("matrices/band_part.glsl",), ("A",),
+                      uniforms={"numLower": lower, "numUpper": upper})
+    x3 = view(backend, x, (x.size // (rows * cols), rows, cols))
+    return reshaped(backend.run_program(program, [x3], x3.shape, x.dtype), x.shape)

@@ -1,0 +1,107 @@
+"""GL kernels of the normalization family: Softmax and LogSoftmax (max, sum-of-exp and normalize
+passes, as TF.js), inference FusedBatchNorm(V2/V3), LRN and EuclideanNorm (a windowed reduction)."""
+from __future__ import annotations
+
+import numpy as np
+
+from engine.kernels.cpu.reduction import reduction_axes
+from engine.kernels.registry import register
+from engine.kernels.webgl.common import require_gl_dtypes
+from engine.kernels.webgl.matrices import empty_like_shape, int_values, reshaped, view
+from engine.kernels.webgl.reduction import MAX, PRE_EXP_SHIFTED, SUM, reduce_rows, reduce_tensor
+from engine.tensor import Tensor
+from engine.webgl.backend import CPUFallback, WebGLBackend
+from engine.webgl.program import Program
+
+WEBGL = "webgl"
+
+
+@register("EuclideanNorm", backend=WEBGL)
+def euclidean_norm(backend, x, axis, *, keep_dims: bool = False):
+    """sqrt of the sum of squares; integer norms take the floor of the root, as TensorFlow."""
+    if x.dtype not in ("float32", "int32"):
+        raise CPUFallback(f"{x.dtype} norms run on the CPU")
+    axes = reduction_axes(np.array(int_values(axis), np.int64), x.rank)
+    return reduce_tensor(backend, x, axes, "EuclideanNorm", keep_dims)
+
+
+# -- Softmax / LogSoftmax ----------------------------------------------------------------------------------
+def softmax_tensor(backend: WebGLBackend, logits: Tensor, log: bool) -> Tensor:
+    """Over the last axis: the row max, the sum of exp(x - max) (both windowed reductions), then
+    one elementwise pass."""
+    require_gl_dtypes(logits)
+    if logits.size == 0:
+        return empty_like_shape(logits.shape, "float32")
+    n = logits.shape[-1]
+    rows = view(backend, logits, (logits.size // n, n))
+    row_max = reduce_rows(backend, rows, MAX, "float32")
+    row_sum = reduce_rows(backend, rows, SUM, "float32", pre=PRE_EXP_SHIFTED, shift=row_max)
+    program = Program("log_softmax" if log else "softmax", ("normalization/softmax.glsl",), ("A", "M", "S"),
+                      {"LOG_SOFTMAX": log})
+    result = backend.run_program(program, [rows, row_max, row_sum], rows.shape, "float32")
+    row_max.dispose()
+    row_sum.dispose()
+    return reshaped(result, logits.shape)
+
+
+@register("Softmax", backend=WEBGL)
+def softmax(backend, logits):
+    return softmax_tensor(backend, logits, log=False)
+
+
+@register("LogSoftmax", backend=WEBGL)
+def log_softmax(backend, logits):
+    return softmax_tensor(backend, logits, log=True)
+
+
+# -- FusedBatchNorm ----------------------------------------------------------------------------------------
+def _batch_norm(backend, x, scale, offset, mean, variance, epsilon: float, data_format: str) -> list:
+    """Inference batch norm: y on the GPU; batch_mean/batch_variance and the reserve spaces are the
+    given mean and variance (NaN for an empty batch), as the CPU kernel."""
+    require_gl_dtypes(x, scale, offset, mean, variance)
+    if x.size == 0:
+        y = empty_like_shape(x.shape, x.dtype)
+        undefined = [Tensor(np.full(mean.shape, np.nan, np.float32), "float32") for _ in range(2)]
+        return [y, *undefined, mean, variance]
+    channels_first = data_format.startswith("NC") and x.rank > 2
+    channels = x.shape[1] if channels_first else x.shape[-1]
+    inner = x.size // (x.shape[0] * channels) if channels_first else 1
+    params = []
+    for t in (scale, offset, mean, variance):
+        if t.size not in (1, channels):
+            raise ValueError(f"batch norm parameters of shape {list(t.shape)} for {channels} channels")
+        params.append(view(backend, t, (1, t.size, 1)))
+    x3 = view(backend, x, (x.size // (channels * inner), channels, inner))
+    program = Program("batch_norm", ("normalization/batch_norm.glsl",), ("A", "Scale", "Offset", "Mean", "Variance"),
+                      uniforms={"epsilon": float(epsilon)})
+    y = reshaped(backend.run_program(program, [x3, *params], x3.shape, x.dtype), x.shape)
+    return [y, mean, variance, mean, variance]
+
+
+@register("FusedBatchNorm", "FusedBatchNormV2", backend=WEBGL)
+def fused_batch_norm(backend, x, scale, offset, mean, variance, *, epsilon: float = 1e-4,
+                     data_format: str = "NHWC"):
+    return _batch_norm(backend, x, scale, offset, mean, variance, epsilon, data_format)
+
+
+@register("FusedBatchNormV3", backend=WEBGL)
+def fused_batch_norm_v3(backend, x, scale, offset, mean, variance, *, epsilon: float = 1e-4,
+                        data_format: str = "NHWC"):
+    """As FusedBatchNorm, plus reserve_space_3, which inference leaves empty."""
+    return _batch_norm(backend, x, scale, offset, mean, variance, epsilon, data_format) + \
+        [empty_like_shape((0,), "float32")]
+
+
+# -- LRN ---------------------------------------------------------------------------------------------------
+@register("LRN", backend=WEBGL)
+def lrn(backend, x, *, depth_radius: int = 5, bias: float = 1.0, alpha: float = 1.0, beta: float = 0.5):
+    """Along the last axis; each output loops over all the pixel's channels (see the shader for why)."""
+    require_gl_dtypes(x)
+    if x.size == 0:
+        return empty_like_shape(x.shape, x.dtype)
+    channels = x.shape[-1]
+    program = Program("lrn", ("normalization/lrn.glsl",), ("A",), {"CHANNELS": channels},
+                      {"depthRadius": int(depth_radius), "lrnBias": float(bias), "lrnAlpha": float(alpha),
+                       "lrnBeta": float(beta)})
+    pixels = view(backend, x, (x.size // channels, channels))
+    return reshaped(backend.run_program(program, [pixels], pixels.shape, x.dtype), x.shape)

@@ -1,0 +1,241 @@
+"""GL kernels of the reduction family: Sum Mean Max Min Prod All Any (and EuclideanNorm, registered in
+normalization.py) as windowed row reductions, ArgMax/ArgMin, and the scans Cumsum/Cumprod.
+
+As TF.js: the reduced axes are transposed last (free when they already are), the input is viewed
+as (batch, n) rows, and each pass reduces windows of a row, so one fragment never loops over more
+than MAX_WINDOW values; a long row takes several passes (a 100000-value sum: windows of 317, then
+one of 316). Empty reductions give TensorFlow's identities, computed by the CPU kernels on the
+empty input (no values to move).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from engine.backends.base import as_tensor
+from engine.kernels.cpu import normalization as cpu_normalization
+from engine.kernels.cpu import reduction as cpu_reduction
+from engine.kernels.cpu.reduction import reduction_axes
+from engine.kernels.registry import register
+from engine.kernels.webgl.common import require_gl_dtypes
+from engine.kernels.webgl.matrices import empty_like_shape, int_values, reshaped, transpose_tensor, view
+from engine import dtypes
+from engine.tensor import Tensor
+from engine.webgl.backend import CPUFallback, WebGLBackend
+from engine.webgl.program import Program
+
+WEBGL = "webgl"
+SINGLE_PASS_MAX = 1024   # rows up to this long reduce in one pass
+MAX_WINDOW = 4096        # the most values one fragment reads
+DIRECT_SCAN_MAX = 128    # scans along longer axes take log2(n) Hillis-Steele passes
+
+SUM, PROD, MAX, MIN, ALL, ANY = range(6)
+_INIT = {SUM: 0.0, PROD: 1.0, MAX: float("-inf"), MIN: float("inf"), ALL: 1.0, ANY: 0.0}
+PRE_NONE, PRE_SQUARE, PRE_EXP_SHIFTED = 0, 1, 2
+POST_NONE, POST_DIVIDE, POST_INT_DIVIDE, POST_SQRT, POST_INT_SQRT = range(5)
+
+_CPU = {"Sum": cpu_reduction.sum_, "Prod": cpu_reduction.prod, "Mean": cpu_reduction.mean,
+        "Max": cpu_reduction.max_, "Min": cpu_reduction.min_, "All": cpu_reduction.all_,
+        "Any": cpu_reduction.any_, "EuclideanNorm": cpu_normalization.euclidean_norm}
+
+
+def window_size(n: int) -> int:
+    """The values one fragment reduces in a pass over rows of n."""
+    if n <= SINGLE_PASS_MAX:
+        return max(n, 1)
+    return min(MAX_WINDOW, math.ceil(math.sqrt(n)))
+
+
+def reduce_rows(backend: WebGLBackend, rows: Tensor, op: int, out_dtype: str, pre: int = PRE_NONE,
+                post: int = POST_NONE, count: int = 1, shift: Tensor | None = None) -> Tensor:
+    """Reduces each row of `rows` (batch, n) with `op` -> (batch, 1), in windowed passes. `pre`
+    applies to the values read in the first pass (`shift`, (batch, 1), is its exp offset), `post`
+    to the results of the last (`count` its divisor)."""
+    batch, size = rows.shape
+    current, first = rows, True
+    while True:
+        window = window_size(size)
+        out = math.ceil(size / window)
+        last = out == 1
+        defines = {"REDUCE_OP": op, "REDUCE_INIT": _INIT[op], "WINDOW": window, "IN_SIZE": size,
+                   "PARTIAL": size % window != 0, "PRE": pre if first else PRE_NONE,
+                   "POST": post if last else POST_NONE}
+        if last and post in (POST_DIVIDE, POST_INT_DIVIDE):
+            defines["COUNT"] = count
+        names, inputs = ("A",), [current]
+        if first and pre == PRE_EXP_SHIFTED:
+            names, inputs = ("A", "B"), [current, shift]
+        program = Program("reduce", ("reduction/reduce.glsl",), names, defines)
+        result = backend.run_program(program, inputs, (batch, out), out_dtype if last else "float32")
+        if current is not rows:
+            current.dispose()
+        current, size, first = result, out, False
+        if last:
+            return current
+
+
+def rows_last(backend: WebGLBackend, x: Tensor, axes: list[int]) -> Tensor:
+    """x with `axes` moved last (a transpose only when they are not already), viewed as
+    (batch, prod of the axes' sizes)."""
+    kept = [a for a in range(x.rank) if a not in axes]
+    moved = transpose_tensor(backend, x, kept + list(axes))
+    count = math.prod(x.shape[a] for a in axes)
+    return view(backend, moved, (x.size // max(count, 1), count))
+
+
+def reduce_tensor(backend: WebGLBackend, x: Tensor, axes, op: str, keep_dims: bool = False) -> Tensor:
+    """The reduction `op` (Sum Prod Mean Max Min All Any EuclideanNorm) of x over `axes`."""
+    axes = sorted({int(a) % max(x.rank, 1) for a in axes})
+    out_shape = tuple(1 if a in axes else d for a, d in enumerate(x.shape)) if keep_dims else \
+        tuple(d for a, d in enumerate(x.shape) if a not in axes)
+    if x.size == 0:  # identities (or empty results), no values to read
+        empty = np.zeros(x.shape, dtypes.NUMPY_OF[x.dtype])
+        with np.errstate(all="ignore"):  # Mean: 0 / 0 = NaN, as TensorFlow
+            return as_tensor(_CPU[op](empty, np.array(axes, np.int32), keep_dims=keep_dims))
+    require_gl_dtypes(x)
+    if not axes and op != "EuclideanNorm":
+        return x
+    if op == "Prod" and x.dtype == "int32":
+        raise CPUFallback("integer products wrap around past 2^31; floats hold them exactly only to 2^24")
+    count = math.prod(x.shape[a] for a in axes)
+    integer = x.dtype == "int32"
+    code, pre, post, dtype = {
+        "Sum": (SUM, PRE_NONE, POST_NONE, x.dtype),
+        "Prod": (PROD, PRE_NONE, POST_NONE, x.dtype),
+        "Max": (MAX, PRE_NONE, POST_NONE, x.dtype),
+        "Min": (MIN, PRE_NONE, POST_NONE, x.dtype),
+        "All": (ALL, PRE_NONE, POST_NONE, "bool"),
+        "Any": (ANY, PRE_NONE, POST_NONE, "bool"),
+        "Mean": (SUM, PRE_NONE, POST_INT_DIVIDE if integer else POST_DIVIDE, x.dtype),
+        "EuclideanNorm": (SUM, PRE_SQUARE, POST_INT_SQRT if integer else POST_SQRT, x.dtype),
+    }[op]
+    result = reduce_rows(backend, rows_last(backend, x, axes), code, dtype, pre, post, count)
+    return reshaped(result, out_shape)
+
+
+def _reduce(backend, op: str, x: Tensor, axis: Tensor, keep_dims: bool) -> Tensor:
+    axes = reduction_axes(np.array(int_values(axis), np.int64), x.rank)
+    return reduce_tensor(backend, x, axes, op, keep_dims)
+
+
+@register("Sum", backend=WEBGL)
+def sum_(backend, x, axis, *, keep_dims: bool = False):
+    return _reduce(backend, "Sum", x, axis, keep_dims)
+
+
+@register("Prod", backend=WEBGL)
+def prod(backend, x, axis, *, keep_dims: bool = False):
+    return _reduce(backend, "Prod", x, axis, keep_dims)
+
+
+@register("Mean", backend=WEBGL)
+def mean(backend, x, axis, *, keep_dims: bool = False):
+    """Float means divide the sum by the count; integer ones truncate toward zero, as TensorFlow."""
+    return _reduce(backend, "Mean", x, axis, keep_dims)
+
+
+@register("Max", backend=WEBGL)
+def max_(backend, x, axis, *, keep_dims: bool = False):
+    """NaN wins, as TensorFlow's reducer."""
+    return _reduce(backend, "Max", x, axis, keep_dims)
+
+
+@register("Min", backend=WEBGL)
+def min_(backend, x, axis, *, keep_dims: bool = False):
+    return _reduce(backend, "Min", x, axis, keep_dims)
+
+
+@register("All", backend=WEBGL)
+def all_(backend, x, axis, *, keep_dims: bool = False):
+    return _reduce(backend, "All", x, axis, keep_dims)
+
+
+@register("Any", backend=WEBGL)
+def any_(backend, x, axis, *, keep_dims: bool = False):
+    return _reduce(backend, "Any", x, axis, keep_dims)
+
+
+# -- ArgMax / ArgMin ---------------------------------------------------------------------------------------
+def arg_reduce_tensor(backend: WebGLBackend, x: Tensor, axis: int, largest: bool) -> Tensor:
+    """First index of the extremum along `axis` (int32), with TensorFlow's NaN rules (see the shader)."""
+    require_gl_dtypes(x)
+    if x.shape[axis] == 0:
+        raise ValueError(f"Reduction axis {axis} is empty in shape {list(x.shape)}")
+    out_shape = tuple(d for a, d in enumerate(x.shape) if a != axis)
+    if math.prod(out_shape) == 0:
+        return empty_like_shape(out_shape, "int32")
+    values = rows_last(backend, x, [axis])
+    batch, size = values.shape
+    if x.dtype == "float32":
+        start = float(np.finfo(np.float32).min if largest else np.finfo(np.float32).max)
+    else:
+        start = float("-inf") if largest else float("inf")
+    indices = None
+    while indices is None or size > 1:
+        window = window_size(size)
+        out = math.ceil(size / window)
+        defines = {"LARGEST": largest, "START": start, "WINDOW": window, "IN_SIZE": size,
+                   "PARTIAL": size % window != 0, "FIRST_PASS": indices is None}
+        names, inputs = (("A",), [values]) if indices is None else (("A", "I"), [values, indices])
+        result = backend.run_program(Program("arg_reduce", ("reduction/arg_reduce.glsl",), names, defines),
+                                     inputs, (batch, out), "int32")
+        if indices is not None:
+            indices.dispose()
+        indices, size = result, out
+    return reshaped(indices, out_shape)
+
+
+def _arg(backend, x: Tensor, dimension: Tensor, largest: bool) -> Tensor:
+    (axis,) = reduction_axes(np.array(int_values(dimension), np.int64), x.rank)
+    return arg_reduce_tensor(backend, x, axis, largest)
+
+
+@register("ArgMax", backend=WEBGL)
+def arg_max(backend, x, dimension, *, output_type: str = "int64"):
+    return _arg(backend, x, dimension, largest=True)
+
+
+@register("ArgMin", backend=WEBGL)
+def arg_min(backend, x, dimension, *, output_type: str = "int64"):
+    return _arg(backend, x, dimension, largest=False)
+
+
+# -- Cumsum / Cumprod --------------------------------------------------------------------------------------
+def scan_tensor(backend: WebGLBackend, x: Tensor, axis: int, exclusive: bool, reverse: bool,
+                product: bool) -> Tensor:
+    """Cumulative sum (product) along `axis`: one in-order pass for short axes, else a
+    Hillis-Steele scan of ceil(log2 n) passes (the same program each time, the step a uniform)."""
+    require_gl_dtypes(x)
+    if x.size == 0:
+        return empty_like_shape(x.shape, x.dtype)
+    n = x.shape[axis]
+    x3 = view(backend, x, (math.prod(x.shape[:axis]), n, math.prod(x.shape[axis + 1:])))
+    defines = {"PROD": product, "REVERSE": reverse, "IDENTITY": 1.0 if product else 0.0, "SCAN_SIZE": n}
+    if n <= DIRECT_SCAN_MAX:
+        program = Program("scan", ("reduction/scan.glsl",), ("A",), dict(defines, EXCLUSIVE=exclusive))
+        return reshaped(backend.run_program(program, [x3], x3.shape, x.dtype), x.shape)
+    current, step = x3, 1
+    while step < n:
+        program = Program("scan_step", ("reduction/scan_step.glsl",), ("A",),
+                          dict(defines, SHIFT=exclusive and step == 1), {"scanStep": step})
+        result = backend.run_program(program, [current], x3.shape, x.dtype)
+        if current is not x3:
+            current.dispose()
+        current, step = result, step * 2
+    return reshaped(current, x.shape)
+
+
+def _scan(backend, x: Tensor, axis: Tensor, exclusive: bool, reverse: bool, product: bool) -> Tensor:
+    (axis,) = reduction_axes(np.array(int_values(axis), np.int64), x.rank)
+    return scan_tensor(backend, x, axis, exclusive, reverse, product)
+
+
+@register("Cumsum", backend=WEBGL)
+def cumsum(backend, x, axis, *, exclusive: bool = False, reverse: bool = False):
+    return _scan(backend, x, axis, exclusive, reverse, product=False)
+
+
+@register("Cumprod", backend=WEBGL)
+def cumprod(backend, x, axis, *, exclusive: bool = False, reverse: bool = False):
+    return _scan(backend, x, axis, exclusive, reverse, product=True)

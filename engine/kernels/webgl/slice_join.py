@@ -1,0 +1,382 @@
+"""GL kernels of the slice/join family: concat, pack, unpack, split, slice, strided slice, tile,
+reverse, gather and gather_nd. Unpacked R32F textures, one value per texel.
+
+Shape-like inputs (axis, begin/end/strides, sizes, multiples) are read on the CPU with `numpy()`; in
+real graphs they are CPU constants. Errors are the CPU kernels' (their validation helpers are reused),
+so both backends reject the same specs with the same messages.
+
+Most ops here are index maps: every output element copies one input element. Slice-like ops
+(Slice, StridedSlice, Split, SplitV, Unpack, Reverse) share one program, out[c] = A[begin + stride * c],
+whose begin/stride are uniforms, so the slices of one split share a compiled program. Dimensions a
+slice takes whole are merged first, which lowers the rank (and lifts the GPU's rank-6 limit for them).
+
+String and complex tensors have no texture form: as TF.js's WebGL kernels do, these ops run the CPU
+implementation on them directly (they never were on the GPU, so this is not counted as a fallback).
+
+ScatterNd, TensorScatterUpdate and SparseToDense stay on the CPU: an output element of a scatter
+depends on every update that may land on it (sums of duplicates, last-update-wins), so a fragment
+shader would loop over all updates per output texel; their index inputs are usually small and
+CPU-resident, and TensorFlow's index validation needs the values on the CPU anyway.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from engine import dtypes
+from engine.backends.base import run_cpu_kernel
+from engine.kernels.cpu import slice_join as cpu
+from engine.kernels.registry import get_kernel, register
+from engine.tensor import Tensor, alias
+from engine.webgl.backend import CPUFallback, WebGLBackend
+from engine.webgl.compiler import MAX_RANK
+from engine.webgl.compiler import strides as strides_of
+from engine.webgl.program import Program
+
+WEBGL = "webgl"
+GL_DTYPES = ("float32", "int32", "bool")
+MAX_CONCAT_INPUTS = 8  # samplers per concat program; more inputs concatenate in a tree of programs
+ND = "slice_join/nd.glsl"
+
+
+# -- shared helpers (also used by the transformation and creation GL kernels) ------------------------
+
+def on_gpu(*tensors: Tensor) -> bool:
+    """Whether these tensors have a texture form (float32, int32, bool)."""
+    return all(t.dtype in GL_DTYPES for t in tensors)
+
+
+def on_cpu(op: str, inputs: list, attrs: dict | None = None) -> list[Tensor]:
+    """Runs the op's CPU kernel (strings, complex: data with no texture form)."""
+    return run_cpu_kernel(get_kernel(op, "cpu"), list(inputs), attrs or {})
+
+
+def ints(t: Tensor) -> list[int]:
+    """A shape-like input's values (read on the CPU)."""
+    return [int(v) for v in np.asarray(t.numpy()).reshape(-1)]
+
+
+def scalar(t: Tensor) -> int:
+    return int(np.asarray(t.numpy()).reshape(-1)[0])
+
+
+def empty(shape, dtype: str) -> Tensor:
+    """A tensor with no elements (no texture, no program)."""
+    return Tensor(np.zeros(tuple(shape), dtypes.NUMPY_OF[dtype]), dtype)
+
+
+def uniform_array(values) -> object:
+    """A value for an `int name[n]` uniform: moderngl takes a bare number when n is 1."""
+    values = [int(v) for v in values]
+    return values[0] if len(values) == 1 else tuple(values)
+
+
+def require_rank(*shapes) -> None:
+    for shape in shapes:
+        if len(shape) > MAX_RANK:
+            raise CPUFallback(f"rank {len(shape)} is above the GPU's {MAX_RANK}")
+
+
+def index_map(backend: WebGLBackend, x: Tensor, out_shape, shader: str, *, defines: dict | None = None,
+              uniforms: dict | None = None, out_dtype: str | None = None) -> Tensor:
+    """Runs an index-map program (shaders/slice_join/nd.glsl + `shader`) reading x as A."""
+    require_rank(x.shape, out_shape)
+    program = Program(shader, (ND, shader), ("A",), defines, uniforms)
+    return backend.run_program(program, [x], out_shape, out_dtype or x.dtype)
+
+
+def strided_copy(backend: WebGLBackend, x: Tensor, begin, stride, size) -> Tensor:
+    """out[c] = x[begin + stride * c] (per dimension), out.shape = size: one affine map of flat indices,
+    out[c] = x.flat[base + sum_i step_i * c_i], over the output's dimensions of size > 1, with
+    neighbours merged where the outer step is the inner step times the inner size."""
+    size = tuple(int(s) for s in size)
+    if size == x.shape and all(b == 0 for b in begin) and all(s == 1 for s in stride):
+        return x
+    if math.prod(size) == 0:
+        return empty(size, x.dtype)
+    in_strides = strides_of(x.shape)
+    base = sum(int(b) * s for b, s in zip(begin, in_strides))
+    merged: list[list[int]] = []
+    for n, step in ((n, int(st) * s) for n, st, s in zip(size, stride, in_strides) if n != 1):
+        if merged and merged[-1][1] == step * n:
+            merged[-1] = [merged[-1][0] * n, step]
+        else:
+            merged.append([n, step])
+    uniforms = {"u_base": base}
+    if merged:
+        uniforms["u_step"] = uniform_array(step for _, step in merged)
+    out = index_map(backend, alias(x, (x.size,)), [n for n, _ in merged], "slice_join/strided.glsl",
+                    uniforms=uniforms)
+    return alias(out, size)
+
+
+def slice_axis(backend: WebGLBackend, x: Tensor, axis: int, start: int, count: int) -> Tensor:
+    begin = [0] * x.rank
+    begin[axis] = start
+    size = list(x.shape)
+    size[axis] = count
+    return strided_copy(backend, x, begin, [1] * x.rank, size)
+
+
+def concat_2d(backend: WebGLBackend, parts: list[Tensor], dtype: str) -> Tensor:
+    """Concatenates (outer, inner_k) tensors along their columns."""
+    parts = [p for p in parts if p.size]
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) > MAX_CONCAT_INPUTS:
+        groups = [parts[i:i + MAX_CONCAT_INPUTS] for i in range(0, len(parts), MAX_CONCAT_INPUTS)]
+        return concat_2d(backend, [concat_2d(backend, g, dtype) for g in groups], dtype)
+    offsets = np.cumsum([0] + [p.shape[1] for p in parts])
+    defines = {"NUM_INPUTS": len(parts), **{f"OFFSET_{k}": int(offsets[k]) for k in range(1, len(parts))}}
+    program = Program("concat", ("slice_join/concat.glsl",), tuple(f"T{k}" for k in range(len(parts))), defines)
+    return backend.run_program(program, parts, (parts[0].shape[0], int(offsets[-1])), dtype)
+
+
+def _concat(backend: WebGLBackend, op: str, values: list[Tensor], axis_input: Tensor, cpu_inputs: list) -> Tensor:
+    if not on_gpu(*values):
+        return on_cpu(op, cpu_inputs, {})
+    rank = values[0].rank
+    if rank == 0:
+        raise ValueError(f"{op}: cannot concatenate scalars")
+    axis = cpu._axis(scalar(axis_input), rank, op)
+    first = values[0].shape
+    for v in values[1:]:
+        if v.rank != rank or v.shape[:axis] != first[:axis] or v.shape[axis + 1:] != first[axis + 1:]:
+            raise ValueError(f"{op}: shapes {[list(t.shape) for t in values]} do not match outside axis {axis}")
+    if len({v.dtype for v in values}) > 1:
+        raise ValueError(f"{op}: inputs have different dtypes {[v.dtype for v in values]}")
+    out_shape = first[:axis] + (sum(v.shape[axis] for v in values),) + first[axis + 1:]
+    outer = math.prod(first[:axis])
+    parts = [alias(v, (outer, v.size // outer if outer else 0)) for v in values]
+    if math.prod(out_shape) == 0:
+        return empty(out_shape, values[0].dtype)
+    return alias(concat_2d(backend, parts, values[0].dtype), out_shape)
+
+
+# -- joining ----------------------------------------------------------------------------------------
+
+@register("ConcatV2", backend=WEBGL)
+def concat_v2(backend, *values_and_axis):
+    values = list(values_and_axis[:-1])
+    return _concat(backend, "ConcatV2", values, values_and_axis[-1], list(values_and_axis))
+
+
+@register("Concat", backend=WEBGL)
+def concat(backend, axis, *values):
+    return _concat(backend, "Concat", list(values), axis, [axis, *values])
+
+
+@register("Pack", backend=WEBGL)
+def pack(backend, *values, axis: int = 0):
+    if not on_gpu(*values):
+        return on_cpu("Pack", list(values), {"axis": axis})
+    shape = values[0].shape
+    if any(v.shape != shape for v in values):
+        raise ValueError(f"Pack: all inputs must have the same shape, got {[list(v.shape) for v in values]}")
+    axis = cpu._axis(axis, len(shape) + 1, "Pack")
+    out_shape = shape[:axis] + (len(values),) + shape[axis:]
+    outer = math.prod(shape[:axis])
+    inner = math.prod(shape[axis:])
+    if math.prod(out_shape) == 0:
+        return empty(out_shape, values[0].dtype)
+    return alias(concat_2d(backend, [alias(v, (outer, inner)) for v in values], values[0].dtype), out_shape)
+
+
+@register("Unpack", backend=WEBGL)
+def unpack(backend, value, *, axis: int = 0):
+    if not on_gpu(value):
+        return on_cpu("Unpack", [value], {"axis": axis})
+    axis = cpu._axis(axis, value.rank, "Unpack")
+    shape = value.shape[:axis] + value.shape[axis + 1:]
+    return [alias(slice_axis(backend, value, axis, i, 1), shape) for i in range(value.shape[axis])]
+
+
+@register("Tile", backend=WEBGL)
+def tile(backend, x, multiples):
+    if not on_gpu(x):
+        return on_cpu("Tile", [x, multiples])
+    reps = ints(multiples)
+    if len(reps) != x.rank or any(r < 0 for r in reps):
+        raise ValueError(f"Tile: multiples {reps} must be {x.rank} non-negative counts")
+    out_shape = tuple(d * r for d, r in zip(x.shape, reps))
+    if out_shape == x.shape:
+        return x
+    if math.prod(out_shape) == 0:
+        return empty(out_shape, x.dtype)
+    return index_map(backend, x, out_shape, "slice_join/tile.glsl")
+
+
+# -- splitting --------------------------------------------------------------------------------------
+
+def _split_at(backend, value: Tensor, axis: int, sizes: list[int]) -> list[Tensor]:
+    starts = np.cumsum([0] + sizes[:-1])
+    return [slice_axis(backend, value, axis, int(s), n) for s, n in zip(starts, sizes)]
+
+
+@register("Split", backend=WEBGL)
+def split(backend, axis, value, *, num_split: int):
+    if not on_gpu(value):
+        return on_cpu("Split", [axis, value], {"num_split": num_split})
+    axis = cpu._axis(scalar(axis), value.rank, "Split")
+    if num_split <= 0 or value.shape[axis] % num_split:
+        raise ValueError(f"Split: {num_split} splits do not evenly divide dimension {axis} "
+                         f"(size {value.shape[axis]})")
+    return _split_at(backend, value, axis, [value.shape[axis] // num_split] * num_split)
+
+
+@register("SplitV", backend=WEBGL)
+def split_v(backend, value, size_splits, axis):
+    if not on_gpu(value):
+        return on_cpu("SplitV", [value, size_splits, axis])
+    axis = cpu._axis(scalar(axis), value.rank, "SplitV")
+    sizes = ints(size_splits)
+    dim = value.shape[axis]
+    unknown = [i for i, s in enumerate(sizes) if s == -1]
+    if len(unknown) > 1 or any(s < -1 for s in sizes):
+        raise ValueError(f"SplitV: bad size_splits {sizes}: at most one -1 and no other negatives")
+    if unknown:
+        sizes[unknown[0]] = dim - sum(s for s in sizes if s != -1)
+    if sum(sizes) != dim or min(sizes, default=0) < 0:
+        raise ValueError(f"SplitV: size_splits {sizes} do not sum to dimension {axis} (size {dim})")
+    return _split_at(backend, value, axis, sizes)
+
+
+# -- slicing ----------------------------------------------------------------------------------------
+
+@register("Slice", backend=WEBGL)
+def slice_(backend, x, begin, size):
+    if not on_gpu(x):
+        return on_cpu("Slice", [x, begin, size])
+    starts, sizes = ints(begin), ints(size)
+    if len(starts) != x.rank or len(sizes) != x.rank:
+        raise ValueError(f"Slice: begin {starts} and size {sizes} must have {x.rank} entries")
+    counts = []
+    for i, (start, count, dim) in enumerate(zip(starts, sizes, x.shape)):
+        count = dim - start if count == -1 else count
+        if not 0 <= start <= dim or not 0 <= count <= dim - start:
+            raise ValueError(f"Slice: begin[{i}] = {start}, size[{i}] = {sizes[i]} do not fit dimension "
+                             f"{i} of shape {list(x.shape)}")
+        counts.append(count)
+    return strided_copy(backend, x, starts, [1] * x.rank, counts)
+
+
+@register("StridedSlice", backend=WEBGL)
+def strided_slice(backend, x, begin, end, strides, *, begin_mask: int = 0, end_mask: int = 0,
+                  ellipsis_mask: int = 0, new_axis_mask: int = 0, shrink_axis_mask: int = 0):
+    """The CPU kernel's spec resolution gives each input dimension's (first, count, stride); one
+    strided copy reads them; shrunk and new axes are a reshape of its output."""
+    if not on_gpu(x):
+        return on_cpu("StridedSlice", [x, begin, end, strides],
+                      {"begin_mask": begin_mask, "end_mask": end_mask, "ellipsis_mask": ellipsis_mask,
+                       "new_axis_mask": new_axis_mask, "shrink_axis_mask": shrink_axis_mask})
+    dense, layout = cpu._dense_slice_spec(x.rank, ints(begin), ints(end), ints(strides), begin_mask, end_mask,
+                                          ellipsis_mask, new_axis_mask, shrink_axis_mask)
+    starts, steps, sizes = [], [], []
+    for dim_index, (dim, spec) in enumerate(zip(x.shape, dense)):
+        start, size, stride = cpu._canonical_range(dim_index, dim, *spec)
+        starts.append(start)
+        steps.append(stride)
+        sizes.append(size)
+    out = strided_copy(backend, x, starts, steps, sizes)
+    final = tuple(1 if d == cpu._NEW_AXIS else sizes[d] for d in layout)
+    return out if final == out.shape else alias(out, final)
+
+
+@register("Reverse", backend=WEBGL)
+def reverse(backend, x, dims):
+    if not on_gpu(x):
+        return on_cpu("Reverse", [x, dims])
+    flags = np.asarray(dims.numpy(), dtype=bool).reshape(-1)
+    if flags.size != x.rank:
+        raise ValueError(f"Reverse: dims has {flags.size} entries for a tensor of rank {x.rank}")
+    return _reverse(backend, x, [int(a) for a in np.flatnonzero(flags)])
+
+
+@register("ReverseV2", backend=WEBGL)
+def reverse_v2(backend, x, axis):
+    if not on_gpu(x):
+        return on_cpu("ReverseV2", [x, axis])
+    axes = [cpu._axis(a, x.rank, "ReverseV2") for a in ints(axis)]
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"ReverseV2: an axis is specified more than once in {ints(axis)}")
+    return _reverse(backend, x, axes)
+
+
+def _reverse(backend, x: Tensor, axes: list[int]) -> Tensor:
+    axes = [a for a in axes if x.shape[a] > 1]
+    if not axes:
+        return x
+    begin = [x.shape[a] - 1 if a in axes else 0 for a in range(x.rank)]
+    stride = [-1 if a in axes else 1 for a in range(x.rank)]
+    return strided_copy(backend, x, begin, stride, x.shape)
+
+
+# -- gather -----------------------------------------------------------------------------------------
+
+def _index_values(indices: Tensor) -> np.ndarray | None:
+    """The indices' values when they are on the CPU (then they are validated as TensorFlow does);
+    None when they live only on the GPU, where out-of-range indices give 0, as in TF.js."""
+    return np.asarray(indices.numpy()) if indices.has_values() else None
+
+
+@register("Gather", backend=WEBGL)
+def gather(backend, params, indices):
+    return _gather(backend, params, indices, 0, 0, "Gather", [params, indices], {})
+
+
+@register("GatherV2", backend=WEBGL)
+def gather_v2(backend, params, indices, axis, *, batch_dims: int = 0):
+    return _gather(backend, params, indices, scalar(axis), batch_dims, "GatherV2", [params, indices, axis],
+                   {"batch_dims": batch_dims})
+
+
+def _gather(backend, params: Tensor, indices: Tensor, axis: int, batch_dims: int, op: str, inputs, attrs):
+    if not on_gpu(params):
+        return on_cpu(op, inputs, attrs)
+    axis = cpu._axis(axis, params.rank, "GatherV2")
+    batch = batch_dims + indices.rank if batch_dims < 0 else batch_dims
+    if not 0 <= batch <= min(axis, indices.rank) or params.shape[:batch] != indices.shape[:batch]:
+        raise ValueError(f"GatherV2: batch_dims {batch_dims} does not fit params {list(params.shape)}, "
+                         f"indices {list(indices.shape)} and axis {axis}")
+    values = _index_values(indices)
+    if values is not None:
+        cpu._check_bounds(values, params.shape[axis], "GatherV2")
+    out_shape = params.shape[:axis] + indices.shape[batch:] + params.shape[axis + 1:]
+    if math.prod(out_shape) == 0:
+        return empty(out_shape, params.dtype)
+    batch_size = math.prod(params.shape[:batch])
+    outer, dim, inner = math.prod(params.shape[batch:axis]), params.shape[axis], math.prod(params.shape[axis + 1:])
+    count = indices.size // batch_size
+    program = Program("gather", ("slice_join/gather.glsl",), ("A", "I"))
+    out = backend.run_program(program, [alias(params, (batch_size, outer, dim, inner)),
+                                        alias(indices, (batch_size, count))],
+                              (batch_size, outer, count, inner), params.dtype)
+    return alias(out, out_shape)
+
+
+@register("GatherNd", backend=WEBGL)
+def gather_nd(backend, params, indices):
+    if not on_gpu(params):
+        return on_cpu("GatherNd", [params, indices])
+    depth = indices.shape[-1]
+    if depth > params.rank:
+        raise ValueError(f"GatherNd: index depth {depth} exceeds rank {params.rank}")
+    values = _index_values(indices)
+    if values is not None:
+        cpu._flat_positions(values, params.shape, "GatherNd")
+    out_shape = indices.shape[:-1] + params.shape[depth:]
+    if math.prod(out_shape) == 0:
+        return empty(out_shape, params.dtype)
+    count, slice_size = math.prod(indices.shape[:-1]), math.prod(params.shape[depth:])
+    flat_params = alias(params, (math.prod(params.shape[:depth]), slice_size))
+    if depth == 0:  # every (empty) index tuple selects all of params
+        return alias(index_map(backend, alias(params, (1, slice_size)), (count, slice_size), "slice_join/tile.glsl"),
+                     out_shape)
+    strides = [math.prod(params.shape[j + 1:depth]) for j in range(depth)]
+    program = Program("gather_nd", ("slice_join/gather_nd.glsl",), ("A", "I"),
+                      {"DEPTH": depth, "STRIDES": ", ".join(map(str, strides)),
+                       "LIMITS": ", ".join(str(d) for d in params.shape[:depth])})
+    out = backend.run_program(program, [flat_params, alias(indices, (count, depth))], (count, slice_size),
+                              params.dtype)
+    return alias(out, out_shape)

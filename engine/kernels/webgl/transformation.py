@@ -1,0 +1,232 @@
+"""GL kernels of the transformation family: Cast, Pad/PadV2, MirrorPad, SpaceToBatchND,
+BatchToSpaceND, DepthToSpace, SpaceToDepth and BroadcastTo.
+
+Paddings, block shapes, crops and target shapes are read on the CPU; errors are the CPU kernels'.
+
+Cast follows the CPU kernel (TensorFlow's CPU conversions) on the values a texture holds:
+float -> integer truncates toward zero, NaN and out-of-range values become TensorFlow's marker,
+8/16-bit targets saturate, and int64/uint32/uint64 results keep their low 32 bits as tfgl stores
+them; int32 -> 8/16-bit integers wrap. Int32 textures hold floats, exact up to 2**24 (as in TF.js),
+so those are the integers these casts see. Casts to float16/bfloat16 (mantissa rounding) and to
+complex64/string (no texture form) run on the CPU (CPUFallback); string/complex sources never were
+on the GPU and use the CPU kernel directly.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from engine import dtypes
+from engine.errors import ModelFormatError
+from engine.kernels.cpu import transformation as cpu
+from engine.kernels.registry import register
+from engine.kernels.webgl.common import unary
+from engine.kernels.webgl.creation import fill
+from engine.kernels.webgl.slice_join import (GL_DTYPES, empty, index_map, ints, on_cpu, on_gpu, require_rank,
+                                             uniform_array)
+from engine.tensor import Tensor, alias
+from engine.webgl.backend import CPUFallback
+from engine.webgl.program import Program
+
+WEBGL = "webgl"
+_INT32_RULES = cpu._FLOAT_TO_INT["int32"]
+_NO_CLAMP = 3.0e38
+
+
+# -- Cast -------------------------------------------------------------------------------------------
+
+@register("Cast", backend=WEBGL)
+def cast(backend, x, *, DstT: str, Truncate: bool = False):
+    if not on_gpu(x):
+        return on_cpu("Cast", [x], {"DstT": DstT, "Truncate": Truncate})
+    try:
+        storage = dtypes.storage_dtype(DstT)
+    except ModelFormatError:
+        storage = None
+    if storage not in GL_DTYPES:
+        raise CPUFallback(f"Cast to {DstT} makes data with no texture form")
+    source = x.dtype
+    if storage == "bool":
+        return x if source == "bool" else _cast(backend, x, "bool", CAST_MODE=1)
+    if source == "bool":  # 0 and 1 are exact in every target
+        return _cast(backend, x, storage, CAST_MODE=0)
+    if DstT in ("float16", "bfloat16"):
+        raise CPUFallback(f"Cast to {DstT} rounds mantissas")
+    if storage == "float32":
+        return x if source == "float32" else _cast(backend, x, "float32", CAST_MODE=0)
+    target = np.dtype(dtypes.numpy_dtype(DstT))
+    if source == "float32":
+        lowest, limit, marker = cpu._FLOAT_TO_INT.get(target.name, _INT32_RULES)
+        low, high = (np.iinfo(target).min, np.iinfo(target).max) if target.itemsize < 4 else (-_NO_CLAMP, _NO_CLAMP)
+        return _cast(backend, x, "int32", CAST_MODE=2, INT_LOWEST=float(lowest), INT_LIMIT=float(limit),
+                     INT_MARKER=float(marker), CLAMP_LOW=float(low), CLAMP_HIGH=float(high))
+    if target.itemsize >= 4:  # int32 -> int32/int64/uint32/uint64: stored as the same int32 bits
+        return x
+    return _cast(backend, x, "int32", CAST_MODE=3, WRAP_BITS=8 * target.itemsize, WRAP_SIGNED=target.kind == "i")
+
+
+def _cast(backend, x: Tensor, out_dtype: str, **defines) -> Tensor:
+    if x.size == 0:
+        return empty(x.shape, out_dtype)
+    flat = unary(backend, alias(x, (x.size,)), "transformation/cast.glsl", out_dtype, defines)  # any rank
+    return alias(flat, x.shape)
+
+
+# -- padding ----------------------------------------------------------------------------------------
+
+@register("Pad", backend=WEBGL)
+def pad(backend, x, paddings):
+    if not on_gpu(x):
+        return on_cpu("Pad", [x, paddings])
+    return _pad(backend, x, cpu._pad_pairs(paddings.numpy(), x.rank, "Pad"), 0.0)
+
+
+@register("PadV2", backend=WEBGL)
+def pad_v2(backend, x, paddings, constant_values):
+    if not on_gpu(x):
+        return on_cpu("PadV2", [x, paddings, constant_values])
+    pairs = cpu._pad_pairs(paddings.numpy(), x.rank, "PadV2")
+    return _pad(backend, x, pairs, float(np.asarray(constant_values.numpy()).reshape(-1)[0]))
+
+
+def _padded_shape(x: Tensor, pairs) -> tuple[int, ...]:
+    return tuple(before + d + after for d, (before, after) in zip(x.shape, pairs))
+
+
+def _pad(backend, x: Tensor, pairs, value: float) -> Tensor:
+    out_shape = _padded_shape(x, pairs)
+    if out_shape == x.shape:
+        return x
+    if x.size == 0:
+        return fill(backend, out_shape, value, x.dtype)
+    return index_map(backend, x, out_shape, "transformation/pad.glsl",
+                     uniforms={"u_before": uniform_array(b for b, _ in pairs), "u_value": value})
+
+
+@register("MirrorPad", backend=WEBGL)
+def mirror_pad(backend, x, paddings, *, mode: str):
+    if not on_gpu(x):
+        return on_cpu("MirrorPad", [x, paddings], {"mode": mode})
+    pairs = cpu._pad_pairs(paddings.numpy(), x.rank, "MirrorPad")
+    if mode not in ("REFLECT", "SYMMETRIC"):
+        raise ValueError(f"MirrorPad: unknown mode {mode!r}")
+    reach = 0 if mode == "SYMMETRIC" else 1
+    for axis, ((before, after), dim) in enumerate(zip(pairs, x.shape)):
+        if max(before, after) > dim - reach:
+            raise ValueError(f"MirrorPad: paddings {[before, after]} of dimension {axis} are too large for "
+                             f"size {dim} in {mode} mode")
+    out_shape = _padded_shape(x, pairs)
+    if out_shape == x.shape:
+        return x
+    if math.prod(out_shape) == 0:
+        return empty(out_shape, x.dtype)
+    return index_map(backend, x, out_shape, "transformation/mirror_pad.glsl", defines={"MIRROR_OFFSET": reach},
+                     uniforms={"u_before": uniform_array(b for b, _ in pairs)})
+
+
+# -- moving space into batch or depth ---------------------------------------------------------------
+
+@register("SpaceToBatchND", backend=WEBGL)
+def space_to_batch_nd(backend, x, block_shape, paddings):
+    if not on_gpu(x):
+        return on_cpu("SpaceToBatchND", [x, block_shape, paddings])
+    blocks = ints(block_shape)
+    spatial = len(blocks)
+    pairs = cpu._pad_pairs(paddings.numpy(), spatial, "SpaceToBatchND")
+    sizes = [before + x.shape[1 + i] + after for i, (before, after) in enumerate(pairs)]
+    if any(b < 1 for b in blocks) or any(s % b for s, b in zip(sizes, blocks)):
+        raise ValueError(f"SpaceToBatchND: padded spatial shape {sizes} is not divisible by "
+                         f"block_shape {blocks}")
+    if not spatial:
+        return x
+    out_shape = (x.shape[0] * math.prod(blocks),) + tuple(s // b for s, b in zip(sizes, blocks)) + \
+        x.shape[1 + spatial:]
+    if math.prod(out_shape) == 0:
+        return empty(out_shape, x.dtype)
+    return index_map(backend, x, out_shape, "transformation/space_to_batch.glsl", defines={"SPATIAL": spatial},
+                     uniforms={"u_block": uniform_array(blocks), "u_pad": uniform_array(b for b, _ in pairs)})
+
+
+@register("BatchToSpaceND", backend=WEBGL)
+def batch_to_space_nd(backend, x, block_shape, crops):
+    if not on_gpu(x):
+        return on_cpu("BatchToSpaceND", [x, block_shape, crops])
+    blocks = ints(block_shape)
+    spatial = len(blocks)
+    pairs = cpu._pad_pairs(crops.numpy(), spatial, "BatchToSpaceND")
+    block_count = math.prod(blocks)
+    if any(b < 1 for b in blocks) or x.shape[0] % block_count:
+        raise ValueError(f"BatchToSpaceND: batch {x.shape[0]} is not divisible by block_shape {blocks}")
+    full = [x.shape[1 + i] * b for i, b in enumerate(blocks)]
+    for axis, ((before, after), size) in enumerate(zip(pairs, full)):
+        if before + after > size:
+            raise ValueError(f"BatchToSpaceND: crops {[before, after]} exceed dimension {axis + 1} (size {size})")
+    if not spatial:
+        return x
+    out_shape = (x.shape[0] // block_count,) + tuple(s - b - a for s, (b, a) in zip(full, pairs)) + \
+        x.shape[1 + spatial:]
+    if math.prod(out_shape) == 0:
+        return empty(out_shape, x.dtype)
+    return index_map(backend, x, out_shape, "transformation/batch_to_space.glsl", defines={"SPATIAL": spatial},
+                     uniforms={"u_block": uniform_array(blocks), "u_crop": uniform_array(b for b, _ in pairs)})
+
+
+def _block_move(backend, op: str, x: Tensor, block_size: int, data_format: str) -> Tensor:
+    if x.rank != 4 or block_size < 2:
+        raise ValueError(f"{op}: needs a 4-D input and block_size >= 2")
+    if data_format not in ("NHWC", "NCHW"):
+        raise ValueError(f"{op}: unsupported data_format {data_format!r}")
+    nchw = data_format == "NCHW"
+    n, h, w, c = (x.shape[0], x.shape[2], x.shape[3], x.shape[1]) if nchw else x.shape
+    bs = block_size
+    if op == "DepthToSpace":
+        if c % (bs * bs):
+            raise ValueError(f"DepthToSpace: depth {c} is not divisible by block_size**2 = {bs * bs}")
+        h2, w2, c2 = h * bs, w * bs, c // (bs * bs)
+    else:
+        if h % bs or w % bs:
+            raise ValueError(f"SpaceToDepth: height {h} and width {w} must be divisible by block_size {bs}")
+        h2, w2, c2 = h // bs, w // bs, c * bs * bs
+    out_shape = (n, c2, h2, w2) if nchw else (n, h2, w2, c2)
+    if math.prod(out_shape) == 0:
+        return empty(out_shape, x.dtype)
+    shader = "transformation/depth_to_space.glsl" if op == "DepthToSpace" else "transformation/space_to_depth.glsl"
+    program = Program(op, (shader,), ("A",), {"BLOCK": bs, "NCHW": nchw})
+    return backend.run_program(program, [x], out_shape, x.dtype)
+
+
+@register("DepthToSpace", backend=WEBGL)
+def depth_to_space(backend, x, *, block_size: int, data_format: str = "NHWC"):
+    if not on_gpu(x):
+        return on_cpu("DepthToSpace", [x], {"block_size": block_size, "data_format": data_format})
+    return _block_move(backend, "DepthToSpace", x, block_size, data_format)
+
+
+@register("SpaceToDepth", backend=WEBGL)
+def space_to_depth(backend, x, *, block_size: int, data_format: str = "NHWC"):
+    if not on_gpu(x):
+        return on_cpu("SpaceToDepth", [x], {"block_size": block_size, "data_format": data_format})
+    return _block_move(backend, "SpaceToDepth", x, block_size, data_format)
+
+
+# -- broadcasting -----------------------------------------------------------------------------------
+
+@register("BroadcastTo", backend=WEBGL)
+def broadcast_to(backend, x, shape):
+    if not on_gpu(x):
+        return on_cpu("BroadcastTo", [x, shape])
+    target = tuple(ints(shape))
+    try:
+        fits = np.broadcast_shapes(x.shape, target) == target
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"BroadcastTo: shape {list(x.shape)} does not broadcast to {list(target)}")
+    if target == x.shape:
+        return x
+    if math.prod(target) == 0:
+        return empty(target, x.dtype)
+    require_rank(target)
+    program = Program("broadcast", ("transformation/broadcast.glsl",), ("A",))
+    return backend.run_program(program, [x], target, x.dtype)

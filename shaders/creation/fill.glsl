@@ -1,0 +1,3 @@
+// Every element is u_value.
+uniform float u_value;
+void run() { setOutput(u_value); }
