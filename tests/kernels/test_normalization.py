@@ -18,9 +18,11 @@ def test_euclidean_norm(backend, rng, axis, keep_dims, dtype):
     def reference(x, axis):
         return tf().raw_ops.EuclideanNorm(input=x, axis=axis, keep_dims=keep_dims)
 
-    check(backend, "EuclideanNorm", [x, axis], {"keep_dims": keep_dims}, reference=reference)
+    complex_ = dtype == "complex64"  # complex stays on the CPU
+    check(backend, "EuclideanNorm", [x, axis], {"keep_dims": keep_dims}, reference=reference, allow_fallback=complex_)
     empty = np.zeros((0, 3), dtype)
-    check(backend, "EuclideanNorm", [empty, np.int32(0)], {"keep_dims": keep_dims}, reference=reference)
+    check(backend, "EuclideanNorm", [empty, np.int32(0)], {"keep_dims": keep_dims}, reference=reference,
+          allow_fallback=complex_)
 
 
 @pytest.mark.parametrize("op", ["FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3"])
@@ -63,3 +65,44 @@ def test_softmax_rows_with_nan_or_inf_are_nan(backend, op):
     (want,) = run_engine(backend, op, [x[3:]])
     check(backend, op, [x[3:]])
     np.testing.assert_array_equal(got[3:], want)
+
+
+# -- WebGL concerns: rows longer than one reduction window or texture row, odd sizes, int32 ----------------
+@pytest.mark.parametrize("op", ["Softmax", "LogSoftmax"])
+def test_softmax_long_rows(backend, rng, op):
+    """Rows of 20000 take two windowed passes for their max and their sum, and lie in a near-square
+    texture; a NaN in the second window still turns its whole row NaN."""
+    x = rand(rng, (3, 20000), low=-30, high=30)
+    x[0, [5, 12345]] = -np.inf
+    x[2, 19999] = 45.0
+    check(backend, op, [x])
+    x[1, 15000] = np.nan
+    (got,) = run_engine(backend, op, [x])
+    assert np.isnan(got[1]).all() and not np.isnan(got[[0, 2]]).any()
+
+
+def test_fused_batch_norm_odd_sizes(backend, rng):
+    """A 1-value scale/offset broadcasts over every channel, as the CPU kernel."""
+    x = rand(rng, (2, 7, 33, 65), specials=True)
+    scale, offset, mean = rand(rng, (7,)), rand(rng, (7,)), rand(rng, (7,))
+    variance = rand(rng, (7,), low=0.0, high=2.0)
+    for data_format in ("NCHW", "NHWC"):
+        if data_format == "NHWC":
+            x = np.ascontiguousarray(np.moveaxis(x, 1, -1))
+        check(backend, "FusedBatchNormV3", [x, scale, offset, mean, variance],
+              {"epsilon": 1e-3, "data_format": data_format, "is_training": False}, outputs=[0, 1, 2])
+
+
+def test_lrn_many_channels(backend, rng):
+    x = rand(rng, (1, 3, 5, 70), specials=True)
+    check(backend, "LRN", [x], {"depth_radius": 2, "bias": 2.0, "alpha": 1e-3, "beta": 0.75})
+
+
+def test_euclidean_norm_long_rows(backend, rng):
+    """100000 values reduce in two passes; int32 sums of squares stay exact below 2^24."""
+    def reference(x, axis):
+        return tf().raw_ops.EuclideanNorm(input=x, axis=axis, keep_dims=False)
+
+    check(backend, "EuclideanNorm", [rand(rng, (100000,), low=0.0, high=1.0), np.int32(0)], reference=reference)
+    check(backend, "EuclideanNorm", [rand(rng, (2, 50000), "int32", -9, 9), np.int32(1)], reference=reference)
+    check(backend, "EuclideanNorm", [rand(rng, (1000, 3), "int32", -9, 9), np.int32(0)], reference=reference)

@@ -11,12 +11,12 @@ REDUCE = ["Sum", "Prod", "Mean", "Max", "Min"]
 AXES = [np.int32(1), np.array([0, -1], np.int32), np.int32(-2), np.array([], np.int32), np.array([2, 0, 1], np.int64)]
 
 
-def check_reduce(backend, op, x, axis, keep_dims=False):
+def check_reduce(backend, op, x, axis, keep_dims=False, **kwargs):
     """The harness maps inputs by OpDef name ('reduction_indices'); raw_ops spells that one 'axis'."""
     def reference(x, axis):
         return getattr(tf().raw_ops, op)(input=x, axis=axis, keep_dims=keep_dims)
 
-    check(backend, op, [x, axis], {"keep_dims": keep_dims}, reference=reference)
+    return check(backend, op, [x, axis], {"keep_dims": keep_dims}, reference=reference, **kwargs)
 
 
 @pytest.mark.parametrize("op", REDUCE)
@@ -29,10 +29,11 @@ def test_reduce_float(backend, rng, op, axis, keep_dims):
 
 @pytest.mark.parametrize("op", REDUCE)
 def test_reduce_int(backend, rng, op):
-    """Mean truncates toward zero like TensorFlow's integer division."""
+    """Mean truncates toward zero like TensorFlow's integer division. Integer products wrap past 2^31
+    (as here), which float textures cannot hold: the GL kernel leaves them to the CPU."""
     x = rand(rng, (4, 6), "int32", -9, 9)
     for axis in (np.int32(0), np.array([1], np.int32), np.array([0, 1], np.int32)):
-        check_reduce(backend, op, x, axis)
+        check_reduce(backend, op, x, axis, allow_fallback=op == "Prod")
 
 
 @pytest.mark.parametrize("op", REDUCE)
@@ -53,7 +54,7 @@ def test_reduce_scalar(backend, op):
 def test_reduce_complex(backend, rng):
     x = rand(rng, (3, 4), "complex64")
     for op in ("Sum", "Prod", "Mean"):
-        check_reduce(backend, op, x, np.int32(1))
+        check_reduce(backend, op, x, np.int32(1), allow_fallback=True)  # complex stays on the CPU
 
 
 def test_max_min_nan_beats_inf(backend):
@@ -132,3 +133,66 @@ def test_dense_bincount(backend, rng, binary_output):
         check(backend, "DenseBincount", [values, np.int32(7), rand(rng, shape)], attrs)
         check(backend, "DenseBincount", [values, np.int32(4), rand(rng, shape, "int32", 0, 5)], attrs)
         check(backend, "DenseBincount", [values.astype(np.int64), np.int64(5), np.zeros((0,), np.int64)], attrs)
+
+
+# -- WebGL concerns: long rows (several windowed passes), odd shapes, NaN in later windows, int32 -----------
+LONG = 100000
+
+
+@pytest.mark.parametrize("op", ["Sum", "Mean", "Max", "Min"])
+def test_reduce_long_rows(backend, rng, op):
+    """100000 values take two passes (windows of 317, then one of 316) over a near-square texture;
+    int32 sums stay exact below 2^24."""
+    check_reduce(backend, op, rand(rng, (LONG,), low=0.0, high=1.0), np.int32(0))
+    check_reduce(backend, op, rand(rng, (LONG,), "int32", -50, 100), np.int32(0), keep_dims=True)
+    check_reduce(backend, op, rand(rng, (2, 3, 7001)), np.array([0, 2], np.int32))
+    x = rand(rng, (3, 5000))
+    x[1, 4321] = np.nan
+    x[2, 3000] = np.inf
+    check_reduce(backend, op, x, np.int32(1))
+
+
+def test_prod_all_any_long_rows(backend, rng):
+    check_reduce(backend, "Prod", rand(rng, (2, 5000), low=0.999, high=1.001), np.int32(1))
+    x = np.ones((2, LONG), bool)
+    x[0, 77777] = False
+    check_reduce(backend, "All", x, np.int32(1))
+    check_reduce(backend, "Any", ~x, np.int32(1))
+
+
+@pytest.mark.parametrize("op", REDUCE)
+def test_reduce_odd_shapes_and_axes(backend, rng, op):
+    """Reduced axes that are not the last ones are transposed last first; ranks up to 6."""
+    low, high = (0.5, 1.5) if op == "Prod" else (-3.0, 3.0)
+    check_reduce(backend, op, rand(rng, (7, 13, 5, 3), low=low, high=high, specials=True),
+                 np.array([0, 2], np.int32), keep_dims=True)
+    check_reduce(backend, op, rand(rng, (2, 3, 1, 4, 5, 2), low=low, high=high), np.array([1, 4], np.int32))
+
+
+@pytest.mark.parametrize("op", ["ArgMax", "ArgMin"])
+def test_arg_extremum_long_rows(backend, rng, op):
+    """Candidates from several windows: ties across windows keep the first index; NaN never wins."""
+    x = rand(rng, (3, LONG // 3))
+    extreme = 5.0 if op == "ArgMax" else -5.0
+    x[0, [20000, 4000, 31000]] = extreme
+    x[1, :] = np.nan
+    x[1, 25000] = extreme
+    x[2, :] = -np.inf if op == "ArgMax" else np.inf
+    check(backend, op, [x, np.int32(1)])
+    check(backend, op, [np.ascontiguousarray(x[:, :3000].T), np.int32(0)], {"output_type": "int32"})
+    check(backend, op, [rand(rng, (2, 5000), "int32", -1000, 1000), np.int32(-1)])
+
+
+@pytest.mark.parametrize("op", ["Cumsum", "Cumprod"])
+@pytest.mark.parametrize("exclusive,reverse", [(False, False), (True, False), (False, True), (True, True)])
+def test_scan_long_axes(backend, rng, op, exclusive, reverse):
+    """Axes past 128 take log2(n) Hillis-Steele passes; int32 sums stay exact."""
+    attrs = {"exclusive": exclusive, "reverse": reverse}
+    low, high = (0.998, 1.002) if op == "Cumprod" else (-3.0, 3.0)
+    check(backend, op, [rand(rng, (3, 1000), low=low, high=high), np.int32(1)], attrs)
+    check(backend, op, [rand(rng, (700, 3), low=low, high=high), np.int32(0)], attrs)
+    if op == "Cumsum":
+        check(backend, op, [rand(rng, (2, 3000), "int32", -100, 100), np.int32(1)], attrs)
+        x = rand(rng, (2, 300))
+        x[0, 100], x[1, 200] = np.nan, np.inf
+        check(backend, op, [x, np.int32(1)], attrs)
