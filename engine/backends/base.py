@@ -1,6 +1,7 @@
 """Backend: finds the kernel for an op and runs it on this backend's tensors."""
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Sequence
 
 import numpy as np
@@ -16,6 +17,10 @@ class Backend:
 
     name = "base"
     kernel_chain: tuple[str, ...] = ()
+
+    def session(self):
+        """A context a whole model run happens in (the WebGL backend makes its context current once)."""
+        return contextlib.nullcontext()
 
     def kernel_for(self, op: str) -> Kernel | None:
         for backend in self.kernel_chain:

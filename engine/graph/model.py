@@ -114,7 +114,8 @@ class GraphModel:
     def run(self, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey]) -> list[Tensor]:
         """Tensor-level execution (no conversion): what predict/execute and benchmarks call."""
         self._state.backend = self.backend
-        return self.executor.run(feeds, fetches, self.backend)
+        with self.backend.session():
+            return self.executor.run(feeds, fetches, self.backend)
 
     def warmup(self, seed: int = 0) -> None:
         """Runs once on random inputs of the signature's shapes (unknown dims = 1), compiling programs."""

@@ -88,13 +88,17 @@ class WebGLBackend(Backend):
         self.max_texture_size = int(ctx.info["GL_MAX_TEXTURE_SIZE"])
         self.stats = Stats()
         self.debug = os.environ.get("TFGL_DEBUG", "") not in ("", "0")
-        self._programs: dict[str, _Compiled] = {}
+        self._programs: dict[tuple, _Compiled] = {}
         self._framebuffers: dict[int, object] = {}
         self._uploads = _DeviceCache()
         self._logged_fallbacks: set[str] = set()
         self._current = False
         with self.current():
             self._quad = ctx.buffer(np.array([-1, -1, 1, -1, -1, 1, 1, 1], dtype="f4").tobytes())
+
+    def session(self):
+        """One context section around a whole model run, so ops don't switch contexts each."""
+        return self.current()
 
     @contextlib.contextmanager
     def current(self):
@@ -206,9 +210,8 @@ class WebGLBackend(Backend):
             return Tensor(np.zeros(out_shape, dtypes.NUMPY_OF[out_dtype]), out_dtype)
         datas = [self.texture_of(t) for t in inputs]
         rows, cols = self._layout(out_shape)
-        layouts = [Layout(t.shape, d.rows, d.cols) for t, d in zip(inputs, datas)]
-        source = fragment_source(program, layouts, Layout(out_shape, rows, cols))
-        compiled, started = self._compiled(program, source)
+        layouts = tuple(Layout(t.shape, d.rows, d.cols) for t, d in zip(inputs, datas))
+        compiled, started = self._compiled(program, layouts, Layout(out_shape, rows, cols))
         output = self.textures.acquire(rows, cols)
         self._framebuffer(output).use()
         for unit, data in enumerate(datas):
@@ -223,12 +226,16 @@ class WebGLBackend(Backend):
             self.stats.compile_ms += (time.perf_counter() - started) * 1e3
         return Tensor(None, out_dtype, out_shape, device=GLTensorData(self, output, rows, cols, size, out_dtype))
 
-    def _compiled(self, program: Program, source: str) -> tuple[_Compiled, float]:
+    def _compiled(self, program: Program, inputs: tuple[Layout, ...], output: Layout) -> tuple[_Compiled, float]:
+        """The linked program for these layouts. The key holds everything the source is made from
+        (as TF.js's makeShaderKey), so a hit never regenerates the GLSL."""
         started = time.perf_counter()
-        compiled = self._programs.get(source)
+        key = (program.key(), inputs, output)
+        compiled = self._programs.get(key)
         if compiled is not None:
             self.stats.cache_hits += 1
             return compiled, started
+        source = fragment_source(program, list(inputs), output)
         try:
             gl_program = self.ctx.program(vertex_shader=VERTEX_SHADER, fragment_shader=source)
         except Exception as error:  # moderngl raises its own Error with the driver's log
@@ -238,7 +245,7 @@ class WebGLBackend(Backend):
                 gl_program[name].value = unit
         vao = self.ctx.vertex_array(gl_program, [(self._quad, "2f", "position")])
         compiled = _Compiled(gl_program, vao)
-        self._programs[source] = compiled
+        self._programs[key] = compiled
         self.stats.programs_compiled += 1
         return compiled, started
 

@@ -18,6 +18,10 @@ class Program:
     defines: Mapping[str, object] = None       # '#define NAME value' lines; part of the cache key
     uniforms: Mapping[str, object] = None      # values set before each draw; not in the key
 
+    def key(self) -> tuple:
+        """Everything but the uniforms: what the program's GLSL depends on."""
+        return self.name, self.shaders, self.inputs, tuple(sorted((self.defines or {}).items()))
+
     def define_lines(self) -> str:
         return "".join(f"#define {k} {_glsl(v)}\n" for k, v in (self.defines or {}).items())
 
