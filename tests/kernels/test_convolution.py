@@ -236,6 +236,15 @@ def test_fused(backend, rng, op, fused_ops):
     check(backend, op, [x, w, *args], fused_attrs, reference=fused_reference(op, fused_ops, attrs), atol=1e-5)
 
 
+@pytest.mark.parametrize("fused_ops", [["BiasAdd", "Relu"], ["BiasAdd", "Relu6"], ["BiasAdd", "Sigmoid"]], ids=str)
+def test_fused_nan_inf(backend, rng, fused_ops):
+    """Activations keep NaN, as TensorFlow's."""
+    x, w, bias = rand(rng, (1, 6, 6, 3), specials=True), rand(rng, (1, 1, 3, 4)), rand(rng, (4,))
+    attrs = {"strides": [1, 1, 1, 1], "padding": "VALID"}
+    check(backend, "_FusedConv2D", [x, w, bias], {**attrs, "fused_ops": fused_ops},
+          reference=fused_reference("_FusedConv2D", fused_ops, attrs))
+
+
 @pytest.mark.parametrize("fused_ops", [["BiasAdd", "Prelu"], ["FusedBatchNorm", "Relu6"]], ids=str)
 def test_fused_channels_first(backend, rng, fused_ops):
     """NCHW: 1-D bias, batch-norm and PReLU args line up with the channel axis, as TF.js."""

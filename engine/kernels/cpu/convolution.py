@@ -1,7 +1,7 @@
 """Convolution and pooling ops (op_list/convolution.json) in numpy, as TensorFlow computes them.
 
 Everything runs channels-last; NCHW-style inputs are transposed in and the result back out.
-Convolutions gather each output position's window (im2col) block by cache-sized block and contract
+Convolutions gather each output position's window (im2col), in blocks of bounded size, and contract
 each block with the filter in one BLAS matmul. Depthwise convolution, pooling, Dilation2D and the
 transposed convolution loop over the window's taps instead, each tap one vectorized pass over the
 outputs whose tap lands inside the input, so padding is never materialized.
@@ -18,8 +18,9 @@ from engine.kernels.conv_util import ConvInfo, conv_info, is_channels_last, pool
 from engine.kernels.cpu.fused import apply_fused_ops
 from engine.kernels.registry import register
 
-# Elements of one im2col block: about 2 MB of float32, so the matmul reads it back from cache.
-_IM2COL_BLOCK = 1 << 19
+# Elements of one im2col block (8 MB of float32): bounds the patch buffer of big inputs while
+# keeping the matmuls few and large, which multithreaded BLAS runs best.
+_IM2COL_BLOCK = 1 << 21
 
 
 # ---------------------------------------------------------------------------------------------
@@ -96,9 +97,9 @@ def conv2d_backprop_input(input_sizes, filters, out_backprop, *, strides, paddin
     if not info.is_empty:
         grad = _channels_last(out_backprop, info).reshape(-1, info.out_channels)
         cols = np.matmul(grad, filters.reshape(-1, info.out_channels).T)
-        cols = cols.reshape(info.batch, *info.out_size, -1, info.in_channels)
-        for tap_number, (_, outputs, inputs) in enumerate(_tap_regions(info)):
-            grad_input[inputs] += cols[outputs][..., tap_number, :]
+        cols = cols.reshape(info.batch, *info.out_size, *info.window, info.in_channels)
+        for tap, outputs, inputs in _tap_regions(info):
+            grad_input[inputs] += cols[outputs + tap]
     return _from_channels_last(grad_input, info)
 
 
@@ -119,16 +120,15 @@ def dilation2d(x, filters, *, strides, rates, padding: str):
 
 
 def _fused_epilogue(y, fused_ops, args, data_format: str, epsilon: float, leakyrelu_alpha: float):
-    channel_axis = 1 if data_format.upper().startswith("NC") else -1
     return apply_fused_ops(y, fused_ops, args, epsilon=epsilon, leakyrelu_alpha=leakyrelu_alpha,
-                           channel_axis=channel_axis)
+                           channel_axis=-1 if is_channels_last(data_format) else 1)
 
 
 def _convolve(x: np.ndarray, filters: np.ndarray, info: ConvInfo) -> np.ndarray:
-    """Channels-last convolution: im2col then matmul, a cache-sized block of output rows at a time."""
+    """Channels-last convolution: im2col then matmul, a bounded block of output rows at a time."""
     dtype = np.result_type(x, filters)
     out_shape = (info.batch, *info.out_size, info.out_channels)
-    if info.is_empty:
+    if info.is_empty or filters.size == 0:
         return np.zeros(out_shape, dtype)
     weights = filters.reshape(-1, info.out_channels)  # rows ordered (*window, in_channel), as patches
     if _is_pointwise(info):

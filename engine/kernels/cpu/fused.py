@@ -60,11 +60,11 @@ def apply_fused_activation(x: np.ndarray, name: str, alpha: float | None = None,
     if out is None:
         out = np.empty_like(x)
     negative = x < 0 if name in ("elu", "leakyrelu", "prelu") else None
+    # np.clip has a vectorized float path several times faster than np.maximum; both keep NaN.
     if name == "relu":
-        return np.maximum(x, 0, out=out)
+        return np.clip(x, 0, np.inf, out=out)
     if name == "relu6":
-        np.maximum(x, 0, out=out)
-        return np.minimum(out, 6, out=out)
+        return np.clip(x, 0, 6, out=out)
     if name == "tanh":
         return np.tanh(x, out=out)
     if name == "sigmoid":
