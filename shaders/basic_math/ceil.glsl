@@ -1,0 +1,4 @@
+float unary_op(float x) {
+  if (isnan_custom(x) || isinf_custom(x)) return x;
+  return ceil(x);
+}

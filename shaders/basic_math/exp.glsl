@@ -1,0 +1,2 @@
+// Needs lib_exp.glsl.
+float unary_op(float x) { return tfgl_exp(x); }

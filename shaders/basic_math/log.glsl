@@ -1,0 +1,2 @@
+// Needs lib_log.glsl.
+float unary_op(float x) { return tfgl_log(x); }

@@ -1,0 +1,1 @@
+float unary_op(float x) { return -x; }
