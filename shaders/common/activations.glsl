@@ -27,10 +27,19 @@ float activate(float x, float alpha) {
 }
 
 // The whole epilogue as engine/kernels/webgl/fused.py describes it (FUSED_EPILOGUE defined):
-// value + Bias (HAS_BIAS) + Addend (HAS_ADDEND), then the activation, reading the extra inputs
-// (samplers Bias, Addend, PreluAlpha) broadcast against the output coordinates.
+// an inference batch norm (HAS_BATCHNORM: samplers BnScale, BnOffset, BnMean, BnVariance, with
+// BN_EPSILON), then value + Bias (HAS_BIAS) + Addend (HAS_ADDEND), then the activation, reading
+// the extra inputs (and PreluAlpha) broadcast against the output coordinates.
 #ifdef FUSED_EPILOGUE
+#ifndef HAS_BATCHNORM
+#define HAS_BATCHNORM 0
+#endif
 float fusedEpilogue(float value) {
+#if HAS_BATCHNORM
+  // As the CPU kernel: (y - mean) * (scale / sqrt(variance + epsilon)) + offset.
+  float bnFactor = getBnScaleAtOutCoords() / sqrt(getBnVarianceAtOutCoords() + BN_EPSILON);
+  value = (value - getBnMeanAtOutCoords()) * bnFactor + getBnOffsetAtOutCoords();
+#endif
 #if HAS_BIAS
   value += getBiasAtOutCoords();
 #endif

@@ -408,3 +408,171 @@ def test_conv_info():
         conv_util.conv_info((1, 5, 5, 3), (3, 3, 4, 2), strides=[1, 1, 1, 1], padding="SAME", data_format="NHWC")
     with pytest.raises(ValueError):
         conv_util.conv_info((1, 5, 5, 3), (3, 3, 3, 2), strides=[2, 1, 1, 1], padding="SAME", data_format="NHWC")
+
+
+# -- GL concerns: textures of many rows, big channel counts, odd sizes, every fused variant, NaN/Inf --
+# (all run on both backends; on webgl check() also asserts the GL kernel ran, not a CPU fallback)
+
+def test_large_image(backend, rng):
+    """A 180x180 RGB image spans many texture rows (and the filter another layout): a MobileNet-style
+    stem (strided conv + bias + Relu6), a depthwise conv and pools over it."""
+    x = rand(rng, (1, 180, 180, 3))
+    w, bias = rand(rng, (3, 3, 3, 8)), rand(rng, (8,))
+    attrs = {"strides": [1, 2, 2, 1], "padding": "SAME", "dilations": [1, 1, 1, 1]}
+    check(backend, "_FusedConv2D", [x, w, bias], {**attrs, "fused_ops": ["BiasAdd", "Relu6"]},
+          reference=fused_reference("_FusedConv2D", ["BiasAdd", "Relu6"], attrs), atol=1e-5)
+    check(backend, "DepthwiseConv2dNative", [x, rand(rng, (3, 3, 3, 2))],
+          {"strides": [1, 1, 1, 1], "padding": "SAME"}, atol=1e-5)
+    for op in ["MaxPool", "AvgPool"]:
+        check(backend, op, [x], {"ksize": [1, 3, 3, 1], "strides": [1, 2, 2, 1], "padding": "SAME"})
+
+
+@pytest.mark.parametrize("layout", ["last", "first"])
+def test_big_channel_counts(backend, rng, layout):
+    """Pointwise and 3x3 convolutions over hundreds of channels, a depthwise conv and a global
+    average pool over many channels."""
+    check_layout(backend, "Conv2D", [rand(rng, (1, 5, 5, 256)), rand(rng, (1, 1, 256, 96))],
+                 {"strides": [1, 1, 1, 1], "padding": "VALID"}, layout, atol=1e-4)
+    check_layout(backend, "Conv2D", [rand(rng, (1, 6, 5, 64)), rand(rng, (3, 3, 64, 33))],
+                 {"strides": [1, 2, 1, 1], "padding": "SAME"}, layout, atol=1e-4)
+    check_layout(backend, "DepthwiseConv2dNative", [rand(rng, (1, 6, 6, 384)), rand(rng, (3, 3, 384, 1))],
+                 {"strides": [1, 2, 2, 1], "padding": "SAME"}, layout)
+    check_layout(backend, "AvgPool", [rand(rng, (1, 7, 7, 320))],
+                 {"ksize": [1, 7, 7, 1], "strides": [1, 1, 1, 1], "padding": "VALID"}, layout)
+
+
+def test_odd_sizes(backend, rng):
+    """Unit and prime spatial sizes, a window wider than the input, a long 1-D signal."""
+    check(backend, "Conv2D", [rand(rng, (3, 13, 1, 7)), rand(rng, (5, 3, 7, 5))],
+          {"strides": [1, 3, 2, 1], "padding": "SAME", "dilations": [1, 1, 1, 1]}, atol=1e-5)
+    check(backend, "Conv2D", [rand(rng, (1, 1, 17, 2)), rand(rng, (1, 4, 2, 3))],
+          {"strides": [1, 1, 1, 1], "padding": "VALID", "dilations": [1, 1, 3, 1]})
+    check(backend, "MaxPool", [rand(rng, (2, 3, 11, 3))], {"ksize": [1, 5, 4, 1], "strides": [1, 1, 3, 1],
+                                                          "padding": "SAME"})
+    x, w = rand(rng, (1, 1000, 3)), rand(rng, (7, 3, 4))
+    check(backend, "Conv1D", [x, w], {"stride": 3, "padding": "SAME", "dilation": 1},
+          reference=lambda x, w: tf().nn.conv1d(x, w, 3, "SAME"))
+
+
+def test_conv2d_backprop_input_large(backend, rng):
+    in_shape, w_shape = (1, 31, 30, 8), (3, 3, 8, 16)
+    attrs = {"strides": [1, 2, 2, 1], "padding": "SAME"}
+    info = conv_util.conv_info(in_shape, w_shape, data_format="NHWC", **attrs)
+    check(backend, "Conv2DBackpropInput", [np.array(in_shape, np.int32), rand(rng, w_shape),
+                                           rand(rng, info.out_shape)], attrs, atol=1e-4)
+
+
+ACTIVATIONS = ["Relu", "Relu6", "Elu", "Sigmoid", "Tanh", "LeakyRelu", "Prelu"]
+
+
+@pytest.mark.parametrize("op", ["_FusedConv2D", "FusedDepthwiseConv2dNative"])
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_fused_activations_nan_inf(backend, rng, op, activation):
+    """Every fused activation keeps NaN (llvmpipe's tanh(NaN) is -1 and its selects may drop NaN)
+    and maps the infinities as TensorFlow, after a batch norm and after a bias."""
+    x = rand(rng, (1, 5, 6, 3), specials=True)
+    x[0, 0, :3, 0] = [np.nan, np.inf, -np.inf]  # a 1x1 filter passes them through unmixed
+    w = rand(rng, (1, 1, 3, 4) if op == "_FusedConv2D" else (1, 1, 3, 2), low=0.5, high=1.0)
+    attrs = {"strides": [1, 1, 1, 1], "padding": "VALID", "dilations": [1, 1, 1, 1]}
+    for first in ["BiasAdd", "FusedBatchNorm"]:
+        fused_ops = [first, activation]
+        args = fused_args(rng, fused_ops, (1, 5, 6, 6), 4 if op == "_FusedConv2D" else 6)
+        check(backend, op, [x, w, *args], {**attrs, "fused_ops": fused_ops, "epsilon": 1e-3,
+                                           "leakyrelu_alpha": 0.3},
+              reference=fused_reference(op, fused_ops, attrs), atol=1e-5)
+
+
+@pytest.mark.parametrize("op", ["_FusedConv2D", "FusedDepthwiseConv2dNative"])
+@pytest.mark.parametrize("fused_ops", [["BiasAdd", "Prelu"], ["FusedBatchNorm", "Elu"],
+                                       ["BiasAdd", "Add", "LeakyRelu"]], ids=str)
+def test_fused_channels_first_all_ops(backend, rng, op, fused_ops):
+    """NCHW fused convolutions: 1-D args follow the channel axis, an 'Add' addend is NCHW."""
+    x = rand(rng, (2, 9, 8, 3))
+    w = rand(rng, (3, 3, 3, 4) if op == "_FusedConv2D" else (3, 3, 3, 2))
+    channels = 4 if op == "_FusedConv2D" else 6
+    args = fused_args(rng, fused_ops, (2, 5, 4, channels), channels)
+    attrs = {"strides": [1, 2, 2, 1], "padding": "SAME", "dilations": [1, 1, 1, 1]}
+    want = fused_reference(op, fused_ops, attrs)(x, w, *args)
+    first_args = [channels_first(a) if a.ndim == 4 else a for a in args]
+    check(backend, op, [channels_first(x), w, *first_args],
+          {**attrs, "strides": [1, 1, 2, 2], "data_format": "NCHW", "fused_ops": fused_ops, "epsilon": 1e-3,
+           "leakyrelu_alpha": 0.3}, reference=lambda *_: channels_first(want), atol=1e-5)
+
+
+def test_fused_arg_shapes(backend, rng):
+    """PReLU weights shaped (1, 1, C) or a single value, LeakyRelu's default alpha, a (1, C) bias."""
+    x, w = rand(rng, (1, 6, 7, 3)), rand(rng, (3, 3, 3, 4))
+    attrs = {"strides": [1, 1, 1, 1], "padding": "SAME", "dilations": [1, 1, 1, 1]}
+    conv = run_tf("Conv2D", [x, w], attrs)[0]
+    bias = rand(rng, (4,))
+    for alpha in [rand(rng, (1, 1, 4), low=0, high=0.5), np.array([0.25], np.float32)]:
+        check(backend, "_FusedConv2D", [x, w, bias, alpha], {**attrs, "fused_ops": ["BiasAdd", "Prelu"]},
+              reference=lambda *_: np.where(conv + bias < 0, (conv + bias) * alpha, conv + bias), atol=1e-5)
+    check(backend, "_FusedConv2D", [x, w, bias], {**attrs, "fused_ops": ["BiasAdd", "LeakyRelu"]},
+          reference=lambda *_: np.where(conv + bias < 0, (conv + bias) * np.float32(0.2), conv + bias), atol=1e-5)
+    check(backend, "_FusedConv2D", [x, w, bias.reshape(1, 4)], {**attrs, "fused_ops": ["BiasAdd"]},
+          reference=lambda *_: conv + bias, atol=1e-5)
+
+
+def test_fused_order_gl_cannot_fuse(backend, rng):
+    """An addition after the activation is not a fusion TF makes; the GL kernel hands it to the CPU."""
+    x, w, bias = rand(rng, (1, 5, 5, 3)), rand(rng, (3, 3, 3, 4)), rand(rng, (4,))
+    attrs = {"strides": [1, 1, 1, 1], "padding": "SAME", "dilations": [1, 1, 1, 1]}
+    conv = run_tf("Conv2D", [x, w], attrs)[0]
+    check(backend, "_FusedConv2D", [x, w, bias], {**attrs, "fused_ops": ["Relu", "BiasAdd"]},
+          reference=lambda *_: np.maximum(conv, 0) + bias, atol=1e-5, allow_fallback=True)
+
+
+def test_dilation2d_infinite_filter(backend, rng):
+    """x + filter is NaN for inf + -inf: skipped, like NaN inputs."""
+    x = rand(rng, (1, 6, 6, 2), specials=True)
+    x[0, 2, 2, :] = np.inf
+    f = rand(rng, (2, 2, 2))
+    f[0, 1, 0], f[1, 0, 1] = -np.inf, np.inf
+    check(backend, "Dilation2D", [x, f], {"strides": [1, 1, 1, 1], "rates": [1, 1, 1, 1], "padding": "SAME"})
+
+
+def test_gl_chain_stays_on_gpu(webgl, rng):
+    """Convolutions and pools feed each other as textures: no downloads, no fallbacks, and the same
+    shapes a second time compile nothing."""
+    import engine
+    from tests.kernels.harness import assert_close, to_tensor
+    impl = engine.get_backend(webgl)
+    x, w, dw, bias = rand(rng, (1, 20, 20, 3)), rand(rng, (3, 3, 3, 8)), rand(rng, (3, 3, 8, 1)), rand(rng, (8,))
+    conv_attrs_ = {"strides": [1, 2, 2, 1], "padding": "SAME", "dilations": [1, 1, 1, 1]}
+
+    def chain():
+        tensors = [to_tensor(a) for a in (x, w, dw, bias)]
+        for t in tensors:
+            impl.texture_of(t)
+        (y,) = impl.run("_FusedConv2D", [tensors[0], tensors[1], tensors[3]],
+                        {**conv_attrs_, "fused_ops": ["BiasAdd", "Relu"]})
+        (y,) = impl.run("DepthwiseConv2dNative", [y, tensors[2]], {"strides": [1, 1, 1, 1], "padding": "SAME"})
+        (y,) = impl.run("MaxPool", [y], {"ksize": [1, 2, 2, 1], "strides": [1, 2, 2, 1], "padding": "VALID"})
+        return y
+
+    before = impl.stats.as_dict()
+    y = chain()
+    after = impl.stats.as_dict()
+    assert after["downloads"] == before["downloads"] and after["cpu_fallbacks"] == before["cpu_fallbacks"]
+    compiled = after["programs_compiled"]
+    got = y.numpy()
+    chain()
+    assert impl.stats.programs_compiled == compiled
+    want = run_tf("Conv2D", [x, w], conv_attrs_)[0] + bias
+    want = run_tf("DepthwiseConv2dNative", [np.maximum(want, 0), dw], {"strides": [1, 1, 1, 1], "padding": "SAME"})[0]
+    want = run_tf("MaxPool", [want], {"ksize": [1, 2, 2, 1], "strides": [1, 2, 2, 1], "padding": "VALID"})[0]
+    assert_close(got, want, atol=1e-5)
+
+
+def test_non_finite_filter_taps_in_padding(backend, rng):
+    """A NaN or Inf weight whose tap lands in the padding leaves that output finite, as in
+    TensorFlow (padding is skipped, not multiplied as zeros)."""
+    x = rand(rng, (1, 5, 6, 2))
+    attrs = {"strides": [1, 1, 1, 1], "padding": "SAME"}
+    w = rand(rng, (3, 3, 2, 3))
+    w[0, 0, 0, 0], w[2, 1, 1, 2] = np.nan, np.inf
+    check(backend, "Conv2D", [x, w], attrs, atol=1e-5)
+    w = rand(rng, (3, 3, 2, 2))
+    w[0, 0, 0, 0], w[2, 2, 1, 1] = np.nan, -np.inf
+    check(backend, "DepthwiseConv2dNative", [x, w], attrs)

@@ -130,6 +130,8 @@ def _convolve(x: np.ndarray, filters: np.ndarray, info: ConvInfo) -> np.ndarray:
     out_shape = (info.batch, *info.out_size, info.out_channels)
     if info.is_empty or filters.size == 0:
         return np.zeros(out_shape, dtype)
+    if any(b or a for b, a in info.pads) and not np.isfinite(filters).all():
+        return _convolve_by_taps(x, filters, info, dtype)
     weights = filters.reshape(-1, info.out_channels)  # rows ordered (*window, in_channel), as patches
     if _is_pointwise(info):
         return np.matmul(x.reshape(-1, info.in_channels), weights).reshape(out_shape)
@@ -144,6 +146,15 @@ def _convolve(x: np.ndarray, filters: np.ndarray, info: ConvInfo) -> np.ndarray:
         cols = buffer[:window.size].reshape(window.shape)
         np.copyto(cols, window)
         np.matmul(cols.reshape(-1, depth), weights, out=out[block].reshape(-1, info.out_channels))
+    return out
+
+
+def _convolve_by_taps(x: np.ndarray, filters: np.ndarray, info: ConvInfo, dtype) -> np.ndarray:
+    """One matmul per filter tap over the outputs whose input lies inside the image. For non-finite
+    weights: im2col would multiply them by padding zeros (NaN), where TensorFlow's result stays finite."""
+    out = np.zeros((info.batch, *info.out_size, info.out_channels), dtype)
+    for tap, outputs, inputs in _tap_regions(info):
+        out[outputs] += np.matmul(x[inputs], filters[tap])
     return out
 
 

@@ -187,7 +187,7 @@ def fused_mat_mul(backend, a, b, *args, transpose_a: bool = False, transpose_b: 
         raise ValueError(f"_FusedMatMul takes matrices, not {list(a.shape)} and {list(b.shape)}")
     m = a.shape[1] if transpose_a else a.shape[0]
     n = b.shape[0] if transpose_b else b.shape[1]
-    epilogue = fused_epilogue(fused_ops, args, leakyrelu_alpha=leakyrelu_alpha,
+    epilogue = fused_epilogue(fused_ops, args, leakyrelu_alpha=leakyrelu_alpha, epsilon=epsilon,
                               align=lambda t: _fit(backend, t, (m, n)))
     return matmul_tensor(backend, a, b, transpose_a, transpose_b, epilogue)
 
