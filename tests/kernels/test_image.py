@@ -118,3 +118,197 @@ def test_image_projective_transform_identity_and_zero_projection(backend, rng):
     singular = np.array([[1, 0, 0, 0, 1, 0, -1, 0]], np.float32)
     check(backend, "ImageProjectiveTransformV3", [images, singular, np.array([4, 4], np.int32), np.float32(9)],
           {"interpolation": "NEAREST", "dtype": "float32"})
+
+
+# -- GL concerns: texture layouts, exact sampling positions, special values, GPU-resident inputs -------
+
+GL_RESIZE_SHAPES = [((1, 7, 5, 1), (23, 17)),      # odd upscale
+                    ((2, 31, 29, 3), (9, 13)),     # odd downscale
+                    ((1, 13, 5, 2), (4, 19)),      # down in one axis, up in the other
+                    ((1, 20000, 2, 1), (17001, 3))]  # more rows than a texture: near-square layouts
+
+
+def _indexed(shape, dtype="float32"):
+    """Pixels holding their own flat index: a pixel read from the wrong place shows."""
+    return np.arange(int(np.prod(shape))).reshape(shape).astype(dtype)
+
+
+@pytest.mark.parametrize("align_corners,half_pixel_centers", RESIZE_MODES)
+@pytest.mark.parametrize("shapes", GL_RESIZE_SHAPES, ids=str)
+def test_resize_nearest_reads_exact_pixels(backend, align_corners, half_pixel_centers, shapes):
+    image_shape, size = shapes
+    got = check(backend, "ResizeNearestNeighbor", [_indexed(image_shape, "int32"), np.array(size, np.int32)],
+                {"align_corners": align_corners, "half_pixel_centers": half_pixel_centers})[0]
+    assert got.dtype == np.int32
+
+
+@pytest.mark.parametrize("align_corners,half_pixel_centers", RESIZE_MODES)
+@pytest.mark.parametrize("shapes", GL_RESIZE_SHAPES, ids=str)
+def test_resize_bilinear_layouts(backend, rng, align_corners, half_pixel_centers, shapes):
+    image_shape, size = shapes
+    check(backend, "ResizeBilinear", [rand(rng, image_shape), np.array(size, np.int32)],
+          {"align_corners": align_corners, "half_pixel_centers": half_pixel_centers}, rtol=1e-5)
+
+
+@pytest.mark.parametrize("align_corners,half_pixel_centers", RESIZE_MODES)
+@pytest.mark.parametrize("op", ["ResizeBilinear", "ResizeNearestNeighbor"])
+def test_resize_nan_inf_and_large_ints(backend, rng, op, align_corners, half_pixel_centers):
+    """NaN and +-Inf spread through the lerps as in TensorFlow (Inf - Inf, 0 * Inf); int32 pixels up
+    to 2**24 (exact in a float texture) are read back exactly by nearest."""
+    attrs = {"align_corners": align_corners, "half_pixel_centers": half_pixel_centers}
+    image = rand(rng, (2, 6, 7, 2), specials=True)
+    image.reshape(-1)[[5, 40, 41, 90]] = [np.nan, np.inf, np.inf, -np.inf]
+    check(backend, op, [image, np.array([11, 4], np.int32)], attrs, rtol=1e-5)
+    ints = rng.integers(-2**24, 2**24 + 1, (1, 5, 6, 3)).astype(np.int32)
+    check(backend, op, [ints, np.array([7, 4], np.int32)], attrs, rtol=1e-6)
+
+
+def test_resize_scales_keep_float32_rounding(backend):
+    """Sizes whose scales are inexact in float32 (1/3, 7/9, ...): positions land near .5 and integer
+    boundaries, where a float64 or differently ordered computation reads other pixels."""
+    for (in_h, in_w), (out_h, out_w) in [((3, 7), (9, 27)), ((9, 10), (7, 3)), ((37, 11), (111, 33)),
+                                         ((2, 49), (300, 3))]:
+        image = _indexed((1, in_h, in_w, 1), "int32")
+        for align_corners, half_pixel_centers in RESIZE_MODES:
+            attrs = {"align_corners": align_corners, "half_pixel_centers": half_pixel_centers}
+            check(backend, "ResizeNearestNeighbor", [image, np.array([out_h, out_w], np.int32)], attrs)
+            check(backend, "ResizeBilinear", [image, np.array([out_h, out_w], np.int32)], attrs, rtol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["bilinear", "nearest"])
+def test_crop_and_resize_gl_cases(backend, rng, method):
+    """Eighth-aligned boxes (sample positions on .5 exactly), flipped boxes, NaN/Inf pixels, int32
+    images, a layout of more rows than a texture holds."""
+    attrs = {"method": method, "extrapolation_value": 2.5}
+    image = _indexed((2, 9, 13, 2))
+    boxes = np.concatenate([rng.integers(-3, 12, (8, 4)) / 8, _boxes(rng, 4),
+                            [[0, 0, 1, 1], [1, 1, 0, 0], [0.5, 0.5, 0.5, 0.5], [2, -1, 3, -2]]])
+    boxes = boxes.astype(np.float32)
+    box_ind = rng.integers(0, 2, len(boxes)).astype(np.int32)
+    for crop_size in [(5, 9), (1, 7), (17, 1)]:
+        got = check(backend, "CropAndResize", [image, boxes, box_ind, np.array(crop_size, np.int32)], attrs,
+                    rtol=1e-6)
+        if method == "nearest":
+            np.testing.assert_array_equal(got[0], run_tf_crop(image, boxes, box_ind, crop_size, attrs))
+    check(backend, "CropAndResize", [rand(rng, (2, 5, 6, 3), specials=True), boxes, box_ind,
+                                     np.array([6, 5], np.int32)], attrs, rtol=1e-5)
+    check(backend, "CropAndResize", [rand(rng, (1, 7, 4, 1), "int32", -2**24, 2**24), boxes[:12],
+                                     np.zeros(12, np.int32), np.array([5, 3], np.int32)], attrs, rtol=1e-6)
+    check(backend, "CropAndResize", [rand(rng, (1, 20000, 2, 1)), boxes[:3], np.zeros(3, np.int32),
+                                     np.array([6000, 3], np.int32)], attrs, rtol=1e-5)
+
+
+def test_crop_and_resize_nearest_rounds_half_away(backend):
+    """Positions 0.49999997 (floor(x + 0.5) rounds the sum up to 1 in float32), 0.5, 1.5, 2.5 and
+    3.5: C's roundf."""
+    image = _indexed((1, 5, 5, 1))
+    y = np.float32([np.nextafter(np.float32(0.5), np.float32(0)), 0.5, 1.5, 2.5, 3.5, 4.0])
+    boxes = np.repeat(y[:, None] / np.float32(4), 4, axis=1)  # crop size 1: position (y1 + y2) / 2 * 4
+    boxes[:, 1] = boxes[:, 3] = boxes[::-1, 0]
+    got = check(backend, "CropAndResize", [image, boxes, np.zeros(len(y), np.int32), np.array([1, 1], np.int32)],
+                {"method": "nearest"})[0]
+    rows, cols = np.array([0, 1, 2, 3, 4, 4]), np.array([4, 4, 3, 2, 1, 0])
+    np.testing.assert_array_equal(got.reshape(-1), rows * 5 + cols)
+
+
+def test_crop_and_resize_rejects_non_finite_boxes(webgl):
+    """TensorFlow's check, made on CPU-resident boxes (GPU-resident ones are not read back)."""
+    for box in ([np.nan, 0, 1, 1], [0, 0, np.inf, 1]):
+        with pytest.raises(Exception, match="not finite"):
+            run_engine(webgl, "CropAndResize", [np.ones((1, 2, 2, 1), np.float32), np.array([box], np.float32),
+                                                np.array([0], np.int32), np.array([2, 2], np.int32)])
+
+
+def run_tf_crop(image, boxes, box_ind, crop_size, attrs):
+    from tests.kernels.harness import run_tf
+    return run_tf("CropAndResize", [image, boxes, box_ind, np.array(crop_size, np.int32)], attrs)[0]
+
+
+def _near_singular(rng, count):
+    """Transforms whose projection c0 x + c1 y + 1 nears 0 inside the output: coordinates blow up, so a
+    last-bit difference in the projection (another summation order) moves the sampled pixel."""
+    t = _transforms(rng, count)
+    t[:, 2], t[:, 5] = rng.uniform(-40, 40, count), rng.uniform(-40, 40, count)
+    t[:, 6:] = rng.uniform(-0.06, 0.06, (count, 2))
+    return t
+
+
+@pytest.mark.parametrize("fill_mode", ["CONSTANT", "REFLECT", "WRAP", "NEAREST"])
+def test_image_projective_transform_exact_positions(backend, rng, fill_mode):
+    images = _indexed((2, 13, 17, 1))
+    for transforms in (_near_singular(rng, 2), np.round(_transforms(rng, 2) * 4) / 4):  # quarter steps: .5 ties
+        transforms = transforms.astype(np.float32)
+        for interpolation in ("NEAREST", "BILINEAR"):
+            got = check(backend, "ImageProjectiveTransformV3",
+                        [images, transforms, np.array([29, 31], np.int32), np.float32(-9)],
+                        {"interpolation": interpolation, "fill_mode": fill_mode, "dtype": "float32"},
+                        rtol=1e-5, atol=1e-4)[0]
+            if interpolation == "NEAREST":
+                want = _tf_transform(images, transforms, fill_mode)
+                np.testing.assert_array_equal(got, want)
+
+
+def _tf_transform(images, transforms, fill_mode):
+    from tests.kernels.harness import run_tf
+    return run_tf("ImageProjectiveTransformV3", [images, transforms, np.array([29, 31], np.int32), np.float32(-9)],
+                  {"interpolation": "NEAREST", "fill_mode": fill_mode, "dtype": "float32"})[0]
+
+
+@pytest.mark.parametrize("interpolation", ["NEAREST", "BILINEAR"])
+def test_image_projective_transform_specials_and_sizes(backend, rng, interpolation):
+    """NaN/Inf pixels, odd and one-pixel images (REFLECT/WRAP of length 1), a large output, and
+    integer images with fill values that truncate and wrap (uint8) like TensorFlow's casts."""
+    for fill_mode in ("CONSTANT", "REFLECT", "WRAP", "NEAREST"):
+        attrs = {"interpolation": interpolation, "fill_mode": fill_mode, "dtype": "float32"}
+        check(backend, "ImageProjectiveTransformV3", [rand(rng, (1, 5, 7, 2), specials=True), _transforms(rng, 1),
+                                                      np.array([9, 6], np.int32), np.float32(np.inf)],
+              attrs, rtol=1e-5, atol=1e-5)
+        check(backend, "ImageProjectiveTransformV3", [rand(rng, (2, 1, 1, 3)), _transforms(rng, 2),
+                                                      np.array([3, 4], np.int32), np.float32(0.5)],
+              attrs, rtol=1e-5, atol=1e-5)
+    check(backend, "ImageProjectiveTransformV3", [rand(rng, (1, 300, 70, 1)), _transforms(rng, 1),
+                                                  np.array([20000, 2], np.int32), np.float32(1)],
+          {"interpolation": interpolation, "fill_mode": "REFLECT", "dtype": "float32"}, rtol=1e-5, atol=1e-5)
+    shift = np.array([[1.3, 0.2, -2.5, -0.1, 0.9, 1.5, 0.01, 0]], np.float32)
+    for dtype, low, high, fill in [("uint8", 0, 255, 300.7), ("uint8", 0, 255, -3.9), ("int32", -2**24, 2**24, -3.9),
+                                   ("int64", -2**20, 2**20, 1e6 + 0.5)]:
+        check(backend, "ImageProjectiveTransformV3", [rand(rng, (1, 6, 5, 2), dtype, low, high), shift,
+                                                      np.array([7, 6], np.int32), np.float32(fill)],
+              {"interpolation": interpolation, "fill_mode": "CONSTANT", "dtype": dtype})
+
+
+def test_image_ops_read_gpu_resident_boxes_and_transforms(webgl, rng):
+    """Boxes, box indices and transforms made on the GPU are sampled there (no download); a GPU-resident
+    box index outside [0, batch) is not checked (no readback) and gives NaN for that box."""
+    import engine
+    from tests.kernels.harness import run_tf, to_tensor
+    impl = engine.get_backend(webgl)
+
+    def on_gpu(values):
+        tensor = to_tensor(values)
+        impl.texture_of(tensor)
+        return impl.run("AddV2", [tensor, to_tensor(np.zeros((), values.dtype))])[0]
+
+    image, boxes = to_tensor(rand(rng, (2, 6, 7, 3))), _boxes(rng, 5)
+    impl.texture_of(image)
+    box_ind = np.array([0, 1, 1, 0, 1], np.int32)
+    gpu_boxes, gpu_ind = on_gpu(boxes), on_gpu(box_ind)
+    transforms = _transforms(rng, 2)
+    gpu_transforms = on_gpu(transforms)
+    downloads = impl.stats.downloads
+    crops = impl.run("CropAndResize", [image, gpu_boxes, gpu_ind, to_tensor(np.array([4, 3], np.int32))],
+                     {"method": "bilinear"})[0]
+    moved = impl.run("ImageProjectiveTransformV3", [image, gpu_transforms, to_tensor(np.array([5, 8], np.int32)),
+                                                    to_tensor(np.float32(0))], {"interpolation": "BILINEAR"})[0]
+    bad = impl.run("CropAndResize", [image, gpu_boxes, on_gpu(np.array([0, 2, 1, -1, 1], np.int32)),
+                                     to_tensor(np.array([4, 3], np.int32))])[0]
+    assert impl.stats.downloads == downloads
+    assert "CropAndResize" not in impl.stats.cpu_fallbacks
+    assert "ImageProjectiveTransformV3" not in impl.stats.cpu_fallbacks
+    want = run_tf("CropAndResize", [image.numpy(), boxes, box_ind, np.array([4, 3], np.int32)])[0]
+    np.testing.assert_allclose(crops.numpy(), want, rtol=1e-5, atol=1e-6)
+    want = run_tf("ImageProjectiveTransformV3", [image.numpy(), transforms, np.array([5, 8], np.int32),
+                                                 np.float32(0)], {"interpolation": "BILINEAR", "dtype": "float32"})[0]
+    np.testing.assert_allclose(moved.numpy(), want, rtol=1e-5, atol=1e-5)
+    got = bad.numpy()
+    assert np.isnan(got[[1, 3]]).all() and not np.isnan(got[[0, 2, 4]]).any()

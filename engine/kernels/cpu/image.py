@@ -110,6 +110,8 @@ def crop_and_resize(image, boxes, box_ind, crop_size, *, method: str = "bilinear
         raise ValueError(f"box_index has incompatible shape {list(box_ind.shape)} for {boxes.shape[0]} boxes")
     if np.any((box_ind < 0) | (box_ind >= batch)):
         raise ValueError("box_index has values outside [0, batch_size)")
+    if not np.isfinite(boxes).all():
+        raise ValueError("Boxes contains at least one element that is not finite")
     if method not in ("bilinear", "nearest"):
         raise ValueError(f"method must be 'bilinear' or 'nearest', got {method!r}")
 

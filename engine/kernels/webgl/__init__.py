@@ -8,3 +8,5 @@ from engine.kernels.webgl import normalization  # noqa: F401
 from engine.kernels.webgl import reduction  # noqa: F401
 from engine.kernels.webgl import basic_math  # noqa: F401
 from engine.kernels.webgl import logical  # noqa: F401
+from engine.kernels.webgl import image  # noqa: F401
+from engine.kernels.webgl import convolution  # noqa: F401

@@ -1,0 +1,149 @@
+"""GL kernels of the image family: ResizeBilinear, ResizeNearestNeighbor, CropAndResize and
+ImageProjectiveTransformV3 (shaders/image/).
+
+Sampling positions are computed in float32 in the order of the CPU kernels (TensorFlow's), so the
+pixels read agree exactly: the resize scales come from the CPU kernel's own helper and reach the
+shader as uniforms (not literals the compiler could fold into other roundings), rounding is C's
+roundf (half away from zero), done exactly. Bilinear weights and results match to float32 rounding.
+
+What is read on the CPU: sizes (they make the output shape), and ImageProjectiveTransformV3's scalar
+fill value (cast to the image dtype first, as TensorFlow; a one-value download if it lives on the
+GPU, as TF.js takes it as a number). Boxes, box indices and transforms are sampled in the shaders.
+CropAndResize checks CPU-resident box indices (in [0, batch)) and boxes (finite) as TensorFlow does;
+GPU-resident ones are not downloaded for the checks: an index outside [0, batch) yields NaN for that
+box, and a non-finite box coordinate gives extrapolation_value samples (positions outside the image).
+
+Images must be float32 or int32 in storage (uint8/int16/... images are stored as int32); other
+dtypes run the CPU kernel (CPUFallback).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from engine import dtypes
+from engine.kernels.cpu import image as cpu
+from engine.kernels.registry import register
+from engine.kernels.webgl.common import require_gl_dtypes
+from engine.kernels.webgl.slice_join import empty, ints, on_cpu
+from engine.tensor import Tensor, alias
+from engine.webgl.backend import WebGLBackend
+from engine.webgl.program import Program
+
+WEBGL = "webgl"
+F32 = np.float32
+_COMMON = "image/common.glsl"
+_FILL_MODES = {"CONSTANT": 0, "REFLECT": 1, "WRAP": 2, "NEAREST": 3}
+
+
+def _vec2(a, b) -> tuple[float, float]:
+    """A vec2 uniform from float32 values (moderngl stores them as float32 unchanged)."""
+    return float(F32(a)), float(F32(b))
+
+
+# -- resizing ---------------------------------------------------------------------------------------
+
+def _resize(backend: WebGLBackend, op: str, images: Tensor, size: Tensor, align_corners: bool,
+            half_pixel_centers: bool) -> Tensor:
+    require_gl_dtypes(images)
+    out_h, out_w, scale_h, scale_w = cpu._resize_setup(images, ints(size), align_corners, half_pixel_centers)
+    bilinear = op == "ResizeBilinear"
+    out_dtype = "float32" if bilinear else images.dtype
+    out_shape = (images.shape[0], out_h, out_w, images.shape[3])
+    if math.prod(out_shape) == 0:
+        return empty(out_shape, out_dtype)
+    shader = "image/resize_bilinear.glsl" if bilinear else "image/resize_nearest.glsl"
+    defines = {"HALF_PIXEL": bool(half_pixel_centers)}
+    if not bilinear:
+        defines["ALIGN_CORNERS"] = bool(align_corners)
+    program = Program(op, (_COMMON, shader), ("A",), defines, {"u_scale": _vec2(scale_h, scale_w)})
+    return backend.run_program(program, [images], out_shape, out_dtype)
+
+
+@register("ResizeBilinear", backend=WEBGL)
+def resize_bilinear(backend, images, size, *, align_corners: bool = False, half_pixel_centers: bool = False):
+    return _resize(backend, "ResizeBilinear", images, size, align_corners, half_pixel_centers)
+
+
+@register("ResizeNearestNeighbor", backend=WEBGL)
+def resize_nearest_neighbor(backend, images, size, *, align_corners: bool = False,
+                            half_pixel_centers: bool = False):
+    return _resize(backend, "ResizeNearestNeighbor", images, size, align_corners, half_pixel_centers)
+
+
+# -- crop and resize --------------------------------------------------------------------------------
+
+@register("CropAndResize", backend=WEBGL)
+def crop_and_resize(backend, image, boxes, box_ind, crop_size, *, method: str = "bilinear",
+                    extrapolation_value: float = 0.0):
+    require_gl_dtypes(image, boxes, box_ind)
+    if image.rank != 4:
+        raise ValueError(f"input image must be 4-D, got shape {list(image.shape)}")
+    batch, height, width, depth = image.shape
+    if height <= 0 or width <= 0:
+        raise ValueError("image dimensions must be positive")
+    crop_h, crop_w = ints(crop_size)[:2]
+    if crop_h <= 0 or crop_w <= 0:
+        raise ValueError("crop dimensions must be positive")
+    if boxes.size % 4:
+        raise ValueError(f"boxes must have 4 columns, got shape {list(boxes.shape)}")
+    count = boxes.size // 4
+    if box_ind.size != count:
+        raise ValueError(f"box_index has incompatible shape {list(box_ind.shape)} for {count} boxes")
+    if box_ind.has_values():  # CPU-resident indices are checked as TensorFlow does; others are not read back
+        values = box_ind.numpy().reshape(-1)
+        if np.any((values < 0) | (values >= batch)):
+            raise ValueError("box_index has values outside [0, batch_size)")
+    if boxes.has_values() and not np.all(np.isfinite(boxes.numpy())):
+        raise ValueError("Boxes contains at least one element that is not finite")
+    if method not in ("bilinear", "nearest"):
+        raise ValueError(f"method must be 'bilinear' or 'nearest', got {method!r}")
+    out_shape = (count, crop_h, crop_w, depth)
+    if math.prod(out_shape) == 0:
+        return empty(out_shape, "float32")
+    boxes2d = boxes if boxes.shape == (count, 4) else alias(boxes, (count, 4))
+    program = Program("CropAndResize", (_COMMON, "image/crop_and_resize.glsl"), ("A", "B", "I"),
+                      {"NEAREST": method == "nearest"},
+                      {"u_extent": _vec2(height - 1, width - 1),
+                       "u_steps": _vec2(max(crop_h - 1, 1), max(crop_w - 1, 1)),
+                       "u_extrapolation": float(F32(extrapolation_value))})
+    return backend.run_program(program, [image, boxes2d, box_ind], out_shape, "float32")
+
+
+# -- projective transforms --------------------------------------------------------------------------
+
+def _cast_fill(fill_value: Tensor, fine: np.dtype) -> float:
+    """The fill value cast to the image type first (C truncation and wrap-around for integers)."""
+    fill = np.asarray(fill_value.numpy(), F32).reshape(-1)[:1].reshape(())
+    fill = fill.astype(np.int64).astype(fine) if fine.kind in "iu" else fill.astype(fine)
+    return float(F32(fill))
+
+
+@register("ImageProjectiveTransformV3", backend=WEBGL)
+def image_projective_transform_v3(backend, images, transforms, output_shape, fill_value, *, interpolation: str,
+                                  fill_mode: str = "CONSTANT", dtype: str | None = None):
+    require_gl_dtypes(images, transforms)
+    if images.rank != 4:
+        raise ValueError(f"Input images must have rank 4, got shape {list(images.shape)}")
+    if transforms.rank != 2 or transforms.shape[1] != 8 or transforms.shape[0] not in (1, images.shape[0]):
+        raise ValueError("Input transform should be num_images x 8 or 1 x 8")
+    if fill_mode not in _FILL_MODES:
+        raise ValueError(f"Unknown fill_mode {fill_mode!r}")
+    if interpolation not in ("NEAREST", "BILINEAR"):
+        raise ValueError(f"Unknown interpolation {interpolation!r}")
+    out_h, out_w = ints(output_shape)[:2]
+    if out_h <= 0 or out_w <= 0:
+        raise ValueError("output dimensions must be positive")
+    if images.size == 0:  # nothing to upload or sample: the CPU kernel answers (and validates)
+        return on_cpu("ImageProjectiveTransformV3", [images, transforms, output_shape, fill_value],
+                      {"interpolation": interpolation, "fill_mode": fill_mode, "dtype": dtype})
+    batch, height, width, depth = images.shape
+    fine = dtypes.numpy_dtype(dtype) if dtype else dtypes.NUMPY_OF[images.dtype]
+    integer = images.dtype == "int32"
+    wrap_bits = 8 * fine.itemsize if integer and fine.kind in "iu" and fine.itemsize < 4 else 0
+    program = Program("ImageProjectiveTransformV3", (_COMMON, "image/transform.glsl"), ("A", "T"),
+                      {"NEAREST": interpolation == "NEAREST", "FILL_MODE": _FILL_MODES[fill_mode],
+                       "INTEGER": integer, "WRAP_BITS": wrap_bits, "WRAP_SIGNED": fine.kind == "i"},
+                      {"u_size": _vec2(width, height), "u_fill": _cast_fill(fill_value, fine)})
+    return backend.run_program(program, [images, transforms], (batch, out_h, out_w, depth), images.dtype)
