@@ -23,7 +23,7 @@ from engine.kernels.registry import BACKEND_NEUTRAL, Kernel, get_kernel
 from engine.tensor import Tensor
 from engine.webgl.compiler import VERTEX_SHADER, Layout, fragment_source
 from engine.webgl.program import CPUFallback, Program
-from engine.webgl.textures import GLTensorData, TextureManager, texture_shape
+from engine.webgl.textures import ComplexGLData, GLTensorData, TextureManager, texture_shape
 
 log = logging.getLogger("tfgl.webgl")
 CPU_FORWARD_MAX_SIZE = 128
@@ -138,7 +138,13 @@ class WebGLBackend(Backend):
 
     def _forward_to_cpu(self, inputs: list) -> bool:
         tensors = [x for x in inputs if isinstance(x, Tensor)]
-        return all(self.gl_data(t) is None and t.size <= CPU_FORWARD_MAX_SIZE for t in tensors)
+        return all(not self.on_gpu(t) and t.size <= CPU_FORWARD_MAX_SIZE for t in tensors)
+
+    def on_gpu(self, tensor: Tensor) -> bool:
+        data = tensor.device_data
+        if isinstance(data, (GLTensorData, ComplexGLData)) and data.backend is self:
+            return True
+        return self._uploads.get(tensor) is not None
 
     def _note_fallback(self, op: str, reason: str) -> None:
         self.stats.cpu_fallbacks[op] = self.stats.cpu_fallbacks.get(op, 0) + 1
@@ -151,7 +157,30 @@ class WebGLBackend(Backend):
         data = tensor.device_data
         if isinstance(data, GLTensorData) and data.backend is self and data.texture is not None:
             return data
-        return self._uploads.get(tensor)
+        cached = self._uploads.get(tensor)
+        return cached if isinstance(cached, GLTensorData) else None
+
+    def complex_parts(self, tensor: Tensor) -> tuple[Tensor, Tensor]:
+        """The real and imaginary parts of a complex64 tensor as float32 tensors on this GPU
+        (views of its two textures; a CPU tensor is uploaded once)."""
+        if tensor.dtype != "complex64":
+            raise CPUFallback(f"expected a complex64 tensor, got {tensor.dtype}")
+        data = tensor.device_data
+        if not (isinstance(data, ComplexGLData) and data.backend is self):
+            data = self._uploads.get(tensor)
+        if data is None:
+            values = tensor.numpy()
+            data = ComplexGLData(self._upload(values.real.astype(np.float32), "float32"),
+                                 self._upload(values.imag.astype(np.float32), "float32"))
+            if tensor.device_data is None:
+                tensor.attach_device(data)
+            else:
+                self._uploads.put(tensor, data)
+        parts = []
+        for part in (data.real, data.imag):
+            part.retain()
+            parts.append(Tensor(None, "float32", tensor.shape, device=part))
+        return parts[0], parts[1]
 
     def texture_of(self, tensor: Tensor) -> GLTensorData:
         """The tensor's texture on this backend, uploading its values on first use."""

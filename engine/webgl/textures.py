@@ -119,3 +119,26 @@ class GLTensorData:
 
     def download(self) -> np.ndarray:
         return self.backend.download(self)
+
+
+class ComplexGLData:
+    """A complex64 tensor on the GPU, as TF.js keeps one: its real and imaginary parts in two float
+    textures. Holds a reference on both parts."""
+
+    __slots__ = ("backend", "real", "imag")
+
+    def __init__(self, real: GLTensorData, imag: GLTensorData):
+        self.backend, self.real, self.imag = real.backend, real, imag
+
+    def retain(self) -> None:
+        self.real.retain()
+        self.imag.retain()
+
+    def release(self) -> None:
+        self.real.release()
+        self.imag.release()
+
+    def download(self) -> np.ndarray:
+        out = np.empty(self.real.size, np.complex64)
+        out.real, out.imag = self.real.download(), self.imag.download()  # placed, so inf parts stay inf
+        return out

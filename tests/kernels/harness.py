@@ -70,6 +70,8 @@ def run_engine(backend: str, op: str, inputs: Sequence[Any], attrs: dict | None 
         for tensor in tensors:
             if tensor.dtype in ("float32", "int32", "bool") and tensor.size:
                 impl.texture_of(tensor)
+            elif tensor.dtype == "complex64" and tensor.size:
+                impl.complex_parts(tensor)
     outputs = [o.numpy() if hasattr(o, "numpy") else o for o in impl.run(op, tensors, attrs or {})]
     if backend == "webgl":
         _assert_no_gl_error(impl, f"after {op}")

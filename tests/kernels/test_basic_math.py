@@ -71,7 +71,10 @@ def test_round_half_to_even(backend, op):
 @pytest.mark.parametrize("op", COMPLEX_UNARY)
 @pytest.mark.parametrize("shape", [(3, 4), (0, 2)], ids=str)
 def test_unary_complex(backend, rng, op, shape):
-    check(backend, op, [rand(rng, shape, "complex64", -2, 2)], rtol=1e-5)
+    """On webgl complex tensors are two float textures: Real, Imag and ComplexAbs read them there;
+    complex math itself runs the CPU kernel."""
+    check(backend, op, [rand(rng, shape, "complex64", -2, 2)], rtol=1e-5,
+          allow_fallback=op not in ("ComplexAbs", "Real", "Imag"))
 
 
 def test_erf_matches_math_erf(backend):
@@ -335,3 +338,27 @@ def test_float_only_ops_on_int32_run_the_cpu_kernel(backend, rng, op):
     np.testing.assert_array_equal(got, want)
     if stats:
         assert stats.cpu_fallbacks.get(op, 0) == before + 1
+
+
+def test_complex_abs_special_values(backend):
+    parts = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 3.0, 1e30, 1e-30], np.float32)
+    x = np.empty((len(parts), len(parts)), np.complex64)
+    x.real, x.imag = parts[:, None], parts[None, :]
+    check(backend, "ComplexAbs", [x], rtol=1e-6)
+
+
+def test_complex_parts_stay_on_the_gpu(webgl, rng):
+    """Complex pairs two GPU textures and Real/Imag hand them back: nothing is downloaded or copied."""
+    import engine
+    from tests.kernels.harness import to_tensor
+    impl = engine.get_backend(webgl)
+    real, imag = to_tensor(rand(rng, (40, 50), specials=True)), to_tensor(rand(rng, (40, 50)))
+    for t in (real, imag):
+        impl.texture_of(t)
+    downloads, draws = impl.stats.downloads, impl.stats.draws
+    z = impl.run("Complex", [real, imag], {})[0]
+    back = impl.run("Real", [z], {})[0], impl.run("Imag", [z], {})[0]
+    assert (impl.stats.downloads, impl.stats.draws) == (downloads, draws)
+    np.testing.assert_array_equal(back[0].numpy(), real.numpy())
+    np.testing.assert_array_equal(back[1].numpy(), imag.numpy())
+    assert z.numpy().dtype == np.complex64 and np.array_equal(z.numpy().imag, imag.numpy())

@@ -17,6 +17,7 @@ from engine.kernels.webgl.logical import ternary
 from engine.tensor import Tensor
 from engine.webgl.backend import CPUFallback, WebGLBackend
 from engine.webgl.program import Program
+from engine.webgl.textures import ComplexGLData
 
 WEBGL = "webgl"
 
@@ -109,3 +110,40 @@ def clip_by_value(backend, t, clip_value_min, clip_value_max):
         raise CPUFallback(f"bounds of shapes {clip_value_min.shape} and {clip_value_max.shape} widen {t.shape}")
     return ternary(backend, t, clip_value_min, clip_value_max, "basic_math/clip_by_value.glsl", t.shape, t.dtype,
                    defines={"INTEGER": t.dtype == "int32"})
+
+
+# -- complex64: two float textures per tensor (as TF.js); other ops on complex run the CPU kernel --
+
+@register("Complex", backend=WEBGL)
+def complex_(backend, real, imag):
+    """Pairs two float tensors without copying them (broadcast first when their shapes differ)."""
+    if real.dtype != "float32" or imag.dtype != "float32":
+        raise CPUFallback("Complex takes float32 parts on the GPU")
+    shape = broadcast_shape(real.shape, imag.shape)
+    parts = [p if p.shape == shape else backend.run("BroadcastTo", [p, _shape_tensor(shape)])[0]
+             for p in (real, imag)]
+    datas = [backend.texture_of(p) for p in parts]
+    for data in datas:
+        data.retain()
+    return Tensor(None, "complex64", shape, device=ComplexGLData(*datas))
+
+
+def _shape_tensor(shape: tuple[int, ...]) -> Tensor:
+    return Tensor(np.array(shape, np.int32), "int32")
+
+
+@register("Real", backend=WEBGL)
+def real(backend, x):
+    return backend.complex_parts(x)[0]
+
+
+@register("Imag", backend=WEBGL)
+def imag(backend, x):
+    return backend.complex_parts(x)[1]
+
+
+@register("ComplexAbs", backend=WEBGL)
+def complex_abs(backend, x):
+    re, im = backend.complex_parts(x)
+    program = _program("complex_abs", (), "binary", ("A", "B"), False)
+    return backend.run_program(program, [re, im], x.shape, "float32")
