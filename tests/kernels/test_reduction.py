@@ -196,3 +196,57 @@ def test_scan_long_axes(backend, rng, op, exclusive, reverse):
         x = rand(rng, (2, 300))
         x[0, 100], x[1, 200] = np.nan, np.inf
         check(backend, op, [x, np.int32(1)], attrs)
+
+
+def assert_rejects(backend, op, inputs, attrs=None, match=None):
+    with pytest.raises(KernelError, match=match):
+        run_engine(backend, op, inputs, attrs)
+
+
+def test_bincount_long_rows(backend, rng):
+    """Rows of values longer than one texture row and than llvmpipe's 65535 loop iterations per
+    fragment (the shader reads 16 values per iteration); NaN/Inf weights; int32 weights."""
+    arr = rand(rng, (LONG,), "int32", 0, 320)  # values past the 300 bins are dropped
+    check(backend, "Bincount", [arr, np.int32(300), np.zeros((0,), np.float32)])
+    check(backend, "Bincount", [arr, np.int32(300), rand(rng, (LONG,), specials=True)])
+    check(backend, "Bincount", [arr.reshape(200, 500), np.int32(300), rand(rng, (200, 500), "int32", -9, 9)])
+    for binary_output in (False, True):
+        values = rand(rng, (3, 40001), "int32", 0, 120)
+        check(backend, "DenseBincount", [values, np.int32(100), rand(rng, (3, 40001))],
+              {"binary_output": binary_output})
+        check(backend, "DenseBincount", [values[0], np.int32(100), np.zeros((0,), np.int32)],
+              {"binary_output": binary_output})
+
+
+def test_bincount_rejects(backend, rng):
+    assert_rejects(backend, "Bincount", [np.int32([1, -1, 2]), np.int32(4), np.zeros((0,), np.float32)],
+                   match="non-negative")
+    assert_rejects(backend, "DenseBincount", [np.int32([1, 2]), np.int32(-1), np.zeros((0,), np.float32)],
+                   match="non-negative")
+
+
+def test_bincount_large_inputs_run_on_cpu(webgl, rng):
+    """Rows over ~1e6 values, or more bin x value steps than one draw should loop over, run on the CPU."""
+    import engine
+    stats = engine.get_backend("webgl").stats
+    before = stats.cpu_fallbacks.get("Bincount", 0)
+    check(webgl, "Bincount", [rand(rng, (1000001,), "int32", 0, 4), np.int32(4), np.zeros((0,), np.float32)],
+          allow_fallback=True)
+    check(webgl, "Bincount", [rand(rng, (LONG,), "int32", 0, 999), np.int32(1000), np.zeros((0,), np.float32)],
+          allow_fallback=True)
+    assert stats.cpu_fallbacks.get("Bincount", 0) == before + 2
+
+
+def test_bincount_gpu_values(webgl):
+    """Values made on the GPU are not read back: negative ones land in no bin (TensorFlow rejects them)."""
+    import engine
+    from tests.kernels.harness import to_tensor
+    impl = engine.get_backend("webgl")
+    before = impl.stats.cpu_fallbacks.get("Bincount", 0)
+    source = to_tensor(np.float32([-1, 0, 2, 2, 7, 3]))
+    impl.texture_of(source)
+    values = impl.run("Cast", [source], {"DstT": "int32"})[0]
+    assert not values.has_values()
+    got = impl.run("Bincount", [values, to_tensor(np.int32(4)), to_tensor(np.zeros((0,), np.int32))])[0].numpy()
+    np.testing.assert_array_equal(got, np.int32([1, 0, 2, 1]))
+    assert impl.stats.cpu_fallbacks.get("Bincount", 0) == before

@@ -437,3 +437,132 @@ def test_gather_gpu_indices_out_of_range_give_zero(webgl, rng):
     got = impl.run("GatherNd", [to_tensor(params), pairs])[0].numpy()
     np.testing.assert_array_equal(got, np.float32([params[0, 3], 0, 0]))
     assert impl.stats.cpu_fallbacks.get("GatherV2", 0) == impl.stats.cpu_fallbacks.get("GatherNd", 0) == 0
+
+
+# -- scatter on the GPU: wide outputs, many repeated/unsorted updates, NaN, GPU-resident indices -------
+
+@pytest.mark.parametrize("dtype", GL_DTYPES)
+def test_scatter_wide_and_many_updates(backend, rng, dtype):
+    """Outputs, updates and indices longer than one texture row; repeated, unsorted indices (CPU-resident
+    ones are sorted by the kernel, repeats still summed in update order or the last one winning)."""
+    indices = rng.integers(0, BIG, (BIG, 1)).astype(np.int32)  # about a third of the slots repeat
+    check(backend, "ScatterNd", [indices, values(rng, (BIG,), dtype), i32([BIG])])
+    pairs = np.stack([rng.integers(0, 300, 5000), rng.integers(0, 2, 5000)], axis=1).astype(np.int32)
+    check(backend, "ScatterNd", [pairs, values(rng, (5000, 7), dtype), i32([300, 2, 7])])
+    check(backend, "ScatterNd", [i32([[1], [0], [1]]), values(rng, (3, BIG), dtype), i32([2, BIG])])
+    check(backend, "TensorScatterUpdate", [values(rng, (BIG,), dtype), indices[:3000], values(rng, (3000,), dtype)])
+    check(backend, "TensorScatterUpdate", [values(rng, (2, BIG), dtype), i32([[1], [0], [1]]),
+                                           values(rng, (3, BIG), dtype)])
+    check(backend, "TensorScatterUpdate", [values(rng, (40, 50, 3), dtype), pairs[:, :1] % 40,
+                                           values(rng, (5000, 50, 3), dtype)])
+    positions = np.sort(rng.choice(2 * BIG, 4000, replace=False))
+    coords = np.stack(np.unravel_index(positions, (2, BIG)), axis=1).astype(np.int32)
+    check(backend, "SparseToDense", [coords, i32([2, BIG]), values(rng, (4000,), dtype), values(rng, (), dtype)])
+    check(backend, "SparseToDense", [positions.astype(np.int32)[::-1], i32([2 * BIG]), values(rng, (), dtype),
+                                     values(rng, (), dtype)], {"validate_indices": False})
+
+
+def test_scatter_nan_updates(backend):
+    nan, inf = np.float32(np.nan), np.float32(np.inf)
+    check(backend, "ScatterNd", [i32([[1], [3], [1], [3], [0], [4]]), np.float32([nan, inf, 2, -inf, 5, inf]), i32([5])])
+    check(backend, "TensorScatterUpdate", [np.float32([1, nan, 2, nan]), i32([[0], [2], [0], [3]]),
+                                           np.float32([nan, 7, nan, 4])])
+    check(backend, "SparseToDense", [i32([1, 3]), i32([5]), np.float32([nan, 2]), np.float32(nan)])
+    check(backend, "SparseToDense", [i32([0, 2]), i32([3]), np.float32(nan), np.float32(-inf)])
+
+
+def test_scatter_int32_sums(backend, rng):
+    indices = rng.integers(0, 10, (3000, 1)).astype(np.int32)
+    check(backend, "ScatterNd", [indices, rng.integers(-3000, 3000, 3000).astype(np.int32), i32([10])])
+
+
+def test_scatter_many_updates_on_one_slice_run_on_cpu(webgl):
+    """A fragment walks the updates of its slice; past llvmpipe's loop limit ScatterNd runs on the CPU."""
+    import engine
+    stats = engine.get_backend("webgl").stats
+    before = stats.cpu_fallbacks.get("ScatterNd", 0)
+    count = 70000
+    check(webgl, "ScatterNd", [np.zeros((count, 1), np.int32), np.ones(count, np.float32), i32([3])],
+          allow_fallback=True)
+    assert stats.cpu_fallbacks.get("ScatterNd", 0) == before + 1
+    check(webgl, "TensorScatterUpdate", [np.zeros(3, np.float32), np.zeros((count, 1), np.int32),
+                                         np.arange(count, dtype=np.float32)])  # last wins: no walk
+
+
+def _gpu_ints(impl, array):
+    """An int32 tensor made on the GPU (a Cast), with no values on the CPU."""
+    from tests.kernels.harness import to_tensor
+    source = to_tensor(np.asarray(array, np.float32))
+    impl.texture_of(source)
+    out = impl.run("Cast", [source], {"DstT": "int32"})[0]
+    assert not out.has_values()
+    return out
+
+
+def test_scatter_gpu_indices(webgl, rng):
+    """Indices made on the GPU are not read back: every fragment loops over all updates, repeats sum
+    (ScatterNd) or the last wins, and out-of-range tuples are ignored, as in TF.js."""
+    import engine
+    from tests.kernels.harness import assert_close, to_tensor
+    impl = engine.get_backend("webgl")
+    fallbacks = dict(impl.stats.cpu_fallbacks)
+
+    def run(op, inputs, attrs=None):
+        return impl.run(op, [x if hasattr(x, "has_values") else to_tensor(x) for x in inputs], attrs or {})[0].numpy()
+
+    tuples = rng.integers(0, 6, (40, 2))
+    updates = values(rng, (40, 3))
+    assert_close(run("ScatterNd", [_gpu_ints(impl, tuples), updates, i32([6, 6, 3])]),
+                 run_tf("ScatterNd", [tuples.astype(np.int32), updates, i32([6, 6, 3])])[0])
+    x = values(rng, (6, 6, 3))
+    assert_close(run("TensorScatterUpdate", [x, _gpu_ints(impl, tuples), updates]),
+                 run_tf("TensorScatterUpdate", [x, tuples.astype(np.int32), updates])[0])
+    # The longest loop a fragment may run on llvmpipe: 14999 updates of depth 3.
+    deep = rng.integers(0, 4, (14999, 3))
+    ints_updates = rng.integers(-5, 6, (14999, 5)).astype(np.int32)
+    np.testing.assert_array_equal(run("ScatterNd", [_gpu_ints(impl, deep), ints_updates, i32([4, 4, 4, 5])]),
+                                  run_tf("ScatterNd", [deep.astype(np.int32), ints_updates, i32([4, 4, 4, 5])])[0])
+
+    np.testing.assert_array_equal(
+        run("ScatterNd", [_gpu_ints(impl, [[0], [7], [-1], [2], [0]]), np.float32([1, 2, 3, 4, 5]), i32([4])]),
+        np.float32([6, 0, 4, 0]))
+    np.testing.assert_array_equal(
+        run("TensorScatterUpdate", [np.float32([10, 11, 12, 13]), _gpu_ints(impl, [[2], [9], [2], [0]]),
+                                    np.float32([1, 2, 3, 4])]),
+        np.float32([4, 11, 3, 13]))
+    # Unsorted, repeated and out-of-range indices pass validate_indices unchecked.
+    np.testing.assert_array_equal(
+        run("SparseToDense", [_gpu_ints(impl, [3, 1, 3, 8]), i32([5]), np.float32([1, 2, 3, 4]), np.float32(9)]),
+        np.float32([9, 2, 9, 3, 9]))
+    assert impl.stats.cpu_fallbacks == fallbacks
+
+
+def test_scatter_gpu_indices_read_back_past_the_loop_limit(webgl, rng):
+    """Too many GPU-resident updates to loop over: the kernel reads the indices back, checks them as
+    TensorFlow does and takes the sorted path."""
+    import engine
+    from tests.kernels.harness import assert_close, to_tensor
+    impl = engine.get_backend("webgl")
+    fallbacks = dict(impl.stats.cpu_fallbacks)
+    indices = rng.integers(0, 500, (40000, 1))
+    updates = values(rng, (40000,))
+    got = impl.run("ScatterNd", [_gpu_ints(impl, indices), to_tensor(updates), to_tensor(i32([500]))])[0].numpy()
+    assert_close(got, run_tf("ScatterNd", [indices.astype(np.int32), updates, i32([500])])[0])
+    got = impl.run("SparseToDense", [_gpu_ints(impl, np.arange(40000)), to_tensor(i32([40001])), to_tensor(updates),
+                                     to_tensor(np.float32(0))])[0].numpy()
+    np.testing.assert_array_equal(got, np.append(updates, np.float32(0)))
+    assert impl.stats.cpu_fallbacks == fallbacks
+    indices[123] = 500
+    with pytest.raises(KernelError, match="does not index"):
+        impl.run("ScatterNd", [_gpu_ints(impl, indices), to_tensor(updates), to_tensor(i32([500]))])
+    with pytest.raises(KernelError, match="out of order"):
+        impl.run("SparseToDense", [_gpu_ints(impl, np.arange(40000)[::-1]), to_tensor(i32([40001])),
+                                   to_tensor(updates), to_tensor(np.float32(0))])
+
+
+def test_scatter_rank7(backend, rng):
+    """Scatter reads its inputs and writes its output flat, so tensors of any rank stay on the GPU."""
+    x = values(rng, (2, 1, 3, 1, 2, 1, 3))
+    check(backend, "TensorScatterUpdate", [x, i32([[1, 0, 2], [0, 0, 0]]), values(rng, (2, 1, 2, 1, 3))])
+    indices = rng.integers(0, 2, (2, 1, 1, 1, 1, 1, 2, 2)).astype(np.int32)
+    check(backend, "ScatterNd", [indices, values(rng, (2, 1, 1, 1, 1, 1, 2, 3)), i32([2, 2, 3])])

@@ -311,3 +311,26 @@ def test_broadcast_to_wide_and_rank6(backend, rng, dtype):
     check(backend, "BroadcastTo", [rand(rng, (1, 7), dtype, specials=True), i32([3000, 7])])
     check(backend, "BroadcastTo", [rand(rng, (3, 1), dtype, specials=True), i32([2, 1, 2, 1, 3, 4])])
     check(backend, "BroadcastTo", [rand(rng, (2, 1, 3, 1, 1), dtype, specials=True), i32([2, 2, 3, 5, 2])])
+
+
+def test_broadcast_args_gpu_resident(webgl):
+    """Shapes made on the GPU are not read back to be checked: an incompatible pair gives s1's dimension."""
+    import engine
+    from tests.kernels.harness import to_tensor
+    impl = engine.get_backend("webgl")
+
+    def gpu_ints(values):
+        source = to_tensor(np.float32(values))
+        impl.texture_of(source)
+        out = impl.run("Cast", [source], {"DstT": "int32"})[0]
+        assert not out.has_values()
+        return out
+
+    before = impl.stats.cpu_fallbacks.get("BroadcastArgs", 0)
+    got = impl.run("BroadcastArgs", [gpu_ints([2, 1, 3]), gpu_ints([4, 1])])[0].numpy()
+    np.testing.assert_array_equal(got, i32([2, 4, 3]))
+    got = impl.run("BroadcastArgs", [to_tensor(i32([5, 1, 1, 0])), gpu_ints([1, 6, 1, 1])])[0].numpy()
+    np.testing.assert_array_equal(got, i32([5, 6, 1, 0]))
+    got = impl.run("BroadcastArgs", [gpu_ints([2, 2]), gpu_ints([3])])[0].numpy()
+    np.testing.assert_array_equal(got, i32([2, 3]))
+    assert impl.stats.cpu_fallbacks.get("BroadcastArgs", 0) == before

@@ -1,11 +1,18 @@
 """GL kernels of the reduction family: Sum Mean Max Min Prod All Any (and EuclideanNorm, registered in
-normalization.py) as windowed row reductions, ArgMax/ArgMin, and the scans Cumsum/Cumprod.
+normalization.py) as windowed row reductions, ArgMax/ArgMin, the scans Cumsum/Cumprod, and
+Bincount/DenseBincount (one fragment per bin, looping over its row of values).
 
 As TF.js: the reduced axes are transposed last (free when they already are), the input is viewed
 as (batch, n) rows, and each pass reduces windows of a row, so one fragment never loops over more
 than MAX_WINDOW values; a long row takes several passes (a 100000-value sum: windows of 317, then
 one of 316). Empty reductions give TensorFlow's identities, computed by the CPU kernels on the
 empty input (no values to move).
+
+Bincount/DenseBincount give each output bin one fragment that loops over its row of values (TF.js
+reads the values back and counts on the CPU). The loop is bounded: rows over MAX_BINCOUNT_VALUES
+(960000) values, or draws over MAX_BINCOUNT_WORK bin x value steps, run on the CPU (CPUFallback). Negative
+values are rejected when the values are on the CPU; values only on the GPU are not read back, and
+negative ones land in no bin. Counts and integer sums are exact below 2**24.
 """
 from __future__ import annotations
 
@@ -239,3 +246,60 @@ def cumsum(backend, x, axis, *, exclusive: bool = False, reverse: bool = False):
 @register("Cumprod", backend=WEBGL)
 def cumprod(backend, x, axis, *, exclusive: bool = False, reverse: bool = False):
     return _scan(backend, x, axis, exclusive, reverse, product=True)
+
+
+# -- Bincount / DenseBincount ------------------------------------------------------------------------------
+# llvmpipe ends a fragment's loops after 65535 iterations in all (a silent cap); the shader reads 16
+# values per iteration, so a row may hold up to about 16 * 60000 values.
+LOOP_TRIPS_MAX = 60000
+MAX_BINCOUNT_VALUES = 16 * LOOP_TRIPS_MAX  # values one fragment loops over (a row's length)
+MAX_BINCOUNT_WORK = 1 << 25     # output bins x row length one draw loops over (about 0.3 s on llvmpipe)
+
+
+def bincount_rows(backend: WebGLBackend, values: Tensor, rows: int, size_input: Tensor, weights: Tensor,
+                  binary: bool) -> Tensor:
+    """Bincount of each of `rows` rows of `values` (read flat) into `size` bins -> (rows, size), of the
+    weights' dtype. Each output bin loops over its row (slice_join-like: one fragment per bin).
+    Checks are the CPU kernel's (negative values only when their values are on the CPU: on the GPU
+    they land in no bin); rows too long, or too much work for one draw, run on the CPU."""
+    require_gl_dtypes(values, weights)
+    size = int(np.asarray(size_input.numpy()).reshape(-1)[0])
+    if size < 0:
+        raise ValueError(f"size ({size}) must be non-negative")
+    if values.has_values() and np.any(values.numpy() < 0):
+        raise ValueError("Input arr must be non-negative!")
+    weighted = weights.size > 0 and not binary
+    if weights.size and weights.size != values.size:
+        raise ValueError(f"weights of shape {list(weights.shape)} do not match arr of shape {list(values.shape)}")
+    n = values.size // rows if rows else 0
+    if rows * size == 0:
+        return empty_like_shape((rows, size), weights.dtype)
+    if n == 0:
+        from engine.kernels.webgl.creation import fill  # no values: every bin is 0
+        return fill(backend, (rows, size), 0.0, weights.dtype)
+    if n > MAX_BINCOUNT_VALUES or rows * size * n > MAX_BINCOUNT_WORK:
+        raise CPUFallback(f"{values.size} values into {rows} x {size} bins are too many to loop over")
+    names, inputs = ("A",), [values]
+    if weighted:
+        names, inputs = ("A", "W"), [values, weights]
+    program = Program("bincount", ("reduction/bincount.glsl",), names,
+                      {"N": n, "BINARY": binary, "WEIGHTED": weighted})
+    return backend.run_program(program, inputs, (rows, size), weights.dtype)
+
+
+@register("Bincount", backend=WEBGL)
+def bincount(backend, arr, size, weights):
+    """Counts of each value of `arr` (any shape) in [0, size), or sums of `weights` there; larger
+    values are dropped. The output has the weights' dtype even when weights is empty (plain counts)."""
+    counts = bincount_rows(backend, arr, 1, size, weights, binary=False)
+    return reshaped(counts, counts.shape[1:])
+
+
+@register("DenseBincount", backend=WEBGL)
+def dense_bincount(backend, values, size, weights, *, binary_output: bool = False):
+    """Bincount of a vector, or of each row of a matrix; `binary_output` marks presence (ignoring weights)."""
+    rows = values.shape[0] if values.rank == 2 else 1
+    if values.rank > 2:
+        raise ValueError(f"DenseBincount: values must be a vector or a matrix, got shape {list(values.shape)}")
+    counts = bincount_rows(backend, values, rows, size, weights, binary_output)
+    return reshaped(counts, counts.shape[1:]) if values.rank <= 1 else counts

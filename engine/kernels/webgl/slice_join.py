@@ -13,10 +13,20 @@ slice takes whole are merged first, which lowers the rank (and lifts the GPU's r
 String and complex tensors have no texture form: as TF.js's WebGL kernels do, these ops run the CPU
 implementation on them directly (they never were on the GPU, so this is not counted as a fallback).
 
-ScatterNd, TensorScatterUpdate and SparseToDense stay on the CPU: an output element of a scatter
-depends on every update that may land on it (sums of duplicates, last-update-wins), so a fragment
-shader would loop over all updates per output texel; their index inputs are usually small and
-CPU-resident, and TensorFlow's index validation needs the values on the CPU anyway.
+ScatterNd, TensorScatterUpdate and SparseToDense are one program (slice_join/scatter_nd.glsl) in
+which each output element gathers the updates that land on it (TF.js's scatter loops over all of
+them). Index values on the CPU (constants, as in real graphs) are checked as TensorFlow does, with
+the CPU kernels' helpers and messages, then sorted (stably) into (block, update row) pairs, so a
+fragment binary-searches its block and walks its updates in update order: repeated indices sum in
+the CPU's order (ScatterNd) or the last one wins (TensorScatterUpdate, SparseToDense without
+validation). Index values only on the GPU are not read back: every fragment loops over all updates,
+and index tuples outside the output are ignored, as in TF.js (TensorFlow would reject them);
+SparseToDense's sortedness is then not checked either (repeats: the last one wins). When that loop
+would be too long (output size x updates x depth over MAX_SCATTER_WORK, or more iterations per
+fragment than llvmpipe runs: it silently ends a fragment's loops after 65535 in all), the kernel
+reads the indices back after all, checks them and takes the sorted path. A ScatterNd with more
+than ~60000 updates on one slice runs on the CPU (CPUFallback). Integer sums are exact while they
+stay below 2**24 (textures hold floats, as in TF.js); bool sums are a logical or.
 """
 from __future__ import annotations
 
@@ -380,3 +390,190 @@ def gather_nd(backend, params, indices):
     out = backend.run_program(program, [flat_params, alias(indices, (count, depth))], (count, slice_size),
                               params.dtype)
     return alias(out, out_shape)
+
+
+# -- scatter ----------------------------------------------------------------------------------------
+
+SCATTER = "slice_join/scatter_nd.glsl"
+MAX_SCATTER_WORK = 1 << 26  # output elements x updates x depth one draw may loop over (unsorted path)
+LOOP_TRIPS_MAX = 60000      # llvmpipe silently ends a fragment's loops after 65535 iterations in all
+FLOAT_EXACT = 1 << 24       # the integers a float texture holds exactly
+BASE_ZERO, BASE_TENSOR, BASE_SCALAR = 0, 1, 2
+
+
+def _index_depth(op: str, indices: Tensor) -> int:
+    if indices.rank < 1:
+        raise ValueError(f"{op}: indices must have rank >= 1, got a scalar")
+    return indices.shape[-1]
+
+
+def _scatter_checks(op: str, indices: Tensor, updates: Tensor, out_shape: tuple[int, ...]) -> tuple[int, int]:
+    """The CPU kernel's shape checks, in its order and with its messages; (update count, depth)."""
+    depth = _index_depth(op, indices)
+    expected = indices.shape[:-1] + out_shape[depth:]
+    if updates.shape != expected:
+        raise ValueError(f"{op}: updates have shape {list(updates.shape)}, expected {list(expected)}")
+    if depth > len(out_shape):
+        raise ValueError(f"{op}: index depth {depth} exceeds rank {len(out_shape)}")
+    return math.prod(indices.shape[:-1]), depth
+
+
+def _flat_view(backend: WebGLBackend, t: Tensor) -> Tensor:
+    """`t` as a vector sharing its texture (uploaded to `t` itself, so a constant uploads once)."""
+    if t.size:
+        backend.texture_of(t)
+    return alias(t, (t.size,))
+
+
+def _loop_too_long(size: int, count: int, depth: int) -> bool:
+    """Whether the unsorted path (every fragment loops over all updates, and over each one's index
+    components) would take too long, or more loop iterations than llvmpipe runs."""
+    return size * count * depth > MAX_SCATTER_WORK or count * (depth + 1) > LOOP_TRIPS_MAX
+
+
+def _scatter_positions(op: str, indices: Tensor, count: int, depth: int, out_shape: tuple[int, ...],
+                       read_back: bool) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(index tuples (count, depth), their block positions) when the indices' values are on the CPU,
+    or `read_back` asks for them (they are then checked as on the CPU); (None, None) otherwise."""
+    if depth == 0:  # every (empty) tuple addresses the one block: nothing to read
+        return np.zeros((count, 0), np.int64), np.zeros(count, np.int64)
+    values = _index_values(indices)
+    if values is None and read_back:
+        values = np.asarray(indices.numpy())
+    if values is None:
+        return None, None
+    tuples = values.reshape(count, depth)
+    return tuples, cpu._flat_positions(tuples, out_shape, op)
+
+
+def _scatter(backend: WebGLBackend, op: str, indices: Tensor, updates: Tensor, out_shape: tuple[int, ...],
+             count: int, depth: int, positions: np.ndarray | None, *, accumulate: bool, base: int,
+             base_input: Tensor | None = None, scalar_updates: bool = False) -> Tensor:
+    """Runs slice_join/scatter_nd.glsl (count >= 1 updates) into a flat output, then views it as
+    out_shape. `positions` (checked, from the CPU) selects the sorted path; None the unsorted loop
+    over the GPU-resident index tuples."""
+    dtype = updates.dtype
+    size = math.prod(out_shape)
+    if size == 0:
+        return empty(out_shape, dtype)
+    blocks = math.prod(out_shape[:depth])
+    slice_size = size // blocks
+    defines = {"SLICE": slice_size, "NUM_UPDATES": count, "SUM": accumulate, "BOOL_OR": accumulate and dtype == "bool",
+               "BASE": base, "SCALAR_UPDATES": scalar_updates}
+    sorted_path = positions is not None and blocks <= FLOAT_EXACT and count <= FLOAT_EXACT
+    if sorted_path:
+        order = np.argsort(positions, kind="stable")
+        if accumulate:  # a fragment walks all the updates of its block
+            _, repeats = np.unique(positions, return_counts=True)
+            if count.bit_length() + 1 + int(repeats.max()) > LOOP_TRIPS_MAX:
+                raise CPUFallback(f"{op}: {int(repeats.max())} updates land on one slice")
+        pairs = Tensor(np.stack([positions[order], order], axis=1).astype(np.int32), "int32")
+        index_input = pairs
+        defines.update(SORTED=True, SEARCH_STEPS=count.bit_length() + 1)
+    else:
+        if _loop_too_long(size, count, depth):
+            raise CPUFallback(f"{op}: {count} updates of {size} output values are too many to loop over")
+        pairs = None
+        index_input = _flat_view(backend, indices)
+        strides = [math.prod(out_shape[j + 1:depth]) for j in range(depth)]
+        defines.update(SORTED=False, DEPTH=depth, STRIDES=", ".join(map(str, strides)),
+                       LIMITS=", ".join(str(d) for d in out_shape[:depth]))
+    names, inputs = ["I", "U"], [index_input, _flat_view(backend, updates)]  # all read flat: any rank
+    if base != BASE_ZERO:
+        names.append("T" if base == BASE_TENSOR else "D")
+        inputs.append(_flat_view(backend, base_input))
+    program = Program("scatter_nd", (SCATTER,), tuple(names), defines)
+    out = backend.run_program(program, inputs, (size,), dtype)
+    if pairs is not None:
+        pairs.dispose()
+    return alias(out, out_shape)
+
+
+def _scatter_op(backend, op: str, indices: Tensor, updates: Tensor, out_shape: tuple[int, ...], *,
+                accumulate: bool, base: int, base_input: Tensor | None = None) -> Tensor | None:
+    """ScatterNd / TensorScatterUpdate after the CPU kernel's checks; None when there is no update."""
+    count, depth = _scatter_checks(op, indices, updates, out_shape)
+    size = math.prod(out_shape)
+    heavy = _loop_too_long(size, count, depth)
+    _, positions = _scatter_positions(op, indices, count, depth, out_shape, read_back=heavy)
+    if count and (depth == 0 or size == 0):
+        raise ValueError(f"{op}: indices and updates specified for empty output shape")
+    if count == 0:
+        return None
+    return _scatter(backend, op, indices, updates, out_shape, count, depth, positions, accumulate=accumulate,
+                    base=base, base_input=base_input)
+
+
+@register("ScatterNd", backend=WEBGL)
+def scatter_nd(backend, indices, updates, shape):
+    """Updates at repeated indices are summed (in update order; bools: logical or)."""
+    if not on_gpu(updates):
+        return on_cpu("ScatterNd", [indices, updates, shape])
+    out_shape = tuple(ints(shape))
+    if any(d < 0 for d in out_shape):
+        raise ValueError(f"ScatterNd: shape {list(out_shape)} has a negative dimension")
+    out = _scatter_op(backend, "ScatterNd", indices, updates, out_shape, accumulate=True, base=BASE_ZERO)
+    if out is None:
+        from engine.kernels.webgl.creation import fill  # creation imports this module
+        return fill(backend, out_shape, 0.0, updates.dtype)
+    return out
+
+
+@register("TensorScatterUpdate", backend=WEBGL)
+def tensor_scatter_update(backend, tensor, indices, updates):
+    """At repeated indices the last update wins; elements no update lands on copy `tensor`."""
+    if not on_gpu(tensor, updates):
+        return on_cpu("TensorScatterUpdate", [tensor, indices, updates])
+    if tensor.dtype != updates.dtype:
+        raise ValueError(f"TensorScatterUpdate: updates of {updates.dtype} for a tensor of {tensor.dtype}")
+    out = _scatter_op(backend, "TensorScatterUpdate", indices, updates, tensor.shape, accumulate=False,
+                      base=BASE_TENSOR, base_input=tensor)
+    return alias(tensor) if out is None else out
+
+
+def _check_sparse_order(tuples: np.ndarray, positions: np.ndarray) -> None:
+    """TensorFlow's validate_indices: index tuples sorted (row-major) and unique; the CPU kernel's messages."""
+    steps = np.diff(positions)
+    if (steps <= 0).any():
+        row = int(np.argmax(steps <= 0)) + 1
+        problem = "is repeated" if steps[row - 1] == 0 else "is out of order"
+        raise ValueError(f"SparseToDense: indices[{row}] = {tuples[row].tolist()} {problem}")
+
+
+@register("SparseToDense", backend=WEBGL)
+def sparse_to_dense(backend, sparse_indices, output_shape, sparse_values, default_value, *,
+                    validate_indices: bool = True):
+    """Elements no index addresses are default_value. sparse_values is [N] or one scalar for all.
+    With validate_indices, CPU-resident indices must be sorted and unique, as TensorFlow demands."""
+    if not on_gpu(sparse_values, default_value):
+        return on_cpu("SparseToDense", [sparse_indices, output_shape, sparse_values, default_value],
+                      {"validate_indices": validate_indices})
+    shape = tuple(ints(output_shape))
+    if sparse_indices.rank > 2:
+        raise ValueError(f"SparseToDense: sparse_indices must be 0-D, 1-D or 2-D, got shape "
+                         f"{list(sparse_indices.shape)}")
+    if sparse_indices.rank < 2:
+        count, depth = sparse_indices.size, 1
+    else:
+        count, depth = sparse_indices.shape
+    if depth != len(shape):
+        raise ValueError(f"SparseToDense: indices of depth {depth} for output rank {len(shape)}")
+    if sparse_values.rank and sparse_values.shape != (count,):
+        raise ValueError(f"SparseToDense: {sparse_values.shape[0]} values for {count} indices")
+    if default_value.size != 1:
+        raise ValueError(f"SparseToDense: default_value must be a scalar, got shape {list(default_value.shape)}")
+    size = math.prod(shape)
+    heavy = _loop_too_long(size, count, depth)
+    tuples, positions = _scatter_positions("SparseToDense", alias(sparse_indices, (count, depth)), count, depth, shape,
+                                           read_back=heavy)
+    if validate_indices and positions is not None and count > 1:
+        _check_sparse_order(tuples, positions)
+    dtype = sparse_values.dtype
+    if size == 0:
+        return empty(shape, dtype)
+    if count == 0:  # every element is the default
+        program = Program("broadcast", ("transformation/broadcast.glsl",), ("A",))
+        return alias(backend.run_program(program, [_flat_view(backend, default_value)], (size,), dtype), shape)
+    return _scatter(backend, "SparseToDense", sparse_indices, sparse_values, shape, count, depth, positions,
+                    accumulate=False, base=BASE_SCALAR, base_input=default_value,
+                    scalar_updates=sparse_values.rank == 0)

@@ -1,5 +1,5 @@
 """GL kernels of the transformation family: Cast, Pad/PadV2, MirrorPad, SpaceToBatchND,
-BatchToSpaceND, DepthToSpace, SpaceToDepth and BroadcastTo.
+BatchToSpaceND, DepthToSpace, SpaceToDepth, BroadcastTo and BroadcastArgs.
 
 Paddings, block shapes, crops and target shapes are read on the CPU; errors are the CPU kernels'.
 
@@ -230,3 +230,24 @@ def broadcast_to(backend, x, shape):
     require_rank(target)
     program = Program("broadcast", ("transformation/broadcast.glsl",), ("A",))
     return backend.run_program(program, [x], target, x.dtype)
+
+
+@register("BroadcastArgs", backend=WEBGL)
+def broadcast_args(backend, s0, s1):
+    """The broadcast of two shape vectors: out[k] = s0[k] where s1[k] is 1, else s1[k] (aligned at
+    the ends, missing dims 1). Compatibility is checked on the CPU when both inputs' values are
+    there (the CPU kernel's check); shapes only on the GPU are not read back, and an incompatible
+    pair gives s1's dimension."""
+    if not on_gpu(s0, s1):
+        return on_cpu("BroadcastArgs", [s0, s1])
+    for s in (s0, s1):
+        if s.rank != 1:
+            raise ValueError(f"BroadcastArgs: shapes must be vectors, got shape {list(s.shape)}")
+    if s0.has_values() and s1.has_values():
+        cpu.broadcast_args(s0.numpy(), s1.numpy())
+    if s1.size == 0:
+        return alias(s0)
+    if s0.size == 0:
+        return alias(s1)
+    program = Program("broadcast_args", ("transformation/broadcast_args.glsl",), ("A", "B"))
+    return backend.run_program(program, [s0, s1], (max(s0.size, s1.size),), s0.dtype)
