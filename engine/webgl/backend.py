@@ -27,6 +27,7 @@ from engine.webgl.textures import ComplexGLData, GLTensorData, TextureManager, t
 
 log = logging.getLogger("tfgl.webgl")
 CPU_FORWARD_MAX_SIZE = 128
+LLVMPIPE_LOOP_LIMIT = 65535
 GL_DTYPES = frozenset({"float32", "int32", "bool"})
 
 
@@ -86,6 +87,10 @@ class WebGLBackend(Backend):
         self.ctx = ctx
         self.textures = TextureManager(ctx)
         self.max_texture_size = int(ctx.info["GL_MAX_TEXTURE_SIZE"])
+        # llvmpipe silently stops a fragment's loops after 65535 iterations in all (gallivm's guard
+        # against endless loops); kernels split longer work or run it on the CPU.
+        self.max_loop_iterations = LLVMPIPE_LOOP_LIMIT if "llvmpipe" in ctx.info["GL_RENDERER"].lower() \
+            else 2**31 - 1
         self.stats = Stats()
         self.debug = os.environ.get("TFGL_DEBUG", "") not in ("", "0")
         self._programs: dict[tuple, _Compiled] = {}
@@ -237,6 +242,9 @@ class WebGLBackend(Backend):
         size = int(np.prod(out_shape, dtype=np.int64))
         if size == 0:
             return Tensor(np.zeros(out_shape, dtypes.NUMPY_OF[out_dtype]), out_dtype)
+        if program.loop_iterations > self.max_loop_iterations:
+            raise CPUFallback(f"{program.name}: {program.loop_iterations} loop iterations per fragment exceed "
+                              f"this driver's limit of {self.max_loop_iterations}")
         datas = [self.texture_of(t) for t in inputs]
         rows, cols = self._layout(out_shape)
         layouts = tuple(Layout(t.shape, d.rows, d.cols) for t, d in zip(inputs, datas))

@@ -17,6 +17,7 @@ class Program:
     inputs: tuple[str, ...] = ("A",)           # sampler names; tensors are passed in this order
     defines: Mapping[str, object] = None       # '#define NAME value' lines; part of the cache key
     uniforms: Mapping[str, object] = None      # values set before each draw; not in the key
+    loop_iterations: int = 0                   # iterations one fragment runs, all loops together
 
     def key(self) -> tuple:
         """Everything but the uniforms: what the program's GLSL depends on."""

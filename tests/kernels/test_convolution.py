@@ -576,3 +576,12 @@ def test_non_finite_filter_taps_in_padding(backend, rng):
     w = rand(rng, (3, 3, 2, 2))
     w[0, 0, 0, 0], w[2, 2, 1, 1] = np.nan, -np.inf
     check(backend, "DepthwiseConv2dNative", [x, w], attrs)
+
+
+def test_windows_longer_than_a_driver_loop(backend, rng):
+    """A 260x260 global pool is more loop iterations than llvmpipe runs in one fragment: that case
+    runs on the CPU rather than returning a truncated sum."""
+    x = rand(rng, (1, 260, 260, 2))
+    attrs = {"ksize": [1, 260, 260, 1], "strides": [1, 1, 1, 1], "padding": "VALID"}
+    check(backend, "AvgPool", [x], attrs, allow_fallback=True)
+    check(backend, "MaxPool", [x], attrs, allow_fallback=True)

@@ -32,7 +32,8 @@ def test_equality_other_dtypes(backend, rng, op, dtype):
     b = rand(rng, (4,), dtype, -1, 1)
     if dtype == "complex64":
         b = a[1].copy()
-    check(backend, op, [a, b])
+    # complex tensors live on the GPU as two textures, but comparing them runs the CPU kernel
+    check(backend, op, [a, b], allow_fallback=dtype == "complex64")
 
 
 @pytest.mark.parametrize("op", ["Equal", "NotEqual"])

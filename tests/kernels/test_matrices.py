@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from engine.errors import KernelError
-from tests.kernels.harness import check, rand, run_engine, tf
+from tests.kernels.harness import assert_close, check, rand, run_engine, tf
 
 pytestmark = pytest.mark.tf
 
@@ -222,3 +222,12 @@ def test_matrix_band_part_odd_sizes(backend, rng):
     for lower, upper in ((5, 7), (-1, 0), (149, -1)):
         check(backend, "MatrixBandPart", [x, np.int64(lower), np.int64(upper)])
     check(backend, "MatrixBandPart", [rand(rng, (150, 131), "int32", -9, 9), np.int32(3), np.int32(-1)])
+
+
+def test_shared_dim_longer_than_a_driver_loop(backend, rng):
+    """llvmpipe stops a fragment's loops after 65535 iterations: longer products are summed in slices."""
+    a, b = rand(rng, (2, 70001), low=-1, high=1), rand(rng, (70001, 3), low=-1, high=1)
+    check(backend, "MatMul", [a, b], rtol=1e-4)
+    bias = rand(rng, (3,))
+    got = run_engine(backend, "_FusedMatMul", [a, b, bias], {"fused_ops": ["BiasAdd", "Relu"], "num_args": 1})[0]
+    assert_close(got, np.maximum(a.astype(np.float64) @ b + bias, 0), rtol=1e-4)

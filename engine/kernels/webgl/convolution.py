@@ -117,7 +117,9 @@ def _convolve(backend: WebGLBackend, x: Tensor, filters: Tensor, info: ConvInfo,
         shaders = (ACTIVATIONS_SHADER,) + shaders
         names += epilogue.inputs
         tensors += list(epilogue.tensors)
-    return backend.run_program(Program(name, shaders, names, defines), tensors, info.out_shape, "float32")
+    loops = prod(info.window) * (info.in_channels if name == "conv" else 1)
+    program = Program(name, shaders, names, defines, loop_iterations=loops)
+    return backend.run_program(program, tensors, info.out_shape, "float32")
 
 
 def conv_tensor(backend: WebGLBackend, x: Tensor, filters: Tensor, info: ConvInfo,
@@ -229,7 +231,8 @@ def conv2d_backprop_input(backend, input_sizes, filters, out_backprop, *, stride
     defines = {**_window_defines(info), "OUT_D": out_d, "OUT_H": out_h, "OUT_W": out_w,
                **_tensor_defines("DY", info.batch, info.out_channels, info.out_size, info.channels_last),
                **_coord_defines(info.batch, info.in_channels, info.in_size, info.channels_last)}
-    program = Program("conv_backprop_input", ("convolution/backprop_input.glsl",), ("Dy", "W"), defines)
+    program = Program("conv_backprop_input", ("convolution/backprop_input.glsl",), ("Dy", "W"), defines,
+                      loop_iterations=prod(info.window) * info.out_channels)
     return backend.run_program(program, [out_backprop, filters], info.in_shape, "float32")
 
 
@@ -246,7 +249,7 @@ def pool_tensor(backend: WebGLBackend, x: Tensor, info: ConvInfo, op: int, filte
     names, tensors = ("X",), [x]
     if filters is not None:
         names, tensors = ("X", "W"), [x, filters]
-    program = Program("pool", ("convolution/pool.glsl",), names, defines)
+    program = Program("pool", ("convolution/pool.glsl",), names, defines, loop_iterations=prod(info.window))
     return backend.run_program(program, tensors, info.out_shape, out_dtype)
 
 

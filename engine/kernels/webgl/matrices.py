@@ -149,20 +149,44 @@ def matmul_tensor(backend: WebGLBackend, a: Tensor, b: Tensor, transpose_a: bool
     a3 = view(backend, a, (math.prod(a.shape[:-2]), ra, ca))
     b3 = view(backend, b, (math.prod(b.shape[:-2]), rb, cb))
     defines = {
-        "SHARED_DIM": k,
         "A_BATCH(b)": _batch_index(a.shape[:-2], batch_shape), "A_BATCH_STRIDE": ra * ca,
         "A_ROW_STEP": 1 if transpose_a else ca, "A_K_STEP": ca if transpose_a else 1,
         "B_BATCH(b)": _batch_index(b.shape[:-2], batch_shape), "B_BATCH_STRIDE": rb * cb,
         "B_COL_STEP": cb if transpose_b else 1, "B_K_STEP": 1 if transpose_b else cb,
     }
+    fused = epilogue is not None and not epilogue.empty
+    chunk = backend.max_loop_iterations
+    if k > chunk:
+        # A driver loop limit below the shared dim: sum partial products over slices of it, then
+        # apply the epilogue in a pass of its own.
+        partials = [_matmul_program(backend, a3, b3, defines, start, min(chunk, k - start), (batch, m, n), dtype)
+                    for start in range(0, k, chunk)]
+        result = backend.run("AddN", partials)[0]
+        if fused:
+            result = _epilogue_program(backend, result, epilogue)
+    else:
+        result = _matmul_program(backend, a3, b3, defines, 0, k, (batch, m, n), dtype, epilogue if fused else None)
+    return reshaped(result, out_shape)
+
+
+def _matmul_program(backend: WebGLBackend, a3: Tensor, b3: Tensor, defines: dict, k_start: int, k_count: int,
+                    out_shape: tuple[int, int, int], dtype: str, epilogue: FusedEpilogue | None = None) -> Tensor:
+    """Products over shared indices k_start .. k_start + k_count - 1."""
+    defines = {**defines, "K_START": k_start, "SHARED_DIM": k_count}
     shaders, names, tensors = ("matrices/matmul.glsl",), ("A", "B"), [a3, b3]
-    if epilogue is not None and not epilogue.empty:
+    if epilogue is not None:
         defines.update(epilogue.defines)
         shaders = (ACTIVATIONS_SHADER,) + shaders
         names += epilogue.inputs
         tensors += list(epilogue.tensors)
-    result = backend.run_program(Program("matmul", shaders, names, defines), tensors, (batch, m, n), dtype)
-    return reshaped(result, out_shape)
+    program = Program("matmul", shaders, names, defines, loop_iterations=k_count)
+    return backend.run_program(program, tensors, out_shape, dtype)
+
+
+def _epilogue_program(backend: WebGLBackend, x: Tensor, epilogue: FusedEpilogue) -> Tensor:
+    program = Program("matmul_epilogue", (ACTIVATIONS_SHADER, "matrices/epilogue.glsl"), ("A",) + epilogue.inputs,
+                      dict(epilogue.defines))
+    return backend.run_program(program, [x, *epilogue.tensors], x.shape, x.dtype)
 
 
 @register("MatMul", backend=WEBGL)
