@@ -2,8 +2,10 @@
 
 Pure Python, shared by every backend's kernels: parses `strides` / `dilations` / `ksize` /
 `explicit_paddings` / `data_format` attrs and works out output sizes and padding for SAME, VALID and
-EXPLICIT padding (TensorFlow's GetWindowedOutputSizeVerbose). TF.js's computeConv2DInfo is the
-same idea; `ConvInfo` covers 1, 2 and 3 spatial dimensions, with TF.js's 2D names as properties.
+EXPLICIT padding (TensorFlow's GetWindowedOutputSizeVerbose), and the geometry of the ops built on
+it: convolutions, pools, Conv2DBackpropInput (from its input_sizes) and Dilation2D, with their
+checks. TF.js's computeConv2DInfo is the same idea; `ConvInfo` covers 1, 2 and 3 spatial dimensions,
+with TF.js's 2D names as properties.
 """
 from __future__ import annotations
 
@@ -198,3 +200,32 @@ def pool_info(x_shape: Sequence[int], ksize, *, strides, padding: str, data_form
     info = window_info(x_shape, window, 0, strides=strides, padding=padding, data_format=data_format,
                        explicit_paddings=explicit_paddings)
     return replace(info, out_channels=info.in_channels)
+
+
+def backprop_input_info(input_sizes: Sequence[int], filter_shape: Sequence[int], out_backprop_shape: Sequence[int],
+                        *, strides, padding: str, data_format: str, dilations=None,
+                        explicit_paddings: Sequence[int] = ()) -> ConvInfo:
+    """Geometry of Conv2DBackpropInput: the convolution whose input has `input_sizes` (the whole
+    shape, or only the spatial sizes, batch and channels then following from out_backprop and the
+    filter), checked to produce an output of out_backprop's shape."""
+    sizes = [int(v) for v in input_sizes]
+    if len(sizes) == 2:  # only the spatial sizes: batch and channels follow from the other inputs
+        batch, channels = out_backprop_shape[0], filter_shape[2]
+        sizes = [batch, *sizes, channels] if is_channels_last(data_format) else [batch, channels, *sizes]
+    info = conv_info(sizes, filter_shape, strides=strides, padding=padding, data_format=data_format,
+                     dilations=dilations, explicit_paddings=explicit_paddings)
+    if tuple(out_backprop_shape) != info.out_shape:
+        raise ValueError(f"out_backprop has shape {tuple(out_backprop_shape)}; the convolution of {tuple(sizes)} "
+                         f"gives {info.out_shape}")
+    return info
+
+
+def dilation2d_info(x_shape: Sequence[int], filter_shape: Sequence[int], *, strides, rates,
+                    padding: str) -> ConvInfo:
+    """Geometry of Dilation2D: an NHWC input and a (height, width, channels) filter, `rates` its
+    dilations; channels pass through."""
+    info = window_info(x_shape, filter_shape[:2], x_shape[-1], strides=strides, padding=padding,
+                       data_format="NHWC", dilations=rates)
+    if len(filter_shape) != 3 or filter_shape[2] != info.in_channels:
+        raise ValueError(f"filter of shape {tuple(filter_shape)} does not fit input of shape {tuple(x_shape)}")
+    return info

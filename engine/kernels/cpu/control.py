@@ -23,6 +23,7 @@ import numpy as np
 
 from engine import dtypes
 from engine.kernels.registry import register
+from engine.kernels.resolve.values import int_list, scalar
 
 Shape = tuple[int, ...] | None
 
@@ -89,14 +90,7 @@ def _value_dtype(value: np.ndarray) -> str:
 
 
 def _int(x) -> int:
-    array = np.asarray(x)
-    if array.size != 1:
-        raise ValueError(f"expected a scalar, got shape {list(array.shape)}")
-    return int(array.reshape(-1)[0])
-
-
-def _ints(x) -> list[int]:
-    return [int(v) for v in np.asarray(x).reshape(-1)]
+    return int(scalar(x))
 
 
 # -- TensorArray -------------------------------------------------------------------------------
@@ -231,7 +225,7 @@ def tensor_array_gather_v3(handle, indices, flow_in, *, dtype: str, element_shap
     array.check_dtype(dtype)
     shape = _shape_attr(element_shape)
     array.merge_element_shape(shape)
-    indices = _ints(indices)
+    indices = int_list(indices)
     if not indices:
         if not _fully_defined(shape):
             raise ValueError(f"TensorArray has size zero, but element shape {_describe(shape)} is not fully "
@@ -258,7 +252,7 @@ def tensor_array_scatter_v3(handle, indices, value, flow_in):
     if value.ndim == 0:
         raise ValueError(f"Input value for unpack must be at least a vector but received shape: "
                          f"{_describe(value.shape)}")
-    indices = _ints(indices)
+    indices = int_list(indices)
     if len(indices) != value.shape[0]:
         raise ValueError(f"Expected len(indices) == values.shape[0], but saw: {len(indices)} vs. {value.shape[0]}")
     size = array.size()
@@ -304,7 +298,7 @@ def tensor_array_concat_v3(handle, flow_in, *, dtype: str, element_shape_except0
 def tensor_array_split_v3(handle, value, lengths, flow_in):
     """Writes consecutive pieces of value (split along axis 0 by lengths) at indices 0, 1, ..."""
     array = _array(handle)
-    lengths = _ints(lengths)
+    lengths = int_list(lengths)
     if value.ndim == 0:
         raise ValueError(f"Expected value to be at least a vector, but received shape: {_describe(value.shape)}")
     if sum(lengths) != value.shape[0]:
@@ -458,7 +452,7 @@ def tensor_list_stack(input_handle, element_shape, *, element_dtype: str | None 
 @register("TensorListGather")
 def tensor_list_gather(input_handle, indices, element_shape, *, element_dtype: str | None = None):
     tensor_list = _list(input_handle, element_dtype)
-    indices = _ints(indices)
+    indices = int_list(indices)
     for i in indices:
         if not 0 <= i < len(tensor_list):
             raise ValueError(f"Index {i} out of range; list only has {len(tensor_list)} elements.")
@@ -549,7 +543,7 @@ def tensor_list_resize(input_handle, size):
 def _scatter(tensor, indices, element_shape, num_elements: int, element_dtype: str | None) -> TensorList:
     shape = _shape_input(element_shape)
     rows = _rows(tensor, shape)
-    indices = _ints(indices)
+    indices = int_list(indices)
     if len(indices) != len(rows):
         raise ValueError(f"Invalid number of rows in input tensor. Expected: {len(indices)} Actual: {len(rows)}")
     if num_elements < -1:
@@ -585,7 +579,7 @@ def tensor_list_scatter_into_existing_list(input_handle, tensor, indices, *, ele
         raise ValueError(f"Invalid data types; input tensor type: {_value_dtype(tensor)} list element_type: "
                          f"{tensor_list.element_dtype}")
     rows = _rows(tensor, None)
-    indices = _ints(indices)
+    indices = int_list(indices)
     if len(indices) != len(rows):
         raise ValueError(f"Expected len(indices) == tensor.shape[0], but saw: {len(indices)} vs. {len(rows)}")
     if any(i < 0 for i in indices):
@@ -610,7 +604,7 @@ def tensor_list_split(tensor, element_shape, lengths, *, element_dtype: str | No
         raise ValueError(f"tensor shape {_describe(tensor.shape)} is not compatible with element_shape "
                          f"{_describe(shape)}")
     pieces, start = [], 0
-    for length in _ints(lengths):
+    for length in int_list(lengths):
         if length < 0:
             raise ValueError(f"Invalid value in lengths: {length}")
         if start + length > tensor.shape[0]:
@@ -686,4 +680,4 @@ def tensor_list_concat_v2(input_handle, element_shape, leading_dims, *, element_
     if shape is not None and len(shape) < 1:
         raise ValueError("Concat requires elements to be at least vectors, found scalars instead.")
     first_dim, except_first = (-1, None) if shape is None else (shape[0], shape[1:])
-    return _concat(tensor_list, except_first, first_dim, _ints(leading_dims))
+    return _concat(tensor_list, except_first, first_dim, int_list(leading_dims))

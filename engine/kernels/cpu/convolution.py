@@ -14,7 +14,8 @@ from typing import Iterator
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from engine.kernels.conv_util import ConvInfo, conv_info, is_channels_last, pool_info, window_info
+from engine.kernels.conv_util import (ConvInfo, backprop_input_info, conv_info, dilation2d_info, is_channels_last,
+                                      pool_info)
 from engine.kernels.cpu.fused import apply_fused_ops
 from engine.kernels.registry import register
 
@@ -83,16 +84,9 @@ def conv2d_backprop_input(input_sizes, filters, out_backprop, *, strides, paddin
                           data_format: str = "NHWC", dilations=None, explicit_paddings=()):
     """The transposed convolution: scatters every output gradient back through the filter onto the
     input positions it was computed from (col2im), summing where windows overlap."""
-    sizes = [int(v) for v in np.ravel(input_sizes)]
-    if len(sizes) == 2:  # only the spatial sizes: batch and channels follow from the other inputs
-        batch = out_backprop.shape[0]
-        channels = filters.shape[2]
-        sizes = [batch, *sizes, channels] if is_channels_last(data_format) else [batch, channels, *sizes]
-    info = conv_info(sizes, filters.shape, strides=strides, padding=padding, data_format=data_format,
-                     dilations=dilations, explicit_paddings=explicit_paddings)
-    if tuple(out_backprop.shape) != info.out_shape:
-        raise ValueError(f"out_backprop has shape {out_backprop.shape}; the convolution of {tuple(sizes)} "
-                         f"gives {info.out_shape}")
+    info = backprop_input_info(np.ravel(input_sizes), filters.shape, out_backprop.shape, strides=strides,
+                               padding=padding, data_format=data_format, dilations=dilations,
+                               explicit_paddings=explicit_paddings)
     grad_input = np.zeros((info.batch, *info.in_size, info.in_channels), np.result_type(out_backprop, filters))
     if not info.is_empty:
         grad = _channels_last(out_backprop, info).reshape(-1, info.out_channels)
@@ -107,10 +101,7 @@ def conv2d_backprop_input(input_sizes, filters, out_backprop, *, strides, paddin
 def dilation2d(x, filters, *, strides, rates, padding: str):
     """Grayscale morphological dilation: max over the window of input + filter, skipping NaN and
     starting from the dtype's lowest value, as TensorFlow's CPU kernel."""
-    info = window_info(x.shape, filters.shape[:2], x.shape[-1], strides=strides, padding=padding,
-                       data_format="NHWC", dilations=rates)
-    if filters.ndim != 3 or filters.shape[2] != info.in_channels:
-        raise ValueError(f"filter of shape {filters.shape} does not fit input of shape {x.shape}")
+    info = dilation2d_info(x.shape, filters.shape, strides=strides, rates=rates, padding=padding)
     out = np.full(info.out_shape, _lowest(x.dtype), x.dtype)
     scratch = np.empty_like(out)
     for tap, outputs, inputs in _tap_regions(info):

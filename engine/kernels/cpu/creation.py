@@ -9,27 +9,15 @@ import numpy as np
 
 from engine import dtypes
 from engine.kernels.registry import register
-
-
-def _shape(shape) -> tuple[int, ...]:
-    dims = tuple(int(d) for d in np.asarray(shape).reshape(-1))
-    if any(d < 0 for d in dims):
-        raise ValueError(f"shape {list(dims)} has a negative dimension")
-    return dims
-
-
-def _scalar(value):
-    array = np.asarray(value)
-    if array.size != 1:
-        raise ValueError(f"expected a scalar, got shape {list(array.shape)}")
-    return array.reshape(())[()]
+from engine.kernels.resolve.creation import one_hot_depth
+from engine.kernels.resolve.values import parse_shape, scalar
 
 
 # -- constant fills ---------------------------------------------------------------------------------
 
 @register("Fill")
 def fill(dims, value):
-    return np.full(_shape(dims), np.asarray(value).reshape(()), dtype=value.dtype)
+    return np.full(parse_shape(dims), np.asarray(value).reshape(()), dtype=value.dtype)
 
 
 def _filled(shape: tuple[int, ...], dtype: np.dtype, one: bool) -> np.ndarray:
@@ -43,13 +31,13 @@ def _filled(shape: tuple[int, ...], dtype: np.dtype, one: bool) -> np.ndarray:
 @register("Ones")
 def ones(shape, *, T: str = "float32"):
     """Not a TensorFlow op: TF.js's graph op taking the shape as input and the dtype as attr T."""
-    return _filled(_shape(shape), dtypes.numpy_dtype(T), one=True)
+    return _filled(parse_shape(shape), dtypes.numpy_dtype(T), one=True)
 
 
 @register("Zeros")
 def zeros(shape, *, T: str = "float32"):
     """Not a TensorFlow op: TF.js's graph op taking the shape as input and the dtype as attr T."""
-    return _filled(_shape(shape), dtypes.numpy_dtype(T), one=False)
+    return _filled(parse_shape(shape), dtypes.numpy_dtype(T), one=False)
 
 
 @register("OnesLike")
@@ -69,7 +57,7 @@ def range_(start, limit, delta):
     """Computed in the inputs' storage dtype, as TensorFlow computes in Tidx: float32 sizes and values
     round as TensorFlow's float32 Range does (float64 ranges get float32 precision, as in TF.js)."""
     dtype = start.dtype
-    first, stop, step = (dtype.type(_scalar(v)) for v in (start, limit, delta))
+    first, stop, step = (dtype.type(scalar(v)) for v in (start, limit, delta))
     if step == 0:
         raise ValueError("Range: requires delta != 0")
     if (step > 0 and first > stop) or (step < 0 and first < stop):
@@ -85,7 +73,7 @@ def range_(start, limit, delta):
 @register("LinSpace")
 def lin_space(start, stop, num):
     """TensorFlow's formula: start + i * step, with the last value exactly `stop`."""
-    first, last, count = start.dtype.type(_scalar(start)), start.dtype.type(_scalar(stop)), int(_scalar(num))
+    first, last, count = start.dtype.type(scalar(start)), start.dtype.type(scalar(stop)), int(scalar(num))
     if count <= 0:
         raise ValueError(f"LinSpace: requires num > 0, got {count}")
     if count == 1:
@@ -99,12 +87,7 @@ def lin_space(start, stop, num):
 @register("OneHot")
 def one_hot(indices, depth, on_value, off_value, *, axis: int = -1):
     """Indices outside [0, depth) (negative ones too) give a row of off_value."""
-    depth = int(_scalar(depth))
-    if depth < 0:
-        raise ValueError(f"OneHot: depth must be non-negative, got {depth}")
-    rank = indices.ndim + 1
-    if not -1 <= axis < rank:
-        raise ValueError(f"OneHot: axis {axis} is out of range for output rank {rank}")
+    depth = one_hot_depth(depth, axis, indices.ndim)
     hot = indices[..., None] == np.arange(depth)
     out = np.where(hot, np.asarray(on_value).reshape(()), np.asarray(off_value).reshape(()))
     return np.moveaxis(out, -1, axis)
@@ -121,31 +104,31 @@ def _generator(seed: int, seed2: int) -> np.random.Generator:
 
 @register("RandomStandardNormal")
 def random_standard_normal(shape, *, dtype: str = "float32", seed: int = 0, seed2: int = 0):
-    values = _generator(seed, seed2).standard_normal(_shape(shape), dtype=np.float32)
+    values = _generator(seed, seed2).standard_normal(parse_shape(shape), dtype=np.float32)
     return values.astype(dtypes.numpy_dtype(dtype))
 
 
 @register("RandomUniform")
 def random_uniform(shape, *, dtype: str = "float32", seed: int = 0, seed2: int = 0):
     """Uniform in [0, 1)."""
-    values = _generator(seed, seed2).random(_shape(shape), dtype=np.float32)
+    values = _generator(seed, seed2).random(parse_shape(shape), dtype=np.float32)
     return values.astype(dtypes.numpy_dtype(dtype))
 
 
 @register("RandomUniformInt")
 def random_uniform_int(shape, minval, maxval, *, seed: int = 0, seed2: int = 0):
     """Integers uniform in [minval, maxval)."""
-    low, high = int(_scalar(minval)), int(_scalar(maxval))
+    low, high = int(scalar(minval)), int(scalar(maxval))
     if low >= high:
         raise ValueError(f"RandomUniformInt: need minval < maxval, got {low} >= {high}")
-    return _generator(seed, seed2).integers(low, high, _shape(shape), dtype=np.int64).astype(minval.dtype)
+    return _generator(seed, seed2).integers(low, high, parse_shape(shape), dtype=np.int64).astype(minval.dtype)
 
 
 @register("TruncatedNormal")
 def truncated_normal(shape, *, dtype: str = "float32", seed: int = 0, seed2: int = 0):
     """Standard normal values, with those beyond 2 standard deviations redrawn, as TensorFlow does."""
     rng = _generator(seed, seed2)
-    values = rng.standard_normal(_shape(shape), dtype=np.float32)
+    values = rng.standard_normal(parse_shape(shape), dtype=np.float32)
     outside = np.abs(values) > 2
     while outside.any():
         values[outside] = rng.standard_normal(int(outside.sum()), dtype=np.float32)
@@ -157,7 +140,7 @@ def truncated_normal(shape, *, dtype: str = "float32", seed: int = 0, seed2: int
 def multinomial(logits, num_samples, *, seed: int = 0, seed2: int = 0, output_dtype: str = "int64"):
     """num_samples class indices per row of [batch, classes] logits, drawn by inverting each row's
     cumulative softmax; classes with -inf logits are never drawn."""
-    count = int(_scalar(num_samples))
+    count = int(scalar(num_samples))
     if logits.ndim != 2 or logits.shape[1] == 0 or count < 0:
         raise ValueError(f"Multinomial: needs [batch, classes > 0] logits and num_samples >= 0, got "
                          f"{list(logits.shape)} and {count}")

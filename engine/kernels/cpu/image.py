@@ -10,6 +10,7 @@ import numpy as np
 
 from engine import dtypes
 from engine.kernels.registry import register
+from engine.kernels.resolve.image import check_crop_boxes, crop_dims, projective_transform_size, resize_setup
 
 F32 = np.float32
 
@@ -18,27 +19,6 @@ def _round_half_away(x: np.ndarray) -> np.ndarray:
     """C roundf on float32 values, computed in float64 where x + 0.5 is exact."""
     wide = np.asarray(x, np.float64)
     return np.sign(wide) * np.floor(np.abs(wide) + 0.5)
-
-
-def _resize_setup(images: np.ndarray, size: np.ndarray, align_corners: bool, half_pixel_centers: bool):
-    """Validates like TensorFlow's ImageResizerState; returns output size and float32 scales."""
-    if images.ndim != 4:
-        raise ValueError(f"input must be 4-dimensional, got shape {list(images.shape)}")
-    if half_pixel_centers and align_corners:
-        raise ValueError("If half_pixel_centers is True, align_corners must be False.")
-    out_h, out_w = (int(s) for s in np.asarray(size).reshape(-1)[:2])
-    if out_h <= 0 or out_w <= 0:
-        raise ValueError("output dimensions must be positive")
-    in_h, in_w = images.shape[1:3]
-    if in_h == 0 or in_w == 0:
-        raise ValueError("input image must be of non-zero size")
-
-    def scale(in_size: int, out_size: int) -> np.float32:
-        if align_corners and out_size > 1:
-            return F32(in_size - 1) / F32(out_size - 1)
-        return F32(in_size) / F32(out_size)
-
-    return out_h, out_w, scale(in_h, out_h), scale(in_w, out_w)
 
 
 def _bilinear_weights(out_size: int, in_size: int, scale: np.float32, half_pixel_centers: bool):
@@ -53,7 +33,7 @@ def _bilinear_weights(out_size: int, in_size: int, scale: np.float32, half_pixel
 
 @register("ResizeBilinear")
 def resize_bilinear(images, size, *, align_corners: bool = False, half_pixel_centers: bool = False):
-    out_h, out_w, scale_h, scale_w = _resize_setup(images, size, align_corners, half_pixel_centers)
+    out_h, out_w, scale_h, scale_w = resize_setup(images.shape, size, align_corners, half_pixel_centers)
     y_lo, y_hi, y_lerp = _bilinear_weights(out_h, images.shape[1], scale_h, half_pixel_centers)
     x_lo, x_hi, x_lerp = _bilinear_weights(out_w, images.shape[2], scale_w, half_pixel_centers)
     pixels = images.astype(F32, copy=False)
@@ -76,7 +56,7 @@ def _nearest_indices(out_size: int, in_size: int, scale: np.float32, align_corne
 
 @register("ResizeNearestNeighbor")
 def resize_nearest_neighbor(images, size, *, align_corners: bool = False, half_pixel_centers: bool = False):
-    out_h, out_w, scale_h, scale_w = _resize_setup(images, size, align_corners, half_pixel_centers)
+    out_h, out_w, scale_h, scale_w = resize_setup(images.shape, size, align_corners, half_pixel_centers)
     rows = _nearest_indices(out_h, images.shape[1], scale_h, align_corners, half_pixel_centers)
     cols = _nearest_indices(out_w, images.shape[2], scale_w, align_corners, half_pixel_centers)
     return images[:, rows][:, :, cols]
@@ -96,24 +76,11 @@ def _crop_positions(start: np.ndarray, end: np.ndarray, crop_size: int, image_si
 def crop_and_resize(image, boxes, box_ind, crop_size, *, method: str = "bilinear",
                     extrapolation_value: float = 0.0):
     """Samples outside the image take `extrapolation_value`, as TensorFlow."""
-    if image.ndim != 4:
-        raise ValueError(f"input image must be 4-D, got shape {list(image.shape)}")
+    crop_h, crop_w = crop_dims(image.shape, crop_size)
     batch, height, width = image.shape[:3]
-    if height <= 0 or width <= 0:
-        raise ValueError("image dimensions must be positive")
-    crop_h, crop_w = (int(s) for s in np.asarray(crop_size).reshape(-1)[:2])
-    if crop_h <= 0 or crop_w <= 0:
-        raise ValueError("crop dimensions must be positive")
     boxes = np.asarray(boxes, F32).reshape(-1, 4)
     box_ind = np.asarray(box_ind).reshape(-1)
-    if box_ind.shape[0] != boxes.shape[0]:
-        raise ValueError(f"box_index has incompatible shape {list(box_ind.shape)} for {boxes.shape[0]} boxes")
-    if np.any((box_ind < 0) | (box_ind >= batch)):
-        raise ValueError("box_index has values outside [0, batch_size)")
-    if not np.isfinite(boxes).all():
-        raise ValueError("Boxes contains at least one element that is not finite")
-    if method not in ("bilinear", "nearest"):
-        raise ValueError(f"method must be 'bilinear' or 'nearest', got {method!r}")
+    check_crop_boxes(boxes.shape[0], box_ind.shape, batch, method, box_ind, boxes)
 
     in_y = _crop_positions(boxes[:, 0], boxes[:, 2], crop_h, height)
     in_x = _crop_positions(boxes[:, 1], boxes[:, 3], crop_w, width)
@@ -181,18 +148,8 @@ def image_projective_transform_v3(images, transforms, output_shape, fill_value, 
                                   fill_mode: str = "CONSTANT", dtype: str | None = None):
     """Each output pixel (x, y) samples the input at ((a0 x + a1 y + a2) / k, (b0 x + b1 y + b2) / k),
     k = c0 x + c1 y + 1; the result keeps the images' dtype (integers truncate, as TF's cast)."""
-    if images.ndim != 4:
-        raise ValueError(f"Input images must have rank 4, got shape {list(images.shape)}")
     transforms = np.asarray(transforms, F32)
-    if transforms.ndim != 2 or transforms.shape[1] != 8 or transforms.shape[0] not in (1, images.shape[0]):
-        raise ValueError("Input transform should be num_images x 8 or 1 x 8")
-    if fill_mode not in _FILL_MODES:
-        raise ValueError(f"Unknown fill_mode {fill_mode!r}")
-    if interpolation not in ("NEAREST", "BILINEAR"):
-        raise ValueError(f"Unknown interpolation {interpolation!r}")
-    out_h, out_w = (int(s) for s in np.asarray(output_shape).reshape(-1)[:2])
-    if out_h <= 0 or out_w <= 0:
-        raise ValueError("output dimensions must be positive")
+    out_h, out_w = projective_transform_size(images.shape, transforms.shape, output_shape, fill_mode, interpolation)
     batch, height, width, channels = images.shape
     # The fill value is first cast to the image type (C truncation and wrap-around for integers).
     fine = dtypes.numpy_dtype(dtype) if dtype else images.dtype

@@ -6,6 +6,7 @@ import numpy as np
 
 from engine import dtypes
 from engine.kernels.registry import register
+from engine.kernels.resolve.logical import select_condition_shape
 
 
 def _equality(ufunc, shapes_mismatch_result: bool):
@@ -58,14 +59,7 @@ def invert(x, *, T: str = "int32"):
 def select(condition, t, e):
     """TF1 Select: `t` and `e` share one shape; `condition` is a scalar, that same shape, or (for t of rank
     >= 2) a vector choosing whole rows."""
-    if t.shape != e.shape:
-        raise ValueError(f"'then' and 'else' must have the same shape, got {t.shape} and {e.shape}")
-    if condition.ndim == 1 and t.ndim > 1:
-        if condition.shape[0] != t.shape[0]:
-            raise ValueError(f"a vector condition of {condition.shape[0]} must match the first dim of {t.shape}")
-        condition = condition.reshape((-1,) + (1,) * (t.ndim - 1))
-    elif condition.ndim and condition.shape != t.shape:
-        raise ValueError(f"condition shape {condition.shape} must match {t.shape}")
+    condition = condition.reshape(select_condition_shape(condition.shape, t.shape, e.shape))
     return np.where(condition, t, e)
 
 

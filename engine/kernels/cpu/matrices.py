@@ -6,6 +6,7 @@ import numpy as np
 
 from engine.kernels.cpu.fused import apply_fused_ops
 from engine.kernels.registry import register
+from engine.kernels.resolve.matrices import check_band_bounds
 
 
 @register("MatMul")
@@ -49,9 +50,7 @@ def matrix_band_part(x, num_lower, num_upper):
     """Keeps entries with row - col <= num_lower and col - row <= num_upper in each innermost matrix;
     a negative bound keeps that whole triangle."""
     lower, upper = int(num_lower), int(num_upper)
-    if lower > x.shape[-2] or upper > x.shape[-1]:
-        raise ValueError(f"num_lower ({lower}) / num_upper ({upper}) must be negative or at most the number "
-                         f"of rows / columns of {list(x.shape)}")
+    check_band_bounds(lower, upper, x.shape)
     rows = np.arange(x.shape[-2])[:, None]
     cols = np.arange(x.shape[-1])[None, :]
     keep = ((lower < 0) | (rows - cols <= lower)) & ((upper < 0) | (cols - rows <= upper))

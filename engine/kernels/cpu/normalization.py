@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from engine.kernels.cpu.reduction import reduction_axes
+from engine.kernels.resolve.values import reduction_axes
 from engine.kernels.registry import register
 
 

@@ -10,18 +10,8 @@ import numpy as np
 
 from engine import dtypes
 from engine.kernels.registry import register
-
-
-def reduction_axes(axis: np.ndarray, ndim: int) -> tuple[int, ...]:
-    """The axis input as sorted non-negative axes; TensorFlow rejects out-of-range and repeated ones."""
-    axes = [int(a) for a in np.asarray(axis).reshape(-1)]
-    for a in axes:
-        if not -ndim <= a < ndim:
-            raise ValueError(f"Invalid reduction dimension {a} for input with {ndim} dimensions")
-    normalized = [a % ndim for a in axes]
-    if len(set(normalized)) != len(normalized):
-        raise ValueError(f"Axes contains duplicate dimension: {axes}")
-    return tuple(sorted(normalized))
+from engine.kernels.resolve.reduction import arg_axis, check_bincount
+from engine.kernels.resolve.values import reduction_axes
 
 
 def _reduced_count(x: np.ndarray, axes: tuple[int, ...]) -> int:
@@ -98,9 +88,7 @@ def _arg_extremum(x: np.ndarray, dimension: np.ndarray, output_type: str, larges
     """First index of the extremum. TensorFlow's reducer starts from (index 0, lowest finite value)
     and only moves to a strictly better value, so NaN never wins and a slice whose best value is
     no better than that start (all NaN, -inf, lowest) reports index 0."""
-    (axis,) = reduction_axes(dimension, x.ndim)
-    if x.shape[axis] == 0:
-        raise ValueError(f"Reduction axis {axis} is empty in shape {list(x.shape)}")
+    axis = arg_axis(dimension, x.shape)
     pick = np.argmax if largest else np.argmin
     if x.dtype.kind != "f":
         return pick(x, axis=axis).astype(dtypes.numpy_dtype(output_type))
@@ -157,10 +145,7 @@ def dense_bincount(values, size, weights, *, binary_output: bool = False):
 def _bin_rows(values: np.ndarray, size: np.ndarray, weights: np.ndarray | None, dtype: np.dtype,
               binary: bool) -> np.ndarray:
     size = int(size)
-    if size < 0:
-        raise ValueError(f"size ({size}) must be non-negative")
-    if np.any(values < 0):
-        raise ValueError("Input arr must be non-negative!")
+    check_bincount(size, values)
     in_range = values < size
     bins = (np.arange(len(values))[:, None] * size + values)[in_range]
     summed = None if binary or weights is None else weights[in_range]

@@ -8,24 +8,16 @@ import numpy as np
 
 from engine import dtypes
 from engine.kernels.registry import register
-
-
-def _ints(values) -> list[int]:
-    return [int(v) for v in np.asarray(values).reshape(-1)]
+from engine.kernels.resolve.transformation import (
+    batch_to_space_sizes, block_move_shape, broadcast_args as broadcast_args_shape, float_to_int_rule,
+    mirror_pad_pairs, pad_pairs, space_to_batch_sizes,
+)
+from engine.kernels.resolve.values import int_list
 
 
 def _pad(x: np.ndarray, pairs: list[tuple[int, int]], **how) -> np.ndarray:
     """np.pad, which can't take the empty padding list of a scalar."""
     return np.pad(x, pairs, **how) if pairs else x
-
-
-def _pad_pairs(paddings, rank: int, op: str) -> list[tuple[int, int]]:
-    pairs = np.asarray(paddings).reshape(-1)
-    if pairs.size != 2 * rank:
-        raise ValueError(f"{op}: paddings must be [{rank}, 2], got {np.shape(paddings)}")
-    if (pairs < 0).any():
-        raise ValueError(f"{op}: paddings must be non-negative, got {pairs.reshape(rank, 2).tolist()}")
-    return [(int(a), int(b)) for a, b in pairs.reshape(rank, 2)]
 
 
 def _zero_of(dtype: np.dtype):
@@ -39,18 +31,11 @@ def _zero_of(dtype: np.dtype):
 _TRUNCATED_BITS = {"float16": 13, "bfloat16": 16}
 
 
-# TensorFlow's vectorized float -> integer conversion: truncated values in [lowest, limit) convert (wrapping
-# into unsigned types); NaN and values outside become the marker. 8- and 16-bit targets convert as int32
-# then saturate.
-_FLOAT_TO_INT = {"int32": (-2**31, 2**31, -2**31), "int64": (-2**63, 2**63, -2**63),
-                 "uint32": (-2**31, 2**32, 2**31), "uint64": (-2**63, 2**64, 2**63)}
-
-
 @register("Cast")
 def cast(x, *, DstT: str, Truncate: bool = False):
     """Values as TensorFlow's CPU cast makes them, then kept in tfgl's storage dtype.
 
-    Float -> integer truncates toward zero; out-of-range values and NaN follow _FLOAT_TO_INT, so
+    Float -> integer truncates toward zero; out-of-range values and NaN follow float_to_int_rule, so
     300.0 -> uint8 gives 255 and -1.0 gives 0, as TF's SIMD path does for all but the last few
     elements of a tensor (its scalar tail wraps instead). Complex sources cast their real part
     (complex -> bool too). `Truncate` zeroes the dropped mantissa bits of a float narrowed to
@@ -74,7 +59,7 @@ def cast(x, *, DstT: str, Truncate: bool = False):
 
 
 def _float_to_int(x: np.ndarray, target: np.dtype) -> np.ndarray:
-    lowest, limit, marker = _FLOAT_TO_INT.get(target.name, _FLOAT_TO_INT["int32"])
+    lowest, limit, marker = float_to_int_rule(target.name)
     values = np.trunc(x.astype(np.float64))
     values = np.where((values >= lowest) & (values < limit), values, marker)
     if target.itemsize < 4:
@@ -100,25 +85,18 @@ def _narrow_float(x: np.ndarray, name: str, truncate: bool) -> np.ndarray:
 
 @register("Pad")
 def pad(x, paddings):
-    return _pad(x, _pad_pairs(paddings, x.ndim, "Pad"), constant_values=_zero_of(x.dtype))
+    return _pad(x, pad_pairs(paddings, x.ndim, "Pad"), constant_values=_zero_of(x.dtype))
 
 
 @register("PadV2")
 def pad_v2(x, paddings, constant_values):
-    return _pad(x, _pad_pairs(paddings, x.ndim, "PadV2"), constant_values=np.asarray(constant_values).item())
+    return _pad(x, pad_pairs(paddings, x.ndim, "PadV2"), constant_values=np.asarray(constant_values).item())
 
 
 @register("MirrorPad")
 def mirror_pad(x, paddings, *, mode: str):
     """REFLECT excludes the edge value (padding < dim); SYMMETRIC repeats it (padding <= dim)."""
-    pairs = _pad_pairs(paddings, x.ndim, "MirrorPad")
-    if mode not in ("REFLECT", "SYMMETRIC"):
-        raise ValueError(f"MirrorPad: unknown mode {mode!r}")
-    reach = 0 if mode == "SYMMETRIC" else 1
-    for axis, ((before, after), dim) in enumerate(zip(pairs, x.shape)):
-        if max(before, after) > dim - reach:
-            raise ValueError(f"MirrorPad: paddings {[before, after]} of dimension {axis} are too large for "
-                             f"size {dim} in {mode} mode")
+    pairs, _ = mirror_pad_pairs(paddings, x.shape, mode)
     return _pad(x, pairs, mode=mode.lower())
 
 
@@ -128,14 +106,11 @@ def mirror_pad(x, paddings, *, mode: str):
 def space_to_batch_nd(x, block_shape, paddings):
     """Zero-pads the M spatial dims (1..M), then moves each block offset into the batch dimension:
     out batch index = offset (row-major over blocks) * batch + b."""
-    blocks = _ints(block_shape)
+    blocks = int_list(block_shape)
     spatial = len(blocks)
-    pairs = _pad_pairs(paddings, spatial, "SpaceToBatchND")
+    pairs = pad_pairs(paddings, spatial, "SpaceToBatchND")
     padded = np.pad(x, [(0, 0)] + pairs + [(0, 0)] * (x.ndim - 1 - spatial), constant_values=_zero_of(x.dtype))
-    sizes = padded.shape[1:1 + spatial]
-    if any(b < 1 for b in blocks) or any(s % b for s, b in zip(sizes, blocks)):
-        raise ValueError(f"SpaceToBatchND: padded spatial shape {list(sizes)} is not divisible by "
-                         f"block_shape {blocks}")
+    sizes = space_to_batch_sizes(x.shape, blocks, pairs)
     rest = padded.shape[1 + spatial:]
     split = [x.shape[0]] + [d for s, b in zip(sizes, blocks) for d in (s // b, b)] + list(rest)
     order = [2 + 2 * i for i in range(spatial)] + [0] + [1 + 2 * i for i in range(spatial)] + \
@@ -147,46 +122,35 @@ def space_to_batch_nd(x, block_shape, paddings):
 @register("BatchToSpaceND")
 def batch_to_space_nd(x, block_shape, crops):
     """Inverse of SpaceToBatchND: moves block offsets from the batch back into space, then crops."""
-    blocks = _ints(block_shape)
+    blocks = int_list(block_shape)
     spatial = len(blocks)
-    pairs = _pad_pairs(crops, spatial, "BatchToSpaceND")
+    pairs = pad_pairs(crops, spatial, "BatchToSpaceND")
+    batch_to_space_sizes(x.shape, blocks, pairs)
     block_count = int(np.prod(blocks))
-    if any(b < 1 for b in blocks) or x.shape[0] % block_count:
-        raise ValueError(f"BatchToSpaceND: batch {x.shape[0]} is not divisible by block_shape {blocks}")
     batch, sizes, rest = x.shape[0] // block_count, x.shape[1:1 + spatial], x.shape[1 + spatial:]
     split = x.reshape(blocks + [batch] + list(x.shape[1:]))
     order = [spatial] + [i for s in range(spatial) for i in (spatial + 1 + s, s)] + \
         list(range(2 * spatial + 1, split.ndim))
     full = split.transpose(order).reshape([batch] + [s * b for s, b in zip(sizes, blocks)] + list(rest))
-    for axis, ((before, after), size) in enumerate(zip(pairs, full.shape[1:1 + spatial])):
-        if before + after > size:
-            raise ValueError(f"BatchToSpaceND: crops {[before, after]} exceed dimension {axis + 1} (size {size})")
     return full[(slice(None),) + tuple(slice(b, s - a) for (b, a), s in zip(pairs, full.shape[1:]))]
 
 
-def _nhwc(fn, x: np.ndarray, block_size: int, data_format: str) -> np.ndarray:
-    """Runs an NHWC implementation on NCHW data by transposing around it."""
-    if x.ndim != 4 or block_size < 2:
-        raise ValueError(f"{fn.__name__}: needs a 4-D input and block_size >= 2")
+def _nhwc(fn, op: str, x: np.ndarray, block_size: int, data_format: str) -> np.ndarray:
+    """Runs an NHWC implementation on NCHW data by transposing around it, once the arguments are checked."""
+    block_move_shape(op, x.shape, block_size, data_format)
     if data_format == "NHWC":
         return fn(x, block_size)
-    if data_format == "NCHW":
-        return fn(x.transpose(0, 2, 3, 1), block_size).transpose(0, 3, 1, 2)
-    raise ValueError(f"{fn.__name__}: unsupported data_format {data_format!r}")
+    return fn(x.transpose(0, 2, 3, 1), block_size).transpose(0, 3, 1, 2)
 
 
 def _depth_to_space(x: np.ndarray, size: int) -> np.ndarray:
     n, h, w, c = x.shape
-    if c % (size * size):
-        raise ValueError(f"DepthToSpace: depth {c} is not divisible by block_size**2 = {size * size}")
     depth = c // (size * size)
     return x.reshape(n, h, w, size, size, depth).transpose(0, 1, 3, 2, 4, 5).reshape(n, h * size, w * size, depth)
 
 
 def _space_to_depth(x: np.ndarray, size: int) -> np.ndarray:
     n, h, w, c = x.shape
-    if h % size or w % size:
-        raise ValueError(f"SpaceToDepth: height {h} and width {w} must be divisible by block_size {size}")
     blocks = x.reshape(n, h // size, size, w // size, size, c).transpose(0, 1, 3, 2, 4, 5)
     return blocks.reshape(n, h // size, w // size, size * size * c)
 
@@ -194,13 +158,13 @@ def _space_to_depth(x: np.ndarray, size: int) -> np.ndarray:
 @register("DepthToSpace")
 def depth_to_space(x, *, block_size: int, data_format: str = "NHWC"):
     """Each pixel's depth splits into a block_size x block_size patch (depth index = (row*bs + col)*C' + c)."""
-    return _nhwc(_depth_to_space, x, block_size, data_format)
+    return _nhwc(_depth_to_space, "DepthToSpace", x, block_size, data_format)
 
 
 @register("SpaceToDepth")
 def space_to_depth(x, *, block_size: int, data_format: str = "NHWC"):
     """Inverse of DepthToSpace."""
-    return _nhwc(_space_to_depth, x, block_size, data_format)
+    return _nhwc(_space_to_depth, "SpaceToDepth", x, block_size, data_format)
 
 
 # -- broadcasting -----------------------------------------------------------------------------------
@@ -208,10 +172,10 @@ def space_to_depth(x, *, block_size: int, data_format: str = "NHWC"):
 @register("BroadcastTo")
 def broadcast_to(x, shape):
     """A materialized copy: other kernels may assume their inputs own contiguous memory."""
-    return np.broadcast_to(x, _ints(shape)).copy()
+    return np.broadcast_to(x, int_list(shape)).copy()
 
 
 @register("BroadcastArgs")
 def broadcast_args(s0, s1):
     """The broadcast of two shapes given as vectors."""
-    return np.array(np.broadcast_shapes(tuple(_ints(s0)), tuple(_ints(s1))), dtype=s0.dtype)
+    return np.array(broadcast_args_shape(s0, s1), dtype=s0.dtype)

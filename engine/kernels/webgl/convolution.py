@@ -18,10 +18,10 @@ from __future__ import annotations
 from math import prod
 from typing import Sequence
 
-from engine.kernels.conv_util import ConvInfo, conv_info, is_channels_last, pool_info, window_info
+from engine.kernels.conv_util import ConvInfo, backprop_input_info, conv_info, dilation2d_info, pool_info
 from engine.kernels.registry import register
 from engine.kernels.webgl.fused import SHADER as ACTIVATIONS_SHADER, FusedEpilogue, fused_epilogue
-from engine.kernels.webgl.matrices import empty_like_shape, int_values, view
+from engine.kernels.webgl.matrices import empty_like_shape, fit_onto, int_values, view
 from engine.tensor import Tensor
 from engine.webgl.backend import CPUFallback, WebGLBackend
 from engine.webgl.program import Program
@@ -138,18 +138,10 @@ def depthwise_tensor(backend: WebGLBackend, x: Tensor, filters: Tensor, info: Co
 def _aligner(backend: WebGLBackend, info: ConvInfo):
     """Maps a fused op's extra input onto the convolution's output, as the CPU's apply_fused_ops:
     a 1-D per-channel arg follows the channel axis; anything else broadcasts by trailing dims."""
-    out_shape = info.out_shape
-
     def align(t: Tensor) -> Tensor:
         if t.rank == 1 and t.size > 1 and not info.channels_last:
             return view(backend, t, (t.size,) + (1,) * info.rank)
-        dims = list(t.shape)
-        while len(dims) > len(out_shape) and dims[0] == 1:
-            dims.pop(0)
-        padded = [1] * (len(out_shape) - len(dims)) + dims
-        if len(dims) > len(out_shape) or any(d not in (1, s) for d, s in zip(padded, out_shape)):
-            raise ValueError(f"a fused input of shape {list(t.shape)} does not broadcast onto {list(out_shape)}")
-        return view(backend, t, dims)
+        return fit_onto(backend, t, info.out_shape)
     return align
 
 
@@ -214,15 +206,9 @@ def conv2d_backprop_input(backend, input_sizes, filters, out_backprop, *, stride
     """The transposed convolution, gathered: each input position sums dy * filter over the taps and
     output positions whose window covered it (the CPU kernel scatters; the sum is the same)."""
     _require_float(filters, out_backprop)
-    sizes = int_values(input_sizes)
-    if len(sizes) == 2:  # only the spatial sizes: batch and channels follow from the other inputs
-        batch, channels = out_backprop.shape[0], filters.shape[2]
-        sizes = [batch, *sizes, channels] if is_channels_last(data_format) else [batch, channels, *sizes]
-    info = conv_info(sizes, filters.shape, strides=strides, padding=padding, data_format=data_format,
-                     dilations=dilations, explicit_paddings=explicit_paddings)
-    if tuple(out_backprop.shape) != info.out_shape:
-        raise ValueError(f"out_backprop has shape {out_backprop.shape}; the convolution of {tuple(sizes)} "
-                         f"gives {info.out_shape}")
+    info = backprop_input_info(int_values(input_sizes), filters.shape, out_backprop.shape, strides=strides,
+                               padding=padding, data_format=data_format, dilations=dilations,
+                               explicit_paddings=explicit_paddings)
     if prod(info.in_shape) == 0:
         return empty_like_shape(info.in_shape, "float32")
     # An empty out_backprop (no window fits) reads nothing: the shader's loops find no output
@@ -293,8 +279,5 @@ def max_pool_with_argmax(backend, x, *, ksize, strides, padding: str, include_ba
 
 @register("Dilation2D", backend=WEBGL)
 def dilation2d(backend, x, filters, *, strides, rates, padding: str):
-    info = window_info(x.shape, filters.shape[:2], x.shape[-1], strides=strides, padding=padding,
-                       data_format="NHWC", dilations=rates)
-    if filters.rank != 3 or filters.shape[2] != info.in_channels:
-        raise ValueError(f"filter of shape {filters.shape} does not fit input of shape {x.shape}")
+    info = dilation2d_info(x.shape, filters.shape, strides=strides, rates=rates, padding=padding)
     return pool_tensor(backend, x, info, POOL_DILATION, filters)

@@ -15,8 +15,9 @@ import numpy as np
 
 from engine import dtypes
 from engine.errors import ModelFormatError
-from engine.kernels.cpu import creation as cpu
 from engine.kernels.registry import register
+from engine.kernels.resolve.creation import one_hot_depth
+from engine.kernels.resolve.values import parse_shape
 from engine.kernels.webgl.slice_join import GL_DTYPES, empty, on_cpu, on_gpu
 from engine.tensor import Tensor, alias
 from engine.webgl.backend import WebGLBackend
@@ -46,7 +47,7 @@ def _scalar_value(t: Tensor, op: str) -> float:
 def fill_op(backend, dims, value):
     if not on_gpu(value):
         return on_cpu("Fill", [dims, value])
-    shape = cpu._shape(dims.numpy())
+    shape = parse_shape(dims.numpy())
     if value.has_values():
         return fill(backend, shape, _scalar_value(value, "Fill"), value.dtype)
     if value.size != 1:
@@ -79,7 +80,7 @@ def _filled(backend, op: str, shape: Tensor, T: str, value: float):
         storage = None
     if storage not in GL_DTYPES:
         return on_cpu(op, [shape], {"T": T})
-    return fill(backend, cpu._shape(shape.numpy()), value, storage)
+    return fill(backend, parse_shape(shape.numpy()), value, storage)
 
 
 @register("Ones", backend=WEBGL)
@@ -97,12 +98,7 @@ def one_hot(backend, indices, depth, on_value, off_value, *, axis: int = -1):
     """Indices (on the GPU or not) are compared in the shader; on/off values are uniforms."""
     if not on_gpu(on_value, off_value, indices):
         return on_cpu("OneHot", [indices, depth, on_value, off_value], {"axis": axis})
-    depth = int(cpu._scalar(depth.numpy()))
-    if depth < 0:
-        raise ValueError(f"OneHot: depth must be non-negative, got {depth}")
-    rank = indices.rank + 1
-    if not -1 <= axis < rank:
-        raise ValueError(f"OneHot: axis {axis} is out of range for output rank {rank}")
+    depth = one_hot_depth(depth.numpy(), axis, indices.rank)
     where = indices.rank if axis == -1 else axis
     out_shape = indices.shape[:where] + (depth,) + indices.shape[where:]
     dtype = on_value.dtype

@@ -1,9 +1,10 @@
 """GL kernels of the image family: ResizeBilinear, ResizeNearestNeighbor, CropAndResize and
-ImageProjectiveTransformV3 (shaders/image/).
+ImageProjectiveTransformV3 (shaders/image/). Arguments are checked by engine/kernels/resolve/image.py,
+as the CPU kernels' are.
 
 Sampling positions are computed in float32 in the order of the CPU kernels (TensorFlow's), so the
-pixels read agree exactly: the resize scales come from the CPU kernel's own helper and reach the
-shader as uniforms (not literals the compiler could fold into other roundings), rounding is C's
+pixels read agree exactly: the resize scales come from resolve.image (the CPU kernels' too) and reach
+the shader as uniforms (not literals the compiler could fold into other roundings), rounding is C's
 roundf (half away from zero), done exactly. Bilinear weights and results match to float32 rounding.
 
 What is read on the CPU: sizes (they make the output shape), and ImageProjectiveTransformV3's scalar
@@ -23,8 +24,8 @@ import math
 import numpy as np
 
 from engine import dtypes
-from engine.kernels.cpu import image as cpu
 from engine.kernels.registry import register
+from engine.kernels.resolve.image import check_crop_boxes, crop_dims, projective_transform_size, resize_setup
 from engine.kernels.webgl.common import require_gl_dtypes
 from engine.kernels.webgl.slice_join import empty, ints, on_cpu
 from engine.tensor import Tensor, alias
@@ -47,7 +48,7 @@ def _vec2(a, b) -> tuple[float, float]:
 def _resize(backend: WebGLBackend, op: str, images: Tensor, size: Tensor, align_corners: bool,
             half_pixel_centers: bool) -> Tensor:
     require_gl_dtypes(images)
-    out_h, out_w, scale_h, scale_w = cpu._resize_setup(images, ints(size), align_corners, half_pixel_centers)
+    out_h, out_w, scale_h, scale_w = resize_setup(images.shape, ints(size), align_corners, half_pixel_centers)
     bilinear = op == "ResizeBilinear"
     out_dtype = "float32" if bilinear else images.dtype
     out_shape = (images.shape[0], out_h, out_w, images.shape[3])
@@ -78,27 +79,15 @@ def resize_nearest_neighbor(backend, images, size, *, align_corners: bool = Fals
 def crop_and_resize(backend, image, boxes, box_ind, crop_size, *, method: str = "bilinear",
                     extrapolation_value: float = 0.0):
     require_gl_dtypes(image, boxes, box_ind)
-    if image.rank != 4:
-        raise ValueError(f"input image must be 4-D, got shape {list(image.shape)}")
+    crop_h, crop_w = crop_dims(image.shape, ints(crop_size))
     batch, height, width, depth = image.shape
-    if height <= 0 or width <= 0:
-        raise ValueError("image dimensions must be positive")
-    crop_h, crop_w = ints(crop_size)[:2]
-    if crop_h <= 0 or crop_w <= 0:
-        raise ValueError("crop dimensions must be positive")
     if boxes.size % 4:
         raise ValueError(f"boxes must have 4 columns, got shape {list(boxes.shape)}")
     count = boxes.size // 4
-    if box_ind.size != count:
-        raise ValueError(f"box_index has incompatible shape {list(box_ind.shape)} for {count} boxes")
-    if box_ind.has_values():  # CPU-resident indices are checked as TensorFlow does; others are not read back
-        values = box_ind.numpy().reshape(-1)
-        if np.any((values < 0) | (values >= batch)):
-            raise ValueError("box_index has values outside [0, batch_size)")
-    if boxes.has_values() and not np.all(np.isfinite(boxes.numpy())):
-        raise ValueError("Boxes contains at least one element that is not finite")
-    if method not in ("bilinear", "nearest"):
-        raise ValueError(f"method must be 'bilinear' or 'nearest', got {method!r}")
+    # CPU-resident indices and boxes are checked as TensorFlow does; others are not read back.
+    index_values = box_ind.numpy().reshape(-1) if box_ind.has_values() else None
+    box_values = boxes.numpy() if boxes.has_values() else None
+    check_crop_boxes(count, box_ind.shape, batch, method, index_values, box_values)
     out_shape = (count, crop_h, crop_w, depth)
     if math.prod(out_shape) == 0:
         return empty(out_shape, "float32")
@@ -124,17 +113,8 @@ def _cast_fill(fill_value: Tensor, fine: np.dtype) -> float:
 def image_projective_transform_v3(backend, images, transforms, output_shape, fill_value, *, interpolation: str,
                                   fill_mode: str = "CONSTANT", dtype: str | None = None):
     require_gl_dtypes(images, transforms)
-    if images.rank != 4:
-        raise ValueError(f"Input images must have rank 4, got shape {list(images.shape)}")
-    if transforms.rank != 2 or transforms.shape[1] != 8 or transforms.shape[0] not in (1, images.shape[0]):
-        raise ValueError("Input transform should be num_images x 8 or 1 x 8")
-    if fill_mode not in _FILL_MODES:
-        raise ValueError(f"Unknown fill_mode {fill_mode!r}")
-    if interpolation not in ("NEAREST", "BILINEAR"):
-        raise ValueError(f"Unknown interpolation {interpolation!r}")
-    out_h, out_w = ints(output_shape)[:2]
-    if out_h <= 0 or out_w <= 0:
-        raise ValueError("output dimensions must be positive")
+    out_h, out_w = projective_transform_size(images.shape, transforms.shape, ints(output_shape), fill_mode,
+                                             interpolation)
     if images.size == 0:  # nothing to upload or sample: the CPU kernel answers (and validates)
         return on_cpu("ImageProjectiveTransformV3", [images, transforms, output_shape, fill_value],
                       {"interpolation": interpolation, "fill_mode": fill_mode, "dtype": dtype})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.kernels.registry import register
+from engine.kernels.resolve.logical import select_condition_shape
 from engine.kernels.webgl.common import binary, broadcast_shape, require_gl_dtypes, unary
 from engine.tensor import Tensor, alias
 from engine.webgl.backend import CPUFallback, WebGLBackend
@@ -110,14 +111,9 @@ def invert(backend, x, *, T: str = "int32"):
 def select(backend, condition, t, e):
     """TF1 Select: `t` and `e` share one shape; `condition` is a scalar, that same shape, or (for t of rank
     >= 2) a vector choosing whole rows."""
-    if t.shape != e.shape:
-        raise ValueError(f"'then' and 'else' must have the same shape, got {t.shape} and {e.shape}")
-    if condition.rank == 1 and t.rank > 1:
-        if condition.shape[0] != t.shape[0]:
-            raise ValueError(f"a vector condition of {condition.shape[0]} must match the first dim of {t.shape}")
-        condition = alias(condition, (condition.shape[0],) + (1,) * (t.rank - 1))
-    elif condition.rank and condition.shape != t.shape:
-        raise ValueError(f"condition shape {condition.shape} must match {t.shape}")
+    shape = select_condition_shape(condition.shape, t.shape, e.shape)
+    if shape != condition.shape:
+        condition = alias(condition, shape)
     return ternary(backend, condition, t, e, "logical/select.glsl", t.shape, t.dtype)
 
 

@@ -14,6 +14,8 @@ import numpy as np
 
 from engine import dtypes
 from engine.kernels.registry import register
+from engine.kernels.resolve.matrices import check_band_bounds
+from engine.kernels.resolve.values import int_list
 from engine.kernels.webgl.common import broadcast_shape, require_gl_dtypes
 from engine.kernels.webgl.fused import SHADER as ACTIVATIONS_SHADER, FusedEpilogue, fused_epilogue
 from engine.tensor import Tensor, alias
@@ -28,7 +30,7 @@ _COMPONENTS = "xyzwuv"
 # -- shared helpers (reduction.py and normalization.py use these too) ---------------------------------------
 def int_values(t: Tensor) -> list[int]:
     """A small int tensor's values (an axis, a permutation), read on the CPU."""
-    return [int(v) for v in np.asarray(t.numpy()).reshape(-1)]
+    return int_list(t.numpy())
 
 
 def view(backend: WebGLBackend, t: Tensor, shape: Sequence[int]) -> Tensor:
@@ -212,12 +214,13 @@ def fused_mat_mul(backend, a, b, *args, transpose_a: bool = False, transpose_b: 
     m = a.shape[1] if transpose_a else a.shape[0]
     n = b.shape[0] if transpose_b else b.shape[1]
     epilogue = fused_epilogue(fused_ops, args, leakyrelu_alpha=leakyrelu_alpha, epsilon=epsilon,
-                              align=lambda t: _fit(backend, t, (m, n)))
+                              align=lambda t: fit_onto(backend, t, (m, n)))
     return matmul_tensor(backend, a, b, transpose_a, transpose_b, epilogue)
 
 
-def _fit(backend: WebGLBackend, t: Tensor, shape: tuple[int, ...]) -> Tensor:
-    """An extra input of a fused op as a tensor broadcasting onto `shape` without growing it."""
+def fit_onto(backend: WebGLBackend, t: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """An extra input of a fused op as a tensor broadcasting onto `shape` without growing it
+    (convolution.py's fused ops use it too)."""
     dims = list(t.shape)
     while len(dims) > len(shape) and dims[0] == 1:
         dims.pop(0)
@@ -338,9 +341,7 @@ def matrix_band_part(backend, x, num_lower, num_upper):
     lower, upper = int_values(num_lower)[0], int_values(num_upper)[0]
     if x.rank < 2:
         raise ValueError(f"MatrixBandPart needs a matrix, not shape {list(x.shape)}")
-    if lower > x.shape[-2] or upper > x.shape[-1]:
-        raise ValueError(f"num_lower ({lower}) / num_upper ({upper}) must be negative or at most the number "
-                         f"of rows / columns of {list(x.shape)}")
+    check_band_bounds(lower, upper, x.shape)
     if x.size == 0:
         return empty_like_shape(x.shape, x.dtype)
     rows, cols = x.shape[-2:]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.kernels.cpu.reduction import reduction_axes
 from engine.kernels.registry import register
+from engine.kernels.resolve.values import reduction_axes
 from engine.kernels.webgl.common import require_gl_dtypes
 from engine.kernels.webgl.matrices import empty_like_shape, int_values, reshaped, view
 from engine.kernels.webgl.reduction import MAX, PRE_EXP_SHIFTED, SUM, reduce_rows, reduce_tensor

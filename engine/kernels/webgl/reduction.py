@@ -23,8 +23,9 @@ import numpy as np
 from engine.backends.base import as_tensor
 from engine.kernels.cpu import normalization as cpu_normalization
 from engine.kernels.cpu import reduction as cpu_reduction
-from engine.kernels.cpu.reduction import reduction_axes
 from engine.kernels.registry import register
+from engine.kernels.resolve.reduction import arg_axis, check_bincount
+from engine.kernels.resolve.values import first_int, reduction_axes
 from engine.kernels.webgl.common import require_gl_dtypes
 from engine.kernels.webgl.matrices import empty_like_shape, int_values, reshaped, transpose_tensor, view
 from engine import dtypes
@@ -165,10 +166,9 @@ def any_(backend, x, axis, *, keep_dims: bool = False):
 
 # -- ArgMax / ArgMin ---------------------------------------------------------------------------------------
 def arg_reduce_tensor(backend: WebGLBackend, x: Tensor, axis: int, largest: bool) -> Tensor:
-    """First index of the extremum along `axis` (int32), with TensorFlow's NaN rules (see the shader)."""
+    """First index of the extremum along `axis` (int32, a non-empty axis: resolve's arg_axis), with
+    TensorFlow's NaN rules (see the shader)."""
     require_gl_dtypes(x)
-    if x.shape[axis] == 0:
-        raise ValueError(f"Reduction axis {axis} is empty in shape {list(x.shape)}")
     out_shape = tuple(d for a, d in enumerate(x.shape) if a != axis)
     if math.prod(out_shape) == 0:
         return empty_like_shape(out_shape, "int32")
@@ -194,8 +194,7 @@ def arg_reduce_tensor(backend: WebGLBackend, x: Tensor, axis: int, largest: bool
 
 
 def _arg(backend, x: Tensor, dimension: Tensor, largest: bool) -> Tensor:
-    (axis,) = reduction_axes(np.array(int_values(dimension), np.int64), x.rank)
-    return arg_reduce_tensor(backend, x, axis, largest)
+    return arg_reduce_tensor(backend, x, arg_axis(int_values(dimension), x.shape), largest)
 
 
 @register("ArgMax", backend=WEBGL)
@@ -263,11 +262,8 @@ def bincount_rows(backend: WebGLBackend, values: Tensor, rows: int, size_input: 
     Checks are the CPU kernel's (negative values only when their values are on the CPU: on the GPU
     they land in no bin); rows too long, or too much work for one draw, run on the CPU."""
     require_gl_dtypes(values, weights)
-    size = int(np.asarray(size_input.numpy()).reshape(-1)[0])
-    if size < 0:
-        raise ValueError(f"size ({size}) must be non-negative")
-    if values.has_values() and np.any(values.numpy() < 0):
-        raise ValueError("Input arr must be non-negative!")
+    size = first_int(size_input.numpy())
+    check_bincount(size, values.numpy() if values.has_values() else None)
     weighted = weights.size > 0 and not binary
     if weights.size and weights.size != values.size:
         raise ValueError(f"weights of shape {list(weights.shape)} do not match arr of shape {list(values.shape)}")

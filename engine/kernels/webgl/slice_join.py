@@ -2,8 +2,8 @@
 reverse, gather and gather_nd. Unpacked R32F textures, one value per texel.
 
 Shape-like inputs (axis, begin/end/strides, sizes, multiples) are read on the CPU with `numpy()`; in
-real graphs they are CPU constants. Errors are the CPU kernels' (their validation helpers are reused),
-so both backends reject the same specs with the same messages.
+real graphs they are CPU constants. They are resolved and validated by engine/kernels/resolve, as the
+CPU kernels' are, so both backends reject the same specs with the same messages.
 
 Most ops here are index maps: every output element copies one input element. Slice-like ops
 (Slice, StridedSlice, Split, SplitV, Unpack, Reverse) share one program, out[c] = A[begin + stride * c],
@@ -15,8 +15,8 @@ implementation on them directly (they never were on the GPU, so this is not coun
 
 ScatterNd, TensorScatterUpdate and SparseToDense are one program (slice_join/scatter_nd.glsl) in
 which each output element gathers the updates that land on it (TF.js's scatter loops over all of
-them). Index values on the CPU (constants, as in real graphs) are checked as TensorFlow does, with
-the CPU kernels' helpers and messages, then sorted (stably) into (block, update row) pairs, so a
+them). Index values on the CPU (constants, as in real graphs) are checked as TensorFlow does (the
+checks and messages of resolve.slice_join, as on the CPU), then sorted (stably) into (block, update row) pairs, so a
 fragment binary-searches its block and walks its updates in update order: repeated indices sum in
 the CPU's order (ScatterNd) or the last one wins (TensorScatterUpdate, SparseToDense without
 validation). Index values only on the GPU are not read back: every fragment loops over all updates,
@@ -36,8 +36,13 @@ import numpy as np
 
 from engine import dtypes
 from engine.backends.base import run_cpu_kernel
-from engine.kernels.cpu import slice_join as cpu
 from engine.kernels.registry import get_kernel, register
+from engine.kernels.resolve.slice_join import (
+    check_bounds, check_index_depth, check_scatter_output, check_sparse_order, check_sparse_shapes, concat_axis,
+    flat_positions, gather_batch_dims, reverse_axes, reverse_dims, scatter_depth, slice_counts, split_sizes,
+    split_v_sizes, strided_slice_ranges, tile_multiples,
+)
+from engine.kernels.resolve.values import first_int, int_list, normalize_axis
 from engine.tensor import Tensor, alias
 from engine.webgl.backend import CPUFallback, WebGLBackend
 from engine.webgl.compiler import MAX_RANK
@@ -64,11 +69,12 @@ def on_cpu(op: str, inputs: list, attrs: dict | None = None) -> list[Tensor]:
 
 def ints(t: Tensor) -> list[int]:
     """A shape-like input's values (read on the CPU)."""
-    return [int(v) for v in np.asarray(t.numpy()).reshape(-1)]
+    return int_list(t.numpy())
 
 
 def scalar(t: Tensor) -> int:
-    return int(np.asarray(t.numpy()).reshape(-1)[0])
+    """A scalar-like input's (first) value, read on the CPU."""
+    return first_int(t.numpy())
 
 
 def empty(shape, dtype: str) -> Tensor:
@@ -147,9 +153,7 @@ def _concat(backend: WebGLBackend, op: str, values: list[Tensor], axis_input: Te
     if not on_gpu(*values):
         return on_cpu(op, cpu_inputs, {})
     rank = values[0].rank
-    if rank == 0:
-        raise ValueError(f"{op}: cannot concatenate scalars")
-    axis = cpu._axis(scalar(axis_input), rank, op)
+    axis = concat_axis(scalar(axis_input), rank, op)
     first = values[0].shape
     for v in values[1:]:
         if v.rank != rank or v.shape[:axis] != first[:axis] or v.shape[axis + 1:] != first[axis + 1:]:
@@ -184,7 +188,7 @@ def pack(backend, *values, axis: int = 0):
     shape = values[0].shape
     if any(v.shape != shape for v in values):
         raise ValueError(f"Pack: all inputs must have the same shape, got {[list(v.shape) for v in values]}")
-    axis = cpu._axis(axis, len(shape) + 1, "Pack")
+    axis = normalize_axis(axis, len(shape) + 1, "Pack")
     out_shape = shape[:axis] + (len(values),) + shape[axis:]
     outer = math.prod(shape[:axis])
     inner = math.prod(shape[axis:])
@@ -197,7 +201,7 @@ def pack(backend, *values, axis: int = 0):
 def unpack(backend, value, *, axis: int = 0):
     if not on_gpu(value):
         return on_cpu("Unpack", [value], {"axis": axis})
-    axis = cpu._axis(axis, value.rank, "Unpack")
+    axis = normalize_axis(axis, value.rank, "Unpack")
     shape = value.shape[:axis] + value.shape[axis + 1:]
     return [alias(slice_axis(backend, value, axis, i, 1), shape) for i in range(value.shape[axis])]
 
@@ -206,9 +210,7 @@ def unpack(backend, value, *, axis: int = 0):
 def tile(backend, x, multiples):
     if not on_gpu(x):
         return on_cpu("Tile", [x, multiples])
-    reps = ints(multiples)
-    if len(reps) != x.rank or any(r < 0 for r in reps):
-        raise ValueError(f"Tile: multiples {reps} must be {x.rank} non-negative counts")
+    reps = tile_multiples(ints(multiples), x.rank)
     out_shape = tuple(d * r for d, r in zip(x.shape, reps))
     if out_shape == x.shape:
         return x
@@ -228,28 +230,16 @@ def _split_at(backend, value: Tensor, axis: int, sizes: list[int]) -> list[Tenso
 def split(backend, axis, value, *, num_split: int):
     if not on_gpu(value):
         return on_cpu("Split", [axis, value], {"num_split": num_split})
-    axis = cpu._axis(scalar(axis), value.rank, "Split")
-    if num_split <= 0 or value.shape[axis] % num_split:
-        raise ValueError(f"Split: {num_split} splits do not evenly divide dimension {axis} "
-                         f"(size {value.shape[axis]})")
-    return _split_at(backend, value, axis, [value.shape[axis] // num_split] * num_split)
+    axis = normalize_axis(scalar(axis), value.rank, "Split")
+    return _split_at(backend, value, axis, split_sizes(num_split, value.shape[axis], axis))
 
 
 @register("SplitV", backend=WEBGL)
 def split_v(backend, value, size_splits, axis):
     if not on_gpu(value):
         return on_cpu("SplitV", [value, size_splits, axis])
-    axis = cpu._axis(scalar(axis), value.rank, "SplitV")
-    sizes = ints(size_splits)
-    dim = value.shape[axis]
-    unknown = [i for i, s in enumerate(sizes) if s == -1]
-    if len(unknown) > 1 or any(s < -1 for s in sizes):
-        raise ValueError(f"SplitV: bad size_splits {sizes}: at most one -1 and no other negatives")
-    if unknown:
-        sizes[unknown[0]] = dim - sum(s for s in sizes if s != -1)
-    if sum(sizes) != dim or min(sizes, default=0) < 0:
-        raise ValueError(f"SplitV: size_splits {sizes} do not sum to dimension {axis} (size {dim})")
-    return _split_at(backend, value, axis, sizes)
+    axis = normalize_axis(scalar(axis), value.rank, "SplitV")
+    return _split_at(backend, value, axis, split_v_sizes(ints(size_splits), value.shape[axis], axis))
 
 
 # -- slicing ----------------------------------------------------------------------------------------
@@ -258,38 +248,23 @@ def split_v(backend, value, size_splits, axis):
 def slice_(backend, x, begin, size):
     if not on_gpu(x):
         return on_cpu("Slice", [x, begin, size])
-    starts, sizes = ints(begin), ints(size)
-    if len(starts) != x.rank or len(sizes) != x.rank:
-        raise ValueError(f"Slice: begin {starts} and size {sizes} must have {x.rank} entries")
-    counts = []
-    for i, (start, count, dim) in enumerate(zip(starts, sizes, x.shape)):
-        count = dim - start if count == -1 else count
-        if not 0 <= start <= dim or not 0 <= count <= dim - start:
-            raise ValueError(f"Slice: begin[{i}] = {start}, size[{i}] = {sizes[i]} do not fit dimension "
-                             f"{i} of shape {list(x.shape)}")
-        counts.append(count)
+    starts = ints(begin)
+    counts = slice_counts(starts, ints(size), x.shape)
     return strided_copy(backend, x, starts, [1] * x.rank, counts)
 
 
 @register("StridedSlice", backend=WEBGL)
 def strided_slice(backend, x, begin, end, strides, *, begin_mask: int = 0, end_mask: int = 0,
                   ellipsis_mask: int = 0, new_axis_mask: int = 0, shrink_axis_mask: int = 0):
-    """The CPU kernel's spec resolution gives each input dimension's (first, count, stride); one
+    """The spec resolves (as on the CPU) to each input dimension's (first, count, stride); one
     strided copy reads them; shrunk and new axes are a reshape of its output."""
     if not on_gpu(x):
         return on_cpu("StridedSlice", [x, begin, end, strides],
                       {"begin_mask": begin_mask, "end_mask": end_mask, "ellipsis_mask": ellipsis_mask,
                        "new_axis_mask": new_axis_mask, "shrink_axis_mask": shrink_axis_mask})
-    dense, layout = cpu._dense_slice_spec(x.rank, ints(begin), ints(end), ints(strides), begin_mask, end_mask,
-                                          ellipsis_mask, new_axis_mask, shrink_axis_mask)
-    starts, steps, sizes = [], [], []
-    for dim_index, (dim, spec) in enumerate(zip(x.shape, dense)):
-        start, size, stride = cpu._canonical_range(dim_index, dim, *spec)
-        starts.append(start)
-        steps.append(stride)
-        sizes.append(size)
+    starts, sizes, steps, final = strided_slice_ranges(x.shape, ints(begin), ints(end), ints(strides), begin_mask,
+                                                       end_mask, ellipsis_mask, new_axis_mask, shrink_axis_mask)
     out = strided_copy(backend, x, starts, steps, sizes)
-    final = tuple(1 if d == cpu._NEW_AXIS else sizes[d] for d in layout)
     return out if final == out.shape else alias(out, final)
 
 
@@ -297,20 +272,14 @@ def strided_slice(backend, x, begin, end, strides, *, begin_mask: int = 0, end_m
 def reverse(backend, x, dims):
     if not on_gpu(x):
         return on_cpu("Reverse", [x, dims])
-    flags = np.asarray(dims.numpy(), dtype=bool).reshape(-1)
-    if flags.size != x.rank:
-        raise ValueError(f"Reverse: dims has {flags.size} entries for a tensor of rank {x.rank}")
-    return _reverse(backend, x, [int(a) for a in np.flatnonzero(flags)])
+    return _reverse(backend, x, reverse_dims(dims.numpy(), x.rank))
 
 
 @register("ReverseV2", backend=WEBGL)
 def reverse_v2(backend, x, axis):
     if not on_gpu(x):
         return on_cpu("ReverseV2", [x, axis])
-    axes = [cpu._axis(a, x.rank, "ReverseV2") for a in ints(axis)]
-    if len(set(axes)) != len(axes):
-        raise ValueError(f"ReverseV2: an axis is specified more than once in {ints(axis)}")
-    return _reverse(backend, x, axes)
+    return _reverse(backend, x, reverse_axes(ints(axis), x.rank))
 
 
 def _reverse(backend, x: Tensor, axes: list[int]) -> Tensor:
@@ -344,14 +313,11 @@ def gather_v2(backend, params, indices, axis, *, batch_dims: int = 0):
 def _gather(backend, params: Tensor, indices: Tensor, axis: int, batch_dims: int, op: str, inputs, attrs):
     if not on_gpu(params):
         return on_cpu(op, inputs, attrs)
-    axis = cpu._axis(axis, params.rank, "GatherV2")
-    batch = batch_dims + indices.rank if batch_dims < 0 else batch_dims
-    if not 0 <= batch <= min(axis, indices.rank) or params.shape[:batch] != indices.shape[:batch]:
-        raise ValueError(f"GatherV2: batch_dims {batch_dims} does not fit params {list(params.shape)}, "
-                         f"indices {list(indices.shape)} and axis {axis}")
+    axis = normalize_axis(axis, params.rank, "GatherV2")
+    batch = gather_batch_dims(batch_dims, params.shape, indices.shape, axis)
     values = _index_values(indices)
     if values is not None:
-        cpu._check_bounds(values, params.shape[axis], "GatherV2")
+        check_bounds(values, params.shape[axis], "GatherV2")
     out_shape = params.shape[:axis] + indices.shape[batch:] + params.shape[axis + 1:]
     if math.prod(out_shape) == 0:
         return empty(out_shape, params.dtype)
@@ -370,11 +336,10 @@ def gather_nd(backend, params, indices):
     if not on_gpu(params):
         return on_cpu("GatherNd", [params, indices])
     depth = indices.shape[-1]
-    if depth > params.rank:
-        raise ValueError(f"GatherNd: index depth {depth} exceeds rank {params.rank}")
+    check_index_depth(depth, params.rank, "GatherNd")
     values = _index_values(indices)
     if values is not None:
-        cpu._flat_positions(values, params.shape, "GatherNd")
+        flat_positions(values, params.shape, "GatherNd")
     out_shape = indices.shape[:-1] + params.shape[depth:]
     if math.prod(out_shape) == 0:
         return empty(out_shape, params.dtype)
@@ -401,20 +366,16 @@ FLOAT_EXACT = 1 << 24       # the integers a float texture holds exactly
 BASE_ZERO, BASE_TENSOR, BASE_SCALAR = 0, 1, 2
 
 
-def _index_depth(op: str, indices: Tensor) -> int:
+def _check_index_rank(op: str, indices: Tensor) -> None:
     if indices.rank < 1:
         raise ValueError(f"{op}: indices must have rank >= 1, got a scalar")
-    return indices.shape[-1]
 
 
 def _scatter_checks(op: str, indices: Tensor, updates: Tensor, out_shape: tuple[int, ...]) -> tuple[int, int]:
-    """The CPU kernel's shape checks, in its order and with its messages; (update count, depth)."""
-    depth = _index_depth(op, indices)
-    expected = indices.shape[:-1] + out_shape[depth:]
-    if updates.shape != expected:
-        raise ValueError(f"{op}: updates have shape {list(updates.shape)}, expected {list(expected)}")
-    if depth > len(out_shape):
-        raise ValueError(f"{op}: index depth {depth} exceeds rank {len(out_shape)}")
+    """The CPU kernel's shape checks, in its order; (update count, depth)."""
+    _check_index_rank(op, indices)
+    depth = scatter_depth(op, indices.shape, updates.shape, out_shape)
+    check_index_depth(depth, len(out_shape), op)
     return math.prod(indices.shape[:-1]), depth
 
 
@@ -443,7 +404,7 @@ def _scatter_positions(op: str, indices: Tensor, count: int, depth: int, out_sha
     if values is None:
         return None, None
     tuples = values.reshape(count, depth)
-    return tuples, cpu._flat_positions(tuples, out_shape, op)
+    return tuples, flat_positions(tuples, out_shape, op)
 
 
 def _scatter(backend: WebGLBackend, op: str, indices: Tensor, updates: Tensor, out_shape: tuple[int, ...],
@@ -496,8 +457,7 @@ def _scatter_op(backend, op: str, indices: Tensor, updates: Tensor, out_shape: t
     size = math.prod(out_shape)
     heavy = _loop_too_long(size, count, depth)
     _, positions = _scatter_positions(op, indices, count, depth, out_shape, read_back=heavy)
-    if count and (depth == 0 or size == 0):
-        raise ValueError(f"{op}: indices and updates specified for empty output shape")
+    check_scatter_output(op, count, depth, size)
     if count == 0:
         return None
     return _scatter(backend, op, indices, updates, out_shape, count, depth, positions, accumulate=accumulate,
@@ -531,15 +491,6 @@ def tensor_scatter_update(backend, tensor, indices, updates):
     return alias(tensor) if out is None else out
 
 
-def _check_sparse_order(tuples: np.ndarray, positions: np.ndarray) -> None:
-    """TensorFlow's validate_indices: index tuples sorted (row-major) and unique; the CPU kernel's messages."""
-    steps = np.diff(positions)
-    if (steps <= 0).any():
-        row = int(np.argmax(steps <= 0)) + 1
-        problem = "is repeated" if steps[row - 1] == 0 else "is out of order"
-        raise ValueError(f"SparseToDense: indices[{row}] = {tuples[row].tolist()} {problem}")
-
-
 @register("SparseToDense", backend=WEBGL)
 def sparse_to_dense(backend, sparse_indices, output_shape, sparse_values, default_value, *,
                     validate_indices: bool = True):
@@ -556,10 +507,7 @@ def sparse_to_dense(backend, sparse_indices, output_shape, sparse_values, defaul
         count, depth = sparse_indices.size, 1
     else:
         count, depth = sparse_indices.shape
-    if depth != len(shape):
-        raise ValueError(f"SparseToDense: indices of depth {depth} for output rank {len(shape)}")
-    if sparse_values.rank and sparse_values.shape != (count,):
-        raise ValueError(f"SparseToDense: {sparse_values.shape[0]} values for {count} indices")
+    check_sparse_shapes(depth, len(shape), sparse_values.shape, count)
     if default_value.size != 1:
         raise ValueError(f"SparseToDense: default_value must be a scalar, got shape {list(default_value.shape)}")
     size = math.prod(shape)
@@ -567,7 +515,7 @@ def sparse_to_dense(backend, sparse_indices, output_shape, sparse_values, defaul
     tuples, positions = _scatter_positions("SparseToDense", alias(sparse_indices, (count, depth)), count, depth, shape,
                                            read_back=heavy)
     if validate_indices and positions is not None and count > 1:
-        _check_sparse_order(tuples, positions)
+        check_sparse_order(tuples, positions)
     dtype = sparse_values.dtype
     if size == 0:
         return empty(shape, dtype)

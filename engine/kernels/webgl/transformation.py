@@ -1,9 +1,10 @@
 """GL kernels of the transformation family: Cast, Pad/PadV2, MirrorPad, SpaceToBatchND,
 BatchToSpaceND, DepthToSpace, SpaceToDepth, BroadcastTo and BroadcastArgs.
 
-Paddings, block shapes, crops and target shapes are read on the CPU; errors are the CPU kernels'.
+Paddings, block shapes, crops and target shapes are read on the CPU and resolved, as the CPU
+kernels' are, by engine/kernels/resolve/transformation.py: both backends raise the same errors.
 
-Cast follows the CPU kernel (TensorFlow's CPU conversions) on the values a texture holds:
+Cast follows the CPU kernel (TensorFlow's CPU conversions, resolve's float_to_int_rule) on the values a texture holds:
 float -> integer truncates toward zero, NaN and out-of-range values become TensorFlow's marker,
 8/16-bit targets saturate, and int64/uint32/uint64 results keep their low 32 bits as tfgl stores
 them; int32 -> 8/16-bit integers wrap. Int32 textures hold floats, exact up to 2**24 (as in TF.js),
@@ -19,8 +20,11 @@ import numpy as np
 
 from engine import dtypes
 from engine.errors import ModelFormatError
-from engine.kernels.cpu import transformation as cpu
 from engine.kernels.registry import register
+from engine.kernels.resolve.transformation import (
+    batch_to_space_sizes, block_move_shape, broadcast_args as broadcast_args_shape, float_to_int_rule,
+    mirror_pad_pairs, pad_pairs, space_to_batch_sizes,
+)
 from engine.kernels.webgl.common import unary
 from engine.kernels.webgl.creation import fill
 from engine.kernels.webgl.slice_join import (GL_DTYPES, empty, index_map, ints, on_cpu, on_gpu, require_rank,
@@ -30,7 +34,6 @@ from engine.webgl.backend import CPUFallback
 from engine.webgl.program import Program
 
 WEBGL = "webgl"
-_INT32_RULES = cpu._FLOAT_TO_INT["int32"]
 _NO_CLAMP = 3.0e38
 
 
@@ -57,7 +60,7 @@ def cast(backend, x, *, DstT: str, Truncate: bool = False):
         return x if source == "float32" else _cast(backend, x, "float32", CAST_MODE=0)
     target = np.dtype(dtypes.numpy_dtype(DstT))
     if source == "float32":
-        lowest, limit, marker = cpu._FLOAT_TO_INT.get(target.name, _INT32_RULES)
+        lowest, limit, marker = float_to_int_rule(target.name)
         low, high = (np.iinfo(target).min, np.iinfo(target).max) if target.itemsize < 4 else (-_NO_CLAMP, _NO_CLAMP)
         return _cast(backend, x, "int32", CAST_MODE=2, INT_LOWEST=float(lowest), INT_LIMIT=float(limit),
                      INT_MARKER=float(marker), CLAMP_LOW=float(low), CLAMP_HIGH=float(high))
@@ -79,14 +82,14 @@ def _cast(backend, x: Tensor, out_dtype: str, **defines) -> Tensor:
 def pad(backend, x, paddings):
     if not on_gpu(x):
         return on_cpu("Pad", [x, paddings])
-    return _pad(backend, x, cpu._pad_pairs(paddings.numpy(), x.rank, "Pad"), 0.0)
+    return _pad(backend, x, pad_pairs(paddings.numpy(), x.rank, "Pad"), 0.0)
 
 
 @register("PadV2", backend=WEBGL)
 def pad_v2(backend, x, paddings, constant_values):
     if not on_gpu(x):
         return on_cpu("PadV2", [x, paddings, constant_values])
-    pairs = cpu._pad_pairs(paddings.numpy(), x.rank, "PadV2")
+    pairs = pad_pairs(paddings.numpy(), x.rank, "PadV2")
     return _pad(backend, x, pairs, float(np.asarray(constant_values.numpy()).reshape(-1)[0]))
 
 
@@ -108,14 +111,7 @@ def _pad(backend, x: Tensor, pairs, value: float) -> Tensor:
 def mirror_pad(backend, x, paddings, *, mode: str):
     if not on_gpu(x):
         return on_cpu("MirrorPad", [x, paddings], {"mode": mode})
-    pairs = cpu._pad_pairs(paddings.numpy(), x.rank, "MirrorPad")
-    if mode not in ("REFLECT", "SYMMETRIC"):
-        raise ValueError(f"MirrorPad: unknown mode {mode!r}")
-    reach = 0 if mode == "SYMMETRIC" else 1
-    for axis, ((before, after), dim) in enumerate(zip(pairs, x.shape)):
-        if max(before, after) > dim - reach:
-            raise ValueError(f"MirrorPad: paddings {[before, after]} of dimension {axis} are too large for "
-                             f"size {dim} in {mode} mode")
+    pairs, reach = mirror_pad_pairs(paddings.numpy(), x.shape, mode)
     out_shape = _padded_shape(x, pairs)
     if out_shape == x.shape:
         return x
@@ -133,11 +129,8 @@ def space_to_batch_nd(backend, x, block_shape, paddings):
         return on_cpu("SpaceToBatchND", [x, block_shape, paddings])
     blocks = ints(block_shape)
     spatial = len(blocks)
-    pairs = cpu._pad_pairs(paddings.numpy(), spatial, "SpaceToBatchND")
-    sizes = [before + x.shape[1 + i] + after for i, (before, after) in enumerate(pairs)]
-    if any(b < 1 for b in blocks) or any(s % b for s, b in zip(sizes, blocks)):
-        raise ValueError(f"SpaceToBatchND: padded spatial shape {sizes} is not divisible by "
-                         f"block_shape {blocks}")
+    pairs = pad_pairs(paddings.numpy(), spatial, "SpaceToBatchND")
+    sizes = space_to_batch_sizes(x.shape, blocks, pairs)
     if not spatial:
         return x
     out_shape = (x.shape[0] * math.prod(blocks),) + tuple(s // b for s, b in zip(sizes, blocks)) + \
@@ -154,17 +147,11 @@ def batch_to_space_nd(backend, x, block_shape, crops):
         return on_cpu("BatchToSpaceND", [x, block_shape, crops])
     blocks = ints(block_shape)
     spatial = len(blocks)
-    pairs = cpu._pad_pairs(crops.numpy(), spatial, "BatchToSpaceND")
-    block_count = math.prod(blocks)
-    if any(b < 1 for b in blocks) or x.shape[0] % block_count:
-        raise ValueError(f"BatchToSpaceND: batch {x.shape[0]} is not divisible by block_shape {blocks}")
-    full = [x.shape[1 + i] * b for i, b in enumerate(blocks)]
-    for axis, ((before, after), size) in enumerate(zip(pairs, full)):
-        if before + after > size:
-            raise ValueError(f"BatchToSpaceND: crops {[before, after]} exceed dimension {axis + 1} (size {size})")
+    pairs = pad_pairs(crops.numpy(), spatial, "BatchToSpaceND")
+    full = batch_to_space_sizes(x.shape, blocks, pairs)
     if not spatial:
         return x
-    out_shape = (x.shape[0] // block_count,) + tuple(s - b - a for s, (b, a) in zip(full, pairs)) + \
+    out_shape = (x.shape[0] // math.prod(blocks),) + tuple(s - b - a for s, (b, a) in zip(full, pairs)) + \
         x.shape[1 + spatial:]
     if math.prod(out_shape) == 0:
         return empty(out_shape, x.dtype)
@@ -173,26 +160,11 @@ def batch_to_space_nd(backend, x, block_shape, crops):
 
 
 def _block_move(backend, op: str, x: Tensor, block_size: int, data_format: str) -> Tensor:
-    if x.rank != 4 or block_size < 2:
-        raise ValueError(f"{op}: needs a 4-D input and block_size >= 2")
-    if data_format not in ("NHWC", "NCHW"):
-        raise ValueError(f"{op}: unsupported data_format {data_format!r}")
-    nchw = data_format == "NCHW"
-    n, h, w, c = (x.shape[0], x.shape[2], x.shape[3], x.shape[1]) if nchw else x.shape
-    bs = block_size
-    if op == "DepthToSpace":
-        if c % (bs * bs):
-            raise ValueError(f"DepthToSpace: depth {c} is not divisible by block_size**2 = {bs * bs}")
-        h2, w2, c2 = h * bs, w * bs, c // (bs * bs)
-    else:
-        if h % bs or w % bs:
-            raise ValueError(f"SpaceToDepth: height {h} and width {w} must be divisible by block_size {bs}")
-        h2, w2, c2 = h // bs, w // bs, c * bs * bs
-    out_shape = (n, c2, h2, w2) if nchw else (n, h2, w2, c2)
+    out_shape = block_move_shape(op, x.shape, block_size, data_format)
     if math.prod(out_shape) == 0:
         return empty(out_shape, x.dtype)
     shader = "transformation/depth_to_space.glsl" if op == "DepthToSpace" else "transformation/space_to_depth.glsl"
-    program = Program(op, (shader,), ("A",), {"BLOCK": bs, "NCHW": nchw})
+    program = Program(op, (shader,), ("A",), {"BLOCK": block_size, "NCHW": data_format == "NCHW"})
     return backend.run_program(program, [x], out_shape, x.dtype)
 
 
@@ -236,15 +208,15 @@ def broadcast_to(backend, x, shape):
 def broadcast_args(backend, s0, s1):
     """The broadcast of two shape vectors: out[k] = s0[k] where s1[k] is 1, else s1[k] (aligned at
     the ends, missing dims 1). Compatibility is checked on the CPU when both inputs' values are
-    there (the CPU kernel's check); shapes only on the GPU are not read back, and an incompatible
-    pair gives s1's dimension."""
+    there (resolve's broadcast_args, as the CPU kernel checks it); shapes only on the GPU are not
+    read back, and an incompatible pair gives s1's dimension."""
     if not on_gpu(s0, s1):
         return on_cpu("BroadcastArgs", [s0, s1])
     for s in (s0, s1):
         if s.rank != 1:
             raise ValueError(f"BroadcastArgs: shapes must be vectors, got shape {list(s.shape)}")
     if s0.has_values() and s1.has_values():
-        cpu.broadcast_args(s0.numpy(), s1.numpy())
+        broadcast_args_shape(s0.numpy(), s1.numpy())
     if s1.size == 0:
         return alias(s0)
     if s0.size == 0:
