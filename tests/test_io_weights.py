@@ -196,7 +196,7 @@ def test_write_refuses_duplicate_names(tmp_path):
 
 # -- quantization: exact against the official converter ---------------------------------------------
 
-@pytest.mark.parametrize("qdtype", ["uint8", "float16"])
+@pytest.mark.parametrize("qdtype", ["uint8", "uint16", "float16"])
 def test_quantization_matches_official_converter_bit_for_bit(tmp_path, mobilenet_float32, qdtype):
     official = _manifest(f"mobilenet_v2_{qdtype}")
     assert len(official) == 1

