@@ -1,0 +1,207 @@
+"""LayersModel: a TF.js layers model, built into an op graph per set of input shapes and run by the
+same executor and kernels as graph models."""
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from engine import dtypes
+from engine.backends import get_backend
+from engine.errors import InputError, ModelFormatError, UnsupportedOpsError
+from engine.graph.executor import Executor, Library
+from engine.graph.model import TensorInfo, check_input, missing_ops, random_array
+from engine.io import LAYERS_MODEL, ModelArtifacts, load_model_json, read_weight_arrays
+from engine.layers import core, merge  # noqa: F401  (registers the layer builders)
+from engine.layers.builder import GraphBuilder, Sym
+from engine.layers.config import ModelSpec, TensorRef, model_config, parse_model
+from engine.layers.registry import LayerContext, WeightStore, builder_for, layer
+from engine.tensor import Tensor
+
+NESTED_MODELS = ("Functional", "Model", "Sequential")
+
+
+def build_model(g: GraphBuilder, spec: ModelSpec, inputs: list[Sym], weights: WeightStore, scopes: list[str],
+                keras_version: str) -> list[Sym]:
+    """Emits the ops of every layer call of `spec`, fed with `inputs`; returns its outputs."""
+    if len(inputs) != len(spec.inputs):
+        raise ModelFormatError(f"model {spec.name!r} takes {len(spec.inputs)} inputs, got {len(inputs)}")
+    tensors: dict[TensorRef, Sym] = dict(zip(spec.inputs, inputs))
+    pending = [(layer_spec, index) for layer_spec in spec.layers for index in range(len(layer_spec.calls))]
+    while pending:
+        progressed, waiting = False, []
+        for layer_spec, index in pending:
+            refs = layer_spec.calls[index]
+            if not all(ref in tensors for ref in refs):
+                waiting.append((layer_spec, index))
+                continue
+            outputs = _call_layer(g, layer_spec, [tensors[r] for r in refs], layer_spec.call_kwargs[index],
+                                  weights, scopes, keras_version)
+            for position, out in enumerate(outputs):
+                tensors[TensorRef(layer_spec.name, index, position)] = out
+            progressed = True
+        if not progressed:
+            stuck = ", ".join(sorted({s.name for s, _ in waiting})[:5])
+            raise ModelFormatError(f"model {spec.name!r}: layers {stuck} take inputs no layer produces")
+        pending = waiting
+    missing = [ref for ref in spec.outputs if ref not in tensors]
+    if missing:
+        raise ModelFormatError(f"model {spec.name!r}: outputs {missing} are not produced by any layer")
+    return [tensors[ref] for ref in spec.outputs]
+
+
+def _call_layer(g: GraphBuilder, layer_spec, inputs: list[Sym], kwargs: dict, weights: WeightStore,
+                scopes: list[str], keras_version: str) -> list[Sym]:
+    builder = builder_for(layer_spec.class_name)
+    if builder is None:
+        raise ModelFormatError(f"unknown layer class {layer_spec.class_name!r} (layer {layer_spec.name!r})")
+    ctx = LayerContext(g, layer_spec, weights, scopes, keras_version)
+    result = builder(ctx, inputs, kwargs)
+    return list(result) if isinstance(result, (list, tuple)) else [result]
+
+
+@layer(*NESTED_MODELS)
+def nested_model(ctx: LayerContext, inputs: list[Sym], kwargs: dict) -> list[Sym]:
+    """A model used as a layer: its layers are inlined under its name."""
+    spec = parse_model({"class_name": ctx.spec.class_name, "config": ctx.config})
+    if spec.class_name == "Sequential" and spec.layers[0].class_name == "InputLayer" and len(inputs) == 1:
+        spec.inputs = [spec.inputs[0]]
+    keras_version = "3" if ctx.keras3 else "2"
+    return build_model(ctx.g, spec, inputs, ctx.weights, ctx.scopes + [ctx.name], keras_version)
+
+
+@layer("InputLayer")
+def input_layer(ctx: LayerContext, inputs: list[Sym], kwargs: dict) -> list[Sym]:
+    return inputs
+
+
+class LayersModel:
+    """A TF.js layers model. `predict`/`execute` take and return numpy arrays, like GraphModel."""
+
+    def __init__(self, artifacts: ModelArtifacts, weights: Mapping[str, np.ndarray], backend: str | None = None):
+        if artifacts.format != LAYERS_MODEL:
+            raise ModelFormatError(f"expected a layers-model, got {artifacts.format!r}; use load_graph_model")
+        topology = artifacts.model_topology
+        self.artifacts = artifacts
+        self.keras_version = str(topology.get("keras_version", "2"))
+        self.spec = parse_model(model_config(topology))
+        self.weights = dict(weights)
+        self.backend = get_backend(backend)
+        self.inputs = [self._input_info(ref) for ref in self.spec.inputs]
+        self.outputs = [TensorInfo(ref.layer, f"{ref.layer}:{ref.tensor}", None, "float32") for ref in self.spec.outputs]
+        self.metadata = artifacts.user_defined_metadata or {}
+        self._built: dict[tuple, tuple[Executor, list, list]] = {}
+        self._lock = threading.Lock()
+        self._validate()
+
+    def _input_info(self, ref: TensorRef) -> TensorInfo:
+        layer_spec = next((s for s in self.spec.layers if s.name == ref.layer), None)
+        if layer_spec is None or layer_spec.class_name != "InputLayer":
+            raise ModelFormatError(f"model input {ref.layer!r} is not an InputLayer")
+        config = layer_spec.config
+        shape = config.get("batch_input_shape") or config.get("batch_shape")
+        dtype = config.get("dtype", "float32")
+        dtype = dtype if isinstance(dtype, str) else "float32"
+        return TensorInfo(ref.layer, f"{ref.layer}:0", None if shape is None else
+                          tuple(None if d is None else int(d) for d in shape), dtypes.storage_dtype(dtype))
+
+    def _validate(self) -> None:
+        """Unknown layer classes fail at load time, naming class and layer."""
+        def walk(spec: ModelSpec):
+            for layer_spec in spec.layers:
+                if builder_for(layer_spec.class_name) is None:
+                    raise ModelFormatError(f"unknown layer class {layer_spec.class_name!r} (layer {layer_spec.name!r})")
+                if layer_spec.class_name in NESTED_MODELS:
+                    walk(parse_model({"class_name": layer_spec.class_name, "config": layer_spec.config}))
+        walk(self.spec)
+
+    # -- building ---------------------------------------------------------------------------------
+    def build(self, shapes: Sequence[tuple[int, ...]]) -> tuple[Executor, list, list]:
+        """The op graph for inputs of these shapes (built once, then cached)."""
+        key = tuple(tuple(s) for s in shapes)
+        with self._lock:
+            if key not in self._built:
+                g = GraphBuilder()
+                placeholders = [g.placeholder(info.name, shape, info.dtype) for info, shape in zip(self.inputs, shapes)]
+                outputs = build_model(g, self.spec, placeholders, WeightStore(self.weights), [], self.keras_version)
+                graph = g.graph()
+                missing = missing_ops(graph, self.backend)
+                if missing:
+                    raise UnsupportedOpsError(missing)
+                executor = Executor(graph, g.constants, Library({}, {}, lambda: self.backend))
+                self._built[key] = (executor, [p.key for p in placeholders], [o.key for o in outputs])
+            return self._built[key]
+
+    # -- running ----------------------------------------------------------------------------------
+    def predict(self, x: Any) -> np.ndarray | dict[str, np.ndarray]:
+        results = self.execute(x)
+        if len(self.outputs) == 1:
+            return results[0]
+        return {info.name: value for info, value in zip(self.outputs, results)}
+
+    def execute(self, inputs: Any, outputs: str | Sequence[str] | None = None) -> np.ndarray | list[np.ndarray]:
+        tensors = self._inputs(inputs)
+        executor, input_keys, output_keys = self.build([t.shape for t in tensors])
+        names = [info.name for info in self.outputs] if outputs is None else \
+            [outputs] if isinstance(outputs, str) else list(outputs)
+        fetches = [output_keys[self._output_index(name)] for name in names]
+        with self.backend.session():
+            results = executor.run(dict(zip(input_keys, tensors)), fetches, self.backend)
+        arrays = [t.numpy() for t in results]
+        return arrays[0] if isinstance(outputs, str) else arrays
+
+    def _output_index(self, name: str) -> int:
+        for index, info in enumerate(self.outputs):
+            if name in (info.name, info.tensor):
+                return index
+        raise InputError(f"unknown output {name!r}; the model's outputs are: "
+                         f"{', '.join(i.name for i in self.outputs)}")
+
+    def _inputs(self, inputs: Any) -> list[Tensor]:
+        if isinstance(inputs, Mapping):
+            unknown = [k for k in inputs if k not in {i.name for i in self.inputs}]
+            if unknown:
+                raise InputError(f"unknown input(s) {', '.join(map(str, unknown))}; the model's inputs are: "
+                                 f"{', '.join(i.name for i in self.inputs)}")
+            absent = [i.name for i in self.inputs if i.name not in inputs]
+            if absent:
+                raise InputError(f"missing input(s): {', '.join(absent)}")
+            values = [inputs[i.name] for i in self.inputs]
+        elif isinstance(inputs, (list, tuple)):
+            if len(inputs) != len(self.inputs):
+                raise InputError(f"the model takes {len(self.inputs)} inputs, got a list of {len(inputs)}")
+            values = list(inputs)
+        else:
+            if len(self.inputs) != 1:
+                raise InputError(f"the model takes {len(self.inputs)} inputs; pass a list or dict")
+            values = [inputs]
+        return [check_input(info.name, value, info) for info, value in zip(self.inputs, values)]
+
+    def warmup(self, seed: int = 0) -> None:
+        rng = np.random.default_rng(seed)
+        self.execute([random_array(rng, tuple(1 if d is None else d for d in (i.shape or ())), i.dtype)
+                      for i in self.inputs])
+
+    def __repr__(self) -> str:
+        ins = ", ".join(f"{i.name}{list(i.shape) if i.shape is not None else ''}:{i.dtype}" for i in self.inputs)
+        return f"LayersModel({self.spec.name!r}, inputs=[{ins}], outputs=[{', '.join(i.name for i in self.outputs)}], " \
+               f"backend={self.backend.name})"
+
+
+def load_layers_model(location: str | os.PathLike, backend: str | None = None,
+                      headers: Mapping[str, str] | None = None, progress: bool = False) -> LayersModel:
+    """Loads a TF.js layers model from a model.json path (or its folder), file:// or http(s):// URL."""
+    artifacts = load_model_json(location, headers)
+    weights = read_weight_arrays(artifacts.weights_manifest, artifacts.base, artifacts.headers, progress=progress)
+    return LayersModel(artifacts, weights, backend)
+
+
+def load_model(location: str | os.PathLike, backend: str | None = None, headers: Mapping[str, str] | None = None,
+               progress: bool = False):
+    """A GraphModel or LayersModel, whichever the model.json's format says."""
+    from engine.graph.model import GraphModel
+    artifacts = load_model_json(location, headers)
+    weights = read_weight_arrays(artifacts.weights_manifest, artifacts.base, artifacts.headers, progress=progress)
+    return (LayersModel if artifacts.format == LAYERS_MODEL else GraphModel)(artifacts, weights, backend)
