@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 import tensorflow as tf
@@ -152,7 +153,25 @@ def load_as_graph_def(model_json: str) -> tuple[graph_pb2.GraphDef, dict]:
     _fill_constants(graph_def.node, weights)
     for function in graph_def.library.function:
         _fill_constants(function.node_def, weights)
+        _unprefix_constants(function)
     return expand_tfjs_ops(graph_def), artifacts.signature or {}
+
+
+def _unprefix_constants(function) -> None:
+    """The TF.js converter names a function's constants '<function>/<const>' so that weight names
+    are unique; TensorFlow refuses such names inside a function body (they start with '_')."""
+    prefix = function.signature.name + "/"
+    renamed = {}
+    for node in function.node_def:
+        if node.op == "Const" and node.name.startswith(prefix):
+            renamed[node.name] = node.name[len(prefix):]
+            node.name = renamed[node.name]
+    for node in function.node_def:
+        for i, reference in enumerate(node.input):
+            control = reference.startswith("^")
+            name, sep, rest = reference.lstrip("^").partition(":")
+            if name in renamed:
+                node.input[i] = ("^" if control else "") + renamed[name] + sep + rest
 
 
 def run_graph_model_in_tensorflow(model_json: str, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -166,3 +185,54 @@ def run_graph_model_in_tensorflow(model_json: str, inputs: dict[str, np.ndarray]
     fetches = {key: info["name"] for key, info in signature["outputs"].items()}
     with tf.compat.v1.Session(graph=graph) as session:
         return session.run(fetches, feeds)
+
+
+def _serving_function(graph_def: graph_pb2.GraphDef, signature: dict):
+    """A tf.function over the imported graph: inputs and outputs keyed as the model's signature
+    (or its Placeholders and unconsumed nodes when it has none)."""
+    inputs = {signature_key(key): _tensor_name(info["name"]) for key, info in (signature.get("inputs") or {}).items()}
+    outputs = {signature_key(key): _tensor_name(info["name"]) for key, info in (signature.get("outputs") or {}).items()}
+    if not inputs:
+        inputs = {n.name: f"{n.name}:0" for n in graph_def.node if n.op == "Placeholder"}
+    if not outputs:
+        consumed = {i.lstrip("^").split(":")[0] for n in graph_def.node for i in n.input}
+        outputs = {n.name: f"{n.name}:0" for n in graph_def.node
+                   if n.name not in consumed and n.op not in ("Const", "NoOp", "Placeholder")}
+    wrapped = tf.compat.v1.wrap_function(lambda: tf.compat.v1.import_graph_def(graph_def, name=""), [])
+    graph = wrapped.graph
+    feeds = [graph.get_tensor_by_name(name) for name in inputs.values()]
+    fetches = {key: graph.get_tensor_by_name(name) for key, name in outputs.items()}
+    pruned = wrapped.prune(feeds, fetches)
+    specs = [tf.TensorSpec(t.shape, t.dtype, name=key) for key, t in zip(inputs, feeds)]
+
+    @tf.function(input_signature=specs)
+    def serve(*args):
+        return pruned(*args)
+
+    return serve
+
+
+def _tensor_name(name: str) -> str:
+    return name if re.search(r":\d+$", name) else f"{name}:0"
+
+
+def signature_key(key: str) -> str:
+    """A SavedModel signature key from a TF.js one ('input_tensor:0' -> 'input_tensor_0')."""
+    name = re.sub(r"[^A-Za-z0-9_]", "_", key)
+    return name if name and not name[0].isdigit() else f"t_{name}"
+
+
+def to_saved_model(model_json: str, folder: str) -> None:
+    """Writes a TF.js graph model as a SavedModel TensorFlow loads and serves (signature
+    'serving_default', keyed like the model's signature)."""
+    graph_def, signature = load_as_graph_def(os.fspath(model_json))
+    module = tf.Module()
+    module.serve = _serving_function(graph_def, signature)
+    tf.saved_model.save(module, folder, signatures={"serving_default": module.serve})
+
+
+def to_frozen_graph(model_json: str, path: str) -> None:
+    """Writes a TF.js graph model as a frozen GraphDef (.pb) with its weights as constants."""
+    graph_def, _ = load_as_graph_def(os.fspath(model_json))
+    with open(path, "wb") as file:
+        file.write(graph_def.SerializeToString())

@@ -126,3 +126,41 @@ def test_catalog_spans_packages_formats_and_quantizations():
     assert len(MODELS) >= 30
     assert len({m.package for m in MODELS}) >= 2
     assert {"float32", "float16", "uint8"} <= {m.weights for m in MODELS}
+
+
+@pytest.mark.tf
+@pytest.mark.converter
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.id)
+def test_back_to_a_saved_model_tensorflow_serves(model: RealModel, tmp_path):
+    """tfjs_graph_model -> tf_saved_model on real models (fused TF.js ops expanded): TensorFlow
+    serves what tfgl computes, under the same comparison rules as above. Grappler is off while
+    serving: its constant folding rounds weights differently, which some heads amplify (CenterNet's
+    box sizes move by 3.5e-3), and the test is about the ops the SavedModel holds."""
+    import tensorflow as tf
+
+    from converter.reverse import signature_key, to_saved_model
+    path = model_path(model)
+    to_saved_model(str(path), str(tmp_path / "saved_model"))
+    serving = tf.saved_model.load(str(tmp_path / "saved_model")).signatures["serving_default"]
+    loaded = engine.load_graph_model(path, backend="cpu")
+    inputs = {spec.name: spec.values() for spec in model.inputs}
+    arguments = serving.structured_input_signature[1]
+    feeds = {}
+    for info in loaded.inputs:
+        key = signature_key(info.name)
+        feeds[key] = tf.constant(inputs[info.tensor.split(":")[0]].astype(arguments[key].dtype.as_numpy_dtype))
+    options = tf.config.optimizer.get_experimental_options()
+    tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
+    try:
+        served = {key: value.numpy() for key, value in serving(**feeds).items()}
+    finally:
+        tf.config.optimizer.set_experimental_options(options)
+    names = [info.tensor for info in loaded.outputs]
+    sensitivity = functools.lru_cache(maxsize=None)(lambda: ulp_sensitivity(path, inputs, names))
+    for info, name, value in zip(loaded.outputs, names, loaded.execute(inputs, names)):
+        what = f"{model.id} {name} back in TensorFlow"
+        want = served[signature_key(info.name)].astype(value.dtype)
+        if after_nms(loaded.graph, name):
+            assert_same_detections(value, want, what)
+        else:
+            assert_close(value, want, what, lambda: sensitivity()[name])
