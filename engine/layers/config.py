@@ -147,7 +147,13 @@ def _inbound(node: Any, layer: str) -> tuple[list[TensorRef], dict]:
         refs: list[TensorRef] = []
         for arg in node.get("args", []):
             refs.extend(_keras_tensors(arg))
-        kwargs = {k: v for k, v in (node.get("kwargs") or {}).items() if not _keras_tensors(v)}
+        kwargs = {}
+        for key, value in (node.get("kwargs") or {}).items():
+            tensors = _keras_tensors(value)
+            if tensors:  # e.g. an RNN's initial_state: more inputs, after the positional ones
+                refs.extend(tensors)
+            else:
+                kwargs[key] = value
         return refs, kwargs
     if isinstance(node, list):  # Keras 2: [[layer, node, tensor, kwargs], ...]
         refs, kwargs = [], {}

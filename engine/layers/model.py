@@ -14,7 +14,7 @@ from engine.errors import InputError, ModelFormatError, UnsupportedOpsError
 from engine.graph.executor import Executor, Library
 from engine.graph.model import TensorInfo, check_input, missing_ops, random_array
 from engine.io import LAYERS_MODEL, ModelArtifacts, load_model_json, read_weight_arrays
-from engine.layers import core, merge  # noqa: F401  (registers the layer builders)
+from engine.layers import convolutional, core, merge, normalization, pooling, recurrent, reshaping, wrappers  # noqa: F401  (registers the layer builders)
 from engine.layers.builder import GraphBuilder, Sym
 from engine.layers.config import ModelSpec, TensorRef, model_config, parse_model
 from engine.layers.registry import LayerContext, WeightStore, builder_for, layer
@@ -90,7 +90,7 @@ class LayersModel:
         self.weights = dict(weights)
         self.backend = get_backend(backend)
         self.inputs = [self._input_info(ref) for ref in self.spec.inputs]
-        self.outputs = [TensorInfo(ref.layer, f"{ref.layer}:{ref.tensor}", None, "float32") for ref in self.spec.outputs]
+        self.outputs = self._output_infos()
         self.metadata = artifacts.user_defined_metadata or {}
         self._built: dict[tuple, tuple[Executor, list, list]] = {}
         self._lock = threading.Lock()
@@ -106,6 +106,13 @@ class LayersModel:
         dtype = dtype if isinstance(dtype, str) else "float32"
         return TensorInfo(ref.layer, f"{ref.layer}:0", None if shape is None else
                           tuple(None if d is None else int(d) for d in shape), dtypes.storage_dtype(dtype))
+
+    def _output_infos(self) -> list[TensorInfo]:
+        """One name per output: the layer's name, with ':index' where a layer gives several outputs
+        (an RNN's sequence and states, Bidirectional without merging)."""
+        layers = [ref.layer for ref in self.spec.outputs]
+        return [TensorInfo(ref.layer if layers.count(ref.layer) == 1 else f"{ref.layer}:{ref.tensor}",
+                           f"{ref.layer}:{ref.tensor}", None, "float32") for ref in self.spec.outputs]
 
     def _validate(self) -> None:
         """Unknown layer classes fail at load time, naming class and layer."""
@@ -144,9 +151,9 @@ class LayersModel:
     def execute(self, inputs: Any, outputs: str | Sequence[str] | None = None) -> np.ndarray | list[np.ndarray]:
         tensors = self._inputs(inputs)
         executor, input_keys, output_keys = self.build([t.shape for t in tensors])
-        names = [info.name for info in self.outputs] if outputs is None else \
-            [outputs] if isinstance(outputs, str) else list(outputs)
-        fetches = [output_keys[self._output_index(name)] for name in names]
+        indices = list(range(len(self.outputs))) if outputs is None else \
+            [self._output_index(name) for name in ([outputs] if isinstance(outputs, str) else outputs)]
+        fetches = [output_keys[index] for index in indices]
         with self.backend.session():
             results = executor.run(dict(zip(input_keys, tensors)), fetches, self.backend)
         arrays = [t.numpy() for t in results]
