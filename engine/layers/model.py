@@ -132,7 +132,10 @@ class LayersModel:
             if key not in self._built:
                 g = GraphBuilder()
                 placeholders = [g.placeholder(info.name, shape, info.dtype) for info, shape in zip(self.inputs, shapes)]
-                outputs = build_model(g, self.spec, placeholders, WeightStore(self.weights), [], self.keras_version)
+                # the model's own name as the outer scope: Keras 3 names a top-level Sequential's
+                # weights "sequential/dense/kernel", everything else "dense/kernel"
+                outputs = build_model(g, self.spec, placeholders, WeightStore(self.weights), [self.spec.name],
+                                      self.keras_version)
                 graph = g.graph()
                 missing = missing_ops(graph, self.backend)
                 if missing:

@@ -83,3 +83,12 @@ def test_unknown_layer_names_class_and_layer(tmp_path):
                                                      "weightsManifest": []}))
     with pytest.raises(ModelFormatError, match="unknown layer class 'FancyLayer' \\(layer 'fancy_1'\\)"):
         engine.load_layers_model(str(tmp_path))
+
+
+def test_top_level_sequential(keras, backend, tmp_path, rng):
+    """Keras 3 names a top-level Sequential's weights sequential/<layer>/kernel, tf_keras <layer>/kernel."""
+    L = keras.layers
+    model = keras.Sequential([keras.Input((5,)), L.Dense(4, activation="relu", name="a"), L.Dense(2, name="b")],
+                             name="sequential")
+    randomize(model)
+    assert_matches_keras(model, rng.normal(size=(3, 5)).astype(np.float32), str(tmp_path), backend)
