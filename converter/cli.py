@@ -29,7 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("output_path", nargs="?", help="folder (or file) for the converted model")
     parser.add_argument("--input_format", default="tf_saved_model", choices=INPUT_FORMATS)
     parser.add_argument("--output_format", choices=OUTPUT_FORMATS,
-                        help="default: tfjs_graph_model for TensorFlow inputs, tfjs_layers_model for Keras")
+                        help="default: tfjs_graph_model for TensorFlow inputs, tfjs_layers_model for Keras "
+                             "inputs, keras (.h5) for tfjs_layers_model")
     parser.add_argument("--signature_name", help="SavedModel signature (tf_hub: 'default')")
     parser.add_argument("--saved_model_tags", default="serve", help="comma separated MetaGraph tags")
     for dtype, what in (("float16", "float16"), ("uint8", "1-byte affine"), ("uint16", "2-byte affine")):
@@ -37,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             help=f"{what} quantization of the weights matching these comma separated "
                                  f"fnmatch patterns (all weights when given without a value)")
     parser.add_argument("--quantization_bytes", type=int, choices=[1, 2], help="(deprecated) 1: uint8, 2: uint16")
-    parser.add_argument("--split_weights_by_layer", action="store_true", help="one weight group per layer (Keras)")
+    parser.add_argument("--split_weights_by_layer", action="store_true", help="one weight group per layer (tfjs_layers_model output)")
     parser.add_argument("--version", "-v", dest="show_version", action="store_true")
     parser.add_argument("--skip_op_check", action="store_true", help="convert even ops tfgl cannot run")
     for flag, default, text in (("strip_debug_ops", False, "remove Print, Assert and CheckNumerics"),
@@ -88,25 +89,29 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.input_path or not args.output_path:
         raise ConversionError("convert needs input_path and output_path (see tfgl convert --help)")
-    is_keras = args.input_format in ("keras", "keras_keras", "keras_saved_model")
-    output_format = args.output_format or ("tfjs_layers_model" if is_keras else
-                                           "keras" if args.input_format == "tfjs_layers_model" else "tfjs_graph_model")
-    if args.weight_shard_size_bytes is not None and args.weight_shard_size_bytes <= 0:
-        raise ConversionError(f"--weight_shard_size_bytes must be a positive integer, got {args.weight_shard_size_bytes}")
+    from converter.api import convert, default_output_format
+    output_format = args.output_format or default_output_format(args.input_format)
+    if args.weight_shard_size_bytes is not None:
+        if output_format not in ("tfjs_layers_model", "tfjs_graph_model"):
+            raise ConversionError("--weight_shard_size_bytes applies to tfjs_layers_model and tfjs_graph_model "
+                                  "outputs only")
+        if args.weight_shard_size_bytes <= 0:
+            raise ConversionError(f"--weight_shard_size_bytes must be a positive integer, got "
+                                  f"{args.weight_shard_size_bytes}")
     if args.input_format == "tf_frozen_model" and not args.output_node_names:
         raise ConversionError("--output_node_names is required for tf_frozen_model")
     if args.signature_name and args.input_format not in ("tf_saved_model", "tf_hub"):
         raise ConversionError("--signature_name applies to tf_saved_model and tf_hub inputs only")
     if args.control_flow_v2 and output_format != "tfjs_graph_model":
         raise ConversionError("--control_flow_v2 applies to tfjs_graph_model output only")
-    from converter.api import convert
     from engine.io import DEFAULT_SHARD_BYTES
     convert(args.input_path, args.output_path, args.input_format, output_format,
             signature_name=args.signature_name, saved_model_tags=args.saved_model_tags,
             quantize=quantization_map(args), weight_shard_size_bytes=args.weight_shard_size_bytes or DEFAULT_SHARD_BYTES,
             skip_op_check=args.skip_op_check, strip_debug_ops=args.strip_debug_ops,
             control_flow_v2=args.control_flow_v2, use_structured_outputs_names=args.use_structured_outputs_names,
-            output_node_names=args.output_node_names, metadata=metadata_map(args.metadata),
+            output_node_names=args.output_node_names, split_weights_by_layer=args.split_weights_by_layer,
+            metadata=metadata_map(args.metadata),
             overwrite=args.overwrite, progress=True)
     print(f"wrote {args.output_path}")
     return 0
