@@ -28,6 +28,9 @@ FORMAT_PAIRS = {
     (TFJS_LAYERS_MODEL, KERAS_SAVED_MODEL),
     (TFJS_LAYERS_MODEL, TFJS_LAYERS_MODEL),
     (TFJS_LAYERS_MODEL, TFJS_GRAPH_MODEL),
+    # beyond the official converter: back to TensorFlow
+    (TFJS_GRAPH_MODEL, TF_SAVED_MODEL),
+    (TFJS_GRAPH_MODEL, TF_FROZEN_MODEL),
 }
 
 
@@ -36,6 +39,8 @@ def default_output_format(input_format: str) -> str:
     graph models from TensorFlow inputs."""
     if input_format in (KERAS, KERAS_KERAS, KERAS_SAVED_MODEL):
         return TFJS_LAYERS_MODEL
+    if input_format == TFJS_GRAPH_MODEL:
+        return TF_SAVED_MODEL
     return KERAS if input_format == TFJS_LAYERS_MODEL else TFJS_GRAPH_MODEL
 
 
@@ -75,6 +80,8 @@ def convert(input_path: str, output_path: str, input_format: str = TF_SAVED_MODE
                          split_weights_by_layer, metadata, overwrite, progress)
     elif output_format in (KERAS, KERAS_KERAS, KERAS_SAVED_MODEL):
         _to_keras(input_path, output_path, output_format, overwrite, progress)
+    elif input_format == TFJS_GRAPH_MODEL:
+        _to_tensorflow(input_path, output_path, output_format, overwrite)
     else:
         _to_graph_model(input_path, output_path, input_format, signature_name, saved_model_tags, quantize,
                         weight_shard_size_bytes, skip_op_check, strip_debug_ops, control_flow_v2,
@@ -146,6 +153,18 @@ def _to_keras(input_path, output_path, output_format, overwrite, progress) -> No
             save(model, target)
     finally:
         steps.close()
+
+
+def _to_tensorflow(input_path: str, output_path: str, output_format: str, overwrite: bool) -> None:
+    """tfjs_graph_model -> SavedModel folder or frozen .pb, the TF.js-only fused ops expanded."""
+    from converter import output, reverse
+
+    if output_format == TF_SAVED_MODEL:
+        with output.staged_folder(output_path, overwrite) as folder:
+            reverse.to_saved_model(input_path, folder)
+    else:
+        with output.staged_file(output_path, overwrite) as path:
+            reverse.to_frozen_graph(input_path, path)
 
 
 def _freeze(input_path: str, input_format: str, signature_name: str | None, tags: str | None,

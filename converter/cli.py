@@ -10,8 +10,9 @@ import json
 from engine.errors import ConversionError
 
 INPUT_FORMATS = ["tf_saved_model", "keras", "keras_keras", "keras_saved_model", "tf_hub", "tf_frozen_model",
-                 "tfjs_layers_model"]
-OUTPUT_FORMATS = ["tfjs_graph_model", "tfjs_layers_model", "keras", "keras_keras", "keras_saved_model"]
+                 "tfjs_layers_model", "tfjs_graph_model"]
+OUTPUT_FORMATS = ["tfjs_graph_model", "tfjs_layers_model", "keras", "keras_keras", "keras_saved_model",
+                  "tf_saved_model", "tf_frozen_model"]
 
 
 def _bool(text: str) -> bool:

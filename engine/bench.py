@@ -8,6 +8,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from engine.graph.model import GraphModel, random_array
+from engine.layers.model import LayersModel
+
+Model = GraphModel | LayersModel
 
 
 @dataclass
@@ -25,21 +28,21 @@ class BenchResult:
         return {k: v for k, v in asdict(self).items() if k != "calls_ms"}
 
 
-def example_inputs(model: GraphModel, seed: int = 0) -> dict[str, np.ndarray]:
+def example_inputs(model: Model, seed: int = 0) -> dict[str, np.ndarray]:
     """Deterministic random inputs of the signature's shapes (unknown dimensions = 1)."""
     rng = np.random.default_rng(seed)
     return {info.name: random_array(rng, tuple(1 if d is None else d for d in (info.shape or ())), info.dtype)
             for info in model.inputs}
 
 
-def _gl_counters(model: GraphModel) -> tuple[int, float, int]:
+def _gl_counters(model: Model) -> tuple[int, float, int]:
     stats = getattr(model.backend, "stats", None)
     if stats is None:
         return 0, 0.0, 0
     return stats.programs_compiled, stats.compile_ms, model.backend.texture_bytes()
 
 
-def benchmark(model: GraphModel, runs: int = 20, inputs: dict | None = None) -> BenchResult:
+def benchmark(model: Model, runs: int = 20, inputs: dict | None = None) -> BenchResult:
     """One first call, then `runs` steady calls; outputs are read back every call, as users do."""
     inputs = inputs if inputs is not None else example_inputs(model)
     compiled_before, compile_ms_before, _ = _gl_counters(model)

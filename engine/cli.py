@@ -25,7 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     from converter.cli import add_arguments
     add_arguments(commands.add_parser("convert", help="convert a model (tensorflowjs_converter's flags)"))
 
-    run = commands.add_parser("run", help="run a TF.js model on inputs from .npy files")
+    run = commands.add_parser("run", help="run a TF.js graph or layers model on inputs from .npy files")
     run.add_argument("model", help="model.json path or URL")
     run.add_argument("--backend", choices=["cpu", "webgl"], help="default: webgl where a GL context can be made")
     run.add_argument("--input", action="append", default=[], metavar="[NAME=]FILE.npy",
@@ -70,8 +70,9 @@ def _convert(args: argparse.Namespace) -> int:
 
 
 def _load(location: str, backend: str | None):
+    """A graph or layers model, whichever the model.json's `format` says."""
     import engine
-    return engine.load_graph_model(location, backend=backend, progress=True)
+    return engine.load_model(location, backend=backend, progress=True)
 
 
 def _read_inputs(model, specs: list[str]) -> dict[str, np.ndarray]:

@@ -97,3 +97,18 @@ def test_bench_json_reports_compiles_and_latencies():
     if "webgl" in data:
         assert data["webgl"]["programs_compiled_first"] > 0 and data["webgl"]["compile_ms"] > 0
         assert data["webgl"]["texture_bytes"] > 0
+
+
+def test_run_picks_the_layers_loader_from_the_format(tmp_path, backend):
+    """A layers model (written by the official converter) through the same `tfgl run`."""
+    from tests.fixtures import layers_sources
+    inputs = layers_sources.inputs_for("cnn")
+    np.save(tmp_path / "image.npy", inputs[0])
+    out = tmp_path / "out.npz"
+    assert main(["run", fixture_path("layers_cnn"), "--backend", backend, "--input", str(tmp_path / "image.npy"),
+                 "--output", str(out)]) == 0
+    import engine
+    want = engine.load_layers_model(fixture_path("layers_cnn"), backend="cpu").predict(inputs[0])
+    saved = np.load(out)
+    assert len(saved.files) == 1
+    np.testing.assert_allclose(saved[saved.files[0]], want, rtol=1e-5, atol=1e-6)

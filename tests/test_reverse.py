@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import engine
-from converter.reverse import to_frozen_graph, to_saved_model
+from converter.reverse import to_saved_model
 from tests.conftest import fixture_path
 from tests.fixtures import sources
 from tests.test_models import assert_matches
@@ -39,17 +39,22 @@ def test_quantized_graph_model_serves_its_dequantized_weights(fixture, tmp_path)
 
 @pytest.mark.parametrize("source", ["small_cnn", "loop"])
 def test_round_trip_saved_model_graph_model_saved_model(source, saved_models, tmp_path):
+    """Both directions through `tfgl convert`: SavedModel -> graph model -> SavedModel."""
     from engine.cli import main
     assert main(["convert", saved_models(source), str(tmp_path / "web")]) == 0
-    to_saved_model(str(tmp_path / "web" / "model.json"), str(tmp_path / "back"))
+    assert main(["convert", str(tmp_path / "web"), str(tmp_path / "back"), "--input_format=tfjs_graph_model",
+                 "--output_format=tf_saved_model"]) == 0
     inputs = sources.inputs_for(source)
     assert_matches(serve(str(tmp_path / "back"), inputs), sources.tensorflow_outputs(saved_models(source), inputs))
 
 
 def test_frozen_graph(saved_models, tmp_path):
     import tensorflow as tf
+
+    from engine.cli import main
     path = str(tmp_path / "frozen.pb")
-    to_frozen_graph(fixture_path("mobilenet_v2"), path)
+    assert main(["convert", fixture_path("mobilenet_v2"), path, "--input_format=tfjs_graph_model",
+                 "--output_format=tf_frozen_model"]) == 0
     graph_def = tf.compat.v1.GraphDef.FromString(open(path, "rb").read())
     assert not {"_FusedConv2D", "FusedDepthwiseConv2dNative", "_FusedMatMul", "Prelu"} & {n.op for n in graph_def.node}
     graph = tf.Graph()
