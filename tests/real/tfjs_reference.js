@@ -2,7 +2,7 @@
 // reference for tfgl's outputs.
 //   node tfjs_reference.js JOB.json
 // JOB: {model: path/to/model.json, format: "graph"|"layers", inputs: [{name, dtype, shape, file}],
-//       outputs: [tensor names] (graph models), outdir}
+//       outputs: [tensor names] (graph models), outdir}; a layers model's outputs are named "0", "1", ...
 // Writes outdir/outputs.json ([{name, dtype, shape, file}]) and one little-endian file per output.
 const tf = require('@tensorflow/tfjs');
 const fs = require('fs');
@@ -42,7 +42,7 @@ async function main() {
     const model = await tf.loadLayersModel(handler);
     const xs = job.inputs.map(readInput);
     const result = model.predict(xs.length === 1 ? xs[0] : xs);
-    outputs = (Array.isArray(result) ? result : [result]).map((t, i) => [model.outputs[i].name, t]);
+    outputs = (Array.isArray(result) ? result : [result]).map((t, i) => [String(i), t]);
   } else {
     const model = await tf.loadGraphModel(handler);
     const feeds = {};
