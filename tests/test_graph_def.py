@@ -15,7 +15,8 @@ from engine.io import graph_def as gd
 from engine.io.graph_def import FuncRef
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
-FIXTURE_MODELS = sorted(glob.glob(os.path.join(FIXTURES, "*", "model.json")))
+FIXTURE_MODELS = sorted(path for path in glob.glob(os.path.join(FIXTURES, "*", "model.json"))
+                        if json.load(open(path)).get("format") == "graph-model")
 
 pytestmark = pytest.mark.tf
 
