@@ -12,6 +12,7 @@ from engine import dtypes
 from engine.backends import Backend, get_backend
 from engine.errors import InputError, ModelFormatError, UnsupportedOpsError
 from engine.graph.executor import Executor, Library
+from engine.graph.optimize import fuse_contractions
 from engine.graph.graph import Graph, build_graph, parse_tensor_name
 from engine.graph.plan import CONTROL_FLOW_V1, TensorKey
 from engine.io import GRAPH_MODEL, ModelArtifacts, graph_def, load_model_json, read_weight_arrays
@@ -59,7 +60,10 @@ class GraphModel:
             raise UnsupportedOpsError(missing)
         self._state = threading.local()
         self.library = Library(self.graph.functions, weights, lambda: self._state.backend)
-        self.executor = Executor(self.graph, weights, self.library)
+        fused_graph, fused_weights = fuse_contractions(self.graph, weights)
+        self.executor = Executor(fused_graph, fused_weights, self.library)
+        self._weights = weights
+        self._unfused_executor: Executor | None = None
         self.inputs, self.outputs = self._signature(artifacts.signature or {})
         self.metadata = artifacts.user_defined_metadata or {}
 
@@ -115,7 +119,16 @@ class GraphModel:
         """Tensor-level execution (no conversion): what predict/execute and benchmarks call."""
         self._state.backend = self.backend
         with self.backend.session():
-            return self.executor.run(feeds, fetches, self.backend)
+            return self._executor_for(feeds, fetches).run(feeds, fetches, self.backend)
+
+    def _executor_for(self, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey]) -> Executor:
+        """The fused graph, unless a feed or fetch names a tensor fusion removed."""
+        names = {name for name, _ in list(feeds) + list(fetches)}
+        if names <= set(self.executor.graph.nodes):
+            return self.executor
+        if self._unfused_executor is None:
+            self._unfused_executor = Executor(self.graph, self._weights, self.library)
+        return self._unfused_executor
 
     def warmup(self, seed: int = 0) -> None:
         """Runs once on random inputs of the signature's shapes (unknown dims = 1), compiling programs."""

@@ -1,0 +1,45 @@
+"""Load-time fusion of convolution/matmul + constant scale + bias + activation chains (the batch
+norms Keras 3 exports leave as Mul/AddV2): fused graphs match TensorFlow, intermediates stay fetchable."""
+import numpy as np
+import pytest
+
+from tests.test_graph import model_from_tf_graph, run_tf1
+
+pytestmark = pytest.mark.tf
+
+RNG = np.random.default_rng(7)
+
+
+def conv_bn_relu6(p):
+    import tensorflow as tf
+    x = p["x"]
+    conv = tf.nn.conv2d(x, RNG.normal(size=(3, 3, 4, 8)).astype(np.float32), 1, "SAME", name="conv")
+    scaled = tf.multiply(conv, RNG.uniform(0.5, 2, 8).astype(np.float32), name="scale")
+    shifted = tf.add(scaled, RNG.normal(size=8).astype(np.float32), name="shift")
+    act = tf.nn.relu6(shifted, name="act")
+    dw = tf.nn.depthwise_conv2d(act, RNG.normal(size=(3, 3, 8, 1)).astype(np.float32), [1, 1, 1, 1], "SAME", name="dw")
+    dw = tf.nn.leaky_relu(tf.add(tf.multiply(dw, np.float32(0.5)), RNG.normal(size=8).astype(np.float32)), 0.1)
+    flat = tf.reshape(dw, [-1, 8 * 6 * 6])
+    dense = tf.nn.tanh(tf.matmul(flat, RNG.normal(size=(288, 5)).astype(np.float32) * 0.1) + np.float32(0.25))
+    return {"act": act, "out": dense}
+
+
+@pytest.mark.parametrize("backend", ["cpu", "webgl"])
+def test_fused_chains_match_tensorflow_and_keep_intermediates(backend, request):
+    if backend == "webgl":
+        request.getfixturevalue("webgl")
+    feeds = {"x": RNG.normal(size=(1, 6, 6, 4)).astype(np.float32)}
+    graph, names, expected = run_tf1(conv_bn_relu6, feeds)
+    model = model_from_tf_graph(graph, {"x": "x:0"}, {"out": names["out"]}, backend)
+
+    ops = [node.op for node in model.executor.graph.nodes.values()]
+    assert ops.count("_FusedConv2D") == 1 and ops.count("FusedDepthwiseConv2dNative") == 1
+    assert ops.count("_FusedMatMul") == 1
+    assert not {"Mul", "AddV2", "Relu6", "LeakyRelu", "Tanh"} & set(ops)
+
+    out = model.predict(feeds["x"])
+    np.testing.assert_allclose(out, expected["out"], rtol=1e-4, atol=1e-4)
+    [act] = model.execute({"x:0": feeds["x"]}, [names["act"]])
+    np.testing.assert_allclose(act, expected["act"], rtol=1e-4, atol=1e-4)
+    [scaled] = model.execute({"x:0": feeds["x"]}, ["scale"])  # fused away: served by the unfused graph
+    assert scaled.shape == (1, 6, 6, 8)
