@@ -13,6 +13,7 @@ from engine.backends import Backend, get_backend
 from engine.errors import InputError, ModelFormatError, UnsupportedOpsError
 from engine.graph.executor import Executor, Library
 from engine.graph.optimize import fuse_contractions
+from engine.graph.replay import Replays
 from engine.graph.graph import Graph, build_graph, parse_tensor_name
 from engine.graph.plan import CONTROL_FLOW_V1, TensorKey
 from engine.io import GRAPH_MODEL, ModelArtifacts, graph_def, load_model_json, read_weight_arrays
@@ -64,6 +65,7 @@ class GraphModel:
         self.executor = Executor(fused_graph, fused_weights, self.library)
         self._weights = weights
         self._unfused_executor: Executor | None = None
+        self.replays = Replays()
         self.inputs, self.outputs = self._signature(artifacts.signature or {})
         self.metadata = artifacts.user_defined_metadata or {}
 
@@ -119,7 +121,7 @@ class GraphModel:
         """Tensor-level execution (no conversion): what predict/execute and benchmarks call."""
         self._state.backend = self.backend
         with self.backend.session():
-            return self._executor_for(feeds, fetches).run(feeds, fetches, self.backend)
+            return self.replays.run(self._executor_for(feeds, fetches), feeds, fetches, self.backend)
 
     def _executor_for(self, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey]) -> Executor:
         """The fused graph, unless a feed or fetch names a tensor fusion removed."""

@@ -1,6 +1,7 @@
-"""Load-time fusion: a convolution or matmul followed by a constant per-channel scale (Mul), a
-constant bias (Add/AddV2/BiasAdd) and an activation becomes one TF.js fused op
-(_FusedConv2D / FusedDepthwiseConv2dNative / _FusedMatMul) with the scale folded into the weights.
+"""Load-time fusion. A zero Pad before a VALID convolution becomes its explicit padding; a
+convolution or matmul followed by a constant per-channel scale (Mul), a constant bias
+(Add/AddV2/BiasAdd) and an activation becomes one TF.js fused op (_FusedConv2D /
+FusedDepthwiseConv2dNative / _FusedMatMul) with the scale folded into the weights.
 
 Keras 3 exports leave batch norms as Mul + AddV2 after convolutions (the official converter only
 folds part of them), so this saves a pass over memory per op on the CPU and a draw per op on the GPU.
@@ -18,6 +19,7 @@ from engine.graph.graph import Graph, Node
 FUSED_OF = {"Conv2D": "_FusedConv2D", "DepthwiseConv2dNative": "FusedDepthwiseConv2dNative", "MatMul": "_FusedMatMul"}
 ACTIVATIONS = ("Relu", "Relu6", "Elu", "Sigmoid", "Tanh", "LeakyRelu")
 BIASES = ("Add", "AddV2", "BiasAdd")
+PADDED_OPS = ("Conv2D", "DepthwiseConv2dNative")
 
 
 def fuse_contractions(graph: Graph, weights: Mapping[str, np.ndarray]) -> tuple[Graph, dict[str, np.ndarray]]:
@@ -25,10 +27,40 @@ def fuse_contractions(graph: Graph, weights: Mapping[str, np.ndarray]) -> tuple[
     consumers = graph.consumers()
     new_weights = dict(weights)
     nodes = dict(graph.nodes)
-    for node in list(graph.nodes.values()):
-        if node.name in nodes and node.op in FUSED_OF and _channels_last(node):
+    for name in list(nodes):
+        node = nodes.get(name)
+        if node is not None and node.op in PADDED_OPS:
+            _fold_pad(node, nodes, consumers, new_weights)
+    for name in list(nodes):
+        node = nodes.get(name)
+        if node is not None and node.op in FUSED_OF and _channels_last(node):
             _fuse_chain(node, nodes, consumers, new_weights)
     return Graph(list(nodes.values()), graph.functions), new_weights
+
+
+def _fold_pad(node: Node, nodes: dict, consumers: dict, weights: Mapping) -> None:
+    """A zero Pad of the spatial dims feeding a VALID convolution becomes the convolution's EXPLICIT
+    padding (Keras's ZeroPadding2D before strided convolutions): one op and one copy fewer."""
+    pad = nodes.get(node.inputs[0][0])
+    if pad is None or pad.op not in ("Pad", "PadV2") or node.inputs[0][1] != 0 or \
+            node.attrs.get("padding") not in ("VALID", b"VALID") or not _channels_last(node) or \
+            _sole_consumer(pad.name, nodes, consumers) is not node or pad.control_inputs:
+        return
+    paddings = _constant(nodes, weights, pad.inputs[1])
+    kernel = _constant(nodes, weights, node.inputs[1])
+    if kernel is None or not np.isfinite(kernel).all():  # padded taps are skipped, not multiplied by 0
+        return
+    if paddings is None or paddings.shape != (4, 2) or paddings[0].any() or paddings[3].any() or (paddings < 0).any():
+        return
+    if pad.op == "PadV2":
+        value = _constant(nodes, weights, pad.inputs[2])
+        if value is None or value.size != 1 or value.reshape(()) != 0:
+            return
+    source = pad.inputs[0]
+    attrs = dict(node.attrs, padding="EXPLICIT", explicit_paddings=[int(v) for v in paddings.reshape(-1)])
+    nodes[node.name] = Node(node.name, node.op, [source] + node.inputs[1:], list(node.control_inputs), attrs)
+    del nodes[pad.name]
+    consumers[source[0]] = [c for c in consumers.get(source[0], ()) if c != pad.name] + [node.name]
 
 
 def _channels_last(node: Node) -> bool:

@@ -11,6 +11,7 @@ import numpy as np
 from engine import dtypes
 from engine.backends import get_backend
 from engine.errors import InputError, ModelFormatError, UnsupportedOpsError
+from engine.graph.replay import Replays
 from engine.graph.executor import Executor, Library
 from engine.graph.model import TensorInfo, check_input, missing_ops, random_array
 from engine.io import LAYERS_MODEL, ModelArtifacts, load_model_json, read_weight_arrays
@@ -89,6 +90,7 @@ class LayersModel:
         self.spec = parse_model(model_config(topology))
         self.weights = dict(weights)
         self.backend = get_backend(backend)
+        self.replays = Replays()
         self.inputs = [self._input_info(ref) for ref in self.spec.inputs]
         self.outputs = self._output_infos()
         self.metadata = artifacts.user_defined_metadata or {}
@@ -158,7 +160,7 @@ class LayersModel:
             [self._output_index(name) for name in ([outputs] if isinstance(outputs, str) else outputs)]
         fetches = [output_keys[index] for index in indices]
         with self.backend.session():
-            results = executor.run(dict(zip(input_keys, tensors)), fetches, self.backend)
+            results = self.replays.run(executor, dict(zip(input_keys, tensors)), fetches, self.backend)
         arrays = [t.numpy() for t in results]
         return arrays[0] if isinstance(outputs, str) else arrays
 

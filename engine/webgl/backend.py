@@ -23,7 +23,9 @@ from engine.kernels.registry import BACKEND_NEUTRAL, Kernel, get_kernel
 from engine.tensor import Tensor
 from engine.webgl.compiler import VERTEX_SHADER, Layout, fragment_source
 from engine.webgl.program import CPUFallback, Program
-from engine.webgl.textures import ComplexGLData, GLTensorData, TextureManager, texture_shape
+from engine.webgl.replay import UNREPEATABLE_OPS, OutputSlot, Recorder, Replay
+from engine.webgl.textures import (ComplexGLData, GLTensorData, TextureManager, decode_texels, pack_values,
+                                   packed_geometry, packed_texture_shape, same_packing, texture_shape)
 
 log = logging.getLogger("tfgl.webgl")
 CPU_FORWARD_MAX_SIZE = 128
@@ -67,16 +69,16 @@ class _DeviceCache:
         weakref.finalize(tensor, data.release)
 
 
-def _set_uniform(program, name: str, value) -> None:
-    """Sets a uniform the linked program kept: the compiler may drop unused uniforms, or shorten an
-    array whose tail is never read."""
+def _uniform_value(program, name: str, value) -> tuple | None:
+    """(uniform, value to set) for a uniform the linked program kept: the compiler may drop unused
+    uniforms, or shorten an array whose tail is never read."""
     if name not in program:
-        return
+        return None
     uniform = program[name]
     if isinstance(value, (list, tuple)) and uniform.array_length >= 1 and len(value) >= uniform.array_length \
             and uniform.dimension == 1:
         value = value[0] if uniform.array_length == 1 else tuple(value[:uniform.array_length])
-    uniform.value = value
+    return uniform, value
 
 
 class WebGLBackend(Backend):
@@ -93,11 +95,14 @@ class WebGLBackend(Backend):
             else 2**31 - 1
         self.stats = Stats()
         self.debug = os.environ.get("TFGL_DEBUG", "") not in ("", "0")
+        # WEBGL_PACK: kernels that have packed programs use them (TFGL_WEBGL_PACK=0 to compare).
+        self.pack = os.environ.get("TFGL_WEBGL_PACK", "1") not in ("", "0")
         self._programs: dict[tuple, _Compiled] = {}
         self._framebuffers: dict[int, object] = {}
         self._uploads = _DeviceCache()
         self._logged_fallbacks: set[str] = set()
         self._current = False
+        self.recorder: Recorder | None = None
         with self.current():
             self._quad = ctx.buffer(np.array([-1, -1, 1, -1, -1, 1, 1, 1], dtype="f4").tobytes())
 
@@ -121,6 +126,8 @@ class WebGLBackend(Backend):
 
     # -- dispatch -------------------------------------------------------------------------------------
     def call(self, kernel: Kernel, inputs: list, attrs: dict) -> list:
+        if self.recorder is not None and kernel.op in UNREPEATABLE_OPS:
+            self.recorder.void(f"{kernel.op} gives new values every call")
         if kernel.backend == BACKEND_NEUTRAL:
             return as_outputs(kernel.fn(*inputs, **attrs))
         if kernel.backend == "webgl":
@@ -187,48 +194,78 @@ class WebGLBackend(Backend):
             parts.append(Tensor(None, "float32", tensor.shape, device=part))
         return parts[0], parts[1]
 
-    def texture_of(self, tensor: Tensor) -> GLTensorData:
-        """The tensor's texture on this backend, uploading its values on first use."""
+    def texture_of(self, tensor: Tensor, packed: bool = False) -> GLTensorData:
+        """The tensor's texture on this backend in the layout asked for, uploading its values on first
+        use; a tensor stored in the other layout gets a converted twin, made once and kept."""
         data = self.gl_data(tensor)
         if data is not None:
-            return data
+            return self._in_layout(data, tensor.shape, packed)
         if tensor.dtype not in GL_DTYPES:
             raise CPUFallback(f"{tensor.dtype} tensors stay on the CPU")
-        data = self._upload(tensor.numpy(), tensor.dtype)
+        data = self._upload(tensor.numpy(), tensor.dtype, packed)
         if tensor.device_data is None:
             tensor.attach_device(data)
         else:
             self._uploads.put(tensor, data)
         return data
 
-    def _layout(self, shape) -> tuple[int, int]:
+    def _in_layout(self, data: GLTensorData, shape: tuple[int, ...], packed: bool) -> GLTensorData:
+        if not packed and not data.packed:
+            return data
+        if packed and data.packed and same_packing(data.packed_shape, shape):
+            return data
+        _, rows, cols = packed_geometry(shape)
+        key = ("packed", cols, rows if rows % 2 else "even") if packed else "unpacked"
+        twin = data.twins.get(key)
+        if twin is None:
+            if packed:
+                twin = self._relayout(self._in_layout(data, shape, False), packed_geometry(shape), "pack")
+            else:
+                twin = self._relayout(data, packed_geometry(data.packed_shape), "unpack")
+            data.twins[key] = twin
+        return twin
+
+    def _relayout(self, data: GLTensorData, geometry: tuple[int, int, int], direction: str) -> GLTensorData:
+        """A pack or unpack program's copy of `data`, viewed as (batch, rows, cols) matrices."""
+        program = Program(direction, (f"templates/{direction}.glsl",), ("A",), packed_inputs=direction == "unpack",
+                          packed_output=direction == "pack")
+        layout = Layout(geometry, data.rows, data.cols, data.packed)
+        with self.current():
+            return self._draw(program, [data], (layout,), geometry, data.dtype)
+
+    def _layout(self, shape, packed: bool = False) -> tuple[int, int]:
         try:
-            return texture_shape(shape, self.max_texture_size)
+            return packed_texture_shape(shape, self.max_texture_size) if packed else \
+                texture_shape(shape, self.max_texture_size)
         except ValueError as error:
             raise CPUFallback(str(error)) from None
 
-    def _upload(self, values: np.ndarray, dtype: str) -> GLTensorData:
-        rows, cols = self._layout(values.shape)
-        flat = np.zeros(rows * cols, np.float32)
-        flat[:values.size] = values.reshape(-1)
+    def _upload(self, values: np.ndarray, dtype: str, packed: bool = False) -> GLTensorData:
+        rows, cols = self._layout(values.shape, packed)
+        if packed:
+            flat = pack_values(values.astype(np.float32), rows, cols)
+        else:
+            flat = np.zeros(rows * cols, np.float32)
+            flat[:values.size] = values.reshape(-1)
         with self.current():
-            texture = self.textures.acquire(rows, cols)
-            texture.write(flat.tobytes())
+            texture = self.textures.acquire(rows, cols, 4 if packed else 1)
+            data = flat.tobytes()
+            texture.write(data)
+        if self.recorder is not None:
+            self.recorder.steps.append(("upload", texture, data))
         self.stats.uploads += 1
         self.stats.upload_bytes += flat.nbytes
-        return GLTensorData(self, texture, rows, cols, values.size, dtype)
+        return GLTensorData(self, texture, rows, cols, values.size, dtype,
+                            tuple(values.shape) if packed else None)
 
     def download(self, data: GLTensorData) -> np.ndarray:
         with self.current():
             raw = data.texture.read()
             self.check_error("download")
         self.stats.downloads += 1
-        flat = np.frombuffer(raw, np.float32)[:data.size]
-        if data.dtype == "int32":
-            return np.clip(np.rint(flat), -2**31, 2**31 - 1).astype(np.int32)
-        if data.dtype == "bool":
-            return flat != 0
-        return flat.copy()
+        if self.recorder is not None:
+            self.recorder.void("a value is read back to the CPU during the run")
+        return decode_texels(np.frombuffer(raw, np.float32), data.packed_shape, data.size, data.dtype)
 
     def check_error(self, where: str) -> None:
         error = self.ctx.error
@@ -245,23 +282,35 @@ class WebGLBackend(Backend):
         if program.loop_iterations > self.max_loop_iterations:
             raise CPUFallback(f"{program.name}: {program.loop_iterations} loop iterations per fragment exceed "
                               f"this driver's limit of {self.max_loop_iterations}")
-        datas = [self.texture_of(t) for t in inputs]
-        rows, cols = self._layout(out_shape)
-        layouts = tuple(Layout(t.shape, d.rows, d.cols) for t, d in zip(inputs, datas))
-        compiled, started = self._compiled(program, layouts, Layout(out_shape, rows, cols))
-        output = self.textures.acquire(rows, cols)
+        datas = [self.texture_of(t, program.packed_inputs) for t in inputs]
+        layouts = tuple(Layout(t.shape, d.rows, d.cols, d.packed) for t, d in zip(inputs, datas))
+        data = self._draw(program, datas, layouts, out_shape, out_dtype)
+        return Tensor(None, out_dtype, out_shape, device=data)
+
+    def _draw(self, program: Program, datas: list[GLTensorData], layouts: tuple[Layout, ...],
+              out_shape: tuple[int, ...], out_dtype: str) -> GLTensorData:
+        packed = program.packed_output
+        rows, cols = self._layout(out_shape, packed)
+        compiled, started = self._compiled(program, layouts, Layout(out_shape, rows, cols, packed))
+        output = self.textures.acquire(rows, cols, 4 if packed else 1)
         self._framebuffer(output).use()
         for unit, data in enumerate(datas):
             data.texture.use(location=unit)
-        for name, value in (program.uniforms or {}).items():
-            _set_uniform(compiled.program, name, value)
+        uniforms = [u for u in (_uniform_value(compiled.program, name, value)
+                                for name, value in (program.uniforms or {}).items()) if u is not None]
+        for uniform, value in uniforms:
+            uniform.value = value
         compiled.vao.render(self.ctx.TRIANGLE_STRIP)
         self.stats.draws += 1
+        if self.recorder is not None:
+            self.recorder.steps.append(("draw", self._framebuffer(output), [d.texture for d in datas], uniforms,
+                                        compiled.vao, self.ctx.TRIANGLE_STRIP))
         if not compiled.drawn:
             compiled.drawn = True
             self.ctx.finish()
             self.stats.compile_ms += (time.perf_counter() - started) * 1e3
-        return Tensor(None, out_dtype, out_shape, device=GLTensorData(self, output, rows, cols, size, out_dtype))
+        size = int(np.prod(out_shape, dtype=np.int64))
+        return GLTensorData(self, output, rows, cols, size, out_dtype, out_shape if packed else None)
 
     def _compiled(self, program: Program, inputs: tuple[Layout, ...], output: Layout) -> tuple[_Compiled, float]:
         """The linked program for these layouts. The key holds everything the source is made from
@@ -292,6 +341,50 @@ class WebGLBackend(Backend):
             fbo = self.ctx.framebuffer(color_attachments=[texture])
             self._framebuffers[texture.glo] = fbo
         return fbo
+
+    # -- replayed plans -------------------------------------------------------------------------------
+    def record(self, run, feeds: dict) -> tuple[list[Tensor], Replay | None]:
+        """Runs `run(feeds on the GPU)` once, recording it; returns its outputs (read back), and the
+        Replay for later calls with feeds of these shapes, or None if this run cannot be replayed."""
+        recorder, shared = Recorder(), self.textures
+        pool = TextureManager(self.ctx)
+        with self.current():
+            self.textures, self.recorder = pool, recorder
+            try:
+                gpu_feeds = {key: self._feed_on_gpu(key, t, recorder) for key, t in feeds.items()}
+                outputs = run(gpu_feeds)
+                slots = [self._output_slot(t) for t in outputs]
+            finally:
+                self.textures, self.recorder = shared, None
+            results = [Tensor(t.numpy(), t.dtype) for t in outputs]
+        del outputs, gpu_feeds
+        if recorder.void_reason is not None:
+            log.info("not replaying: %s", recorder.void_reason)
+            pool.merge_into(shared)
+            return results, None
+        return results, Replay(self, recorder, slots, pool)
+
+    def _feed_on_gpu(self, key, tensor: Tensor, recorder: Recorder) -> Tensor:
+        """A feed uploaded with no host copy, so reading it on the CPU shows as a download."""
+        if tensor.dtype not in GL_DTYPES or tensor.size == 0:
+            recorder.void(f"a {tensor.dtype} input stays on the CPU")
+            return tensor
+        rows, cols = self._layout(tensor.shape)
+        texture = self.textures.acquire(rows, cols)
+        buffer = np.zeros(rows * cols, np.float32)
+        buffer[:tensor.size] = tensor.numpy().reshape(-1)
+        texture.write(buffer)
+        recorder.feeds.append((key, texture, buffer))
+        # Once the run no longer needs the feed its texture may hold later values: a replay writes the
+        # feed first and redraws everything after it, in the same order.
+        return Tensor(None, tensor.dtype, tensor.shape, device=GLTensorData(self, texture, rows, cols, tensor.size,
+                                                                            tensor.dtype))
+
+    def _output_slot(self, tensor: Tensor) -> OutputSlot:
+        data = self.gl_data(tensor)
+        if tensor.has_values() or data is None:
+            return OutputSlot(None, None, tensor.size, tensor.dtype, tensor.shape, tensor.numpy().copy())
+        return OutputSlot(data.texture, data.packed_shape, data.size, data.dtype, tensor.shape)
 
     def texture_bytes(self) -> int:
         return self.textures.bytes_in_use + self.textures.bytes_free

@@ -4,13 +4,16 @@ broadcasting, NaN/Inf helpers) around the program's own GLSL.
 Tensors are stored row-major, one value per texel, in a texture of (rows, cols) texels; a value's
 flat index i lives at texel (x = i % cols, y = i / cols). Shapes are compile-time constants, so
 each distinct shape compiles its own program (as TF.js does) and index math folds to constants.
+Packed layouts (2x2 values per RGBA texel) get their headers from packed_codegen.py.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import shaders
+from engine.webgl import packed_codegen
 from engine.webgl.program import CPUFallback, Program
+from engine.webgl.textures import packed_texels
 
 VERTEX_SHADER = """#version 330
 in vec2 position;
@@ -40,6 +43,7 @@ class Layout:
     shape: tuple[int, ...]
     rows: int
     cols: int
+    packed: bool = False
 
 
 def coords_type(rank: int) -> str:
@@ -87,7 +91,7 @@ def _size(shape) -> int:
     return n
 
 
-def sampler_header(name: str, layout: Layout, out_shape: tuple[int, ...]) -> str:
+def sampler_header(name: str, layout: Layout, out_shape: tuple[int, ...], at_out_coords: bool = True) -> str:
     shape, rank = layout.shape, len(layout.shape)
     fetch = f"texelFetch({name}, ivec2(index, 0), 0).r" if layout.rows == 1 else \
         f"texelFetch({name}, ivec2(index - (index / {layout.cols}) * {layout.cols}, index / {layout.cols}), 0).r"
@@ -99,7 +103,8 @@ def sampler_header(name: str, layout: Layout, out_shape: tuple[int, ...]) -> str
     params = ", ".join(f"int d{i}" for i in range(rank))
     terms = [f"d{i}" if s == 1 else f"d{i} * {s}" for i, (d, s) in enumerate(zip(shape, strides(shape))) if d != 1]
     lines.append(f"float get{name}({params}) {{ return get{name}Flat({' + '.join(terms) or '0'}); }}")
-    lines.append(f"float get{name}AtOutCoords() {{ {_at_out_coords(name, shape, out_shape)} }}")
+    if at_out_coords:  # a packed output has no flat index to read at
+        lines.append(f"float get{name}AtOutCoords() {{ {_at_out_coords(name, shape, out_shape)} }}")
     return "\n".join(lines) + "\n"
 
 
@@ -120,11 +125,23 @@ def fragment_source(program: Program, inputs: list[Layout], output: Layout) -> s
     """The complete fragment shader of `program` for these input and output layouts."""
     if len(output.shape) > MAX_RANK or any(len(i.shape) > MAX_RANK for i in inputs):
         raise CPUFallback(f"{program.name}: tensors of rank above {MAX_RANK} stay on the CPU")
-    parts = [COMMON, output_header(output)]
-    parts += [sampler_header(name, layout, output.shape) for name, layout in zip(program.inputs, inputs)]
+    if any(len(i.shape) > 4 for i in inputs if i.packed) or (output.packed and len(output.shape) > 4):
+        raise CPUFallback(f"{program.name}: packed tensors of rank above 4")
+    parts = [COMMON, packed_codegen.output_header(output.shape, output.rows, output.cols) if output.packed
+             else output_header(output)]
+    for name, layout in zip(program.inputs, inputs):
+        parts.append(packed_codegen.sampler_header(name, layout.shape, layout.cols, layout.rows, output.shape,
+                                                   output.packed)
+                     if layout.packed else sampler_header(name, layout, output.shape, not output.packed))
     parts.append(program.define_lines())
     parts += [shaders.source(path) for path in program.shaders]
-    padded = output.rows * output.cols != max(1, _size(output.shape))
-    guard = "if (getOutputFlatIndex() >= OUT_SIZE) { tfgl_output = vec4(0.0); return; }\n  " if padded else ""
+    if output.packed:
+        batch, tr, tc = packed_texels(output.shape)
+        padded = output.rows * output.cols != max(1, batch * tr * tc)
+        guard = "if (getOutputTexelIndex() >= OUT_TEXELS) { tfgl_output = vec4(0.0); return; }\n  "
+    else:
+        padded = output.rows * output.cols != max(1, _size(output.shape))
+        guard = "if (getOutputFlatIndex() >= OUT_SIZE) { tfgl_output = vec4(0.0); return; }\n  "
+    guard = guard if padded else ""
     parts.append(f"void main() {{\n  {guard}run();\n}}\n")
     return "\n".join(parts)

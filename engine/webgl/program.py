@@ -18,10 +18,13 @@ class Program:
     defines: Mapping[str, object] = None       # '#define NAME value' lines; part of the cache key
     uniforms: Mapping[str, object] = None      # values set before each draw; not in the key
     loop_iterations: int = 0                   # iterations one fragment runs, all loops together
+    packed_inputs: bool = False                # samplers read packed textures (getX returns a vec4)
+    packed_output: bool = False                # writes a packed texture (setOutput takes a vec4)
 
     def key(self) -> tuple:
         """Everything but the uniforms: what the program's GLSL depends on."""
-        return self.name, self.shaders, self.inputs, tuple(sorted((self.defines or {}).items()))
+        return (self.name, self.shaders, self.inputs, tuple(sorted((self.defines or {}).items())),
+                self.packed_inputs, self.packed_output)
 
     def define_lines(self) -> str:
         return "".join(f"#define {k} {_glsl(v)}\n" for k, v in (self.defines or {}).items())

@@ -1,5 +1,12 @@
 """Tensor storage in float textures: logical shape -> texture shape, and a manager that recycles
-textures by (width, height, channels) instead of allocating one per tensor."""
+textures by (width, height, channels) instead of allocating one per tensor.
+
+Two layouts, as TF.js's WebGL backend: unpacked (one value per R32F texel, row-major) and packed
+(WEBGL_PACK: a 2x2 block of the last two dims per RGBA32F texel). A packed tensor of shape
+(..., R, C) is B = prod(...) matrices of ceil(R/2) x ceil(C/2) texels, texel t = (b * TR + r/2) * TC
++ c/2 at (t % cols, t / cols); components x, y, z, w hold (r, c), (r, c+1), (r+1, c), (r+1, c+1).
+Components past R or C are zero, so products may run over them.
+"""
 from __future__ import annotations
 
 import math
@@ -49,11 +56,77 @@ def texture_shape(shape: Sequence[int], max_size: int) -> tuple[int, int]:
     return rows, cols
 
 
+def packed_geometry(shape: Sequence[int]) -> tuple[int, int, int]:
+    """(batch, rows, cols) of the matrices a packed tensor is made of; rank 0 and 1 are one row."""
+    shape = tuple(shape)
+    if len(shape) < 2:
+        return 1, 1, (shape[0] if shape else 1)
+    return math.prod(shape[:-2]), shape[-2], shape[-1]
+
+
+def same_packing(a: Sequence[int], b: Sequence[int]) -> bool:
+    """Whether tensors of shapes a and b (same size) put every value at the same packed texel and
+    component, so a reshape between them moves nothing (TF.js's isReshapeFree)."""
+    _, rows_a, cols_a = packed_geometry(a)
+    _, rows_b, cols_b = packed_geometry(b)
+    return cols_a == cols_b and (rows_a == rows_b or (rows_a % 2 == 0 and rows_b % 2 == 0))
+
+
+def packed_texels(shape: Sequence[int]) -> tuple[int, int, int]:
+    """(batch, texel rows per matrix, texel cols per matrix) of a packed tensor."""
+    batch, rows, cols = packed_geometry(shape)
+    return batch, (rows + 1) // 2, (cols + 1) // 2
+
+
+def packed_texture_shape(shape: Sequence[int], max_size: int) -> tuple[int, int]:
+    """(rows, cols) of the RGBA32F texture holding a packed tensor: (B * TR, TC) when it fits."""
+    batch, tr, tc = packed_texels(shape)
+    if math.prod(shape) == 0:
+        return 1, 1
+    if batch * tr <= max_size and tc <= max_size:
+        return batch * tr, tc
+    rows, cols = squarish(batch * tr * tc)
+    if rows > max_size or cols > max_size:
+        raise ValueError(f"a packed tensor of shape {list(shape)} does not fit a {max_size}x{max_size} texture")
+    return rows, cols
+
+
+def pack_values(values: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Host values -> the RGBA texels of their packed texture (rows x cols x 4, zero padded)."""
+    batch, r, c = packed_geometry(values.shape)
+    tr, tc = (r + 1) // 2, (c + 1) // 2
+    blocks = np.zeros((batch, tr * 2, tc * 2), np.float32)
+    blocks[:, :r, :c] = values.reshape(batch, r, c)
+    texels = blocks.reshape(batch, tr, 2, tc, 2).transpose(0, 1, 3, 2, 4).reshape(-1)
+    out = np.zeros(rows * cols * 4, np.float32)
+    out[:texels.size] = texels
+    return out
+
+
+def unpack_values(raw: np.ndarray, shape: Sequence[int]) -> np.ndarray:
+    """The inverse of pack_values: the flat row-major values of a packed texture's tensor."""
+    batch, r, c = packed_geometry(shape)
+    tr, tc = (r + 1) // 2, (c + 1) // 2
+    blocks = raw[:batch * tr * tc * 4].reshape(batch, tr, tc, 2, 2).transpose(0, 1, 3, 2, 4)
+    return blocks.reshape(batch, tr * 2, tc * 2)[:, :r, :c].reshape(-1)
+
+
+def decode_texels(raw: np.ndarray, packed_shape, size: int, dtype: str) -> np.ndarray:
+    """A texture's float texels as the flat values of its tensor, in its storage dtype."""
+    flat = unpack_values(raw, packed_shape) if packed_shape is not None else raw[:size]
+    if dtype == "int32":
+        return np.clip(np.rint(flat), -2**31, 2**31 - 1).astype(np.int32)
+    if dtype == "bool":
+        return flat != 0
+    return flat.copy()
+
+
 class TextureManager:
     """Owns every texture of one GL context. `acquire` reuses a free texture of the same size."""
 
     def __init__(self, ctx):
         self.ctx = ctx
+        self.forward_to: TextureManager | None = None  # set once merged into another pool
         self._free: dict[tuple[int, int, int], list] = defaultdict(list)
         self._lock = threading.Lock()
         self.in_use = 0
@@ -83,11 +156,34 @@ class TextureManager:
         cols, rows = texture.size
         key = (cols, rows, texture.components)
         nbytes = rows * cols * texture.components * 4
+        if self.forward_to is not None:
+            with self._lock:
+                self.in_use -= 1
+                self.bytes_in_use -= nbytes
+            self.forward_to.adopt(texture)
+            return
         with self._lock:
             self._free[key].append(texture)
             self.in_use -= 1
             self.bytes_in_use -= nbytes
             self.bytes_free += nbytes
+
+    def adopt(self, texture) -> None:
+        """Takes a texture another pool made into this pool's free list."""
+        cols, rows = texture.size
+        with self._lock:
+            self._free[(cols, rows, texture.components)].append(texture)
+            self.bytes_free += rows * cols * texture.components * 4
+
+    def merge_into(self, other: "TextureManager") -> None:
+        """Hands every free texture to `other`; textures still in use go there when released."""
+        with self._lock:
+            free, self._free = self._free, defaultdict(list)
+            self.forward_to = other
+            self.bytes_free = 0
+        for textures in free.values():
+            for texture in textures:
+                other.adopt(texture)
 
     def textures_alive(self) -> int:
         return self.in_use + sum(len(v) for v in self._free.values())
@@ -96,14 +192,23 @@ class TextureManager:
 class GLTensorData:
     """A tensor's values in a texture, shared (with a reference count) by tensors that alias it."""
 
-    __slots__ = ("backend", "texture", "rows", "cols", "size", "dtype", "_refs", "_lock")
+    __slots__ = ("backend", "pool", "texture", "rows", "cols", "size", "dtype", "packed_shape", "twins", "_refs",
+                 "_lock")
 
-    def __init__(self, backend, texture, rows: int, cols: int, size: int, dtype: str):
+    def __init__(self, backend, texture, rows: int, cols: int, size: int, dtype: str,
+                 packed_shape: tuple[int, ...] | None = None):
         self.backend = backend
+        self.pool = backend.textures  # the pool it came from (a recording has its own)
         self.texture = texture
         self.rows, self.cols, self.size, self.dtype = rows, cols, size, dtype
+        self.packed_shape = packed_shape  # the shape it was packed for; None when unpacked
+        self.twins: dict = {}             # the same values in another layout, made on demand
         self._refs = 1
         self._lock = threading.Lock()
+
+    @property
+    def packed(self) -> bool:
+        return self.packed_shape is not None
 
     def retain(self) -> None:
         with self._lock:
@@ -115,7 +220,10 @@ class GLTensorData:
             last = self._refs == 0
         if last and self.texture is not None:
             texture, self.texture = self.texture, None
-            self.backend.textures.release(texture)
+            self.pool.release(texture)
+            twins, self.twins = self.twins, {}
+            for twin in twins.values():
+                twin.release()
 
     def download(self) -> np.ndarray:
         return self.backend.download(self)

@@ -55,3 +55,25 @@ float fusedEpilogue(float value) {
 #endif
 }
 #endif
+
+// The same epilogue on a packed texel (FUSED_EPILOGUE_PACKED): the extra inputs' getXAtOutCoords
+// return the matching texel; no batch norm (those ops run unpacked).
+#ifdef FUSED_EPILOGUE_PACKED
+vec4 fusedEpilogue(vec4 value) {
+#if HAS_BIAS
+  value += getBiasAtOutCoords();
+#endif
+#if HAS_ADDEND
+  value += getAddendAtOutCoords();
+#endif
+#if ACTIVATION == 7
+  vec4 alpha = getPreluAlphaAtOutCoords();
+#elif ACTIVATION == 6
+  vec4 alpha = vec4(LEAKYRELU_ALPHA);
+#else
+  vec4 alpha = vec4(0.0);
+#endif
+  return vec4(activate(value.x, alpha.x), activate(value.y, alpha.y), activate(value.z, alpha.z),
+              activate(value.w, alpha.w));
+}
+#endif

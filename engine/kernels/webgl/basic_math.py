@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.kernels.registry import register
+from engine.kernels.webgl import packed
 from engine.kernels.webgl.common import broadcast_shape, require_gl_dtypes
 from engine.kernels.webgl.logical import ternary
 from engine.tensor import Tensor
@@ -40,6 +41,11 @@ def _unary(backend: WebGLBackend, x: Tensor, name: str, libs: tuple[str, ...] = 
     if x.dtype != "float32" and not (integers and x.dtype == "int32"):
         raise CPUFallback(f"{name} on {x.dtype} runs the CPU kernel")
     program = _program(name, libs, "unary", ("A",), x.dtype == "int32", uniforms)
+    if (out_dtype or x.dtype) == "float32":
+        result = packed.elementwise(backend, [x], program.name, program.shaders[:-1], x.shape, program.defines,
+                                    uniforms)
+        if result is not None:
+            return result
     return backend.run_program(program, [x], x.shape, out_dtype or x.dtype)
 
 

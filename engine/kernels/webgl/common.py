@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.kernels.webgl import packed
 from engine.tensor import Tensor
 from engine.webgl.backend import CPUFallback, WebGLBackend
 from engine.webgl.program import Program
@@ -27,8 +28,12 @@ def unary(backend: WebGLBackend, x: Tensor, shader: str, out_dtype: str | None =
           defines: dict | None = None, uniforms: dict | None = None) -> Tensor:
     """Runs `shader` (defining `float unary_op(float)`) over every element of x."""
     require_gl_dtypes(x)
-    program = Program(shader, (shader, "templates/unary.glsl"), ("A",),
-                      {"INTEGER": x.dtype == "int32", **(defines or {})}, uniforms)
+    defines = {"INTEGER": x.dtype == "int32", **(defines or {})}
+    if (out_dtype or x.dtype) == "float32":
+        result = packed.elementwise(backend, [x], shader, (shader,), x.shape, defines, uniforms)
+        if result is not None:
+            return result
+    program = Program(shader, (shader, "templates/unary.glsl"), ("A",), defines, uniforms)
     return backend.run_program(program, [x], x.shape, out_dtype or x.dtype)
 
 
@@ -37,6 +42,10 @@ def binary(backend: WebGLBackend, a: Tensor, b: Tensor, shader: str, out_dtype: 
     """Runs `shader` (defining `float binary_op(float, float)`) with broadcasting."""
     require_gl_dtypes(a, b)
     shape = broadcast_shape(a.shape, b.shape)
-    program = Program(shader, (shader, "templates/binary.glsl"), ("A", "B"),
-                      {"INTEGER": a.dtype == "int32", **(defines or {})})
+    defines = {"INTEGER": a.dtype == "int32", **(defines or {})}
+    if (out_dtype or a.dtype) == "float32":
+        result = packed.elementwise(backend, [a, b], shader, (shader,), shape, defines)
+        if result is not None:
+            return result
+    program = Program(shader, (shader, "templates/binary.glsl"), ("A", "B"), defines)
     return backend.run_program(program, [a, b], shape, out_dtype or a.dtype)

@@ -9,6 +9,8 @@ defines: sizes, strides, dilations, pads, and each tensor's flat strides per axi
 so channels-first and channels-last data are read in place, with no transposes. The output's
 coordinates are decoded from its flat index by COORD_<axis>(i) macros (size-1 axes are 0).
 
+With packing on, NHWC Conv2D and depthwise convolutions run packed.py's programs instead.
+
 Fused ops reuse the matmuls' epilogue (fused.py): bias, batch norm, addend and activation applied
 to each convolution sum before it is written; 1-D per-channel args of a channels-first output are
 viewed as (C, 1, 1) so they broadcast along the channel axis, as the CPU kernel aligns them.
@@ -20,6 +22,7 @@ from typing import Sequence
 
 from engine.kernels.conv_util import ConvInfo, backprop_input_info, conv_info, dilation2d_info, pool_info
 from engine.kernels.registry import register
+from engine.kernels.webgl import packed
 from engine.kernels.webgl.fused import SHADER as ACTIVATIONS_SHADER, FusedEpilogue, fused_epilogue
 from engine.kernels.webgl.matrices import empty_like_shape, fit_onto, int_values, view
 from engine.tensor import Tensor
@@ -125,12 +128,20 @@ def _convolve(backend: WebGLBackend, x: Tensor, filters: Tensor, info: ConvInfo,
 def conv_tensor(backend: WebGLBackend, x: Tensor, filters: Tensor, info: ConvInfo,
                 epilogue: FusedEpilogue | None = None) -> Tensor:
     """The convolution of `info` (1 to 3 spatial dims, either data format) on the GPU."""
+    if not info.is_empty:
+        result = packed.conv2d(backend, x, filters, info, epilogue)
+        if result is not None:
+            return result
     return _convolve(backend, x, filters, info, "conv", epilogue)
 
 
 def depthwise_tensor(backend: WebGLBackend, x: Tensor, filters: Tensor, info: ConvInfo,
                      epilogue: FusedEpilogue | None = None) -> Tensor:
     """Depthwise convolution: output channel c * M + m convolves input channel c with filter[..., c, m]."""
+    if not info.is_empty:
+        result = packed.depthwise(backend, x, filters, info, epilogue)
+        if result is not None:
+            return result
     return _convolve(backend, x, filters, info, "depthwise", epilogue,
                      {"MULTIPLIER": filters.shape[-1]})
 

@@ -3,7 +3,8 @@
 mapped onto BatchMatMul, Transpose and Sum) and MatrixBandPart.
 
 Products loop over the shared dim in one fragment per output element, as TF.js's unpacked MatMul;
-transposed operands only change the steps the loop walks, so they cost no extra pass.
+transposed operands only change the steps the loop walks, so they cost no extra pass. With packing
+on, float products run packed.py's 2x2-block program instead.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import numpy as np
 
 from engine import dtypes
 from engine.kernels.registry import register
+from engine.kernels.webgl import packed
 from engine.kernels.resolve.matrices import check_band_bounds
 from engine.kernels.resolve.values import int_list
 from engine.kernels.webgl.common import broadcast_shape, require_gl_dtypes
@@ -147,6 +149,11 @@ def matmul_tensor(backend: WebGLBackend, a: Tensor, b: Tensor, transpose_a: bool
     dtype = "int32" if a.dtype == "int32" else "float32"
     if math.prod(out_shape) == 0:
         return empty_like_shape(out_shape, dtype)
+    fused = epilogue is not None and not epilogue.empty
+    if k <= backend.max_loop_iterations:
+        result = packed.matmul(backend, a, b, transpose_a, transpose_b, epilogue if fused else None, out_shape)
+        if result is not None:
+            return result
     batch = math.prod(batch_shape)
     a3 = view(backend, a, (math.prod(a.shape[:-2]), ra, ca))
     b3 = view(backend, b, (math.prod(b.shape[:-2]), rb, cb))
@@ -156,7 +163,6 @@ def matmul_tensor(backend: WebGLBackend, a: Tensor, b: Tensor, transpose_a: bool
         "B_BATCH(b)": _batch_index(b.shape[:-2], batch_shape), "B_BATCH_STRIDE": rb * cb,
         "B_COL_STEP": cb if transpose_b else 1, "B_K_STEP": 1 if transpose_b else cb,
     }
-    fused = epilogue is not None and not epilogue.empty
     chunk = backend.max_loop_iterations
     if k > chunk:
         # A driver loop limit below the shared dim: sum partial products over slices of it, then

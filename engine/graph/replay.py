@@ -1,0 +1,53 @@
+"""When model calls replay: the first call with given input shapes runs the executor (compiling
+programs, uploading weights), the second records its draws on backends that can (WebGL), later
+ones replay the recording (engine/webgl/replay.py). TFGL_REPLAY=0 turns replays off."""
+from __future__ import annotations
+
+import os
+import threading
+import weakref
+from typing import Mapping, Sequence
+
+from engine.graph.plan import TensorKey
+from engine.tensor import Tensor
+
+_SEEN, _NEVER = "seen", "never"
+
+
+def replay_enabled() -> bool:
+    return os.environ.get("TFGL_REPLAY", "1") not in ("", "0")
+
+
+class Replays:
+    """One model's recorded plans, per backend (so per thread) and per feed shapes and fetches."""
+
+    def __init__(self):
+        self._by_backend: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+        self.last = None  # the Replay the latest replayed call used (benchmarks read its timings)
+
+    def run(self, executor, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey], backend) -> list[Tensor]:
+        if getattr(backend, "record", None) is None or not replay_enabled():
+            return executor.run(feeds, fetches, backend)
+        with self._lock:
+            entries = self._by_backend.setdefault(backend, {})
+        key = (id(executor), tuple(fetches), tuple((k, t.shape, t.dtype) for k, t in feeds.items()))
+        entry = entries.get(key)
+        if entry is None or entry == _NEVER:
+            entries.setdefault(key, _SEEN)
+            return executor.run(feeds, fetches, backend)
+        if entry == _SEEN:
+            results, replay = backend.record(lambda on_gpu: executor.run(on_gpu, fetches, backend), feeds)
+            entries[key] = replay if replay is not None else _NEVER
+            return results
+        arrays = entry.run({k: t.numpy() for k, t in feeds.items()})
+        self.last = entry
+        return [Tensor(a, slot.dtype) for a, slot in zip(arrays, entry.outputs)]
+
+    def clear(self) -> None:
+        with self._lock:
+            for entries in self._by_backend.values():
+                for entry in entries.values():
+                    if hasattr(entry, "discard"):
+                        entry.discard()
+            self._by_backend.clear()

@@ -1,0 +1,176 @@
+"""Packed programs (WEBGL_PACK): products, convolutions and elementwise ops that read and write
+2x2 blocks per RGBA texel (layout in engine/webgl/textures.py).
+
+Each function returns None when its op has no packed program for these inputs (another dtype, a
+broadcast the packed samplers lack, a batch norm in the epilogue, packing switched off), and the
+caller runs its unpacked program. Convolutions are products: a 1x1 convolution reads its NHWC input
+in place as (N*H) matrices of W x C (the same texels), others go through a packed im2col matrix of
+(N*outH) x outW x (kh*kw*C) first, as TF.js's packed Conv2D.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from engine.kernels.conv_util import ConvInfo
+from engine.kernels.webgl.fused import SHADER as ACTIVATIONS_SHADER, FusedEpilogue
+from engine.tensor import Tensor, alias
+from engine.webgl.backend import WebGLBackend
+from engine.webgl.packed_codegen import can_broadcast_packed
+from engine.webgl.program import Program
+
+
+def packed_view(backend: WebGLBackend, t: Tensor, shape) -> Tensor:
+    """`t` under another shape, uploaded (once, to `t`) in the packed layout if it is on the CPU."""
+    shape = tuple(int(d) for d in shape)
+    if shape == t.shape:
+        return t
+    backend.texture_of(t, packed=True)
+    return alias(t, shape)
+
+
+def _usable(backend: WebGLBackend, *tensors: Tensor) -> bool:
+    return backend.pack and all(t.dtype == "float32" for t in tensors)
+
+
+def _epilogue_parts(epilogue: FusedEpilogue | None, out_shape: tuple[int, ...]):
+    """(defines, sampler names, tensors) of a packed epilogue, or None if it cannot be packed."""
+    if epilogue is None or epilogue.empty:
+        return {}, (), []
+    if epilogue.defines.get("HAS_BATCHNORM") or \
+            not all(can_broadcast_packed(t.shape, out_shape) for t in epilogue.tensors):
+        return None
+    defines = {k: v for k, v in epilogue.defines.items() if k != "FUSED_EPILOGUE"}
+    defines["FUSED_EPILOGUE_PACKED"] = 1
+    return defines, epilogue.inputs, list(epilogue.tensors)
+
+
+def matmul(backend: WebGLBackend, a: Tensor, b: Tensor, transpose_a: bool, transpose_b: bool,
+           epilogue: FusedEpilogue | None, out_shape: tuple[int, ...]) -> Tensor | None:
+    """The product of matmul_tensor (batch dims of either operand equal to the output's, or all
+    ones), or None."""
+    if not _usable(backend, a, b):
+        return None
+    batch = math.prod(out_shape[:-2])
+    batch_a, batch_b = math.prod(a.shape[:-2]), math.prod(b.shape[:-2])
+    if batch_a not in (1, batch) or batch_b not in (1, batch) or \
+            (batch_a > 1 and a.shape[:-2] != out_shape[:-2]) or (batch_b > 1 and b.shape[:-2] != out_shape[:-2]):
+        return None
+    k = a.shape[-2] if transpose_a else a.shape[-1]
+    out3 = (batch, out_shape[-2], out_shape[-1])
+    parts = _epilogue_parts(epilogue, out3)
+    if parts is None:
+        return None
+    defines, names, tensors = parts
+    defines.update({"A_BATCHED": batch_a > 1, "B_BATCHED": batch_b > 1, "TRANSPOSE_A": bool(transpose_a),
+                    "TRANSPOSE_B": bool(transpose_b), "SHARED_TEXELS": (k + 1) // 2})
+    a3 = packed_view(backend, a, (batch_a,) + a.shape[-2:])
+    b3 = packed_view(backend, b, (batch_b,) + b.shape[-2:])
+    shaders = ((ACTIVATIONS_SHADER,) if names or defines.get("FUSED_EPILOGUE_PACKED") else ()) + \
+        ("matrices/matmul_packed.glsl",)
+    program = Program("matmul_packed", shaders, ("A", "B") + names, defines, loop_iterations=(k + 1) // 2,
+                      packed_inputs=True, packed_output=True)
+    result = backend.run_program(program, [a3, b3, *tensors], out3, "float32")
+    return _as_shape(result, out_shape)
+
+
+def _as_shape(result: Tensor, shape: tuple[int, ...]) -> Tensor:
+    if tuple(shape) == result.shape:
+        return result
+    out = alias(result, shape)
+    result.dispose()
+    return out
+
+
+def _plain_2d(info: ConvInfo) -> bool:
+    return info.rank == 2 and info.channels_last
+
+
+def conv2d(backend: WebGLBackend, x: Tensor, filters: Tensor, info: ConvInfo,
+           epilogue: FusedEpilogue | None) -> Tensor | None:
+    """NHWC Conv2D as a packed product: 1x1 unit-stride unpadded convolutions read x in place,
+    others multiply a packed im2col matrix."""
+    if not (_plain_2d(info) and _usable(backend, x, filters)) or filters.shape[2] != info.in_channels:
+        return None
+    (kh, kw), (oh, ow) = info.window, info.out_size
+    k = kh * kw * info.in_channels
+    w2 = packed_view(backend, filters, (k, info.out_channels))
+    pointwise = (kh, kw) == (1, 1) and info.strides == (1, 1) and all(p == (0, 0) for p in info.pads)
+    if pointwise:
+        columns = packed_view(backend, x, (info.batch * oh, ow, info.in_channels))
+    elif _padding_safe(info, filters):
+        columns = _im2col(backend, x, info)
+    else:
+        return None
+    result = matmul(backend, columns, w2, False, False, epilogue, (info.batch * oh, ow, info.out_channels))
+    if result is None:
+        return None
+    return _as_shape(result, info.out_shape)
+
+
+def _padding_safe(info: ConvInfo, filters: Tensor) -> bool:
+    """im2col writes padding as zeros, which the product multiplies: TensorFlow skips padded taps,
+    so a NaN or Inf weight would differ. Padded convolutions go packed only with finite weights
+    known on the CPU (a model's constants)."""
+    if all(p == (0, 0) for p in info.pads):
+        return True
+    return filters.has_values() and bool(np.isfinite(filters.numpy()).all())
+
+
+def _geometry(info: ConvInfo) -> dict:
+    (ih, iw), (kh, kw) = info.in_size, info.window
+    return {"IN_H": ih, "IN_W": iw, "FILTER_H": kh, "FILTER_W": kw, "STRIDE_H": info.strides[0],
+            "STRIDE_W": info.strides[1], "DILATION_H": info.dilations[0], "DILATION_W": info.dilations[1],
+            "PAD_H": info.pads[0][0], "PAD_W": info.pads[1][0], "OUT_H": info.out_size[0],
+            "CHANNELS": info.in_channels}
+
+
+def _im2col(backend: WebGLBackend, x: Tensor, info: ConvInfo) -> Tensor:
+    """(N*outH, outW, kh*kw*C) packed: row (n*outH + oy, ox) holds the window of output (n, oy, ox)."""
+    shape = (info.batch * info.out_size[0], info.out_size[1], math.prod(info.window) * info.in_channels)
+    program = Program("im2col_packed", ("convolution/im2col_packed.glsl",), ("X",), _geometry(info),
+                      packed_inputs=True, packed_output=True)
+    return backend.run_program(program, [x], shape, "float32")
+
+
+def depthwise(backend: WebGLBackend, x: Tensor, filters: Tensor, info: ConvInfo,
+              epilogue: FusedEpilogue | None) -> Tensor | None:
+    """NHWC depthwise convolution with channel multiplier 1: each fragment makes two output columns
+    of two channels, reading one or two input texels per tap."""
+    if not (_plain_2d(info) and _usable(backend, x, filters)) or filters.shape[-1] != 1:
+        return None
+    parts = _epilogue_parts(epilogue, info.out_shape)
+    if parts is None:
+        return None
+    defines, names, tensors = parts
+    defines.update(_geometry(info))
+    taps = math.prod(info.window)
+    w2 = packed_view(backend, filters, (taps, info.in_channels))
+    shaders = ((ACTIVATIONS_SHADER,) if defines.get("FUSED_EPILOGUE_PACKED") else ()) + \
+        ("convolution/depthwise_packed.glsl",)
+    program = Program("depthwise_packed", shaders, ("X", "W") + names, defines, loop_iterations=taps,
+                      packed_inputs=True, packed_output=True)
+    return backend.run_program(program, [x, w2, *tensors], info.out_shape, "float32")
+
+
+def elementwise(backend: WebGLBackend, inputs: list[Tensor], name: str, shaders: tuple[str, ...], out_shape,
+                defines: dict, uniforms: dict | None = None) -> Tensor | None:
+    """A unary or binary op (`shaders` define unary_op or binary_op) on inputs already packed on the GPU (packing just for it would cost more
+    than it saves), broadcasting only as the packed samplers can."""
+    if not _usable(backend, *inputs) or len(out_shape) > 4:
+        return None
+    if not any(_is_packed(backend, t) for t in inputs):
+        return None
+    if not all(can_broadcast_packed(t.shape, tuple(out_shape)) for t in inputs):
+        return None
+    names = ("A", "B")[:len(inputs)]
+    template = "templates/unary_packed.glsl" if len(inputs) == 1 else "templates/binary_packed.glsl"
+    program = Program(f"{name}_packed", tuple(shaders) + (template,), names, defines, uniforms,
+                      packed_inputs=True, packed_output=True)
+    return backend.run_program(program, inputs, out_shape, "float32")
+
+
+def _is_packed(backend: WebGLBackend, t: Tensor) -> bool:
+    data = backend.gl_data(t)
+    return data is not None and data.packed

@@ -1,0 +1,29 @@
+// Packed NHWC depthwise convolution (multiplier 1). A texel is output columns ox, ox+1 by channels
+// ch, ch+1. Per tap, input column x (and x + STRIDE_W) gives its channel pair from the half of its
+// texel that matches the column's parity; both columns share one texel when x is even at stride 1.
+// W is the filter viewed as (taps, channels): tap t's pair is the .xy or .zw half by t's parity.
+vec2 pairAt(vec4 texel, int x) { return (x & 1) == 0 ? texel.xy : texel.zw; }
+
+void run() {
+  ivec4 c = getOutputCoords();
+  int n = c.x, oy = c.y, ox = c.z, ch = c.w;
+  vec4 sum = vec4(0.0);
+  for (int ky = 0; ky < FILTER_H; ky++) {
+    int y = oy * STRIDE_H + ky * DILATION_H - PAD_H;
+    if (y < 0 || y >= IN_H) continue;
+    for (int kx = 0; kx < FILTER_W; kx++) {
+      int x0 = ox * STRIDE_W + kx * DILATION_W - PAD_W, x1 = x0 + STRIDE_W;
+      bool in0 = x0 >= 0 && x0 < IN_W, in1 = x1 >= 0 && x1 < IN_W;
+      vec4 t0 = in0 ? getX(n, y, x0, ch) : vec4(0.0);
+      vec4 t1 = (x1 >> 1) == (x0 >> 1) ? t0 : (in1 ? getX(n, y, x1, ch) : vec4(0.0));
+      int tap = ky * FILTER_W + kx;
+      vec2 w = pairAt(getW(tap, ch), tap);
+      // Taps outside the input add nothing (not 0 * w, which is NaN for an infinite weight).
+      sum += vec4(in0 ? pairAt(t0, x0) * w : vec2(0.0), in1 ? pairAt(t1, x1) * w : vec2(0.0));
+    }
+  }
+#ifdef FUSED_EPILOGUE_PACKED
+  sum = fusedEpilogue(sum);
+#endif
+  setOutput(sum);
+}

@@ -1,0 +1,73 @@
+"""The packed layout (WEBGL_PACK: 2x2 values per RGBA texel): uploads, pack/unpack programs and
+reshapes between packed shapes keep every value, including odd rows and cols."""
+import numpy as np
+import pytest
+
+import engine
+from engine.tensor import Tensor, alias
+from engine.webgl.textures import same_packing
+
+pytestmark = pytest.mark.webgl
+
+SHAPES = [(), (1,), (5,), (3, 5), (4, 6), (2, 3, 7), (1, 7, 7, 3), (2, 4, 6, 8)]
+
+
+@pytest.fixture
+def backend(webgl):
+    return engine.webgl.backend_for_thread()
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_packed_upload_pack_and_unpack_round_trip(backend, shape, rng):
+    values = rng.normal(size=shape).astype(np.float32)
+    with backend.current():
+        uploaded = backend._upload(values, "float32", packed=True)
+        np.testing.assert_array_equal(uploaded.download().reshape(shape), values)
+        unpacked_source = Tensor(values, "float32")
+        packed = backend.texture_of(unpacked_source, packed=False) and backend.texture_of(unpacked_source, True)
+        assert packed.packed and packed.packed_shape == packed_shape_of(shape)
+        np.testing.assert_array_equal(packed.download().reshape(shape), values)
+        twin = backend._in_layout(uploaded, shape, False)
+        assert not twin.packed
+        np.testing.assert_array_equal(twin.download().reshape(shape), values)
+        uploaded.release()
+
+
+def packed_shape_of(shape):
+    from engine.webgl.textures import packed_geometry
+    return packed_geometry(shape)
+
+
+@pytest.mark.parametrize("source, target", [((2, 4, 6), (8, 6)), ((3, 5), (15,)), ((2, 3, 5), (3, 2, 5)),
+                                            ((1, 7, 7, 4), (7, 7, 4)), ((4, 6), (6, 4))])
+def test_reshape_of_packed_data_reads_right_values(backend, source, target, rng):
+    """A reshape shares the texture when the packing agrees, else reads through a converted twin."""
+    values = rng.normal(size=source).astype(np.float32)
+    with backend.current():
+        t = Tensor(values, "float32")
+        data = backend.texture_of(t, packed=True)
+        view = alias(Tensor(None, "float32", source, device=(data.retain(), data)[1]), target)
+        read = backend.texture_of(view, packed=True)
+        assert (read is data) == same_packing(source, target)
+        np.testing.assert_array_equal(read.download(), values.reshape(-1))
+        unpacked = backend.texture_of(view, packed=False)
+        np.testing.assert_array_equal(unpacked.download(), values.reshape(-1))
+
+
+@pytest.mark.parametrize("other_shape", [(13, 21), (), (21,), (13, 1)])
+def test_elementwise_ops_on_packed_inputs(backend, other_shape, rng):
+    """(Big enough not to be forwarded to the CPU.) Ops whose input is already packed run packed (same shape, scalar, last-dim vector) or
+    unpack it (other broadcasts); NaN and Inf flow through as on the CPU."""
+    a = rng.normal(size=(13, 16)).astype(np.float32)
+    b = rng.normal(size=(16, 21)).astype(np.float32)
+    other = rng.normal(size=other_shape).astype(np.float32)
+    if other.size > 2:
+        other.reshape(-1)[:2] = [np.nan, np.inf]
+    [product] = backend.run("MatMul", [Tensor(a, "float32"), Tensor(b, "float32")])
+    assert backend.gl_data(product).packed
+    [total] = backend.run("AddV2", [product, Tensor(other, "float32")])
+    [clipped] = backend.run("Relu6", [total])
+    assert backend.gl_data(clipped).packed == (other_shape != (13, 1))
+    want = np.clip(a @ b + other, 0, 6)
+    want = np.where(np.isnan(a @ b + other), np.nan, want)
+    np.testing.assert_allclose(clipped.numpy(), want, rtol=1e-5, atol=1e-5)
