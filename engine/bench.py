@@ -1,5 +1,6 @@
 """Latency of a model per backend: the first call (program compiles, weight uploads) against the
-steady state, with the WebGL backend's compile counters. Used by `tfgl bench` and bench/."""
+steady state, with the WebGL backend's compile counters and host cost per draw, and per-op timings.
+Used by `tfgl bench` and bench/."""
 from __future__ import annotations
 
 import time
@@ -23,6 +24,9 @@ class BenchResult:
     compile_ms: float
     texture_bytes: int
     calls_ms: list[float]
+    draws_per_call: float = 0.0      # WebGL programs drawn per steady call
+    host_us_per_op: float = 0.0      # calling thread's CPU time per draw, steady median (Python + driver)
+    replayed: bool = False           # steady calls replayed a recorded plan
 
     def summary(self) -> dict:
         return {k: v for k, v in asdict(self).items() if k != "calls_ms"}
@@ -35,27 +39,30 @@ def example_inputs(model: Model, seed: int = 0) -> dict[str, np.ndarray]:
             for info in model.inputs}
 
 
-def _gl_counters(model: Model) -> tuple[int, float, int]:
+def _gl_counters(model: Model) -> tuple[int, float, int, int]:
     stats = getattr(model.backend, "stats", None)
     if stats is None:
-        return 0, 0.0, 0
-    return stats.programs_compiled, stats.compile_ms, model.backend.texture_bytes()
+        return 0, 0.0, 0, 0
+    return stats.programs_compiled, stats.compile_ms, model.backend.texture_bytes(), stats.draws
 
 
 def benchmark(model: Model, runs: int = 20, inputs: dict | None = None) -> BenchResult:
     """One first call, then `runs` steady calls; outputs are read back every call, as users do."""
     inputs = inputs if inputs is not None else example_inputs(model)
-    compiled_before, compile_ms_before, _ = _gl_counters(model)
+    compiled_before, compile_ms_before, _, _ = _gl_counters(model)
     start = time.perf_counter()
     model.predict(inputs)
     first_ms = (time.perf_counter() - start) * 1e3
-    compiled_first, compile_ms, _ = _gl_counters(model)
-    calls = []
+    compiled_first, compile_ms, _, draws_before = _gl_counters(model)
+    calls, host = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.thread_time()
         model.predict(inputs)
         calls.append((time.perf_counter() - start) * 1e3)
-    compiled_steady, _, texture_bytes = _gl_counters(model)
+        host.append(time.thread_time() - cpu_start)
+    compiled_steady, _, texture_bytes, draws_after = _gl_counters(model)
+    draws = (draws_after - draws_before) / runs if runs else 0.0
+    replays = getattr(model, "replays", None)
     return BenchResult(
         first_ms=first_ms,
         steady_median_ms=float(np.median(calls)) if calls else float("nan"),
@@ -64,15 +71,43 @@ def benchmark(model: Model, runs: int = 20, inputs: dict | None = None) -> Bench
         programs_compiled_steady=compiled_steady - compiled_first,
         compile_ms=compile_ms - compile_ms_before,
         texture_bytes=texture_bytes,
-        calls_ms=[first_ms] + calls)
+        calls_ms=[first_ms] + calls,
+        draws_per_call=draws,
+        host_us_per_op=float(np.median(host)) * 1e6 / draws if draws and host else 0.0,
+        replayed=replays is not None and replays.last is not None)
+
+
+def profile_ops(model: Model, inputs: dict | None = None, runs: int = 3) -> dict[str, tuple[float, float]]:
+    """op -> (calls, ms) per call, averaged over `runs` calls after a warm-up, each op waited for
+    (so GPU time lands on the op that queued it). Replays are off while profiling."""
+    inputs = inputs if inputs is not None else example_inputs(model)
+    model.predict(inputs)
+    backend = model.backend
+    backend.profile = {}
+    try:
+        for _ in range(runs):
+            model.predict(inputs)
+        totals = backend.profile
+    finally:
+        backend.profile = None
+    return {op: (calls / runs, ms / runs) for op, (calls, ms) in
+            sorted(totals.items(), key=lambda item: -item[1][1])}
 
 
 def format_table(results: dict[str, BenchResult]) -> str:
     header = (f"{'backend':8s} {'first ms':>10s} {'median ms':>10s} {'p90 ms':>9s} {'compiled':>9s} "
-              f"{'steady comp':>11s} {'compile ms':>10s} {'texture MiB':>11s}")
+              f"{'steady comp':>11s} {'compile ms':>10s} {'texture MiB':>11s} {'draws':>6s} {'host us/op':>10s}")
     lines = [header, "-" * len(header)]
     for name, r in results.items():
         lines.append(f"{name:8s} {r.first_ms:10.2f} {r.steady_median_ms:10.2f} {r.steady_p90_ms:9.2f} "
                      f"{r.programs_compiled_first:9d} {r.programs_compiled_steady:11d} {r.compile_ms:10.1f} "
-                     f"{r.texture_bytes / 2**20:11.2f}")
+                     f"{r.texture_bytes / 2**20:11.2f} {r.draws_per_call:6.0f} {r.host_us_per_op:10.1f}")
+    return "\n".join(lines)
+
+
+def format_profile(profile: dict[str, tuple[float, float]], top: int = 15) -> str:
+    total = sum(ms for _, ms in profile.values()) or 1.0
+    lines = [f"{'op':32s} {'calls':>6s} {'ms':>9s} {'share':>6s}"]
+    for op, (calls, ms) in list(profile.items())[:top]:
+        lines.append(f"{op:32s} {calls:6.0f} {ms:9.2f} {ms / total:6.1%}")
     return "\n".join(lines)

@@ -40,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print one JSON object keyed by backend")
     bench.add_argument("--shader-cache", action="store_true",
                        help="keep Mesa's on-disk shader cache (by default it is off, so the first call is cold)")
+    bench.add_argument("--profile", action="store_true", help="also print the time per op, each op waited for")
 
     demo = commands.add_parser("demo", help="run the example model shipped with tfgl on every backend")
     demo.add_argument("--runs", type=int, default=20, help="steady-state calls per backend")
@@ -141,22 +142,29 @@ def _bench(args: argparse.Namespace) -> int:
     if not args.shader_cache:
         os.environ.setdefault("MESA_SHADER_CACHE_DISABLE", "true")
     import engine
-    from engine.bench import benchmark, format_table
+    from engine.bench import benchmark, format_profile, format_table, profile_ops
     backends = args.backend.split(",") if args.backend else engine.available_backends()
     unknown = [b for b in backends if b not in ("cpu", "webgl")]
     if unknown:
         raise InputError(f"unknown backend(s) {', '.join(unknown)}: use cpu and/or webgl")
-    results = {}
+    results, profiles = {}, {}
     for name in backends:
         model = _load(args.model, name)
         if model.backend.name != name:
             raise InputError(f"backend {name} is not available here")
         results[name] = benchmark(model, args.runs)
+        if args.profile:
+            profiles[name] = profile_ops(model)
     if args.json:
-        print(json.dumps({name: r.summary() for name, r in results.items()}))
+        print(json.dumps({name: dict(r.summary(), **({"profile": profiles[name]} if name in profiles else {}))
+                          for name, r in results.items()}))
     else:
-        print(f"{args.model}: {args.runs} steady calls per backend")
+        print(f"{args.model}: {args.runs} steady calls per backend "
+              f"(host us/op: the calling thread's CPU time per GL draw)")
         print(format_table(results))
+        for name, profile in profiles.items():
+            print(f"\nper op, {name} (ms per call):")
+            print(format_profile(profile))
     return 0
 
 

@@ -83,20 +83,25 @@ def test_bench_json_reports_compiles_and_latencies():
     import json
 
     import engine
-    result = subprocess.run([sys.executable, "-m", "engine.cli", "bench", EXAMPLE_MODEL, "--runs", "5", "--json"],
-                            capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "engine.cli", "bench", EXAMPLE_MODEL, "--runs", "5", "--json",
+                             "--profile"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert set(data) == set(engine.available_backends())
     keys = {"first_ms", "steady_median_ms", "steady_p90_ms", "programs_compiled_first",
-            "programs_compiled_steady", "compile_ms", "texture_bytes"}
+            "programs_compiled_steady", "compile_ms", "texture_bytes", "draws_per_call", "host_us_per_op",
+            "replayed", "profile"}
     for backend, result in data.items():
         assert set(result) == keys
+        assert "Conv2D" in result["profile"] or "_FusedConv2D" in result["profile"]
+        assert all(calls >= 1 and ms >= 0 for calls, ms in result["profile"].values())
         assert result["programs_compiled_steady"] == 0
         assert result["steady_median_ms"] > 0 and result["steady_p90_ms"] >= result["steady_median_ms"]
     if "webgl" in data:
         assert data["webgl"]["programs_compiled_first"] > 0 and data["webgl"]["compile_ms"] > 0
         assert data["webgl"]["texture_bytes"] > 0
+        assert data["webgl"]["replayed"] and data["webgl"]["draws_per_call"] > 0
+        assert data["webgl"]["host_us_per_op"] > 0
 
 
 def test_run_picks_the_layers_loader_from_the_format(tmp_path, backend):

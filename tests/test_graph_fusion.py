@@ -17,7 +17,9 @@ def conv_bn_relu6(p):
     scaled = tf.multiply(conv, RNG.uniform(0.5, 2, 8).astype(np.float32), name="scale")
     shifted = tf.add(scaled, RNG.normal(size=8).astype(np.float32), name="shift")
     act = tf.nn.relu6(shifted, name="act")
-    padded = tf.pad(act, [[0, 0], [1, 1], [0, 3], [0, 0]])
+    project = tf.nn.conv2d(act, RNG.normal(size=(1, 1, 8, 8)).astype(np.float32), 1, "VALID")
+    residual = tf.add(RNG.normal(size=8).astype(np.float32), tf.add_n([act, project]))  # grappler's form
+    padded = tf.pad(residual, [[0, 0], [1, 1], [0, 3], [0, 0]])
     dw = tf.nn.depthwise_conv2d(padded, RNG.normal(size=(3, 3, 8, 1)).astype(np.float32), [1, 1, 1, 1], "VALID",
                                 name="dw")
     dw = tf.nn.leaky_relu(tf.add(tf.multiply(dw, np.float32(0.5)), RNG.normal(size=8).astype(np.float32)), 0.1)
@@ -35,9 +37,9 @@ def test_fused_chains_match_tensorflow_and_keep_intermediates(backend, request):
     model = model_from_tf_graph(graph, {"x": "x:0"}, {"out": names["out"]}, backend)
 
     ops = [node.op for node in model.executor.graph.nodes.values()]
-    assert ops.count("_FusedConv2D") == 1 and ops.count("FusedDepthwiseConv2dNative") == 1
+    assert ops.count("_FusedConv2D") == 2 and ops.count("FusedDepthwiseConv2dNative") == 1
     assert ops.count("_FusedMatMul") == 1
-    assert not {"Mul", "AddV2", "Relu6", "LeakyRelu", "Tanh", "Pad"} & set(ops)
+    assert not {"Mul", "AddV2", "Relu6", "LeakyRelu", "Tanh", "Pad", "AddN", "Conv2D"} & set(ops)
 
     out = model.predict(feeds["x"])
     np.testing.assert_allclose(out, expected["out"], rtol=1e-4, atol=1e-4)

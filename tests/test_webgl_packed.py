@@ -71,3 +71,42 @@ def test_elementwise_ops_on_packed_inputs(backend, other_shape, rng):
     want = np.clip(a @ b + other, 0, 6)
     want = np.where(np.isnan(a @ b + other), np.nan, want)
     np.testing.assert_allclose(clipped.numpy(), want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("kernel, strides, padding", [((1, 1), 1, "VALID"), ((3, 3), 2, "SAME"), ((3, 3), 1, "SAME")])
+def test_fused_conv_with_residual_runs_packed(backend, kernel, strides, padding, rng):
+    """_FusedConv2D (bias, residual addend, relu6) takes the packed product; values as numpy."""
+    x = rng.normal(size=(1, 9, 7, 6)).astype(np.float32)
+    w = rng.normal(size=kernel + (6, 10)).astype(np.float32)
+    bias = rng.normal(size=10).astype(np.float32)
+    out_hw = {("VALID", 1): (9, 7), ("SAME", 1): (9, 7), ("SAME", 2): (5, 4)}[(padding, strides)]
+    addend = rng.normal(size=(1, *out_hw, 10)).astype(np.float32)
+    attrs = {"strides": [1, strides, strides, 1], "padding": padding, "fused_ops": ["BiasAdd", "Add", "Relu6"],
+             "num_args": 2}
+    [out] = backend.run("_FusedConv2D", [Tensor(v, "float32") for v in (x, w, bias, addend)], attrs)
+    assert backend.gl_data(out).packed
+    [want] = engine.backends.get_backend("cpu").run("_FusedConv2D", [Tensor(v, "float32") for v in (x, w, bias, addend)],
+                                                    attrs)
+    np.testing.assert_allclose(out.numpy(), want.numpy(), rtol=1e-4, atol=1e-4)
+
+
+CONVS = [("DepthwiseConv2dNative", (2, 1, 11, 4), (1, 3, 4, 1), (1, 2), "VALID"),
+         ("DepthwiseConv2dNative", (2, 3, 12, 4), (3, 3, 4, 1), (2, 2), "SAME"),
+         ("DepthwiseConv2dNative", (3, 5, 7, 3), (3, 2, 3, 1), (1, 3), "SAME"),
+         ("Conv2D", (2, 1, 9, 5), (1, 1, 5, 3), (1, 1), "VALID"),
+         ("Conv2D", (3, 5, 7, 3), (3, 3, 3, 4), (2, 1), "SAME"),
+         ("Conv2D", (2, 6, 6, 2), (2, 2, 2, 5), (2, 2), "VALID")]
+
+
+@pytest.mark.parametrize("op, x_shape, w_shape, strides, padding", CONVS)
+def test_packed_convolutions_on_gpu_inputs(backend, op, x_shape, w_shape, strides, padding, rng):
+    """Inputs already packed on the GPU (so no small-tensor CPU forwarding), batches and unit dims."""
+    x = rng.normal(size=x_shape).astype(np.float32)
+    w = rng.normal(size=w_shape).astype(np.float32)
+    attrs = {"strides": [1, *strides, 1], "padding": padding}
+    x_gl = Tensor(x, "float32")
+    backend.texture_of(x_gl, packed=True)
+    [out] = backend.run(op, [x_gl, Tensor(w, "float32")], attrs)
+    assert backend.gl_data(out).packed
+    [want] = engine.backends.get_backend("cpu").run(op, [Tensor(x, "float32"), Tensor(w, "float32")], attrs)
+    np.testing.assert_allclose(out.numpy(), want.numpy(), rtol=1e-4, atol=1e-4)

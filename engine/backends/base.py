@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from typing import Any, Sequence
 
 import numpy as np
@@ -17,6 +18,11 @@ class Backend:
 
     name = "base"
     kernel_chain: tuple[str, ...] = ()
+    # op -> [calls, ms] while profiling (engine.bench.profile_ops); each op then waits for its result
+    profile: dict | None = None
+
+    def synchronize(self) -> None:
+        """Waits until every queued op has finished (a no-op where ops run synchronously)."""
 
     def session(self):
         """A context a whole model run happens in (the WebGL backend makes its context current once)."""
@@ -44,12 +50,18 @@ class Backend:
         except KeyError as missing:
             raise AttrError(where, missing.args[0], f"required by {op} but missing") from None
         _check_arity(kernel, len(inputs), where)
+        started = time.perf_counter() if self.profile is not None else 0.0
         try:
             outputs = self.call(kernel, list(inputs), kwargs)
         except TfglError:
             raise
         except (ValueError, TypeError, IndexError, KeyError, ArithmeticError, MemoryError) as error:
             raise KernelError(f"node {where!r} ({op}): {error}") from error
+        if self.profile is not None:
+            self.synchronize()
+            entry = self.profile.setdefault(op, [0, 0.0])
+            entry[0] += 1
+            entry[1] += (time.perf_counter() - started) * 1e3
         # Every output is a tensor object of its own, so freeing one never frees another.
         return [alias(out) if isinstance(out, Tensor) and any(out is x for x in inputs) else out
                 for out in outputs]

@@ -1,6 +1,7 @@
 """Load-time fusion. A zero Pad before a VALID convolution becomes its explicit padding; a
 convolution or matmul followed by a constant per-channel scale (Mul), a constant bias
-(Add/AddV2/BiasAdd) and an activation becomes one TF.js fused op (_FusedConv2D /
+(Add/AddV2/BiasAdd, either operand), a residual (AddN of it and another tensor, before the bias) and
+an activation becomes one TF.js fused op (_FusedConv2D /
 FusedDepthwiseConv2dNative / _FusedMatMul) with the scale folded into the weights.
 
 Keras 3 exports leave batch norms as Mul + AddV2 after convolutions (the official converter only
@@ -109,9 +110,16 @@ def _fuse_chain(node: Node, nodes: dict, consumers: dict, weights: dict) -> None
             scale = factor
             chain.append(current)
             current = _sole_consumer(current.name, nodes, consumers)
-    if current is not None and current.op in BIASES and current.inputs[0][0] == chain[-1].name:
-        offset = _per_channel(_constant(nodes, weights, current.inputs[1]), channels)
-        if offset is not None and (current.op != "BiasAdd" or _channels_last(current)):
+    addend = None
+    if current is not None and current.op == "AddN" and len(current.inputs) == 2 and node.op != "MatMul":
+        others = [k for k in current.inputs if k[0] != chain[-1].name]
+        if len(others) == 1:  # a residual: conv + x
+            addend = others[0]
+            chain.append(current)
+            current = _sole_consumer(current.name, nodes, consumers)
+    if current is not None and current.op in BIASES:
+        offset = _bias_operand(current, chain[-1].name, nodes, weights, channels)
+        if offset is not None:
             bias = offset
             chain.append(current)
             current = _sole_consumer(current.name, nodes, consumers)
@@ -119,7 +127,19 @@ def _fuse_chain(node: Node, nodes: dict, consumers: dict, weights: dict) -> None
         activation = current
         chain.append(current)
     if len(chain) > 1:
-        _replace(chain, nodes, weights, kernel, scale, bias, activation)
+        _replace(chain, nodes, weights, kernel, scale, bias, addend, activation)
+
+
+def _bias_operand(node: Node, source: str, nodes: dict, weights: Mapping, channels: int) -> np.ndarray | None:
+    """The per-channel constant `node` adds to `source` (either operand of Add/AddV2, BiasAdd's second)."""
+    if node.op == "BiasAdd":
+        if node.inputs[0][0] != source or not _channels_last(node):
+            return None
+        return _per_channel(_constant(nodes, weights, node.inputs[1]), channels)
+    others = [k for k in node.inputs if k[0] != source]
+    if len(others) != 1 or len(node.inputs) != 2:
+        return None
+    return _per_channel(_constant(nodes, weights, others[0]), channels)
 
 
 def _const_node(nodes: dict, weights: dict, name: str, value: np.ndarray) -> tuple[str, int]:
@@ -128,7 +148,8 @@ def _const_node(nodes: dict, weights: dict, name: str, value: np.ndarray) -> tup
     return name, 0
 
 
-def _replace(chain: list[Node], nodes: dict, weights: dict, kernel: np.ndarray, scale, bias, activation) -> None:
+def _replace(chain: list[Node], nodes: dict, weights: dict, kernel: np.ndarray, scale, bias, addend,
+             activation) -> None:
     """The fused node takes the chain's last name, so its consumers need no rewiring."""
     node, last = chain[0], chain[-1]
     if scale is not None:
@@ -136,12 +157,16 @@ def _replace(chain: list[Node], nodes: dict, weights: dict, kernel: np.ndarray, 
     inputs = [node.inputs[0], _const_node(nodes, weights, f"{last.name}/fused_kernel", kernel.astype(np.float32))]
     attrs = {k: v for k, v in node.attrs.items() if k not in ("fused_ops", "num_args")}
     op = node.op
-    if bias is not None or activation is not None:
-        if bias is None and node.op == "MatMul":  # TF.js's _FusedMatMul always takes a bias
-            bias = np.zeros(kernel.shape[-1], np.float32)
+    if bias is not None or activation is not None or addend is not None:
+        if bias is None and (node.op == "MatMul" or addend is not None):  # a bias must come first
+            bias = np.zeros(kernel.shape[-1] if node.op != "DepthwiseConv2dNative" else
+                            kernel.shape[2] * kernel.shape[3], np.float32)
         fused_ops = ["BiasAdd" if bias is not None else "NoOp"]
         if bias is not None:
             inputs.append(_const_node(nodes, weights, f"{last.name}/fused_bias", bias))
+        if addend is not None:
+            fused_ops.append("Add")
+            inputs.append(addend)
         if activation is not None:
             fused_ops.append(activation.op)
             if activation.op == "LeakyRelu":

@@ -27,15 +27,17 @@ class Replays:
         self.last = None  # the Replay the latest replayed call used (benchmarks read its timings)
 
     def run(self, executor, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey], backend) -> list[Tensor]:
-        if getattr(backend, "record", None) is None or not replay_enabled():
+        if getattr(backend, "record", None) is None or not replay_enabled() or backend.profile is not None:
             return executor.run(feeds, fetches, backend)
         with self._lock:
             entries = self._by_backend.setdefault(backend, {})
         key = (id(executor), tuple(fetches), tuple((k, t.shape, t.dtype) for k, t in feeds.items()))
         entry = entries.get(key)
-        if entry is None or entry == _NEVER:
-            entries.setdefault(key, _SEEN)
+        if entry == _NEVER:
             return executor.run(feeds, fetches, backend)
+        if entry is None:
+            entries[key] = _SEEN
+            return executor.run(backend.feeds_on_gpu(feeds), fetches, backend)
         if entry == _SEEN:
             results, replay = backend.record(lambda on_gpu: executor.run(on_gpu, fetches, backend), feeds)
             entries[key] = replay if replay is not None else _NEVER

@@ -106,6 +106,10 @@ class WebGLBackend(Backend):
         with self.current():
             self._quad = ctx.buffer(np.array([-1, -1, 1, -1, -1, 1, 1, 1], dtype="f4").tobytes())
 
+    def synchronize(self) -> None:
+        with self.current():
+            self.ctx.finish()
+
     def session(self):
         """One context section around a whole model run, so ops don't switch contexts each."""
         return self.current()
@@ -351,7 +355,7 @@ class WebGLBackend(Backend):
         with self.current():
             self.textures, self.recorder = pool, recorder
             try:
-                gpu_feeds = {key: self._feed_on_gpu(key, t, recorder) for key, t in feeds.items()}
+                gpu_feeds = self.feeds_on_gpu(feeds, recorder)
                 outputs = run(gpu_feeds)
                 slots = [self._output_slot(t) for t in outputs]
             finally:
@@ -364,17 +368,24 @@ class WebGLBackend(Backend):
             return results, None
         return results, Replay(self, recorder, slots, pool)
 
-    def _feed_on_gpu(self, key, tensor: Tensor, recorder: Recorder) -> Tensor:
-        """A feed uploaded with no host copy, so reading it on the CPU shows as a download."""
-        if tensor.dtype not in GL_DTYPES or tensor.size == 0:
-            recorder.void(f"a {tensor.dtype} input stays on the CPU")
+    def feeds_on_gpu(self, feeds: dict, recorder: Recorder | None = None) -> dict:
+        """The feeds uploaded (unpacked) with no host copy, so reading one on the CPU shows as a
+        download. A plan's first call runs this way too, so its recording needs no new program."""
+        return {key: self._feed_on_gpu(key, t, recorder) for key, t in feeds.items()}
+
+    def _feed_on_gpu(self, key, tensor: Tensor, recorder: Recorder | None) -> Tensor:
+        if tensor.dtype not in GL_DTYPES or tensor.size == 0 or self.gl_data(tensor) is not None:
+            if recorder is not None:
+                recorder.void("an input already on the GPU, empty or of a dtype textures cannot hold")
             return tensor
         rows, cols = self._layout(tensor.shape)
-        texture = self.textures.acquire(rows, cols)
-        buffer = np.zeros(rows * cols, np.float32)
-        buffer[:tensor.size] = tensor.numpy().reshape(-1)
-        texture.write(buffer)
-        recorder.feeds.append((key, texture, buffer))
+        with self.current():
+            texture = self.textures.acquire(rows, cols)
+            buffer = np.zeros(rows * cols, np.float32)
+            buffer[:tensor.size] = tensor.numpy().reshape(-1)
+            texture.write(buffer)
+        if recorder is not None:
+            recorder.feeds.append((key, texture, buffer))
         # Once the run no longer needs the feed its texture may hold later values: a replay writes the
         # feed first and redraws everything after it, in the same order.
         return Tensor(None, tensor.dtype, tensor.shape, device=GLTensorData(self, texture, rows, cols, tensor.size,

@@ -42,7 +42,7 @@ def output_header(shape: tuple[int, ...], rows: int, cols: int) -> str:
     lead = [f"d{i}" for i in range(rank - 2)]
     for i, name in enumerate(lead):
         inner = prod(shape[i + 1:rank - 2])
-        body.append(f"int {name} = b / {inner}; b -= {name} * {inner};" if inner > 1 else f"int {name} = b;")
+        body.append(f"int {name} = b / {inner}; b -= {name} * {inner};")
     parts = lead + ["r", "c"] if rank >= 2 else ["c"]
     value = parts[0] if rank <= 1 else f"{_coords_type(rank)}({', '.join(parts)})"
     body.append(f"return {value};")

@@ -19,6 +19,7 @@ from engine.tensor import Tensor, alias
 from engine.webgl.backend import WebGLBackend
 from engine.webgl.packed_codegen import can_broadcast_packed
 from engine.webgl.program import Program
+from engine.webgl.textures import same_packing
 
 
 def packed_view(backend: WebGLBackend, t: Tensor, shape) -> Tensor:
@@ -34,16 +35,18 @@ def _usable(backend: WebGLBackend, *tensors: Tensor) -> bool:
     return backend.pack and all(t.dtype == "float32" for t in tensors)
 
 
-def _epilogue_parts(epilogue: FusedEpilogue | None, out_shape: tuple[int, ...]):
-    """(defines, sampler names, tensors) of a packed epilogue, or None if it cannot be packed."""
+def _epilogue_parts(backend: WebGLBackend, epilogue: FusedEpilogue | None, out_shape: tuple[int, ...]):
+    """(defines, sampler names, tensors) of a packed epilogue, or None if it cannot be packed. A
+    full-size addend (a residual of the 4-D convolution output) is read under the product's shape."""
     if epilogue is None or epilogue.empty:
         return {}, (), []
-    if epilogue.defines.get("HAS_BATCHNORM") or \
-            not all(can_broadcast_packed(t.shape, out_shape) for t in epilogue.tensors):
+    tensors = [packed_view(backend, t, out_shape) if t.size == math.prod(out_shape) and t.shape != out_shape
+               and same_packing(t.shape, out_shape) else t for t in epilogue.tensors]
+    if epilogue.defines.get("HAS_BATCHNORM") or not all(can_broadcast_packed(t.shape, out_shape) for t in tensors):
         return None
     defines = {k: v for k, v in epilogue.defines.items() if k != "FUSED_EPILOGUE"}
     defines["FUSED_EPILOGUE_PACKED"] = 1
-    return defines, epilogue.inputs, list(epilogue.tensors)
+    return defines, epilogue.inputs, tensors
 
 
 def matmul(backend: WebGLBackend, a: Tensor, b: Tensor, transpose_a: bool, transpose_b: bool,
@@ -59,7 +62,7 @@ def matmul(backend: WebGLBackend, a: Tensor, b: Tensor, transpose_a: bool, trans
         return None
     k = a.shape[-2] if transpose_a else a.shape[-1]
     out3 = (batch, out_shape[-2], out_shape[-1])
-    parts = _epilogue_parts(epilogue, out3)
+    parts = _epilogue_parts(backend, epilogue, out3)
     if parts is None:
         return None
     defines, names, tensors = parts
@@ -140,7 +143,7 @@ def depthwise(backend: WebGLBackend, x: Tensor, filters: Tensor, info: ConvInfo,
     of two channels, reading one or two input texels per tap."""
     if not (_plain_2d(info) and _usable(backend, x, filters)) or filters.shape[-1] != 1:
         return None
-    parts = _epilogue_parts(epilogue, info.out_shape)
+    parts = _epilogue_parts(backend, epilogue, info.out_shape)
     if parts is None:
         return None
     defines, names, tensors = parts
