@@ -55,7 +55,7 @@ class GraphModel:
         self.artifacts = artifacts
         self.graph = build_graph(graph_def.decode_nodes(topology.get("node", [])),
                                  graph_def.decode_functions(topology.get("library")))
-        self.backend = get_backend(backend)
+        self._backend_name = get_backend(backend).name
         missing = missing_ops(self.graph, self.backend)
         if missing:
             raise UnsupportedOpsError(missing)
@@ -68,6 +68,13 @@ class GraphModel:
         self.replays = Replays()
         self.inputs, self.outputs = self._signature(artifacts.signature or {})
         self.metadata = artifacts.user_defined_metadata or {}
+
+    @property
+    def backend(self) -> Backend:
+        """This thread's instance of the model's backend: each thread has its own GL context, so a
+        model used from several threads runs on each thread's context (uploading weights once per
+        context)."""
+        return get_backend(self._backend_name)
 
     # -- signature ------------------------------------------------------------------------------
     def _signature(self, signature: dict) -> tuple[list[TensorInfo], list[TensorInfo]]:

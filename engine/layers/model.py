@@ -9,11 +9,11 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from engine import dtypes
-from engine.backends import get_backend
+from engine.backends import Backend, get_backend
 from engine.errors import InputError, ModelFormatError, UnsupportedOpsError
-from engine.graph.replay import Replays
 from engine.graph.executor import Executor, Library
 from engine.graph.model import TensorInfo, check_input, missing_ops, random_array
+from engine.graph.replay import Replays
 from engine.io import LAYERS_MODEL, ModelArtifacts, load_model_json, read_weight_arrays
 from engine.layers import convolutional, core, merge, normalization, pooling, recurrent, reshaping, wrappers  # noqa: F401  (registers the layer builders)
 from engine.layers.builder import GraphBuilder, Sym
@@ -89,7 +89,7 @@ class LayersModel:
         self.keras_version = str(topology.get("keras_version", "2"))
         self.spec = parse_model(model_config(topology))
         self.weights = dict(weights)
-        self.backend = get_backend(backend)
+        self._backend_name = get_backend(backend).name
         self.replays = Replays()
         self.inputs = [self._input_info(ref) for ref in self.spec.inputs]
         self.outputs = self._output_infos()
@@ -125,6 +125,13 @@ class LayersModel:
                 if layer_spec.class_name in NESTED_MODELS:
                     walk(parse_model({"class_name": layer_spec.class_name, "config": layer_spec.config}))
         walk(self.spec)
+
+    @property
+    def backend(self) -> Backend:
+        """This thread's instance of the model's backend: each thread has its own GL context, so a
+        model used from several threads runs on each thread's context (uploading weights once per
+        context)."""
+        return get_backend(self._backend_name)
 
     # -- building ---------------------------------------------------------------------------------
     def build(self, shapes: Sequence[tuple[int, ...]]) -> tuple[Executor, list, list]:
