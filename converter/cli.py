@@ -5,7 +5,10 @@ This module imports no TensorFlow itself, so `tfgl --help` stays fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
+import threading
 
 from engine.errors import ConversionError
 
@@ -83,7 +86,36 @@ def metadata_map(text: str | None) -> dict | None:
     return out
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM during a conversion: raised like Ctrl-C's KeyboardInterrupt, so the staging folder is
+    removed on the way out and `tfgl` reports the interruption in one line."""
+
+
+def _raise_terminated(signum: int, _frame) -> None:
+    raise Terminated(f"signal {signum}")
+
+
+@contextlib.contextmanager
+def sigterm_raises():
+    """While converting, SIGTERM raises Terminated instead of killing the process outright (which
+    would leave the staging folder behind)."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run(args: argparse.Namespace) -> int:
+    with sigterm_raises():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.show_version:
         from engine import __version__
         print(f"tfgl {__version__}")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import tempfile
+import threading
 
 from engine.errors import ConversionError
 
@@ -28,9 +30,11 @@ def staged_folder(target: str, overwrite: bool = False):
     os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it private; the result is an ordinary folder
     try:
         yield staging
-        _replace(staging, target)
+        with signals_deferred():
+            _replace(staging, target)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        with signals_deferred():
+            shutil.rmtree(staging, ignore_errors=True)
         raise
 
 
@@ -50,9 +54,33 @@ def staged_file(target: str, overwrite: bool = False):
         yield staging
         os.replace(staging, target)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+        with signals_deferred(), contextlib.suppress(FileNotFoundError):
             os.remove(staging)
         raise
+
+
+@contextlib.contextmanager
+def signals_deferred():
+    """Holds SIGINT and SIGTERM back while the output is swapped into place or the staging folder is
+    removed, so that a (second) Ctrl-C cannot leave half a rename or half a folder behind; a signal
+    received meanwhile is delivered again afterwards. Only the main thread can set handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = {}
+    for number in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(number)
+        if handler is None or handler is signal.SIG_IGN:  # set outside Python, or ignored: leave it
+            continue
+        previous[number] = signal.signal(number, lambda signum, _frame: received.append(signum))
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        if received:
+            signal.raise_signal(received[0])
 
 
 def _replace(staging: str, target: str) -> None:
