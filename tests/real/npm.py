@@ -44,19 +44,27 @@ def package_dir(name: str, version: str) -> Path:
     return target / "package"
 
 
-def tfjs_dir() -> Path:
-    """A folder whose node_modules holds @tensorflow/tfjs (pure JS; runs on node's CPU backend)."""
-    target = cache_root() / "node" / f"tfjs-{TFJS_VERSION}"
-    if (target / "node_modules" / "@tensorflow" / "tfjs").is_dir():
+def installed(name: str, dependencies: dict[str, str]) -> Path:
+    """A folder ($cache/node/<name>) whose node_modules holds `dependencies` (package -> version),
+    installed with `npm install` on first use; the whole folder is moved into place at the end, so
+    a half-done install never looks cached."""
+    target = cache_root() / "node" / name
+    if all((target / "node_modules" / package).is_dir() for package in dependencies):
         return target
     with tempfile.TemporaryDirectory(dir=cache_root()) as scratch:
         (Path(scratch) / "package.json").write_text('{"name": "tfgl-reference", "private": true}')
-        _npm("install", "--no-audit", "--no-fund", "--silent", f"@tensorflow/tfjs@{TFJS_VERSION}", cwd=Path(scratch))
+        _npm("install", "--no-audit", "--no-fund", "--silent",
+             *(f"{package}@{version}" for package, version in dependencies.items()), cwd=Path(scratch))
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(target, ignore_errors=True)
         shutil.move(scratch, target)
         Path(scratch).mkdir()  # TemporaryDirectory cleans up the (now moved) path
     return target
+
+
+def tfjs_dir() -> Path:
+    """A folder whose node_modules holds @tensorflow/tfjs (pure JS; runs on node's CPU backend)."""
+    return installed(f"tfjs-{TFJS_VERSION}", {"@tensorflow/tfjs": TFJS_VERSION})
 
 
 _UNWRAP = """
