@@ -1,9 +1,11 @@
 """Matrix ops (op_list/matrices.json): matmuls (plain, batched with broadcasting, fused), Transpose,
-Einsum and MatrixBandPart, as TensorFlow. Products go through np.matmul / np.einsum, so float32 runs on BLAS."""
+Einsum and MatrixBandPart, as TensorFlow. Products go through np.matmul (engine.kernels.cpu.blas:
+small ones on one BLAS thread) and np.einsum, so float32 runs on BLAS."""
 from __future__ import annotations
 
 import numpy as np
 
+from engine.kernels.cpu import blas
 from engine.kernels.cpu.fused import apply_fused_ops
 from engine.kernels.registry import register
 from engine.kernels.resolve.matrices import check_band_bounds
@@ -12,13 +14,13 @@ from engine.kernels.resolve.matrices import check_band_bounds
 @register("MatMul")
 def mat_mul(a, b, *, transpose_a: bool = False, transpose_b: bool = False):
     """MatMul's transpose flags do not conjugate complex inputs (BatchMatMul's adj_x/adj_y do)."""
-    return np.matmul(a.T if transpose_a else a, b.T if transpose_b else b)
+    return blas.matmul(a.T if transpose_a else a, b.T if transpose_b else b)
 
 
 @register("BatchMatMul", "BatchMatMulV2")
 def batch_mat_mul(x, y, *, adj_x: bool = False, adj_y: bool = False):
     """Batch dims broadcast (BatchMatMulV2's rule; V1 graphs always have equal ones)."""
-    return np.matmul(_adjoint(x) if adj_x else x, _adjoint(y) if adj_y else y)
+    return blas.matmul(_adjoint(x) if adj_x else x, _adjoint(y) if adj_y else y)
 
 
 def _adjoint(matrices: np.ndarray) -> np.ndarray:

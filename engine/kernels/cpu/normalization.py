@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+from engine.kernels.cpu import blas
 from engine.kernels.resolve.values import reduction_axes
 from engine.kernels.registry import register
 
@@ -60,7 +61,7 @@ def lrn(x, *, depth_radius: int = 5, bias: float = 1.0, alpha: float = 1.0, beta
     channels = np.arange(x.shape[-1])
     band = (np.abs(channels[:, None] - channels[None, :]) <= depth_radius).astype(x.dtype)
     pixels = np.square(x).reshape(math.prod(x.shape[:-1]), len(channels))
-    window_sums = np.matmul(pixels, band).reshape(x.shape)
+    window_sums = blas.matmul(pixels, band).reshape(x.shape)
     scale = np.float32(bias) + np.float32(alpha) * window_sums
     return (x * np.power(scale, np.float32(-beta))).astype(x.dtype)
 
