@@ -33,10 +33,9 @@ class Replays:
             entries = self._by_backend.setdefault(backend, {})
         key = (id(executor), tuple(fetches), tuple((k, t.shape, t.dtype) for k, t in feeds.items()))
         entry = entries.get(key)
-        if entry == _NEVER:
-            return executor.run(feeds, fetches, backend)
-        if entry is None:
-            entries[key] = _SEEN
+        if entry is None or entry == _NEVER:
+            # Feeds go to the GPU as a recording takes them, so every call compiles the same programs.
+            entries.setdefault(key, _SEEN)
             return executor.run(backend.feeds_on_gpu(feeds), fetches, backend)
         if entry == _SEEN:
             results, replay = backend.record(lambda on_gpu: executor.run(on_gpu, fetches, backend), feeds)

@@ -399,10 +399,31 @@ def _max_over_windows(x: np.ndarray, info: ConvInfo) -> np.ndarray:
 
 def _mean_over_windows(x: np.ndarray, info: ConvInfo) -> np.ndarray:
     """Average over the window's positions inside the input: SAME padding is not counted."""
+    if prod(info.window) > PREFIX_SUM_MIN_TAPS and all(d == 1 for d in info.dilations) and x.dtype.kind == "f" \
+            and np.isfinite(x).all():
+        return (_window_sums_by_prefix(x, info) / _window_counts(info)).astype(x.dtype)
     total = np.zeros((info.batch, *info.out_size, info.out_channels), x.dtype)
     for _, outputs, inputs in _tap_regions(info):
         np.add(total[outputs], x[inputs], out=total[outputs])
     return np.divide(total, _window_counts(info).astype(x.dtype), out=total)
+
+
+def _window_sums_by_prefix(x: np.ndarray, info: ConvInfo) -> np.ndarray:
+    """Window sums (unit dilation) as differences of float64 prefix sums along each spatial axis: one
+    pass per axis instead of one per tap, for big windows. Finite inputs only (a prefix holding an
+    Inf would turn windows without it into NaN)."""
+    total = x.astype(np.float64)
+    for axis, (size, out, k, stride, (before, _)) in enumerate(
+            zip(info.in_size, info.out_size, info.window, info.strides, info.pads), start=1):
+        prefix = np.zeros(total.shape[:axis] + (size + 1,) + total.shape[axis + 1:])
+        np.cumsum(total, axis=axis, out=prefix[(slice(None),) * axis + (slice(1, None),)])
+        starts = np.arange(out) * stride - before
+        low, high = np.clip(starts, 0, size), np.clip(starts + k, 0, size)
+        total = np.take(prefix, high, axis=axis) - np.take(prefix, low, axis=axis)
+    return total
+
+
+PREFIX_SUM_MIN_TAPS = 16  # above this many taps per window, averages come from prefix sums
 
 
 def _window_counts(info: ConvInfo) -> np.ndarray:
