@@ -14,8 +14,15 @@ void run() {
     for (int kx = 0; kx < FILTER_W; kx++) {
       int x0 = ox * STRIDE_W + kx * DILATION_W - PAD_W, x1 = x0 + STRIDE_W;
       bool in0 = x0 >= 0 && x0 < IN_W, in1 = x1 >= 0 && x1 < IN_W;
-      vec4 t0 = in0 ? getX(n, y, x0, ch) : vec4(0.0);
-      vec4 t1 = (x1 >> 1) == (x0 >> 1) ? t0 : (in1 ? getX(n, y, x1, ch) : vec4(0.0));
+      // Branches, not selects, so skipped texels are not fetched (the conditions are the same for
+      // every fragment of a row but the edges).
+      vec4 t0 = vec4(0.0), t1 = vec4(0.0);
+      if (in0) t0 = getX(n, y, x0, ch);
+      if ((x1 >> 1) == (x0 >> 1)) {
+        t1 = t0;
+      } else if (in1) {
+        t1 = getX(n, y, x1, ch);
+      }
       int tap = ky * FILTER_W + kx;
       vec2 w = pairAt(getW(tap, ch), tap);
       // Taps outside the input add nothing (not 0 * w, which is NaN for an infinite weight).
