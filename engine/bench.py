@@ -27,6 +27,7 @@ class BenchResult:
     draws_per_call: float = 0.0      # WebGL programs drawn per steady call
     host_us_per_op: float = 0.0      # calling thread's CPU time per draw, steady median (Python + driver)
     replayed: bool = False           # steady calls replayed a recorded plan
+    executor_host_us_per_op: float = 0.0  # the same through the executor (replays paused): per-op Python
 
     def summary(self) -> dict:
         return {k: v for k, v in asdict(self).items() if k != "calls_ms"}
@@ -63,6 +64,8 @@ def benchmark(model: Model, runs: int = 20, inputs: dict | None = None) -> Bench
     compiled_steady, _, texture_bytes, draws_after = _gl_counters(model)
     draws = (draws_after - draws_before) / runs if runs else 0.0
     replays = getattr(model, "replays", None)
+    replayed = replays is not None and replays.last is not None
+    executor_host = _executor_host_seconds(model, inputs, min(runs, 5)) if replayed else host
     return BenchResult(
         first_ms=first_ms,
         steady_median_ms=float(np.median(calls)) if calls else float("nan"),
@@ -74,7 +77,22 @@ def benchmark(model: Model, runs: int = 20, inputs: dict | None = None) -> Bench
         calls_ms=[first_ms] + calls,
         draws_per_call=draws,
         host_us_per_op=float(np.median(host)) * 1e6 / draws if draws and host else 0.0,
-        replayed=replays is not None and replays.last is not None)
+        replayed=replayed,
+        executor_host_us_per_op=float(np.median(executor_host)) * 1e6 / draws if draws and executor_host else 0.0)
+
+
+def _executor_host_seconds(model: Model, inputs: dict, runs: int) -> list[float]:
+    """The calling thread's CPU time per call with replays paused (every op dispatched from Python)."""
+    model.replays.paused = True
+    try:
+        host = []
+        for _ in range(runs):
+            start = time.thread_time()
+            model.predict(inputs)
+            host.append(time.thread_time() - start)
+        return host
+    finally:
+        model.replays.paused = False
 
 
 def profile_ops(model: Model, inputs: dict | None = None, runs: int = 3) -> dict[str, tuple[float, float]]:
@@ -96,12 +114,14 @@ def profile_ops(model: Model, inputs: dict | None = None, runs: int = 3) -> dict
 
 def format_table(results: dict[str, BenchResult]) -> str:
     header = (f"{'backend':8s} {'first ms':>10s} {'median ms':>10s} {'p90 ms':>9s} {'compiled':>9s} "
-              f"{'steady comp':>11s} {'compile ms':>10s} {'texture MiB':>11s} {'draws':>6s} {'host us/op':>10s}")
+              f"{'steady comp':>11s} {'compile ms':>10s} {'texture MiB':>11s} {'draws':>6s} {'host us/op':>10s} "
+              f"{'unreplayed':>10s}")
     lines = [header, "-" * len(header)]
     for name, r in results.items():
         lines.append(f"{name:8s} {r.first_ms:10.2f} {r.steady_median_ms:10.2f} {r.steady_p90_ms:9.2f} "
                      f"{r.programs_compiled_first:9d} {r.programs_compiled_steady:11d} {r.compile_ms:10.1f} "
-                     f"{r.texture_bytes / 2**20:11.2f} {r.draws_per_call:6.0f} {r.host_us_per_op:10.1f}")
+                     f"{r.texture_bytes / 2**20:11.2f} {r.draws_per_call:6.0f} {r.host_us_per_op:10.1f} "
+                     f"{r.executor_host_us_per_op:10.1f}")
     return "\n".join(lines)
 
 

@@ -160,7 +160,8 @@ def _bench(args: argparse.Namespace) -> int:
                           for name, r in results.items()}))
     else:
         print(f"{args.model}: {args.runs} steady calls per backend "
-              f"(host us/op: the calling thread's CPU time per GL draw)")
+              f"(host us/op: the calling thread's CPU time per GL draw, Python and driver; unreplayed: the same "
+              f"with every op dispatched by the executor)")
         print(format_table(results))
         for name, profile in profiles.items():
             print(f"\nper op, {name} (ms per call):")

@@ -25,9 +25,11 @@ class Replays:
         self._by_backend: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
         self.last = None  # the Replay the latest replayed call used (benchmarks read its timings)
+        self.paused = False  # benchmarks time the executor path with replays paused
 
     def run(self, executor, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey], backend) -> list[Tensor]:
-        if getattr(backend, "record", None) is None or not replay_enabled() or backend.profile is not None:
+        if getattr(backend, "record", None) is None or not replay_enabled() or backend.profile is not None or \
+                self.paused:
             return executor.run(feeds, fetches, backend)
         with self._lock:
             entries = self._by_backend.setdefault(backend, {})
