@@ -347,10 +347,11 @@ def rows(results: dict) -> tuple[list[str], list[list[str]]]:
     header = ["backend", "first ms", "median ms", "p90 ms", "first/steady"]
     if ref:
         header += [f"first / {BACKENDS[ref]}", f"median / {BACKENDS[ref]}"]
-    # engine.bench's host cost per GL draw (Python + driver, steady median) and draws per call
+    # engine.bench's host cost per GL draw (Python + driver, steady median), replayed and through the
+    # executor, and draws per call
     host = any(r.get("draws_per_call") for r in results.values())
     if host:
-        header.append("host µs/op (draws/call)")
+        header.append("host µs/op replayed / executor (draws/call)")
     table = []
     for backend, r in results.items():
         if "error" in r:
@@ -362,7 +363,8 @@ def rows(results: dict) -> tuple[list[str], list[list[str]]]:
             row += [ratio(r["first_ms"], results[ref]["first_ms"]),
                     ratio(r["steady_median_ms"], results[ref]["steady_median_ms"])]
         if host:
-            row.append(f"{r['host_us_per_op']:.1f} ({r['draws_per_call']:.0f})" if r.get("draws_per_call") else "")
+            row.append(f"{r['host_us_per_op']:.1f} / {r.get('executor_host_us_per_op', 0.0):.1f} "
+                       f"({r['draws_per_call']:.0f})" if r.get("draws_per_call") else "")
         table.append(row)
     return header, table
 
