@@ -110,3 +110,21 @@ def test_packed_convolutions_on_gpu_inputs(backend, op, x_shape, w_shape, stride
     assert backend.gl_data(out).packed
     [want] = engine.backends.get_backend("cpu").run(op, [Tensor(x, "float32"), Tensor(w, "float32")], attrs)
     np.testing.assert_allclose(out.numpy(), want.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_tensors_past_max_texture_size_never_give_garbage(backend, rng):
+    """With a tiny MAX_TEXTURE_SIZE, packed and unpacked tensors take near-square textures, and
+    those that fit no texture run on the CPU: the values stay right either way."""
+    a = rng.normal(size=(2, 40, 70)).astype(np.float32)
+    b = rng.normal(size=(70, 30)).astype(np.float32)
+    saved = backend.max_texture_size
+    try:
+        for limit in (32, 8):
+            backend.max_texture_size = limit
+            [out] = backend.run("BatchMatMulV2", [Tensor(a, "float32"), Tensor(b, "float32")])
+            [act] = backend.run("Relu6", [out])
+            np.testing.assert_allclose(act.numpy(), np.clip(a @ b, 0, 6), rtol=1e-4, atol=1e-4)
+            data = backend.gl_data(out)
+            assert data is None or max(data.rows, data.cols) <= limit
+    finally:
+        backend.max_texture_size = saved
