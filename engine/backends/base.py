@@ -55,7 +55,7 @@ class Backend:
             outputs = self.call(kernel, list(inputs), kwargs)
         except TfglError:
             raise
-        except (ValueError, TypeError, IndexError, KeyError, ArithmeticError, MemoryError) as error:
+        except (ValueError, TypeError, IndexError, KeyError, AttributeError, ArithmeticError, MemoryError) as error:
             raise KernelError(f"node {where!r} ({op}): {error}") from error
         if self.profile is not None:
             self.synchronize()

@@ -132,6 +132,8 @@ class _Run:
         if op in EXIT:
             return self._exit(node, ctx, inputs[0])
         if op in NEXT:
+            if not ctx:
+                raise GraphError(f"NextIteration node {node.name!r} runs outside any loop frame")
             if not dead:
                 frame, iteration = ctx[-1]
                 self._start_iteration(ctx[:-1], frame, iteration + 1)
@@ -141,6 +143,9 @@ class _Run:
             return self._emit(node.name, ctx, DEAD)
         if op in SWITCH:
             data, pred = inputs
+            if pred.size != 1:
+                raise GraphError(f"Switch node {node.name!r}: the predicate must be a scalar, got shape "
+                                 f"{list(pred.shape)}")
             taken = bool(pred.numpy().reshape(()))
             return self._emit(node.name, ctx, [DEAD, _forward(data)] if taken else [_forward(data), DEAD])
         if op == "LoopCond":

@@ -88,7 +88,7 @@ class Executor:
                     continue
                 if node.op == "Placeholder":
                     raise InputError(f"input {node.name!r} is needed but was not given")
-                inputs = [values[key] for key in step.input_keys]
+                inputs = [_input(values, key, node.name) for key in step.input_keys]
                 outputs = backend.run(node.op, inputs, step.attrs, node=node.name)
                 for index, out in enumerate(outputs):
                     values[(node.name, index)] = out
@@ -106,6 +106,13 @@ class Executor:
         for tensor in values.values():  # outputs of multi-output nodes that nobody read
             _release(tensor, keep)
         return results
+
+
+def _input(values: dict, key: TensorKey, node: str) -> Tensor:
+    try:
+        return values[key]
+    except KeyError:
+        raise GraphError(f"node {node!r} reads {key[0]}:{key[1]}, an output {key[0]!r} does not produce") from None
 
 
 def _release(tensor: Any, keep: set) -> None:

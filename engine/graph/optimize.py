@@ -30,11 +30,11 @@ def fuse_contractions(graph: Graph, weights: Mapping[str, np.ndarray]) -> tuple[
     nodes = dict(graph.nodes)
     for name in list(nodes):
         node = nodes.get(name)
-        if node is not None and node.op in PADDED_OPS:
+        if node is not None and node.op in PADDED_OPS and len(node.inputs) == 2:
             _fold_pad(node, nodes, consumers, new_weights)
     for name in list(nodes):
         node = nodes.get(name)
-        if node is not None and node.op in FUSED_OF and _channels_last(node):
+        if node is not None and node.op in FUSED_OF and len(node.inputs) == 2 and _channels_last(node):
             _fuse_chain(node, nodes, consumers, new_weights)
     return Graph(list(nodes.values()), graph.functions), new_weights
 
@@ -43,15 +43,16 @@ def _fold_pad(node: Node, nodes: dict, consumers: dict, weights: Mapping) -> Non
     """A zero Pad of the spatial dims feeding a VALID convolution becomes the convolution's EXPLICIT
     padding (Keras's ZeroPadding2D before strided convolutions): one op and one copy fewer."""
     pad = nodes.get(node.inputs[0][0])
-    if pad is None or pad.op not in ("Pad", "PadV2") or node.inputs[0][1] != 0 or \
-            node.attrs.get("padding") not in ("VALID", b"VALID") or not _channels_last(node) or \
-            _sole_consumer(pad.name, nodes, consumers) is not node or pad.control_inputs:
+    if pad is None or pad.op not in ("Pad", "PadV2") or len(pad.inputs) != (3 if pad.op == "PadV2" else 2) \
+            or node.inputs[0][1] != 0 or node.attrs.get("padding") not in ("VALID", b"VALID") \
+            or not _channels_last(node) or _sole_consumer(pad.name, nodes, consumers) is not node or pad.control_inputs:
         return
     paddings = _constant(nodes, weights, pad.inputs[1])
     kernel = _constant(nodes, weights, node.inputs[1])
-    if kernel is None or not np.isfinite(kernel).all():  # padded taps are skipped, not multiplied by 0
+    if kernel is None or kernel.ndim != 4 or not np.isfinite(kernel).all():  # padded taps are skipped, not x 0
         return
-    if paddings is None or paddings.shape != (4, 2) or paddings[0].any() or paddings[3].any() or (paddings < 0).any():
+    if paddings is None or paddings.dtype.kind not in "iu" or paddings.shape != (4, 2) or paddings[0].any() \
+            or paddings[3].any() or (paddings < 0).any():
         return
     if pad.op == "PadV2":
         value = _constant(nodes, weights, pad.inputs[2])
@@ -98,7 +99,7 @@ def _per_channel(value: np.ndarray | None, channels: int) -> np.ndarray | None:
 
 def _fuse_chain(node: Node, nodes: dict, consumers: dict, weights: dict) -> None:
     kernel = _constant(nodes, weights, node.inputs[1])
-    if kernel is None or kernel.dtype != np.float32:
+    if kernel is None or kernel.dtype != np.float32 or kernel.ndim != (2 if node.op == "MatMul" else 4):
         return
     channels = kernel.shape[-1] if node.op != "DepthwiseConv2dNative" else kernel.shape[2] * kernel.shape[3]
     scale, bias, activation, chain = None, None, None, [node]
@@ -132,12 +133,14 @@ def _fuse_chain(node: Node, nodes: dict, consumers: dict, weights: dict) -> None
 
 def _bias_operand(node: Node, source: str, nodes: dict, weights: Mapping, channels: int) -> np.ndarray | None:
     """The per-channel constant `node` adds to `source` (either operand of Add/AddV2, BiasAdd's second)."""
+    if len(node.inputs) != 2:
+        return None
     if node.op == "BiasAdd":
         if node.inputs[0][0] != source or not _channels_last(node):
             return None
         return _per_channel(_constant(nodes, weights, node.inputs[1]), channels)
     others = [k for k in node.inputs if k[0] != source]
-    if len(others) != 1 or len(node.inputs) != 2:
+    if len(others) != 1:
         return None
     return _per_channel(_constant(nodes, weights, others[0]), channels)
 
