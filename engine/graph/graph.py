@@ -1,10 +1,12 @@
 """Graph structure: nodes with resolved inputs, function bodies, and structural validation."""
 from __future__ import annotations
 
+import functools
+import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.errors import GraphError
+from engine.errors import AttrError, GraphError
 from engine.io.graph_def import FunctionDef, NodeDef
 
 # Ops whose outputs are several named args: a function body's "node:arg:i" reference needs the
@@ -117,7 +119,71 @@ def _flat_index(source: NodeDef | None, arg: str | None, index: int) -> int:
 
 def _arg_length(node: NodeDef, attr: str) -> int:
     value = node.attrs.get(attr, 1)
-    return len(value) if isinstance(value, list) else int(value)
+    if isinstance(value, list):
+        return len(value)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise AttrError(node.name, attr, f"must be a list or a non-negative count, got {value!r:.60}")
+    return value
+
+
+# Ops with exactly one output: reading output 1 or above of one of these is a broken reference.
+SINGLE_OUTPUT_OPS = frozenset({"Const", "Placeholder", "PlaceholderWithDefault"})
+
+
+# Data inputs of the ops the executor runs itself (v1 control flow): (fewest, most).
+EXECUTOR_ARITY: dict[str, tuple[int, int | None]] = {
+    "Enter": (1, 1), "RefEnter": (1, 1), "Exit": (1, 1), "RefExit": (1, 1), "NextIteration": (1, 1),
+    "RefNextIteration": (1, 1), "LoopCond": (1, 1), "Switch": (2, 2), "RefSwitch": (2, 2),
+    "Merge": (1, None), "RefMerge": (1, None),
+}
+
+
+@functools.lru_cache(maxsize=None)
+def input_arity(op: str) -> tuple[int, int | None] | None:
+    """(fewest, most) data inputs the op takes (most None: any number): the executor's control-flow
+    ops, or the parameters of the op's kernel; None where neither knows it (unknown ops are
+    reported elsewhere)."""
+    from engine.kernels.registry import get_kernel
+    if op in EXECUTOR_ARITY:
+        return EXECUTOR_ARITY[op]
+    for backend in ("cpu", "*", "webgl"):
+        kernel = get_kernel(op, backend)
+        if kernel is None:
+            continue
+        params = list(inspect.signature(kernel.fn).parameters.values())[1 if backend == "webgl" else 0:]
+        positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        required = sum(p.default is p.empty for p in positional)
+        return required, None if any(p.kind == p.VAR_POSITIONAL for p in params) else len(positional)
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def required_attrs(op: str) -> frozenset[str]:
+    """Attrs every kernel of the op needs (the executor's `runtime` aside)."""
+    from engine.kernels.registry import get_kernel
+    kernels = [k for k in (get_kernel(op, backend) for backend in ("cpu", "*", "webgl")) if k is not None]
+    if not kernels:
+        return frozenset()
+    return frozenset.intersection(*(k.required_attrs for k in kernels)) - {"runtime"}
+
+
+def _check_node(node: Node, by_name: dict[str, NodeDef]) -> None:
+    """Load-time checks of a node: the attrs its op's kernels require are there, it has as many data
+    inputs as they take, and it reads no output index beyond what a single-output source has."""
+    for attr in sorted(required_attrs(node.op)):
+        if attr not in node.attrs:
+            raise AttrError(node.name, attr, f"required by {node.op} but missing")
+    arity = input_arity(node.op)
+    if arity is not None:
+        fewest, most = arity
+        count = len(node.inputs)
+        if count < fewest or most is not None and count > most:
+            expected = f"{fewest}" if fewest == most else f"at least {fewest}" if most is None else f"{fewest} to {most}"
+            raise GraphError(f"node {node.name!r} ({node.op}) has {count} data input(s); {node.op} takes {expected}")
+    for source, index in node.inputs:
+        source_def = by_name.get(source)
+        if index > 0 and source_def is not None and source_def.op in SINGLE_OUTPUT_OPS:
+            raise GraphError(f"node {node.name!r} reads output {index} of {source!r}, a {source_def.op} with one output")
 
 
 def build_graph(node_defs: list[NodeDef], function_defs: dict[str, FunctionDef] | None = None,
@@ -132,7 +198,9 @@ def build_graph(node_defs: list[NodeDef], function_defs: dict[str, FunctionDef] 
                 continue
             source, arg, index = _split_input(text)
             data.append((source, _flat_index(by_name.get(source), arg, index)))
-        nodes.append(Node(node_def.name, node_def.op, data, control, node_def.attrs, list(node_def.inputs)))
+        node = Node(node_def.name, node_def.op, data, control, node_def.attrs, list(node_def.inputs))
+        _check_node(node, by_name)
+        nodes.append(node)
     functions = {name: build_function(f) for name, f in (function_defs or {}).items()}
     graph = Graph(nodes, functions)
     for function in functions.values():

@@ -34,6 +34,8 @@ def read_bytes(location: str, headers: dict[str, str] | None = None) -> bytes:
             raise WeightsError(f"file not found: {path}") from None
         except OSError as error:
             raise WeightsError(f"cannot read {path}: {error.strerror}") from None
+        except ValueError as error:  # a NUL inside the path
+            raise WeightsError(f"cannot read {path!r}: {error}") from None
     import requests
     try:
         response = requests.get(location, headers=headers or {}, timeout=HTTP_TIMEOUT_S)
@@ -60,6 +62,8 @@ def resolve_weight_path(base: str, relative: str) -> str:
     """Joins a manifest path to the model's folder or URL, refusing anything that escapes it."""
     if not isinstance(relative, str) or not relative:
         raise UnsafePathError(f"weight path must be a non-empty string, got {relative!r}")
+    if any(ord(c) < 32 or c == "\x7f" for c in unquote(relative)):
+        raise UnsafePathError(f"weight path {relative!r} contains control characters")
     parsed = urlparse(relative)
     if parsed.scheme or parsed.netloc or relative.startswith(("/", "\\")) or _is_windows_absolute(relative):
         raise UnsafePathError(f"weight path {relative!r} is absolute; only paths relative to the model are allowed")

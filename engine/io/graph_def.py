@@ -3,13 +3,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from engine import dtypes
-from engine.errors import AttrError, ModelFormatError
+from engine.errors import AttrError, ModelFormatError, ResourceLimitError
+from engine.io.limits import check_tensor_size
+
+INT64_MIN, INT64_MAX, UINT64_MAX = -2 ** 63, 2 ** 63 - 1, 2 ** 64 - 1
+# What a malformed attr value makes the decoders raise; decode_node turns each into an AttrError.
+_DECODE_ERRORS = (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError, binascii.Error,
+                  RecursionError, ModelFormatError)
 
 
 @dataclass(frozen=True)
@@ -66,13 +73,25 @@ def decode_node(raw: object, where: str) -> NodeDef:
     raw_attrs = raw.get("attr", {})
     if not isinstance(raw_attrs, dict):
         raise ModelFormatError(f"node {name!r}: 'attr' must be an object")
+    device = raw.get("device", "") or ""
+    if not isinstance(device, str):
+        raise ModelFormatError(f"node {name!r}: 'device' must be a string")
+    return NodeDef(name, op, list(inputs), decode_attrs(raw_attrs, name), device)
+
+
+def decode_attrs(raw_attrs: dict, node: str) -> dict[str, Any]:
+    """A node's (or function reference's) attr map; a bad value is an AttrError naming node and attr."""
     attrs = {}
     for key, value in raw_attrs.items():
         try:
-            attrs[key] = decode_attr(value)
-        except (ValueError, TypeError, KeyError, AttributeError, binascii.Error, ModelFormatError) as error:
-            raise AttrError(name, key, f"cannot decode {str(value)[:120]}: {error}") from None
-    return NodeDef(name, op, list(inputs), attrs, raw.get("device", "") or "")
+            decoded = decode_attr(value)
+        except ResourceLimitError as error:
+            raise ResourceLimitError(f"node {node!r}, attr {key!r}: {error}") from None
+        except _DECODE_ERRORS as error:
+            raise AttrError(node, key, f"cannot decode {str(value)[:120]}: {error}") from None
+        if decoded is not None:  # an AttrValue with nothing set is an unset attr: kernels use their default
+            attrs[key] = decoded
+    return attrs
 
 
 def decode_functions(library: object) -> dict[str, FunctionDef]:
@@ -80,24 +99,52 @@ def decode_functions(library: object) -> dict[str, FunctionDef]:
         return {}
     if not isinstance(library, dict):
         raise ModelFormatError("modelTopology.library must be an object")
+    functions = library.get("function", []) or []
+    if not isinstance(functions, list):
+        raise ModelFormatError("modelTopology.library.function must be a list")
     out = {}
-    for i, raw in enumerate(library.get("function", []) or []):
+    for i, raw in enumerate(functions):
         signature = raw.get("signature", {}) if isinstance(raw, dict) else None
-        if not isinstance(signature, dict) or not isinstance(signature.get("name"), str):
+        if not isinstance(signature, dict) or not isinstance(signature.get("name"), str) or not signature["name"]:
             raise ModelFormatError(f"library.function[{i}] has no signature name")
         name = signature["name"]
+        if name in out:
+            raise ModelFormatError(f"library defines function {name!r} twice")
+        ret = raw.get("ret", {}) or {}
+        if not isinstance(ret, dict) or not all(isinstance(v, str) for v in ret.values()):
+            raise ModelFormatError(f"function {name!r}: 'ret' must map output names to tensor names")
         out[name] = FunctionDef(
             name=name,
-            input_args=[_arg(a) for a in signature.get("inputArg", [])],
-            output_args=[_arg(a) for a in signature.get("outputArg", [])],
+            input_args=_args(signature.get("inputArg", []), name, "inputArg"),
+            output_args=_args(signature.get("outputArg", []), name, "outputArg"),
             nodes=decode_nodes(raw.get("nodeDef", []), f"function {name!r}"),
-            ret=dict(raw.get("ret", {})))
+            ret=dict(ret))
     return out
 
 
-def _arg(raw: dict) -> ArgDef:
-    kind = raw.get("type")
-    return ArgDef(raw["name"], dtypes.tf_type_name(kind) if kind else None)
+def _args(raw: object, function: str, kind: str) -> list[ArgDef]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise ModelFormatError(f"function {function!r}: signature.{kind} must be a list")
+    args = []
+    for i, arg in enumerate(raw):
+        if not isinstance(arg, dict) or not isinstance(arg.get("name"), str) or not arg["name"]:
+            raise ModelFormatError(f"function {function!r}: signature.{kind}[{i}] has no name")
+        dtype = arg.get("type")
+        args.append(ArgDef(arg["name"], decode_dtype(dtype, f"function {function!r}, {kind} {arg['name']!r}")
+                           if dtype else None))
+    return args
+
+
+def decode_dtype(value: object, where: str) -> str:
+    """A DataType ('DT_FLOAT' or its enum number) -> 'float32'; anything else is a ModelFormatError."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ModelFormatError(f"{where}: dtype must be a DataType name like 'DT_FLOAT', got {value!r:.60}")
+    try:
+        return dtypes.tf_type_name(value)
+    except ModelFormatError as error:
+        raise ModelFormatError(f"{where}: {error}") from None
 
 
 def decode_attr(value: Any) -> Any:
@@ -113,6 +160,21 @@ def decode_attr(value: Any) -> Any:
     return _SCALAR[kind](payload) if kind in _SCALAR else _unknown(kind)
 
 
+def _int(value: Any, lo: int = INT64_MIN, hi: int = INT64_MAX) -> int:
+    """An int64 (or, with other bounds, uint64) as proto JSON writes it: a number or a decimal string."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected an integer, got {value!r}")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        value = int(value)
+    if not isinstance(value, int):
+        raise ValueError(f"expected an integer, got {value!r:.60}")
+    if not lo <= value <= hi:
+        raise ValueError(f"{value} is out of the {'int64' if hi == INT64_MAX else 'unsigned'} range")
+    return value
+
+
 def _unknown(kind: str) -> Any:
     if kind == "placeholder":
         return None
@@ -120,16 +182,20 @@ def _unknown(kind: str) -> Any:
 
 
 def _decode_list(lst: dict) -> list:
+    if not isinstance(lst, dict):
+        raise ModelFormatError(f"attr list must be an object, got {lst!r:.60}")
     for kind, items in lst.items():
         if kind not in _SCALAR:
             raise ModelFormatError(f"unknown attr list kind {kind!r}")
+        if items and not isinstance(items, list):
+            raise ModelFormatError(f"attr list {kind!r} must be a list, got {items!r:.60}")
         if items:
             return [_SCALAR[kind](item) for item in items]
     return []
 
 
 def decode_string(text: str) -> str | bytes:
-    data = base64.b64decode(text, validate=False)
+    data = base64.b64decode(_base64_text(text), validate=False)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -137,6 +203,8 @@ def decode_string(text: str) -> str | bytes:
 
 
 def _float(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"expected a number, got {value!r:.60}")
     return float(value)  # proto JSON spells specials "NaN", "Infinity", "-Infinity"; float() reads them
 
 
@@ -146,15 +214,39 @@ def _bool(value: Any) -> bool:
     return value
 
 
-def decode_shape(shape: dict) -> tuple[int, ...] | None:
-    """TensorShapeProto -> tuple with -1 for unknown dims, or None for unknown rank."""
+def decode_shape(shape: object) -> tuple[int, ...] | None:
+    """TensorShapeProto -> tuple with -1 for unknown dims, or None for unknown rank.
+
+    Grappler writes symbolic unknown dims as -2, -3, ... (in `_input_shapes`): every negative size
+    is an unknown one. Raises ModelFormatError for anything that is not a shape."""
+    if not isinstance(shape, dict):
+        raise ModelFormatError(f"a tensor shape must be an object, got {shape!r:.60}")
     if shape.get("unknownRank"):
         return None
-    return tuple(int(dim.get("size", 0)) for dim in shape.get("dim", []))
+    dims = shape.get("dim", [])
+    if dims is None:
+        dims = []
+    if not isinstance(dims, list):
+        raise ModelFormatError(f"tensor shape 'dim' must be a list, got {dims!r:.60}")
+    out = []
+    for dim in dims:
+        if not isinstance(dim, dict):
+            raise ModelFormatError(f"tensor shape dim must be an object like {{'size': '3'}}, got {dim!r:.60}")
+        try:
+            size = _int(dim.get("size", 0))
+        except ValueError as error:
+            raise ModelFormatError(f"tensor shape dim size: {error}") from None
+        out.append(size)
+    return tuple(out)
 
 
 def _func(raw: dict) -> FuncRef:
-    return FuncRef(raw["name"], {k: decode_attr(v) for k, v in (raw.get("attr") or {}).items()})
+    if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not raw["name"]:
+        raise ValueError(f"function attr needs a name, got {raw!r:.60}")
+    attrs = raw.get("attr") or {}
+    if not isinstance(attrs, dict):
+        raise ValueError(f"function {raw['name']!r}: 'attr' must be an object")
+    return FuncRef(raw["name"], {k: decode_attr(v) for k, v in attrs.items()})
 
 
 _TENSOR_FIELDS = ("floatVal", "doubleVal", "intVal", "int64Val", "uint32Val", "uint64Val", "boolVal",
@@ -162,13 +254,18 @@ _TENSOR_FIELDS = ("floatVal", "doubleVal", "intVal", "int64Val", "uint32Val", "u
 
 
 def decode_tensor(raw: dict) -> np.ndarray:
-    """TensorProto -> numpy array of its fine dtype (int64 stays int64; storage conversion is the caller's)."""
-    dtype = dtypes.tf_type_name(raw.get("dtype", "DT_FLOAT"))
+    """TensorProto -> numpy array of its fine dtype (int64 stays int64; storage conversion is the caller's).
+
+    The shape is checked against engine.io.Limits before anything is allocated."""
+    if not isinstance(raw, dict):
+        raise ModelFormatError(f"a tensor must be an object, got {raw!r:.60}")
+    dtype = decode_dtype(raw.get("dtype", "DT_FLOAT"), "tensor")
     shape = decode_shape(raw.get("tensorShape", {})) or ()
     if any(d < 0 for d in shape):
         raise ModelFormatError(f"tensor has unknown dimensions {list(shape)}")
-    size = int(np.prod(shape, dtype=np.int64))
     np_dtype = dtypes.numpy_dtype(dtype) if dtype != "string" else np.dtype(object)
+    check_tensor_size("tensor", shape, np_dtype.itemsize)
+    size = math.prod(shape)
     if "tensorContent" in raw and dtype != "string":
         content = base64.b64decode(raw["tensorContent"])
         if dtype == "bfloat16":  # 2 bytes each: the upper half of a float32
@@ -193,20 +290,30 @@ def _typed_values(raw: dict, dtype: str) -> list:
     for name in _TENSOR_FIELDS:
         if name in raw and raw[name]:
             items = raw[name]
+            if not isinstance(items, list):
+                raise ModelFormatError(f"tensor {name!r} must be a list, got {items!r:.60}")
             if name == "stringVal":
-                return [base64.b64decode(s) for s in items]
+                return [base64.b64decode(_base64_text(s)) for s in items]
             if name == "halfVal":
-                bits = np.array([int(v) for v in items], np.uint16)
+                bits = np.array([_int(v, 0, 0xFFFF) for v in items], np.uint16)
                 return list(_bfloat16_to_float32(bits) if dtype == "bfloat16" else bits.view(np.float16))
             if name in ("scomplexVal", "dcomplexVal"):
-                parts = [float(v) for v in items]
+                parts = [_float(v) for v in items]
                 return [complex(r, i) for r, i in zip(parts[0::2], parts[1::2])]
             if name == "boolVal":
                 return [_bool(v) for v in items]
-            if dtype.startswith(("int", "uint")):
-                return [int(v) for v in items]
-            return [float(v) for v in items]
+            if dtype.startswith("uint"):
+                return [_int(v, 0, UINT64_MAX) for v in items]
+            if dtype.startswith("int"):
+                return [_int(v) for v in items]
+            return [_float(v) for v in items]
     return []
+
+
+def _base64_text(text: object) -> str:
+    if not isinstance(text, str):
+        raise ValueError(f"expected a base64 string, got {text!r:.60}")
+    return text
 
 
 def _bfloat16_to_float32(bits: np.ndarray) -> np.ndarray:
@@ -215,10 +322,10 @@ def _bfloat16_to_float32(bits: np.ndarray) -> np.ndarray:
 
 _SCALAR = {
     "s": decode_string,
-    "i": int,
+    "i": _int,
     "f": _float,
     "b": _bool,
-    "type": dtypes.tf_type_name,
+    "type": lambda value: decode_dtype(value, "type"),
     "shape": decode_shape,
     "tensor": decode_tensor,
     "func": _func,

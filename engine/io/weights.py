@@ -10,20 +10,15 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from engine import dtypes
-from engine.errors import ResourceLimitError, WeightsError
+from engine.errors import WeightsError
 from engine.io import fetch, quantization
+from engine.io.limits import Limits, check_tensor_size  # noqa: F401  (Limits: engine.io.weights.Limits, as before)
 from engine.tensor import Tensor
 
 DEFAULT_SHARD_BYTES = 4 * 1024 * 1024
 _LE = {"float32": np.dtype("<f4"), "int32": np.dtype("<i4"), "bool": np.dtype("u1"),
        "complex64": np.dtype("<c8")}
 _STRING_LENGTH = np.dtype("<u4")
-
-
-class Limits:
-    """Resource limits checked before allocating. Override per process, e.g. Limits.max_tensor_bytes = 4 << 30."""
-
-    max_tensor_bytes = int(os.environ.get("TFGL_MAX_TENSOR_BYTES", 2 * 1024 ** 3))
 
 
 @dataclass(frozen=True)
@@ -93,7 +88,8 @@ def _parse_spec(entry: object, group: int) -> WeightSpec:
 
 
 def _check_quantization(name: str, dtype: str, quant: object) -> None:
-    if not isinstance(quant, dict) or quant.get("dtype") not in quantization.QUANTIZED_DTYPES:
+    if not isinstance(quant, dict) or not isinstance(quant.get("dtype"), str) or \
+            quant["dtype"] not in quantization.QUANTIZED_DTYPES:
         raise WeightsError(f"weight {name!r}: unknown quantization {quant!r:.100} (expected uint8, uint16 or float16)")
     if quant["dtype"] == "float16":
         if dtype != "float32":
@@ -108,12 +104,7 @@ def _check_quantization(name: str, dtype: str, quant: object) -> None:
 
 
 def _check_size(name: str, shape: Sequence[int], dtype: str) -> None:
-    itemsize = 8 if dtype in ("complex64", "string") else 4
-    nbytes = math.prod(shape) * itemsize
-    if nbytes > Limits.max_tensor_bytes:
-        raise ResourceLimitError(
-            f"weight {name!r} of shape {list(shape)} needs {nbytes} bytes, over the limit of "
-            f"{Limits.max_tensor_bytes} (engine.io.Limits.max_tensor_bytes)")
+    check_tensor_size(f"weight {name!r}", shape, 8 if dtype in ("complex64", "string") else 4)
 
 
 def decode_group(buffer: bytes | memoryview, specs: Sequence[WeightSpec], where: str = "weights") -> dict[str, np.ndarray]:

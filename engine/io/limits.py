@@ -1,0 +1,48 @@
+"""Resource limits checked before anything is allocated from a model's description."""
+from __future__ import annotations
+
+import math
+import os
+import re
+import warnings
+from typing import Sequence
+
+from engine.errors import ResourceLimitError
+
+_DEFAULT_MAX_TENSOR_BYTES = 2 * 1024 ** 3
+_UNITS = {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4}
+
+
+def _bytes_from_env(name: str, default: int) -> int:
+    """An environment variable holding a byte count: 1073741824, 512M, 2G (powers of 1024)."""
+    text = os.environ.get(name)
+    if text is None or not text.strip():
+        return default
+    match = re.fullmatch(r"\s*(\d+)\s*([kmgt]?)i?b?\s*", text, re.IGNORECASE)
+    if match is None:
+        warnings.warn(f"{name}={text!r} is not a byte count (e.g. 2147483648 or 2G); using {default}", stacklevel=2)
+        return default
+    return int(match.group(1)) * _UNITS[match.group(2).lower()]
+
+
+class Limits:
+    """Resource limits checked before allocating. Override per process, e.g. Limits.max_tensor_bytes = 4 << 30,
+    or with the environment variable TFGL_MAX_TENSOR_BYTES (a byte count, or with a K/M/G suffix)."""
+
+    max_tensor_bytes = _bytes_from_env("TFGL_MAX_TENSOR_BYTES", _DEFAULT_MAX_TENSOR_BYTES)
+
+
+MAX_DIM = 2 ** 31 - 1  # TF.js's (and WebGL's) int32 sizes
+
+
+def check_tensor_size(what: str, shape: Sequence[int], itemsize: int) -> None:
+    """Refuses (ResourceLimitError) a tensor of `shape` whose values would take more than
+    Limits.max_tensor_bytes, or with a dimension beyond int32 (even an empty one: numpy cannot
+    shape it); `what` names it in the message ("weight 'x'", "tensor")."""
+    if any(d > MAX_DIM for d in shape):
+        raise ResourceLimitError(f"{what} of shape {list(shape)} has a dimension above {MAX_DIM}")
+    nbytes = math.prod(shape) * itemsize
+    if nbytes > Limits.max_tensor_bytes:
+        raise ResourceLimitError(
+            f"{what} of shape {list(shape)} needs {nbytes} bytes, over the limit of "
+            f"{Limits.max_tensor_bytes} (engine.io.Limits.max_tensor_bytes, TFGL_MAX_TENSOR_BYTES)")
