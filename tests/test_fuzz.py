@@ -46,6 +46,7 @@ GRAPH_MODELS = ["small_cnn", "mobilenet_v2", "mobilenet_v2_uint8", "mobilenet_v2
 LAYERS_MODELS = ["layers_cnn", "layers_cnn_uint8", "layers_lstm", "layers_mlp_k3_split", "layers_mlp_keras"]
 CASE_SECONDS = 20                   # every case ends within this
 MAX_TENSOR_BYTES = 256 * 1024 ** 2  # engine.io.Limits while fuzzing: a refused weight, never an attempted one
+MAX_LOOP_ITERATIONS = 10_000        # the fixtures' loops run a few dozen iterations
 ADDRESS_SPACE_HEADROOM = 3 * 1024 ** 3  # above what the process had mapped: an attempt to allocate more fails
 MAX_FEED_ELEMENTS = 1 << 22          # inputs the harness itself builds for a mutated signature
 # TFGL_FUZZ_SCALE=10 runs ten times the examples (same derandomized start); CI runs 300 in all.
@@ -440,8 +441,9 @@ def _mapped_bytes() -> int:
 def memory_bound():
     """Caps the address space a little above what is mapped now, and engine.io's tensor limit below
     it: an allocation the engine should have refused fails (MemoryError) instead of being made."""
-    old_limit = Limits.max_tensor_bytes
+    old_limit, old_loops = Limits.max_tensor_bytes, Limits.max_loop_iterations
     Limits.max_tensor_bytes = MAX_TENSOR_BYTES
+    Limits.max_loop_iterations = MAX_LOOP_ITERATIONS  # a corrupted loop step ends in a GraphError, not the time bound
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     cap = _mapped_bytes() + ADDRESS_SPACE_HEADROOM if sys.platform.startswith("linux") else None
     capped = cap is not None and (hard == resource.RLIM_INFINITY or cap < hard)
@@ -452,7 +454,7 @@ def memory_bound():
     finally:
         if capped:
             resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
-        Limits.max_tensor_bytes = old_limit
+        Limits.max_tensor_bytes, Limits.max_loop_iterations = old_limit, old_loops
 
 
 def _feeds(model, original) -> Any:
@@ -503,16 +505,6 @@ class AttemptedAllocation(AssertionError):
     pass
 
 
-# Bugs the fuzzer found outside the loader's files, reported to their owners, each with a strict
-# xfail reproducer in test_io_hardening.py: a case ending in one of them does not fail the suite
-# until they are fixed (then the reproducer XPASSes and its entry here goes). Keyed by the error's
-# type and the file (or folder) it was raised in.
-KNOWN_UNFIXED = {
-    (MemoryError, "engine/kernels/"): "kernels size outputs from tensor values without checking Limits",
-    (MemoryError, "engine/layers/recurrent.py"): "RNN builders size the zero state from the config's units",
-    (AttributeError, "engine/graph/dataflow.py"): "a TensorList handle as a Switch predicate",
-}
-# and a CaseTimeout on a loop fixture whose shard was changed: see known_unfixed
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -525,36 +517,12 @@ def _chain(error: BaseException | None) -> list[BaseException]:
     return chain
 
 
-def _raised_in(error: BaseException) -> str:
-    """The project file (relative path) whose code raised `error`: numpy's and the harness's frames skipped."""
-    for frame in reversed(traceback.extract_tb(error.__traceback__)):
-        path = Path(frame.filename).resolve()
-        if REPO in path.parents and path.name != "test_fuzz.py":
-            return path.relative_to(REPO).as_posix()
-    return ""
-
-
-LOOP_FIXTURES = ("loop_cf1", "lstm_cf1", "lstm_cf2")
-
-
-def known_unfixed(error: BaseException, case: Case | None = None) -> str | None:
-    if isinstance(error, CaseTimeout) and case is not None and case.fixture in LOOP_FIXTURES and \
-            any(".bin " in step for step in case.done):
-        return "a loop whose step or bound was corrupted runs on: the engine has no iteration limit"
-    for link in _chain(error)[1:] if isinstance(error, AttemptedAllocation) else [error]:
-        where = _raised_in(link)
-        for (kind, place), what in KNOWN_UNFIXED.items():
-            if isinstance(link, kind) and where.startswith(place):
-                return what
-    return None
-
-
 OUTCOMES: dict[str, int] = {}  # outcome -> cases, for looking at what a run covered
 
 
 def check(case: Case, tmp: Path, backend: str = "cpu") -> str:
-    """Runs one case in folder `tmp` (removed afterwards); returns 'ok', the TfglError's class name or
-    'known: ...'; raises AssertionError, describing the mutations, for anything else."""
+    """Runs one case in folder `tmp` (removed afterwards); returns 'ok' or the TfglError's class name;
+    raises AssertionError, describing the mutations, for anything else."""
     try:
         outcome = _check(case, tmp, backend)
     finally:
@@ -567,9 +535,6 @@ def _check(case: Case, tmp: Path, backend: str) -> str:
     try:
         return run_case(case, tmp, backend)
     except (AssertionError, CaseTimeout, Exception) as error:  # anything but a TfglError fails the case
-        known = known_unfixed(error, case)
-        if known is not None:
-            return f"known: {known}"
         raise AssertionError(f"{case.fixture} via {case.loader} on {backend}, after:\n  " + "\n  ".join(case.done)
                              + f"\nraised {type(error).__name__}: {str(error)[:500]}") from error
 

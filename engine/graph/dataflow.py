@@ -15,6 +15,7 @@ from engine.backends.base import Backend
 from engine.errors import GraphError, InputError
 from engine.graph.graph import Node
 from engine.graph.plan import Plan, TensorKey
+from engine.io.limits import Limits
 from engine.tensor import Tensor, alias
 
 Context = tuple  # ((frame, iteration), ...)
@@ -143,9 +144,9 @@ class _Run:
             return self._emit(node.name, ctx, DEAD)
         if op in SWITCH:
             data, pred = inputs
-            if pred.size != 1:
-                raise GraphError(f"Switch node {node.name!r}: the predicate must be a scalar, got shape "
-                                 f"{list(pred.shape)}")
+            if not isinstance(pred, Tensor) or pred.size != 1:
+                raise GraphError(f"Switch node {node.name!r}: the predicate must be a scalar tensor, got "
+                                 f"{list(pred.shape) if isinstance(pred, Tensor) else type(pred).__name__}")
             taken = bool(pred.numpy().reshape(()))
             return self._emit(node.name, ctx, [DEAD, _forward(data)] if taken else [_forward(data), DEAD])
         if op == "LoopCond":
@@ -181,6 +182,9 @@ class _Run:
     def _start_iteration(self, parent: Context, frame: str, iteration: int) -> None:
         if self.iterations.get((parent, frame), 0) >= iteration:
             return
+        if iteration > Limits.max_loop_iterations:
+            raise GraphError(f"loop {frame!r} did not end after {Limits.max_loop_iterations} iterations "
+                             f"(engine.io.Limits.max_loop_iterations, TFGL_MAX_LOOP_ITERATIONS)")
         self.iterations[(parent, frame)] = iteration
         for name, outputs in self.constant_enters[(parent, frame)]:
             self._emit(name, parent + ((frame, iteration),), outputs)

@@ -26,10 +26,14 @@ def _bytes_from_env(name: str, default: int) -> int:
 
 
 class Limits:
-    """Resource limits checked before allocating. Override per process, e.g. Limits.max_tensor_bytes = 4 << 30,
-    or with the environment variable TFGL_MAX_TENSOR_BYTES (a byte count, or with a K/M/G suffix)."""
+    """Resource limits checked before allocating or looping. Override per process, e.g.
+    Limits.max_tensor_bytes = 4 << 30, or with the environment variables TFGL_MAX_TENSOR_BYTES (a byte
+    count, or with a K/M/G suffix) and TFGL_MAX_LOOP_ITERATIONS."""
 
     max_tensor_bytes = _bytes_from_env("TFGL_MAX_TENSOR_BYTES", _DEFAULT_MAX_TENSOR_BYTES)
+    # A loop (v1 frame or v2 While) running longer is stopped with a GraphError: a corrupted or
+    # hostile loop condition must not hang the process (TFGL_MAX_LOOP_ITERATIONS).
+    max_loop_iterations = _bytes_from_env("TFGL_MAX_LOOP_ITERATIONS", 10_000_000)
 
 
 MAX_DIM = 2 ** 31 - 1  # TF.js's (and WebGL's) int32 sizes

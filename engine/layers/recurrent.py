@@ -58,6 +58,10 @@ def recurrent(ctx: LayerContext, inputs: list[Sym], kwargs: dict) -> list[Sym]:
     if ctx.get("go_backwards", False):
         x = ctx.op("ReverseV2", [x, ctx.g.ints([1], "axis")])
     units = int(cell["units"])
+    recurrent = weight_array(ctx, "recurrent_kernel")
+    if recurrent.ndim != 2 or recurrent.shape[0] != units:  # checked before sizing the zero state by units
+        raise ModelFormatError(f"layer {ctx.name!r} ({kind}): units is {units} but its recurrent_kernel has "
+                               f"shape {list(recurrent.shape)}")
     if not states:
         zeros = ctx.g.const(np.zeros((x.shape[0], units), np.float32), f"{ctx.name}/zero_state")
         states = [zeros] * STATE_COUNT[kind]

@@ -23,7 +23,7 @@ import numpy as np
 
 from engine import dtypes
 from engine.kernels.registry import register
-from engine.kernels.resolve.values import int_list, scalar
+from engine.kernels.resolve.values import checked_size, int_list, scalar
 
 Shape = tuple[int, ...] | None
 
@@ -423,6 +423,7 @@ def tensor_list_reserve(element_shape, num_elements, *, element_dtype: str):
     count = _int(num_elements)
     if count < 0:
         raise ValueError(f"The num_elements to reserve must be a non negative number, but got {count}")
+    checked_size("a TensorList", (count,))
     return TensorList([None] * count, _shape_input(element_shape), element_dtype)
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from engine import dtypes
 from engine.kernels.registry import register
 from engine.kernels.resolve.creation import one_hot_depth
-from engine.kernels.resolve.values import parse_shape, scalar
+from engine.kernels.resolve.values import checked_size, parse_shape, scalar
 
 
 # -- constant fills ---------------------------------------------------------------------------------
@@ -67,6 +67,7 @@ def range_(start, limit, delta):
         size = (abs(int(stop) - int(first)) + abs(int(step)) - 1) // abs(int(step))
     else:
         size = int(np.ceil(np.abs((stop - first) / step)))
+    checked_size("Range's output", (size,))
     return first + np.arange(size, dtype=dtype) * step
 
 
@@ -76,6 +77,7 @@ def lin_space(start, stop, num):
     first, last, count = start.dtype.type(scalar(start)), start.dtype.type(scalar(stop)), int(scalar(num))
     if count <= 0:
         raise ValueError(f"LinSpace: requires num > 0, got {count}")
+    checked_size("LinSpace's output", (count,))
     if count == 1:
         return np.array([first])
     step = (last - first) / start.dtype.type(count - 1)
@@ -88,6 +90,7 @@ def lin_space(start, stop, num):
 def one_hot(indices, depth, on_value, off_value, *, axis: int = -1):
     """Indices outside [0, depth) (negative ones too) give a row of off_value."""
     depth = one_hot_depth(depth, axis, indices.ndim)
+    checked_size("OneHot's output", indices.shape + (depth,))
     hot = indices[..., None] == np.arange(depth)
     out = np.where(hot, np.asarray(on_value).reshape(()), np.asarray(off_value).reshape(()))
     return np.moveaxis(out, -1, axis)

@@ -13,7 +13,7 @@ from engine.kernels.resolve.slice_join import (
     gather_batch_dims, reverse_axes, reverse_dims, scatter_depth, slice_counts, split_sizes, split_v_sizes,
     strided_slice_ranges, tile_multiples,
 )
-from engine.kernels.resolve.values import first_int, int_list, normalize_axis
+from engine.kernels.resolve.values import checked_size, first_int, int_list, normalize_axis
 
 
 # -- joining ----------------------------------------------------------------------------------------
@@ -47,7 +47,9 @@ def unpack(value, *, axis: int = 0):
 
 @register("Tile")
 def tile(x, multiples):
-    return np.tile(x, tile_multiples(int_list(multiples), x.ndim))
+    multiples = tile_multiples(int_list(multiples), x.ndim)
+    checked_size("Tile's output", [d * m for d, m in zip(x.shape, multiples)])
+    return np.tile(x, multiples)
 
 
 # -- splitting --------------------------------------------------------------------------------------

@@ -12,11 +12,12 @@ from engine.kernels.resolve.transformation import (
     batch_to_space_sizes, block_move_shape, broadcast_args as broadcast_args_shape, float_to_int_rule,
     mirror_pad_pairs, pad_pairs, space_to_batch_sizes,
 )
-from engine.kernels.resolve.values import int_list
+from engine.kernels.resolve.values import checked_size, int_list
 
 
 def _pad(x: np.ndarray, pairs: list[tuple[int, int]], **how) -> np.ndarray:
     """np.pad, which can't take the empty padding list of a scalar."""
+    checked_size("a padded tensor", [d + b + a for d, (b, a) in zip(x.shape, pairs)])
     return np.pad(x, pairs, **how) if pairs else x
 
 
@@ -172,7 +173,7 @@ def space_to_depth(x, *, block_size: int, data_format: str = "NHWC"):
 @register("BroadcastTo")
 def broadcast_to(x, shape):
     """A materialized copy: other kernels may assume their inputs own contiguous memory."""
-    return np.broadcast_to(x, int_list(shape)).copy()
+    return np.broadcast_to(x, checked_size("BroadcastTo's output", int_list(shape))).copy()
 
 
 @register("BroadcastArgs")

@@ -16,6 +16,8 @@ from math import prod
 
 import numpy as np
 
+from engine.io.limits import check_tensor_size
+
 # Buffers above this many bytes are not kept (allocated fresh each time): bounds what one thread
 # holds on to for a model with huge activations.
 MAX_KEPT_BYTES = 64 << 20
@@ -32,6 +34,7 @@ _slots = _Slots()
 def scratch(slot: str, shape: tuple[int, ...], dtype) -> np.ndarray:
     """An uninitialized C-contiguous array of `shape` and `dtype` on this thread's buffer `slot`."""
     dtype = np.dtype(dtype)
+    check_tensor_size(f"scratch buffer {slot!r}", shape, dtype.itemsize)
     nbytes = prod(shape) * dtype.itemsize
     if dtype.hasobject or nbytes > MAX_KEPT_BYTES:
         return np.empty(shape, dtype)

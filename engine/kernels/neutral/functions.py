@@ -5,9 +5,8 @@ Their kernels receive `runtime`, the model's function library, from the executor
 from __future__ import annotations
 
 from engine.errors import GraphError
+from engine.io.limits import Limits
 from engine.kernels.registry import BACKEND_NEUTRAL, register
-
-MAX_WHILE_ITERATIONS = 10_000_000
 
 
 def truthy(t) -> bool:
@@ -21,11 +20,13 @@ def truthy(t) -> bool:
 @register("While", "StatelessWhile", backend=BACKEND_NEUTRAL)
 def while_(*loop_vars, cond, body, runtime):
     loop_vars = list(loop_vars)
-    for _ in range(MAX_WHILE_ITERATIONS):
+    limit = Limits.max_loop_iterations
+    for _ in range(limit):
         if not truthy(runtime.call(cond, loop_vars)[0]):
             return loop_vars
         loop_vars = runtime.call(body, loop_vars)
-    raise GraphError(f"While loop did not end after {MAX_WHILE_ITERATIONS} iterations")
+    raise GraphError(f"While loop did not end after {limit} iterations (engine.io.Limits.max_loop_iterations, "
+                     f"TFGL_MAX_LOOP_ITERATIONS)")
 
 
 @register("If", "StatelessIf", backend=BACKEND_NEUTRAL)

@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.io.limits import check_tensor_size
+
+STORAGE_ITEMSIZE = 4  # float32 and int32 storage; what a value-sized output is checked at
+
 
 def int_list(values) -> list[int]:
     """A shape-like input (an axis, sizes, a permutation) as a flat list of Python ints."""
@@ -23,11 +27,20 @@ def scalar(value):
 
 
 def parse_shape(shape) -> tuple[int, ...]:
-    """A shape input (Fill's dims, the random ops' shape) as a tuple of non-negative dims."""
+    """A shape input (Fill's dims, the random ops' shape) as a tuple of non-negative dims, refused
+    (ResourceLimitError) past engine.io.Limits before anything is allocated."""
     dims = tuple(int(d) for d in np.asarray(shape).reshape(-1))
     if any(d < 0 for d in dims):
         raise ValueError(f"shape {list(dims)} has a negative dimension")
-    return dims
+    return checked_size("an output", dims)
+
+
+def checked_size(what: str, shape) -> tuple[int, ...]:
+    """`shape`, for a tensor about to be allocated from input values (a fill, a tile, a padding):
+    ResourceLimitError instead of asking numpy for more than engine.io.Limits allows."""
+    shape = tuple(int(d) for d in shape)
+    check_tensor_size(what, shape, STORAGE_ITEMSIZE)
+    return shape
 
 
 def normalize_axis(axis: int, rank: int, op: str) -> int:
