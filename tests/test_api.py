@@ -95,3 +95,25 @@ def test_load_from_file_url(backend):
     url = pathlib.Path(fixture_path("small_cnn")).resolve().as_uri()
     model = engine.load_graph_model(url, backend=backend)
     assert model.predict(sources.inputs_for("small_cnn")).shape == (2, 5)
+
+
+def _nan_inf_graph(p):
+    import tensorflow as tf
+    w = np.random.default_rng(5).normal(size=(3, 3, 3, 4)).astype(np.float32)
+    y = tf.nn.relu(tf.nn.conv2d(p["x"], w, 1, "SAME"))
+    pooled = tf.nn.max_pool2d(y, 2, 2, "VALID")
+    return {"out": tf.nn.softmax(tf.reduce_mean(pooled, axis=[1, 2])), "pooled": pooled}
+
+
+@pytest.mark.tf
+def test_nan_and_inf_inputs_flow_through_as_in_tensorflow(backend):
+    """Non-finite inputs are not rejected: outputs (NaN where TensorFlow has NaN) follow TensorFlow."""
+    from tests.test_graph import model_from_tf_graph, run_tf1
+    x = np.random.default_rng(3).random((2, 8, 8, 3), np.float32)
+    x[0, 3, 4, 1], x[1, 5, 5, 0], x[1, 1, 1, 2] = np.nan, np.inf, -np.inf
+    graph, names, want = run_tf1(_nan_inf_graph, {"x": x})
+    model = model_from_tf_graph(graph, {"x": "x:0"}, {"out": names["out"], "pooled": names["pooled"]}, backend)
+    got = model.predict(x)
+    for key in ("out", "pooled"):
+        assert not np.isfinite(want[key]).all()  # the non-finite values reach both outputs
+        np.testing.assert_allclose(got[key], want[key], rtol=1e-4, atol=1e-5, equal_nan=True)
