@@ -7,25 +7,8 @@
 const tf = require('@tensorflow/tfjs');
 const fs = require('fs');
 const path = require('path');
-
-function artifacts(modelPath) {
-  const json = JSON.parse(fs.readFileSync(modelPath));
-  const dir = path.dirname(modelPath);
-  const specs = [];
-  const shards = [];
-  for (const group of json.weightsManifest || []) {
-    specs.push(...group.weights);
-    for (const p of group.paths) shards.push(fs.readFileSync(path.join(dir, p)));
-  }
-  const all = Buffer.concat(shards);
-  return { ...json, weightSpecs: specs, weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) };
-}
-
-function readInput(spec) {
-  const raw = fs.readFileSync(spec.file);
-  const buffer = raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength);
-  return tf.tensor(spec.dtype === 'int32' ? new Int32Array(buffer) : new Float32Array(buffer), spec.shape, spec.dtype);
-}
+// The same model loading and input reading as the real-model tests' TF.js reference.
+const { artifacts, readInput } = require('../../tests/real/tfjs_reference.js');
 
 async function main() {
   const job = JSON.parse(fs.readFileSync(process.argv[2]));

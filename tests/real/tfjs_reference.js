@@ -65,4 +65,7 @@ async function main() {
   fs.writeFileSync(path.join(job.outdir, 'outputs.json'), JSON.stringify(written));
 }
 
-main().catch((error) => { console.error(error && error.stack || String(error)); process.exit(1); });
+module.exports = { artifacts, readInput };  // bench/js/tfjs_node.js loads models the same way
+if (require.main === module) {
+  main().catch((error) => { console.error(error && error.stack || String(error)); process.exit(1); });
+}
