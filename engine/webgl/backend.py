@@ -244,7 +244,9 @@ class WebGLBackend(Backend):
         except ValueError as error:
             raise CPUFallback(str(error)) from None
 
-    def _upload(self, values: np.ndarray, dtype: str, packed: bool = False) -> GLTensorData:
+    def _upload(self, values: np.ndarray, dtype: str, packed: bool = False, record: bool = True) -> GLTensorData:
+        """`values` in a new texture; a recording replays the upload as it was unless `record` is off
+        (a feed, whose new values a replay writes itself)."""
         rows, cols = self._layout(values.shape, packed)
         if packed:
             flat = pack_values(values.astype(np.float32), rows, cols)
@@ -255,7 +257,7 @@ class WebGLBackend(Backend):
             texture = self.textures.acquire(rows, cols, 4 if packed else 1)
             data = flat.tobytes()
             texture.write(data)
-        if self.recorder is not None:
+        if self.recorder is not None and record:
             self.recorder.steps.append(("upload", texture, data))
         self.stats.uploads += 1
         self.stats.upload_bytes += flat.nbytes
@@ -378,18 +380,12 @@ class WebGLBackend(Backend):
             if recorder is not None:
                 recorder.void("an input already on the GPU, empty or of a dtype textures cannot hold")
             return tensor
-        rows, cols = self._layout(tensor.shape)
-        with self.current():
-            texture = self.textures.acquire(rows, cols)
-            buffer = np.zeros(rows * cols, np.float32)
-            buffer[:tensor.size] = tensor.numpy().reshape(-1)
-            texture.write(buffer)
-        if recorder is not None:
-            recorder.feeds.append((key, texture, buffer))
+        data = self._upload(tensor.numpy(), tensor.dtype, record=False)
+        if recorder is not None:  # with the zero-padded host buffer each replay fills
+            recorder.feeds.append((key, data.texture, np.zeros(data.rows * data.cols, np.float32)))
         # Once the run no longer needs the feed its texture may hold later values: a replay writes the
         # feed first and redraws everything after it, in the same order.
-        return Tensor(None, tensor.dtype, tensor.shape, device=GLTensorData(self, texture, rows, cols, tensor.size,
-                                                                            tensor.dtype))
+        return Tensor(None, tensor.dtype, tensor.shape, device=data)
 
     def _output_slot(self, tensor: Tensor) -> OutputSlot:
         data = self.gl_data(tensor)
