@@ -31,7 +31,7 @@ MODELS = {
 
 def machine() -> str:
     renderer = ""
-    backend = engine.webgl.backend_for_thread()
+    backend = engine.backends.webgl.backend_for_thread()
     if backend is not None:
         renderer = f", GL: {backend.ctx.info['GL_RENDERER']} ({backend.ctx.info['GL_VERSION']})"
     return f"{platform.node()}: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs{renderer}"

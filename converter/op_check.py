@@ -2,14 +2,9 @@
 from __future__ import annotations
 
 from engine.errors import ConversionError
-from engine.graph.model import EXECUTOR_OPS
-from engine.kernels.registry import all_ops
+from engine.kernels.register_all import supported_ops
 
 DEBUG_OPS = frozenset({"Assert", "CheckNumerics", "Print"})
-
-
-def supported_ops() -> frozenset[str]:
-    return frozenset(all_ops()) | EXECUTOR_OPS
 
 
 def unsupported_ops(graph_def, strip_debug_ops: bool = False) -> dict[str, list[str]]:

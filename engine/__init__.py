@@ -3,14 +3,46 @@
     import engine
     model = engine.load_graph_model("web_model/model.json")
     y = model.predict(x)
+
+The public names below load their module on first use (PEP 562), so `import engine.io` (as the
+converter does) loads format I/O alone, never the kernels or the GL backend. Every public entry
+point registers the kernels first (engine/kernels/register_all.py).
 """
-from engine import errors, io, kernels  # noqa: F401  (kernels registers every kernel)
-from engine.backends import available_backends, get_backend, set_backend
-from engine.graph import GraphModel, TensorInfo, load_graph_model
-from engine.layers import LayersModel, load_layers_model, load_model
-from engine.tensor import Tensor, tensor
-from engine import ops  # noqa: E402  (needs the registered kernels)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine import backends, errors, io, ops
+    from engine.backends import available_backends, get_backend, set_backend
+    from engine.graph import GraphModel, TensorInfo, load_graph_model
+    from engine.layers import LayersModel, load_layers_model, load_model
+    from engine.tensors import Tensor, tensor
 
 __version__ = "0.1.0"
-__all__ = ["GraphModel", "LayersModel", "Tensor", "TensorInfo", "available_backends", "errors", "get_backend", "io",
-           "load_graph_model", "load_layers_model", "load_model", "ops", "set_backend", "tensor"]
+
+_PUBLIC = {
+    "backends": "engine.backends", "errors": "engine.errors", "io": "engine.io", "ops": "engine.ops",
+    "available_backends": "engine.backends", "get_backend": "engine.backends", "set_backend": "engine.backends",
+    "GraphModel": "engine.graph", "TensorInfo": "engine.graph", "load_graph_model": "engine.graph",
+    "LayersModel": "engine.layers", "load_layers_model": "engine.layers", "load_model": "engine.layers",
+    "Tensor": "engine.ops", "tensor": "engine.ops",
+}
+__all__ = ["GraphModel", "LayersModel", "Tensor", "TensorInfo", "available_backends", "backends", "errors",
+           "get_backend", "io", "load_graph_model", "load_layers_model", "load_model", "ops", "set_backend", "tensor"]
+
+
+def __getattr__(name: str):
+    module_name = _PUBLIC.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'engine' has no attribute {name!r}")
+    importlib.import_module("engine.kernels.register_all")
+    module = importlib.import_module(module_name)
+    value = module if module_name == f"engine.{name}" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import os
 
-from engine.graph.model import EXECUTOR_OPS
-from engine.kernels.registry import BACKEND_NEUTRAL, get_kernel
+from engine.kernels import register_all  # noqa: F401  (the coverage of every registered kernel)
+from engine.kernels.registry import BACKEND_NEUTRAL, EXECUTOR_OPS, get_kernel
 
 TARGETS = os.path.join(os.path.dirname(__file__), "op_targets.json")
 

@@ -13,9 +13,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from engine import kernels
 from engine.backends import get_backend
-from engine.tensor import Tensor, tensor
+from engine.kernels import register_all  # noqa: F401  (every registered kernel becomes an eager op)
+from engine.kernels import registry
+from engine.tensors import CHAINED_OPS, Tensor, tensor
 
 
 def run(op: str, *inputs: Any, **attrs: Any) -> Tensor | list[Tensor]:
@@ -28,7 +29,7 @@ def run(op: str, *inputs: Any, **attrs: Any) -> Tensor | list[Tensor]:
 def _raw(op: str):
     def call(*inputs: Any, **attrs: Any):
         return run(op, *inputs, **attrs)
-    call.__name__ = call.__qualname__ = kernels.registry.snake_case(op)
+    call.__name__ = call.__qualname__ = registry.snake_case(op)
     call.__doc__ = f"Runs the TensorFlow op {op} (inputs positional, attrs as keywords)."
     return call
 
@@ -110,10 +111,18 @@ def argmax(x: Any, axis: int = 0) -> Tensor:
 
 def _install_raw_ops() -> None:
     names = globals()
-    for op in sorted(kernels.registry.all_ops()):
-        name = kernels.registry.snake_case(op)
+    for op in sorted(registry.all_ops()):
+        name = registry.snake_case(op)
         if name not in names:
             names[name] = _raw(op)
 
 
 _install_raw_ops()
+
+
+CHAINED_OPS.update(
+    add=add, sub=sub, mul=mul, div=div, pow=pow, maximum=maximum, minimum=minimum, matmul=matmul, equal=equal,
+    greater=greater, less=less, neg=neg, abs=abs, exp=exp, log=log, sqrt=sqrt, square=square, relu=relu,
+    sigmoid=sigmoid, tanh=tanh, softmax=softmax, reshape=reshape, transpose=transpose, squeeze=squeeze,
+    expand_dims=expand_dims, cast=cast, sum=sum, mean=mean, max=max, min=min, argmax=argmax,
+)

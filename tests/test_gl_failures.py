@@ -9,7 +9,7 @@ import pytest
 
 import engine
 from engine.errors import GLError
-from engine.tensor import Tensor
+from engine.tensors import Tensor
 from tests.conftest import fixture_path
 
 pytestmark = pytest.mark.webgl
@@ -43,7 +43,7 @@ def _poison(backend):
 
 
 def test_gl_errors_surface_at_the_next_download(webgl, rng):
-    backend = engine.webgl.backend_for_thread()
+    backend = engine.backends.webgl.backend_for_thread()
     x = Tensor(rng.normal(size=(64, 64)).astype(np.float32), "float32")
     [y] = backend.run("Relu", [x])
     _poison(backend)
@@ -55,7 +55,7 @@ def test_gl_errors_surface_at_the_next_download(webgl, rng):
 
 
 def test_debug_mode_checks_after_every_program(webgl, rng, monkeypatch):
-    backend = engine.webgl.backend_for_thread()
+    backend = engine.backends.webgl.backend_for_thread()
     monkeypatch.setattr(backend, "debug", True)
     x = Tensor(rng.normal(size=(64, 64)).astype(np.float32), "float32")
     backend.texture_of(x)

@@ -411,7 +411,7 @@ def test_value_sized_outputs_are_refused_before_allocating(monkeypatch, op, args
 
 def test_tensor_list_reserve_of_a_huge_count_is_refused(monkeypatch):
     from engine.backends import get_backend
-    from engine.tensor import Tensor
+    from engine.tensors import Tensor
     monkeypatch.setattr(Limits, "max_tensor_bytes", 1 << 20)
     with pytest.raises(ResourceLimitError):
         get_backend("cpu").run("TensorListReserve", [Tensor(np.array([-1], np.int32), "int32"),

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import engine
-from engine.tensor import Tensor, alias
+from engine.tensors import Tensor, alias
 from engine.webgl.textures import same_packing
 
 pytestmark = pytest.mark.webgl
@@ -14,7 +14,7 @@ SHAPES = [(), (1,), (5,), (3, 5), (4, 6), (2, 3, 7), (1, 7, 7, 3), (2, 4, 6, 8)]
 
 @pytest.fixture
 def backend(webgl):
-    return engine.webgl.backend_for_thread()
+    return engine.backends.webgl.backend_for_thread()
 
 
 @pytest.mark.parametrize("shape", SHAPES)

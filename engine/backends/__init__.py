@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 
+from engine.backends import webgl
 from engine.backends.base import Backend
 from engine.backends.cpu import CPUBackend
 
@@ -13,7 +14,6 @@ _default = {"name": None}
 
 def available_backends() -> list[str]:
     """Backends usable on this machine, best first."""
-    from engine import webgl
     return (["webgl"] if webgl.available() else []) + ["cpu"]
 
 
@@ -23,7 +23,6 @@ def get_backend(name: str | None = None) -> Backend:
     if name == "cpu":
         return _CPU
     if name == "webgl":
-        from engine import webgl
         backend = webgl.backend_for_thread()
         return backend if backend is not None else _CPU
     raise ValueError(f"unknown backend {name!r}: use 'cpu' or 'webgl'")

@@ -10,7 +10,7 @@ import numpy as np
 from engine import dtypes
 from engine.errors import AttrError, KernelError, TfglError, UnsupportedOpsError
 from engine.kernels.registry import BACKEND_NEUTRAL, Kernel, get_kernel
-from engine.tensor import Tensor, alias
+from engine.tensors import Tensor, alias
 
 
 class Backend:

@@ -16,7 +16,7 @@ from engine.errors import GraphError, InputError
 from engine.graph.graph import Node
 from engine.graph.plan import Plan, TensorKey
 from engine.io.limits import Limits
-from engine.tensor import Tensor, alias
+from engine.tensors import Tensor, alias, tensor
 
 Context = tuple  # ((frame, iteration), ...)
 
@@ -159,7 +159,6 @@ class _Run:
         self._emit(node.name, ctx, outputs)
 
     def _merge(self, node: Node, ctx: Context, inputs: list) -> None:
-        from engine.tensor import tensor
         for index, value in enumerate(inputs):
             if value is not None and value is not DEAD:
                 return self._emit(node.name, ctx, [_forward(value), tensor(index, "int32")])

@@ -10,10 +10,11 @@ import numpy as np
 from engine import dtypes
 from engine.backends.base import Backend
 from engine.errors import GraphError, InputError
+from engine.graph.dataflow import run_dataflow
 from engine.graph.graph import Function, Graph, Node
 from engine.graph.plan import Plan, TensorKey, build_plan
 from engine.io.graph_def import FuncRef
-from engine.tensor import Tensor
+from engine.tensors import Tensor
 
 # Ops whose kernels call library functions; the executor hands them the runtime.
 FUNCTION_CALLING_OPS = frozenset({"While", "StatelessWhile", "If", "StatelessIf", "PartitionedCall",
@@ -70,7 +71,6 @@ class Executor:
     def run(self, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey], backend: Backend) -> list[Tensor]:
         plan = self.plan(list(feeds), fetches)
         if plan.dataflow:
-            from engine.graph.dataflow import run_dataflow
             return run_dataflow(self, plan, feeds, fetches, backend)
         return self._run_steps(plan, feeds, fetches, backend)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from engine.errors import AttrError, GraphError
 from engine.io.graph_def import FunctionDef, NodeDef
+from engine.kernels.registry import get_kernel
 
 # Ops whose outputs are several named args: a function body's "node:arg:i" reference needs the
 # flat output index. Entries are an arg name (one tensor) or (name, attr) for a list whose
@@ -143,7 +144,6 @@ def input_arity(op: str) -> tuple[int, int | None] | None:
     """(fewest, most) data inputs the op takes (most None: any number): the executor's control-flow
     ops, or the parameters of the op's kernel; None where neither knows it (unknown ops are
     reported elsewhere)."""
-    from engine.kernels.registry import get_kernel
     if op in EXECUTOR_ARITY:
         return EXECUTOR_ARITY[op]
     for backend in ("cpu", "*", "webgl"):
@@ -160,7 +160,6 @@ def input_arity(op: str) -> tuple[int, int | None] | None:
 @functools.lru_cache(maxsize=None)
 def required_attrs(op: str) -> frozenset[str]:
     """Attrs every kernel of the op needs (the executor's `runtime` aside)."""
-    from engine.kernels.registry import get_kernel
     kernels = [k for k in (get_kernel(op, backend) for backend in ("cpu", "*", "webgl")) if k is not None]
     if not kernels:
         return frozenset()

@@ -12,14 +12,14 @@ from engine import dtypes
 from engine.backends import Backend, get_backend
 from engine.errors import InputError, ModelFormatError, UnsupportedOpsError
 from engine.graph.executor import Executor, Library
-from engine.graph.optimize import fuse_contractions
-from engine.graph.replay import Replays
 from engine.graph.graph import Graph, build_graph, parse_tensor_name
-from engine.graph.plan import CONTROL_FLOW_V1, TensorKey
+from engine.graph.optimize import fuse_contractions
+from engine.graph.plan import TensorKey
+from engine.graph.replay import Replays
 from engine.io import GRAPH_MODEL, ModelArtifacts, graph_def, load_model_json, read_weight_arrays
-from engine.tensor import Tensor
-
-EXECUTOR_OPS = frozenset({"Const", "Placeholder"}) | CONTROL_FLOW_V1
+from engine.kernels import register_all  # noqa: F401  (every kernel registered before a model runs)
+from engine.kernels.registry import EXECUTOR_OPS
+from engine.tensors import Tensor
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,8 @@ from typing import Any
 
 from engine.errors import GraphError
 from engine.graph.graph import Graph, Node
+from engine.kernels.registry import CONTROL_FLOW_V1
 
-CONTROL_FLOW_V1 = frozenset({"Enter", "RefEnter", "Exit", "RefExit", "Switch", "RefSwitch", "Merge", "RefMerge",
-                             "NextIteration", "RefNextIteration", "LoopCond"})
 TensorKey = tuple[str, int]
 
 

@@ -9,7 +9,7 @@ import weakref
 from typing import Mapping, Sequence
 
 from engine.graph.plan import TensorKey
-from engine.tensor import Tensor
+from engine.tensors import Tensor
 
 _SEEN, _NEVER = "seen", "never"
 

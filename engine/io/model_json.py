@@ -8,7 +8,7 @@ from typing import Any, Mapping
 
 from engine import dtypes
 from engine.errors import ModelFormatError
-from engine.io import fetch
+from engine.io import fetch, graph_def
 
 GRAPH_MODEL = "graph-model"
 LAYERS_MODEL = "layers-model"
@@ -78,7 +78,6 @@ def parse_model_json(data: object, base: str, headers: Mapping[str, str] | None 
 
 def _check_signature(signature: dict, where: str) -> None:
     """inputs/outputs: {key: {name: "node:0", dtype: "DT_FLOAT", tensorShape: {...}}}, each part checked."""
-    from engine.io import graph_def
     for part in ("inputs", "outputs"):
         entries = signature.get(part)
         if entries is None:
@@ -120,7 +119,6 @@ def _check_weights_match_nodes(topology: dict, manifest: list) -> None:
     official converter always writes both the same; the graph's shape logic relies on them), and
     every Const node whose `value` is only a dtype and shape (the converter's stub) has a weight: a
     lost weight would otherwise read as zeros (a loop step of 0 never ends)."""
-    from engine.io import graph_def
     consts = _const_nodes(topology)
     named = {entry["name"] for group in manifest if isinstance(group, dict) and isinstance(group.get("weights"), list)
              for entry in group["weights"] if isinstance(entry, dict) and isinstance(entry.get("name"), str)}

@@ -13,7 +13,7 @@ from engine import dtypes
 from engine.errors import WeightsError
 from engine.io import fetch, quantization
 from engine.io.limits import Limits, check_tensor_size  # noqa: F401  (Limits: engine.io.weights.Limits, as before)
-from engine.tensor import Tensor
+from engine.tensors import Tensor
 
 DEFAULT_SHARD_BYTES = 4 * 1024 * 1024
 _LE = {"float32": np.dtype("<f4"), "int32": np.dtype("<i4"), "bool": np.dtype("u1"),

@@ -1,5 +1,10 @@
 """The kernel registry, keyed by (TensorFlow op name, backend).
 
+Kernel modules define kernels into a module-level `KERNELS = KernelTable()` with
+`@KERNELS.define("Op", ...)`; defining has no effect outside that table. One module,
+engine/kernels/register_all.py, registers every family's table under its backend (as TF.js's
+register_all_kernels.ts), so importing a kernel module never changes what a backend runs.
+
 A kernel is a plain function. Its positional parameters are the op's inputs (a `*args` parameter
 takes a variable number); its keyword-only parameters are the node attributes it reads, named as
 in TensorFlow's OpDef (`strides`, `padding`, `data_format`, ...). Attributes a kernel does not
@@ -52,16 +57,40 @@ class Kernel:
         return {k: v for k, v in attrs.items() if k in self.attrs}
 
 
+class KernelTable:
+    """The kernels one family module defines for one backend, by TensorFlow op name."""
+
+    def __init__(self) -> None:
+        self._kernels: dict[str, Callable] = {}
+
+    def define(self, *ops: str) -> Callable[[Callable], Callable]:
+        """Decorator: `fn` is the kernel of each of `ops` in this table."""
+        def decorate(fn: Callable) -> Callable:
+            for op in ops:
+                if op in self._kernels:
+                    raise ValueError(f"{op} is defined twice in one kernel table")
+                self._kernels[op] = fn
+            return fn
+        return decorate
+
+    def items(self) -> list[tuple[str, Callable]]:
+        return list(self._kernels.items())
+
+
+# Ops the graph executor (engine/graph) runs itself: they have no kernel on any backend.
+CONTROL_FLOW_V1 = frozenset({"Enter", "RefEnter", "Exit", "RefExit", "Switch", "RefSwitch", "Merge", "RefMerge",
+                             "NextIteration", "RefNextIteration", "LoopCond"})
+EXECUTOR_OPS = frozenset({"Const", "Placeholder"}) | CONTROL_FLOW_V1
+
 _REGISTRY: dict[tuple[str, str], Kernel] = {}
 
 
-def register(*ops: str, backend: str = "cpu") -> Callable[[Callable], Callable]:
-    """Decorator: registers a function as the kernel of `ops` on `backend`."""
-    def decorate(fn: Callable) -> Callable:
-        for op in ops:
-            _REGISTRY[(op, backend)] = Kernel.from_function(op, backend, fn)
-        return fn
-    return decorate
+def register(table: KernelTable, backend: str) -> None:
+    """Makes every kernel of `table` the kernel of its op on `backend` (register_all.py's job)."""
+    for op, fn in table.items():
+        if (op, backend) in _REGISTRY:
+            raise ValueError(f"{op} has two {backend} kernels")
+        _REGISTRY[(op, backend)] = Kernel.from_function(op, backend, fn)
 
 
 def get_kernel(op: str, backend: str) -> Kernel | None:

@@ -11,7 +11,7 @@ import numpy as np
 from engine import dtypes
 from engine.backends import get_backend
 from engine.graph.graph import Graph, Node
-from engine.tensor import Tensor
+from engine.tensors import Tensor
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.errors import ModelFormatError
 from engine.layers import activations
 from engine.layers.builder import Sym
 from engine.layers.registry import LayerContext, layer
@@ -14,7 +15,6 @@ INFERENCE_NO_OPS = ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialD
 
 def single(inputs: list[Sym], ctx: LayerContext) -> Sym:
     if len(inputs) != 1:
-        from engine.errors import ModelFormatError
         raise ModelFormatError(f"layer {ctx.name!r} ({ctx.spec.class_name}) takes one input, got {len(inputs)}")
     return inputs[0]
 

@@ -12,14 +12,23 @@ from engine import dtypes
 from engine.backends import Backend, get_backend
 from engine.errors import InputError, ModelFormatError, UnsupportedOpsError
 from engine.graph.executor import Executor, Library
-from engine.graph.model import TensorInfo, check_input, missing_ops, random_array
+from engine.graph.model import GraphModel, TensorInfo, check_input, missing_ops, random_array
 from engine.graph.replay import Replays
 from engine.io import LAYERS_MODEL, ModelArtifacts, load_model_json, read_weight_arrays
-from engine.layers import convolutional, core, merge, normalization, pooling, recurrent, reshaping, wrappers  # noqa: F401  (registers the layer builders)
+from engine.layers import (  # noqa: F401  (registers the layer builders)
+    convolutional,
+    core,
+    merge,
+    normalization,
+    pooling,
+    recurrent,
+    reshaping,
+    wrappers,
+)
 from engine.layers.builder import GraphBuilder, Sym
 from engine.layers.config import ModelSpec, TensorRef, model_config, parse_model
 from engine.layers.registry import LayerContext, WeightStore, builder_for, layer
-from engine.tensor import Tensor
+from engine.tensors import Tensor
 
 NESTED_MODELS = ("Functional", "Model", "Sequential")
 
@@ -220,7 +229,6 @@ def load_layers_model(location: str | os.PathLike, backend: str | None = None,
 def load_model(location: str | os.PathLike, backend: str | None = None, headers: Mapping[str, str] | None = None,
                progress: bool = False):
     """A GraphModel or LayersModel, whichever the model.json's format says."""
-    from engine.graph.model import GraphModel
     artifacts = load_model_json(location, headers)
     weights = read_weight_arrays(artifacts.weights_manifest, artifacts.base, artifacts.headers, progress=progress)
     return (LayersModel if artifacts.format == LAYERS_MODEL else GraphModel)(artifacts, weights, backend)

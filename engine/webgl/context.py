@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 
 from engine.errors import GLError
+from engine.webgl import llvm_isolation
 
 MIN_VERSION = 330
 
@@ -22,11 +23,10 @@ def create_context(kind: str | None = None, device: int | None = None):
     kind = (kind or os.environ.get("TFGL_GL_CONTEXT", "egl")).lower()
     if device is None:
         device = int(os.environ.get("TFGL_GL_DEVICE", "0"))
-    try:
+    try:  # optional at import time: `import engine` works without GL libraries
         import moderngl
     except ImportError as error:
         raise GLError(f"moderngl is not installed: {error}") from None
-    from engine.webgl import llvm_isolation
     llvm_isolation.before_context()
     if kind == "egl":
         ctx = _egl(moderngl, device)

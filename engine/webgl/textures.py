@@ -16,6 +16,10 @@ from typing import Sequence
 
 import numpy as np
 
+# The dtypes a texture holds (as floats; int32 and bool are rounded on download). Strings and
+# complex64 stay on the CPU; complex64 as two float textures, its real and imaginary parts.
+GL_DTYPES = frozenset({"float32", "int32", "bool"})
+
 
 def squeeze_shape(shape: Sequence[int]) -> list[int]:
     return [d for d in shape if d != 1]

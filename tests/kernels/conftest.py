@@ -25,7 +25,7 @@ def webgl_packing(request, backend):
     if backend != "webgl":
         yield request.param
         return
-    gl = engine.webgl.backend_for_thread()
+    gl = engine.backends.webgl.backend_for_thread()
     saved, gl.pack = gl.pack, request.param == "packed"
     try:
         yield request.param

@@ -16,7 +16,7 @@ import numpy as np
 import engine
 from engine import dtypes
 from engine.kernels.registry import get_kernel
-from engine.tensor import Tensor
+from engine.tensors import Tensor
 
 _tf = None
 

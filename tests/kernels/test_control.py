@@ -16,7 +16,7 @@ import engine
 from engine import dtypes
 from engine.errors import KernelError
 from engine.kernels.cpu.control import TensorArray, TensorList
-from engine.tensor import Tensor
+from engine.tensors import Tensor
 from tests.kernels.harness import assert_close, rand, tf, to_tensor
 
 pytestmark = pytest.mark.tf

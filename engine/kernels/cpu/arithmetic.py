@@ -3,17 +3,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.kernels.registry import register
+from engine.kernels.registry import KernelTable
+
+KERNELS = KernelTable()
 
 
-@register("Add", "AddV2")
+@KERNELS.define("Add", "AddV2")
 def add(a, b):
     if a.dtype == object:
         return np.char.add(a.astype(bytes), b.astype(bytes)).astype(object)
     return np.add(a, b, dtype=a.dtype)
 
 
-@register("AddN")
+@KERNELS.define("AddN")
 def add_n(*inputs):
     out = inputs[0].copy() if inputs[0].ndim else np.array(inputs[0])
     for x in inputs[1:]:
@@ -21,39 +23,39 @@ def add_n(*inputs):
     return out
 
 
-@register("BiasAdd")
+@KERNELS.define("BiasAdd")
 def bias_add(value, bias, *, data_format: str = "NHWC"):
     if data_format.startswith("NC") and value.ndim > 2:
         bias = bias.reshape((-1,) + (1,) * (value.ndim - 2))
     return np.add(value, bias, dtype=value.dtype)
 
 
-@register("Sub")
+@KERNELS.define("Sub")
 def sub(a, b):
     return np.subtract(a, b, dtype=a.dtype)
 
 
-@register("Mul")
+@KERNELS.define("Mul")
 def mul(a, b):
     if a.dtype == np.bool_:
         return np.logical_and(a, b)
     return np.multiply(a, b, dtype=a.dtype)
 
 
-@register("RealDiv", "Div")
+@KERNELS.define("RealDiv", "Div")
 def div(a, b):
     if a.dtype.kind in "iu":
         return _int_div(a, b, truncate=True)
     return np.divide(a, b, dtype=a.dtype)
 
 
-@register("DivNoNan")
+@KERNELS.define("DivNoNan")
 def div_no_nan(a, b):
     out = np.divide(a, b, dtype=a.dtype)
     return np.where(np.broadcast_to(b, out.shape) == 0, np.zeros((), a.dtype), out)
 
 
-@register("FloorDiv")
+@KERNELS.define("FloorDiv")
 def floor_div(a, b):
     if a.dtype.kind in "iu":
         return _int_div(a, b, truncate=False)
@@ -69,17 +71,17 @@ def _int_div(a: np.ndarray, b: np.ndarray, truncate: bool) -> np.ndarray:
     return np.floor_divide(a, b, dtype=a.dtype)
 
 
-@register("Maximum")
+@KERNELS.define("Maximum")
 def maximum(a, b):
     return np.maximum(a, b, dtype=a.dtype)
 
 
-@register("Minimum")
+@KERNELS.define("Minimum")
 def minimum(a, b):
     return np.minimum(a, b, dtype=a.dtype)
 
 
-@register("Pow")
+@KERNELS.define("Pow")
 def pow_(a, b):
     if a.dtype.kind in "iu":
         if np.any(b < 0):
@@ -88,13 +90,13 @@ def pow_(a, b):
     return np.power(a, b, dtype=a.dtype)
 
 
-@register("SquaredDifference")
+@KERNELS.define("SquaredDifference")
 def squared_difference(a, b):
     d = np.subtract(a, b, dtype=a.dtype)
     return np.multiply(d, d, dtype=d.dtype)
 
 
-@register("Mod")
+@KERNELS.define("Mod")
 def mod(a, b):
     """TensorFlow's Mod truncates (C fmod): the result takes the dividend's sign."""
     if a.dtype.kind in "iu" and np.any(b == 0):
@@ -102,7 +104,7 @@ def mod(a, b):
     return np.fmod(a, b, dtype=a.dtype)
 
 
-@register("FloorMod")
+@KERNELS.define("FloorMod")
 def floor_mod(a, b):
     if a.dtype.kind in "iu":
         if np.any(b == 0):

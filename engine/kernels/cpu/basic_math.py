@@ -6,7 +6,9 @@ import math
 
 import numpy as np
 
-from engine.kernels.registry import register
+from engine.kernels.registry import KernelTable
+
+KERNELS = KernelTable()
 
 
 def _unary(ufunc):
@@ -31,27 +33,27 @@ _UFUNCS = {
     ("Real",): np.real, ("Imag",): np.imag, ("ComplexAbs",): np.abs, ("Conj",): np.conj, ("Angle",): np.angle,
 }
 for _ops, _ufunc in _UFUNCS.items():
-    register(*_ops)(_unary(_ufunc))
+    KERNELS.define(*_ops)(_unary(_ufunc))
 
 
-@register("Rsqrt")
+@KERNELS.define("Rsqrt")
 def rsqrt(x):
     return np.reciprocal(np.sqrt(x))
 
 
-@register("Expm1")
+@KERNELS.define("Expm1")
 def expm1(x):
     """numpy's expm1 has no complex loop; exp(z) - 1 is what complex inputs get."""
     return np.exp(x) - 1 if x.dtype.kind == "c" else np.expm1(x)
 
 
-@register("Log1p")
+@KERNELS.define("Log1p")
 def log1p(x):
     """numpy's log1p has no complex loop; log(1 + z) is what complex inputs get."""
     return np.log(1 + x) if x.dtype.kind == "c" else np.log1p(x)
 
 
-@register("Sigmoid")
+@KERNELS.define("Sigmoid")
 def sigmoid(x):
     """Evaluated through exp(-|x|) so that no intermediate overflows for large |x|."""
     if x.dtype.kind == "c":
@@ -60,12 +62,12 @@ def sigmoid(x):
     return np.where(x >= 0, 1, e) / (1 + e)
 
 
-@register("Atan2")
+@KERNELS.define("Atan2")
 def atan2(y, x):
     return np.arctan2(y, x)
 
 
-@register("Complex")
+@KERNELS.define("Complex")
 def complex_(real, imag):
     """Parts are placed, not computed as real + 1j * imag, which would turn an infinite imag into NaN."""
     out = np.empty(np.broadcast_shapes(real.shape, imag.shape), np.complex64)
@@ -73,7 +75,7 @@ def complex_(real, imag):
     return out
 
 
-@register("ClipByValue")
+@KERNELS.define("ClipByValue")
 def clip_by_value(t, clip_value_min, clip_value_max):
     """As TF's min(x, hi) then max(., lo): a NaN `t` stays NaN, a NaN bound is ignored, lo wins over hi."""
     upper_clipped = np.where(clip_value_max < t, clip_value_max, t)
@@ -86,44 +88,44 @@ _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
-@register("Relu")
+@KERNELS.define("Relu")
 def relu(features):
     return np.maximum(features, 0)
 
 
-@register("Relu6")
+@KERNELS.define("Relu6")
 def relu6(features):
     return np.minimum(np.maximum(features, 0), 6)
 
 
-@register("Elu")
+@KERNELS.define("Elu")
 def elu(features):
     return np.where(features > 0, features, np.expm1(features))
 
 
-@register("Selu")
+@KERNELS.define("Selu")
 def selu(features):
     return np.where(features > 0, _SELU_SCALE * features, (_SELU_SCALE * _SELU_ALPHA) * np.expm1(features))
 
 
-@register("LeakyRelu")
+@KERNELS.define("LeakyRelu")
 def leaky_relu(features, *, alpha: float = 0.2):
     return np.where(features > 0, features, features * features.dtype.type(alpha))
 
 
-@register("Prelu")
+@KERNELS.define("Prelu")
 def prelu(x, alpha):
     """TF.js's fused PReLU: alpha (broadcast against x) scales the negative part."""
     return np.where(x < 0, alpha * x, x)
 
 
-@register("Softplus")
+@KERNELS.define("Softplus")
 def softplus(features):
     """log(1 + e^x) without overflow: logaddexp is exact for large |x|, like TF's thresholded form."""
     return np.logaddexp(features.dtype.type(0), features)
 
 
-@register("Softsign")
+@KERNELS.define("Softsign")
 def softsign(features):
     return features / (1 + np.abs(features))
 
@@ -151,7 +153,7 @@ def _erf_over_x_coefficients() -> np.ndarray:
 _ERF_COEFFICIENTS = _erf_over_x_coefficients()
 
 
-@register("Erf")
+@KERNELS.define("Erf")
 def erf(x):
     wide = x.astype(np.float64)
     magnitude = np.fmin(np.abs(wide), _ERF_LIMIT)  # NaN -> the limit; the clipped x below keeps the NaN
@@ -193,18 +195,18 @@ def _fake_quant(inputs, minimum, maximum, num_bits: int, narrow_range: bool, div
     return np.where((minimum == 0) & (maximum == 0), np.float32(0), out).astype(np.float32)
 
 
-@register("FakeQuantWithMinMaxArgs")
+@KERNELS.define("FakeQuantWithMinMaxArgs")
 def fake_quant_with_min_max_args(inputs, *, min: float = -6.0, max: float = 6.0, num_bits: int = 8,
                                  narrow_range: bool = False):
     return _fake_quant(inputs, min, max, num_bits, narrow_range, divide_by_scale=False)
 
 
-@register("FakeQuantWithMinMaxVars")
+@KERNELS.define("FakeQuantWithMinMaxVars")
 def fake_quant_with_min_max_vars(inputs, minimum, maximum, *, num_bits: int = 8, narrow_range: bool = False):
     return _fake_quant(inputs, minimum, maximum, num_bits, narrow_range, divide_by_scale=True)
 
 
-@register("FakeQuantWithMinMaxVarsPerChannel")
+@KERNELS.define("FakeQuantWithMinMaxVarsPerChannel")
 def fake_quant_with_min_max_vars_per_channel(inputs, minimum, maximum, *, num_bits: int = 8,
                                              narrow_range: bool = False):
     """min and max are vectors over the last axis."""

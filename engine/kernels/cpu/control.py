@@ -22,8 +22,10 @@ from typing import Sequence
 import numpy as np
 
 from engine import dtypes
-from engine.kernels.registry import register
+from engine.kernels.registry import KernelTable
 from engine.kernels.resolve.values import checked_size, int_list, scalar
+
+KERNELS = KernelTable()
 
 Shape = tuple[int, ...] | None
 
@@ -192,7 +194,7 @@ def _array(handle) -> TensorArray:
     return handle
 
 
-@register("TensorArrayV3")
+@KERNELS.define("TensorArrayV3")
 def tensor_array_v3(size, *, dtype: str, element_shape=None, dynamic_size: bool = False,
                     clear_after_read: bool = True, identical_element_shapes: bool = False,
                     tensor_array_name: str = ""):
@@ -205,20 +207,20 @@ def tensor_array_v3(size, *, dtype: str, element_shape=None, dynamic_size: bool 
     return array, np.float32(0)
 
 
-@register("TensorArrayWriteV3")
+@KERNELS.define("TensorArrayWriteV3")
 def tensor_array_write_v3(handle, index, value, flow_in):
     _array(handle).write(_int(index), value)
     return flow_in
 
 
-@register("TensorArrayReadV3")
+@KERNELS.define("TensorArrayReadV3")
 def tensor_array_read_v3(handle, index, flow_in, *, dtype: str):
     array = _array(handle)
     array.check_dtype(dtype)
     return array.read(_int(index))
 
 
-@register("TensorArrayGatherV3")
+@KERNELS.define("TensorArrayGatherV3")
 def tensor_array_gather_v3(handle, indices, flow_in, *, dtype: str, element_shape=None):
     """Stacks the elements at `indices`; with none, the element_shape attr gives the result's shape."""
     array = _array(handle)
@@ -243,7 +245,7 @@ def tensor_array_gather_v3(handle, indices, flow_in, *, dtype: str, element_shap
     return np.stack(values)
 
 
-@register("TensorArrayScatterV3")
+@KERNELS.define("TensorArrayScatterV3")
 def tensor_array_scatter_v3(handle, indices, value, flow_in):
     """Writes value[i] at indices[i]; a dynamic array grows to fit."""
     array = _array(handle)
@@ -266,7 +268,7 @@ def tensor_array_scatter_v3(handle, indices, value, flow_in):
     return flow_in
 
 
-@register("TensorArrayConcatV3")
+@KERNELS.define("TensorArrayConcatV3")
 def tensor_array_concat_v3(handle, flow_in, *, dtype: str, element_shape_except0=None):
     """Concatenates every element along axis 0; also outputs each element's length (int64)."""
     array = _array(handle)
@@ -294,7 +296,7 @@ def tensor_array_concat_v3(handle, flow_in, *, dtype: str, element_shape_except0
     return np.concatenate(values), np.array([v.shape[0] for v in values], np.int64)
 
 
-@register("TensorArraySplitV3")
+@KERNELS.define("TensorArraySplitV3")
 def tensor_array_split_v3(handle, value, lengths, flow_in):
     """Writes consecutive pieces of value (split along axis 0 by lengths) at indices 0, 1, ..."""
     array = _array(handle)
@@ -318,12 +320,12 @@ def tensor_array_split_v3(handle, value, lengths, flow_in):
     return flow_in
 
 
-@register("TensorArraySizeV3")
+@KERNELS.define("TensorArraySizeV3")
 def tensor_array_size_v3(handle, flow_in):
     return np.int32(_array(handle).size())
 
 
-@register("TensorArrayCloseV3")
+@KERNELS.define("TensorArrayCloseV3")
 def tensor_array_close_v3(handle):
     _array(handle).close()
     return ()
@@ -410,14 +412,14 @@ def _rows(tensor: np.ndarray, element_shape: Shape) -> list:
     return list(tensor)
 
 
-@register("EmptyTensorList")
+@KERNELS.define("EmptyTensorList")
 def empty_tensor_list(element_shape, max_num_elements, *, element_dtype: str):
     if np.ndim(max_num_elements) != 0:
         raise ValueError(f"max_num_elements expected to be a scalar but got shape: {list(np.shape(max_num_elements))}")
     return TensorList([], _shape_input(element_shape), element_dtype, _int(max_num_elements))
 
 
-@register("TensorListReserve")
+@KERNELS.define("TensorListReserve")
 def tensor_list_reserve(element_shape, num_elements, *, element_dtype: str):
     """A list of num_elements unset elements."""
     count = _int(num_elements)
@@ -427,13 +429,13 @@ def tensor_list_reserve(element_shape, num_elements, *, element_dtype: str):
     return TensorList([None] * count, _shape_input(element_shape), element_dtype)
 
 
-@register("TensorListFromTensor")
+@KERNELS.define("TensorListFromTensor")
 def tensor_list_from_tensor(tensor, element_shape, *, element_dtype: str | None = None):
     shape = _shape_input(element_shape)
     return TensorList(_rows(tensor, shape), shape, _new_list_dtype(tensor, element_dtype))
 
 
-@register("TensorListStack")
+@KERNELS.define("TensorListStack")
 def tensor_list_stack(input_handle, element_shape, *, element_dtype: str | None = None, num_elements: int = -1):
     """All elements stacked on a new axis 0 (zeros for unset ones); an empty list uses element_shape."""
     tensor_list = _list(input_handle, element_dtype)
@@ -450,7 +452,7 @@ def tensor_list_stack(input_handle, element_shape, *, element_dtype: str | None 
     return _stack(tensor_list.elements, shape, tensor_list.element_dtype)
 
 
-@register("TensorListGather")
+@KERNELS.define("TensorListGather")
 def tensor_list_gather(input_handle, indices, element_shape, *, element_dtype: str | None = None):
     tensor_list = _list(input_handle, element_dtype)
     indices = int_list(indices)
@@ -467,7 +469,7 @@ def tensor_list_gather(input_handle, indices, element_shape, *, element_dtype: s
     return _stack(chosen, shape, tensor_list.element_dtype)
 
 
-@register("TensorListGetItem")
+@KERNELS.define("TensorListGetItem")
 def tensor_list_get_item(input_handle, index, element_shape, *, element_dtype: str | None = None):
     """The element; zeros for an unset one whose shape the list, the input or set elements define."""
     tensor_list = _list(input_handle, element_dtype)
@@ -484,7 +486,7 @@ def tensor_list_get_item(input_handle, index, element_shape, *, element_dtype: s
     return _zeros(shape, tensor_list.element_dtype)
 
 
-@register("TensorListSetItem")
+@KERNELS.define("TensorListSetItem")
 def tensor_list_set_item(input_handle, index, item, *, element_dtype: str | None = None,
                          resize_if_index_out_of_bounds: bool = False):
     tensor_list = _list(input_handle, element_dtype)
@@ -499,7 +501,7 @@ def tensor_list_set_item(input_handle, index, item, *, element_dtype: str | None
     return tensor_list.with_elements(elements)
 
 
-@register("TensorListPushBack")
+@KERNELS.define("TensorListPushBack")
 def tensor_list_push_back(input_handle, tensor, *, element_dtype: str | None = None):
     tensor_list = _list(input_handle, element_dtype)
     _check_item(tensor_list, tensor, "append")
@@ -509,7 +511,7 @@ def tensor_list_push_back(input_handle, tensor, *, element_dtype: str | None = N
     return tensor_list.with_elements(tensor_list.elements + [tensor])
 
 
-@register("TensorListPopBack")
+@KERNELS.define("TensorListPopBack")
 def tensor_list_pop_back(input_handle, element_shape, *, element_dtype: str | None = None):
     """Outputs the list without its last element, and that element (zeros if unset)."""
     tensor_list = _list(input_handle, element_dtype)
@@ -525,12 +527,12 @@ def tensor_list_pop_back(input_handle, element_shape, *, element_dtype: str | No
     return tensor_list.with_elements(tensor_list.elements[:-1]), item
 
 
-@register("TensorListLength")
+@KERNELS.define("TensorListLength")
 def tensor_list_length(input_handle):
     return np.int32(len(_list(input_handle)))
 
 
-@register("TensorListResize")
+@KERNELS.define("TensorListResize")
 def tensor_list_resize(input_handle, size):
     """Truncates, or pads with unset elements."""
     tensor_list = _list(input_handle)
@@ -560,19 +562,19 @@ def _scatter(tensor, indices, element_shape, num_elements: int, element_dtype: s
     return TensorList(elements, shape, _new_list_dtype(tensor, element_dtype))
 
 
-@register("TensorListScatter")
+@KERNELS.define("TensorListScatter")
 def tensor_list_scatter(tensor, indices, element_shape, *, element_dtype: str | None = None):
     """A new list with tensor[i] at indices[i], sized to the largest index."""
     return _scatter(tensor, indices, element_shape, -1, element_dtype)
 
 
-@register("TensorListScatterV2")
+@KERNELS.define("TensorListScatterV2")
 def tensor_list_scatter_v2(tensor, indices, element_shape, num_elements, *, element_dtype: str | None = None):
     """As TensorListScatter, with at least num_elements elements (-1: as many as the indices need)."""
     return _scatter(tensor, indices, element_shape, _int(num_elements), element_dtype)
 
 
-@register("TensorListScatterIntoExistingList")
+@KERNELS.define("TensorListScatterIntoExistingList")
 def tensor_list_scatter_into_existing_list(input_handle, tensor, indices, *, element_dtype: str | None = None):
     """The list with tensor[i] at indices[i], grown to fit the largest index (TensorArray.scatter)."""
     tensor_list = _list(input_handle, element_dtype)
@@ -592,7 +594,7 @@ def tensor_list_scatter_into_existing_list(input_handle, tensor, indices, *, ele
     return tensor_list.with_elements(elements)
 
 
-@register("TensorListSplit")
+@KERNELS.define("TensorListSplit")
 def tensor_list_split(tensor, element_shape, lengths, *, element_dtype: str | None = None):
     """A new list of consecutive pieces of tensor along axis 0, of the given lengths."""
     shape = _shape_input(element_shape)
@@ -665,7 +667,7 @@ def _concat(tensor_list: TensorList, except_first: Shape, first_dim: int,
     return value, np.array(lengths, np.int64)
 
 
-@register("TensorListConcat")
+@KERNELS.define("TensorListConcat")
 def tensor_list_concat(input_handle, *, element_dtype: str | None = None, element_shape=None):
     """Concatenates the elements along axis 0; also outputs their lengths (int64)."""
     tensor_list = _list(input_handle, element_dtype)
@@ -673,7 +675,7 @@ def tensor_list_concat(input_handle, *, element_dtype: str | None = None, elemen
     return _concat(tensor_list, None if shape is None else shape[1:], -1, None)
 
 
-@register("TensorListConcatV2")
+@KERNELS.define("TensorListConcatV2")
 def tensor_list_concat_v2(input_handle, element_shape, leading_dims, *, element_dtype: str | None = None):
     """As TensorListConcat; element_shape's first dimension and leading_dims size unset elements."""
     tensor_list = _list(input_handle, element_dtype)

@@ -20,12 +20,15 @@ from typing import Iterator
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from engine.kernels.conv_util import (ConvInfo, backprop_input_info, conv_info, dilation2d_info, is_channels_last,
-                                      pool_info)
+from engine.kernels.conv_util import (
+    ConvInfo, backprop_input_info, conv_info, dilation2d_info, is_channels_last, pool_info,
+)
 from engine.kernels.cpu import blas
 from engine.kernels.cpu.fused import apply_fused_ops
 from engine.kernels.cpu.workspace import scratch
-from engine.kernels.registry import register
+from engine.kernels.registry import KernelTable
+
+KERNELS = KernelTable()
 
 # Elements of one im2col block (8 MB of float32): bounds the patch buffer of big inputs while
 # keeping the matmuls few and large (big ones multithreaded, see engine.kernels.cpu.blas).
@@ -41,7 +44,7 @@ _PHASE_SPLIT_MAX_CHANNELS = 128
 # ---------------------------------------------------------------------------------------------
 # Convolutions
 
-@register("Conv2D")
+@KERNELS.define("Conv2D")
 def conv2d(x, filters, *, strides, padding: str, data_format: str = "NHWC", dilations=None,
            explicit_paddings=()):
     info = _conv_info(x.shape, filters.shape, strides=strides, padding=padding, data_format=data_format,
@@ -49,14 +52,14 @@ def conv2d(x, filters, *, strides, padding: str, data_format: str = "NHWC", dila
     return _from_channels_last(_convolve(_channels_last(x, info), filters, info), info)
 
 
-@register("Conv3D")
+@KERNELS.define("Conv3D")
 def conv3d(x, filters, *, strides, padding: str, data_format: str = "NDHWC", dilations=None):
     info = _conv_info(x.shape, filters.shape, strides=strides, padding=padding, data_format=data_format,
                       dilations=dilations)
     return _from_channels_last(_convolve(_channels_last(x, info), filters, info), info)
 
 
-@register("Conv1D")
+@KERNELS.define("Conv1D")
 def conv1d(x, filters, *, stride: int, padding: str, data_format: str = "NWC", dilation: int = 1):
     """TF.js's conv1d (no such TensorFlow op: tf.nn.conv1d is a Conv2D over a height of 1), with
     TF.js's attr names: a scalar `stride` and `dilation`, x (N, W, C), filter (W, C, O)."""
@@ -65,7 +68,7 @@ def conv1d(x, filters, *, stride: int, padding: str, data_format: str = "NWC", d
     return _from_channels_last(_convolve(_channels_last(x, info), filters, info), info)
 
 
-@register("DepthwiseConv2d", "DepthwiseConv2dNative")
+@KERNELS.define("DepthwiseConv2d", "DepthwiseConv2dNative")
 def depthwise_conv2d(x, filters, *, strides, padding: str, data_format: str = "NHWC", dilations=None,
                      explicit_paddings=()):
     """Filter (KH, KW, C, M): output channel c * M + m convolves input channel c alone."""
@@ -74,7 +77,7 @@ def depthwise_conv2d(x, filters, *, strides, padding: str, data_format: str = "N
     return _from_channels_last(_depthwise(_channels_last(x, info), filters, info), info)
 
 
-@register("_FusedConv2D")
+@KERNELS.define("_FusedConv2D")
 def fused_conv2d(x, filters, *args, strides, padding: str, data_format: str = "NHWC", dilations=None,
                  explicit_paddings=(), fused_ops=(), epsilon: float = 1e-4, leakyrelu_alpha: float = 0.2):
     """Conv2D followed by `fused_ops` (bias or batch norm, then an activation) on `args`."""
@@ -83,7 +86,7 @@ def fused_conv2d(x, filters, *args, strides, padding: str, data_format: str = "N
     return _fused_epilogue(y, fused_ops, args, data_format, epsilon, leakyrelu_alpha)
 
 
-@register("FusedDepthwiseConv2dNative")
+@KERNELS.define("FusedDepthwiseConv2dNative")
 def fused_depthwise_conv2d(x, filters, *args, strides, padding: str, data_format: str = "NHWC",
                            dilations=None, explicit_paddings=(), fused_ops=(), epsilon: float = 1e-4,
                            leakyrelu_alpha: float = 0.2):
@@ -93,7 +96,7 @@ def fused_depthwise_conv2d(x, filters, *args, strides, padding: str, data_format
     return _fused_epilogue(y, fused_ops, args, data_format, epsilon, leakyrelu_alpha)
 
 
-@register("Conv2DBackpropInput")
+@KERNELS.define("Conv2DBackpropInput")
 def conv2d_backprop_input(input_sizes, filters, out_backprop, *, strides, padding: str,
                           data_format: str = "NHWC", dilations=None, explicit_paddings=()):
     """The transposed convolution: scatters every output gradient back through the filter onto the
@@ -111,7 +114,7 @@ def conv2d_backprop_input(input_sizes, filters, out_backprop, *, strides, paddin
     return _from_channels_last(grad_input, info)
 
 
-@register("Dilation2D")
+@KERNELS.define("Dilation2D")
 def dilation2d(x, filters, *, strides, rates, padding: str):
     """Grayscale morphological dilation: max over the window of input + filter, skipping NaN and
     starting from the dtype's lowest value, as TensorFlow's CPU kernel."""
@@ -341,32 +344,32 @@ def _frozen(value):
 # ---------------------------------------------------------------------------------------------
 # Pooling
 
-@register("MaxPool")
+@KERNELS.define("MaxPool")
 def max_pool(x, *, ksize, strides, padding: str, data_format: str = "NHWC", explicit_paddings=()):
     info = pool_info(x.shape, ksize, strides=strides, padding=padding, data_format=data_format,
                      explicit_paddings=explicit_paddings)
     return _from_channels_last(_max_over_windows(_channels_last(x, info), info), info)
 
 
-@register("MaxPool3D")
+@KERNELS.define("MaxPool3D")
 def max_pool3d(x, *, ksize, strides, padding: str, data_format: str = "NDHWC"):
     info = pool_info(x.shape, ksize, strides=strides, padding=padding, data_format=data_format)
     return _from_channels_last(_max_over_windows(_channels_last(x, info), info), info)
 
 
-@register("AvgPool")
+@KERNELS.define("AvgPool")
 def avg_pool(x, *, ksize, strides, padding: str, data_format: str = "NHWC"):
     info = pool_info(x.shape, ksize, strides=strides, padding=padding, data_format=data_format)
     return _from_channels_last(_mean_over_windows(_channels_last(x, info), info), info)
 
 
-@register("AvgPool3D")
+@KERNELS.define("AvgPool3D")
 def avg_pool3d(x, *, ksize, strides, padding: str, data_format: str = "NDHWC"):
     info = pool_info(x.shape, ksize, strides=strides, padding=padding, data_format=data_format)
     return _from_channels_last(_mean_over_windows(_channels_last(x, info), info), info)
 
 
-@register("MaxPoolWithArgmax")
+@KERNELS.define("MaxPoolWithArgmax")
 def max_pool_with_argmax(x, *, ksize, strides, padding: str, include_batch_in_index: bool = False):
     """NHWC max pooling that also returns where each max came from, as the flat index
     ((b * H + y) * W + x) * C + c (without the b term unless include_batch_in_index).

@@ -8,14 +8,16 @@ from __future__ import annotations
 import numpy as np
 
 from engine import dtypes
-from engine.kernels.registry import register
+from engine.kernels.registry import KernelTable
 from engine.kernels.resolve.creation import one_hot_depth
 from engine.kernels.resolve.values import checked_size, parse_shape, scalar
+
+KERNELS = KernelTable()
 
 
 # -- constant fills ---------------------------------------------------------------------------------
 
-@register("Fill")
+@KERNELS.define("Fill")
 def fill(dims, value):
     return np.full(parse_shape(dims), np.asarray(value).reshape(()), dtype=value.dtype)
 
@@ -28,31 +30,31 @@ def _filled(shape: tuple[int, ...], dtype: np.dtype, one: bool) -> np.ndarray:
     return np.ones(shape, dtype) if one else np.zeros(shape, dtype)
 
 
-@register("Ones")
+@KERNELS.define("Ones")
 def ones(shape, *, T: str = "float32"):
     """Not a TensorFlow op: TF.js's graph op taking the shape as input and the dtype as attr T."""
     return _filled(parse_shape(shape), dtypes.numpy_dtype(T), one=True)
 
 
-@register("Zeros")
+@KERNELS.define("Zeros")
 def zeros(shape, *, T: str = "float32"):
     """Not a TensorFlow op: TF.js's graph op taking the shape as input and the dtype as attr T."""
     return _filled(parse_shape(shape), dtypes.numpy_dtype(T), one=False)
 
 
-@register("OnesLike")
+@KERNELS.define("OnesLike")
 def ones_like(x):
     return _filled(x.shape, x.dtype, one=True)
 
 
-@register("ZerosLike")
+@KERNELS.define("ZerosLike")
 def zeros_like(x):
     return _filled(x.shape, x.dtype, one=False)
 
 
 # -- sequences --------------------------------------------------------------------------------------
 
-@register("Range")
+@KERNELS.define("Range")
 def range_(start, limit, delta):
     """Computed in the inputs' storage dtype, as TensorFlow computes in Tidx: float32 sizes and values
     round as TensorFlow's float32 Range does (float64 ranges get float32 precision, as in TF.js)."""
@@ -71,7 +73,7 @@ def range_(start, limit, delta):
     return first + np.arange(size, dtype=dtype) * step
 
 
-@register("LinSpace")
+@KERNELS.define("LinSpace")
 def lin_space(start, stop, num):
     """TensorFlow's formula: start + i * step, with the last value exactly `stop`."""
     first, last, count = start.dtype.type(scalar(start)), start.dtype.type(scalar(stop)), int(scalar(num))
@@ -86,7 +88,7 @@ def lin_space(start, stop, num):
     return out
 
 
-@register("OneHot")
+@KERNELS.define("OneHot")
 def one_hot(indices, depth, on_value, off_value, *, axis: int = -1):
     """Indices outside [0, depth) (negative ones too) give a row of off_value."""
     depth = one_hot_depth(depth, axis, indices.ndim)
@@ -105,20 +107,20 @@ def _generator(seed: int, seed2: int) -> np.random.Generator:
     return np.random.default_rng()
 
 
-@register("RandomStandardNormal")
+@KERNELS.define("RandomStandardNormal")
 def random_standard_normal(shape, *, dtype: str = "float32", seed: int = 0, seed2: int = 0):
     values = _generator(seed, seed2).standard_normal(parse_shape(shape), dtype=np.float32)
     return values.astype(dtypes.numpy_dtype(dtype))
 
 
-@register("RandomUniform")
+@KERNELS.define("RandomUniform")
 def random_uniform(shape, *, dtype: str = "float32", seed: int = 0, seed2: int = 0):
     """Uniform in [0, 1)."""
     values = _generator(seed, seed2).random(parse_shape(shape), dtype=np.float32)
     return values.astype(dtypes.numpy_dtype(dtype))
 
 
-@register("RandomUniformInt")
+@KERNELS.define("RandomUniformInt")
 def random_uniform_int(shape, minval, maxval, *, seed: int = 0, seed2: int = 0):
     """Integers uniform in [minval, maxval)."""
     low, high = int(scalar(minval)), int(scalar(maxval))
@@ -127,7 +129,7 @@ def random_uniform_int(shape, minval, maxval, *, seed: int = 0, seed2: int = 0):
     return _generator(seed, seed2).integers(low, high, parse_shape(shape), dtype=np.int64).astype(minval.dtype)
 
 
-@register("TruncatedNormal")
+@KERNELS.define("TruncatedNormal")
 def truncated_normal(shape, *, dtype: str = "float32", seed: int = 0, seed2: int = 0):
     """Standard normal values, with those beyond 2 standard deviations redrawn, as TensorFlow does."""
     rng = _generator(seed, seed2)
@@ -139,7 +141,7 @@ def truncated_normal(shape, *, dtype: str = "float32", seed: int = 0, seed2: int
     return values.astype(dtypes.numpy_dtype(dtype))
 
 
-@register("Multinomial")
+@KERNELS.define("Multinomial")
 def multinomial(logits, num_samples, *, seed: int = 0, seed2: int = 0, output_dtype: str = "int64"):
     """num_samples class indices per row of [batch, classes] logits, drawn by inverting each row's
     cumulative softmax; classes with -inf logits are never drawn."""

@@ -8,7 +8,9 @@ import heapq
 
 import numpy as np
 
-from engine.kernels.registry import register
+from engine.kernels.registry import KernelTable
+
+KERNELS = KernelTable()
 
 F32 = np.float32
 
@@ -107,19 +109,19 @@ def _padded(values: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
-@register("NonMaxSuppressionV2")
+@KERNELS.define("NonMaxSuppressionV2")
 def non_max_suppression_v2(boxes, scores, max_output_size, iou_threshold):
     """No score threshold: every score above the lowest float (so not -inf, not NaN) qualifies."""
     lowest = np.finfo(F32).min
     return _non_max_suppression(boxes, scores, max_output_size, iou_threshold, lowest)[0].astype(np.int32)
 
 
-@register("NonMaxSuppressionV3")
+@KERNELS.define("NonMaxSuppressionV3")
 def non_max_suppression_v3(boxes, scores, max_output_size, iou_threshold, score_threshold):
     return _non_max_suppression(boxes, scores, max_output_size, iou_threshold, score_threshold)[0].astype(np.int32)
 
 
-@register("NonMaxSuppressionV4")
+@KERNELS.define("NonMaxSuppressionV4")
 def non_max_suppression_v4(boxes, scores, max_output_size, iou_threshold, score_threshold, *,
                            pad_to_max_output_size: bool = False):
     """Outputs the indices (zero-padded to max_output_size if asked) and how many are valid."""
@@ -130,7 +132,7 @@ def non_max_suppression_v4(boxes, scores, max_output_size, iou_threshold, score_
     return selected.astype(np.int32), valid
 
 
-@register("NonMaxSuppressionV5")
+@KERNELS.define("NonMaxSuppressionV5")
 def non_max_suppression_v5(boxes, scores, max_output_size, iou_threshold, score_threshold, soft_nms_sigma, *,
                            pad_to_max_output_size: bool = False):
     """Soft NMS when soft_nms_sigma > 0; also outputs the selected (decayed) scores."""
@@ -143,7 +145,7 @@ def non_max_suppression_v5(boxes, scores, max_output_size, iou_threshold, score_
     return selected.astype(np.int32), selected_scores, valid
 
 
-@register("Where")
+@KERNELS.define("Where")
 def where(condition):
     """Coordinates [n, rank] of the true (non-zero, non-empty string) elements in row-major order."""
     if condition.ndim == 0:
@@ -151,7 +153,7 @@ def where(condition):
     return np.argwhere(condition).astype(np.int64)
 
 
-@register("ListDiff")
+@KERNELS.define("ListDiff")
 def list_diff(x, y, *, out_idx: str = "int32"):
     """The values of x not in y, in x's order, and their positions in x (NaN is never found)."""
     if x.ndim != 1 or y.ndim != 1:

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.kernels.registry import register
+from engine.kernels.registry import KernelTable
+
+KERNELS = KernelTable()
 
 
 def _search_sorted(sorted_inputs: np.ndarray, values: np.ndarray, out_type: str, upper: bool) -> np.ndarray:
@@ -31,17 +33,17 @@ def _search_sorted(sorted_inputs: np.ndarray, values: np.ndarray, out_type: str,
     return first.astype(out_type)
 
 
-@register("LowerBound")
+@KERNELS.define("LowerBound")
 def lower_bound(sorted_inputs, values, *, out_type: str = "int32"):
     return _search_sorted(sorted_inputs, values, out_type, upper=False)
 
 
-@register("UpperBound")
+@KERNELS.define("UpperBound")
 def upper_bound(sorted_inputs, values, *, out_type: str = "int32"):
     return _search_sorted(sorted_inputs, values, out_type, upper=True)
 
 
-@register("TopKV2")
+@KERNELS.define("TopKV2")
 def top_k_v2(x, k, *, sorted: bool = True, index_type: str = "int32"):  # noqa: A002 (TF's attr name)
     """The k largest along the last axis, descending, equal values by lower index first.
 
@@ -81,7 +83,7 @@ def _unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return firsts[by_appearance], groups
 
 
-@register("Unique")
+@KERNELS.define("Unique")
 def unique(x, *, out_idx: str = "int32"):
     """Distinct values in order of first appearance, and each element's index into them."""
     if x.ndim != 1:
@@ -90,7 +92,7 @@ def unique(x, *, out_idx: str = "int32"):
     return x[firsts], groups.astype(out_idx)
 
 
-@register("UniqueV2")
+@KERNELS.define("UniqueV2")
 def unique_v2(x, axis, *, out_idx: str = "int32"):
     """Distinct slices along `axis` (an empty axis tensor means a 1-D x)."""
     axes = np.asarray(axis).reshape(-1)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import numpy as np
 
 from engine import dtypes
-from engine.kernels.registry import register
+from engine.kernels.registry import KernelTable
 from engine.kernels.resolve.image import check_crop_boxes, crop_dims, projective_transform_size, resize_setup
+
+KERNELS = KernelTable()
 
 F32 = np.float32
 
@@ -31,7 +33,7 @@ def _bilinear_weights(out_size: int, in_size: int, scale: np.float32, half_pixel
     return lower, upper, source - floor
 
 
-@register("ResizeBilinear")
+@KERNELS.define("ResizeBilinear")
 def resize_bilinear(images, size, *, align_corners: bool = False, half_pixel_centers: bool = False):
     out_h, out_w, scale_h, scale_w = resize_setup(images.shape, size, align_corners, half_pixel_centers)
     y_lo, y_hi, y_lerp = _bilinear_weights(out_h, images.shape[1], scale_h, half_pixel_centers)
@@ -54,7 +56,7 @@ def _nearest_indices(out_size: int, in_size: int, scale: np.float32, align_corne
     return np.maximum(index, 0) if half_pixel_centers else index
 
 
-@register("ResizeNearestNeighbor")
+@KERNELS.define("ResizeNearestNeighbor")
 def resize_nearest_neighbor(images, size, *, align_corners: bool = False, half_pixel_centers: bool = False):
     out_h, out_w, scale_h, scale_w = resize_setup(images.shape, size, align_corners, half_pixel_centers)
     rows = _nearest_indices(out_h, images.shape[1], scale_h, align_corners, half_pixel_centers)
@@ -72,7 +74,7 @@ def _crop_positions(start: np.ndarray, end: np.ndarray, crop_size: int, image_si
     return start[:, None] * F32(image_size - 1) + np.arange(crop_size, dtype=F32) * step[:, None]
 
 
-@register("CropAndResize")
+@KERNELS.define("CropAndResize")
 def crop_and_resize(image, boxes, box_ind, crop_size, *, method: str = "bilinear",
                     extrapolation_value: float = 0.0):
     """Samples outside the image take `extrapolation_value`, as TensorFlow."""
@@ -143,7 +145,7 @@ _FILL_MODES = {
 }
 
 
-@register("ImageProjectiveTransformV3")
+@KERNELS.define("ImageProjectiveTransformV3")
 def image_projective_transform_v3(images, transforms, output_shape, fill_value, *, interpolation: str,
                                   fill_mode: str = "CONSTANT", dtype: str | None = None):
     """Each output pixel (x, y) samples the input at ((a0 x + a1 y + a2) / k, (b0 x + b1 y + b2) / k),

@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from engine import dtypes
-from engine.kernels.registry import register
+from engine.kernels.registry import KernelTable
 from engine.kernels.resolve.logical import select_condition_shape
+
+KERNELS = KernelTable()
 
 
 def _equality(ufunc, shapes_mismatch_result: bool):
@@ -23,8 +25,8 @@ def _equality(ufunc, shapes_mismatch_result: bool):
     return kernel
 
 
-register("Equal")(_equality(np.equal, shapes_mismatch_result=False))
-register("NotEqual")(_equality(np.not_equal, shapes_mismatch_result=True))
+KERNELS.define("Equal")(_equality(np.equal, shapes_mismatch_result=False))
+KERNELS.define("NotEqual")(_equality(np.not_equal, shapes_mismatch_result=True))
 
 
 def _binary(ufunc):
@@ -41,21 +43,21 @@ _BINARY = {
     "BitwiseAnd": np.bitwise_and, "BitwiseOr": np.bitwise_or, "BitwiseXor": np.bitwise_xor,
 }
 for _op, _ufunc in _BINARY.items():
-    register(_op)(_binary(_ufunc))
+    KERNELS.define(_op)(_binary(_ufunc))
 
 
-@register("LogicalNot")
+@KERNELS.define("LogicalNot")
 def logical_not(x):
     return np.logical_not(x)
 
 
-@register("Invert")
+@KERNELS.define("Invert")
 def invert(x, *, T: str = "int32"):
     """Bitwise NOT in the op's own integer type: ~5 is 250 for uint8, though storage holds it as int32."""
     return np.invert(x.astype(dtypes.numpy_dtype(T)))
 
 
-@register("Select")
+@KERNELS.define("Select")
 def select(condition, t, e):
     """TF1 Select: `t` and `e` share one shape; `condition` is a scalar, that same shape, or (for t of rank
     >= 2) a vector choosing whole rows."""
@@ -63,7 +65,7 @@ def select(condition, t, e):
     return np.where(condition, t, e)
 
 
-@register("SelectV2")
+@KERNELS.define("SelectV2")
 def select_v2(condition, t, e):
     """condition, then and else broadcast against each other."""
     return np.where(condition, t, e)

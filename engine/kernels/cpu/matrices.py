@@ -7,17 +7,19 @@ import numpy as np
 
 from engine.kernels.cpu import blas
 from engine.kernels.cpu.fused import apply_fused_ops
-from engine.kernels.registry import register
+from engine.kernels.registry import KernelTable
 from engine.kernels.resolve.matrices import check_band_bounds
 
+KERNELS = KernelTable()
 
-@register("MatMul")
+
+@KERNELS.define("MatMul")
 def mat_mul(a, b, *, transpose_a: bool = False, transpose_b: bool = False):
     """MatMul's transpose flags do not conjugate complex inputs (BatchMatMul's adj_x/adj_y do)."""
     return blas.matmul(a.T if transpose_a else a, b.T if transpose_b else b)
 
 
-@register("BatchMatMul", "BatchMatMulV2")
+@KERNELS.define("BatchMatMul", "BatchMatMulV2")
 def batch_mat_mul(x, y, *, adj_x: bool = False, adj_y: bool = False):
     """Batch dims broadcast (BatchMatMulV2's rule; V1 graphs always have equal ones)."""
     return blas.matmul(_adjoint(x) if adj_x else x, _adjoint(y) if adj_y else y)
@@ -28,7 +30,7 @@ def _adjoint(matrices: np.ndarray) -> np.ndarray:
     return np.conj(swapped) if swapped.dtype.kind == "c" else swapped
 
 
-@register("_FusedMatMul")
+@KERNELS.define("_FusedMatMul")
 def fused_mat_mul(a, b, *args, transpose_a: bool = False, transpose_b: bool = False, fused_ops=(),
                   epsilon: float = 1e-4, leakyrelu_alpha: float = 0.2):
     """MatMul followed by `fused_ops` ('BiasAdd' then an activation; 'Prelu' takes its alpha from
@@ -37,17 +39,17 @@ def fused_mat_mul(a, b, *args, transpose_a: bool = False, transpose_b: bool = Fa
     return apply_fused_ops(product, fused_ops, args, epsilon=epsilon, leakyrelu_alpha=leakyrelu_alpha)
 
 
-@register("Transpose")
+@KERNELS.define("Transpose")
 def transpose(x, perm):
     return np.transpose(x, [int(p) for p in perm])
 
 
-@register("Einsum")
+@KERNELS.define("Einsum")
 def einsum(*inputs, equation: str):
     return np.einsum(equation, *inputs, optimize=len(inputs) > 1)
 
 
-@register("MatrixBandPart")
+@KERNELS.define("MatrixBandPart")
 def matrix_band_part(x, num_lower, num_upper):
     """Keeps entries with row - col <= num_lower and col - row <= num_upper in each innermost matrix;
     a negative bound keeps that whole triangle."""

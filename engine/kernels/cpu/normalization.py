@@ -6,11 +6,13 @@ import math
 import numpy as np
 
 from engine.kernels.cpu import blas
+from engine.kernels.registry import KernelTable
 from engine.kernels.resolve.values import reduction_axes
-from engine.kernels.registry import register
+
+KERNELS = KernelTable()
 
 
-@register("EuclideanNorm")
+@KERNELS.define("EuclideanNorm")
 def euclidean_norm(x, axis, *, keep_dims: bool = False):
     """sqrt(sum |x|^2) in the input's dtype: complex inputs give a real value stored as complex,
     integer ones the truncated root of the (wrapping) integer sum, as TensorFlow's reducer."""
@@ -25,7 +27,7 @@ def euclidean_norm(x, axis, *, keep_dims: bool = False):
     return np.sqrt(total).astype(x.dtype)
 
 
-@register("FusedBatchNorm", "FusedBatchNormV2")
+@KERNELS.define("FusedBatchNorm", "FusedBatchNormV2")
 def fused_batch_norm(x, scale, offset, mean, variance, *, epsilon: float = 1e-4, data_format: str = "NHWC"):
     """Inference batch norm (TF.js ignores is_training, and so does this). Besides y, TensorFlow
     (is_training=False) passes the given mean and variance through as batch_mean/batch_variance, NaN
@@ -38,7 +40,7 @@ def fused_batch_norm(x, scale, offset, mean, variance, *, epsilon: float = 1e-4,
     return y, mean, variance, mean, variance
 
 
-@register("FusedBatchNormV3")
+@KERNELS.define("FusedBatchNormV3")
 def fused_batch_norm_v3(x, scale, offset, mean, variance, *, epsilon: float = 1e-4, data_format: str = "NHWC"):
     """As FusedBatchNorm, plus reserve_space_3, which inference leaves empty."""
     return fused_batch_norm(x, scale, offset, mean, variance, epsilon=epsilon, data_format=data_format) + \
@@ -53,7 +55,7 @@ def _normalize(x, scale, offset, mean, variance, epsilon: float, data_format: st
     return y.astype(x.dtype)
 
 
-@register("LRN")
+@KERNELS.define("LRN")
 def lrn(x, *, depth_radius: int = 5, bias: float = 1.0, alpha: float = 1.0, beta: float = 0.5):
     """x / (bias + alpha * sum of squares over channels d-r..d+r) ** beta, along the last axis.
     Like TensorFlow, the window sums contract the squares with a 0/1 band matrix (one BLAS call),
@@ -66,7 +68,7 @@ def lrn(x, *, depth_radius: int = 5, bias: float = 1.0, alpha: float = 1.0, beta
     return (x * np.power(scale, np.float32(-beta))).astype(x.dtype)
 
 
-@register("Softmax")
+@KERNELS.define("Softmax")
 def softmax(logits):
     """Over the last axis, shifted by the row max for stability. A row holding NaN or +Inf (or only
     -Inf) is all NaN, as TensorFlow's Eigen kernel gives (its oneDNN kernel, the default on x86,
@@ -75,7 +77,7 @@ def softmax(logits):
     return exp / np.sum(exp, axis=-1, keepdims=True)
 
 
-@register("LogSoftmax")
+@KERNELS.define("LogSoftmax")
 def log_softmax(logits):
     shifted = _shifted(logits)
     return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))

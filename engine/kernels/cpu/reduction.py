@@ -9,26 +9,28 @@ from __future__ import annotations
 import numpy as np
 
 from engine import dtypes
-from engine.kernels.registry import register
+from engine.kernels.registry import KernelTable
 from engine.kernels.resolve.reduction import arg_axis, check_bincount
 from engine.kernels.resolve.values import reduction_axes
+
+KERNELS = KernelTable()
 
 
 def _reduced_count(x: np.ndarray, axes: tuple[int, ...]) -> int:
     return int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
 
 
-@register("Sum")
+@KERNELS.define("Sum")
 def sum_(x, axis, *, keep_dims: bool = False):
     return np.sum(x, axis=reduction_axes(axis, x.ndim), dtype=x.dtype, keepdims=keep_dims)
 
 
-@register("Prod")
+@KERNELS.define("Prod")
 def prod(x, axis, *, keep_dims: bool = False):
     return np.prod(x, axis=reduction_axes(axis, x.ndim), dtype=x.dtype, keepdims=keep_dims)
 
 
-@register("Mean")
+@KERNELS.define("Mean")
 def mean(x, axis, *, keep_dims: bool = False):
     """Integer means divide the (wrapping) integer sum by the count, truncating toward zero;
     an empty integer reduction gives 0 and an empty float one NaN, as TensorFlow."""
@@ -41,13 +43,13 @@ def mean(x, axis, *, keep_dims: bool = False):
     return np.divide(total, count, dtype=x.dtype)
 
 
-@register("Max")
+@KERNELS.define("Max")
 def max_(x, axis, *, keep_dims: bool = False):
     """NaN wins (as TensorFlow's reducer); an empty reduction gives the dtype's bottom value."""
     return np.max(x, axis=reduction_axes(axis, x.ndim), keepdims=keep_dims, initial=_bottom(x.dtype))
 
 
-@register("Min")
+@KERNELS.define("Min")
 def min_(x, axis, *, keep_dims: bool = False):
     return np.min(x, axis=reduction_axes(axis, x.ndim), keepdims=keep_dims, initial=_top(x.dtype))
 
@@ -64,22 +66,22 @@ def _top(dtype: np.dtype):
     return True if dtype.kind == "b" else np.iinfo(dtype).max
 
 
-@register("All")
+@KERNELS.define("All")
 def all_(x, axis, *, keep_dims: bool = False):
     return np.all(x, axis=reduction_axes(axis, x.ndim), keepdims=keep_dims)
 
 
-@register("Any")
+@KERNELS.define("Any")
 def any_(x, axis, *, keep_dims: bool = False):
     return np.any(x, axis=reduction_axes(axis, x.ndim), keepdims=keep_dims)
 
 
-@register("ArgMax")
+@KERNELS.define("ArgMax")
 def arg_max(x, dimension, *, output_type: str = "int64"):
     return _arg_extremum(x, dimension, output_type, largest=True)
 
 
-@register("ArgMin")
+@KERNELS.define("ArgMin")
 def arg_min(x, dimension, *, output_type: str = "int64"):
     return _arg_extremum(x, dimension, output_type, largest=False)
 
@@ -100,12 +102,12 @@ def _arg_extremum(x: np.ndarray, dimension: np.ndarray, output_type: str, larges
     return np.where(beats_start, index, 0).astype(dtypes.numpy_dtype(output_type))
 
 
-@register("Cumsum")
+@KERNELS.define("Cumsum")
 def cumsum(x, axis, *, exclusive: bool = False, reverse: bool = False):
     return _scan(x, axis, exclusive, reverse, np.cumsum, identity=0)
 
 
-@register("Cumprod")
+@KERNELS.define("Cumprod")
 def cumprod(x, axis, *, exclusive: bool = False, reverse: bool = False):
     return _scan(x, axis, exclusive, reverse, np.cumprod, identity=1)
 
@@ -125,7 +127,7 @@ def _scan(x: np.ndarray, axis: np.ndarray, exclusive: bool, reverse: bool, accum
     return np.moveaxis(out, 0, axis)
 
 
-@register("Bincount")
+@KERNELS.define("Bincount")
 def bincount(arr, size, weights):
     """Counts of each value of `arr` in [0, size), or sums of `weights` there; larger values are
     dropped. The output has the weights' dtype even when weights is empty (plain counts)."""
@@ -133,7 +135,7 @@ def bincount(arr, size, weights):
                      weights.dtype, binary=False)[0]
 
 
-@register("DenseBincount")
+@KERNELS.define("DenseBincount")
 def dense_bincount(values, size, weights, *, binary_output: bool = False):
     """Bincount of a vector, or of each row of a matrix; `binary_output` marks presence (ignoring weights)."""
     rows = values.reshape(1, -1) if values.ndim <= 1 else values

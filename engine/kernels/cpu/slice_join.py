@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.kernels.registry import register
+from engine.kernels.registry import KernelTable
 from engine.kernels.resolve.slice_join import (
     check_bounds, check_scatter_output, check_sparse_order, check_sparse_shapes, concat_axis, flat_positions,
     gather_batch_dims, reverse_axes, reverse_dims, scatter_depth, slice_counts, split_sizes, split_v_sizes,
@@ -15,16 +15,18 @@ from engine.kernels.resolve.slice_join import (
 )
 from engine.kernels.resolve.values import checked_size, first_int, int_list, normalize_axis
 
+KERNELS = KernelTable()
+
 
 # -- joining ----------------------------------------------------------------------------------------
 
-@register("ConcatV2")
+@KERNELS.define("ConcatV2")
 def concat_v2(*values_and_axis):
     """Inputs are the tensors, then the axis."""
     return _concat(values_and_axis[:-1], first_int(values_and_axis[-1]), "ConcatV2")
 
 
-@register("Concat")
+@KERNELS.define("Concat")
 def concat(axis, *values):
     """The legacy op takes the axis first."""
     return _concat(values, first_int(axis), "Concat")
@@ -34,18 +36,18 @@ def _concat(values, axis: int, op: str) -> np.ndarray:
     return np.concatenate(values, axis=concat_axis(axis, values[0].ndim, op))
 
 
-@register("Pack")
+@KERNELS.define("Pack")
 def pack(*values, axis: int = 0):
     rank = values[0].ndim + 1
     return np.stack(values, axis=normalize_axis(axis, rank, "Pack"))
 
 
-@register("Unpack")
+@KERNELS.define("Unpack")
 def unpack(value, *, axis: int = 0):
     return list(np.moveaxis(value, normalize_axis(axis, value.ndim, "Unpack"), 0))
 
 
-@register("Tile")
+@KERNELS.define("Tile")
 def tile(x, multiples):
     multiples = tile_multiples(int_list(multiples), x.ndim)
     checked_size("Tile's output", [d * m for d, m in zip(x.shape, multiples)])
@@ -54,14 +56,14 @@ def tile(x, multiples):
 
 # -- splitting --------------------------------------------------------------------------------------
 
-@register("Split")
+@KERNELS.define("Split")
 def split(axis, value, *, num_split: int):
     axis = normalize_axis(first_int(axis), value.ndim, "Split")
     split_sizes(num_split, value.shape[axis], axis)
     return np.split(value, num_split, axis=axis)
 
 
-@register("SplitV")
+@KERNELS.define("SplitV")
 def split_v(value, size_splits, axis):
     """One size may be -1: it takes what the others leave."""
     axis = normalize_axis(first_int(axis), value.ndim, "SplitV")
@@ -71,7 +73,7 @@ def split_v(value, size_splits, axis):
 
 # -- slicing ----------------------------------------------------------------------------------------
 
-@register("Slice")
+@KERNELS.define("Slice")
 def slice_(x, begin, size):
     """A size of -1 takes everything from begin to the end of that dimension."""
     starts = int_list(begin)
@@ -79,7 +81,7 @@ def slice_(x, begin, size):
     return x[tuple(slice(start, start + count) for start, count in zip(starts, counts))]
 
 
-@register("StridedSlice")
+@KERNELS.define("StridedSlice")
 def strided_slice(x, begin, end, strides, *, begin_mask: int = 0, end_mask: int = 0, ellipsis_mask: int = 0,
                   new_axis_mask: int = 0, shrink_axis_mask: int = 0):
     """TensorFlow's full slice spec, resolved to one range per input dimension (resolve.slice_join);
@@ -94,14 +96,14 @@ def strided_slice(x, begin, end, strides, *, begin_mask: int = 0, end_mask: int 
     return x[tuple(index)].reshape(out_shape)
 
 
-@register("Reverse")
+@KERNELS.define("Reverse")
 def reverse(x, dims):
     """The legacy op names the reversed axes by a bool per dimension."""
     axes = reverse_dims(dims, x.ndim)
     return np.flip(x, axis=tuple(axes)) if axes else x
 
 
-@register("ReverseV2")
+@KERNELS.define("ReverseV2")
 def reverse_v2(x, axis):
     axes = reverse_axes(int_list(axis), x.ndim)
     return np.flip(x, axis=tuple(axes)) if axes else x
@@ -109,13 +111,13 @@ def reverse_v2(x, axis):
 
 # -- gather -----------------------------------------------------------------------------------------
 
-@register("Gather")
+@KERNELS.define("Gather")
 def gather(params, indices):
     """The legacy op gathers along axis 0."""
     return gather_v2(params, indices, 0)
 
 
-@register("GatherV2")
+@KERNELS.define("GatherV2")
 def gather_v2(params, indices, axis, *, batch_dims: int = 0):
     """The first `batch_dims` dimensions of params and indices pair up; within each batch entry
     indices pick slices of params along `axis`:
@@ -141,7 +143,7 @@ def _block_view(shape: tuple[int, ...], depth: int) -> tuple[int, int]:
     return int(np.prod(shape[:depth], dtype=np.int64)), int(np.prod(shape[depth:], dtype=np.int64))
 
 
-@register("GatherNd")
+@KERNELS.define("GatherNd")
 def gather_nd(params, indices):
     """indices[..., K] address slices params[i0, ..., iK-1]: out.shape = indices.shape[:-1] + params.shape[K:]."""
     indices = np.asarray(indices)
@@ -151,7 +153,7 @@ def gather_nd(params, indices):
     return picked.reshape(indices.shape[:-1] + params.shape[depth:])
 
 
-@register("ScatterNd")
+@KERNELS.define("ScatterNd")
 def scatter_nd(indices, updates, shape):
     """Updates at repeated indices are summed."""
     shape = tuple(int_list(shape))
@@ -159,7 +161,7 @@ def scatter_nd(indices, updates, shape):
     return _scatter(out, indices, updates, accumulate=True, op="ScatterNd")
 
 
-@register("TensorScatterUpdate")
+@KERNELS.define("TensorScatterUpdate")
 def tensor_scatter_update(tensor, indices, updates):
     """At repeated indices the last update wins, as on TensorFlow's CPU."""
     return _scatter(tensor.copy(), indices, updates, accumulate=False, op="TensorScatterUpdate")
@@ -179,7 +181,7 @@ def _scatter(out: np.ndarray, indices: np.ndarray, updates: np.ndarray, accumula
     return blocks.reshape(out.shape)
 
 
-@register("SparseToDense")
+@KERNELS.define("SparseToDense")
 def sparse_to_dense(sparse_indices, output_shape, sparse_values, default_value, *, validate_indices: bool = True):
     """sparse_indices is 0-D/1-D (indices into a vector) or [N, rank]; sparse_values is [N] or one
     scalar for all. With validate_indices, indices must be sorted and unique, as TensorFlow demands."""

@@ -9,7 +9,9 @@ from typing import Callable
 
 import numpy as np
 
-from engine.kernels.registry import register
+from engine.kernels.registry import KernelTable
+
+KERNELS = KernelTable()
 
 
 def _check_rank(x: np.ndarray) -> None:
@@ -28,7 +30,7 @@ def _fft_length(fft_length: np.ndarray, x: np.ndarray, needed: Callable[[int], i
     return length
 
 
-@register("FFT")
+@KERNELS.define("FFT")
 def fft(x):
     _check_rank(x)
     if x.shape[-1] == 0:
@@ -36,7 +38,7 @@ def fft(x):
     return np.fft.fft(x, axis=-1).astype(np.complex64)
 
 
-@register("IFFT")
+@KERNELS.define("IFFT")
 def ifft(x):
     _check_rank(x)
     if x.shape[-1] == 0:
@@ -44,14 +46,14 @@ def ifft(x):
     return np.fft.ifft(x, axis=-1).astype(np.complex64)
 
 
-@register("RFFT")
+@KERNELS.define("RFFT")
 def rfft(x, fft_length):
     """The fft_length // 2 + 1 non-negative frequencies of a real signal."""
     _check_rank(x)
     return np.fft.rfft(x, n=_fft_length(fft_length, x, lambda n: n), axis=-1).astype(np.complex64)
 
 
-@register("IRFFT")
+@KERNELS.define("IRFFT")
 def irfft(x, fft_length):
     """The real signal of length fft_length whose spectrum's first fft_length // 2 + 1 bins are x."""
     _check_rank(x)

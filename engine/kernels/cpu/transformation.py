@@ -7,12 +7,14 @@ from __future__ import annotations
 import numpy as np
 
 from engine import dtypes
-from engine.kernels.registry import register
+from engine.kernels.registry import KernelTable
 from engine.kernels.resolve.transformation import (
-    batch_to_space_sizes, block_move_shape, broadcast_args as broadcast_args_shape, float_to_int_rule,
-    mirror_pad_pairs, pad_pairs, space_to_batch_sizes,
+    batch_to_space_sizes, block_move_shape, float_to_int_rule, mirror_pad_pairs, pad_pairs, space_to_batch_sizes,
 )
+from engine.kernels.resolve.transformation import broadcast_args as broadcast_args_shape
 from engine.kernels.resolve.values import checked_size, int_list
+
+KERNELS = KernelTable()
 
 
 def _pad(x: np.ndarray, pairs: list[tuple[int, int]], **how) -> np.ndarray:
@@ -32,7 +34,7 @@ def _zero_of(dtype: np.dtype):
 _TRUNCATED_BITS = {"float16": 13, "bfloat16": 16}
 
 
-@register("Cast")
+@KERNELS.define("Cast")
 def cast(x, *, DstT: str, Truncate: bool = False):
     """Values as TensorFlow's CPU cast makes them, then kept in tfgl's storage dtype.
 
@@ -84,17 +86,17 @@ def _narrow_float(x: np.ndarray, name: str, truncate: bool) -> np.ndarray:
 
 # -- padding ----------------------------------------------------------------------------------------
 
-@register("Pad")
+@KERNELS.define("Pad")
 def pad(x, paddings):
     return _pad(x, pad_pairs(paddings, x.ndim, "Pad"), constant_values=_zero_of(x.dtype))
 
 
-@register("PadV2")
+@KERNELS.define("PadV2")
 def pad_v2(x, paddings, constant_values):
     return _pad(x, pad_pairs(paddings, x.ndim, "PadV2"), constant_values=np.asarray(constant_values).item())
 
 
-@register("MirrorPad")
+@KERNELS.define("MirrorPad")
 def mirror_pad(x, paddings, *, mode: str):
     """REFLECT excludes the edge value (padding < dim); SYMMETRIC repeats it (padding <= dim)."""
     pairs, _ = mirror_pad_pairs(paddings, x.shape, mode)
@@ -103,7 +105,7 @@ def mirror_pad(x, paddings, *, mode: str):
 
 # -- moving space into batch or depth ---------------------------------------------------------------
 
-@register("SpaceToBatchND")
+@KERNELS.define("SpaceToBatchND")
 def space_to_batch_nd(x, block_shape, paddings):
     """Zero-pads the M spatial dims (1..M), then moves each block offset into the batch dimension:
     out batch index = offset (row-major over blocks) * batch + b."""
@@ -120,7 +122,7 @@ def space_to_batch_nd(x, block_shape, paddings):
     return out.reshape([x.shape[0] * int(np.prod(blocks))] + [s // b for s, b in zip(sizes, blocks)] + list(rest))
 
 
-@register("BatchToSpaceND")
+@KERNELS.define("BatchToSpaceND")
 def batch_to_space_nd(x, block_shape, crops):
     """Inverse of SpaceToBatchND: moves block offsets from the batch back into space, then crops."""
     blocks = int_list(block_shape)
@@ -156,13 +158,13 @@ def _space_to_depth(x: np.ndarray, size: int) -> np.ndarray:
     return blocks.reshape(n, h // size, w // size, size * size * c)
 
 
-@register("DepthToSpace")
+@KERNELS.define("DepthToSpace")
 def depth_to_space(x, *, block_size: int, data_format: str = "NHWC"):
     """Each pixel's depth splits into a block_size x block_size patch (depth index = (row*bs + col)*C' + c)."""
     return _nhwc(_depth_to_space, "DepthToSpace", x, block_size, data_format)
 
 
-@register("SpaceToDepth")
+@KERNELS.define("SpaceToDepth")
 def space_to_depth(x, *, block_size: int, data_format: str = "NHWC"):
     """Inverse of DepthToSpace."""
     return _nhwc(_space_to_depth, "SpaceToDepth", x, block_size, data_format)
@@ -170,13 +172,13 @@ def space_to_depth(x, *, block_size: int, data_format: str = "NHWC"):
 
 # -- broadcasting -----------------------------------------------------------------------------------
 
-@register("BroadcastTo")
+@KERNELS.define("BroadcastTo")
 def broadcast_to(x, shape):
     """A materialized copy: other kernels may assume their inputs own contiguous memory."""
     return np.broadcast_to(x, checked_size("BroadcastTo's output", int_list(shape))).copy()
 
 
-@register("BroadcastArgs")
+@KERNELS.define("BroadcastArgs")
 def broadcast_args(s0, s1):
     """The broadcast of two shapes given as vectors."""
     return np.array(broadcast_args_shape(s0, s1), dtype=s0.dtype)

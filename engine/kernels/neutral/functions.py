@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from engine.errors import GraphError
 from engine.io.limits import Limits
-from engine.kernels.registry import BACKEND_NEUTRAL, register
+from engine.kernels.registry import KernelTable
+
+KERNELS = KernelTable()
 
 
 def truthy(t) -> bool:
@@ -17,7 +19,7 @@ def truthy(t) -> bool:
     return values.size > 0
 
 
-@register("While", "StatelessWhile", backend=BACKEND_NEUTRAL)
+@KERNELS.define("While", "StatelessWhile")
 def while_(*loop_vars, cond, body, runtime):
     loop_vars = list(loop_vars)
     limit = Limits.max_loop_iterations
@@ -29,12 +31,12 @@ def while_(*loop_vars, cond, body, runtime):
                      f"TFGL_MAX_LOOP_ITERATIONS)")
 
 
-@register("If", "StatelessIf", backend=BACKEND_NEUTRAL)
+@KERNELS.define("If", "StatelessIf")
 def if_(cond, *inputs, then_branch, else_branch, runtime):
     return runtime.call(then_branch if truthy(cond) else else_branch, list(inputs))
 
 
-@register("PartitionedCall", "StatefulPartitionedCall", backend=BACKEND_NEUTRAL)
+@KERNELS.define("PartitionedCall", "StatefulPartitionedCall")
 def partitioned_call(*args, f, runtime):
     return runtime.call(f, list(args))
 

@@ -7,8 +7,10 @@ import numpy as np
 
 from engine import dtypes
 from engine.errors import KernelError
-from engine.kernels.registry import BACKEND_NEUTRAL, register
-from engine.tensor import Tensor, alias
+from engine.kernels.registry import KernelTable
+from engine.tensors import Tensor, alias
+
+KERNELS = KernelTable()
 
 
 def _int_tensor(values) -> Tensor:
@@ -16,50 +18,49 @@ def _int_tensor(values) -> Tensor:
     return Tensor(dtypes.to_storage(array, "int32"), "int32")
 
 
-@register("Identity", "Snapshot", "StopGradient", "PlaceholderWithDefault", "PreventGradient",
-          backend=BACKEND_NEUTRAL)
+@KERNELS.define("Identity", "Snapshot", "StopGradient", "PlaceholderWithDefault", "PreventGradient")
 def identity(x):
     return x
 
 
-@register("IdentityN", backend=BACKEND_NEUTRAL)
+@KERNELS.define("IdentityN")
 def identity_n(*xs):
     return list(xs)
 
 
-@register("NoOp", backend=BACKEND_NEUTRAL)
+@KERNELS.define("NoOp")
 def no_op(*_):
     return []
 
 
-@register("Shape", backend=BACKEND_NEUTRAL)
+@KERNELS.define("Shape")
 def shape(x):
     return _int_tensor(x.shape)
 
 
-@register("ShapeN", backend=BACKEND_NEUTRAL)
+@KERNELS.define("ShapeN")
 def shape_n(*xs):
     return [_int_tensor(x.shape) for x in xs]
 
 
-@register("Size", backend=BACKEND_NEUTRAL)
+@KERNELS.define("Size")
 def size(x):
     return _int_tensor(x.size)
 
 
-@register("Rank", backend=BACKEND_NEUTRAL)
+@KERNELS.define("Rank")
 def rank(x):
     return _int_tensor(x.rank)
 
 
-@register("EnsureShape", backend=BACKEND_NEUTRAL)
+@KERNELS.define("EnsureShape")
 def ensure_shape(x, *, shape=None):
     if shape is not None and (len(shape) != x.rank or any(e >= 0 and e != d for e, d in zip(shape, x.shape))):
         raise KernelError(f"EnsureShape: shape {list(x.shape)} is not compatible with {list(shape)}")
     return x
 
 
-@register("Print", backend=BACKEND_NEUTRAL)
+@KERNELS.define("Print")
 def print_(x, *data, message: str = "", summarize: int = 3):
     """Prints like TF.js's Print op: the message, then each data tensor's first values."""
     parts = [message] + [str(t.numpy().reshape(-1)[:summarize].tolist()) for t in data]
@@ -67,7 +68,7 @@ def print_(x, *data, message: str = "", summarize: int = 3):
     return x
 
 
-@register("Reshape", backend=BACKEND_NEUTRAL)
+@KERNELS.define("Reshape")
 def reshape(x, shape):
     target = [int(d) for d in np.asarray(shape.numpy()).reshape(-1)]
     return alias(x, resolve_reshape(x.shape, target))
@@ -90,7 +91,7 @@ def resolve_reshape(shape: tuple[int, ...], target: list[int]) -> tuple[int, ...
     return tuple(target)
 
 
-@register("Squeeze", backend=BACKEND_NEUTRAL)
+@KERNELS.define("Squeeze")
 def squeeze(x, *, squeeze_dims=()):
     rank = x.rank
     axes = {a % rank for a in squeeze_dims} if squeeze_dims else {i for i, d in enumerate(x.shape) if d == 1}
@@ -100,7 +101,7 @@ def squeeze(x, *, squeeze_dims=()):
     return alias(x, [d for i, d in enumerate(x.shape) if i not in axes])
 
 
-@register("ExpandDims", backend=BACKEND_NEUTRAL)
+@KERNELS.define("ExpandDims")
 def expand_dims(x, axis):
     a = int(np.asarray(axis.numpy()).reshape(-1)[0])
     rank = x.rank

@@ -1,37 +1,38 @@
 """GL kernels of the arithmetic family (binary elementwise with broadcasting)."""
 from __future__ import annotations
 
-from engine.kernels.registry import register
+from engine.kernels.registry import KernelTable
 from engine.kernels.webgl.common import binary
-from engine.tensor import alias
-from engine.webgl.backend import CPUFallback
+from engine.tensors import alias
+from engine.webgl.program import CPUFallback
 
-WEBGL = "webgl"
+KERNELS = KernelTable()
 
 
-@register("Add", "AddV2", backend=WEBGL)
+
+@KERNELS.define("Add", "AddV2")
 def add(backend, a, b):
     return binary(backend, a, b, "arithmetic/add.glsl")
 
 
-@register("Sub", backend=WEBGL)
+@KERNELS.define("Sub")
 def sub(backend, a, b):
     return binary(backend, a, b, "arithmetic/sub.glsl")
 
 
-@register("Mul", backend=WEBGL)
+@KERNELS.define("Mul")
 def mul(backend, a, b):
     return binary(backend, a, b, "arithmetic/mul.glsl")
 
 
-@register("BiasAdd", backend=WEBGL)
+@KERNELS.define("BiasAdd")
 def bias_add(backend, value, bias, *, data_format: str = "NHWC"):
     if data_format.startswith("NC") and value.rank > 2:
         bias = alias(bias, (bias.size,) + (1,) * (value.rank - 2))  # channels on axis 1
     return binary(backend, value, bias, "arithmetic/add.glsl")
 
 
-@register("AddN", backend=WEBGL)
+@KERNELS.define("AddN")
 def add_n(backend, *inputs):
     total = inputs[0]
     for x in inputs[1:]:
@@ -39,55 +40,55 @@ def add_n(backend, *inputs):
     return total
 
 
-@register("RealDiv", "Div", backend=WEBGL)
+@KERNELS.define("RealDiv", "Div")
 def div(backend, a, b):
     if a.dtype == "int32":
         raise CPUFallback("integer division checks for zero divisors")
     return binary(backend, a, b, "arithmetic/div.glsl")
 
 
-@register("DivNoNan", backend=WEBGL)
+@KERNELS.define("DivNoNan")
 def div_no_nan(backend, a, b):
     return binary(backend, a, b, "arithmetic/div_no_nan.glsl")
 
 
-@register("FloorDiv", backend=WEBGL)
+@KERNELS.define("FloorDiv")
 def floor_div(backend, a, b):
     if a.dtype == "int32":
         raise CPUFallback("integer division checks for zero divisors")
     return binary(backend, a, b, "arithmetic/floor_div.glsl")
 
 
-@register("Maximum", backend=WEBGL)
+@KERNELS.define("Maximum")
 def maximum(backend, a, b):
     return binary(backend, a, b, "arithmetic/maximum.glsl")
 
 
-@register("Minimum", backend=WEBGL)
+@KERNELS.define("Minimum")
 def minimum(backend, a, b):
     return binary(backend, a, b, "arithmetic/minimum.glsl")
 
 
-@register("Pow", backend=WEBGL)
+@KERNELS.define("Pow")
 def pow_(backend, a, b):
     if a.dtype == "int32":
         raise CPUFallback("integer powers check for negative exponents")
     return binary(backend, a, b, "arithmetic/pow.glsl")
 
 
-@register("SquaredDifference", backend=WEBGL)
+@KERNELS.define("SquaredDifference")
 def squared_difference(backend, a, b):
     return binary(backend, a, b, "arithmetic/squared_difference.glsl")
 
 
-@register("Mod", backend=WEBGL)
+@KERNELS.define("Mod")
 def mod(backend, a, b):
     if a.dtype == "int32":
         raise CPUFallback("integer division checks for zero divisors")
     return binary(backend, a, b, "arithmetic/mod.glsl")
 
 
-@register("FloorMod", backend=WEBGL)
+@KERNELS.define("FloorMod")
 def floor_mod(backend, a, b):
     if a.dtype == "int32":
         raise CPUFallback("integer division checks for zero divisors")

@@ -9,18 +9,22 @@ CPU kernel (CPUFallback); complex parts, Complex and the FakeQuant family have n
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from engine.kernels.registry import register
+from engine.kernels.registry import KernelTable
 from engine.kernels.webgl import packed
-from engine.kernels.webgl.common import broadcast_shape, require_gl_dtypes
-from engine.kernels.webgl.logical import ternary
-from engine.tensor import Tensor
-from engine.webgl.backend import CPUFallback, WebGLBackend
-from engine.webgl.program import Program
+from engine.kernels.webgl.common import broadcast_shape, require_gl_dtypes, ternary
+from engine.tensors import Tensor
+from engine.webgl.program import CPUFallback, Program
 from engine.webgl.textures import ComplexGLData
 
-WEBGL = "webgl"
+if TYPE_CHECKING:
+    from engine.backends.webgl import WebGLBackend
+
+KERNELS = KernelTable()
+
 
 _EXP = ("basic_math/lib_exp.glsl",)
 _LOG = ("basic_math/lib_log.glsl",)
@@ -82,16 +86,16 @@ def _unary_kernel(name: str, libs: tuple[str, ...], integers: bool, out_dtype: s
 
 
 for _op, (_name, _libs, _integers, _out_dtype) in _UNARY.items():
-    register(_op, backend=WEBGL)(_unary_kernel(_name, _libs, _integers, _out_dtype))
+    KERNELS.define(_op)(_unary_kernel(_name, _libs, _integers, _out_dtype))
 
 
-@register("LeakyRelu", backend=WEBGL)
+@KERNELS.define("LeakyRelu")
 def leaky_relu(backend, features, *, alpha: float = 0.2):
     """alpha is a uniform: every alpha shares one compiled program."""
     return _unary(backend, features, "leaky_relu", uniforms={"alpha": float(np.float32(alpha))})
 
 
-@register("Atan2", backend=WEBGL)
+@KERNELS.define("Atan2")
 def atan2(backend, y, x):
     if y.dtype != "float32" or x.dtype != "float32":
         raise CPUFallback("Atan2 runs on float32 only")
@@ -99,7 +103,7 @@ def atan2(backend, y, x):
     return backend.run_program(program, [y, x], broadcast_shape(y.shape, x.shape), "float32")
 
 
-@register("Prelu", backend=WEBGL)
+@KERNELS.define("Prelu")
 def prelu(backend, x, alpha):
     """TF.js's fused PReLU: alpha (broadcast against x) scales the negative part."""
     require_gl_dtypes(x, alpha)
@@ -107,7 +111,7 @@ def prelu(backend, x, alpha):
     return backend.run_program(program, [x, alpha], broadcast_shape(x.shape, alpha.shape), x.dtype)
 
 
-@register("ClipByValue", backend=WEBGL)
+@KERNELS.define("ClipByValue")
 def clip_by_value(backend, t, clip_value_min, clip_value_max):
     """Bounds broadcast into t's shape (scalars or t's shape in TensorFlow); anything else runs the CPU
     kernel, which broadcasts them as numpy does."""
@@ -120,7 +124,7 @@ def clip_by_value(backend, t, clip_value_min, clip_value_max):
 
 # -- complex64: two float textures per tensor (as TF.js); other ops on complex run the CPU kernel --
 
-@register("Complex", backend=WEBGL)
+@KERNELS.define("Complex")
 def complex_(backend, real, imag):
     """Pairs two float tensors without copying them (broadcast first when their shapes differ)."""
     if real.dtype != "float32" or imag.dtype != "float32":
@@ -138,17 +142,17 @@ def _shape_tensor(shape: tuple[int, ...]) -> Tensor:
     return Tensor(np.array(shape, np.int32), "int32")
 
 
-@register("Real", backend=WEBGL)
+@KERNELS.define("Real")
 def real(backend, x):
     return backend.complex_parts(x)[0]
 
 
-@register("Imag", backend=WEBGL)
+@KERNELS.define("Imag")
 def imag(backend, x):
     return backend.complex_parts(x)[1]
 
 
-@register("ComplexAbs", backend=WEBGL)
+@KERNELS.define("ComplexAbs")
 def complex_abs(backend, x):
     re, im = backend.complex_parts(x)
     program = _program("complex_abs", (), "binary", ("A", "B"), False)

@@ -18,18 +18,22 @@ viewed as (C, 1, 1) so they broadcast along the channel axis, as the CPU kernel 
 from __future__ import annotations
 
 from math import prod
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from engine.kernels.conv_util import ConvInfo, backprop_input_info, conv_info, dilation2d_info, pool_info
-from engine.kernels.registry import register
+from engine.kernels.registry import KernelTable
 from engine.kernels.webgl import packed
-from engine.kernels.webgl.fused import SHADER as ACTIVATIONS_SHADER, FusedEpilogue, fused_epilogue
-from engine.kernels.webgl.matrices import empty_like_shape, fit_onto, int_values, view
-from engine.tensor import Tensor
-from engine.webgl.backend import CPUFallback, WebGLBackend
-from engine.webgl.program import Program
+from engine.kernels.webgl.common import empty, fit_onto, ints, view
+from engine.kernels.webgl.fused import SHADER as ACTIVATIONS_SHADER
+from engine.kernels.webgl.fused import FusedEpilogue, fused_epilogue
+from engine.tensors import Tensor
+from engine.webgl.program import CPUFallback, Program
 
-WEBGL = "webgl"
+if TYPE_CHECKING:
+    from engine.backends.webgl import WebGLBackend
+
+KERNELS = KernelTable()
+
 _AXES = ("N", "C", "D", "H", "W")
 _SPATIAL = ("D", "H", "W")
 # Textures hold float32, so MaxPoolWithArgmax's int indexes are exact only below 2**24.
@@ -112,7 +116,7 @@ def _convolve(backend: WebGLBackend, x: Tensor, filters: Tensor, info: ConvInfo,
     """Runs shaders/convolution/<name>.glsl over the output of `info`, with `epilogue` fused."""
     _require_float(x, filters)
     if info.is_empty:
-        return empty_like_shape(info.out_shape, "float32")
+        return empty(info.out_shape, "float32")
     defines = {**_input_output_defines(info), **(extra or {})}
     shaders, names, tensors = (f"convolution/{name}.glsl",), ("X", "W"), [x, filters]
     if epilogue is not None and not epilogue.empty:
@@ -161,7 +165,7 @@ def _epilogue(backend, info, fused_ops, args, epsilon, leakyrelu_alpha) -> Fused
                           align=_aligner(backend, info))
 
 
-@register("Conv2D", backend=WEBGL)
+@KERNELS.define("Conv2D")
 def conv2d(backend, x, filters, *, strides, padding: str, data_format: str = "NHWC", dilations=None,
            explicit_paddings=()):
     info = conv_info(x.shape, filters.shape, strides=strides, padding=padding, data_format=data_format,
@@ -169,14 +173,14 @@ def conv2d(backend, x, filters, *, strides, padding: str, data_format: str = "NH
     return conv_tensor(backend, x, filters, info)
 
 
-@register("Conv3D", backend=WEBGL)
+@KERNELS.define("Conv3D")
 def conv3d(backend, x, filters, *, strides, padding: str, data_format: str = "NDHWC", dilations=None):
     info = conv_info(x.shape, filters.shape, strides=strides, padding=padding, data_format=data_format,
                      dilations=dilations)
     return conv_tensor(backend, x, filters, info)
 
 
-@register("Conv1D", backend=WEBGL)
+@KERNELS.define("Conv1D")
 def conv1d(backend, x, filters, *, stride: int, padding: str, data_format: str = "NWC", dilation: int = 1):
     """TF.js's Conv1D: x (N, W, C) or (N, C, W), filter (W, C, O), scalar stride and dilation."""
     info = conv_info(x.shape, filters.shape, strides=[stride], padding=padding, data_format=data_format,
@@ -184,7 +188,7 @@ def conv1d(backend, x, filters, *, stride: int, padding: str, data_format: str =
     return conv_tensor(backend, x, filters, info)
 
 
-@register("DepthwiseConv2d", "DepthwiseConv2dNative", backend=WEBGL)
+@KERNELS.define("DepthwiseConv2d", "DepthwiseConv2dNative")
 def depthwise_conv2d(backend, x, filters, *, strides, padding: str, data_format: str = "NHWC", dilations=None,
                      explicit_paddings=()):
     info = conv_info(x.shape, filters.shape, strides=strides, padding=padding, data_format=data_format,
@@ -192,7 +196,7 @@ def depthwise_conv2d(backend, x, filters, *, strides, padding: str, data_format:
     return depthwise_tensor(backend, x, filters, info)
 
 
-@register("_FusedConv2D", backend=WEBGL)
+@KERNELS.define("_FusedConv2D")
 def fused_conv2d(backend, x, filters, *args, strides, padding: str, data_format: str = "NHWC", dilations=None,
                  explicit_paddings=(), fused_ops=(), epsilon: float = 1e-4, leakyrelu_alpha: float = 0.2):
     info = conv_info(x.shape, filters.shape, strides=strides, padding=padding, data_format=data_format,
@@ -201,7 +205,7 @@ def fused_conv2d(backend, x, filters, *args, strides, padding: str, data_format:
     return conv_tensor(backend, x, filters, info, epilogue)
 
 
-@register("FusedDepthwiseConv2dNative", backend=WEBGL)
+@KERNELS.define("FusedDepthwiseConv2dNative")
 def fused_depthwise_conv2d(backend, x, filters, *args, strides, padding: str, data_format: str = "NHWC",
                            dilations=None, explicit_paddings=(), fused_ops=(), epsilon: float = 1e-4,
                            leakyrelu_alpha: float = 0.2):
@@ -211,17 +215,17 @@ def fused_depthwise_conv2d(backend, x, filters, *args, strides, padding: str, da
     return depthwise_tensor(backend, x, filters, info, epilogue)
 
 
-@register("Conv2DBackpropInput", backend=WEBGL)
+@KERNELS.define("Conv2DBackpropInput")
 def conv2d_backprop_input(backend, input_sizes, filters, out_backprop, *, strides, padding: str,
                           data_format: str = "NHWC", dilations=None, explicit_paddings=()):
     """The transposed convolution, gathered: each input position sums dy * filter over the taps and
     output positions whose window covered it (the CPU kernel scatters; the sum is the same)."""
     _require_float(filters, out_backprop)
-    info = backprop_input_info(int_values(input_sizes), filters.shape, out_backprop.shape, strides=strides,
+    info = backprop_input_info(ints(input_sizes), filters.shape, out_backprop.shape, strides=strides,
                                padding=padding, data_format=data_format, dilations=dilations,
                                explicit_paddings=explicit_paddings)
     if prod(info.in_shape) == 0:
-        return empty_like_shape(info.in_shape, "float32")
+        return empty(info.in_shape, "float32")
     # An empty out_backprop (no window fits) reads nothing: the shader's loops find no output
     # position, so the gradient is zero.
     out_d, out_h, out_w = _three(info.out_size, 1)
@@ -241,7 +245,7 @@ def pool_tensor(backend: WebGLBackend, x: Tensor, info: ConvInfo, op: int, filte
     value / index (the first tap, then strictly greater ones)."""
     _require_float(x, *([filters] if filters is not None else []))
     if info.is_empty:
-        return empty_like_shape(info.out_shape, out_dtype)
+        return empty(info.out_shape, out_dtype)
     defines = {**_input_output_defines(info), "POOL_OP": op, **(extra or {})}
     names, tensors = ("X",), [x]
     if filters is not None:
@@ -250,32 +254,32 @@ def pool_tensor(backend: WebGLBackend, x: Tensor, info: ConvInfo, op: int, filte
     return backend.run_program(program, tensors, info.out_shape, out_dtype)
 
 
-@register("MaxPool", backend=WEBGL)
+@KERNELS.define("MaxPool")
 def max_pool(backend, x, *, ksize, strides, padding: str, data_format: str = "NHWC", explicit_paddings=()):
     info = pool_info(x.shape, ksize, strides=strides, padding=padding, data_format=data_format,
                      explicit_paddings=explicit_paddings)
     return pool_tensor(backend, x, info, POOL_MAX)
 
 
-@register("MaxPool3D", backend=WEBGL)
+@KERNELS.define("MaxPool3D")
 def max_pool3d(backend, x, *, ksize, strides, padding: str, data_format: str = "NDHWC"):
     info = pool_info(x.shape, ksize, strides=strides, padding=padding, data_format=data_format)
     return pool_tensor(backend, x, info, POOL_MAX)
 
 
-@register("AvgPool", backend=WEBGL)
+@KERNELS.define("AvgPool")
 def avg_pool(backend, x, *, ksize, strides, padding: str, data_format: str = "NHWC"):
     info = pool_info(x.shape, ksize, strides=strides, padding=padding, data_format=data_format)
     return pool_tensor(backend, x, info, POOL_AVG)
 
 
-@register("AvgPool3D", backend=WEBGL)
+@KERNELS.define("AvgPool3D")
 def avg_pool3d(backend, x, *, ksize, strides, padding: str, data_format: str = "NDHWC"):
     info = pool_info(x.shape, ksize, strides=strides, padding=padding, data_format=data_format)
     return pool_tensor(backend, x, info, POOL_AVG)
 
 
-@register("MaxPoolWithArgmax", backend=WEBGL)
+@KERNELS.define("MaxPoolWithArgmax")
 def max_pool_with_argmax(backend, x, *, ksize, strides, padding: str, include_batch_in_index: bool = False):
     """Two passes over the windows, one for the values and one for the indexes (as int32, how tfgl
     stores int64), each taking a window's first tap and then strictly greater ones."""
@@ -288,7 +292,7 @@ def max_pool_with_argmax(backend, x, *, ksize, strides, padding: str, include_ba
     return values, indexes
 
 
-@register("Dilation2D", backend=WEBGL)
+@KERNELS.define("Dilation2D")
 def dilation2d(backend, x, filters, *, strides, rates, padding: str):
     info = dilation2d_info(x.shape, filters.shape, strides=strides, rates=rates, padding=padding)
     return pool_tensor(backend, x, info, POOL_DILATION, filters)

@@ -10,20 +10,25 @@ computes them on the CPU). The random ops stay on the CPU: they sample with nump
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine import dtypes
 from engine.errors import ModelFormatError
-from engine.kernels.registry import register
+from engine.kernels.registry import KernelTable
 from engine.kernels.resolve.creation import one_hot_depth
 from engine.kernels.resolve.values import parse_shape
-from engine.kernels.webgl.slice_join import GL_DTYPES, empty, on_cpu, on_gpu
-from engine.tensor import Tensor, alias
-from engine.webgl.backend import WebGLBackend
+from engine.kernels.webgl.common import empty, has_texture_form
+from engine.tensors import Tensor, alias
 from engine.webgl.program import Program
+from engine.webgl.textures import GL_DTYPES
 
-WEBGL = "webgl"
+if TYPE_CHECKING:
+    from engine.backends.webgl import WebGLBackend
+
+KERNELS = KernelTable()
+
 
 
 def fill(backend: WebGLBackend, shape, value: float, dtype: str) -> Tensor:
@@ -43,10 +48,10 @@ def _scalar_value(t: Tensor, op: str) -> float:
     return float(values.reshape(-1)[0])
 
 
-@register("Fill", backend=WEBGL)
+@KERNELS.define("Fill")
 def fill_op(backend, dims, value):
-    if not on_gpu(value):
-        return on_cpu("Fill", [dims, value])
+    if not has_texture_form(value):
+        return backend.run_on_cpu("Fill", [dims, value])
     shape = parse_shape(dims.numpy())
     if value.has_values():
         return fill(backend, shape, _scalar_value(value, "Fill"), value.dtype)
@@ -59,17 +64,17 @@ def fill_op(backend, dims, value):
     return alias(backend.run_program(program, [alias(value, (1,))], (size,), value.dtype), shape)
 
 
-@register("ZerosLike", backend=WEBGL)
+@KERNELS.define("ZerosLike")
 def zeros_like(backend, x):
-    if not on_gpu(x):
-        return on_cpu("ZerosLike", [x])
+    if not has_texture_form(x):
+        return backend.run_on_cpu("ZerosLike", [x])
     return fill(backend, x.shape, 0.0, x.dtype)
 
 
-@register("OnesLike", backend=WEBGL)
+@KERNELS.define("OnesLike")
 def ones_like(backend, x):
-    if not on_gpu(x):
-        return on_cpu("OnesLike", [x])
+    if not has_texture_form(x):
+        return backend.run_on_cpu("OnesLike", [x])
     return fill(backend, x.shape, 1.0, x.dtype)
 
 
@@ -79,25 +84,25 @@ def _filled(backend, op: str, shape: Tensor, T: str, value: float):
     except ModelFormatError:
         storage = None
     if storage not in GL_DTYPES:
-        return on_cpu(op, [shape], {"T": T})
+        return backend.run_on_cpu(op, [shape], {"T": T})
     return fill(backend, parse_shape(shape.numpy()), value, storage)
 
 
-@register("Ones", backend=WEBGL)
+@KERNELS.define("Ones")
 def ones(backend, shape, *, T: str = "float32"):
     return _filled(backend, "Ones", shape, T, 1.0)
 
 
-@register("Zeros", backend=WEBGL)
+@KERNELS.define("Zeros")
 def zeros(backend, shape, *, T: str = "float32"):
     return _filled(backend, "Zeros", shape, T, 0.0)
 
 
-@register("OneHot", backend=WEBGL)
+@KERNELS.define("OneHot")
 def one_hot(backend, indices, depth, on_value, off_value, *, axis: int = -1):
     """Indices (on the GPU or not) are compared in the shader; on/off values are uniforms."""
-    if not on_gpu(on_value, off_value, indices):
-        return on_cpu("OneHot", [indices, depth, on_value, off_value], {"axis": axis})
+    if not has_texture_form(on_value, off_value, indices):
+        return backend.run_on_cpu("OneHot", [indices, depth, on_value, off_value], {"axis": axis})
     depth = one_hot_depth(depth.numpy(), axis, indices.rank)
     where = indices.rank if axis == -1 else axis
     out_shape = indices.shape[:where] + (depth,) + indices.shape[where:]

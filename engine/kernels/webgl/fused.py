@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from engine.tensor import Tensor
-from engine.webgl.backend import CPUFallback
+from engine.tensors import Tensor
+from engine.webgl.program import CPUFallback
 
 ACTIVATIONS = {"linear": 0, "identity": 0, "relu": 1, "relu6": 2, "elu": 3, "sigmoid": 4, "tanh": 5,
                "leakyrelu": 6, "prelu": 7}

@@ -20,19 +20,22 @@ dtypes run the CPU kernel (CPUFallback).
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine import dtypes
-from engine.kernels.registry import register
+from engine.kernels.registry import KernelTable
 from engine.kernels.resolve.image import check_crop_boxes, crop_dims, projective_transform_size, resize_setup
-from engine.kernels.webgl.common import require_gl_dtypes
-from engine.kernels.webgl.slice_join import empty, ints, on_cpu
-from engine.tensor import Tensor, alias
-from engine.webgl.backend import WebGLBackend
+from engine.kernels.webgl.common import empty, ints, require_gl_dtypes
+from engine.tensors import Tensor, alias
 from engine.webgl.program import Program
 
-WEBGL = "webgl"
+if TYPE_CHECKING:
+    from engine.backends.webgl import WebGLBackend
+
+KERNELS = KernelTable()
+
 F32 = np.float32
 _COMMON = "image/common.glsl"
 _FILL_MODES = {"CONSTANT": 0, "REFLECT": 1, "WRAP": 2, "NEAREST": 3}
@@ -62,12 +65,12 @@ def _resize(backend: WebGLBackend, op: str, images: Tensor, size: Tensor, align_
     return backend.run_program(program, [images], out_shape, out_dtype)
 
 
-@register("ResizeBilinear", backend=WEBGL)
+@KERNELS.define("ResizeBilinear")
 def resize_bilinear(backend, images, size, *, align_corners: bool = False, half_pixel_centers: bool = False):
     return _resize(backend, "ResizeBilinear", images, size, align_corners, half_pixel_centers)
 
 
-@register("ResizeNearestNeighbor", backend=WEBGL)
+@KERNELS.define("ResizeNearestNeighbor")
 def resize_nearest_neighbor(backend, images, size, *, align_corners: bool = False,
                             half_pixel_centers: bool = False):
     return _resize(backend, "ResizeNearestNeighbor", images, size, align_corners, half_pixel_centers)
@@ -75,7 +78,7 @@ def resize_nearest_neighbor(backend, images, size, *, align_corners: bool = Fals
 
 # -- crop and resize --------------------------------------------------------------------------------
 
-@register("CropAndResize", backend=WEBGL)
+@KERNELS.define("CropAndResize")
 def crop_and_resize(backend, image, boxes, box_ind, crop_size, *, method: str = "bilinear",
                     extrapolation_value: float = 0.0):
     require_gl_dtypes(image, boxes, box_ind)
@@ -109,14 +112,14 @@ def _cast_fill(fill_value: Tensor, fine: np.dtype) -> float:
     return float(F32(fill))
 
 
-@register("ImageProjectiveTransformV3", backend=WEBGL)
+@KERNELS.define("ImageProjectiveTransformV3")
 def image_projective_transform_v3(backend, images, transforms, output_shape, fill_value, *, interpolation: str,
                                   fill_mode: str = "CONSTANT", dtype: str | None = None):
     require_gl_dtypes(images, transforms)
     out_h, out_w = projective_transform_size(images.shape, transforms.shape, ints(output_shape), fill_mode,
                                              interpolation)
     if images.size == 0:  # nothing to upload or sample: the CPU kernel answers (and validates)
-        return on_cpu("ImageProjectiveTransformV3", [images, transforms, output_shape, fill_value],
+        return backend.run_on_cpu("ImageProjectiveTransformV3", [images, transforms, output_shape, fill_value],
                       {"interpolation": interpolation, "fill_mode": fill_mode, "dtype": dtype})
     batch, height, width, depth = images.shape
     fine = dtypes.numpy_dtype(dtype) if dtype else dtypes.NUMPY_OF[images.dtype]

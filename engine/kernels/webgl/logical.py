@@ -5,23 +5,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.kernels.registry import register
+from engine.kernels.registry import KernelTable
 from engine.kernels.resolve.logical import select_condition_shape
-from engine.kernels.webgl.common import binary, broadcast_shape, require_gl_dtypes, unary
-from engine.tensor import Tensor, alias
-from engine.webgl.backend import CPUFallback, WebGLBackend
-from engine.webgl.program import Program
+from engine.kernels.webgl.common import binary, broadcast_shape, ternary, unary
+from engine.tensors import Tensor, alias
+from engine.webgl.program import CPUFallback
 
-WEBGL = "webgl"
+KERNELS = KernelTable()
 
 
-def ternary(backend: WebGLBackend, a: Tensor, b: Tensor, c: Tensor, shader: str, out_shape, out_dtype: str,
-            libs: tuple[str, ...] = (), defines: dict | None = None) -> Tensor:
-    """Runs `shader` (defining `float ternary_op(float, float, float)`) over `out_shape`; each input
-    broadcasts against it (its dims align with the output's trailing dims)."""
-    require_gl_dtypes(a, b, c)
-    program = Program(shader, (*libs, shader, "templates/ternary.glsl"), ("A", "B", "C"), defines)
-    return backend.run_program(program, [a, b, c], out_shape, out_dtype)
+
 
 
 # --- comparisons ---------------------------------------------------------------------------------------------
@@ -35,7 +28,7 @@ def _comparison(shader: str):
 
 for _op, _shader in {"Greater": "greater", "GreaterEqual": "greater_equal", "Less": "less",
                      "LessEqual": "less_equal"}.items():
-    register(_op, backend=WEBGL)(_comparison(_shader))
+    KERNELS.define(_op)(_comparison(_shader))
 
 
 def _equality(shader: str, shapes_mismatch_result: bool):
@@ -52,23 +45,23 @@ def _equality(shader: str, shapes_mismatch_result: bool):
     return kernel
 
 
-register("Equal", backend=WEBGL)(_equality("equal", shapes_mismatch_result=False))
-register("NotEqual", backend=WEBGL)(_equality("not_equal", shapes_mismatch_result=True))
+KERNELS.define("Equal")(_equality("equal", shapes_mismatch_result=False))
+KERNELS.define("NotEqual")(_equality("not_equal", shapes_mismatch_result=True))
 
 
 # --- boolean logic ---------------------------------------------------------------------------------------------
 
-@register("LogicalAnd", backend=WEBGL)
+@KERNELS.define("LogicalAnd")
 def logical_and(backend, x, y):
     return binary(backend, x, y, "logical/logical_and.glsl", out_dtype="bool")
 
 
-@register("LogicalOr", backend=WEBGL)
+@KERNELS.define("LogicalOr")
 def logical_or(backend, x, y):
     return binary(backend, x, y, "logical/logical_or.glsl", out_dtype="bool")
 
 
-@register("LogicalNot", backend=WEBGL)
+@KERNELS.define("LogicalNot")
 def logical_not(backend, x):
     return unary(backend, x, "logical/logical_not.glsl", out_dtype="bool")
 
@@ -90,13 +83,13 @@ def _bitwise(shader: str):
 
 
 for _op, _shader in {"BitwiseAnd": "bitwise_and", "BitwiseOr": "bitwise_or", "BitwiseXor": "bitwise_xor"}.items():
-    register(_op, backend=WEBGL)(_bitwise(_shader))
+    KERNELS.define(_op)(_bitwise(_shader))
 
 # How ~x wraps in each integer type (storage holds them all as int32): (bits, signed).
 _INVERT_WRAP = {"int8": (8, True), "uint8": (8, False), "int16": (16, True), "uint16": (16, False)}
 
 
-@register("Invert", backend=WEBGL)
+@KERNELS.define("Invert")
 def invert(backend, x, *, T: str = "int32"):
     """Bitwise NOT in the op's own type: ~5 is 250 for uint8. 32- and 64-bit types wrap into int32
     storage the same way (~x = -x - 1)."""
@@ -107,7 +100,7 @@ def invert(backend, x, *, T: str = "int32"):
 
 # --- select ------------------------------------------------------------------------------------------------------
 
-@register("Select", backend=WEBGL)
+@KERNELS.define("Select")
 def select(backend, condition, t, e):
     """TF1 Select: `t` and `e` share one shape; `condition` is a scalar, that same shape, or (for t of rank
     >= 2) a vector choosing whole rows."""
@@ -117,7 +110,7 @@ def select(backend, condition, t, e):
     return ternary(backend, condition, t, e, "logical/select.glsl", t.shape, t.dtype)
 
 
-@register("SelectV2", backend=WEBGL)
+@KERNELS.define("SelectV2")
 def select_v2(backend, condition, t, e):
     """condition, then and else broadcast against each other."""
     shape = broadcast_shape(broadcast_shape(condition.shape, t.shape), e.shape)

@@ -9,106 +9,47 @@ on, float products run packed.py's 2x2-block program instead.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-import numpy as np
-
-from engine import dtypes
-from engine.kernels.registry import register
-from engine.kernels.webgl import packed
+from engine.kernels.registry import KernelTable
 from engine.kernels.resolve.matrices import check_band_bounds
-from engine.kernels.resolve.values import int_list
-from engine.kernels.webgl.common import broadcast_shape, require_gl_dtypes
-from engine.kernels.webgl.fused import SHADER as ACTIVATIONS_SHADER, FusedEpilogue, fused_epilogue
-from engine.tensor import Tensor, alias
-from engine.webgl.backend import CPUFallback, WebGLBackend
-from engine.webgl.compiler import MAX_RANK, coords_type, strides
-from engine.webgl.program import Program
+from engine.kernels.webgl import packed
+from engine.kernels.webgl.common import (
+    broadcast_shape, empty, fit_onto, ints, require_gl_dtypes, reshaped, transpose_tensor, view,
+)
+from engine.kernels.webgl.fused import SHADER as ACTIVATIONS_SHADER
+from engine.kernels.webgl.fused import FusedEpilogue, fused_epilogue
+from engine.kernels.webgl.reduction import reduce_tensor
+from engine.tensors import Tensor
+from engine.webgl.compiler import strides
+from engine.webgl.program import CPUFallback, Program
 
-WEBGL = "webgl"
-_COMPONENTS = "xyzwuv"
+if TYPE_CHECKING:
+    from engine.backends.webgl import WebGLBackend
+
+KERNELS = KernelTable()
+
 
 
 # -- shared helpers (reduction.py and normalization.py use these too) ---------------------------------------
-def int_values(t: Tensor) -> list[int]:
-    """A small int tensor's values (an axis, a permutation), read on the CPU."""
-    return int_list(t.numpy())
 
 
-def view(backend: WebGLBackend, t: Tensor, shape: Sequence[int]) -> Tensor:
-    """`t` under another shape of the same size, sharing its texture (uploaded once, to `t`)."""
-    shape = tuple(int(d) for d in shape)
-    if shape == t.shape:
-        return t
-    if t.size:
-        backend.texture_of(t)
-    return alias(t, shape)
 
 
-def reshaped(result: Tensor, shape: Sequence[int]) -> Tensor:
-    """A kernel's own intermediate `result` under `shape`; `result` itself is released."""
-    shape = tuple(int(d) for d in shape)
-    if shape == result.shape:
-        return result
-    out = alias(result, shape)
-    result.dispose()
-    return out
 
 
-def empty_like_shape(shape: Sequence[int], dtype: str) -> Tensor:
-    return Tensor(np.zeros(tuple(shape), dtypes.NUMPY_OF[dtype]), dtype)
 
 
-def _component(rank: int, i: int) -> str:
-    return "c" if rank <= 1 else f"c.{_COMPONENTS[i]}"
 
 
 # -- Transpose ---------------------------------------------------------------------------------------------
-def collapse_permutation(shape: Sequence[int], perm: Sequence[int]) -> tuple[list[int], list[int]]:
-    """The same transpose on fewer dims: unit dims dropped, input axes that stay neighbours in the
-    output merged. Returns (input shape, permutation) of the collapsed problem."""
-    kept = [a for a in range(len(shape)) if shape[a] != 1]
-    renumber = {a: i for i, a in enumerate(kept)}
-    sizes = [shape[a] for a in kept]
-    groups: list[list[int]] = []   # runs of (renumbered) input axes, in output order
-    for a in (renumber[p] for p in perm if shape[p] != 1):
-        if groups and groups[-1][-1] + 1 == a:
-            groups[-1].append(a)
-        else:
-            groups.append([a])
-    order = sorted(range(len(groups)), key=lambda g: groups[g][0])
-    position = {g: i for i, g in enumerate(order)}
-    in_shape = [math.prod(sizes[a] for a in groups[g]) for g in order]
-    return in_shape, [position[g] for g in range(len(groups))]
 
 
-def transpose_tensor(backend: WebGLBackend, x: Tensor, perm: Sequence[int]) -> Tensor:
-    """np.transpose(x, perm) on the GPU; a permutation that moves no data is a free reshape."""
-    perm = [int(p) for p in perm]
-    if sorted(perm) != list(range(x.rank)):
-        raise ValueError(f"{perm} is not a permutation of the {x.rank} dims of {list(x.shape)}")
-    out_shape = tuple(x.shape[p] for p in perm)
-    if x.size == 0:
-        return empty_like_shape(out_shape, x.dtype)
-    require_gl_dtypes(x)
-    in_shape, small_perm = collapse_permutation(x.shape, perm)
-    if small_perm == sorted(small_perm):
-        return view(backend, x, out_shape)
-    rank = len(small_perm)
-    if rank > MAX_RANK:
-        raise CPUFallback(f"a transpose of {rank} separate dims")
-    source_axis_to_out = {p: i for i, p in enumerate(small_perm)}
-    read = "getA(" + ", ".join(_component(rank, source_axis_to_out[j]) for j in range(rank)) + ")"
-    program = Program("transpose", ("matrices/transpose.glsl",), ("A",),
-                      {"COORDS_TYPE": coords_type(rank), "TRANSPOSE_READ": read})
-    small_out = [in_shape[p] for p in small_perm]
-    result = backend.run_program(program, [view(backend, x, in_shape)], small_out, x.dtype)
-    return reshaped(result, out_shape)
 
 
-@register("Transpose", backend=WEBGL)
+@KERNELS.define("Transpose")
 def transpose(backend, x, perm):
-    return transpose_tensor(backend, x, int_values(perm))
+    return transpose_tensor(backend, x, ints(perm))
 
 
 # -- matrix products ---------------------------------------------------------------------------------------
@@ -148,7 +89,7 @@ def matmul_tensor(backend: WebGLBackend, a: Tensor, b: Tensor, transpose_a: bool
     out_shape = batch_shape + (m, n)
     dtype = "int32" if a.dtype == "int32" else "float32"
     if math.prod(out_shape) == 0:
-        return empty_like_shape(out_shape, dtype)
+        return empty(out_shape, dtype)
     fused = epilogue is not None and not epilogue.empty
     if k <= backend.max_loop_iterations:
         result = packed.matmul(backend, a, b, transpose_a, transpose_b, epilogue if fused else None, out_shape)
@@ -197,19 +138,19 @@ def _epilogue_program(backend: WebGLBackend, x: Tensor, epilogue: FusedEpilogue)
     return backend.run_program(program, [x, *epilogue.tensors], x.shape, x.dtype)
 
 
-@register("MatMul", backend=WEBGL)
+@KERNELS.define("MatMul")
 def mat_mul(backend, a, b, *, transpose_a: bool = False, transpose_b: bool = False):
     if a.rank != 2 or b.rank != 2:
         raise ValueError(f"MatMul takes matrices, not {list(a.shape)} and {list(b.shape)}")
     return matmul_tensor(backend, a, b, transpose_a, transpose_b)
 
 
-@register("BatchMatMul", "BatchMatMulV2", backend=WEBGL)
+@KERNELS.define("BatchMatMul", "BatchMatMulV2")
 def batch_mat_mul(backend, x, y, *, adj_x: bool = False, adj_y: bool = False):
     return matmul_tensor(backend, x, y, adj_x, adj_y)
 
 
-@register("_FusedMatMul", backend=WEBGL)
+@KERNELS.define("_FusedMatMul")
 def fused_mat_mul(backend, a, b, *args, transpose_a: bool = False, transpose_b: bool = False, fused_ops=(),
                   epsilon: float = 1e-4, leakyrelu_alpha: float = 0.2):
     """MatMul + `fused_ops` ('BiasAdd' / 'Add' then an activation, 'Prelu' reading its weights).
@@ -224,16 +165,6 @@ def fused_mat_mul(backend, a, b, *args, transpose_a: bool = False, transpose_b: 
     return matmul_tensor(backend, a, b, transpose_a, transpose_b, epilogue)
 
 
-def fit_onto(backend: WebGLBackend, t: Tensor, shape: tuple[int, ...]) -> Tensor:
-    """An extra input of a fused op as a tensor broadcasting onto `shape` without growing it
-    (convolution.py's fused ops use it too)."""
-    dims = list(t.shape)
-    while len(dims) > len(shape) and dims[0] == 1:
-        dims.pop(0)
-    padded = [1] * (len(shape) - len(dims)) + dims
-    if len(dims) > len(shape) or any(d not in (1, s) for d, s in zip(padded, shape)):
-        raise ValueError(f"a fused input of shape {list(t.shape)} does not broadcast onto {list(shape)}")
-    return view(backend, t, dims)
 
 
 # -- Einsum ------------------------------------------------------------------------------------------------
@@ -304,7 +235,6 @@ def einsum_tensor(backend: WebGLBackend, inputs: Sequence[Tensor], equation: str
             sizes[ch] = d if ch not in sizes or sizes[ch] == 1 else sizes[ch]
     if any(ch not in sizes for ch in output):
         raise ValueError(f"einsum output {output!r} names a label no operand has")
-    from engine.kernels.webgl.reduction import reduce_tensor
 
     def drop(x: Tensor, term: str, keep: set) -> tuple[Tensor, str]:
         axes = [i for i, ch in enumerate(term) if ch not in keep]
@@ -335,21 +265,21 @@ def einsum_tensor(backend: WebGLBackend, inputs: Sequence[Tensor], equation: str
     return transpose_tensor(backend, product, [order.index(ch) for ch in output])
 
 
-@register("Einsum", backend=WEBGL)
+@KERNELS.define("Einsum")
 def einsum(backend, *inputs, equation: str):
     return einsum_tensor(backend, inputs, equation)
 
 
 # -- MatrixBandPart ----------------------------------------------------------------------------------------
-@register("MatrixBandPart", backend=WEBGL)
+@KERNELS.define("MatrixBandPart")
 def matrix_band_part(backend, x, num_lower, num_upper):
     require_gl_dtypes(x)
-    lower, upper = int_values(num_lower)[0], int_values(num_upper)[0]
+    lower, upper = ints(num_lower)[0], ints(num_upper)[0]
     if x.rank < 2:
         raise ValueError(f"MatrixBandPart needs a matrix, not shape {list(x.shape)}")
     check_band_bounds(lower, upper, x.shape)
     if x.size == 0:
-        return empty_like_shape(x.shape, x.dtype)
+        return empty(x.shape, x.dtype)
     rows, cols = x.shape[-2:]
     program = Program("band_part", ("matrices/band_part.glsl",), ("A",),
                       uniforms={"numLower": lower, "numUpper": upper})

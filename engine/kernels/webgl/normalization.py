@@ -2,26 +2,30 @@
 passes, as TF.js), inference FusedBatchNorm(V2/V3), LRN and EuclideanNorm (a windowed reduction)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from engine.kernels.registry import register
+from engine.kernels.registry import KernelTable
 from engine.kernels.resolve.values import reduction_axes
-from engine.kernels.webgl.common import require_gl_dtypes
-from engine.kernels.webgl.matrices import empty_like_shape, int_values, reshaped, view
+from engine.kernels.webgl.common import empty, ints, require_gl_dtypes, reshaped, view
 from engine.kernels.webgl.reduction import MAX, PRE_EXP_SHIFTED, SUM, reduce_rows, reduce_tensor
-from engine.tensor import Tensor
-from engine.webgl.backend import CPUFallback, WebGLBackend
-from engine.webgl.program import Program
+from engine.tensors import Tensor
+from engine.webgl.program import CPUFallback, Program
 
-WEBGL = "webgl"
+if TYPE_CHECKING:
+    from engine.backends.webgl import WebGLBackend
+
+KERNELS = KernelTable()
 
 
-@register("EuclideanNorm", backend=WEBGL)
+
+@KERNELS.define("EuclideanNorm")
 def euclidean_norm(backend, x, axis, *, keep_dims: bool = False):
     """sqrt of the sum of squares; integer norms take the floor of the root, as TensorFlow."""
     if x.dtype not in ("float32", "int32"):
         raise CPUFallback(f"{x.dtype} norms run on the CPU")
-    axes = reduction_axes(np.array(int_values(axis), np.int64), x.rank)
+    axes = reduction_axes(np.array(ints(axis), np.int64), x.rank)
     return reduce_tensor(backend, x, axes, "EuclideanNorm", keep_dims)
 
 
@@ -31,7 +35,7 @@ def softmax_tensor(backend: WebGLBackend, logits: Tensor, log: bool) -> Tensor:
     one elementwise pass."""
     require_gl_dtypes(logits)
     if logits.size == 0:
-        return empty_like_shape(logits.shape, "float32")
+        return empty(logits.shape, "float32")
     n = logits.shape[-1]
     rows = view(backend, logits, (logits.size // n, n))
     row_max = reduce_rows(backend, rows, MAX, "float32")
@@ -44,12 +48,12 @@ def softmax_tensor(backend: WebGLBackend, logits: Tensor, log: bool) -> Tensor:
     return reshaped(result, logits.shape)
 
 
-@register("Softmax", backend=WEBGL)
+@KERNELS.define("Softmax")
 def softmax(backend, logits):
     return softmax_tensor(backend, logits, log=False)
 
 
-@register("LogSoftmax", backend=WEBGL)
+@KERNELS.define("LogSoftmax")
 def log_softmax(backend, logits):
     return softmax_tensor(backend, logits, log=True)
 
@@ -60,7 +64,7 @@ def _batch_norm(backend, x, scale, offset, mean, variance, epsilon: float, data_
     given mean and variance (NaN for an empty batch), as the CPU kernel."""
     require_gl_dtypes(x, scale, offset, mean, variance)
     if x.size == 0:
-        y = empty_like_shape(x.shape, x.dtype)
+        y = empty(x.shape, x.dtype)
         undefined = [Tensor(np.full(mean.shape, np.nan, np.float32), "float32") for _ in range(2)]
         return [y, *undefined, mean, variance]
     channels_first = data_format.startswith("NC") and x.rank > 2
@@ -78,27 +82,27 @@ def _batch_norm(backend, x, scale, offset, mean, variance, epsilon: float, data_
     return [y, mean, variance, mean, variance]
 
 
-@register("FusedBatchNorm", "FusedBatchNormV2", backend=WEBGL)
+@KERNELS.define("FusedBatchNorm", "FusedBatchNormV2")
 def fused_batch_norm(backend, x, scale, offset, mean, variance, *, epsilon: float = 1e-4,
                      data_format: str = "NHWC"):
     return _batch_norm(backend, x, scale, offset, mean, variance, epsilon, data_format)
 
 
-@register("FusedBatchNormV3", backend=WEBGL)
+@KERNELS.define("FusedBatchNormV3")
 def fused_batch_norm_v3(backend, x, scale, offset, mean, variance, *, epsilon: float = 1e-4,
                         data_format: str = "NHWC"):
     """As FusedBatchNorm, plus reserve_space_3, which inference leaves empty."""
     return _batch_norm(backend, x, scale, offset, mean, variance, epsilon, data_format) + \
-        [empty_like_shape((0,), "float32")]
+        [empty((0,), "float32")]
 
 
 # -- LRN ---------------------------------------------------------------------------------------------------
-@register("LRN", backend=WEBGL)
+@KERNELS.define("LRN")
 def lrn(backend, x, *, depth_radius: int = 5, bias: float = 1.0, alpha: float = 1.0, beta: float = 0.5):
     """Along the last axis; each output loops over all the pixel's channels (see the shader for why)."""
     require_gl_dtypes(x)
     if x.size == 0:
-        return empty_like_shape(x.shape, x.dtype)
+        return empty(x.shape, x.dtype)
     channels = x.shape[-1]
     program = Program("lrn", ("normalization/lrn.glsl",), ("A",), {"CHANNELS": channels},
                       {"depthRadius": int(depth_radius), "lrnBias": float(bias), "lrnAlpha": float(alpha),

@@ -10,16 +10,20 @@ in place as (N*H) matrices of W x C (the same texels), others go through a packe
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine.kernels.conv_util import ConvInfo
-from engine.kernels.webgl.fused import SHADER as ACTIVATIONS_SHADER, FusedEpilogue
-from engine.tensor import Tensor, alias
-from engine.webgl.backend import WebGLBackend
+from engine.kernels.webgl.fused import SHADER as ACTIVATIONS_SHADER
+from engine.kernels.webgl.fused import FusedEpilogue
+from engine.tensors import Tensor, alias
 from engine.webgl.packed_codegen import can_broadcast_packed
 from engine.webgl.program import Program
 from engine.webgl.textures import same_packing
+
+if TYPE_CHECKING:
+    from engine.backends.webgl import WebGLBackend
 
 
 def packed_view(backend: WebGLBackend, t: Tensor, shape) -> Tensor:

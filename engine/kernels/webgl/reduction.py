@@ -17,23 +17,23 @@ negative ones land in no bin. Counts and integer sums are exact below 2**24.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from engine.backends.base import as_tensor
-from engine.kernels.cpu import normalization as cpu_normalization
-from engine.kernels.cpu import reduction as cpu_reduction
-from engine.kernels.registry import register
+from engine.kernels.registry import KernelTable
 from engine.kernels.resolve.reduction import arg_axis, check_bincount
 from engine.kernels.resolve.values import first_int, reduction_axes
-from engine.kernels.webgl.common import require_gl_dtypes
-from engine.kernels.webgl.matrices import empty_like_shape, int_values, reshaped, transpose_tensor, view
-from engine import dtypes
-from engine.tensor import Tensor
-from engine.webgl.backend import CPUFallback, WebGLBackend
-from engine.webgl.program import Program
+from engine.kernels.webgl.common import empty, ints, require_gl_dtypes, reshaped, transpose_tensor, view
+from engine.kernels.webgl.creation import fill
+from engine.tensors import Tensor
+from engine.webgl.program import CPUFallback, Program
 
-WEBGL = "webgl"
+if TYPE_CHECKING:
+    from engine.backends.webgl import WebGLBackend
+
+KERNELS = KernelTable()
+
 SINGLE_PASS_MAX = 1024   # rows up to this long reduce in one pass
 MAX_WINDOW = 4096        # the most values one fragment reads
 DIRECT_SCAN_MAX = 128    # scans along longer axes take log2(n) Hillis-Steele passes
@@ -42,10 +42,6 @@ SUM, PROD, MAX, MIN, ALL, ANY = range(6)
 _INIT = {SUM: 0.0, PROD: 1.0, MAX: float("-inf"), MIN: float("inf"), ALL: 1.0, ANY: 0.0}
 PRE_NONE, PRE_SQUARE, PRE_EXP_SHIFTED = 0, 1, 2
 POST_NONE, POST_DIVIDE, POST_INT_DIVIDE, POST_SQRT, POST_INT_SQRT = range(5)
-
-_CPU = {"Sum": cpu_reduction.sum_, "Prod": cpu_reduction.prod, "Mean": cpu_reduction.mean,
-        "Max": cpu_reduction.max_, "Min": cpu_reduction.min_, "All": cpu_reduction.all_,
-        "Any": cpu_reduction.any_, "EuclideanNorm": cpu_normalization.euclidean_norm}
 
 
 def window_size(n: int) -> int:
@@ -97,10 +93,9 @@ def reduce_tensor(backend: WebGLBackend, x: Tensor, axes, op: str, keep_dims: bo
     axes = sorted({int(a) % max(x.rank, 1) for a in axes})
     out_shape = tuple(1 if a in axes else d for a, d in enumerate(x.shape)) if keep_dims else \
         tuple(d for a, d in enumerate(x.shape) if a not in axes)
-    if x.size == 0:  # identities (or empty results), no values to read
-        empty = np.zeros(x.shape, dtypes.NUMPY_OF[x.dtype])
-        with np.errstate(all="ignore"):  # Mean: 0 / 0 = NaN, as TensorFlow
-            return as_tensor(_CPU[op](empty, np.array(axes, np.int32), keep_dims=keep_dims))
+    if x.size == 0:  # identities (or empty results): the CPU kernel's, with no values to read
+        axes_tensor = Tensor(np.array(axes, np.int32), "int32")
+        return backend.run_on_cpu(op, [x, axes_tensor], {"keep_dims": keep_dims})[0]
     require_gl_dtypes(x)
     if not axes and op != "EuclideanNorm":
         return x
@@ -123,43 +118,43 @@ def reduce_tensor(backend: WebGLBackend, x: Tensor, axes, op: str, keep_dims: bo
 
 
 def _reduce(backend, op: str, x: Tensor, axis: Tensor, keep_dims: bool) -> Tensor:
-    axes = reduction_axes(np.array(int_values(axis), np.int64), x.rank)
+    axes = reduction_axes(np.array(ints(axis), np.int64), x.rank)
     return reduce_tensor(backend, x, axes, op, keep_dims)
 
 
-@register("Sum", backend=WEBGL)
+@KERNELS.define("Sum")
 def sum_(backend, x, axis, *, keep_dims: bool = False):
     return _reduce(backend, "Sum", x, axis, keep_dims)
 
 
-@register("Prod", backend=WEBGL)
+@KERNELS.define("Prod")
 def prod(backend, x, axis, *, keep_dims: bool = False):
     return _reduce(backend, "Prod", x, axis, keep_dims)
 
 
-@register("Mean", backend=WEBGL)
+@KERNELS.define("Mean")
 def mean(backend, x, axis, *, keep_dims: bool = False):
     """Float means divide the sum by the count; integer ones truncate toward zero, as TensorFlow."""
     return _reduce(backend, "Mean", x, axis, keep_dims)
 
 
-@register("Max", backend=WEBGL)
+@KERNELS.define("Max")
 def max_(backend, x, axis, *, keep_dims: bool = False):
     """NaN wins, as TensorFlow's reducer."""
     return _reduce(backend, "Max", x, axis, keep_dims)
 
 
-@register("Min", backend=WEBGL)
+@KERNELS.define("Min")
 def min_(backend, x, axis, *, keep_dims: bool = False):
     return _reduce(backend, "Min", x, axis, keep_dims)
 
 
-@register("All", backend=WEBGL)
+@KERNELS.define("All")
 def all_(backend, x, axis, *, keep_dims: bool = False):
     return _reduce(backend, "All", x, axis, keep_dims)
 
 
-@register("Any", backend=WEBGL)
+@KERNELS.define("Any")
 def any_(backend, x, axis, *, keep_dims: bool = False):
     return _reduce(backend, "Any", x, axis, keep_dims)
 
@@ -171,7 +166,7 @@ def arg_reduce_tensor(backend: WebGLBackend, x: Tensor, axis: int, largest: bool
     require_gl_dtypes(x)
     out_shape = tuple(d for a, d in enumerate(x.shape) if a != axis)
     if math.prod(out_shape) == 0:
-        return empty_like_shape(out_shape, "int32")
+        return empty(out_shape, "int32")
     values = rows_last(backend, x, [axis])
     batch, size = values.shape
     if x.dtype == "float32":
@@ -194,15 +189,15 @@ def arg_reduce_tensor(backend: WebGLBackend, x: Tensor, axis: int, largest: bool
 
 
 def _arg(backend, x: Tensor, dimension: Tensor, largest: bool) -> Tensor:
-    return arg_reduce_tensor(backend, x, arg_axis(int_values(dimension), x.shape), largest)
+    return arg_reduce_tensor(backend, x, arg_axis(ints(dimension), x.shape), largest)
 
 
-@register("ArgMax", backend=WEBGL)
+@KERNELS.define("ArgMax")
 def arg_max(backend, x, dimension, *, output_type: str = "int64"):
     return _arg(backend, x, dimension, largest=True)
 
 
-@register("ArgMin", backend=WEBGL)
+@KERNELS.define("ArgMin")
 def arg_min(backend, x, dimension, *, output_type: str = "int64"):
     return _arg(backend, x, dimension, largest=False)
 
@@ -214,7 +209,7 @@ def scan_tensor(backend: WebGLBackend, x: Tensor, axis: int, exclusive: bool, re
     Hillis-Steele scan of ceil(log2 n) passes (the same program each time, the step a uniform)."""
     require_gl_dtypes(x)
     if x.size == 0:
-        return empty_like_shape(x.shape, x.dtype)
+        return empty(x.shape, x.dtype)
     n = x.shape[axis]
     x3 = view(backend, x, (math.prod(x.shape[:axis]), n, math.prod(x.shape[axis + 1:])))
     defines = {"PROD": product, "REVERSE": reverse, "IDENTITY": 1.0 if product else 0.0, "SCAN_SIZE": n}
@@ -233,16 +228,16 @@ def scan_tensor(backend: WebGLBackend, x: Tensor, axis: int, exclusive: bool, re
 
 
 def _scan(backend, x: Tensor, axis: Tensor, exclusive: bool, reverse: bool, product: bool) -> Tensor:
-    (axis,) = reduction_axes(np.array(int_values(axis), np.int64), x.rank)
+    (axis,) = reduction_axes(np.array(ints(axis), np.int64), x.rank)
     return scan_tensor(backend, x, axis, exclusive, reverse, product)
 
 
-@register("Cumsum", backend=WEBGL)
+@KERNELS.define("Cumsum")
 def cumsum(backend, x, axis, *, exclusive: bool = False, reverse: bool = False):
     return _scan(backend, x, axis, exclusive, reverse, product=False)
 
 
-@register("Cumprod", backend=WEBGL)
+@KERNELS.define("Cumprod")
 def cumprod(backend, x, axis, *, exclusive: bool = False, reverse: bool = False):
     return _scan(backend, x, axis, exclusive, reverse, product=True)
 
@@ -269,9 +264,8 @@ def bincount_rows(backend: WebGLBackend, values: Tensor, rows: int, size_input: 
         raise ValueError(f"weights of shape {list(weights.shape)} do not match arr of shape {list(values.shape)}")
     n = values.size // rows if rows else 0
     if rows * size == 0:
-        return empty_like_shape((rows, size), weights.dtype)
+        return empty((rows, size), weights.dtype)
     if n == 0:
-        from engine.kernels.webgl.creation import fill  # no values: every bin is 0
         return fill(backend, (rows, size), 0.0, weights.dtype)
     if n > MAX_BINCOUNT_VALUES or rows * size * n > MAX_BINCOUNT_WORK:
         raise CPUFallback(f"{values.size} values into {rows} x {size} bins are too many to loop over")
@@ -283,7 +277,7 @@ def bincount_rows(backend: WebGLBackend, values: Tensor, rows: int, size_input: 
     return backend.run_program(program, inputs, (rows, size), weights.dtype)
 
 
-@register("Bincount", backend=WEBGL)
+@KERNELS.define("Bincount")
 def bincount(backend, arr, size, weights):
     """Counts of each value of `arr` (any shape) in [0, size), or sums of `weights` there; larger
     values are dropped. The output has the weights' dtype even when weights is empty (plain counts)."""
@@ -291,7 +285,7 @@ def bincount(backend, arr, size, weights):
     return reshaped(counts, counts.shape[1:])
 
 
-@register("DenseBincount", backend=WEBGL)
+@KERNELS.define("DenseBincount")
 def dense_bincount(backend, values, size, weights, *, binary_output: bool = False):
     """Bincount of a vector, or of each row of a matrix; `binary_output` marks presence (ignoring weights)."""
     rows = values.shape[0] if values.rank == 2 else 1

@@ -31,75 +31,47 @@ stay below 2**24 (textures hold floats, as in TF.js); bool sums are a logical or
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from engine import dtypes
-from engine.backends.base import run_cpu_kernel
-from engine.kernels.registry import get_kernel, register
+from engine.kernels.registry import KernelTable
 from engine.kernels.resolve.slice_join import (
     check_bounds, check_index_depth, check_scatter_output, check_sparse_order, check_sparse_shapes, concat_axis,
     flat_positions, gather_batch_dims, reverse_axes, reverse_dims, scatter_depth, slice_counts, split_sizes,
     split_v_sizes, strided_slice_ranges, tile_multiples,
 )
-from engine.kernels.resolve.values import first_int, int_list, normalize_axis
-from engine.tensor import Tensor, alias
-from engine.webgl.backend import CPUFallback, WebGLBackend
-from engine.webgl.compiler import MAX_RANK
+from engine.kernels.resolve.values import normalize_axis
+from engine.kernels.webgl.common import empty, has_texture_form, index_map, ints, scalar, uniform_array
+from engine.kernels.webgl.creation import fill
+from engine.tensors import Tensor, alias
 from engine.webgl.compiler import strides as strides_of
-from engine.webgl.program import Program
+from engine.webgl.program import CPUFallback, Program
 
-WEBGL = "webgl"
-GL_DTYPES = ("float32", "int32", "bool")
+if TYPE_CHECKING:
+    from engine.backends.webgl import WebGLBackend
+
+KERNELS = KernelTable()
+
 MAX_CONCAT_INPUTS = 8  # samplers per concat program; more inputs concatenate in a tree of programs
-ND = "slice_join/nd.glsl"
 
 
 # -- shared helpers (also used by the transformation and creation GL kernels) ------------------------
 
-def on_gpu(*tensors: Tensor) -> bool:
-    """Whether these tensors have a texture form (float32, int32, bool)."""
-    return all(t.dtype in GL_DTYPES for t in tensors)
 
 
-def on_cpu(op: str, inputs: list, attrs: dict | None = None) -> list[Tensor]:
-    """Runs the op's CPU kernel (strings, complex: data with no texture form)."""
-    return run_cpu_kernel(get_kernel(op, "cpu"), list(inputs), attrs or {})
 
 
-def ints(t: Tensor) -> list[int]:
-    """A shape-like input's values (read on the CPU)."""
-    return int_list(t.numpy())
 
 
-def scalar(t: Tensor) -> int:
-    """A scalar-like input's (first) value, read on the CPU."""
-    return first_int(t.numpy())
 
 
-def empty(shape, dtype: str) -> Tensor:
-    """A tensor with no elements (no texture, no program)."""
-    return Tensor(np.zeros(tuple(shape), dtypes.NUMPY_OF[dtype]), dtype)
 
 
-def uniform_array(values) -> object:
-    """A value for an `int name[n]` uniform: moderngl takes a bare number when n is 1."""
-    values = [int(v) for v in values]
-    return values[0] if len(values) == 1 else tuple(values)
 
 
-def require_rank(*shapes) -> None:
-    for shape in shapes:
-        if len(shape) > MAX_RANK:
-            raise CPUFallback(f"rank {len(shape)} is above the GPU's {MAX_RANK}")
 
 
-def index_map(backend: WebGLBackend, x: Tensor, out_shape, shader: str, *, defines: dict | None = None,
-              uniforms: dict | None = None, out_dtype: str | None = None) -> Tensor:
-    """Runs an index-map program (shaders/slice_join/nd.glsl + `shader`) reading x as A."""
-    require_rank(x.shape, out_shape)
-    program = Program(shader, (ND, shader), ("A",), defines, uniforms)
-    return backend.run_program(program, [x], out_shape, out_dtype or x.dtype)
 
 
 def strided_copy(backend: WebGLBackend, x: Tensor, begin, stride, size) -> Tensor:
@@ -150,8 +122,8 @@ def concat_2d(backend: WebGLBackend, parts: list[Tensor], dtype: str) -> Tensor:
 
 
 def _concat(backend: WebGLBackend, op: str, values: list[Tensor], axis_input: Tensor, cpu_inputs: list) -> Tensor:
-    if not on_gpu(*values):
-        return on_cpu(op, cpu_inputs, {})
+    if not has_texture_form(*values):
+        return backend.run_on_cpu(op, cpu_inputs, {})
     rank = values[0].rank
     axis = concat_axis(scalar(axis_input), rank, op)
     first = values[0].shape
@@ -170,21 +142,21 @@ def _concat(backend: WebGLBackend, op: str, values: list[Tensor], axis_input: Te
 
 # -- joining ----------------------------------------------------------------------------------------
 
-@register("ConcatV2", backend=WEBGL)
+@KERNELS.define("ConcatV2")
 def concat_v2(backend, *values_and_axis):
     values = list(values_and_axis[:-1])
     return _concat(backend, "ConcatV2", values, values_and_axis[-1], list(values_and_axis))
 
 
-@register("Concat", backend=WEBGL)
+@KERNELS.define("Concat")
 def concat(backend, axis, *values):
     return _concat(backend, "Concat", list(values), axis, [axis, *values])
 
 
-@register("Pack", backend=WEBGL)
+@KERNELS.define("Pack")
 def pack(backend, *values, axis: int = 0):
-    if not on_gpu(*values):
-        return on_cpu("Pack", list(values), {"axis": axis})
+    if not has_texture_form(*values):
+        return backend.run_on_cpu("Pack", list(values), {"axis": axis})
     shape = values[0].shape
     if any(v.shape != shape for v in values):
         raise ValueError(f"Pack: all inputs must have the same shape, got {[list(v.shape) for v in values]}")
@@ -197,19 +169,19 @@ def pack(backend, *values, axis: int = 0):
     return alias(concat_2d(backend, [alias(v, (outer, inner)) for v in values], values[0].dtype), out_shape)
 
 
-@register("Unpack", backend=WEBGL)
+@KERNELS.define("Unpack")
 def unpack(backend, value, *, axis: int = 0):
-    if not on_gpu(value):
-        return on_cpu("Unpack", [value], {"axis": axis})
+    if not has_texture_form(value):
+        return backend.run_on_cpu("Unpack", [value], {"axis": axis})
     axis = normalize_axis(axis, value.rank, "Unpack")
     shape = value.shape[:axis] + value.shape[axis + 1:]
     return [alias(slice_axis(backend, value, axis, i, 1), shape) for i in range(value.shape[axis])]
 
 
-@register("Tile", backend=WEBGL)
+@KERNELS.define("Tile")
 def tile(backend, x, multiples):
-    if not on_gpu(x):
-        return on_cpu("Tile", [x, multiples])
+    if not has_texture_form(x):
+        return backend.run_on_cpu("Tile", [x, multiples])
     reps = tile_multiples(ints(multiples), x.rank)
     out_shape = tuple(d * r for d, r in zip(x.shape, reps))
     if out_shape == x.shape:
@@ -226,40 +198,40 @@ def _split_at(backend, value: Tensor, axis: int, sizes: list[int]) -> list[Tenso
     return [slice_axis(backend, value, axis, int(s), n) for s, n in zip(starts, sizes)]
 
 
-@register("Split", backend=WEBGL)
+@KERNELS.define("Split")
 def split(backend, axis, value, *, num_split: int):
-    if not on_gpu(value):
-        return on_cpu("Split", [axis, value], {"num_split": num_split})
+    if not has_texture_form(value):
+        return backend.run_on_cpu("Split", [axis, value], {"num_split": num_split})
     axis = normalize_axis(scalar(axis), value.rank, "Split")
     return _split_at(backend, value, axis, split_sizes(num_split, value.shape[axis], axis))
 
 
-@register("SplitV", backend=WEBGL)
+@KERNELS.define("SplitV")
 def split_v(backend, value, size_splits, axis):
-    if not on_gpu(value):
-        return on_cpu("SplitV", [value, size_splits, axis])
+    if not has_texture_form(value):
+        return backend.run_on_cpu("SplitV", [value, size_splits, axis])
     axis = normalize_axis(scalar(axis), value.rank, "SplitV")
     return _split_at(backend, value, axis, split_v_sizes(ints(size_splits), value.shape[axis], axis))
 
 
 # -- slicing ----------------------------------------------------------------------------------------
 
-@register("Slice", backend=WEBGL)
+@KERNELS.define("Slice")
 def slice_(backend, x, begin, size):
-    if not on_gpu(x):
-        return on_cpu("Slice", [x, begin, size])
+    if not has_texture_form(x):
+        return backend.run_on_cpu("Slice", [x, begin, size])
     starts = ints(begin)
     counts = slice_counts(starts, ints(size), x.shape)
     return strided_copy(backend, x, starts, [1] * x.rank, counts)
 
 
-@register("StridedSlice", backend=WEBGL)
+@KERNELS.define("StridedSlice")
 def strided_slice(backend, x, begin, end, strides, *, begin_mask: int = 0, end_mask: int = 0,
                   ellipsis_mask: int = 0, new_axis_mask: int = 0, shrink_axis_mask: int = 0):
     """The spec resolves (as on the CPU) to each input dimension's (first, count, stride); one
     strided copy reads them; shrunk and new axes are a reshape of its output."""
-    if not on_gpu(x):
-        return on_cpu("StridedSlice", [x, begin, end, strides],
+    if not has_texture_form(x):
+        return backend.run_on_cpu("StridedSlice", [x, begin, end, strides],
                       {"begin_mask": begin_mask, "end_mask": end_mask, "ellipsis_mask": ellipsis_mask,
                        "new_axis_mask": new_axis_mask, "shrink_axis_mask": shrink_axis_mask})
     starts, sizes, steps, final = strided_slice_ranges(x.shape, ints(begin), ints(end), ints(strides), begin_mask,
@@ -268,17 +240,17 @@ def strided_slice(backend, x, begin, end, strides, *, begin_mask: int = 0, end_m
     return out if final == out.shape else alias(out, final)
 
 
-@register("Reverse", backend=WEBGL)
+@KERNELS.define("Reverse")
 def reverse(backend, x, dims):
-    if not on_gpu(x):
-        return on_cpu("Reverse", [x, dims])
+    if not has_texture_form(x):
+        return backend.run_on_cpu("Reverse", [x, dims])
     return _reverse(backend, x, reverse_dims(dims.numpy(), x.rank))
 
 
-@register("ReverseV2", backend=WEBGL)
+@KERNELS.define("ReverseV2")
 def reverse_v2(backend, x, axis):
-    if not on_gpu(x):
-        return on_cpu("ReverseV2", [x, axis])
+    if not has_texture_form(x):
+        return backend.run_on_cpu("ReverseV2", [x, axis])
     return _reverse(backend, x, reverse_axes(ints(axis), x.rank))
 
 
@@ -299,20 +271,20 @@ def _index_values(indices: Tensor) -> np.ndarray | None:
     return np.asarray(indices.numpy()) if indices.has_values() else None
 
 
-@register("Gather", backend=WEBGL)
+@KERNELS.define("Gather")
 def gather(backend, params, indices):
     return _gather(backend, params, indices, 0, 0, "Gather", [params, indices], {})
 
 
-@register("GatherV2", backend=WEBGL)
+@KERNELS.define("GatherV2")
 def gather_v2(backend, params, indices, axis, *, batch_dims: int = 0):
     return _gather(backend, params, indices, scalar(axis), batch_dims, "GatherV2", [params, indices, axis],
                    {"batch_dims": batch_dims})
 
 
 def _gather(backend, params: Tensor, indices: Tensor, axis: int, batch_dims: int, op: str, inputs, attrs):
-    if not on_gpu(params):
-        return on_cpu(op, inputs, attrs)
+    if not has_texture_form(params):
+        return backend.run_on_cpu(op, inputs, attrs)
     axis = normalize_axis(axis, params.rank, "GatherV2")
     batch = gather_batch_dims(batch_dims, params.shape, indices.shape, axis)
     values = _index_values(indices)
@@ -331,10 +303,10 @@ def _gather(backend, params: Tensor, indices: Tensor, axis: int, batch_dims: int
     return alias(out, out_shape)
 
 
-@register("GatherNd", backend=WEBGL)
+@KERNELS.define("GatherNd")
 def gather_nd(backend, params, indices):
-    if not on_gpu(params):
-        return on_cpu("GatherNd", [params, indices])
+    if not has_texture_form(params):
+        return backend.run_on_cpu("GatherNd", [params, indices])
     depth = indices.shape[-1]
     check_index_depth(depth, params.rank, "GatherNd")
     values = _index_values(indices)
@@ -464,26 +436,25 @@ def _scatter_op(backend, op: str, indices: Tensor, updates: Tensor, out_shape: t
                     base=base, base_input=base_input)
 
 
-@register("ScatterNd", backend=WEBGL)
+@KERNELS.define("ScatterNd")
 def scatter_nd(backend, indices, updates, shape):
     """Updates at repeated indices are summed (in update order; bools: logical or)."""
-    if not on_gpu(updates):
-        return on_cpu("ScatterNd", [indices, updates, shape])
+    if not has_texture_form(updates):
+        return backend.run_on_cpu("ScatterNd", [indices, updates, shape])
     out_shape = tuple(ints(shape))
     if any(d < 0 for d in out_shape):
         raise ValueError(f"ScatterNd: shape {list(out_shape)} has a negative dimension")
     out = _scatter_op(backend, "ScatterNd", indices, updates, out_shape, accumulate=True, base=BASE_ZERO)
     if out is None:
-        from engine.kernels.webgl.creation import fill  # creation imports this module
         return fill(backend, out_shape, 0.0, updates.dtype)
     return out
 
 
-@register("TensorScatterUpdate", backend=WEBGL)
+@KERNELS.define("TensorScatterUpdate")
 def tensor_scatter_update(backend, tensor, indices, updates):
     """At repeated indices the last update wins; elements no update lands on copy `tensor`."""
-    if not on_gpu(tensor, updates):
-        return on_cpu("TensorScatterUpdate", [tensor, indices, updates])
+    if not has_texture_form(tensor, updates):
+        return backend.run_on_cpu("TensorScatterUpdate", [tensor, indices, updates])
     if tensor.dtype != updates.dtype:
         raise ValueError(f"TensorScatterUpdate: updates of {updates.dtype} for a tensor of {tensor.dtype}")
     out = _scatter_op(backend, "TensorScatterUpdate", indices, updates, tensor.shape, accumulate=False,
@@ -491,13 +462,13 @@ def tensor_scatter_update(backend, tensor, indices, updates):
     return alias(tensor) if out is None else out
 
 
-@register("SparseToDense", backend=WEBGL)
+@KERNELS.define("SparseToDense")
 def sparse_to_dense(backend, sparse_indices, output_shape, sparse_values, default_value, *,
                     validate_indices: bool = True):
     """Elements no index addresses are default_value. sparse_values is [N] or one scalar for all.
     With validate_indices, CPU-resident indices must be sorted and unique, as TensorFlow demands."""
-    if not on_gpu(sparse_values, default_value):
-        return on_cpu("SparseToDense", [sparse_indices, output_shape, sparse_values, default_value],
+    if not has_texture_form(sparse_values, default_value):
+        return backend.run_on_cpu("SparseToDense", [sparse_indices, output_shape, sparse_values, default_value],
                       {"validate_indices": validate_indices})
     shape = tuple(ints(output_shape))
     if sparse_indices.rank > 2:

@@ -20,29 +20,28 @@ import numpy as np
 
 from engine import dtypes
 from engine.errors import ModelFormatError
-from engine.kernels.registry import register
+from engine.kernels.registry import KernelTable
 from engine.kernels.resolve.transformation import (
-    batch_to_space_sizes, block_move_shape, broadcast_args as broadcast_args_shape, float_to_int_rule,
-    mirror_pad_pairs, pad_pairs, space_to_batch_sizes,
+    batch_to_space_sizes, block_move_shape, float_to_int_rule, mirror_pad_pairs, pad_pairs, space_to_batch_sizes,
 )
-from engine.kernels.webgl.common import unary
+from engine.kernels.resolve.transformation import broadcast_args as broadcast_args_shape
+from engine.kernels.webgl.common import empty, has_texture_form, index_map, ints, require_rank, unary, uniform_array
 from engine.kernels.webgl.creation import fill
-from engine.kernels.webgl.slice_join import (GL_DTYPES, empty, index_map, ints, on_cpu, on_gpu, require_rank,
-                                             uniform_array)
-from engine.tensor import Tensor, alias
-from engine.webgl.backend import CPUFallback
-from engine.webgl.program import Program
+from engine.tensors import Tensor, alias
+from engine.webgl.program import CPUFallback, Program
+from engine.webgl.textures import GL_DTYPES
 
-WEBGL = "webgl"
+KERNELS = KernelTable()
+
 _NO_CLAMP = 3.0e38
 
 
 # -- Cast -------------------------------------------------------------------------------------------
 
-@register("Cast", backend=WEBGL)
+@KERNELS.define("Cast")
 def cast(backend, x, *, DstT: str, Truncate: bool = False):
-    if not on_gpu(x):
-        return on_cpu("Cast", [x], {"DstT": DstT, "Truncate": Truncate})
+    if not has_texture_form(x):
+        return backend.run_on_cpu("Cast", [x], {"DstT": DstT, "Truncate": Truncate})
     try:
         storage = dtypes.storage_dtype(DstT)
     except ModelFormatError:
@@ -78,17 +77,17 @@ def _cast(backend, x: Tensor, out_dtype: str, **defines) -> Tensor:
 
 # -- padding ----------------------------------------------------------------------------------------
 
-@register("Pad", backend=WEBGL)
+@KERNELS.define("Pad")
 def pad(backend, x, paddings):
-    if not on_gpu(x):
-        return on_cpu("Pad", [x, paddings])
+    if not has_texture_form(x):
+        return backend.run_on_cpu("Pad", [x, paddings])
     return _pad(backend, x, pad_pairs(paddings.numpy(), x.rank, "Pad"), 0.0)
 
 
-@register("PadV2", backend=WEBGL)
+@KERNELS.define("PadV2")
 def pad_v2(backend, x, paddings, constant_values):
-    if not on_gpu(x):
-        return on_cpu("PadV2", [x, paddings, constant_values])
+    if not has_texture_form(x):
+        return backend.run_on_cpu("PadV2", [x, paddings, constant_values])
     pairs = pad_pairs(paddings.numpy(), x.rank, "PadV2")
     return _pad(backend, x, pairs, float(np.asarray(constant_values.numpy()).reshape(-1)[0]))
 
@@ -107,10 +106,10 @@ def _pad(backend, x: Tensor, pairs, value: float) -> Tensor:
                      uniforms={"u_before": uniform_array(b for b, _ in pairs), "u_value": value})
 
 
-@register("MirrorPad", backend=WEBGL)
+@KERNELS.define("MirrorPad")
 def mirror_pad(backend, x, paddings, *, mode: str):
-    if not on_gpu(x):
-        return on_cpu("MirrorPad", [x, paddings], {"mode": mode})
+    if not has_texture_form(x):
+        return backend.run_on_cpu("MirrorPad", [x, paddings], {"mode": mode})
     pairs, reach = mirror_pad_pairs(paddings.numpy(), x.shape, mode)
     out_shape = _padded_shape(x, pairs)
     if out_shape == x.shape:
@@ -123,10 +122,10 @@ def mirror_pad(backend, x, paddings, *, mode: str):
 
 # -- moving space into batch or depth ---------------------------------------------------------------
 
-@register("SpaceToBatchND", backend=WEBGL)
+@KERNELS.define("SpaceToBatchND")
 def space_to_batch_nd(backend, x, block_shape, paddings):
-    if not on_gpu(x):
-        return on_cpu("SpaceToBatchND", [x, block_shape, paddings])
+    if not has_texture_form(x):
+        return backend.run_on_cpu("SpaceToBatchND", [x, block_shape, paddings])
     blocks = ints(block_shape)
     spatial = len(blocks)
     pairs = pad_pairs(paddings.numpy(), spatial, "SpaceToBatchND")
@@ -141,10 +140,10 @@ def space_to_batch_nd(backend, x, block_shape, paddings):
                      uniforms={"u_block": uniform_array(blocks), "u_pad": uniform_array(b for b, _ in pairs)})
 
 
-@register("BatchToSpaceND", backend=WEBGL)
+@KERNELS.define("BatchToSpaceND")
 def batch_to_space_nd(backend, x, block_shape, crops):
-    if not on_gpu(x):
-        return on_cpu("BatchToSpaceND", [x, block_shape, crops])
+    if not has_texture_form(x):
+        return backend.run_on_cpu("BatchToSpaceND", [x, block_shape, crops])
     blocks = ints(block_shape)
     spatial = len(blocks)
     pairs = pad_pairs(crops.numpy(), spatial, "BatchToSpaceND")
@@ -168,26 +167,26 @@ def _block_move(backend, op: str, x: Tensor, block_size: int, data_format: str) 
     return backend.run_program(program, [x], out_shape, x.dtype)
 
 
-@register("DepthToSpace", backend=WEBGL)
+@KERNELS.define("DepthToSpace")
 def depth_to_space(backend, x, *, block_size: int, data_format: str = "NHWC"):
-    if not on_gpu(x):
-        return on_cpu("DepthToSpace", [x], {"block_size": block_size, "data_format": data_format})
+    if not has_texture_form(x):
+        return backend.run_on_cpu("DepthToSpace", [x], {"block_size": block_size, "data_format": data_format})
     return _block_move(backend, "DepthToSpace", x, block_size, data_format)
 
 
-@register("SpaceToDepth", backend=WEBGL)
+@KERNELS.define("SpaceToDepth")
 def space_to_depth(backend, x, *, block_size: int, data_format: str = "NHWC"):
-    if not on_gpu(x):
-        return on_cpu("SpaceToDepth", [x], {"block_size": block_size, "data_format": data_format})
+    if not has_texture_form(x):
+        return backend.run_on_cpu("SpaceToDepth", [x], {"block_size": block_size, "data_format": data_format})
     return _block_move(backend, "SpaceToDepth", x, block_size, data_format)
 
 
 # -- broadcasting -----------------------------------------------------------------------------------
 
-@register("BroadcastTo", backend=WEBGL)
+@KERNELS.define("BroadcastTo")
 def broadcast_to(backend, x, shape):
-    if not on_gpu(x):
-        return on_cpu("BroadcastTo", [x, shape])
+    if not has_texture_form(x):
+        return backend.run_on_cpu("BroadcastTo", [x, shape])
     target = tuple(ints(shape))
     try:
         fits = np.broadcast_shapes(x.shape, target) == target
@@ -204,14 +203,14 @@ def broadcast_to(backend, x, shape):
     return backend.run_program(program, [x], target, x.dtype)
 
 
-@register("BroadcastArgs", backend=WEBGL)
+@KERNELS.define("BroadcastArgs")
 def broadcast_args(backend, s0, s1):
     """The broadcast of two shape vectors: out[k] = s0[k] where s1[k] is 1, else s1[k] (aligned at
     the ends, missing dims 1). Compatibility is checked on the CPU when both inputs' values are
     there (resolve's broadcast_args, as the CPU kernel checks it); shapes only on the GPU are not
     read back, and an incompatible pair gives s1's dimension."""
-    if not on_gpu(s0, s1):
-        return on_cpu("BroadcastArgs", [s0, s1])
+    if not has_texture_form(s0, s1):
+        return backend.run_on_cpu("BroadcastArgs", [s0, s1])
     for s in (s0, s1):
         if s.rank != 1:
             raise ValueError(f"BroadcastArgs: shapes must be vectors, got shape {list(s.shape)}")

@@ -1,5 +1,8 @@
 """The WebGL backend: tensors in float textures, ops as fragment-shader programs drawn into them.
 
+Each thread gets its own context and backend (engine/webgl/context.py has the thread rules); when
+no context can be made, tfgl warns once and uses the CPU backend.
+
 Programs compile on first use and are cached by their full GLSL source (which embeds every shape,
 as TF.js's shader key does). Ops without a GL kernel run their CPU kernel on downloaded values
 (logged once per op), and ops whose inputs are all small CPU tensors run on the CPU directly, as
@@ -10,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 import time
+import warnings
 import weakref
 from dataclasses import dataclass, field
 
@@ -20,17 +25,19 @@ from engine import dtypes
 from engine.backends.base import Backend, as_outputs, run_cpu_kernel
 from engine.errors import GLError
 from engine.kernels.registry import BACKEND_NEUTRAL, Kernel, get_kernel
-from engine.tensor import Tensor
+from engine.tensors import Tensor
 from engine.webgl.compiler import VERTEX_SHADER, Layout, fragment_source
+from engine.webgl.context import create_context
 from engine.webgl.program import CPUFallback, Program
 from engine.webgl.replay import UNREPEATABLE_OPS, OutputSlot, Recorder, Replay
-from engine.webgl.textures import (ComplexGLData, GLTensorData, TextureManager, decode_texels, pack_values,
-                                   packed_geometry, packed_texture_shape, same_packing, texture_shape)
+from engine.webgl.textures import (
+    GL_DTYPES, ComplexGLData, GLTensorData, TextureManager, decode_texels, pack_values, packed_geometry,
+    packed_texture_shape, same_packing, texture_shape,
+)
 
 log = logging.getLogger("tfgl.webgl")
 CPU_FORWARD_MAX_SIZE = 128
 LLVMPIPE_LOOP_LIMIT = 65535
-GL_DTYPES = frozenset({"float32", "int32", "bool"})
 
 
 @dataclass
@@ -151,6 +158,11 @@ class WebGLBackend(Backend):
                 return run_cpu_kernel(cpu, inputs, attrs)
         self._note_fallback(kernel.op, "no GL kernel")
         return run_cpu_kernel(kernel, inputs, attrs)
+
+    def run_on_cpu(self, op: str, inputs: list, attrs: dict | None = None) -> list[Tensor]:
+        """Runs the op's CPU kernel directly: for data with no texture form (strings, complex), which
+        never was on the GPU, so it is not counted as a fallback."""
+        return run_cpu_kernel(get_kernel(op, "cpu"), list(inputs), attrs or {})
 
     def _forward_to_cpu(self, inputs: list) -> bool:
         tensors = [x for x in inputs if isinstance(x, Tensor)]
@@ -395,3 +407,48 @@ class WebGLBackend(Backend):
 
     def texture_bytes(self) -> int:
         return self.textures.bytes_in_use + self.textures.bytes_free
+
+
+# -- one backend per thread -------------------------------------------------------------------------------
+_local = threading.local()
+_failure: dict[str, str | None] = {"reason": None}
+_lock = threading.Lock()
+
+
+def backend_for_thread() -> WebGLBackend | None:
+    """This thread's WebGL backend, made on first use; None (after one warning) if GL is unusable."""
+    backend = getattr(_local, "backend", None)
+    if backend is not None or _failure["reason"] is not None:
+        return backend
+    try:
+        backend = WebGLBackend(create_context())
+    except GLError as error:
+        with _lock:
+            if _failure["reason"] is None:
+                _failure["reason"] = str(error)
+                warnings.warn(f"tfgl: no OpenGL context ({error}); using the CPU backend", RuntimeWarning,
+                              stacklevel=3)
+        return None
+    _local.backend = backend
+    return backend
+
+
+def available() -> bool:
+    """Whether this machine can make an OpenGL 3.3+ context."""
+    return backend_for_thread() is not None
+
+
+def stats() -> dict:
+    """Counters of this thread's WebGL backend: programs compiled, compile ms, cache hits, draws,
+    uploads, downloads, CPU fallbacks per op, texture bytes."""
+    backend = backend_for_thread()
+    if backend is None:
+        return {}
+    return dict(backend.stats.as_dict(), texture_bytes=backend.texture_bytes(),
+                textures_alive=backend.textures.textures_alive())
+
+
+def reset_stats() -> None:
+    backend = backend_for_thread()
+    if backend is not None:
+        backend.stats = Stats()

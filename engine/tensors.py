@@ -1,11 +1,17 @@
 """Tensor: an immutable n-d value whose data lives on the CPU (numpy), on the GPU (a texture), or both."""
 from __future__ import annotations
 
-from typing import Any, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
 from engine import dtypes
+
+
+# The functions behind Tensor's chainable methods, by method name. The ops layer (engine/ops.py) sits
+# above tensors and fills this table when it loads, as TF.js's chained ops attach themselves to its
+# Tensor class; `import engine` and `engine.tensor(...)` load it.
+CHAINED_OPS: dict[str, Callable[..., "Tensor"]] = {}
 
 
 class DeviceData(Protocol):
@@ -92,8 +98,7 @@ class Tensor:
 
     # -- chainable ops, as TF.js's tensor methods ---------------------------------------------
     def _op(self, name: str, *args: Any, **kwargs: Any) -> "Tensor":
-        from engine import ops
-        return getattr(ops, name)(self, *args, **kwargs)
+        return CHAINED_OPS[name](self, *args, **kwargs)
 
     def add(self, other): return self._op("add", other)
     def sub(self, other): return self._op("sub", other)
