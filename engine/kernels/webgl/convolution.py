@@ -23,7 +23,7 @@ from typing import Sequence
 from engine.kernels.conv_util import ConvInfo, backprop_input_info, conv_info, dilation2d_info, pool_info
 from engine.kernels.registry import register
 from engine.kernels.webgl import packed
-from engine.kernels.webgl.fused import SHADER as ACTIVATIONS_SHADER, FusedEpilogue, fused_epilogue
+from engine.kernels.webgl.fused import FusedEpilogue, fused_epilogue
 from engine.kernels.webgl.matrices import empty_like_shape, fit_onto, int_values, view
 from engine.tensor import Tensor
 from engine.webgl.backend import CPUFallback, WebGLBackend
@@ -114,14 +114,15 @@ def _convolve(backend: WebGLBackend, x: Tensor, filters: Tensor, info: ConvInfo,
     if info.is_empty:
         return empty_like_shape(info.out_shape, "float32")
     defines = {**_input_output_defines(info), **(extra or {})}
-    shaders, names, tensors = (f"convolution/{name}.glsl",), ("X", "W"), [x, filters]
+    shaders, names, tensors, uniforms = (f"convolution/{name}.glsl",), ("X", "W"), [x, filters], None
     if epilogue is not None and not epilogue.empty:
         defines.update(epilogue.defines)
-        shaders = (ACTIVATIONS_SHADER,) + shaders
+        shaders = epilogue.shaders + shaders
         names += epilogue.inputs
         tensors += list(epilogue.tensors)
+        uniforms = epilogue.uniforms
     loops = prod(info.window) * (info.in_channels if name == "conv" else 1)
-    program = Program(name, shaders, names, defines, loop_iterations=loops)
+    program = Program(name, shaders, names, defines, uniforms, loop_iterations=loops)
     return backend.run_program(program, tensors, info.out_shape, "float32")
 
 
