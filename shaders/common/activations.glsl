@@ -1,28 +1,20 @@
-// Fused activations (the epilogue of _FusedMatMul, _FusedConv2D, ...), selected by ACTIVATION:
+// The activation of fused kernels (_FusedMatMul, _FusedConv2D, ...), selected by ACTIVATION:
 //   0 linear, 1 relu, 2 relu6, 3 elu, 4 sigmoid, 5 tanh, 6 leakyrelu, 7 prelu.
-// `alpha` is LeakyRelu's slope or this element's PReLU weight (the caller reads it); others ignore it.
-// NaN propagates through every activation, as in TensorFlow. It is tested up front: llvmpipe turns
-// `x < 0.0 ? 0.0 : x` into a max() that drops NaN, and its tanh(NaN) is -1.
+// It is the standalone op's own function, so that both give the same values: fused.py puts the op's
+// shader (basic_math/<op>.glsl, after its libraries) before this file. That shader defines unary_op,
+// or binary_op(x, alpha) for PReLU, called with this element's weight; LeakyRelu's slope is its
+// uniform leakyReluAlpha. Each keeps NaN, as TensorFlow.
 #ifndef ACTIVATION
 #define ACTIVATION 0
 #endif
 
-float activate(float x, float alpha) {
-  if (isnan_custom(x)) return x;
-#if ACTIVATION == 1
-  return x < 0.0 ? 0.0 : x;
-#elif ACTIVATION == 2
-  return x < 0.0 ? 0.0 : (x > 6.0 ? 6.0 : x);
-#elif ACTIVATION == 3
-  return x < 0.0 ? exp(x) - 1.0 : x;
-#elif ACTIVATION == 4
-  return 1.0 / (1.0 + exp(-x));
-#elif ACTIVATION == 5
-  return tanh(x);
-#elif ACTIVATION == 6 || ACTIVATION == 7
-  return x < 0.0 ? alpha * x : x;
-#else
+float activate(float x, float preluAlpha) {
+#if ACTIVATION == 0
   return x;
+#elif ACTIVATION == 7
+  return binary_op(x, preluAlpha);
+#else
+  return unary_op(x);
 #endif
 }
 
@@ -48,8 +40,6 @@ float fusedEpilogue(float value) {
 #endif
 #if ACTIVATION == 7
   return activate(value, getPreluAlphaAtOutCoords());
-#elif ACTIVATION == 6
-  return activate(value, LEAKYRELU_ALPHA);
 #else
   return activate(value, 0.0);
 #endif
@@ -68,8 +58,6 @@ vec4 fusedEpilogue(vec4 value) {
 #endif
 #if ACTIVATION == 7
   vec4 alpha = getPreluAlphaAtOutCoords();
-#elif ACTIVATION == 6
-  vec4 alpha = vec4(LEAKYRELU_ALPHA);
 #else
   vec4 alpha = vec4(0.0);
 #endif

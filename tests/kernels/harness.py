@@ -162,6 +162,65 @@ def assert_close(actual: np.ndarray, expected: np.ndarray, rtol: float = 1e-4, a
         assert np.array_equal(actual, expected), f"{what}: values differ\n{actual}\nvs\n{expected}"
 
 
+def run_on_gpu(backend, op, inputs, attrs=None):
+    """run_engine, asserting that on webgl the GL kernel ran (no CPU fallback)."""
+    stats = engine.get_backend("webgl").stats if backend == "webgl" else None
+    before = stats.cpu_fallbacks.get(op, 0) if stats else 0
+    outputs = run_engine(backend, op, inputs, attrs)
+    if stats:
+        assert stats.cpu_fallbacks.get(op, 0) == before, f"{op} fell back to the CPU on webgl"
+    return outputs
+
+
+def assert_elementwise(got, want, rtol, atol, what=""):
+    """Element by element (assert_close scales its tolerance by the largest value, which would hide
+    errors on small results): NaN and infinities where `want` has them, the rest within
+    atol + rtol * |want|."""
+    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
+    assert got.shape == want.shape, what
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want), err_msg=f"{what}: NaN positions")
+    inf = np.isinf(want)
+    np.testing.assert_array_equal(got[inf], want[inf], err_msg=f"{what}: infinities")
+    finite = np.isfinite(want)
+    np.testing.assert_allclose(got[finite], want[finite], rtol=rtol, atol=atol, err_msg=what)
+
+
+# -- fused activations -------------------------------------------------------------------------------
+FUSED_ACTIVATIONS = ["Relu", "Relu6", "Elu", "Sigmoid", "Tanh", "LeakyRelu", "Prelu"]
+LEAKYRELU_ALPHA = 0.3
+# Where activation formulas part ways: tiny values (exp(x) - 1 and drivers' tanh lose every digit
+# there), large ones (drivers' exp is off by ~50 ulp there), values around and beyond exp's float32
+# range, NaN and infinities.
+ACTIVATION_EDGES = np.array([
+    0.0, 1e-30, -1e-30, 5.4e-8, -5.4e-8, 2.08e-7, -2.08e-7, 0.5, -0.5, 3.0, -3.0, 7.0, 30.0, -30.0, 85.0, -85.0,
+    88.0, -88.0, 100.0, -100.0, 1e30, -1e30, np.nan, np.inf, -np.inf], np.float32)
+PRELU_ALPHA = np.array([0.3], np.float32)
+
+
+def tf_activation(activation: str, x: np.ndarray) -> np.ndarray:
+    """TensorFlow's activation of x (PReLU as Keras' layer computes it, with PRELU_ALPHA)."""
+    t = tf()
+    x = t.constant(x)
+    return {"Relu": t.nn.relu, "Relu6": t.nn.relu6, "Elu": t.nn.elu, "Sigmoid": t.math.sigmoid, "Tanh": t.math.tanh,
+            "LeakyRelu": lambda v: t.nn.leaky_relu(v, alpha=LEAKYRELU_ALPHA),
+            "Prelu": lambda v: t.nn.relu(v) - PRELU_ALPHA * t.nn.relu(-v)}[activation](x).numpy()
+
+
+def check_fused_activation(backend: str, activation: str, fused: np.ndarray, x: np.ndarray) -> None:
+    """`fused`, the output of a fused op whose contraction gave exactly `x` (in any shape), against the standalone
+    op on the same backend (within 2 ulp: both should run one definition of the activation) and
+    against TensorFlow (1e-6 relative; TF flushes subnormal results to 0, and its Elu computes
+    exp(x) - 1, off by up to ~1e-7 absolute near 0)."""
+    inputs, attrs = ([x, PRELU_ALPHA], None) if activation == "Prelu" else \
+        ([x], {"alpha": LEAKYRELU_ALPHA} if activation == "LeakyRelu" else None)
+    standalone = run_on_gpu(backend, activation, inputs, attrs)[0]
+    what = f"fused {activation} on {backend}"
+    fused = np.reshape(fused, x.shape)
+    assert_elementwise(fused, standalone, rtol=2.4e-7, atol=0, what=f"{what} vs the standalone op")
+    assert_elementwise(fused, tf_activation(activation, x), rtol=1e-6, atol=3e-7 if activation == "Elu" else 1.2e-38,
+                       what=f"{what} vs TensorFlow")
+
+
 def check(backend: str, op: str, inputs: Sequence[Any], attrs: dict | None = None, *,
           reference: Callable[..., Any] | None = None, rtol: float = 1e-4, atol: float = 1e-6,
           outputs: Sequence[int] | None = None, allow_fallback: bool = False) -> list[np.ndarray]:

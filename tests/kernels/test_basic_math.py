@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import engine
-from tests.kernels.harness import check, rand, run_engine, run_tf
+from tests.kernels.harness import assert_elementwise, check, rand, run_engine, run_on_gpu, run_tf
 
 pytestmark = pytest.mark.tf
 
@@ -196,26 +196,6 @@ def test_unary_special_values(backend, op):
         huge = SPECIAL_VALUES[np.abs(SPECIAL_VALUES) > 65536]
         got = run_engine(backend, op, [huge])[0]
         assert np.all((np.abs(got) <= 1) | np.isnan(got)), got
-
-
-def run_on_gpu(backend, op, inputs, attrs=None):
-    """run_engine, asserting that on webgl the GL kernel ran (no CPU fallback)."""
-    stats = engine.get_backend("webgl").stats if backend == "webgl" else None
-    before = stats.cpu_fallbacks.get(op, 0) if stats else 0
-    outputs = run_engine(backend, op, inputs, attrs)
-    if stats:
-        assert stats.cpu_fallbacks.get(op, 0) == before, f"{op} fell back to the CPU on webgl"
-    return outputs
-
-
-def assert_elementwise(got, want, rtol, atol, what=""):
-    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
-    assert got.shape == want.shape, what
-    np.testing.assert_array_equal(np.isnan(got), np.isnan(want), err_msg=f"{what}: NaN positions")
-    inf = np.isinf(want)
-    np.testing.assert_array_equal(got[inf], want[inf], err_msg=f"{what}: infinities")
-    finite = np.isfinite(want)
-    np.testing.assert_allclose(got[finite], want[finite], rtol=rtol, atol=atol, err_msg=what)
 
 
 def _grid(*ranges, n=20001):

@@ -10,7 +10,8 @@ import pytest
 
 from engine.kernels import conv_util
 from engine.kernels.cpu import convolution
-from tests.kernels.harness import check, rand, run_engine, run_tf, tf
+from tests.kernels.harness import (ACTIVATION_EDGES, FUSED_ACTIVATIONS, LEAKYRELU_ALPHA, PRELU_ALPHA,
+                                   check, check_fused_activation, rand, run_engine, run_on_gpu, run_tf, tf)
 
 pytestmark = pytest.mark.tf
 
@@ -243,6 +244,19 @@ def test_fused_nan_inf(backend, rng, fused_ops):
     attrs = {"strides": [1, 1, 1, 1], "padding": "VALID"}
     check(backend, "_FusedConv2D", [x, w, bias], {**attrs, "fused_ops": fused_ops},
           reference=fused_reference("_FusedConv2D", fused_ops, attrs))
+
+
+@pytest.mark.parametrize("activation", FUSED_ACTIVATIONS)
+def test_fused_activation_matches_standalone_op(backend, activation):
+    """A 1x1 identity convolution (weight 1, bias 0) leaves the activation alone: at tiny, huge, NaN
+    and infinite inputs it must give what the standalone op and TensorFlow give."""
+    x = ACTIVATION_EDGES
+    args = [np.zeros(1, np.float32)] + ([PRELU_ALPHA] if activation == "Prelu" else [])
+    attrs = {"strides": [1, 1, 1, 1], "padding": "VALID", "fused_ops": ["BiasAdd", activation],
+             "num_args": len(args), "leakyrelu_alpha": LEAKYRELU_ALPHA}
+    fused = run_on_gpu(backend, "_FusedConv2D", [x.reshape(1, 1, -1, 1), np.ones((1, 1, 1, 1), np.float32), *args],
+                       attrs)[0]
+    check_fused_activation(backend, activation, fused, x)
 
 
 @pytest.mark.parametrize("fused_ops", [["BiasAdd", "Prelu"], ["FusedBatchNorm", "Relu6"]], ids=str)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from engine.errors import KernelError
-from tests.kernels.harness import assert_close, check, rand, run_engine, tf
+from tests.kernels.harness import (ACTIVATION_EDGES, FUSED_ACTIVATIONS, LEAKYRELU_ALPHA, PRELU_ALPHA, assert_close,
+                                   check, check_fused_activation, rand, run_engine, run_on_gpu, tf)
 
 pytestmark = pytest.mark.tf
 
@@ -84,6 +85,17 @@ def test_fused_mat_mul_prelu_without_bias(backend, rng):
     a, b, alpha = rand(rng, (4, 3)), rand(rng, (3, 5)), rand(rng, (5,), low=0.0, high=1.0)
     check(backend, "_FusedMatMul", [a, b, alpha], {"fused_ops": ["Prelu"], "num_args": 1},
           reference=lambda a, b, alpha: ACTIVATIONS["Prelu"](a @ b, alpha))
+
+
+@pytest.mark.parametrize("activation", FUSED_ACTIVATIONS)
+def test_fused_mat_mul_activation_matches_standalone_op(backend, activation):
+    """A column times [[1]] plus a zero bias leaves the activation alone: at tiny, huge, NaN and
+    infinite inputs it must give what the standalone op and TensorFlow give."""
+    x = ACTIVATION_EDGES
+    args = [np.zeros(1, np.float32)] + ([PRELU_ALPHA] if activation == "Prelu" else [])
+    attrs = {"fused_ops": ["BiasAdd", activation], "num_args": len(args), "leakyrelu_alpha": LEAKYRELU_ALPHA}
+    fused = run_on_gpu(backend, "_FusedMatMul", [x.reshape(-1, 1), np.ones((1, 1), np.float32), *args], attrs)[0]
+    check_fused_activation(backend, activation, fused, x)
 
 
 @pytest.mark.parametrize("shape,perm", [((2, 3, 4), [2, 0, 1]), ((2, 3), [1, 0]), ((), []), ((0, 3, 1), [1, 2, 0]),

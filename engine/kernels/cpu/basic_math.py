@@ -55,11 +55,9 @@ def log1p(x):
 
 @KERNELS.define("Sigmoid")
 def sigmoid(x):
-    """Evaluated through exp(-|x|) so that no intermediate overflows for large |x|."""
     if x.dtype.kind == "c":
         return 1 / (1 + np.exp(-x))
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1, e) / (1 + e)
+    return sigmoid_into(x, np.empty_like(x))
 
 
 @KERNELS.define("Atan2")
@@ -84,23 +82,79 @@ def clip_by_value(t, clip_value_min, clip_value_max):
 
 # --- activations --------------------------------------------------------------------------------------------
 
+# One definition of each activation TensorFlow and TF.js fuse into contractions, for the standalone
+# kernels and the fused ops' epilogue (cpu/fused.py) alike. Each writes into `out`, which may be x itself:
+# on big activations a fresh temporary costs more than the arithmetic. No masked ufunc loops (where=),
+# which run several times slower than plain ones.
+
+def relu_into(x, out):
+    """np.clip has a vectorized path several times faster than np.maximum; both keep NaN. Integer
+    tensors (TF's Relu takes them) clip at their own maximum."""
+    return np.clip(x, 0, np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).max, out=out)
+
+
+def relu6_into(x, out):
+    return np.clip(x, 0, 6, out=out)
+
+
+def elu_into(x, out):
+    """max(x, 0) + expm1(min(0, x)): one of the terms is 0, so the sum is exact; expm1 keeps the
+    digits of tiny x, which TensorFlow's exp(x) - 1 loses. (numpy's minimum returns its second
+    argument on ties: min(0, -0) is -0, so that -0 maps to -0 as in TensorFlow.)"""
+    negative_part = np.minimum(0, x, out=np.empty_like(x))
+    np.expm1(negative_part, out=negative_part)
+    relu_into(x, out)
+    return np.add(out, negative_part, out=out)
+
+
+def sigmoid_into(x, out):
+    """exp(min(x, 0)) / (1 + exp(-|x|)): nothing overflows, and tiny results down to the subnormals
+    keep their relative accuracy (1 / (1 + exp(-x)) is 0 below x = -88.7)."""
+    denominator = np.abs(x, out=np.empty_like(x))
+    np.negative(denominator, out=denominator)
+    np.exp(denominator, out=denominator)
+    np.add(denominator, 1, out=denominator)
+    np.minimum(x, 0, out=out)
+    np.exp(out, out=out)
+    return np.divide(out, denominator, out=out)
+
+
+def scale_negatives_into(x, alpha, out):
+    """x where x >= 0, alpha * x below (LeakyRelu, PReLU; alpha broadcasts against x into `out`). As
+    max(x, 0) + alpha * min(0, x) (as in elu_into), exact since one term is 0, unless alpha holds an
+    infinity or NaN, whose product with 0 would spoil x >= 0: those take numpy's masked multiply."""
+    alpha = np.asarray(alpha).astype(out.dtype, copy=False)
+    if not np.isfinite(alpha).all():
+        np.copyto(out, x)
+        return np.multiply(out, alpha, out=out, where=x < 0)
+    positive_part = relu_into(x, np.empty_like(x))
+    np.minimum(0, x, out=out)
+    np.multiply(out, alpha, out=out)
+    return np.add(out, positive_part, out=out)
+
+
+# Lower-case fused_ops name -> activation(x, out=...); LeakyRelu and PReLU also take alpha
+# (scale_negatives_into). Tanh is numpy's, as the standalone kernel's (_UFUNCS).
+ACTIVATION_FUNCTIONS = {"relu": relu_into, "relu6": relu6_into, "elu": elu_into, "sigmoid": sigmoid_into,
+                       "tanh": np.tanh}
+
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
 @KERNELS.define("Relu")
 def relu(features):
-    return np.maximum(features, 0)
+    return relu_into(features, np.empty_like(features))
 
 
 @KERNELS.define("Relu6")
 def relu6(features):
-    return np.minimum(np.maximum(features, 0), 6)
+    return relu6_into(features, np.empty_like(features))
 
 
 @KERNELS.define("Elu")
 def elu(features):
-    return np.where(features > 0, features, np.expm1(features))
+    return elu_into(features, np.empty_like(features))
 
 
 @KERNELS.define("Selu")
@@ -110,13 +164,14 @@ def selu(features):
 
 @KERNELS.define("LeakyRelu")
 def leaky_relu(features, *, alpha: float = 0.2):
-    return np.where(features > 0, features, features * features.dtype.type(alpha))
+    return scale_negatives_into(features, alpha, np.empty_like(features))
 
 
 @KERNELS.define("Prelu")
 def prelu(x, alpha):
     """TF.js's fused PReLU: alpha (broadcast against x) scales the negative part."""
-    return np.where(x < 0, alpha * x, x)
+    out = np.empty(np.broadcast_shapes(x.shape, alpha.shape), np.result_type(x, alpha))
+    return scale_negatives_into(x, alpha, out)
 
 
 @KERNELS.define("Softplus")

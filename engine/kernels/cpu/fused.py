@@ -13,6 +13,8 @@ from typing import Sequence
 
 import numpy as np
 
+from engine.kernels.cpu.basic_math import ACTIVATION_FUNCTIONS, scale_negatives_into
+
 
 def apply_fused_ops(y: np.ndarray, fused_ops: Sequence[str], args: Sequence[np.ndarray], *,
                     epsilon: float = 1e-4, leakyrelu_alpha: float = 0.2, channel_axis: int = -1) -> np.ndarray:
@@ -84,36 +86,24 @@ def _as_rows(y: np.ndarray, channel_axis: int, args: Sequence[np.ndarray]):
 def apply_fused_activation(x: np.ndarray, name: str, alpha: float | None = None,
                            prelu: np.ndarray | None = None, out: np.ndarray | None = None) -> np.ndarray:
     """One of the activations TF and TF.js fuse, by name in any case ('Relu6', 'leakyrelu', ...),
-    written into `out` (may be x itself; a new array if None). `alpha` is LeakyRelu's slope
-    (default 0.2), `prelu` PReLU's weights, broadcastable against x."""
+    written into `out` (may be x itself; a new array if None) by the standalone kernels' own
+    functions (cpu/basic_math.py). `alpha` is LeakyRelu's slope (default 0.2), `prelu` PReLU's
+    weights, broadcastable against x."""
     name = name.lower()
     if out is None:
         out = np.empty_like(x)
-    negative = x < 0 if name in ("elu", "leakyrelu", "prelu") else None
-    # np.clip has a vectorized float path several times faster than np.maximum; both keep NaN.
-    if name == "relu":
-        return np.clip(x, 0, np.inf, out=out)
-    if name == "relu6":
-        return np.clip(x, 0, 6, out=out)
-    if name == "tanh":
-        return np.tanh(x, out=out)
-    if name == "sigmoid":
-        np.negative(x, out=out)
-        np.exp(out, out=out)
-        np.add(out, 1, out=out)
-        return np.reciprocal(out, out=out)
-    np.copyto(out, x)
     if name in ("linear", "identity"):
+        np.copyto(out, x)
         return out
-    if name == "elu":
-        return np.expm1(out, out=out, where=negative)
     if name == "leakyrelu":
-        return np.multiply(out, np.asarray(0.2 if alpha is None else alpha, x.dtype), out=out, where=negative)
+        return scale_negatives_into(x, 0.2 if alpha is None else alpha, out)
     if name == "prelu":
         if prelu is None:
             raise ValueError("Prelu needs its weights")
-        return np.multiply(out, prelu.astype(x.dtype, copy=False), out=out, where=negative)
-    raise ValueError(f"unsupported fused activation {name!r}")
+        return scale_negatives_into(x, prelu, out)
+    if name not in ACTIVATION_FUNCTIONS:
+        raise ValueError(f"unsupported fused activation {name!r}")
+    return ACTIVATION_FUNCTIONS[name](x, out=out)
 
 
 def _per_channel(arg: np.ndarray, ndim: int, channel_axis: int) -> np.ndarray:

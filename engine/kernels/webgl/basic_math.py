@@ -92,7 +92,7 @@ for _op, (_name, _libs, _integers, _out_dtype) in _UNARY.items():
 @KERNELS.define("LeakyRelu")
 def leaky_relu(backend, features, *, alpha: float = 0.2):
     """alpha is a uniform: every alpha shares one compiled program."""
-    return _unary(backend, features, "leaky_relu", uniforms={"alpha": float(np.float32(alpha))})
+    return _unary(backend, features, "leaky_relu", uniforms={"leakyReluAlpha": float(np.float32(alpha))})
 
 
 @KERNELS.define("Atan2")

@@ -24,7 +24,6 @@ from engine.kernels.conv_util import ConvInfo, backprop_input_info, conv_info, d
 from engine.kernels.registry import KernelTable
 from engine.kernels.webgl import packed
 from engine.kernels.webgl.common import empty, fit_onto, ints, view
-from engine.kernels.webgl.fused import SHADER as ACTIVATIONS_SHADER
 from engine.kernels.webgl.fused import FusedEpilogue, fused_epilogue
 from engine.tensors import Tensor
 from engine.webgl.program import CPUFallback, Program
@@ -118,14 +117,15 @@ def _convolve(backend: WebGLBackend, x: Tensor, filters: Tensor, info: ConvInfo,
     if info.is_empty:
         return empty(info.out_shape, "float32")
     defines = {**_input_output_defines(info), **(extra or {})}
-    shaders, names, tensors = (f"convolution/{name}.glsl",), ("X", "W"), [x, filters]
+    shaders, names, tensors, uniforms = (f"convolution/{name}.glsl",), ("X", "W"), [x, filters], None
     if epilogue is not None and not epilogue.empty:
         defines.update(epilogue.defines)
-        shaders = (ACTIVATIONS_SHADER,) + shaders
+        shaders = epilogue.shaders + shaders
         names += epilogue.inputs
         tensors += list(epilogue.tensors)
+        uniforms = epilogue.uniforms
     loops = prod(info.window) * (info.in_channels if name == "conv" else 1)
-    program = Program(name, shaders, names, defines, loop_iterations=loops)
+    program = Program(name, shaders, names, defines, uniforms, loop_iterations=loops)
     return backend.run_program(program, tensors, info.out_shape, "float32")
 
 

@@ -2,11 +2,14 @@
 and extra inputs mapped onto shaders/common/activations.glsl.
 
 `fused_epilogue(fused_ops, args)` gives the defines (FUSED_EPILOGUE, HAS_BATCHNORM, BN_EPSILON,
-HAS_BIAS, HAS_ADDEND, ACTIVATION, LEAKYRELU_ALPHA), the sampler names to append to the program's
-inputs and the tensors to pass for them. A kernel shader includes "common/activations.glsl" and
-ends with `setOutput(fusedEpilogue(value))`; the extra inputs are read broadcast against the output
-coordinates (getXAtOutCoords), so the caller aligns them to its output (`align`), e.g. a
-per-channel bias of an NCHW convolution reshaped to (C, 1, 1).
+HAS_BIAS, HAS_ADDEND, ACTIVATION), the shader files to put before the kernel's own, the uniforms
+(LeakyRelu's slope), the sampler names to append to the program's inputs and the tensors to pass
+for them. The kernel's shader ends with `setOutput(fusedEpilogue(value))`; the extra inputs are
+read broadcast against the output coordinates (getXAtOutCoords), so the caller aligns them to its
+output (`align`), e.g. a per-channel bias of an NCHW convolution reshaped to (C, 1, 1).
+
+The activation is the standalone op's own shader (one definition per activation, so a fused op
+gives what the op after the contraction gives): ACTIVATIONS lists it with its libraries.
 
 Supported: an inference batch norm ('FusedBatchNorm': scale, offset, mean, variance; only when the
 caller passes `epsilon`, and only first), addends ('BiasAdd', then optionally 'Add'), then at most
@@ -22,12 +25,26 @@ from typing import Callable, Sequence
 from engine.tensors import Tensor
 from engine.webgl.program import CPUFallback
 
-ACTIVATIONS = {"linear": 0, "identity": 0, "relu": 1, "relu6": 2, "elu": 3, "sigmoid": 4, "tanh": 5,
-               "leakyrelu": 6, "prelu": 7}
+
+@dataclass(frozen=True)
+class Activation:
+    code: int                       # ACTIVATION in common/activations.glsl
+    shaders: tuple[str, ...] = ()   # the standalone op's shader, after its libraries
+
+
+ACTIVATIONS = {
+    "linear": Activation(0), "identity": Activation(0),
+    "relu": Activation(1, ("basic_math/relu.glsl",)),
+    "relu6": Activation(2, ("basic_math/relu6.glsl",)),
+    "elu": Activation(3, ("basic_math/lib_exp.glsl", "basic_math/elu.glsl")),
+    "sigmoid": Activation(4, ("basic_math/lib_exp.glsl", "basic_math/sigmoid.glsl")),
+    "tanh": Activation(5, ("basic_math/lib_exp.glsl", "basic_math/tanh.glsl")),
+    "leakyrelu": Activation(6, ("basic_math/leaky_relu.glsl",)),
+    "prelu": Activation(7, ("basic_math/prelu.glsl",)),
+}
 ADDEND_SAMPLERS = ("Bias", "Addend")
 PRELU_SAMPLER = "PreluAlpha"
 BATCHNORM_SAMPLERS = ("BnScale", "BnOffset", "BnMean", "BnVariance")  # FusedBatchNorm's args, in order
-SHADER = "common/activations.glsl"
 
 
 @dataclass(frozen=True)
@@ -35,6 +52,8 @@ class FusedEpilogue:
     defines: dict = field(default_factory=dict)
     inputs: tuple[str, ...] = ()          # sampler names, to follow the kernel's own inputs
     tensors: tuple[Tensor, ...] = ()      # the tensors for those samplers, in the same order
+    shaders: tuple[str, ...] = ()         # to put before the kernel's shader
+    uniforms: dict = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -90,10 +109,11 @@ def fused_epilogue(fused_ops: Sequence[str], args: Sequence[Tensor], *, leakyrel
         tensors = [align(t) for t in tensors]
     names = ADDEND_SAMPLERS[:len(addends)] + (BATCHNORM_SAMPLERS if batchnorm else ()) + \
         ((PRELU_SAMPLER,) if prelu is not None else ())
+    chosen = ACTIVATIONS[activation or "linear"]
     defines = {"FUSED_EPILOGUE": 1, "HAS_BATCHNORM": bool(batchnorm), "HAS_BIAS": len(addends) >= 1,
-               "HAS_ADDEND": len(addends) >= 2, "ACTIVATION": ACTIVATIONS[activation or "linear"]}
+               "HAS_ADDEND": len(addends) >= 2, "ACTIVATION": chosen.code}
     if batchnorm:
         defines["BN_EPSILON"] = float(epsilon)
-    if activation == "leakyrelu":
-        defines["LEAKYRELU_ALPHA"] = float(leakyrelu_alpha)
-    return FusedEpilogue(defines, names, tuple(tensors))
+    # A uniform (declared by leaky_relu.glsl), as the standalone op's: every slope shares one program.
+    uniforms = {"leakyReluAlpha": float(leakyrelu_alpha)} if activation == "leakyrelu" else {}
+    return FusedEpilogue(defines, names, tuple(tensors), chosen.shaders + ("common/activations.glsl",), uniforms)

@@ -17,7 +17,6 @@ from engine.kernels.webgl import packed
 from engine.kernels.webgl.common import (
     broadcast_shape, empty, fit_onto, ints, require_gl_dtypes, reshaped, transpose_tensor, view,
 )
-from engine.kernels.webgl.fused import SHADER as ACTIVATIONS_SHADER
 from engine.kernels.webgl.fused import FusedEpilogue, fused_epilogue
 from engine.kernels.webgl.reduction import reduce_tensor
 from engine.tensors import Tensor
@@ -122,19 +121,20 @@ def _matmul_program(backend: WebGLBackend, a3: Tensor, b3: Tensor, defines: dict
                     out_shape: tuple[int, int, int], dtype: str, epilogue: FusedEpilogue | None = None) -> Tensor:
     """Products over shared indices k_start .. k_start + k_count - 1."""
     defines = {**defines, "K_START": k_start, "SHARED_DIM": k_count}
-    shaders, names, tensors = ("matrices/matmul.glsl",), ("A", "B"), [a3, b3]
+    shaders, names, tensors, uniforms = ("matrices/matmul.glsl",), ("A", "B"), [a3, b3], None
     if epilogue is not None:
         defines.update(epilogue.defines)
-        shaders = (ACTIVATIONS_SHADER,) + shaders
+        shaders = epilogue.shaders + shaders
         names += epilogue.inputs
         tensors += list(epilogue.tensors)
-    program = Program("matmul", shaders, names, defines, loop_iterations=k_count)
+        uniforms = epilogue.uniforms
+    program = Program("matmul", shaders, names, defines, uniforms, loop_iterations=k_count)
     return backend.run_program(program, tensors, out_shape, dtype)
 
 
 def _epilogue_program(backend: WebGLBackend, x: Tensor, epilogue: FusedEpilogue) -> Tensor:
-    program = Program("matmul_epilogue", (ACTIVATIONS_SHADER, "matrices/epilogue.glsl"), ("A",) + epilogue.inputs,
-                      dict(epilogue.defines))
+    program = Program("matmul_epilogue", epilogue.shaders + ("matrices/epilogue.glsl",), ("A",) + epilogue.inputs,
+                      dict(epilogue.defines), epilogue.uniforms)
     return backend.run_program(program, [x, *epilogue.tensors], x.shape, x.dtype)
 
 

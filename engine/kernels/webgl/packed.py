@@ -9,13 +9,13 @@ in place as (N*H) matrices of W x C (the same texels), others go through a packe
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine.kernels.conv_util import ConvInfo
-from engine.kernels.webgl.fused import SHADER as ACTIVATIONS_SHADER
 from engine.kernels.webgl.fused import FusedEpilogue
 from engine.tensors import Tensor, alias
 from engine.webgl.packed_codegen import can_broadcast_packed
@@ -39,18 +39,19 @@ def _usable(backend: WebGLBackend, *tensors: Tensor) -> bool:
     return backend.pack and all(t.dtype == "float32" for t in tensors)
 
 
-def _epilogue_parts(backend: WebGLBackend, epilogue: FusedEpilogue | None, out_shape: tuple[int, ...]):
-    """(defines, sampler names, tensors) of a packed epilogue, or None if it cannot be packed. A
+def _packed_epilogue(backend: WebGLBackend, epilogue: FusedEpilogue | None,
+                     out_shape: tuple[int, ...]) -> FusedEpilogue | None:
+    """`epilogue` for a packed program (an empty one for none), or None if it cannot be packed. A
     full-size addend (a residual of the 4-D convolution output) is read under the product's shape."""
     if epilogue is None or epilogue.empty:
-        return {}, (), []
-    tensors = [packed_view(backend, t, out_shape) if t.size == math.prod(out_shape) and t.shape != out_shape
-               and same_packing(t.shape, out_shape) else t for t in epilogue.tensors]
+        return FusedEpilogue()
+    tensors = tuple(packed_view(backend, t, out_shape) if t.size == math.prod(out_shape) and t.shape != out_shape
+                    and same_packing(t.shape, out_shape) else t for t in epilogue.tensors)
     if epilogue.defines.get("HAS_BATCHNORM") or not all(can_broadcast_packed(t.shape, out_shape) for t in tensors):
         return None
     defines = {k: v for k, v in epilogue.defines.items() if k != "FUSED_EPILOGUE"}
     defines["FUSED_EPILOGUE_PACKED"] = 1
-    return defines, epilogue.inputs, tensors
+    return dataclasses.replace(epilogue, defines=defines, tensors=tensors)
 
 
 def matmul(backend: WebGLBackend, a: Tensor, b: Tensor, transpose_a: bool, transpose_b: bool,
@@ -66,19 +67,17 @@ def matmul(backend: WebGLBackend, a: Tensor, b: Tensor, transpose_a: bool, trans
         return None
     k = a.shape[-2] if transpose_a else a.shape[-1]
     out3 = (batch, out_shape[-2], out_shape[-1])
-    parts = _epilogue_parts(backend, epilogue, out3)
-    if parts is None:
+    packed_epilogue = _packed_epilogue(backend, epilogue, out3)
+    if packed_epilogue is None:
         return None
-    defines, names, tensors = parts
-    defines.update({"A_BATCHED": batch_a > 1, "B_BATCHED": batch_b > 1, "TRANSPOSE_A": bool(transpose_a),
-                    "TRANSPOSE_B": bool(transpose_b), "SHARED_TEXELS": (k + 1) // 2})
+    defines = {**packed_epilogue.defines, "A_BATCHED": batch_a > 1, "B_BATCHED": batch_b > 1,
+               "TRANSPOSE_A": bool(transpose_a), "TRANSPOSE_B": bool(transpose_b), "SHARED_TEXELS": (k + 1) // 2}
     a3 = packed_view(backend, a, (batch_a,) + a.shape[-2:])
     b3 = packed_view(backend, b, (batch_b,) + b.shape[-2:])
-    shaders = ((ACTIVATIONS_SHADER,) if names or defines.get("FUSED_EPILOGUE_PACKED") else ()) + \
-        ("matrices/matmul_packed.glsl",)
-    program = Program("matmul_packed", shaders, ("A", "B") + names, defines, loop_iterations=(k + 1) // 2,
-                      packed_inputs=True, packed_output=True)
-    result = backend.run_program(program, [a3, b3, *tensors], out3, "float32")
+    program = Program("matmul_packed", packed_epilogue.shaders + ("matrices/matmul_packed.glsl",),
+                      ("A", "B") + packed_epilogue.inputs, defines, packed_epilogue.uniforms,
+                      loop_iterations=(k + 1) // 2, packed_inputs=True, packed_output=True)
+    result = backend.run_program(program, [a3, b3, *packed_epilogue.tensors], out3, "float32")
     return _as_shape(result, out_shape)
 
 
@@ -147,18 +146,16 @@ def depthwise(backend: WebGLBackend, x: Tensor, filters: Tensor, info: ConvInfo,
     of two channels, reading one or two input texels per tap."""
     if not (_plain_2d(info) and _usable(backend, x, filters)) or filters.shape[-1] != 1:
         return None
-    parts = _epilogue_parts(backend, epilogue, info.out_shape)
-    if parts is None:
+    packed_epilogue = _packed_epilogue(backend, epilogue, info.out_shape)
+    if packed_epilogue is None:
         return None
-    defines, names, tensors = parts
-    defines.update(_geometry(info))
+    defines = {**packed_epilogue.defines, **_geometry(info)}
     taps = math.prod(info.window)
     w2 = packed_view(backend, filters, (taps, info.in_channels))
-    shaders = ((ACTIVATIONS_SHADER,) if defines.get("FUSED_EPILOGUE_PACKED") else ()) + \
-        ("convolution/depthwise_packed.glsl",)
-    program = Program("depthwise_packed", shaders, ("X", "W") + names, defines, loop_iterations=taps,
+    program = Program("depthwise_packed", packed_epilogue.shaders + ("convolution/depthwise_packed.glsl",),
+                      ("X", "W") + packed_epilogue.inputs, defines, packed_epilogue.uniforms, loop_iterations=taps,
                       packed_inputs=True, packed_output=True)
-    return backend.run_program(program, [x, w2, *tensors], info.out_shape, "float32")
+    return backend.run_program(program, [x, w2, *packed_epilogue.tensors], info.out_shape, "float32")
 
 
 def elementwise(backend: WebGLBackend, inputs: list[Tensor], name: str, shaders: tuple[str, ...], out_shape,
