@@ -3,6 +3,8 @@
 (the kernels raise CPUFallback for them)."""
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
 import numpy as np
 
 from engine.kernels.registry import register
@@ -28,13 +30,13 @@ def ternary(backend: WebGLBackend, a: Tensor, b: Tensor, c: Tensor, shader: str,
 
 def _comparison(shader: str):
     def kernel(backend, x, y):
-        return binary(backend, x, y, f"logical/{shader}.glsl", out_dtype="bool")
-    kernel.__name__ = kernel.__qualname__ = shader
+        return binary(backend, x, y, shader, out_dtype="bool")
+    kernel.__name__ = kernel.__qualname__ = PurePosixPath(shader).stem
     return kernel
 
 
-for _op, _shader in {"Greater": "greater", "GreaterEqual": "greater_equal", "Less": "less",
-                     "LessEqual": "less_equal"}.items():
+for _op, _shader in {"Greater": "logical/greater.glsl", "GreaterEqual": "logical/greater_equal.glsl",
+                     "Less": "logical/less.glsl", "LessEqual": "logical/less_equal.glsl"}.items():
     register(_op, backend=WEBGL)(_comparison(_shader))
 
 
@@ -47,13 +49,13 @@ def _equality(shader: str, shapes_mismatch_result: bool):
                 np.broadcast_shapes(x.shape, y.shape)
             except ValueError:
                 return Tensor(np.array(shapes_mismatch_result), "bool")
-        return binary(backend, x, y, f"logical/{shader}.glsl", out_dtype="bool")
-    kernel.__name__ = kernel.__qualname__ = shader
+        return binary(backend, x, y, shader, out_dtype="bool")
+    kernel.__name__ = kernel.__qualname__ = PurePosixPath(shader).stem
     return kernel
 
 
-register("Equal", backend=WEBGL)(_equality("equal", shapes_mismatch_result=False))
-register("NotEqual", backend=WEBGL)(_equality("not_equal", shapes_mismatch_result=True))
+register("Equal", backend=WEBGL)(_equality("logical/equal.glsl", shapes_mismatch_result=False))
+register("NotEqual", backend=WEBGL)(_equality("logical/not_equal.glsl", shapes_mismatch_result=True))
 
 
 # --- boolean logic ---------------------------------------------------------------------------------------------
@@ -84,12 +86,13 @@ def _require_int(*tensors: Tensor) -> None:
 def _bitwise(shader: str):
     def kernel(backend, x, y):
         _require_int(x, y)
-        return binary(backend, x, y, f"logical/{shader}.glsl")
-    kernel.__name__ = kernel.__qualname__ = shader
+        return binary(backend, x, y, shader)
+    kernel.__name__ = kernel.__qualname__ = PurePosixPath(shader).stem
     return kernel
 
 
-for _op, _shader in {"BitwiseAnd": "bitwise_and", "BitwiseOr": "bitwise_or", "BitwiseXor": "bitwise_xor"}.items():
+for _op, _shader in {"BitwiseAnd": "logical/bitwise_and.glsl", "BitwiseOr": "logical/bitwise_or.glsl",
+                     "BitwiseXor": "logical/bitwise_xor.glsl"}.items():
     register(_op, backend=WEBGL)(_bitwise(_shader))
 
 # How ~x wraps in each integer type (storage holds them all as int32): (bits, signed).
