@@ -17,6 +17,7 @@ import engine
 from engine import dtypes
 from engine.kernels.registry import get_kernel
 from engine.tensor import Tensor
+from tests.conftest import check_gl_error
 
 _tf = None
 
@@ -62,11 +63,11 @@ def to_tensor(array: Any) -> Tensor:
 def run_engine(backend: str, op: str, inputs: Sequence[Any], attrs: dict | None = None) -> list[np.ndarray]:
     """Runs one op on a tfgl backend. On webgl the inputs are uploaded first, so the GL kernel runs
     (small CPU-resident inputs would be forwarded to the CPU kernel), and GL errors are checked
-    before and after."""
+    before and after, naming the op (the gl_error_check fixture only names the test)."""
     tensors = [to_tensor(x) for x in inputs]
     impl = engine.get_backend(backend)
     if backend == "webgl":
-        _assert_no_gl_error(impl, f"before {op}")
+        check_gl_error(f"the steps before {op}")
         for tensor in tensors:
             if tensor.dtype in ("float32", "int32", "bool") and tensor.size:
                 impl.texture_of(tensor)
@@ -74,14 +75,8 @@ def run_engine(backend: str, op: str, inputs: Sequence[Any], attrs: dict | None 
                 impl.complex_parts(tensor)
     outputs = [o.numpy() if hasattr(o, "numpy") else o for o in impl.run(op, tensors, attrs or {})]
     if backend == "webgl":
-        _assert_no_gl_error(impl, f"after {op}")
+        check_gl_error(op)
     return outputs
-
-
-def _assert_no_gl_error(backend, where: str) -> None:
-    with backend.current():
-        error = backend.ctx.error
-    assert error == "GL_NO_ERROR", f"OpenGL error {error} {where}"
 
 
 def run_tf(op: str, inputs: Sequence[Any], attrs: dict | None = None) -> list[np.ndarray]:
