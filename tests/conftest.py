@@ -67,3 +67,9 @@ def saved_models(tmp_path_factory):
 
 def fixture_path(name: str) -> str:
     return os.path.join(FIXTURES, name, "model.json")
+
+
+def convert(*args: str) -> None:
+    """Runs `tfgl convert` in-process; --debug so a failure shows its traceback."""
+    from engine.cli import main
+    assert main(["--debug", "convert", *args]) == 0

@@ -12,9 +12,11 @@ import inspect
 from typing import Any, Callable, Sequence
 
 import numpy as np
+import pytest
 
 import engine
 from engine import dtypes
+from engine.errors import KernelError
 from engine.kernels.registry import get_kernel
 from engine.tensor import Tensor
 from tests.conftest import check_gl_error
@@ -54,10 +56,39 @@ def rand(rng: np.random.Generator, shape: Sequence[int], dtype: str = "float32",
     raise ValueError(dtype)
 
 
+def i32(x) -> np.ndarray:
+    return np.asarray(x, np.int32)
+
+
+def explicit_paddings(*spatial: tuple[int, int]) -> list[int]:
+    """The explicit_paddings attr for NHWC from (before, after) per spatial dim."""
+    return [0, 0, *[p for pair in spatial for p in pair], 0, 0]
+
+
+def conv_attrs(strides: Sequence[int], dilations: Sequence[int], padding: str,
+               explicit: Sequence[tuple[int, int]] | None) -> dict:
+    """NHWC convolution attrs from spatial strides and dilations; `explicit`: (before, after) per
+    spatial dim, for padding 'EXPLICIT'."""
+    attrs = {"strides": [1, *strides, 1], "dilations": [1, *dilations, 1], "padding": padding}
+    if explicit:
+        attrs["explicit_paddings"] = explicit_paddings(*explicit)
+    return attrs
+
+
 def to_tensor(array: Any) -> Tensor:
     array = np.asarray(array)
     stored = dtypes.to_storage(array)
     return Tensor(stored, dtypes.dtype_of_array(stored))
+
+
+def gpu_ints(impl, values) -> Tensor:
+    """An int32 tensor made on the GPU of the WebGL backend `impl` (a Cast), with no values on the CPU:
+    kernels must use it without reading it back."""
+    source = to_tensor(np.asarray(values, np.float32))
+    impl.texture_of(source)
+    out = impl.run("Cast", [source], {"DstT": "int32"})[0]
+    assert not out.has_values()
+    return out
 
 
 def run_engine(backend: str, op: str, inputs: Sequence[Any], attrs: dict | None = None) -> list[np.ndarray]:
@@ -77,6 +108,13 @@ def run_engine(backend: str, op: str, inputs: Sequence[Any], attrs: dict | None 
     if backend == "webgl":
         check_gl_error(op)
     return outputs
+
+
+def assert_rejects(backend: str, op: str, inputs: Sequence[Any], attrs: dict | None = None,
+                   match: str | None = None) -> None:
+    """The tfgl backend refuses the call with a KernelError (whose message matches `match`)."""
+    with pytest.raises(KernelError, match=match):
+        run_engine(backend, op, inputs, attrs)
 
 
 def run_tf(op: str, inputs: Sequence[Any], attrs: dict | None = None) -> list[np.ndarray]:
