@@ -11,6 +11,27 @@ BACKENDS = engine.available_backends()
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 
 
+def check_gl_error(where: str) -> None:
+    """Raises GLError if this thread's WebGL context has a GL error set (reading it clears it)."""
+    gl = engine.backends.webgl.backend_for_thread()
+    with gl.current():
+        gl.check_error(where)
+
+
+@pytest.fixture(autouse=True)
+def gl_error_check(request):
+    """Every test starts and ends with no GL error on this thread's context, as moderngl's own ctx
+    fixture checks: autouse, so it covers the backend and webgl fixtures and the tests that reach
+    the GPU without them (the default backend), and no test can forget it. The main thread's
+    WebGL backend already exists (BACKENDS made it), so this creates no context."""
+    if "webgl" not in BACKENDS:
+        yield
+        return
+    check_gl_error(f"the tests before {request.node.nodeid}")
+    yield
+    check_gl_error(request.node.nodeid)
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request):
     """Each test runs on every backend this machine has (webgl on Mesa llvmpipe in CI)."""
@@ -46,3 +67,9 @@ def saved_models(tmp_path_factory):
 
 def fixture_path(name: str) -> str:
     return os.path.join(FIXTURES, name, "model.json")
+
+
+def convert(*args: str) -> None:
+    """Runs `tfgl convert` in-process; --debug so a failure shows its traceback."""
+    from engine.cli import main
+    assert main(["--debug", "convert", *args]) == 0

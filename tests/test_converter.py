@@ -9,16 +9,11 @@ import pytest
 
 import engine
 from engine.errors import ConversionError
-from tests.conftest import fixture_path
+from tests.conftest import convert, fixture_path
 from tests.fixtures import sources
 from tests.test_models import assert_matches, predict_dict
 
 pytestmark = [pytest.mark.tf, pytest.mark.converter]
-
-
-def convert(*args: str) -> None:
-    from engine.cli import main
-    assert main(["--debug", "convert", *args]) == 0
 
 
 def _uncounted(name: str) -> str:

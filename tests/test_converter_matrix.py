@@ -7,17 +7,13 @@ import numpy as np
 import pytest
 
 import engine
+from tests.conftest import convert
 from tests.fixtures import sources
 
 pytestmark = [pytest.mark.tf, pytest.mark.converter, pytest.mark.slow]
 
 MODELS = ["small_cnn", "lstm", "mobilenet_v2"]
 BUILDERS = {"small_cnn": sources.small_cnn, "lstm": sources.lstm, "mobilenet_v2": sources.mobilenet_v2}
-
-
-def convert(*args: str) -> None:
-    from engine.cli import main
-    assert main(["--debug", "convert", *args]) == 0
 
 
 def assert_matches(got, want, tolerance: float = 1e-4) -> None:

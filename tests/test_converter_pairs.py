@@ -13,7 +13,7 @@ import pytest
 
 import engine
 from engine.errors import ConversionError
-from tests.conftest import FIXTURES, fixture_path
+from tests.conftest import FIXTURES, convert, fixture_path
 from tests.fixtures import layers_sources
 
 pytestmark = [pytest.mark.tf, pytest.mark.converter,
@@ -23,11 +23,6 @@ pytestmark = [pytest.mark.tf, pytest.mark.converter,
 TOLERANCE = 1e-4  # max |error| <= TOLERANCE * max |reference| for float32 weights
 INPUT_NAMES = {"cnn": ["image"], "lstm": ["sequence"], "mlp": ["features", "extra"], "sequential": ["values"]}
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def convert(*args: str) -> None:
-    from engine.cli import main
-    assert main(["--debug", "convert", *args]) == 0
 
 
 def max_error(got, want) -> float:

@@ -38,6 +38,8 @@ from engine.webgl.textures import (
 log = logging.getLogger("tfgl.webgl")
 CPU_FORWARD_MAX_SIZE = 128
 LLVMPIPE_LOOP_LIMIT = 65535
+# Paths spelled out so that grepping a shader's path finds the code that runs it.
+_RELAYOUT_SHADERS = {"pack": "templates/pack.glsl", "unpack": "templates/unpack.glsl"}
 
 
 @dataclass
@@ -243,7 +245,7 @@ class WebGLBackend(Backend):
 
     def _relayout(self, data: GLTensorData, geometry: tuple[int, int, int], direction: str) -> GLTensorData:
         """A pack or unpack program's copy of `data`, viewed as (batch, rows, cols) matrices."""
-        program = Program(direction, (f"templates/{direction}.glsl",), ("A",), packed_inputs=direction == "unpack",
+        program = Program(direction, (_RELAYOUT_SHADERS[direction],), ("A",), packed_inputs=direction == "unpack",
                           packed_output=direction == "pack")
         layout = Layout(geometry, data.rows, data.cols, data.packed)
         with self.current():

@@ -12,11 +12,14 @@ import inspect
 from typing import Any, Callable, Sequence
 
 import numpy as np
+import pytest
 
 import engine
 from engine import dtypes
+from engine.errors import KernelError
 from engine.kernels.registry import get_kernel
 from engine.tensors import Tensor
+from tests.conftest import check_gl_error
 
 _tf = None
 
@@ -53,20 +56,49 @@ def rand(rng: np.random.Generator, shape: Sequence[int], dtype: str = "float32",
     raise ValueError(dtype)
 
 
+def i32(x) -> np.ndarray:
+    return np.asarray(x, np.int32)
+
+
+def explicit_paddings(*spatial: tuple[int, int]) -> list[int]:
+    """The explicit_paddings attr for NHWC from (before, after) per spatial dim."""
+    return [0, 0, *[p for pair in spatial for p in pair], 0, 0]
+
+
+def conv_attrs(strides: Sequence[int], dilations: Sequence[int], padding: str,
+               explicit: Sequence[tuple[int, int]] | None) -> dict:
+    """NHWC convolution attrs from spatial strides and dilations; `explicit`: (before, after) per
+    spatial dim, for padding 'EXPLICIT'."""
+    attrs = {"strides": [1, *strides, 1], "dilations": [1, *dilations, 1], "padding": padding}
+    if explicit:
+        attrs["explicit_paddings"] = explicit_paddings(*explicit)
+    return attrs
+
+
 def to_tensor(array: Any) -> Tensor:
     array = np.asarray(array)
     stored = dtypes.to_storage(array)
     return Tensor(stored, dtypes.dtype_of_array(stored))
 
 
+def gpu_ints(impl, values) -> Tensor:
+    """An int32 tensor made on the GPU of the WebGL backend `impl` (a Cast), with no values on the CPU:
+    kernels must use it without reading it back."""
+    source = to_tensor(np.asarray(values, np.float32))
+    impl.texture_of(source)
+    out = impl.run("Cast", [source], {"DstT": "int32"})[0]
+    assert not out.has_values()
+    return out
+
+
 def run_engine(backend: str, op: str, inputs: Sequence[Any], attrs: dict | None = None) -> list[np.ndarray]:
     """Runs one op on a tfgl backend. On webgl the inputs are uploaded first, so the GL kernel runs
     (small CPU-resident inputs would be forwarded to the CPU kernel), and GL errors are checked
-    before and after."""
+    before and after, naming the op (the gl_error_check fixture only names the test)."""
     tensors = [to_tensor(x) for x in inputs]
     impl = engine.get_backend(backend)
     if backend == "webgl":
-        _assert_no_gl_error(impl, f"before {op}")
+        check_gl_error(f"the steps before {op}")
         for tensor in tensors:
             if tensor.dtype in ("float32", "int32", "bool") and tensor.size:
                 impl.texture_of(tensor)
@@ -74,14 +106,15 @@ def run_engine(backend: str, op: str, inputs: Sequence[Any], attrs: dict | None 
                 impl.complex_parts(tensor)
     outputs = [o.numpy() if hasattr(o, "numpy") else o for o in impl.run(op, tensors, attrs or {})]
     if backend == "webgl":
-        _assert_no_gl_error(impl, f"after {op}")
+        check_gl_error(op)
     return outputs
 
 
-def _assert_no_gl_error(backend, where: str) -> None:
-    with backend.current():
-        error = backend.ctx.error
-    assert error == "GL_NO_ERROR", f"OpenGL error {error} {where}"
+def assert_rejects(backend: str, op: str, inputs: Sequence[Any], attrs: dict | None = None,
+                   match: str | None = None) -> None:
+    """The tfgl backend refuses the call with a KernelError (whose message matches `match`)."""
+    with pytest.raises(KernelError, match=match):
+        run_engine(backend, op, inputs, attrs)
 
 
 def run_tf(op: str, inputs: Sequence[Any], attrs: dict | None = None) -> list[np.ndarray]:

@@ -10,8 +10,9 @@ import pytest
 
 from engine.kernels import conv_util
 from engine.kernels.cpu import convolution
-from tests.kernels.harness import (ACTIVATION_EDGES, FUSED_ACTIVATIONS, LEAKYRELU_ALPHA, PRELU_ALPHA,
-                                   check, check_fused_activation, rand, run_engine, run_on_gpu, run_tf, tf)
+from tests.kernels.harness import (ACTIVATION_EDGES, FUSED_ACTIVATIONS, LEAKYRELU_ALPHA, PRELU_ALPHA, check,
+                                   check_fused_activation, conv_attrs, explicit_paddings, rand, run_engine,
+                                   run_on_gpu, run_tf, tf)
 
 pytestmark = pytest.mark.tf
 
@@ -45,11 +46,6 @@ def check_layout(backend, op, inputs, attrs, layout, rtol=1e-4, atol=1e-5):
                  reference=lambda *_: [channels_first(w) for w in want], rtol=rtol, atol=atol)
 
 
-def pads(*spatial):
-    """explicit_paddings for NHWC from (before, after) per spatial dim."""
-    return [0, 0, *[p for pair in spatial for p in pair], 0, 0]
-
-
 # x shape (NHWC), filter shape, strides (h, w), dilations (h, w), padding, explicit (h, w) pairs
 CONV2D = [
     ((2, 9, 9, 3), (3, 3, 3, 4), (1, 1), (1, 1), "SAME", None),
@@ -64,13 +60,6 @@ CONV2D = [
     ((2, 5, 5, 2), (5, 5, 2, 3), (1, 1), (1, 1), "VALID", None),
     ((1, 1, 1, 3), (3, 3, 3, 2), (1, 1), (1, 1), "SAME", None),
 ]
-
-
-def conv_attrs(strides, dilations, padding, explicit):
-    attrs = {"strides": [1, *strides, 1], "dilations": [1, *dilations, 1], "padding": padding}
-    if explicit:
-        attrs["explicit_paddings"] = pads(*explicit)
-    return attrs
 
 
 @pytest.mark.parametrize("layout", ["last", "first"])
@@ -330,7 +319,7 @@ def test_pool2d(backend, rng, case, layout, op):
 
 def test_max_pool_explicit(backend, rng):
     attrs = {"ksize": [1, 3, 2, 1], "strides": [1, 2, 1, 1], "padding": "EXPLICIT",
-             "explicit_paddings": pads((1, 2), (0, 1))}
+             "explicit_paddings": explicit_paddings((1, 2), (0, 1))}
     check_layout(backend, "MaxPool", [rand(rng, (2, 7, 6, 3))], attrs, "last")
     check_layout(backend, "MaxPool", [rand(rng, (2, 7, 6, 3))], attrs, "first")
 

@@ -6,15 +6,11 @@ import numpy as np
 import pytest
 
 from engine.kernels.cpu import blas, convolution, workspace
-from tests.kernels.harness import check, rand, run_engine, run_tf, tf
+from tests.kernels.harness import check, conv_attrs, rand, run_engine, run_tf, tf
 
 pytestmark = pytest.mark.tf
 
 CPU = "cpu"
-
-
-def _explicit(spatial):
-    return [0, 0, *[p for pair in spatial for p in pair], 0, 0]
 
 
 # x shape (NHWC), filter, strides, dilations, padding, explicit (h, w) pairs
@@ -35,17 +31,10 @@ DEPTHWISE = [
 ]
 
 
-def _attrs(strides, dilations, padding, explicit):
-    attrs = {"strides": [1, *strides, 1], "dilations": [1, *dilations, 1], "padding": padding}
-    if explicit:
-        attrs["explicit_paddings"] = _explicit(explicit)
-    return attrs
-
-
 @pytest.mark.parametrize("case", DEPTHWISE, ids=str)
 def test_depthwise_paths(rng, case):
     x_shape, w_shape, strides, dilations, padding, explicit = case
-    attrs = _attrs(strides, dilations, padding, explicit)
+    attrs = conv_attrs(strides, dilations, padding, explicit)
     x, w = rand(rng, x_shape), rand(rng, w_shape)
     if padding == "EXPLICIT":  # TensorFlow's CPU depthwise kernel takes no EXPLICIT padding: pad first
         (top, bottom), (left, right) = explicit
@@ -119,11 +108,11 @@ def test_fused_epilogue_on_rows(rng, fused_ops, shape):
 def test_scratch_buffers_never_leak_into_outputs(rng):
     """Outputs stay intact after later calls reuse the padding and im2col buffers, with other
     shapes and paddings (the buffers' borders are zeroed again each time)."""
-    conv_attrs = {"strides": [1, 2, 2, 1], "padding": "SAME"}
+    conv2d_attrs = {"strides": [1, 2, 2, 1], "padding": "SAME"}
     dw_attrs = {"strides": [1, 1, 1, 1], "padding": "SAME"}
     x1, w1 = rand(rng, (1, 16, 16, 3)), rand(rng, (3, 3, 3, 8))
     x2, w2 = rand(rng, (1, 9, 7, 5)), rand(rng, (3, 3, 5, 1))
-    (a,) = run_engine(CPU, "Conv2D", [x1, w1], conv_attrs)
+    (a,) = run_engine(CPU, "Conv2D", [x1, w1], conv2d_attrs)
     a_copy = a.copy()
     (b,) = run_engine(CPU, "DepthwiseConv2dNative", [x2, w2], dw_attrs)
     (c,) = run_engine(CPU, "Conv2D", [rand(rng, (1, 5, 5, 3)), w1], {"strides": [1, 1, 1, 1], "padding": "VALID"})
@@ -131,7 +120,7 @@ def test_scratch_buffers_never_leak_into_outputs(rng):
     np.testing.assert_array_equal(a, a_copy)
     np.testing.assert_array_equal(b, b2)
     np.testing.assert_allclose(b, run_tf("DepthwiseConv2dNative", [x2, w2], dw_attrs)[0], rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(a, run_tf("Conv2D", [x1, w1], conv_attrs)[0], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(a, run_tf("Conv2D", [x1, w1], conv2d_attrs)[0], rtol=1e-5, atol=1e-5)
     assert c.shape == (1, 3, 3, 8)
 
 

@@ -3,19 +3,9 @@ random ops by shape, dtype, determinism under a seed, and distribution statistic
 import numpy as np
 import pytest
 
-from engine.errors import KernelError
-from tests.kernels.harness import check, rand, run_engine
+from tests.kernels.harness import assert_rejects, check, i32, rand, run_engine
 
 pytestmark = pytest.mark.tf
-
-
-def i32(x):
-    return np.asarray(x, np.int32)
-
-
-def assert_rejects(backend, op, inputs, attrs=None, match=None):
-    with pytest.raises(KernelError, match=match):
-        run_engine(backend, op, inputs, attrs)
 
 
 def run1(backend, op, inputs, attrs=None):

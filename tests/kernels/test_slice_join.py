@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from engine.errors import KernelError
-from tests.kernels.harness import check, rand, run_engine, run_tf, tf
+from tests.kernels.harness import assert_rejects, check, gpu_ints, i32, rand, run_engine, run_tf, tf
 
 pytestmark = pytest.mark.tf
 
@@ -13,15 +13,6 @@ DTYPES = ["float32", "int32", "bool", "string"]
 
 def values(rng, shape, dtype="float32"):
     return rand(rng, shape, dtype, specials=dtype == "float32")
-
-
-def i32(x):
-    return np.asarray(x, np.int32)
-
-
-def assert_rejects(backend, op, inputs, attrs=None, match=None):
-    with pytest.raises(KernelError, match=match):
-        run_engine(backend, op, inputs, attrs)
 
 
 # -- concat / pack / unpack / tile ---------------------------------------------------------------------
@@ -198,8 +189,7 @@ def test_strided_slice_fuzz(backend):
         try:
             want = run_tf("StridedSlice", [x, begin, end, strides], masks)[0]
         except Exception:  # TensorFlow rejects the spec
-            with pytest.raises(KernelError):
-                run_engine(backend, "StridedSlice", [x, begin, end, strides], masks)
+            assert_rejects(backend, "StridedSlice", [x, begin, end, strides], masks)
             continue
         got = run_engine(backend, "StridedSlice", [x, begin, end, strides], masks)[0]
         spec = (begin.tolist(), end.tolist(), strides.tolist(), masks)
@@ -425,10 +415,7 @@ def test_gather_gpu_indices_out_of_range_give_zero(webgl, rng):
     import engine
     from tests.kernels.harness import to_tensor
     impl = engine.get_backend("webgl")
-    positions = to_tensor(np.float32([0, 3, 4, -1, 2.7, 9]))
-    impl.texture_of(positions)
-    indices = impl.run("Cast", [positions], {"DstT": "int32"})[0]  # [0, 3, 4, -1, 2, 9], on the GPU only
-    assert not indices.has_values()
+    indices = gpu_ints(impl, [0, 3, 4, -1, 2.7, 9])  # [0, 3, 4, -1, 2, 9], on the GPU only
     params = values(rng, (4, 5))
     got = impl.run("GatherV2", [to_tensor(params), indices, to_tensor(np.int32(0))])[0].numpy()
     want = np.stack([params[0], params[3], np.zeros(5), np.zeros(5), params[2], np.zeros(5)]).astype(np.float32)
@@ -489,16 +476,6 @@ def test_scatter_many_updates_on_one_slice_run_on_cpu(webgl):
                                          np.arange(count, dtype=np.float32)])  # last wins: no walk
 
 
-def _gpu_ints(impl, array):
-    """An int32 tensor made on the GPU (a Cast), with no values on the CPU."""
-    from tests.kernels.harness import to_tensor
-    source = to_tensor(np.asarray(array, np.float32))
-    impl.texture_of(source)
-    out = impl.run("Cast", [source], {"DstT": "int32"})[0]
-    assert not out.has_values()
-    return out
-
-
 def test_scatter_gpu_indices(webgl, rng):
     """Indices made on the GPU are not read back: every fragment loops over all updates, repeats sum
     (ScatterNd) or the last wins, and out-of-range tuples are ignored, as in TF.js."""
@@ -512,27 +489,27 @@ def test_scatter_gpu_indices(webgl, rng):
 
     tuples = rng.integers(0, 6, (40, 2))
     updates = values(rng, (40, 3))
-    assert_close(run("ScatterNd", [_gpu_ints(impl, tuples), updates, i32([6, 6, 3])]),
+    assert_close(run("ScatterNd", [gpu_ints(impl, tuples), updates, i32([6, 6, 3])]),
                  run_tf("ScatterNd", [tuples.astype(np.int32), updates, i32([6, 6, 3])])[0])
     x = values(rng, (6, 6, 3))
-    assert_close(run("TensorScatterUpdate", [x, _gpu_ints(impl, tuples), updates]),
+    assert_close(run("TensorScatterUpdate", [x, gpu_ints(impl, tuples), updates]),
                  run_tf("TensorScatterUpdate", [x, tuples.astype(np.int32), updates])[0])
     # The longest loop a fragment may run on llvmpipe: 14999 updates of depth 3.
     deep = rng.integers(0, 4, (14999, 3))
     ints_updates = rng.integers(-5, 6, (14999, 5)).astype(np.int32)
-    np.testing.assert_array_equal(run("ScatterNd", [_gpu_ints(impl, deep), ints_updates, i32([4, 4, 4, 5])]),
+    np.testing.assert_array_equal(run("ScatterNd", [gpu_ints(impl, deep), ints_updates, i32([4, 4, 4, 5])]),
                                   run_tf("ScatterNd", [deep.astype(np.int32), ints_updates, i32([4, 4, 4, 5])])[0])
 
     np.testing.assert_array_equal(
-        run("ScatterNd", [_gpu_ints(impl, [[0], [7], [-1], [2], [0]]), np.float32([1, 2, 3, 4, 5]), i32([4])]),
+        run("ScatterNd", [gpu_ints(impl, [[0], [7], [-1], [2], [0]]), np.float32([1, 2, 3, 4, 5]), i32([4])]),
         np.float32([6, 0, 4, 0]))
     np.testing.assert_array_equal(
-        run("TensorScatterUpdate", [np.float32([10, 11, 12, 13]), _gpu_ints(impl, [[2], [9], [2], [0]]),
+        run("TensorScatterUpdate", [np.float32([10, 11, 12, 13]), gpu_ints(impl, [[2], [9], [2], [0]]),
                                     np.float32([1, 2, 3, 4])]),
         np.float32([4, 11, 3, 13]))
     # Unsorted, repeated and out-of-range indices pass validate_indices unchecked.
     np.testing.assert_array_equal(
-        run("SparseToDense", [_gpu_ints(impl, [3, 1, 3, 8]), i32([5]), np.float32([1, 2, 3, 4]), np.float32(9)]),
+        run("SparseToDense", [gpu_ints(impl, [3, 1, 3, 8]), i32([5]), np.float32([1, 2, 3, 4]), np.float32(9)]),
         np.float32([9, 2, 9, 3, 9]))
     assert impl.stats.cpu_fallbacks == fallbacks
 
@@ -546,17 +523,17 @@ def test_scatter_gpu_indices_read_back_past_the_loop_limit(webgl, rng):
     fallbacks = dict(impl.stats.cpu_fallbacks)
     indices = rng.integers(0, 500, (40000, 1))
     updates = values(rng, (40000,))
-    got = impl.run("ScatterNd", [_gpu_ints(impl, indices), to_tensor(updates), to_tensor(i32([500]))])[0].numpy()
+    got = impl.run("ScatterNd", [gpu_ints(impl, indices), to_tensor(updates), to_tensor(i32([500]))])[0].numpy()
     assert_close(got, run_tf("ScatterNd", [indices.astype(np.int32), updates, i32([500])])[0])
-    got = impl.run("SparseToDense", [_gpu_ints(impl, np.arange(40000)), to_tensor(i32([40001])), to_tensor(updates),
+    got = impl.run("SparseToDense", [gpu_ints(impl, np.arange(40000)), to_tensor(i32([40001])), to_tensor(updates),
                                      to_tensor(np.float32(0))])[0].numpy()
     np.testing.assert_array_equal(got, np.append(updates, np.float32(0)))
     assert impl.stats.cpu_fallbacks == fallbacks
     indices[123] = 500
     with pytest.raises(KernelError, match="does not index"):
-        impl.run("ScatterNd", [_gpu_ints(impl, indices), to_tensor(updates), to_tensor(i32([500]))])
+        impl.run("ScatterNd", [gpu_ints(impl, indices), to_tensor(updates), to_tensor(i32([500]))])
     with pytest.raises(KernelError, match="out of order"):
-        impl.run("SparseToDense", [_gpu_ints(impl, np.arange(40000)[::-1]), to_tensor(i32([40001])),
+        impl.run("SparseToDense", [gpu_ints(impl, np.arange(40000)[::-1]), to_tensor(i32([40001])),
                                    to_tensor(updates), to_tensor(np.float32(0))])
 
 

@@ -3,19 +3,9 @@ padding modes, space/batch/depth moves, broadcasting, and the backend-neutral sh
 import numpy as np
 import pytest
 
-from engine.errors import KernelError
-from tests.kernels.harness import check, rand, run_engine, tf
+from tests.kernels.harness import assert_rejects, check, gpu_ints, i32, rand, tf
 
 pytestmark = pytest.mark.tf
-
-
-def i32(x):
-    return np.asarray(x, np.int32)
-
-
-def assert_rejects(backend, op, inputs, attrs=None, match=None):
-    with pytest.raises(KernelError, match=match):
-        run_engine(backend, op, inputs, attrs)
 
 
 # -- Cast --------------------------------------------------------------------------------------------
@@ -318,19 +308,11 @@ def test_broadcast_args_gpu_resident(webgl):
     import engine
     from tests.kernels.harness import to_tensor
     impl = engine.get_backend("webgl")
-
-    def gpu_ints(values):
-        source = to_tensor(np.float32(values))
-        impl.texture_of(source)
-        out = impl.run("Cast", [source], {"DstT": "int32"})[0]
-        assert not out.has_values()
-        return out
-
     before = impl.stats.cpu_fallbacks.get("BroadcastArgs", 0)
-    got = impl.run("BroadcastArgs", [gpu_ints([2, 1, 3]), gpu_ints([4, 1])])[0].numpy()
+    got = impl.run("BroadcastArgs", [gpu_ints(impl, [2, 1, 3]), gpu_ints(impl, [4, 1])])[0].numpy()
     np.testing.assert_array_equal(got, i32([2, 4, 3]))
-    got = impl.run("BroadcastArgs", [to_tensor(i32([5, 1, 1, 0])), gpu_ints([1, 6, 1, 1])])[0].numpy()
+    got = impl.run("BroadcastArgs", [to_tensor(i32([5, 1, 1, 0])), gpu_ints(impl, [1, 6, 1, 1])])[0].numpy()
     np.testing.assert_array_equal(got, i32([5, 6, 1, 0]))
-    got = impl.run("BroadcastArgs", [gpu_ints([2, 2]), gpu_ints([3])])[0].numpy()
+    got = impl.run("BroadcastArgs", [gpu_ints(impl, [2, 2]), gpu_ints(impl, [3])])[0].numpy()
     np.testing.assert_array_equal(got, i32([2, 3]))
     assert impl.stats.cpu_fallbacks.get("BroadcastArgs", 0) == before

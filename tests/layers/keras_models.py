@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Callable
 
 import numpy as np
 
 import engine
 from engine.io import write_weights
-
-
-def weight_name(weight) -> str:
-    name = getattr(weight, "path", None) or weight.name
-    return name[:-2] if name.endswith(":0") else name
+from tests.fixtures.layers_sources import weight_name
 
 
 def save_as_tfjs(model, folder: str) -> str:
@@ -52,6 +49,17 @@ def randomize(model, seed: int = 0) -> None:
         weight.assign(value.astype(np.float32))
 
 
+def rewrite_layer_configs(path: str, rewrite: Callable[[dict], None]) -> None:
+    """Calls `rewrite` on each layer's config in the model.json at `path` and saves the result, to
+    write configs in forms TF.js writes and Keras doesn't."""
+    with open(path) as file:
+        data = json.load(file)
+    for entry in data["modelTopology"]["model_config"]["config"]["layers"]:
+        rewrite(entry["config"])
+    with open(path, "w") as file:
+        json.dump(data, file)
+
+
 def assert_matches_keras(model, inputs, folder: str, backend: str, tolerance: float = 1e-4) -> None:
     """tfgl's predict on the saved model equals Keras's (max |error| <= tolerance * max |Keras|)."""
     path = save_as_tfjs(model, folder)
@@ -65,3 +73,15 @@ def assert_matches_keras(model, inputs, folder: str, backend: str, tolerance: fl
         assert g.shape == w.shape, f"shape {g.shape} != Keras {w.shape}"
         scale = max(np.abs(w).max(), 1e-6)
         assert np.abs(g - w).max() <= tolerance * scale, f"max error {np.abs(g - w).max():.3g} vs scale {scale:.3g}"
+
+
+def assert_model_matches_keras(keras, inputs, outputs, x, folder: str | os.PathLike, backend: str) -> None:
+    """assert_matches_keras on a randomized keras.Model(inputs, outputs)."""
+    model = keras.Model(inputs, outputs)
+    randomize(model)
+    assert_matches_keras(model, x, str(folder), backend)
+
+
+def sequence(rng, batch: int, steps: int, features: int) -> np.ndarray:
+    """A random (batch, steps, features) float32 input for recurrent layers."""
+    return rng.normal(size=(batch, steps, features)).astype(np.float32)

@@ -5,26 +5,13 @@ model with many branches (one output each), so a config costs no extra Keras or 
 Channels-first outputs avoid a last axis as long as the filter count: there Keras 3's TensorFlow
 backend adds the bias along the wrong axis (its ops.add takes a (1, C, 1) bias for NHWC's BiasAdd
 whenever the last axis has C entries)."""
-import json
-
 import numpy as np
 import pytest
 
 import engine
-from tests.layers.keras_models import assert_matches_keras, randomize, save_as_tfjs
+from tests.layers.keras_models import assert_model_matches_keras, randomize, rewrite_layer_configs, save_as_tfjs
 
 pytestmark = pytest.mark.tf
-
-
-@pytest.fixture(params=["keras", "tf_keras"])
-def keras(request):
-    return pytest.importorskip(request.param)
-
-
-def _check(keras, inputs, outputs, x, tmp_path, backend):
-    model = keras.Model(inputs, outputs)
-    randomize(model)
-    assert_matches_keras(model, x, str(tmp_path), backend)
 
 
 def test_conv2d(keras, backend, tmp_path, rng):
@@ -42,7 +29,7 @@ def test_conv2d(keras, backend, tmp_path, rng):
             L.Conv2D(4, 3, groups=2, activation="relu6", name="groups2")(x),
             L.Conv2D(6, 2, groups=3, padding="same", strides=2, use_bias=False, name="groups3")(x),
             L.Conv2D(3, 3, groups=3, data_format=cf, activation="selu", name="cf_groups")(x)]
-    _check(keras, x, outs, rng.normal(size=(2, 9, 11, 6)).astype(np.float32), tmp_path, backend)
+    assert_model_matches_keras(keras, x, outs, rng.normal(size=(2, 9, 11, 6)).astype(np.float32), tmp_path, backend)
 
 
 def test_conv1d(keras, backend, tmp_path, rng):
@@ -58,7 +45,7 @@ def test_conv1d(keras, backend, tmp_path, rng):
             L.Conv1D(3, 3, data_format=cf, name="cf")(x),
             L.Conv1D(3, 2, data_format=cf, padding="causal", dilation_rate=3, activation="relu", name="cf_causal")(x),
             L.Conv1D(3, 3, data_format=cf, strides=2, padding="same", activation="softmax", name="cf_softmax")(x)]
-    _check(keras, x, outs, rng.normal(size=(2, 13, 4)).astype(np.float32), tmp_path, backend)
+    assert_model_matches_keras(keras, x, outs, rng.normal(size=(2, 13, 4)).astype(np.float32), tmp_path, backend)
 
 
 def test_conv3d(keras, backend, tmp_path, rng):
@@ -70,7 +57,7 @@ def test_conv3d(keras, backend, tmp_path, rng):
             L.Conv3D(2, 2, dilation_rate=(1, 2, 2), use_bias=False, activation="tanh", name="dil")(x),
             L.Conv3D(4, 3, groups=2, padding="same", name="groups")(x),
             L.Conv3D(3, (2, 3, 2), data_format=cf, padding="same", strides=2, activation="relu", name="cf")(x)]
-    _check(keras, x, outs, rng.normal(size=(2, 5, 7, 6, 4)).astype(np.float32), tmp_path, backend)
+    assert_model_matches_keras(keras, x, outs, rng.normal(size=(2, 5, 7, 6, 4)).astype(np.float32), tmp_path, backend)
 
 
 def test_conv_transpose(keras, backend, tmp_path, rng):
@@ -85,7 +72,7 @@ def test_conv_transpose(keras, backend, tmp_path, rng):
             L.Conv2DTranspose(2, 3, dilation_rate=2, padding="same", activation="tanh", name="dil")(x),
             L.Conv2DTranspose(3, 3, strides=(2, 1), data_format=cf, name="cf")(x),
             L.Conv2DTranspose(2, 2, strides=2, padding="same", output_padding=1, data_format=cf, name="cf_op")(x)]
-    _check(keras, x, outs, rng.normal(size=(2, 5, 7, 3)).astype(np.float32), tmp_path, backend)
+    assert_model_matches_keras(keras, x, outs, rng.normal(size=(2, 5, 7, 3)).astype(np.float32), tmp_path, backend)
 
 
 def test_conv1d_transpose(keras, backend, tmp_path, rng):
@@ -94,7 +81,7 @@ def test_conv1d_transpose(keras, backend, tmp_path, rng):
     outs = [L.Conv1DTranspose(4, 3, strides=2, activation="relu", name="valid")(x),
             L.Conv1DTranspose(2, 4, strides=3, padding="same", output_padding=2, name="same_op")(x),
             L.Conv1DTranspose(3, 3, strides=2, data_format="channels_first", use_bias=False, name="cf")(x)]
-    _check(keras, x, outs, rng.normal(size=(2, 7, 3)).astype(np.float32), tmp_path, backend)
+    assert_model_matches_keras(keras, x, outs, rng.normal(size=(2, 7, 3)).astype(np.float32), tmp_path, backend)
 
 
 def test_depthwise_and_separable(keras, backend, tmp_path, rng):
@@ -120,7 +107,7 @@ def test_depthwise_and_separable(keras, backend, tmp_path, rng):
                  L.SeparableConv2D(4, 2, strides=2, dilation_rate=(2, 3), name="sep_s_d")(x),
                  L.SeparableConv1D(4, 3, strides=2, dilation_rate=2, padding="same", name="sep1_s_d")(s)]
     inputs = [rng.normal(size=(2, 9, 8, 3)).astype(np.float32), rng.normal(size=(2, 11, 4)).astype(np.float32)]
-    _check(keras, [x, s], outs, inputs, tmp_path, backend)
+    assert_model_matches_keras(keras, [x, s], outs, inputs, tmp_path, backend)
 
 
 def test_short_config_forms(backend, tmp_path, rng):
@@ -136,17 +123,14 @@ def test_short_config_forms(backend, tmp_path, rng):
     randomize(model)
     inputs = [rng.normal(size=(2, 9, 8, 3)).astype(np.float32), rng.normal(size=(2, 10, 3)).astype(np.float32)]
     want = model.predict(inputs, verbose=0)
-    path = save_as_tfjs(model, str(tmp_path))
-    with open(path) as file:
-        data = json.load(file)
-    for entry in data["modelTopology"]["model_config"]["config"]["layers"]:
-        config = entry["config"]
+
+    def shorten(config):
         config.pop("data_format", None)
         for key in ("kernel_size", "strides", "dilation_rate"):
             if key in config:
                 config[key] = config[key][0]
-    with open(path, "w") as file:
-        json.dump(data, file)
+    path = save_as_tfjs(model, str(tmp_path))
+    rewrite_layer_configs(path, shorten)
     got = engine.load_layers_model(path, backend=backend).execute(inputs)
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-4 * np.abs(w).max())

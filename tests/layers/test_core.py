@@ -7,11 +7,6 @@ from tests.layers.keras_models import assert_matches_keras, randomize
 pytestmark = pytest.mark.tf
 
 
-@pytest.fixture(params=["keras", "tf_keras"])
-def keras(request):
-    return pytest.importorskip(request.param)
-
-
 def test_dense_activations_and_reshaping(keras, backend, tmp_path, rng):
     L = keras.layers
     x = keras.Input((6, 4), name="x")

@@ -2,23 +2,14 @@
 import numpy as np
 import pytest
 
-from tests.layers.keras_models import assert_matches_keras, randomize
+from tests.layers.keras_models import assert_matches_keras, randomize, sequence
 
 pytestmark = pytest.mark.tf
-
-
-@pytest.fixture(params=["keras", "tf_keras"])
-def keras(request):
-    return pytest.importorskip(request.param)
 
 
 def outputs(keras, *tensors):
     """The model's outputs, several of them from one layer (a sequence and its states)."""
     return list(tensors)
-
-
-def _sequence(rng, batch, steps, features):
-    return rng.normal(size=(batch, steps, features)).astype(np.float32)
 
 
 @pytest.mark.parametrize("kind", ["SimpleRNN", "LSTM", "GRU"])
@@ -32,7 +23,7 @@ def test_sequences_states_and_go_backwards(keras, kind, backend, tmp_path, rng):
     last = rnn(2, go_backwards=True, name="last")(back)
     model = keras.Model(x, outputs(keras, seq, *states, back, last))
     randomize(model)
-    assert_matches_keras(model, _sequence(rng, 2, 7, 3), str(tmp_path), backend)
+    assert_matches_keras(model, sequence(rng, 2, 7, 3), str(tmp_path), backend)
 
 
 @pytest.mark.parametrize("steps", [1, 3])
@@ -45,7 +36,7 @@ def test_short_sequences_and_options(keras, steps, backend, tmp_path, rng):
     c = L.SimpleRNN(6, activation="relu", use_bias=False, name="simple")(x)
     model = keras.Model(x, [b, c])
     randomize(model)
-    assert_matches_keras(model, _sequence(rng, 3, steps, 4), str(tmp_path), backend)
+    assert_matches_keras(model, sequence(rng, 3, steps, 4), str(tmp_path), backend)
 
 
 @pytest.mark.parametrize("reset_after", [True, False])
@@ -57,7 +48,7 @@ def test_gru_reset_after(keras, reset_after, backend, tmp_path, rng):
                        name="gru_no_bias")(y)
     model = keras.Model(x, outputs(keras, y, out, state))
     randomize(model)
-    assert_matches_keras(model, _sequence(rng, 2, 5, 3), str(tmp_path), backend)
+    assert_matches_keras(model, sequence(rng, 2, 5, 3), str(tmp_path), backend)
 
 
 def _config_passes_initial_state() -> bool:
@@ -79,7 +70,7 @@ def test_initial_states(keras, backend, tmp_path, rng):
     simple = L.SimpleRNN(5, return_state=True, name="simple")(x, initial_state=[c0])
     model = keras.Model([x, h0, c0], outputs(keras, lstm, gru, *simple))
     randomize(model)
-    inputs = [_sequence(rng, 2, 4, 3), rng.normal(size=(2, 5)).astype(np.float32),
+    inputs = [sequence(rng, 2, 4, 3), rng.normal(size=(2, 5)).astype(np.float32),
               rng.normal(size=(2, 5)).astype(np.float32)]
     assert_matches_keras(model, inputs, str(tmp_path), backend)
 
@@ -91,7 +82,7 @@ def test_rnn_layer_over_a_cell(keras, backend, tmp_path, rng):
     b = L.RNN(L.GRUCell(3), go_backwards=True, name="rnn_gru")(a)
     model = keras.Model(x, b)
     randomize(model)
-    assert_matches_keras(model, _sequence(rng, 2, 4, 3), str(tmp_path), backend)
+    assert_matches_keras(model, sequence(rng, 2, 4, 3), str(tmp_path), backend)
 
 
 def test_time_major_tf_keras(backend, tmp_path, rng):
@@ -100,4 +91,4 @@ def test_time_major_tf_keras(backend, tmp_path, rng):
     y = keras.layers.LSTM(4, time_major=True, return_sequences=True, name="lstm")(x)
     model = keras.Model(x, y)
     randomize(model)
-    assert_matches_keras(model, _sequence(rng, 5, 2, 3), str(tmp_path), backend)
+    assert_matches_keras(model, sequence(rng, 5, 2, 3), str(tmp_path), backend)

@@ -3,19 +3,10 @@ import numpy as np
 import pytest
 
 from engine.layers.registry import builder_for
-from tests.layers.keras_models import assert_matches_keras, randomize
+from tests.layers.keras_models import assert_matches_keras, randomize, sequence
 from tests.layers.test_recurrent import outputs
 
 pytestmark = pytest.mark.tf
-
-
-@pytest.fixture(params=["keras", "tf_keras"])
-def keras(request):
-    return pytest.importorskip(request.param)
-
-
-def _sequence(rng, batch, steps, features):
-    return rng.normal(size=(batch, steps, features)).astype(np.float32)
 
 
 def test_bidirectional_merge_modes(keras, backend, tmp_path, rng):
@@ -30,7 +21,7 @@ def test_bidirectional_merge_modes(keras, backend, tmp_path, rng):
         tensors += [*seq, *last] if mode is None else [seq, last]
     model = keras.Model(x, outputs(keras, *tensors))
     randomize(model)
-    assert_matches_keras(model, _sequence(rng, 2, 5, 3), str(tmp_path), backend)
+    assert_matches_keras(model, sequence(rng, 2, 5, 3), str(tmp_path), backend)
 
 
 def test_bidirectional_states_and_custom_backward_layer(keras, backend, tmp_path, rng):
@@ -43,7 +34,7 @@ def test_bidirectional_states_and_custom_backward_layer(keras, backend, tmp_path
                                                         activation="relu"), name="bi_custom")(out)
     model = keras.Model(x, outputs(keras, out, *states, custom))
     randomize(model)
-    assert_matches_keras(model, _sequence(rng, 3, 6, 2), str(tmp_path), backend)
+    assert_matches_keras(model, sequence(rng, 3, 6, 2), str(tmp_path), backend)
 
 
 def test_bidirectional_initial_states(keras, backend, tmp_path, rng):
@@ -54,7 +45,7 @@ def test_bidirectional_initial_states(keras, backend, tmp_path, rng):
         x, initial_state=[forward, backward])
     model = keras.Model([x, forward, backward], y)
     randomize(model)
-    inputs = [_sequence(rng, 2, 4, 3), *(rng.normal(size=(2, 5)).astype(np.float32) for _ in range(2))]
+    inputs = [sequence(rng, 2, 4, 3), *(rng.normal(size=(2, 5)).astype(np.float32) for _ in range(2))]
     assert_matches_keras(model, inputs, str(tmp_path), backend)
 
 
@@ -66,7 +57,7 @@ def test_time_distributed_dense_and_rnn(keras, backend, tmp_path, rng):
     h = L.Dense(3, name="dense")(h)                         # a plain layer named like the wrapped ones
     model = keras.Model(x, h)
     randomize(model)
-    assert_matches_keras(model, _sequence(rng, 2, 4, 6), str(tmp_path), backend)
+    assert_matches_keras(model, sequence(rng, 2, 4, 6), str(tmp_path), backend)
 
 
 def test_time_distributed_conv2d(keras, backend, tmp_path, rng):

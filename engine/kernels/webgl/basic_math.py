@@ -9,6 +9,7 @@ CPU kernel (CPUFallback); complex parts, Complex and the FakeQuant family have n
 """
 from __future__ import annotations
 
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -32,19 +33,19 @@ _TRIG = ("basic_math/lib_trig.glsl",)
 _INVERSE_TRIG = ("basic_math/lib_inverse_trig.glsl",)
 
 
-def _program(name: str, libs: tuple[str, ...], template: str, inputs: tuple[str, ...], integer: bool,
+def _program(shader: str, libs: tuple[str, ...], template: str, inputs: tuple[str, ...], integer: bool,
              uniforms: dict | None = None) -> Program:
-    shader = f"basic_math/{name}.glsl"
-    return Program(shader, (*libs, shader, f"templates/{template}.glsl"), inputs, {"INTEGER": integer}, uniforms)
+    return Program(shader, (*libs, shader, template), inputs, {"INTEGER": integer}, uniforms)
 
 
-def _unary(backend: WebGLBackend, x: Tensor, name: str, libs: tuple[str, ...] = (), integers: bool = False,
+def _unary(backend: WebGLBackend, x: Tensor, shader: str, libs: tuple[str, ...] = (), integers: bool = False,
            out_dtype: str | None = None, uniforms: dict | None = None) -> Tensor:
-    """Runs basic_math/<name>.glsl over x. `integers`: the shader keeps int32 semantics; otherwise only
-    float32 runs here (TensorFlow has float kernels only; the CPU kernel answers for other dtypes)."""
+    """Runs `shader` (a basic_math/*.glsl file) over x. `integers`: the shader keeps int32 semantics;
+    otherwise only float32 runs here (TensorFlow has float kernels only; the CPU kernel answers for other
+    dtypes)."""
     if x.dtype != "float32" and not (integers and x.dtype == "int32"):
-        raise CPUFallback(f"{name} on {x.dtype} runs the CPU kernel")
-    program = _program(name, libs, "unary", ("A",), x.dtype == "int32", uniforms)
+        raise CPUFallback(f"{shader} on {x.dtype} runs the CPU kernel")
+    program = _program(shader, libs, "templates/unary.glsl", ("A",), x.dtype == "int32", uniforms)
     if (out_dtype or x.dtype) == "float32":
         result = packed.elementwise(backend, [x], program.name, program.shaders[:-1], x.shape, program.defines,
                                     uniforms)
@@ -53,53 +54,60 @@ def _unary(backend: WebGLBackend, x: Tensor, name: str, libs: tuple[str, ...] = 
     return backend.run_program(program, [x], x.shape, out_dtype or x.dtype)
 
 
-# op -> (shader name, GLSL libraries, keeps int32 semantics, output dtype)
+# op -> (shader, GLSL libraries, keeps int32 semantics, output dtype)
 _UNARY = {
-    "Abs": ("abs", (), True, None), "Neg": ("neg", (), True, None), "Square": ("square", (), True, None),
-    "Sign": ("sign", (), True, None), "Ceil": ("ceil", (), True, None), "Floor": ("floor", (), True, None),
-    "Round": ("round", (), True, None), "Rint": ("round", (), True, None),
-    "Relu": ("relu", (), True, None), "Relu6": ("relu6", (), True, None),
-    "IsNan": ("is_nan", (), False, "bool"), "IsInf": ("is_inf", (), False, "bool"),
-    "IsFinite": ("is_finite", (), False, "bool"),
-    "Reciprocal": ("reciprocal", (), False, None), "Inv": ("reciprocal", (), False, None),
-    "Sqrt": ("sqrt", (), False, None), "Rsqrt": ("rsqrt", (), False, None),
-    "Softsign": ("softsign", (), False, None), "Erf": ("erf", (), False, None),
-    "Exp": ("exp", _EXP, False, None), "Expm1": ("expm1", _EXP, False, None),
-    "Sinh": ("sinh", _EXP, False, None), "Cosh": ("cosh", _EXP, False, None),
-    "Tanh": ("tanh", _EXP, False, None), "Sigmoid": ("sigmoid", _EXP, False, None),
-    "Elu": ("elu", _EXP, False, None), "Selu": ("selu", _EXP, False, None),
-    "Softplus": ("softplus", _EXP + _LOG, False, None),
-    "Log": ("log", _LOG, False, None), "Log1p": ("log1p", _LOG, False, None),
-    "Asinh": ("asinh", _LOG, False, None), "Acosh": ("acosh", _LOG, False, None),
-    "Atanh": ("atanh", _LOG, False, None),
-    "Sin": ("sin", _TRIG, False, None), "Cos": ("cos", _TRIG, False, None), "Tan": ("tan", _TRIG, False, None),
-    "Asin": ("asin", _INVERSE_TRIG, False, None), "Acos": ("acos", _INVERSE_TRIG, False, None),
-    "Atan": ("atan", _INVERSE_TRIG, False, None),
+    "Abs": ("basic_math/abs.glsl", (), True, None), "Neg": ("basic_math/neg.glsl", (), True, None),
+    "Square": ("basic_math/square.glsl", (), True, None),
+    "Sign": ("basic_math/sign.glsl", (), True, None), "Ceil": ("basic_math/ceil.glsl", (), True, None),
+    "Floor": ("basic_math/floor.glsl", (), True, None),
+    "Round": ("basic_math/round.glsl", (), True, None), "Rint": ("basic_math/round.glsl", (), True, None),
+    "Relu": ("basic_math/relu.glsl", (), True, None), "Relu6": ("basic_math/relu6.glsl", (), True, None),
+    "IsNan": ("basic_math/is_nan.glsl", (), False, "bool"),
+    "IsInf": ("basic_math/is_inf.glsl", (), False, "bool"),
+    "IsFinite": ("basic_math/is_finite.glsl", (), False, "bool"),
+    "Reciprocal": ("basic_math/reciprocal.glsl", (), False, None),
+    "Inv": ("basic_math/reciprocal.glsl", (), False, None),
+    "Sqrt": ("basic_math/sqrt.glsl", (), False, None), "Rsqrt": ("basic_math/rsqrt.glsl", (), False, None),
+    "Softsign": ("basic_math/softsign.glsl", (), False, None), "Erf": ("basic_math/erf.glsl", (), False, None),
+    "Exp": ("basic_math/exp.glsl", _EXP, False, None), "Expm1": ("basic_math/expm1.glsl", _EXP, False, None),
+    "Sinh": ("basic_math/sinh.glsl", _EXP, False, None), "Cosh": ("basic_math/cosh.glsl", _EXP, False, None),
+    "Tanh": ("basic_math/tanh.glsl", _EXP, False, None),
+    "Sigmoid": ("basic_math/sigmoid.glsl", _EXP, False, None),
+    "Elu": ("basic_math/elu.glsl", _EXP, False, None), "Selu": ("basic_math/selu.glsl", _EXP, False, None),
+    "Softplus": ("basic_math/softplus.glsl", _EXP + _LOG, False, None),
+    "Log": ("basic_math/log.glsl", _LOG, False, None), "Log1p": ("basic_math/log1p.glsl", _LOG, False, None),
+    "Asinh": ("basic_math/asinh.glsl", _LOG, False, None), "Acosh": ("basic_math/acosh.glsl", _LOG, False, None),
+    "Atanh": ("basic_math/atanh.glsl", _LOG, False, None),
+    "Sin": ("basic_math/sin.glsl", _TRIG, False, None), "Cos": ("basic_math/cos.glsl", _TRIG, False, None),
+    "Tan": ("basic_math/tan.glsl", _TRIG, False, None),
+    "Asin": ("basic_math/asin.glsl", _INVERSE_TRIG, False, None),
+    "Acos": ("basic_math/acos.glsl", _INVERSE_TRIG, False, None),
+    "Atan": ("basic_math/atan.glsl", _INVERSE_TRIG, False, None),
 }
 
 
-def _unary_kernel(name: str, libs: tuple[str, ...], integers: bool, out_dtype: str | None):
+def _unary_kernel(shader: str, libs: tuple[str, ...], integers: bool, out_dtype: str | None):
     def kernel(backend, x):
-        return _unary(backend, x, name, libs, integers, out_dtype)
-    kernel.__name__ = kernel.__qualname__ = name
+        return _unary(backend, x, shader, libs, integers, out_dtype)
+    kernel.__name__ = kernel.__qualname__ = PurePosixPath(shader).stem
     return kernel
 
 
-for _op, (_name, _libs, _integers, _out_dtype) in _UNARY.items():
-    KERNELS.define(_op)(_unary_kernel(_name, _libs, _integers, _out_dtype))
+for _op, (_shader, _libs, _integers, _out_dtype) in _UNARY.items():
+    KERNELS.define(_op)(_unary_kernel(_shader, _libs, _integers, _out_dtype))
 
 
 @KERNELS.define("LeakyRelu")
 def leaky_relu(backend, features, *, alpha: float = 0.2):
     """alpha is a uniform: every alpha shares one compiled program."""
-    return _unary(backend, features, "leaky_relu", uniforms={"leakyReluAlpha": float(np.float32(alpha))})
+    return _unary(backend, features, "basic_math/leaky_relu.glsl", uniforms={"leakyReluAlpha": float(np.float32(alpha))})
 
 
 @KERNELS.define("Atan2")
 def atan2(backend, y, x):
     if y.dtype != "float32" or x.dtype != "float32":
         raise CPUFallback("Atan2 runs on float32 only")
-    program = _program("atan2", _INVERSE_TRIG, "binary", ("A", "B"), False)
+    program = _program("basic_math/atan2.glsl", _INVERSE_TRIG, "templates/binary.glsl", ("A", "B"), False)
     return backend.run_program(program, [y, x], broadcast_shape(y.shape, x.shape), "float32")
 
 
@@ -107,7 +115,7 @@ def atan2(backend, y, x):
 def prelu(backend, x, alpha):
     """TF.js's fused PReLU: alpha (broadcast against x) scales the negative part."""
     require_gl_dtypes(x, alpha)
-    program = _program("prelu", (), "binary", ("A", "B"), x.dtype == "int32")
+    program = _program("basic_math/prelu.glsl", (), "templates/binary.glsl", ("A", "B"), x.dtype == "int32")
     return backend.run_program(program, [x, alpha], broadcast_shape(x.shape, alpha.shape), x.dtype)
 
 
@@ -155,5 +163,5 @@ def imag(backend, x):
 @KERNELS.define("ComplexAbs")
 def complex_abs(backend, x):
     re, im = backend.complex_parts(x)
-    program = _program("complex_abs", (), "binary", ("A", "B"), False)
+    program = _program("basic_math/complex_abs.glsl", (), "templates/binary.glsl", ("A", "B"), False)
     return backend.run_program(program, [re, im], x.shape, "float32")

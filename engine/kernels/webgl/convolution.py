@@ -110,14 +110,18 @@ def _require_float(*tensors: Tensor) -> None:
 
 
 # -- convolutions --------------------------------------------------------------------------------------
+# Paths spelled out so that grepping a shader's path finds the code that runs it.
+_CONVOLUTION_SHADERS = {"conv": "convolution/conv.glsl", "depthwise": "convolution/depthwise.glsl"}
+
+
 def _convolve(backend: WebGLBackend, x: Tensor, filters: Tensor, info: ConvInfo, name: str,
               epilogue: FusedEpilogue | None = None, extra: dict | None = None) -> Tensor:
-    """Runs shaders/convolution/<name>.glsl over the output of `info`, with `epilogue` fused."""
+    """Runs the `name` convolution shader over the output of `info`, with `epilogue` fused."""
     _require_float(x, filters)
     if info.is_empty:
         return empty(info.out_shape, "float32")
     defines = {**_input_output_defines(info), **(extra or {})}
-    shaders, names, tensors, uniforms = (f"convolution/{name}.glsl",), ("X", "W"), [x, filters], None
+    shaders, names, tensors, uniforms = (_CONVOLUTION_SHADERS[name],), ("X", "W"), [x, filters], None
     if epilogue is not None and not epilogue.empty:
         defines.update(epilogue.defines)
         shaders = epilogue.shaders + shaders

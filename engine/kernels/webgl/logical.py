@@ -3,6 +3,8 @@
 (the kernels raise CPUFallback for them)."""
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
 import numpy as np
 
 from engine.kernels.registry import KernelTable
@@ -21,13 +23,13 @@ KERNELS = KernelTable()
 
 def _comparison(shader: str):
     def kernel(backend, x, y):
-        return binary(backend, x, y, f"logical/{shader}.glsl", out_dtype="bool")
-    kernel.__name__ = kernel.__qualname__ = shader
+        return binary(backend, x, y, shader, out_dtype="bool")
+    kernel.__name__ = kernel.__qualname__ = PurePosixPath(shader).stem
     return kernel
 
 
-for _op, _shader in {"Greater": "greater", "GreaterEqual": "greater_equal", "Less": "less",
-                     "LessEqual": "less_equal"}.items():
+for _op, _shader in {"Greater": "logical/greater.glsl", "GreaterEqual": "logical/greater_equal.glsl",
+                     "Less": "logical/less.glsl", "LessEqual": "logical/less_equal.glsl"}.items():
     KERNELS.define(_op)(_comparison(_shader))
 
 
@@ -40,13 +42,13 @@ def _equality(shader: str, shapes_mismatch_result: bool):
                 np.broadcast_shapes(x.shape, y.shape)
             except ValueError:
                 return Tensor(np.array(shapes_mismatch_result), "bool")
-        return binary(backend, x, y, f"logical/{shader}.glsl", out_dtype="bool")
-    kernel.__name__ = kernel.__qualname__ = shader
+        return binary(backend, x, y, shader, out_dtype="bool")
+    kernel.__name__ = kernel.__qualname__ = PurePosixPath(shader).stem
     return kernel
 
 
-KERNELS.define("Equal")(_equality("equal", shapes_mismatch_result=False))
-KERNELS.define("NotEqual")(_equality("not_equal", shapes_mismatch_result=True))
+KERNELS.define("Equal")(_equality("logical/equal.glsl", shapes_mismatch_result=False))
+KERNELS.define("NotEqual")(_equality("logical/not_equal.glsl", shapes_mismatch_result=True))
 
 
 # --- boolean logic ---------------------------------------------------------------------------------------------
@@ -77,12 +79,13 @@ def _require_int(*tensors: Tensor) -> None:
 def _bitwise(shader: str):
     def kernel(backend, x, y):
         _require_int(x, y)
-        return binary(backend, x, y, f"logical/{shader}.glsl")
-    kernel.__name__ = kernel.__qualname__ = shader
+        return binary(backend, x, y, shader)
+    kernel.__name__ = kernel.__qualname__ = PurePosixPath(shader).stem
     return kernel
 
 
-for _op, _shader in {"BitwiseAnd": "bitwise_and", "BitwiseOr": "bitwise_or", "BitwiseXor": "bitwise_xor"}.items():
+for _op, _shader in {"BitwiseAnd": "logical/bitwise_and.glsl", "BitwiseOr": "logical/bitwise_or.glsl",
+                     "BitwiseXor": "logical/bitwise_xor.glsl"}.items():
     KERNELS.define(_op)(_bitwise(_shader))
 
 # How ~x wraps in each integer type (storage holds them all as int32): (bits, signed).
