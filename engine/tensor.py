@@ -90,10 +90,10 @@ class Tensor:
             raise TypeError("len() of a scalar tensor")
         return self.shape[0]
 
-    # -- chainable ops, as TF.js's tensor methods ---------------------------------------------
+    # -- chainable ops, as TF.js's tensor methods (engine.tfjs) --------------------------------
     def _op(self, name: str, *args: Any, **kwargs: Any) -> "Tensor":
-        from engine import ops
-        return getattr(ops, name)(self, *args, **kwargs)
+        from engine import tfjs
+        return getattr(tfjs, name)(self, *args, **kwargs)
 
     def add(self, other): return self._op("add", other)
     def sub(self, other): return self._op("sub", other)
