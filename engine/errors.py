@@ -45,7 +45,11 @@ class InputError(TfglError):
 
 
 class KernelError(TfglError):
-    """A kernel rejected its inputs (shapes, dtypes, attribute values)."""
+    """A kernel rejected its inputs (shapes, dtypes, values), naming node and op.
+
+    Kernels reject bad input by raising ValueError (numpy does the same for shapes that don't fit);
+    Backend.run turns that, and only that, into a KernelError. Any other exception from a kernel is a
+    bug in tfgl and propagates as itself, with the node and op in a note."""
 
 
 class ResourceLimitError(TfglError):

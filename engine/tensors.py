@@ -8,9 +8,9 @@ import numpy as np
 from engine import dtypes
 
 
-# The functions behind Tensor's chainable methods, by method name. The ops layer (engine/ops.py) sits
-# above tensors and fills this table when it loads, as TF.js's chained ops attach themselves to its
-# Tensor class; `import engine` and `engine.tensor(...)` load it.
+# The functions behind Tensor's chainable methods, by method name. engine/tfjs.py (TF.js-style ops, a
+# layer above tensors) fills this table when it loads, as TF.js's chained ops attach themselves to
+# its Tensor class; `engine.tensor(...)` and `engine.Tensor` load it.
 CHAINED_OPS: dict[str, Callable[..., "Tensor"]] = {}
 
 
@@ -96,7 +96,7 @@ class Tensor:
             raise TypeError("len() of a scalar tensor")
         return self.shape[0]
 
-    # -- chainable ops, as TF.js's tensor methods ---------------------------------------------
+    # -- chainable ops, as TF.js's tensor methods (engine.tfjs) --------------------------------
     def _op(self, name: str, *args: Any, **kwargs: Any) -> "Tensor":
         return CHAINED_OPS[name](self, *args, **kwargs)
 

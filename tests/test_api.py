@@ -1,5 +1,6 @@
-"""The Python API: eager ops on the current backend, manual forward passes from loaded weights,
-and GraphModel's predict/execute naming rules."""
+"""The Python API: eager ops on the current backend (raw TensorFlow ops in engine.ops, TF.js-style
+ones in engine.tfjs), manual forward passes from loaded weights, and GraphModel's predict/execute
+naming rules."""
 import numpy as np
 import pytest
 
@@ -23,7 +24,7 @@ def current_backend(backend):
 def test_eager_ops_chain_like_tfjs(current_backend):
     a = engine.tensor(np.arange(6, dtype=np.float32).reshape(2, 3))
     b = engine.tensor(np.ones((3, 2), np.float32))
-    y = engine.ops.matmul(a, b).add(engine.tensor([10.0, 20.0])).relu()
+    y = engine.tfjs.matmul(a, b).add(engine.tensor([10.0, 20.0])).relu()
     np.testing.assert_allclose(y.numpy(), np.maximum(np.arange(6).reshape(2, 3) @ np.ones((3, 2)) + [10, 20], 0))
     assert (a * 2 - 1).numpy().tolist() == [[-1, 1, 3], [5, 7, 9]]
     assert a.sum().numpy() == 15 and a.mean(axis=1).numpy().tolist() == [1, 4]
@@ -32,14 +33,33 @@ def test_eager_ops_chain_like_tfjs(current_backend):
     assert engine.get_backend().name == current_backend
 
 
-def test_every_kernel_has_an_eager_op():
-    for op in all_ops():
-        assert callable(getattr(engine.ops, snake_case(op))), op
-    x = np.random.default_rng(0).normal(size=(1, 5, 5, 2)).astype(np.float32)
+def test_every_kernel_has_an_eager_op_running_it(monkeypatch):
+    names = {snake_case(op): op for op in all_ops()}
+    assert len(names) == len(all_ops())  # no two ops share a name
+    assert set(engine.ops.__all__) == {"run", *names}  # and nothing else takes one
+    ran = []
+    monkeypatch.setattr(engine.ops, "run", lambda op, *inputs, **attrs: ran.append(op))
+    for name, op in names.items():
+        raw = getattr(engine.ops, name)
+        assert raw.__name__ == name and f"the TensorFlow op {op} " in raw.__doc__
+        raw()
+        assert ran[-1] == op, name
+
+
+def test_raw_ops_take_the_ops_inputs_and_attrs():
+    x = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    np.testing.assert_array_equal(engine.ops.sum(x, [0, 2], keep_dims=True).numpy(), x.sum(axis=(0, 2), keepdims=True))
+    np.testing.assert_array_equal(engine.ops.max(x, 1).numpy(), x.max(axis=1))
+    assert engine.ops.squeeze(x[:1], squeeze_dims=[0]).shape == (3, 4)
+    assert engine.ops.reshape(x, [4, -1]).shape == (4, 6)
+    assert engine.ops.cast(x, DstT="int32").dtype == "int32"
+    np.testing.assert_array_equal(engine.ops.add(x, x).numpy(), 2 * x)
+    np.testing.assert_array_equal(engine.tfjs.sum(x, 1, keepdims=True).numpy(), x.sum(axis=1, keepdims=True))
+    image = np.random.default_rng(0).normal(size=(1, 5, 5, 2)).astype(np.float32)
     w = np.ones((3, 3, 2, 1), np.float32)
-    y = engine.ops.conv2d(x, w, strides=[1, 1, 1, 1], padding="VALID")
+    y = engine.ops.conv2d(image, w, strides=[1, 1, 1, 1], padding="VALID")
     assert y.shape == (1, 3, 3, 1)
-    np.testing.assert_allclose(y.numpy()[0, 0, 0, 0], x[0, :3, :3, :].sum(), rtol=1e-5)
+    np.testing.assert_allclose(y.numpy()[0, 0, 0, 0], image[0, :3, :3, :].sum(), rtol=1e-5)
 
 
 def test_manual_forward_pass_from_loaded_weights(current_backend):
@@ -51,7 +71,7 @@ def test_manual_forward_pass_from_loaded_weights(current_backend):
     model = engine.load_graph_model(fixture_path("small_cnn"), backend=current_backend)
     inputs = sources.inputs_for("small_cnn")
     hidden = model.execute(inputs, HIDDEN)
-    manual = engine.ops.matmul(engine.tensor(hidden), kernel).add(bias).softmax().numpy()
+    manual = engine.tfjs.matmul(engine.tensor(hidden), kernel).add(bias).softmax().numpy()
     np.testing.assert_allclose(manual, model.predict(inputs), rtol=1e-5, atol=1e-7)
 
 

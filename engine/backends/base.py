@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
+import sys
 import time
 from typing import Any, Sequence
 
 import numpy as np
 
 from engine import dtypes
-from engine.errors import AttrError, KernelError, TfglError, UnsupportedOpsError
+from engine.errors import AttrError, KernelError, UnsupportedOpsError
 from engine.kernels.registry import BACKEND_NEUTRAL, Kernel, get_kernel
 from engine.tensors import Tensor, alias
 
@@ -50,13 +53,19 @@ class Backend:
         except KeyError as missing:
             raise AttrError(where, missing.args[0], f"required by {op} but missing") from None
         _check_arity(kernel, len(inputs), where)
+        _check_inputs(kernel, inputs, where)
+        _check_attr_types(kernel, kwargs, where)
         started = time.perf_counter() if self.profile is not None else 0.0
+        # Only bad input becomes a KernelError: kernels reject it with ValueError, as numpy does shapes
+        # that don't fit, and Python raises OverflowError for values no int holds (an Inf size). Anything
+        # else is a bug (or a TfglError of its own) and stays what it is, with the node in a note.
         try:
             outputs = self.call(kernel, list(inputs), kwargs)
-        except TfglError:
-            raise
-        except (ValueError, TypeError, IndexError, KeyError, AttributeError, ArithmeticError, MemoryError) as error:
+        except (ValueError, OverflowError) as error:
             raise KernelError(f"node {where!r} ({op}): {error}") from error
+        except Exception as error:
+            add_note(error, f"while running node {where!r} ({op})")
+            raise
         if self.profile is not None:
             self.synchronize()
             entry = self.profile.setdefault(op, [0, 0.0])
@@ -75,11 +84,62 @@ class Backend:
 
 
 def _check_arity(kernel: Kernel, count: int, where: str) -> None:
-    if kernel.variadic:
-        return
     params = kernel.inputs
-    if count > len(params):
-        raise KernelError(f"node {where!r} ({kernel.op}): takes {len(params)} inputs, got {count}")
+    if count < len(params) or count > len(params) and not kernel.variadic:
+        expected = f"at least {len(params)}" if kernel.variadic else f"{len(params)}"
+        raise KernelError(f"node {where!r} ({kernel.op}): takes {expected} inputs, got {count}")
+
+
+# TensorFlow's names for the inputs that take a TensorArray or TensorList handle.
+HANDLE_INPUTS = frozenset({"handle", "input_handle"})
+
+
+def _check_inputs(kernel: Kernel, inputs: Sequence[Any], where: str) -> None:
+    """CPU and GL kernels compute on tensors: anything else (a TensorList, ...) may only be a handle
+    input. Backend-neutral kernels pass handles through (Identity, While, ...) or check themselves."""
+    if kernel.backend == BACKEND_NEUTRAL:
+        return
+    for index, value in enumerate(inputs):
+        takes_handle = index < len(kernel.inputs) and kernel.inputs[index] in HANDLE_INPUTS
+        if not isinstance(value, Tensor) and not takes_handle:
+            raise KernelError(f"node {where!r} ({kernel.op}): input {index} is a {type(value).__name__}, not a tensor")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+# What an attr annotated with each of these types may hold (decoded from model.json or passed by layers).
+_ATTR_TYPES = {
+    "str": lambda v: isinstance(v, str),
+    "str | None": lambda v: v is None or isinstance(v, str),
+    "bool": lambda v: isinstance(v, (bool, np.bool_)),
+    "int": _is_int,
+    "float": lambda v: _is_int(v) or isinstance(v, (float, np.floating)),
+}
+
+
+@functools.lru_cache(maxsize=None)
+def _typed_attrs(fn: Any) -> dict[str, str]:
+    """The attrs a kernel function annotates with one of _ATTR_TYPES: name -> annotation."""
+    return {p.name: p.annotation for p in inspect.signature(fn).parameters.values()
+            if p.kind == p.KEYWORD_ONLY and p.annotation in _ATTR_TYPES}
+
+
+def _check_attr_types(kernel: Kernel, attrs: dict, where: str) -> None:
+    """An attr of the wrong type (a bytes data_format, a list axis) is the model's error, not the kernel's."""
+    for name, annotation in _typed_attrs(kernel.fn).items():
+        if name in attrs and not _ATTR_TYPES[annotation](attrs[name]):
+            raise AttrError(where, name, f"must be {annotation}, got {attrs[name]!r:.60}")
+
+
+def add_note(error: BaseException, note: str) -> None:
+    """PEP 678's exception note. Python 3.10 has no add_note: the note goes in `__notes__` all the
+    same, where pytest and the exceptiongroup backport's traceback find it."""
+    if sys.version_info >= (3, 11):
+        error.add_note(note)
+    else:
+        error.__notes__ = [*getattr(error, "__notes__", []), note]
 
 
 def run_cpu_kernel(kernel: Kernel, inputs: list, attrs: dict) -> list:

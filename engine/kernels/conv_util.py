@@ -9,8 +9,10 @@ with TF.js's 2D names as properties.
 """
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, replace
 from math import prod
+from numbers import Integral
 from typing import Sequence
 
 PADDINGS = ("SAME", "VALID", "EXPLICIT")
@@ -94,19 +96,23 @@ def spatial_values(values: Sequence[int] | int | None, rank: int, channels_last:
     """
     if values is None:
         return (default,) * rank
-    if isinstance(values, int):
+    if isinstance(values, Integral):
         values = [values]
-    values = [int(v) for v in values]
+    try:
+        values = [operator.index(v) for v in values]
+    except TypeError:  # not a sequence of ints
+        raise ValueError(f"{name} must be a list of ints, got {values!r:.60}") from None
     if len(values) == 1:
-        return (values[0],) * rank
-    if len(values) == rank:
-        return tuple(values)
-    if len(values) != rank + 2:
+        spatial = values * rank
+    elif len(values) == rank:
+        spatial = values
+    elif len(values) != rank + 2:
         raise ValueError(f"{name} has {len(values)} entries; expected {rank + 2}")
-    batch, channels = values[0], values[-1] if channels_last else values[1]
-    if batch != 1 or channels != 1:
-        raise ValueError(f"{name} must be 1 in the batch and channel dimensions, got {values}")
-    spatial = values[1:-1] if channels_last else values[2:]
+    else:
+        batch, channels = values[0], values[-1] if channels_last else values[1]
+        if batch != 1 or channels != 1:
+            raise ValueError(f"{name} must be 1 in the batch and channel dimensions, got {values}")
+        spatial = values[1:-1] if channels_last else values[2:]
     if any(v < 1 for v in spatial):
         raise ValueError(f"{name} must be positive, got {values}")
     return tuple(spatial)
@@ -154,12 +160,19 @@ def windowed_output(in_size: int, window: int, stride: int, dilation: int, paddi
     return out, pads
 
 
+def _spatial_rank(x_shape: Sequence[int]) -> int:
+    """The spatial dims of a window op's input: batch, 1 to 3 spatial dims, channels."""
+    if not 3 <= len(x_shape) <= 5:
+        raise ValueError(f"a window op needs an input of rank 3 to 5, got shape {tuple(x_shape)}")
+    return len(x_shape) - 2
+
+
 def window_info(x_shape: Sequence[int], window: Sequence[int], out_channels: int, *,
                 strides, padding: str, data_format: str, dilations=None,
                 explicit_paddings: Sequence[int] = ()) -> ConvInfo:
     """Geometry of a window of spatial size `window` sliding over an input of shape `x_shape`."""
-    rank = len(x_shape) - 2
-    if rank not in (1, 2, 3) or len(window) != rank:
+    rank = _spatial_rank(x_shape)
+    if len(window) != rank:
         raise ValueError(f"input of rank {len(x_shape)} with a {len(window)}-D window")
     channels_last = is_channels_last(data_format)
     padding = padding.upper()
@@ -195,8 +208,7 @@ def conv_info(x_shape: Sequence[int], filter_shape: Sequence[int], *, strides, p
 def pool_info(x_shape: Sequence[int], ksize, *, strides, padding: str, data_format: str,
               explicit_paddings: Sequence[int] = ()) -> ConvInfo:
     """Geometry of a pooling op: the window comes from `ksize`, channels pass through."""
-    rank = len(x_shape) - 2
-    window = spatial_values(ksize, rank, is_channels_last(data_format), "ksize")
+    window = spatial_values(ksize, _spatial_rank(x_shape), is_channels_last(data_format), "ksize")
     info = window_info(x_shape, window, 0, strides=strides, padding=padding, data_format=data_format,
                        explicit_paddings=explicit_paddings)
     return replace(info, out_channels=info.in_channels)
@@ -209,6 +221,9 @@ def backprop_input_info(input_sizes: Sequence[int], filter_shape: Sequence[int],
     shape, or only the spatial sizes, batch and channels then following from out_backprop and the
     filter), checked to produce an output of out_backprop's shape."""
     sizes = [int(v) for v in input_sizes]
+    if len(filter_shape) != 4 or len(out_backprop_shape) != 4:
+        raise ValueError(f"Conv2DBackpropInput needs a 4-D filter and out_backprop, got shapes "
+                         f"{tuple(filter_shape)} and {tuple(out_backprop_shape)}")
     if len(sizes) == 2:  # only the spatial sizes: batch and channels follow from the other inputs
         batch, channels = out_backprop_shape[0], filter_shape[2]
         sizes = [batch, *sizes, channels] if is_channels_last(data_format) else [batch, channels, *sizes]
@@ -224,6 +239,8 @@ def dilation2d_info(x_shape: Sequence[int], filter_shape: Sequence[int], *, stri
                     padding: str) -> ConvInfo:
     """Geometry of Dilation2D: an NHWC input and a (height, width, channels) filter, `rates` its
     dilations; channels pass through."""
+    if len(x_shape) != 4:
+        raise ValueError(f"Dilation2D needs an NHWC input, got shape {tuple(x_shape)}")
     info = window_info(x_shape, filter_shape[:2], x_shape[-1], strides=strides, padding=padding,
                        data_format="NHWC", dilations=rates)
     if len(filter_shape) != 3 or filter_shape[2] != info.in_channels:

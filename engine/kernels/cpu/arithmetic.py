@@ -3,23 +3,38 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine import dtypes
 from engine.kernels.registry import KernelTable
 
 KERNELS = KernelTable()
+
+
+def _apply(ufunc, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """ufunc(a, b) in a's dtype. Strings (which only Add joins) and dtypes numpy can't combine there
+    (bool - bool, int32 + float32 into int32: its TypeError) are the model's error."""
+    if a.dtype != object and b.dtype != object:
+        try:
+            return ufunc(a, b, dtype=a.dtype)
+        except TypeError:
+            pass
+    raise ValueError(f"{ufunc.__name__} of {dtypes.dtype_of_array(a)} and {dtypes.dtype_of_array(b)} "
+                     "inputs is not supported")
 
 
 @KERNELS.define("Add", "AddV2")
 def add(a, b):
     if a.dtype == object:
         return np.char.add(a.astype(bytes), b.astype(bytes)).astype(object)
-    return np.add(a, b, dtype=a.dtype)
+    return _apply(np.add, a, b)
 
 
 @KERNELS.define("AddN")
 def add_n(*inputs):
+    if not inputs:
+        raise ValueError("AddN needs at least one tensor to add")
     out = inputs[0].copy() if inputs[0].ndim else np.array(inputs[0])
     for x in inputs[1:]:
-        out = np.add(out, x, dtype=out.dtype)
+        out = _apply(np.add, out, x)
     return out
 
 
@@ -27,31 +42,31 @@ def add_n(*inputs):
 def bias_add(value, bias, *, data_format: str = "NHWC"):
     if data_format.startswith("NC") and value.ndim > 2:
         bias = bias.reshape((-1,) + (1,) * (value.ndim - 2))
-    return np.add(value, bias, dtype=value.dtype)
+    return _apply(np.add, value, bias)
 
 
 @KERNELS.define("Sub")
 def sub(a, b):
-    return np.subtract(a, b, dtype=a.dtype)
+    return _apply(np.subtract, a, b)
 
 
 @KERNELS.define("Mul")
 def mul(a, b):
     if a.dtype == np.bool_:
         return np.logical_and(a, b)
-    return np.multiply(a, b, dtype=a.dtype)
+    return _apply(np.multiply, a, b)
 
 
 @KERNELS.define("RealDiv", "Div")
 def div(a, b):
     if a.dtype.kind in "iu":
         return _int_div(a, b, truncate=True)
-    return np.divide(a, b, dtype=a.dtype)
+    return _apply(np.divide, a, b)
 
 
 @KERNELS.define("DivNoNan")
 def div_no_nan(a, b):
-    out = np.divide(a, b, dtype=a.dtype)
+    out = _apply(np.divide, a, b)
     return np.where(np.broadcast_to(b, out.shape) == 0, np.zeros((), a.dtype), out)
 
 
@@ -59,7 +74,7 @@ def div_no_nan(a, b):
 def floor_div(a, b):
     if a.dtype.kind in "iu":
         return _int_div(a, b, truncate=False)
-    return np.floor(np.divide(a, b, dtype=a.dtype))
+    return np.floor(_apply(np.divide, a, b))
 
 
 def _int_div(a: np.ndarray, b: np.ndarray, truncate: bool) -> np.ndarray:
@@ -68,17 +83,17 @@ def _int_div(a: np.ndarray, b: np.ndarray, truncate: bool) -> np.ndarray:
     if truncate:
         q = np.abs(a) // np.abs(b)
         return (np.sign(a) * np.sign(b) * q).astype(a.dtype)
-    return np.floor_divide(a, b, dtype=a.dtype)
+    return _apply(np.floor_divide, a, b)
 
 
 @KERNELS.define("Maximum")
 def maximum(a, b):
-    return np.maximum(a, b, dtype=a.dtype)
+    return _apply(np.maximum, a, b)
 
 
 @KERNELS.define("Minimum")
 def minimum(a, b):
-    return np.minimum(a, b, dtype=a.dtype)
+    return _apply(np.minimum, a, b)
 
 
 @KERNELS.define("Pow")
@@ -86,14 +101,14 @@ def pow_(a, b):
     if a.dtype.kind in "iu":
         if np.any(b < 0):
             raise ValueError("Integers to negative integer powers are not allowed")
-        return np.power(a, b, dtype=a.dtype)
-    return np.power(a, b, dtype=a.dtype)
+        return _apply(np.power, a, b)
+    return _apply(np.power, a, b)
 
 
 @KERNELS.define("SquaredDifference")
 def squared_difference(a, b):
-    d = np.subtract(a, b, dtype=a.dtype)
-    return np.multiply(d, d, dtype=d.dtype)
+    d = _apply(np.subtract, a, b)
+    return _apply(np.multiply, d, d)
 
 
 @KERNELS.define("Mod")
@@ -101,7 +116,7 @@ def mod(a, b):
     """TensorFlow's Mod truncates (C fmod): the result takes the dividend's sign."""
     if a.dtype.kind in "iu" and np.any(b == 0):
         raise ValueError("Integer division by zero")
-    return np.fmod(a, b, dtype=a.dtype)
+    return _apply(np.fmod, a, b)
 
 
 @KERNELS.define("FloorMod")
@@ -109,5 +124,5 @@ def floor_mod(a, b):
     if a.dtype.kind in "iu":
         if np.any(b == 0):
             raise ValueError("Integer division by zero")
-        return np.mod(a, b, dtype=a.dtype)
-    return np.mod(a, b, dtype=a.dtype)
+        return _apply(np.mod, a, b)
+    return _apply(np.mod, a, b)

@@ -4,8 +4,16 @@ from __future__ import annotations
 import numpy as np
 
 from engine.kernels.registry import KernelTable
+from engine.kernels.resolve.values import first_int
 
 KERNELS = KernelTable()
+
+
+def _index_dtype(name: str) -> str:
+    """An index output's dtype attr (out_type, index_type, out_idx)."""
+    if name not in ("int32", "int64"):
+        raise ValueError(f"index dtype must be int32 or int64, got {name!r}")
+    return name
 
 
 def _search_sorted(sorted_inputs: np.ndarray, values: np.ndarray, out_type: str, upper: bool) -> np.ndarray:
@@ -30,7 +38,7 @@ def _search_sorted(sorted_inputs: np.ndarray, values: np.ndarray, out_type: str,
         go_right &= length > 0
         first = np.where(go_right, middle + 1, first)
         length = np.where(go_right, length - half - 1, half)
-    return first.astype(out_type)
+    return first.astype(_index_dtype(out_type))
 
 
 @KERNELS.define("LowerBound")
@@ -48,7 +56,7 @@ def top_k_v2(x, k, *, sorted: bool = True, index_type: str = "int32"):  # noqa: 
     """The k largest along the last axis, descending, equal values by lower index first.
 
     With sorted=False TensorFlow's order is unspecified; the sorted order is returned."""
-    k = int(np.asarray(k).reshape(-1)[0])
+    k = first_int(k)
     if x.ndim < 1:
         raise ValueError("input must be >= 1-D")
     if k < 0:
@@ -60,7 +68,7 @@ def top_k_v2(x, k, *, sorted: bool = True, index_type: str = "int32"):  # noqa: 
     # ascending original index (and needs no negation, which would overflow the smallest int).
     reversed_order = np.argsort(x[..., ::-1], axis=-1, kind="stable")[..., ::-1][..., :k]
     indices = n - 1 - reversed_order
-    return np.take_along_axis(x, indices, axis=-1), indices.astype(index_type)
+    return np.take_along_axis(x, indices, axis=-1), indices.astype(_index_dtype(index_type))
 
 
 def _unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -89,7 +97,7 @@ def unique(x, *, out_idx: str = "int32"):
     if x.ndim != 1:
         raise ValueError("unique expects a 1D vector.")
     firsts, groups = _unique_rows(x[:, None])
-    return x[firsts], groups.astype(out_idx)
+    return x[firsts], groups.astype(_index_dtype(out_idx))
 
 
 @KERNELS.define("UniqueV2")
@@ -106,4 +114,4 @@ def unique_v2(x, axis, *, out_idx: str = "int32"):
     dim %= x.ndim
     slices = np.moveaxis(x, dim, 0)
     firsts, groups = _unique_rows(slices.reshape(slices.shape[0], int(np.prod(slices.shape[1:], dtype=np.int64))))
-    return np.take(x, firsts, axis=dim), groups.astype(out_idx)
+    return np.take(x, firsts, axis=dim), groups.astype(_index_dtype(out_idx))

@@ -24,6 +24,8 @@ def apply_fused_ops(y: np.ndarray, fused_ops: Sequence[str], args: Sequence[np.n
     1-D args of more than one value are per-channel; `channel_axis` says where the channels of `y`
     are (1 for NCHW), as TF.js aligns bias and PReLU weights.
     """
+    if not isinstance(fused_ops, (list, tuple)) or not all(isinstance(op, str) for op in fused_ops):
+        raise ValueError(f"fused_ops must be a list of op names, got {fused_ops!r:.60}")
     remaining = list(args)
     result, rows = y, _as_rows(y, channel_axis, args)
     if rows is not None:  # work on whole rows of pixels, the per-channel args repeated along them

@@ -9,6 +9,7 @@ from engine.kernels.cpu import blas
 from engine.kernels.cpu.fused import apply_fused_ops
 from engine.kernels.registry import KernelTable
 from engine.kernels.resolve.matrices import check_band_bounds
+from engine.kernels.resolve.values import int_list, scalar
 
 KERNELS = KernelTable()
 
@@ -16,6 +17,8 @@ KERNELS = KernelTable()
 @KERNELS.define("MatMul")
 def mat_mul(a, b, *, transpose_a: bool = False, transpose_b: bool = False):
     """MatMul's transpose flags do not conjugate complex inputs (BatchMatMul's adj_x/adj_y do)."""
+    if a.ndim != 2 or b.ndim != 2:
+        raise ValueError(f"MatMul needs matrices, got shapes {list(a.shape)} and {list(b.shape)}")
     return blas.matmul(a.T if transpose_a else a, b.T if transpose_b else b)
 
 
@@ -41,7 +44,7 @@ def fused_mat_mul(a, b, *args, transpose_a: bool = False, transpose_b: bool = Fa
 
 @KERNELS.define("Transpose")
 def transpose(x, perm):
-    return np.transpose(x, [int(p) for p in perm])
+    return np.transpose(x, int_list(perm))
 
 
 @KERNELS.define("Einsum")
@@ -53,7 +56,7 @@ def einsum(*inputs, equation: str):
 def matrix_band_part(x, num_lower, num_upper):
     """Keeps entries with row - col <= num_lower and col - row <= num_upper in each innermost matrix;
     a negative bound keeps that whole triangle."""
-    lower, upper = int(num_lower), int(num_upper)
+    lower, upper = int(scalar(num_lower)), int(scalar(num_upper))
     check_band_bounds(lower, upper, x.shape)
     rows = np.arange(x.shape[-2])[:, None]
     cols = np.arange(x.shape[-1])[None, :]

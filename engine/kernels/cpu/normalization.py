@@ -60,6 +60,8 @@ def lrn(x, *, depth_radius: int = 5, bias: float = 1.0, alpha: float = 1.0, beta
     """x / (bias + alpha * sum of squares over channels d-r..d+r) ** beta, along the last axis.
     Like TensorFlow, the window sums contract the squares with a 0/1 band matrix (one BLAS call),
     so a non-finite channel turns every channel of its pixel outside its window NaN too (Inf * 0)."""
+    if x.ndim != 4:
+        raise ValueError(f"LRN: input must be 4-D, got shape {list(x.shape)}")
     channels = np.arange(x.shape[-1])
     band = (np.abs(channels[:, None] - channels[None, :]) <= depth_radius).astype(x.dtype)
     pixels = np.square(x).reshape(math.prod(x.shape[:-1]), len(channels))

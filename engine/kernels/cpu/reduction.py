@@ -11,7 +11,7 @@ import numpy as np
 from engine import dtypes
 from engine.kernels.registry import KernelTable
 from engine.kernels.resolve.reduction import arg_axis, check_bincount
-from engine.kernels.resolve.values import reduction_axes
+from engine.kernels.resolve.values import reduction_axes, scalar
 
 KERNELS = KernelTable()
 
@@ -146,7 +146,7 @@ def dense_bincount(values, size, weights, *, binary_output: bool = False):
 
 def _bin_rows(values: np.ndarray, size: np.ndarray, weights: np.ndarray | None, dtype: np.dtype,
               binary: bool) -> np.ndarray:
-    size = int(size)
+    size = int(scalar(size))
     check_bincount(size, values)
     in_range = values < size
     bins = (np.arange(len(values))[:, None] * size + values)[in_range]

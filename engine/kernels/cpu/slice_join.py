@@ -33,11 +33,15 @@ def concat(axis, *values):
 
 
 def _concat(values, axis: int, op: str) -> np.ndarray:
+    if not values:
+        raise ValueError(f"{op} needs at least one tensor to join")
     return np.concatenate(values, axis=concat_axis(axis, values[0].ndim, op))
 
 
 @KERNELS.define("Pack")
 def pack(*values, axis: int = 0):
+    if not values:
+        raise ValueError("Pack needs at least one tensor to stack")
     rank = values[0].ndim + 1
     return np.stack(values, axis=normalize_axis(axis, rank, "Pack"))
 
@@ -147,8 +151,8 @@ def _block_view(shape: tuple[int, ...], depth: int) -> tuple[int, int]:
 def gather_nd(params, indices):
     """indices[..., K] address slices params[i0, ..., iK-1]: out.shape = indices.shape[:-1] + params.shape[K:]."""
     indices = np.asarray(indices)
-    depth = indices.shape[-1]
     positions = flat_positions(indices, params.shape, "GatherNd")
+    depth = indices.shape[-1]
     picked = params.reshape(_block_view(params.shape, depth))[positions]
     return picked.reshape(indices.shape[:-1] + params.shape[depth:])
 

@@ -10,6 +10,7 @@ from typing import Callable
 import numpy as np
 
 from engine.kernels.registry import KernelTable
+from engine.kernels.resolve.values import first_int
 
 KERNELS = KernelTable()
 
@@ -21,7 +22,7 @@ def _check_rank(x: np.ndarray) -> None:
 
 def _fft_length(fft_length: np.ndarray, x: np.ndarray, needed: Callable[[int], int]) -> int:
     """fft_length, once x's innermost axis holds at least the needed(fft_length) values it reads."""
-    length = int(np.asarray(fft_length).reshape(-1)[0])
+    length = first_int(fft_length)
     if length <= 0:
         raise ValueError(f"fft_length must be positive, got {length}")
     if x.shape[-1] < needed(length):

@@ -6,8 +6,8 @@ import sys
 import numpy as np
 
 from engine import dtypes
-from engine.errors import KernelError
 from engine.kernels.registry import KernelTable
+from engine.kernels.resolve.values import first_int, int_list, normalize_axis
 from engine.tensors import Tensor, alias
 
 KERNELS = KernelTable()
@@ -16,6 +16,13 @@ KERNELS = KernelTable()
 def _int_tensor(values) -> Tensor:
     array = np.asarray(values, dtype=np.int64)
     return Tensor(dtypes.to_storage(array, "int32"), "int32")
+
+
+def tensor_input(x, op: str) -> Tensor:
+    """`x`, which must be a tensor: the identities pass handles (TensorLists, ...) through, these ops can't."""
+    if not isinstance(x, Tensor):
+        raise ValueError(f"{op}: expected a tensor, got a {type(x).__name__}")
+    return x
 
 
 @KERNELS.define("Identity", "Snapshot", "StopGradient", "PlaceholderWithDefault", "PreventGradient")
@@ -35,42 +42,44 @@ def no_op(*_):
 
 @KERNELS.define("Shape")
 def shape(x):
-    return _int_tensor(x.shape)
+    return _int_tensor(tensor_input(x, "Shape").shape)
 
 
 @KERNELS.define("ShapeN")
 def shape_n(*xs):
-    return [_int_tensor(x.shape) for x in xs]
+    return [_int_tensor(tensor_input(x, "ShapeN").shape) for x in xs]
 
 
 @KERNELS.define("Size")
 def size(x):
-    return _int_tensor(x.size)
+    return _int_tensor(tensor_input(x, "Size").size)
 
 
 @KERNELS.define("Rank")
 def rank(x):
-    return _int_tensor(x.rank)
+    return _int_tensor(tensor_input(x, "Rank").rank)
 
 
 @KERNELS.define("EnsureShape")
 def ensure_shape(x, *, shape=None):
+    x = tensor_input(x, "EnsureShape")
     if shape is not None and (len(shape) != x.rank or any(e >= 0 and e != d for e, d in zip(shape, x.shape))):
-        raise KernelError(f"EnsureShape: shape {list(x.shape)} is not compatible with {list(shape)}")
+        raise ValueError(f"EnsureShape: shape {list(x.shape)} is not compatible with {list(shape)}")
     return x
 
 
 @KERNELS.define("Print")
 def print_(x, *data, message: str = "", summarize: int = 3):
     """Prints like TF.js's Print op: the message, then each data tensor's first values."""
-    parts = [message] + [str(t.numpy().reshape(-1)[:summarize].tolist()) for t in data]
+    parts = [message] + [str(tensor_input(t, "Print").numpy().reshape(-1)[:summarize].tolist()) for t in data]
     print(" ".join(p for p in parts if p), file=sys.stderr)
     return x
 
 
 @KERNELS.define("Reshape")
 def reshape(x, shape):
-    target = [int(d) for d in np.asarray(shape.numpy()).reshape(-1)]
+    x = tensor_input(x, "Reshape")
+    target = [int(d) for d in tensor_input(shape, "Reshape").numpy().reshape(-1)]
     return alias(x, resolve_reshape(x.shape, target))
 
 
@@ -79,34 +88,36 @@ def resolve_reshape(shape: tuple[int, ...], target: list[int]) -> tuple[int, ...
     size = int(np.prod(shape, dtype=np.int64))
     unknown = [i for i, d in enumerate(target) if d == -1]
     if len(unknown) > 1 or any(d < -1 for d in target):
-        raise KernelError(f"Reshape: bad target shape {target}")
+        raise ValueError(f"Reshape: bad target shape {target}")
     known = int(np.prod([d for d in target if d != -1], dtype=np.int64))
     if unknown:
         if known == 0 or size % known:
-            raise KernelError(f"Reshape: cannot reshape {list(shape)} ({size} values) to {target}")
+            raise ValueError(f"Reshape: cannot reshape {list(shape)} ({size} values) to {target}")
         target = list(target)
         target[unknown[0]] = size // known
     elif known != size:
-        raise KernelError(f"Reshape: cannot reshape {list(shape)} ({size} values) to {target}")
+        raise ValueError(f"Reshape: cannot reshape {list(shape)} ({size} values) to {target}")
     return tuple(target)
 
 
 @KERNELS.define("Squeeze")
 def squeeze(x, *, squeeze_dims=()):
-    rank = x.rank
-    axes = {a % rank for a in squeeze_dims} if squeeze_dims else {i for i, d in enumerate(x.shape) if d == 1}
+    x = tensor_input(x, "Squeeze")
+    axes = ({normalize_axis(a, x.rank, "Squeeze") for a in int_list(squeeze_dims)} if squeeze_dims
+            else {i for i, d in enumerate(x.shape) if d == 1})
     for a in axes:
         if x.shape[a] != 1:
-            raise KernelError(f"Squeeze: dimension {a} of shape {list(x.shape)} is not 1")
+            raise ValueError(f"Squeeze: dimension {a} of shape {list(x.shape)} is not 1")
     return alias(x, [d for i, d in enumerate(x.shape) if i not in axes])
 
 
 @KERNELS.define("ExpandDims")
 def expand_dims(x, axis):
-    a = int(np.asarray(axis.numpy()).reshape(-1)[0])
+    x = tensor_input(x, "ExpandDims")
+    a = first_int(tensor_input(axis, "ExpandDims").numpy())
     rank = x.rank
     if not -rank - 1 <= a <= rank:
-        raise KernelError(f"ExpandDims: axis {a} out of range for rank {rank}")
+        raise ValueError(f"ExpandDims: axis {a} out of range for rank {rank}")
     a = a % (rank + 1)
     shape = list(x.shape)
     shape.insert(a, 1)

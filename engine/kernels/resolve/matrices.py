@@ -7,6 +7,8 @@ from typing import Sequence
 def check_band_bounds(lower: int, upper: int, shape: Sequence[int]) -> None:
     """MatrixBandPart keeps num_lower subdiagonals and num_upper superdiagonals; a negative bound
     keeps that whole triangle, a larger one than the matrix has is an error."""
+    if len(shape) < 2:
+        raise ValueError(f"MatrixBandPart needs matrices, got shape {list(shape)}")
     if lower > shape[-2] or upper > shape[-1]:
         raise ValueError(f"num_lower ({lower}) / num_upper ({upper}) must be negative or at most the number "
                          f"of rows / columns of {list(shape)}")

@@ -182,11 +182,17 @@ def gather_batch_dims(batch_dims: int, params_shape: Shape, indices_shape: Shape
 
 def check_bounds(indices: np.ndarray, limit: int, op: str) -> None:
     """Every index in [0, limit)."""
+    check_int_indices(indices, op)
     bad = (indices < 0) | (indices >= limit)
     if bad.any():
         position = np.unravel_index(int(np.argmax(bad)), indices.shape)
         raise ValueError(f"{op}: indices[{', '.join(map(str, position))}] = {indices[position]} "
                          f"is not in [0, {limit})")
+
+
+def check_int_indices(indices: np.ndarray, op: str) -> None:
+    if indices.dtype.kind not in "iu":
+        raise ValueError(f"{op}: indices must be integers, got {indices.dtype}")
 
 
 def check_index_depth(depth: int, rank: int, op: str) -> None:
@@ -197,6 +203,9 @@ def check_index_depth(depth: int, rank: int, op: str) -> None:
 
 def flat_positions(indices: np.ndarray, shape: tuple[int, ...], op: str) -> np.ndarray:
     """Row-major offsets of the index tuples in indices[..., :K] into shape[:K]; checks bounds."""
+    check_int_indices(indices, op)
+    if indices.ndim == 0:
+        raise ValueError(f"{op}: indices must be at least a vector, got a scalar")
     depth = indices.shape[-1]
     check_index_depth(depth, len(shape), op)
     tuples = indices.reshape(int(np.prod(indices.shape[:-1], dtype=np.int64)), depth).astype(np.int64)
@@ -211,6 +220,8 @@ def flat_positions(indices: np.ndarray, shape: tuple[int, ...], op: str) -> np.n
 def scatter_depth(op: str, indices_shape: Shape, updates_shape: Shape, out_shape: Shape) -> int:
     """The index depth of ScatterNd / TensorScatterUpdate, once the updates' shape is checked:
     indices.shape[:-1] + out_shape[depth:]."""
+    if not indices_shape:
+        raise ValueError(f"{op}: indices must be at least a vector, got a scalar")
     depth = indices_shape[-1]
     expected = tuple(indices_shape[:-1]) + tuple(out_shape[depth:])
     if tuple(updates_shape) != expected:

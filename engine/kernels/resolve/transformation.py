@@ -51,8 +51,15 @@ def mirror_pad_pairs(paddings, shape: Shape, mode: str) -> tuple[list[tuple[int,
 
 # -- moving space into batch or depth ---------------------------------------------------------------
 
+def _check_spatial_rank(op: str, shape: Shape, blocks: list[int]) -> None:
+    if len(shape) < 1 + len(blocks):
+        raise ValueError(f"{op}: input of shape {list(shape)} has fewer than the {len(blocks)} spatial "
+                         "dimensions block_shape moves")
+
+
 def space_to_batch_sizes(shape: Shape, blocks: list[int], pairs: list[tuple[int, int]]) -> list[int]:
     """SpaceToBatchND's padded spatial sizes (dims 1..M), each divisible by its block."""
+    _check_spatial_rank("SpaceToBatchND", shape, blocks)
     sizes = [before + shape[1 + i] + after for i, (before, after) in enumerate(pairs)]
     if any(b < 1 for b in blocks) or any(s % b for s, b in zip(sizes, blocks)):
         raise ValueError(f"SpaceToBatchND: padded spatial shape {sizes} is not divisible by "
@@ -63,6 +70,7 @@ def space_to_batch_sizes(shape: Shape, blocks: list[int], pairs: list[tuple[int,
 def batch_to_space_sizes(shape: Shape, blocks: list[int], crops: list[tuple[int, int]]) -> list[int]:
     """BatchToSpaceND's spatial sizes before cropping (dims 1..M times their blocks); the batch must
     divide by the blocks and the crops fit in those sizes."""
+    _check_spatial_rank("BatchToSpaceND", shape, blocks)
     block_count = math.prod(blocks)
     if any(b < 1 for b in blocks) or shape[0] % block_count:
         raise ValueError(f"BatchToSpaceND: batch {shape[0]} is not divisible by block_shape {blocks}")

@@ -15,7 +15,10 @@ def int_list(values) -> list[int]:
 
 def first_int(value) -> int:
     """The first value of a scalar-like input (a scalar or a one-element vector) as an int."""
-    return int(np.asarray(value).reshape(-1)[0])
+    values = np.asarray(value).reshape(-1)
+    if not values.size:
+        raise ValueError("expected a scalar, got an empty tensor")
+    return int(values[0])
 
 
 def scalar(value):
