@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 from google.protobuf.json_format import MessageToDict

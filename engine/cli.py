@@ -7,7 +7,7 @@ import sys
 import tempfile
 import time
 import traceback
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

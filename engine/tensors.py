@@ -1,7 +1,8 @@
 """Tensor: an immutable n-d value whose data lives on the CPU (numpy), on the GPU (a texture), or both."""
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -11,7 +12,7 @@ from engine import dtypes
 # The functions behind Tensor's chainable methods, by method name. engine/tfjs.py (TF.js-style ops, a
 # layer above tensors) fills this table when it loads, as TF.js's chained ops attach themselves to
 # its Tensor class; `engine.tensor(...)` and `engine.Tensor` load it.
-CHAINED_OPS: dict[str, Callable[..., "Tensor"]] = {}
+CHAINED_OPS: dict[str, Callable[..., Tensor]] = {}
 
 
 class DeviceData(Protocol):
@@ -97,7 +98,7 @@ class Tensor:
         return self.shape[0]
 
     # -- chainable ops, as TF.js's tensor methods (engine.tfjs) --------------------------------
-    def _op(self, name: str, *args: Any, **kwargs: Any) -> "Tensor":
+    def _op(self, name: str, *args: Any, **kwargs: Any) -> Tensor:
         return CHAINED_OPS[name](self, *args, **kwargs)
 
     def add(self, other): return self._op("add", other)

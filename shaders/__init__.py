@@ -5,11 +5,11 @@ generated header's `main()` calls once per output element.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, cache
 from importlib import resources
 
 
-@lru_cache(maxsize=None)
+@cache
 def source(name: str) -> str:
     """The text of shaders/<name>, e.g. 'basic_math/relu.glsl'."""
     return resources.files(__package__).joinpath(name).read_text()

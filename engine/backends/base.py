@@ -6,7 +6,8 @@ import functools
 import inspect
 import sys
 import time
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -119,7 +120,7 @@ _ATTR_TYPES = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _typed_attrs(fn: Any) -> dict[str, str]:
     """The attrs a kernel function annotates with one of _ATTR_TYPES: name -> annotation."""
     return {p.name: p.annotation for p in inspect.signature(fn).parameters.values()

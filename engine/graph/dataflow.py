@@ -9,7 +9,7 @@ except Merge, which forwards the first live input.
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from engine.backends.base import Backend
 from engine.errors import GraphError, InputError

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Mapping, Sequence
+from typing import Any
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -37,7 +38,7 @@ def constant_tensor(node: Node, weights: Mapping[str, np.ndarray]) -> Tensor:
 class Executor:
     """Executes one graph. Thread-safe: plans are built under a lock, runs keep their state local."""
 
-    def __init__(self, graph: Graph, weights: Mapping[str, np.ndarray], library: "Library"):
+    def __init__(self, graph: Graph, weights: Mapping[str, np.ndarray], library: Library):
         self.graph = graph
         self.library = library
         self.constants = {node.name: constant_tensor(node, weights)

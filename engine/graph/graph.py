@@ -56,7 +56,7 @@ class Function:
     """A library function: a graph whose Placeholder nodes are its arguments."""
 
     name: str
-    graph: "Graph"
+    graph: Graph
     arg_names: list[str]
     outputs: list[tuple[str, int]]
 
@@ -139,7 +139,7 @@ EXECUTOR_ARITY: dict[str, tuple[int, int | None]] = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def input_arity(op: str) -> tuple[int, int | None] | None:
     """(fewest, most) data inputs the op takes (most None: any number): the executor's control-flow
     ops, or the parameters of the op's kernel; None where neither knows it (unknown ops are
@@ -157,7 +157,7 @@ def input_arity(op: str) -> tuple[int, int | None] | None:
     return None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def required_attrs(op: str) -> frozenset[str]:
     """Attrs every kernel of the op needs (the executor's `runtime` aside)."""
     kernels = [k for k in (get_kernel(op, backend) for backend in ("cpu", "*", "webgl")) if k is not None]

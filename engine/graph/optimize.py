@@ -11,7 +11,7 @@ in the original graph: GraphModel runs that one for fetches of an intermediate t
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 

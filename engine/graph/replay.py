@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import threading
 import weakref
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from engine.graph.plan import TensorKey
 from engine.tensors import Tensor

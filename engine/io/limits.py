@@ -5,7 +5,7 @@ import math
 import os
 import re
 import warnings
-from typing import Sequence
+from collections.abc import Sequence
 
 from engine.errors import ResourceLimitError
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from engine import dtypes
 from engine.errors import ModelFormatError

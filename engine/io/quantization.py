@@ -3,7 +3,7 @@ so that 0.0 is exactly representable, and float16."""
 from __future__ import annotations
 
 import fnmatch
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 

@@ -5,7 +5,7 @@ import contextlib
 import math
 import os
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 

@@ -13,7 +13,7 @@ import operator
 from dataclasses import dataclass, replace
 from math import prod
 from numbers import Integral
-from typing import Sequence
+from collections.abc import Sequence
 
 PADDINGS = ("SAME", "VALID", "EXPLICIT")
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import inspect
 import re
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 BACKEND_NEUTRAL = "*"
 
@@ -37,7 +37,7 @@ class Kernel:
     required_attrs: frozenset[str]
 
     @classmethod
-    def from_function(cls, op: str, backend: str, fn: Callable) -> "Kernel":
+    def from_function(cls, op: str, backend: str, fn: Callable) -> Kernel:
         params = list(inspect.signature(fn).parameters.values())
         if backend == "webgl":
             params = params[1:]  # the backend itself

@@ -4,7 +4,8 @@ known while the graph is built (layers need them: Flatten, RNN unrolling, Dense 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 

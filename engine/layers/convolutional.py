@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -25,7 +26,7 @@ from engine.layers.registry import LayerContext, layer
 FUSABLE_ACTIVATIONS = {"relu": "Relu", "relu6": "Relu6", "elu": "Elu", "sigmoid": "Sigmoid", "tanh": "Tanh",
                        "leaky_relu": "LeakyRelu"}
 
-_DERIVED: "weakref.WeakKeyDictionary[GraphBuilder, dict]" = weakref.WeakKeyDictionary()
+_DERIVED: weakref.WeakKeyDictionary[GraphBuilder, dict] = weakref.WeakKeyDictionary()
 
 
 # -- config helpers (shared with pooling.py and reshaping.py) -------------------------------------------

@@ -3,7 +3,7 @@ and per-draw uniforms. Building the GLSL (compiler.py) and running it (backend.p
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from collections.abc import Mapping
 
 
 class CPUFallback(Exception):

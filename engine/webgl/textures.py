@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import defaultdict
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -179,7 +179,7 @@ class TextureManager:
             self._free[(cols, rows, texture.components)].append(texture)
             self.bytes_free += rows * cols * texture.components * 4
 
-    def merge_into(self, other: "TextureManager") -> None:
+    def merge_into(self, other: TextureManager) -> None:
         """Hands every free texture to `other`; textures still in use go there when released."""
         with self._lock:
             free, self._free = self._free, defaultdict(list)

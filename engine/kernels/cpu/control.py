@@ -17,7 +17,7 @@ TensorFlow's message.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -352,7 +352,7 @@ class TensorList:
         return (f"TensorList(length={len(self.elements)}, element_shape={_describe(self.element_shape)}, "
                 f"element_dtype={self.element_dtype})")
 
-    def with_elements(self, elements: list) -> "TensorList":
+    def with_elements(self, elements: list) -> TensorList:
         return TensorList(elements, self.element_shape, self.element_dtype, self.max_num_elements)
 
 

@@ -15,7 +15,7 @@ engine.kernels.cpu.blas, which keeps small ones on one BLAS thread.
 from __future__ import annotations
 
 from math import prod
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided

@@ -5,7 +5,7 @@ crop a longer innermost axis to what fft_length needs and, as TensorFlow, reject
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -1,7 +1,7 @@
 """Arguments of the logical family: TF1 Select's condition."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 Shape = Sequence[int]
 

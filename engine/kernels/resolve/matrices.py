@@ -1,7 +1,7 @@
 """Arguments of the matrix family: MatrixBandPart's bounds."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def check_band_bounds(lower: int, upper: int, shape: Sequence[int]) -> None:

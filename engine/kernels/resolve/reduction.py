@@ -2,7 +2,7 @@
 (Reduction axes themselves: values.reduction_axes.)"""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

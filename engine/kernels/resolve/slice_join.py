@@ -5,7 +5,7 @@ Out-of-range indices raise ValueError, as TensorFlow's CPU kernels reject them r
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

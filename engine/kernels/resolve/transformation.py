@@ -3,7 +3,7 @@ MirrorPad), block moves between space and batch or depth, and BroadcastArgs."""
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -20,7 +20,7 @@ runs the op.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from engine.tensors import Tensor
 from engine.webgl.program import CPUFallback
