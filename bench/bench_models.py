@@ -58,7 +58,8 @@ def main() -> None:
                   f"{r.programs_compiled_steady:11d} {r.compile_ms:10.1f}")
         per = results[name]
         if "webgl" in per and "cpu" in per:
-            print(f"{'':30s} webgl/cpu steady ratio: {per['webgl']['steady_median_ms'] / per['cpu']['steady_median_ms']:.2f}")
+            ratio = per["webgl"]["steady_median_ms"] / per["cpu"]["steady_median_ms"]
+            print(f"{'':30s} webgl/cpu steady ratio: {ratio:.2f}")
     if args.json:
         with open(args.json, "w") as file:
             json.dump({"machine": machine(), "results": results}, file, indent=1)

@@ -387,7 +387,10 @@ def comparisons(results: dict) -> list[str]:
 def text_table(header: list[str], table: list[list[str]]) -> str:
     widths = [max(len(header[i]), *(len(row[i]) for row in table if i == 0 or len(row) == len(header)))
               for i in range(len(header))]
-    line = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
     out = [line(header), "-" * (sum(widths) + 2 * (len(widths) - 1))]
     for row in table:
         out.append(line(row) if len(row) == len(header) else f"{row[0].ljust(widths[0])}  {row[1]}")
@@ -406,7 +409,8 @@ def machine(report: dict) -> dict:
             "python": platform.python_version(), "numpy": np.__version__}
     try:
         cpuinfo = Path("/proc/cpuinfo").read_text()
-        info["cpu"] = next(line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name"))
+        info["cpu"] = next(line.split(":", 1)[1].strip() for line in cpuinfo.splitlines()
+                           if line.startswith("model name"))
         meminfo = Path("/proc/meminfo").read_text().split()
         info["memory_gib"] = round(int(meminfo[meminfo.index("MemTotal:") + 1]) / 2**20, 1)
     except (OSError, StopIteration, ValueError):
@@ -416,7 +420,8 @@ def machine(report: dict) -> dict:
             if "renderer" in r and backend.startswith("tfgl"):
                 info.setdefault("gl", r["renderer"])
             if backend == "tfjs-webgl" and "renderer" in r:
-                info.setdefault("chromium", f"Chromium {r.get('browser')}, WebGL{r.get('webgl_version')}: {r['renderer']}")
+                info.setdefault("chromium",
+                                f"Chromium {r.get('browser')}, WebGL{r.get('webgl_version')}: {r['renderer']}")
             if backend == "tensorflow" and "version" in r:
                 info.setdefault("tensorflow", f"{r['version']} (intra/inter-op threads {r.get('threads')})")
             if backend.startswith("tfjs") and "version" in r:
@@ -539,8 +544,8 @@ def main(argv: list[str] | None = None) -> int:
                 for line in comparisons(entry["results"]):
                     tqdm.write(f"  {line}")
                 markdown += [f"### {model.title}", "", f"Inputs: {shape}; {args.runs} steady calls.", "",
-                             markdown_table(header, table), ""] + [f"- {line}" for line in comparisons(entry["results"])] \
-                    + [""]
+                             markdown_table(header, table), ""] \
+                    + [f"- {line}" for line in comparisons(entry["results"])] + [""]
     report["machine"] = machine(report)
     print("\nmachine: " + "; ".join(f"{k}: {v}" for k, v in report["machine"].items()))
     if args.json:

@@ -42,7 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             help=f"{what} quantization of the weights matching these comma separated "
                                  f"fnmatch patterns (all weights when given without a value)")
     parser.add_argument("--quantization_bytes", type=int, choices=[1, 2], help="(deprecated) 1: uint8, 2: uint16")
-    parser.add_argument("--split_weights_by_layer", action="store_true", help="one weight group per layer (tfjs_layers_model output)")
+    parser.add_argument("--split_weights_by_layer", action="store_true",
+                        help="one weight group per layer (tfjs_layers_model output)")
     parser.add_argument("--version", "-v", dest="show_version", action="store_true")
     parser.add_argument("--skip_op_check", action="store_true", help="convert even ops tfgl cannot run")
     for flag, default, text in (("strip_debug_ops", False, "remove Print, Assert and CheckNumerics"),
@@ -140,7 +141,8 @@ def _run(args: argparse.Namespace) -> int:
     from engine.io import DEFAULT_SHARD_BYTES
     convert(args.input_path, args.output_path, args.input_format, output_format,
             signature_name=args.signature_name, saved_model_tags=args.saved_model_tags,
-            quantize=quantization_map(args), weight_shard_size_bytes=args.weight_shard_size_bytes or DEFAULT_SHARD_BYTES,
+            quantize=quantization_map(args),
+            weight_shard_size_bytes=args.weight_shard_size_bytes or DEFAULT_SHARD_BYTES,
             skip_op_check=args.skip_op_check, strip_debug_ops=args.strip_debug_ops,
             control_flow_v2=args.control_flow_v2, use_structured_outputs_names=args.use_structured_outputs_names,
             output_node_names=args.output_node_names, split_weights_by_layer=args.split_weights_by_layer,

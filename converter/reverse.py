@@ -87,7 +87,8 @@ def _unfuse(node: node_def_pb2.NodeDef) -> list[node_def_pb2.NodeDef]:
         # TF.js broadcasts the bias (grappler even fuses `MatMul + [n, k] tensor`): channels-last
         # it is AddV2; channels-first it must be a vector, as BiasAdd wants.
         if "data_format" in node.attr and node.attr["data_format"].s.startswith(b"NC"):
-            out.append(_node(f"{node.name}/bias", "BiasAdd", [current, args[0]], T, data_format=node.attr["data_format"]))
+            out.append(_node(f"{node.name}/bias", "BiasAdd", [current, args[0]], T,
+                             data_format=node.attr["data_format"]))
         else:
             out.append(_node(f"{node.name}/bias", "AddV2", [current, args[0]], T))
         current, args = out[-1].name, args[1:]

@@ -5,7 +5,7 @@ generated header's `main()` calls once per output element.
 """
 from __future__ import annotations
 
-from functools import lru_cache, cache
+from functools import cache
 from importlib import resources
 
 

@@ -70,7 +70,8 @@ def test_the_converter_never_loads_the_runtime(imported_alone):
 
 def test_importing_a_kernel_module_registers_nothing(imported_alone):
     """Kernel modules define; only engine/kernels/register_all.py registers."""
-    code = ("from engine.kernels import registry; import engine.kernels.cpu.arithmetic, engine.kernels.webgl.arithmetic; "
+    code = ("from engine.kernels import registry; "
+            "import engine.kernels.cpu.arithmetic, engine.kernels.webgl.arithmetic; "
             "print(len(registry.all_ops()))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

@@ -52,8 +52,8 @@ const { stage, serve } = require(script);
     (response) => { response.resume(); response.on('end', () => resolve(response.statusCode)); }));
   const status = {};
   for (const url of ['/model/model.json', '/model/group1-shard1of1.bin', '/tf.min.js', '/input0.bin', '/../secret.txt',
-                     '/%2e%2e/secret.txt', '/..%2fsecret.txt', '/model/../../secret.txt', '/%2e%2e%2f%2e%2e%2fetc/passwd',
-                     '/etc/passwd', `/${path.relative('/', model)}`])
+                     '/%2e%2e/secret.txt', '/..%2fsecret.txt', '/model/../../secret.txt',
+                     '/%2e%2e%2f%2e%2e%2fetc/passwd', '/etc/passwd', `/${path.relative('/', model)}`])
     status[url] = await get(url);
   server.close();
   fs.rmSync(scratch, { recursive: true, force: true });

@@ -91,7 +91,7 @@ def test_bench_json_reports_compiles_and_latencies():
     keys = {"first_ms", "steady_median_ms", "steady_p90_ms", "programs_compiled_first",
             "programs_compiled_steady", "compile_ms", "texture_bytes", "draws_per_call", "host_us_per_op",
             "replayed", "executor_host_us_per_op", "profile"}
-    for backend, result in data.items():
+    for result in data.values():
         assert set(result) == keys
         assert "Conv2D" in result["profile"] or "_FusedConv2D" in result["profile"]
         assert all(calls >= 1 and ms >= 0 for calls, ms in result["profile"].values())

@@ -29,7 +29,8 @@ def structure(path: str) -> dict:
     with open(path) as file:
         data = json.load(file)
     topology = data["modelTopology"]
-    nodes = {n["name"]: (n["op"], tuple(n.get("input", [])), tuple(sorted(a for a in n.get("attr", {}) if not a.startswith("_"))))
+    nodes = {n["name"]: (n["op"], tuple(n.get("input", [])),
+                         tuple(sorted(a for a in n.get("attr", {}) if not a.startswith("_"))))
              for n in topology["node"]}
     functions = sorted(_uncounted(f["signature"]["name"]) for f in topology.get("library", {}).get("function", []))
     weights = [(_uncounted(w["name"]), tuple(w["shape"]), w["dtype"], (w.get("quantization") or {}).get("dtype"))
@@ -84,7 +85,7 @@ def test_flags_quantize_patterns_shards_metadata(saved_models, tmp_path):
     data = json.loads((out / "model.json").read_text())
     assert data["userDefinedMetadata"] == {"info": {"labels": ["a", "b"]}}
     manifest = data["weightsManifest"][0]
-    assert len(manifest["paths"]) > 1 and manifest["paths"][0].endswith("of%d.bin" % len(manifest["paths"]))
+    assert len(manifest["paths"]) > 1 and manifest["paths"][0].endswith(f"of{len(manifest['paths'])}.bin")
     sizes = [os.path.getsize(out / p) for p in manifest["paths"]]
     assert all(s == 1024 for s in sizes[:-1]) and 0 < sizes[-1] <= 1024
     kinds = {w["name"]: (w.get("quantization") or {}).get("dtype") for w in manifest["weights"]}

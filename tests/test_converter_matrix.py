@@ -43,7 +43,8 @@ class Sources:
         return next(iter(sources.inputs_for(name).values()))
 
     def reference(self, name: str, version: str = "3") -> np.ndarray:
-        return self._once(("ref", name, version), lambda: self.model(name, version).predict(self.inputs(name), verbose=0))
+        return self._once(("ref", name, version),
+                          lambda: self.model(name, version).predict(self.inputs(name), verbose=0))
 
     def file(self, name: str, kind: str) -> str:
         """kind: h5 (Keras 3), h5_k2 (tf_keras), keras (.keras), keras_saved_model (tf_keras), saved_model,
@@ -110,7 +111,8 @@ def run_graph(path: str, x: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize("name", MODELS)
-@pytest.mark.parametrize("kind,flags,version", [("h5", [], "3"), ("h5_k2", [], "2"), ("keras", ["--input_format=keras_keras"], "3"),
+@pytest.mark.parametrize("kind,flags,version", [("h5", [], "3"), ("h5_k2", [], "2"),
+                                                ("keras", ["--input_format=keras_keras"], "3"),
                                                 ("keras_saved_model", ["--input_format=keras_saved_model"], "2")])
 def test_keras_to_layers_model(name, kind, flags, version, models, tmp_path):
     flags = flags or ["--input_format=keras"]

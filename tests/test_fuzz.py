@@ -542,7 +542,8 @@ def _check(case: Case, tmp: Path, backend: str) -> str:
 # -- the properties -----------------------------------------------------------------------------
 
 FUZZ = settings(derandomize=True, database=None, deadline=None, print_blob=False, report_multiple_bugs=False,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture])
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                       HealthCheck.function_scoped_fixture])
 
 
 @pytest.fixture

@@ -31,7 +31,8 @@ def run_tf1(build, feeds: dict[str, np.ndarray]):
     with graph.as_default():
         tf.compat.v1.disable_control_flow_v2()
         try:
-            placeholders = {k: tf.compat.v1.placeholder(tf.as_dtype(v.dtype), v.shape, name=k) for k, v in feeds.items()}
+            placeholders = {k: tf.compat.v1.placeholder(tf.as_dtype(v.dtype), v.shape, name=k)
+                            for k, v in feeds.items()}
             outputs = build(placeholders)
         finally:
             tf.compat.v1.enable_control_flow_v2()

@@ -1,5 +1,6 @@
-"""Load-time fusion of zero pads into VALID convolutions and of convolution/matmul + constant scale + bias + activation chains (the batch
-norms Keras 3 exports leave as Mul/AddV2): fused graphs match TensorFlow, intermediates stay fetchable."""
+"""Load-time fusion of zero pads into VALID convolutions and of convolution/matmul + constant scale + bias + activation
+chains (the batch norms Keras 3 exports leave as Mul/AddV2): fused graphs match TensorFlow, intermediates stay
+fetchable."""
 import numpy as np
 import pytest
 

@@ -112,7 +112,8 @@ def test_malformed_signature_entries_name_the_entry(entry, pattern):
 @pytest.mark.parametrize("value, pattern", [
     ({"i": "Infinity"}, "expected an integer"), ({"i": 1e308 * 10}, "expected an integer"),
     ({"i": 1.5}, "expected an integer"), ({"i": True}, "expected an integer"), ({"i": str(2 ** 63)}, "int64 range"),
-    ({"f": [1]}, "expected a number"), ({"s": 5}, "expected a base64 string"), ({"list": ["i"]}, "list must be an object"),
+    ({"f": [1]}, "expected a number"), ({"s": 5}, "expected a base64 string"),
+    ({"list": ["i"]}, "list must be an object"),
     ({"list": {"i": "123"}}, "'i' must be a list"), ({"type": ["DT_FLOAT"]}, "dtype must be a DataType"),
     ({"func": {"name": "f", "attr": ["x"]}}, "'attr' must be an object"), ({"func": {}}, "function attr needs a name"),
     ({"tensor": {"dtype": "DT_INT32", "intVal": "5"}}, "'intVal' must be a list"),
@@ -174,7 +175,8 @@ def test_node_with_too_few_inputs_for_its_op(tmp_path):
 def test_node_missing_an_attr_its_kernel_requires(tmp_path):
     def mutate(data):
         del _node(data, f"{CNN}/depthwise_1/depthwise")["attr"]["padding"]
-    with pytest.raises(AttrError, match=r"depthwise_1/depthwise', attr 'padding': required by FusedDepthwiseConv2dNative"):
+    with pytest.raises(AttrError,
+                       match=r"depthwise_1/depthwise', attr 'padding': required by FusedDepthwiseConv2dNative"):
         engine.load_model(str(_model(tmp_path, "small_cnn", mutate)), backend="cpu")
 
 
@@ -274,7 +276,8 @@ def test_max_tensor_bytes_from_the_environment(value, expected):
 
 def test_bad_max_tensor_bytes_warns_instead_of_breaking_import():
     """int('2GB') raised ValueError while importing engine."""
-    code = "import warnings; warnings.simplefilter('always'); from engine.io import Limits; print(Limits.max_tensor_bytes)"
+    code = ("import warnings; warnings.simplefilter('always'); "
+            "from engine.io import Limits; print(Limits.max_tensor_bytes)")
     result = subprocess.run([sys.executable, "-c", code], env={"TFGL_MAX_TENSOR_BYTES": "lots", "PATH": ""},
                             capture_output=True, text=True, cwd=Path(__file__).parent.parent)
     assert result.returncode == 0 and int(result.stdout) == 2 * 1024 ** 3

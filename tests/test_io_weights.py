@@ -91,7 +91,8 @@ def test_storage_conversions(tmp_path):
     group = [("f64", np.array([0.1, 2.5])), ("i64", np.array([7, -3], np.int64)), ("u8", np.array([255], np.uint8)),
              ("f16", np.array([0.5], np.float16)), ("c128", np.array([1 + 1j])), ("u", np.array(["x", "\u00fc"]))]
     manifest, out = _round_trip(tmp_path, [group])
-    assert [w["dtype"] for w in manifest[0]["weights"]] == ["float32", "int32", "int32", "float32", "complex64", "string"]
+    assert [w["dtype"] for w in manifest[0]["weights"]] == \
+        ["float32", "int32", "int32", "float32", "complex64", "string"]
     assert out["f64"].dtype == np.float32 and out["f64"].tolist() == np.array([0.1, 2.5], np.float32).tolist()
     assert out["i64"].dtype == np.int32 and out["i64"].tolist() == [7, -3]
     assert out["u8"].tolist() == [255]
@@ -155,7 +156,8 @@ def test_small_shards_split_like_the_official_converter(tmp_path, shard_size):
     sizes = [(tmp_path / p).stat().st_size for p in paths]
     assert sizes == [shard_size] * (count - 1) + [total - shard_size * (count - 1)]
     assert sorted(os.listdir(tmp_path)) == sorted(paths)
-    assert out["a"].tolist() == [0, 1, 2, 3, 4] and out["s"].tolist() == [b"xyz", b""] and out["b"].tolist() == [0, 1, 2]
+    assert out["a"].tolist() == [0, 1, 2, 3, 4] and out["s"].tolist() == [b"xyz", b""] \
+        and out["b"].tolist() == [0, 1, 2]
 
 
 def test_default_shard_size_is_4_mib(tmp_path):
@@ -383,7 +385,8 @@ def test_missing_shard_file(tmp_path):
 
 
 def test_short_shard_names_weight_and_sizes(tmp_path):
-    weights = [{"name": "first", "shape": [2], "dtype": "int32"}, {"name": "second", "shape": [3, 2], "dtype": "float32"}]
+    weights = [{"name": "first", "shape": [2], "dtype": "int32"},
+               {"name": "second", "shape": [3, 2], "dtype": "float32"}]
     manifest = _model_dir(tmp_path, weights, b"\0" * (8 + 24 - 4))
     with pytest.raises(WeightsError) as info:
         read_weight_arrays(manifest, str(tmp_path))
@@ -451,7 +454,8 @@ def test_tensor_over_the_limit_is_refused_before_reading_shards(tmp_path, monkey
                 {"paths": ["group2-shard1of1.bin"], "weights": [big]}]  # neither shard exists
     with pytest.raises(ResourceLimitError, match=r"'huge/kernel'.*1004 bytes.*1000"):
         read_weight_arrays(manifest, str(tmp_path))
-    quantized = {"name": "q", "shape": [300], "dtype": "float32", "quantization": {"dtype": "uint8", "min": 0, "scale": 1}}
+    quantized = {"name": "q", "shape": [300], "dtype": "float32",
+                 "quantization": {"dtype": "uint8", "min": 0, "scale": 1}}
     with pytest.raises(ResourceLimitError, match="'q'"):  # decoded size counts, not the 300 stored bytes
         parse_manifest([{"paths": [], "weights": [quantized]}])
     monkeypatch.setattr(Limits, "max_tensor_bytes", 10 ** 6)

@@ -26,7 +26,8 @@ def test_official_graph_model_back_to_a_saved_model(fixture, saved_models, tmp_p
     source = FIXTURES[fixture]
     to_saved_model(fixture_path(fixture), str(tmp_path / "saved_model"))
     inputs = sources.inputs_for(source)
-    assert_matches(serve(str(tmp_path / "saved_model"), inputs), sources.tensorflow_outputs(saved_models(source), inputs))
+    assert_matches(serve(str(tmp_path / "saved_model"), inputs),
+                   sources.tensorflow_outputs(saved_models(source), inputs))
 
 
 @pytest.mark.parametrize("fixture", ["mobilenet_v2_uint8", "mobilenet_v2_float16"])

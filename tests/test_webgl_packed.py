@@ -56,8 +56,8 @@ def test_reshape_of_packed_data_reads_right_values(backend, source, target, rng)
 
 @pytest.mark.parametrize("other_shape", [(13, 21), (), (21,), (13, 1)])
 def test_elementwise_ops_on_packed_inputs(backend, other_shape, rng):
-    """(Big enough not to be forwarded to the CPU.) Ops whose input is already packed run packed (same shape, scalar, last-dim vector) or
-    unpack it (other broadcasts); NaN and Inf flow through as on the CPU."""
+    """(Big enough not to be forwarded to the CPU.) Ops whose input is already packed run packed (same shape, scalar,
+    last-dim vector) or unpack it (other broadcasts); NaN and Inf flow through as on the CPU."""
     a = rng.normal(size=(13, 16)).astype(np.float32)
     b = rng.normal(size=(16, 21)).astype(np.float32)
     other = rng.normal(size=other_shape).astype(np.float32)
@@ -85,8 +85,8 @@ def test_fused_conv_with_residual_runs_packed(backend, kernel, strides, padding,
              "num_args": 2}
     [out] = backend.run("_FusedConv2D", [Tensor(v, "float32") for v in (x, w, bias, addend)], attrs)
     assert backend.gl_data(out).packed
-    [want] = engine.backends.get_backend("cpu").run("_FusedConv2D", [Tensor(v, "float32") for v in (x, w, bias, addend)],
-                                                    attrs)
+    [want] = engine.backends.get_backend("cpu").run("_FusedConv2D",
+                                                    [Tensor(v, "float32") for v in (x, w, bias, addend)], attrs)
     np.testing.assert_allclose(out.numpy(), want.numpy(), rtol=1e-4, atol=1e-4)
 
 

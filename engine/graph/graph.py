@@ -177,12 +177,14 @@ def _check_node(node: Node, by_name: dict[str, NodeDef]) -> None:
         fewest, most = arity
         count = len(node.inputs)
         if count < fewest or most is not None and count > most:
-            expected = f"{fewest}" if fewest == most else f"at least {fewest}" if most is None else f"{fewest} to {most}"
+            expected = (f"{fewest}" if fewest == most else f"at least {fewest}" if most is None
+                        else f"{fewest} to {most}")
             raise GraphError(f"node {node.name!r} ({node.op}) has {count} data input(s); {node.op} takes {expected}")
     for source, index in node.inputs:
         source_def = by_name.get(source)
         if index > 0 and source_def is not None and source_def.op in SINGLE_OUTPUT_OPS:
-            raise GraphError(f"node {node.name!r} reads output {index} of {source!r}, a {source_def.op} with one output")
+            raise GraphError(f"node {node.name!r} reads output {index} of {source!r}, "
+                             f"a {source_def.op} with one output")
 
 
 def build_graph(node_defs: list[NodeDef], function_defs: dict[str, FunctionDef] | None = None,

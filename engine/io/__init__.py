@@ -9,6 +9,7 @@ from engine.io.weights import (DEFAULT_SHARD_BYTES, WeightGroup, WeightSpec, dec
 
 __all__ = [
     "GRAPH_MODEL", "LAYERS_MODEL", "DEFAULT_SHARD_BYTES", "Limits", "ModelArtifacts", "WeightGroup", "WeightSpec",
-    "check_tensor_size", "decode_group", "graph_def", "load_model_json", "load_weights", "model_json_dict", "parse_manifest",
-    "parse_model_json", "quantization", "read_bytes", "read_weight_arrays", "resolve_weight_path", "write_weights",
+    "check_tensor_size", "decode_group", "graph_def", "load_model_json", "load_weights", "model_json_dict",
+    "parse_manifest", "parse_model_json", "quantization", "read_bytes", "read_weight_arrays", "resolve_weight_path",
+    "write_weights",
 ]

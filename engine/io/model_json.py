@@ -52,7 +52,8 @@ def parse_model_json(data: object, base: str, headers: Mapping[str, str] | None 
     declared = data.get("format")
     if declared is None:
         if inferred is None:
-            raise ModelFormatError("model.json has no 'format' and its modelTopology is neither a graph nor a layers model")
+            raise ModelFormatError("model.json has no 'format' and its modelTopology is neither a graph nor "
+                                   "a layers model")
         declared = inferred
     elif declared not in (GRAPH_MODEL, LAYERS_MODEL):
         raise ModelFormatError(f"model.json 'format' is {declared!r}; expected 'graph-model' or 'layers-model'")

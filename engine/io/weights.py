@@ -78,7 +78,8 @@ def _parse_spec(entry: object, group: int) -> WeightSpec:
         raise WeightsError(f"weight {name!r}: negative dimension in shape {shape}")
     dtype = entry.get("dtype")
     if dtype not in dtypes.STORAGE_DTYPES:
-        raise WeightsError(f"weight {name!r}: unknown dtype {dtype!r} (expected one of {', '.join(dtypes.STORAGE_DTYPES)})")
+        raise WeightsError(f"weight {name!r}: unknown dtype {dtype!r} "
+                           f"(expected one of {', '.join(dtypes.STORAGE_DTYPES)})")
     quant = entry.get("quantization")
     if quant is not None:
         _check_quantization(name, dtype, quant)
@@ -107,7 +108,8 @@ def _check_size(name: str, shape: Sequence[int], dtype: str) -> None:
     check_tensor_size(f"weight {name!r}", shape, 8 if dtype in ("complex64", "string") else 4)
 
 
-def decode_group(buffer: bytes | memoryview, specs: Sequence[WeightSpec], where: str = "weights") -> dict[str, np.ndarray]:
+def decode_group(buffer: bytes | memoryview, specs: Sequence[WeightSpec],
+                 where: str = "weights") -> dict[str, np.ndarray]:
     """Decodes the concatenated shards of one group; the buffer must hold exactly the specs' bytes."""
     view = memoryview(buffer)
     out, offset = {}, 0
@@ -133,7 +135,8 @@ def _decode_one(view: memoryview, offset: int, spec: WeightSpec, where: str) -> 
         values = quantization.dequantize(stored, spec.quantization, spec.dtype)
     else:
         values = np.frombuffer(raw, _LE[spec.dtype])
-        values = values.astype(np.bool_) if spec.dtype == "bool" else values.astype(_LE[spec.dtype].newbyteorder("="), copy=False)
+        values = values.astype(np.bool_) if spec.dtype == "bool" \
+            else values.astype(_LE[spec.dtype].newbyteorder("="), copy=False)
     return values.reshape(spec.shape), offset + nbytes
 
 

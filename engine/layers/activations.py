@@ -44,7 +44,8 @@ def apply(ctx: LayerContext, x: Sym, activation: Any, axis: int = -1) -> Sym:
         return ctx.op("Mul", [x, apply(ctx, x, "hard_sigmoid")])
     if name == "gelu":
         erf = ctx.op("Erf", [ctx.op("Mul", [x, g.const(np.float32(1 / np.sqrt(2)))])])
-        return ctx.op("Mul", [ctx.op("Mul", [x, g.const(np.float32(0.5))]), ctx.op("AddV2", [erf, g.const(np.float32(1))])])
+        return ctx.op("Mul", [ctx.op("Mul", [x, g.const(np.float32(0.5))]),
+                              ctx.op("AddV2", [erf, g.const(np.float32(1))])])
     if name == "gelu_tanh":
         cube = ctx.op("Mul", [ctx.op("Mul", [x, x]), x])
         inner = ctx.op("Mul", [ctx.op("AddV2", [x, ctx.op("Mul", [cube, g.const(np.float32(0.044715))])]),

@@ -79,8 +79,8 @@ def _sequential(body: Any) -> ModelSpec:
         raise ModelFormatError(f"Sequential model {name!r}: bad first layer {first!r:.200}")
     if first.get("class_name") != "InputLayer":
         shape = _input_shape(first.get("config") or {}, layer_configs)
-        layers.append(LayerSpec("InputLayer", f"{name}_input", {"batch_input_shape": shape,
-                                                                  "dtype": (first.get("config") or {}).get("dtype", "float32")}))
+        dtype = (first.get("config") or {}).get("dtype", "float32")
+        layers.append(LayerSpec("InputLayer", f"{name}_input", {"batch_input_shape": shape, "dtype": dtype}))
     for raw in layer_configs:
         spec = _layer(raw)
         if layers:

@@ -215,8 +215,8 @@ class LayersModel:
 
     def __repr__(self) -> str:
         ins = ", ".join(f"{i.name}{list(i.shape) if i.shape is not None else ''}:{i.dtype}" for i in self.inputs)
-        return f"LayersModel({self.spec.name!r}, inputs=[{ins}], outputs=[{', '.join(i.name for i in self.outputs)}], " \
-               f"backend={self.backend.name})"
+        outs = ", ".join(i.name for i in self.outputs)
+        return f"LayersModel({self.spec.name!r}, inputs=[{ins}], outputs=[{outs}], backend={self.backend.name})"
 
 
 def load_layers_model(location: str | os.PathLike, backend: str | None = None,

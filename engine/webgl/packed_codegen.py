@@ -80,7 +80,8 @@ def sampler_header(name: str, shape: tuple[int, ...], cols: int, rows: int, out_
     lines.append(f"vec4 get{name}({params}) {{ return get{name}Texel({index}); }}")
     # Texel (i, j) of matrix b, in texel units: a straight texelFetch when rows stack matrices.
     natural = cols == tc
-    fetch = f"texelFetch({name}, ivec2(j, b * {tr} + i), 0)" if natural else f"get{name}Texel((b * {tr} + i) * {tc} + j)"
+    fetch = f"texelFetch({name}, ivec2(j, b * {tr} + i), 0)" if natural \
+        else f"get{name}Texel((b * {tr} + i) * {tc} + j)"
     lines.append(f"vec4 get{name}MatrixTexel(int b, int i, int j) {{ return {fetch}; }}")
     if out_packed:
         lines.append(_at_out_coords(name, shape, out_shape))

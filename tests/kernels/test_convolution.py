@@ -510,7 +510,8 @@ def test_fused_arg_shapes(backend, rng):
     bias = rand(rng, (4,))
     for alpha in [rand(rng, (1, 1, 4), low=0, high=0.5), np.array([0.25], np.float32)]:
         check(backend, "_FusedConv2D", [x, w, bias, alpha], {**attrs, "fused_ops": ["BiasAdd", "Prelu"]},
-              reference=lambda *_: np.where(conv + bias < 0, (conv + bias) * alpha, conv + bias), atol=1e-5)
+              reference=lambda *_, alpha=alpha: np.where(conv + bias < 0, (conv + bias) * alpha, conv + bias),
+              atol=1e-5)
     check(backend, "_FusedConv2D", [x, w, bias], {**attrs, "fused_ops": ["BiasAdd", "LeakyRelu"]},
           reference=lambda *_: np.where(conv + bias < 0, (conv + bias) * np.float32(0.2), conv + bias), atol=1e-5)
     check(backend, "_FusedConv2D", [x, w, bias.reshape(1, 4)], {**attrs, "fused_ops": ["BiasAdd"]},

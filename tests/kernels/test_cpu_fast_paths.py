@@ -152,7 +152,7 @@ def test_blas_thread_setting_is_restored(rng):
 
 
 def test_conv_info_cache_matches_conv_info():
-    kwargs = dict(strides=[1, 2, 2, 1], padding="SAME", data_format="NHWC", dilations=[1, 1, 1, 1])
+    kwargs = {"strides": [1, 2, 2, 1], "padding": "SAME", "data_format": "NHWC", "dilations": [1, 1, 1, 1]}
     first = convolution._conv_info((1, 9, 9, 3), (3, 3, 3, 4), **kwargs)
     again = convolution._conv_info((1, 9, 9, 3), (3, 3, 3, 4), **{**kwargs, "strides": (1, 2, 2, 1)})
     assert first is again

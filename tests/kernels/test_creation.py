@@ -239,10 +239,9 @@ def test_one_hot_wide_and_rank5(backend, rng):
 
 def test_fill_and_one_hot_from_gpu_values(webgl):
     """A fill value and indices made on the GPU are read there (no download)."""
-    backend = webgl
     import engine
     from tests.kernels.harness import to_tensor
-    impl = engine.get_backend("webgl")
+    impl = engine.get_backend(webgl)
     source = to_tensor(np.float32([2.5, 3.7, -1, 0]))
     impl.texture_of(source)
     on_gpu = impl.run("Cast", [source], {"DstT": "int32"})[0]  # [2, 3, -1, 0], on the GPU only

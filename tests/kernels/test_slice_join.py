@@ -411,10 +411,9 @@ def test_gather_wide_and_rank6(backend, rng, dtype):
 
 def test_gather_gpu_indices_out_of_range_give_zero(webgl, rng):
     """Indices made on the GPU are not read back to be checked: out-of-range ones gather 0, as in TF.js."""
-    backend = webgl
     import engine
     from tests.kernels.harness import to_tensor
-    impl = engine.get_backend("webgl")
+    impl = engine.get_backend(webgl)
     indices = gpu_ints(impl, [0, 3, 4, -1, 2.7, 9])  # [0, 3, 4, -1, 2, 9], on the GPU only
     params = values(rng, (4, 5))
     got = impl.run("GatherV2", [to_tensor(params), indices, to_tensor(np.int32(0))])[0].numpy()
@@ -451,7 +450,8 @@ def test_scatter_wide_and_many_updates(backend, rng, dtype):
 
 def test_scatter_nan_updates(backend):
     nan, inf = np.float32(np.nan), np.float32(np.inf)
-    check(backend, "ScatterNd", [i32([[1], [3], [1], [3], [0], [4]]), np.float32([nan, inf, 2, -inf, 5, inf]), i32([5])])
+    check(backend, "ScatterNd", [i32([[1], [3], [1], [3], [0], [4]]), np.float32([nan, inf, 2, -inf, 5, inf]),
+                                 i32([5])])
     check(backend, "TensorScatterUpdate", [np.float32([1, nan, 2, nan]), i32([[0], [2], [0], [3]]),
                                            np.float32([nan, 7, nan, 4])])
     check(backend, "SparseToDense", [i32([1, 3]), i32([5]), np.float32([nan, 2]), np.float32(nan)])

@@ -15,7 +15,7 @@ def test_dense_activations_and_reshaping(keras, backend, tmp_path, rng):
     h = L.Permute((2, 1), name="p")(h)
     h = L.Flatten(name="f")(h)
     h = L.Dropout(0.5, name="drop")(h)
-    for index, act in enumerate(["relu", "elu", "selu", "tanh", "softplus", "softsign", "gelu", "hard_sigmoid"]):
+    for act in ["relu", "elu", "selu", "tanh", "softplus", "softsign", "gelu", "hard_sigmoid"]:
         h = L.Dense(8, activation=act, name=f"d_{act}")(h)
     h = L.Activation("sigmoid", name="act")(h)
     h = L.RepeatVector(3, name="rep")(h)

@@ -124,7 +124,7 @@ def test_matches_tfjs(model: RealModel, backend):
         if after_nms(loaded.graph, name):
             assert_same_detections(value, reference[name], what)
         else:
-            assert_close(value, reference[name], what, lambda: sensitivity()[name])
+            assert_close(value, reference[name], what, lambda name=name: sensitivity()[name])
 
 
 def test_catalog_spans_packages_formats_and_quantizations():
@@ -181,4 +181,4 @@ def test_back_to_a_saved_model_tensorflow_serves(model: RealModel, tmp_path):
         if after_nms(loaded.graph, name):
             assert_same_detections(value, want, what)
         else:
-            assert_close(value, want, what, lambda: sensitivity()[name])
+            assert_close(value, want, what, lambda name=name: sensitivity()[name])

@@ -459,7 +459,7 @@ def _pad(x: np.ndarray, info: ConvInfo) -> np.ndarray:
     shape = (info.batch, *(n + b + a for n, (b, a) in zip(info.in_size, info.pads)), x.shape[-1])
     padded = scratch("padded", shape, x.dtype)
     inside = [slice(None)]
-    for axis, (n, (before, after)) in enumerate(zip(info.in_size, info.pads), start=1):
+    for n, (before, after) in zip(info.in_size, info.pads):
         # zero this axis's borders over the whole extent of the later axes and the inner part of earlier ones
         for border in (slice(0, before), slice(before + n, before + n + after)):
             if border.stop > border.start:

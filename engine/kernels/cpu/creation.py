@@ -23,7 +23,7 @@ def fill(dims, value):
 
 
 def _filled(shape: tuple[int, ...], dtype: np.dtype, one: bool) -> np.ndarray:
-    if dtype == object:
+    if dtype == np.dtype(object):
         if one:
             raise ValueError("ones are not defined for strings")
         return np.full(shape, b"", dtype=object)

@@ -25,7 +25,7 @@ def _pad(x: np.ndarray, pairs: list[tuple[int, int]], **how) -> np.ndarray:
 
 def _zero_of(dtype: np.dtype):
     """The padding value TensorFlow uses by default: zero, or the empty string."""
-    return b"" if dtype == object else np.zeros((), dtype)[()]
+    return b"" if dtype == np.dtype(object) else np.zeros((), dtype)[()]
 
 
 # -- Cast -------------------------------------------------------------------------------------------

@@ -100,7 +100,8 @@ for _op, (_shader, _libs, _integers, _out_dtype) in _UNARY.items():
 @KERNELS.define("LeakyRelu")
 def leaky_relu(backend, features, *, alpha: float = 0.2):
     """alpha is a uniform: every alpha shares one compiled program."""
-    return _unary(backend, features, "basic_math/leaky_relu.glsl", uniforms={"leakyReluAlpha": float(np.float32(alpha))})
+    return _unary(backend, features, "basic_math/leaky_relu.glsl",
+                  uniforms={"leakyReluAlpha": float(np.float32(alpha))})
 
 
 @KERNELS.define("Atan2")

@@ -160,8 +160,8 @@ def depthwise(backend: WebGLBackend, x: Tensor, filters: Tensor, info: ConvInfo,
 
 def elementwise(backend: WebGLBackend, inputs: list[Tensor], name: str, shaders: tuple[str, ...], out_shape,
                 defines: dict, uniforms: dict | None = None) -> Tensor | None:
-    """A unary or binary op (`shaders` define unary_op or binary_op) on inputs already packed on the GPU (packing just for it would cost more
-    than it saves), broadcasting only as the packed samplers can."""
+    """A unary or binary op (`shaders` define unary_op or binary_op) on inputs already packed on the GPU
+    (packing just for it would cost more than it saves), broadcasting only as the packed samplers can."""
     if not _usable(backend, *inputs) or len(out_shape) > 4:
         return None
     if not any(_is_packed(backend, t) for t in inputs):
