@@ -1,8 +1,8 @@
 """Tensor: an immutable n-d value whose data lives on the CPU (numpy), on the GPU (a texture), or both."""
 from __future__ import annotations
 
-from typing import Any, Protocol
 from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 

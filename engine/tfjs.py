@@ -7,8 +7,8 @@ The raw TensorFlow ops, with their inputs and attrs as in a graph, are `engine.o
 """
 from __future__ import annotations
 
-from typing import Any
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -6,8 +6,8 @@ import functools
 import inspect
 import sys
 import time
-from typing import Any
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any
 from collections.abc import Mapping
+from typing import Any
 
 from engine import dtypes
 from engine.errors import ModelFormatError

@@ -4,8 +4,8 @@ known while the graph is built (layers need them: Flatten, RNN unrolling, Dense 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass
-from typing import Any
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -1,8 +1,8 @@
 """Layer builders, registered by Keras class name: each turns one call of a layer into graph ops."""
 from __future__ import annotations
 
-from typing import Any
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

@@ -9,8 +9,8 @@ stores it as int32). Attrs use tfgl's attr values: type attrs are names ('float3
 from __future__ import annotations
 
 import inspect
-from typing import Any
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pytest

@@ -118,7 +118,7 @@ def test_matches_tfjs(model: RealModel, backend):
     names = [info.tensor for info in loaded.outputs]
     reference = tfjs_outputs(path, inputs, names)
     got = loaded.execute(inputs, names)
-    sensitivity = functools.lru_cache(maxsize=None)(lambda: ulp_sensitivity(path, inputs, names))
+    sensitivity = functools.cache(lambda: ulp_sensitivity(path, inputs, names))
     for name, value in zip(names, got):
         what = f"{model.id} {name} on {backend}"
         if after_nms(loaded.graph, name):
@@ -174,7 +174,7 @@ def test_back_to_a_saved_model_tensorflow_serves(model: RealModel, tmp_path):
     finally:
         tf.config.optimizer.set_experimental_options(options)
     names = [info.tensor for info in loaded.outputs]
-    sensitivity = functools.lru_cache(maxsize=None)(lambda: ulp_sensitivity(path, inputs, names))
+    sensitivity = functools.cache(lambda: ulp_sensitivity(path, inputs, names))
     for info, name, value in zip(loaded.outputs, names, loaded.execute(inputs, names)):
         what = f"{model.id} {name} back in TensorFlow"
         want = served[signature_key(info.name)].astype(value.dtype)

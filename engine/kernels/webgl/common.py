@@ -7,8 +7,8 @@ imports the backend at run time.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 

@@ -18,8 +18,8 @@ viewed as (C, 1, 1) so they broadcast along the channel axis, as the CPU kernel 
 from __future__ import annotations
 
 from math import prod
-from typing import TYPE_CHECKING
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from engine.kernels.conv_util import ConvInfo, backprop_input_info, conv_info, dilation2d_info, pool_info
 from engine.kernels.registry import KernelTable

@@ -9,8 +9,8 @@ on, float products run packed.py's 2x2-block program instead.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from engine.kernels.registry import KernelTable
 from engine.kernels.resolve.matrices import check_band_bounds
