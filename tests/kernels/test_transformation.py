@@ -1,5 +1,8 @@
 """Transformation ops against tf.raw_ops: Cast across dtypes (narrowing, out-of-range floats, Truncate),
-padding modes, space/batch/depth moves, broadcasting, and the backend-neutral shape ops."""
+padding modes, space/batch/depth moves and broadcasting.
+
+Reshape, Squeeze, ExpandDims and EnsureShape are graph-family kernels (engine/kernels/neutral/graph.py),
+tested in test_graph.py."""
 import numpy as np
 import pytest
 
@@ -203,56 +206,6 @@ def test_broadcast_args(backend, s0, s1):
 
 def test_broadcast_args_rejects(backend):
     assert_rejects(backend, "BroadcastArgs", [i32([2, 2]), i32([3])])
-
-
-# -- backend-neutral shape ops ------------------------------------------------------------------------
-
-@pytest.mark.parametrize("dtype", ["float32", "int32", "bool", "string", "complex64"])
-@pytest.mark.parametrize("shape,target", [((2, 3, 4), [6, 4]), ((2, 3, 4), [-1, 2]), ((2, 3, 4), [4, -1, 3]),
-                                          ((6,), [1, 6, 1]), ((), [1, 1]), ((1,), []), ((0, 3), [-1, 3]),
-                                          ((0, 3), [3, 0, 5])], ids=str)
-def test_reshape(backend, rng, dtype, shape, target):
-    check(backend, "Reshape", [rand(rng, shape, dtype, specials=True), i32(target)])
-
-
-@pytest.mark.parametrize("target", [[5, 5], [-1, -1], [-1, 5], [-2, 12]])
-def test_reshape_rejects(backend, rng, target):
-    assert_rejects(backend, "Reshape", [rand(rng, (4, 6)), i32(target)], match="Reshape")
-
-
-@pytest.mark.parametrize("shape,axes", [((1, 3, 1, 2), []), ((1, 3, 1, 2), [0]), ((1, 3, 1, 2), [-2]),
-                                        ((1, 3, 1, 2), [0, 2]), ((1, 1), [-1, -2]), ((1,), []), ((0, 1), [1])], ids=str)
-def test_squeeze(backend, rng, shape, axes):
-    # The OpDef attr is squeeze_dims; raw_ops calls it axis.
-    check(backend, "Squeeze", [rand(rng, shape, specials=True)], {"squeeze_dims": axes, "axis": axes})
-
-
-def test_squeeze_rejects_non_unit_axis(backend, rng):
-    assert_rejects(backend, "Squeeze", [rand(rng, (1, 3))], {"squeeze_dims": [1]}, match="not 1")
-
-
-@pytest.mark.parametrize("dtype", ["float32", "string"])
-@pytest.mark.parametrize("shape,axis", [((2, 3), 0), ((2, 3), 2), ((2, 3), -1), ((2, 3), -3), ((), 0), ((), -1),
-                                        ((0, 2), 1)], ids=str)
-def test_expand_dims(backend, rng, dtype, shape, axis):
-    x = rand(rng, shape, dtype)
-    check(backend, "ExpandDims", [x, i32(axis)])
-    check(backend, "ExpandDims", [x, np.asarray([axis], np.int64)])
-
-
-def test_expand_dims_rejects_axis(backend, rng):
-    assert_rejects(backend, "ExpandDims", [rand(rng, (2, 3)), i32(3)], match="axis")
-
-
-@pytest.mark.parametrize("shape,expected", [((2, 3), [2, 3]), ((2, 3), [-1, 3]), ((0, 4), [-1, -1]), ((), [])],
-                         ids=str)
-def test_ensure_shape(backend, rng, shape, expected):
-    check(backend, "EnsureShape", [rand(rng, shape, specials=True)], {"shape": expected})
-
-
-@pytest.mark.parametrize("expected", [[3, 2], [2], [2, 3, 1]])
-def test_ensure_shape_rejects(backend, rng, expected):
-    assert_rejects(backend, "EnsureShape", [rand(rng, (2, 3))], {"shape": expected}, match="not compatible")
 
 
 # -- WebGL concerns: squarified textures, odd sizes, rank 5/6, NaN/Inf, int32/bool data -----------------
