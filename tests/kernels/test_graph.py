@@ -18,12 +18,14 @@ SHAPES = [(), (0, 3), (3, 4)]
 
 # -- identities ---------------------------------------------------------------------------------------
 
+# TensorFlow registers no string Snapshot kernel, so that pair has no reference to compare with.
+IDENTITY_CASES = [(op, dtype) for op in ("Identity", "Snapshot", "StopGradient", "PreventGradient")
+                  for dtype in DTYPES if (op, dtype) != ("Snapshot", "string")]
+
+
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("op", ["Identity", "Snapshot", "StopGradient", "PreventGradient"])
+@pytest.mark.parametrize("op,dtype", IDENTITY_CASES)
 def test_identities(backend, rng, op, dtype, shape):
-    if op == "Snapshot" and dtype == "string":
-        pytest.skip("TensorFlow registers no string Snapshot kernel to compare with")
     attrs = {"message": "no gradient here"} if op == "PreventGradient" else None
     check(backend, op, [rand(rng, shape, dtype, specials=True)], attrs)
 
