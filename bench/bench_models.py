@@ -2,7 +2,10 @@
 
     python bench/bench_models.py [--runs 30] [--json out.json]
 
-Mesa's on-disk shader cache is off (MESA_SHADER_CACHE_DISABLE=true) so first calls are cold.
+Every shader disk cache is off (engine.webgl.shader_cache.switch_off: TFGL_PROGRAM_CACHE=0,
+MESA_SHADER_CACHE_DISABLE=true, __GL_SHADER_DISK_CACHE=0), whatever the environment says, so first
+calls compile cold. One process runs every model, so one model's programs are not cold for the next:
+`tfgl bench --cold MODEL` measures one model from an empty cache.
 """
 from __future__ import annotations
 
@@ -12,9 +15,12 @@ import os
 import platform
 import sys
 
-os.environ.setdefault("MESA_SHADER_CACHE_DISABLE", "true")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+
+from engine.webgl import shader_cache  # noqa: E402
+
+shader_cache.switch_off()  # before the first GL context: the drivers read their cache settings only then
 
 import engine  # noqa: E402
 from engine.bench import benchmark  # noqa: E402

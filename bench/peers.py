@@ -20,7 +20,10 @@ model.json works too. Built and fetched files are cached under $TFGL_CACHE (else
 
 A call is one inference with every output read back to the host. "first" is the first call after
 loading (programs compile, weights upload), the steady numbers are over the --runs calls after it.
-Mesa's on-disk shader cache is off and Chromium gets a fresh profile, so first calls are cold.
+First calls are cold: each tfgl worker gets its own empty $TFGL_CACHE (engine.webgl.shader_cache.
+use_private_folder, which also points Mesa's and NVIDIA's shader disk caches there, so the first call
+compiles every shader and writes the cache, as a user's first run does), and Chromium gets a fresh
+profile.
 Printed per model: first-call ms, steady median and p90 ms, and each row over tfgl webgl (packed);
 for tfgl's WebGL rows also engine.bench's host time per GL draw (Python + driver) and draws per call;
 then the ratios in words (tfgl cpu / TensorFlow, tfgl webgl / TF.js webgl, unpacked / packed, ...).
@@ -49,6 +52,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
+
+from engine.webgl import shader_cache  # noqa: E402
 
 BACKENDS = {
     "tfgl-webgl-packed": "tfgl webgl packed",
@@ -291,6 +296,7 @@ def run_job(backend: str, model: Model, runs: int, chromium: str, scratch: Path,
         job["backend"] = device
         if device == "webgl":
             env["TFGL_WEBGL_PACK"] = "1" if backend.endswith("-packed") else "0"
+        shader_cache.use_private_folder(tempfile.mkdtemp(prefix="tfgl-cache-", dir=scratch), env)  # cold
         command = [sys.executable, __file__, "--worker"]
     elif backend == "tensorflow":
         kind = "tensorflow"
@@ -500,8 +506,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--build-mobilenet", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    os.environ.setdefault("MESA_SHADER_CACHE_DISABLE", "true")  # cold first calls; the workers inherit both
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # the workers inherit it
     if args.worker:
         worker(args.worker)
         return 0

@@ -1,4 +1,4 @@
-"""The `tfgl` command: convert | run | bench | demo | ops."""
+"""The `tfgl` command: convert | run | bench | demo | ops | cache."""
 from __future__ import annotations
 
 import argparse
@@ -38,8 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--backend", default=None, help="comma separated, e.g. webgl,cpu (default: all available)")
     bench.add_argument("--runs", type=int, default=20, help="steady-state calls per backend")
     bench.add_argument("--json", action="store_true", help="print one JSON object keyed by backend")
-    bench.add_argument("--shader-cache", action="store_true",
-                       help="keep Mesa's on-disk shader cache (by default it is off, so the first call is cold)")
+    caching = bench.add_mutually_exclusive_group()
+    caching.add_argument("--cold", action="store_true",
+                         help="start from an empty, private shader cache (a first run after install); "
+                              "by default the first call uses the cache as a user's would")
+    caching.add_argument("--no-cache", action="store_true",
+                         help="no shader disk cache at all (tfgl's and the drivers' off)")
     bench.add_argument("--profile", action="store_true", help="also print the time per op, each op waited for")
 
     demo = commands.add_parser("demo", help="run the example model shipped with tfgl on every backend")
@@ -47,6 +51,12 @@ def _parser() -> argparse.ArgumentParser:
 
     ops = commands.add_parser("ops", help="op coverage per backend")
     ops.add_argument("--json", action="store_true")
+
+    cache = commands.add_parser("cache", help="the shader disk cache ($TFGL_CACHE/shaders): report or clear it")
+    actions = cache.add_subparsers(dest="action", metavar="ACTION", required=True)
+    info = actions.add_parser("info", help="where it is, what it holds, its limit and the variables that steer it")
+    info.add_argument("--json", action="store_true")
+    actions.add_parser("clear", help="delete the compiled shaders (the rest of $TFGL_CACHE stays)")
     return parser
 
 
@@ -137,10 +147,23 @@ def _save_npz(path: str, arrays: dict[str, np.ndarray]) -> None:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    # The drivers read their cache variables once, at the process's first GL context: choose before it.
+    from engine.webgl import shader_cache
+    if args.no_cache:
+        shader_cache.switch_off()
+        return _bench_models(args, "off")
+    if args.cold:
+        with tempfile.TemporaryDirectory(prefix="tfgl-cold-") as private:
+            shader_cache.use_private_folder(private)
+            return _bench_models(args, "cold (empty private cache)")
+    if not shader_cache.enabled():
+        return _bench_models(args, f"left to the drivers ({shader_cache.SWITCH_VARIABLE}=0)")
+    return _bench_models(args, f"on ({shader_cache.shader_folder()})")
+
+
+def _bench_models(args: argparse.Namespace, cache: str) -> int:
     import json
 
-    if not args.shader_cache:
-        os.environ.setdefault("MESA_SHADER_CACHE_DISABLE", "true")
     import engine
     from engine.bench import benchmark, format_profile, format_table, profile_ops
     backends = args.backend.split(",") if args.backend else engine.available_backends()
@@ -159,7 +182,7 @@ def _bench(args: argparse.Namespace) -> int:
         print(json.dumps({name: dict(r.summary(), **({"profile": profiles[name]} if name in profiles else {}))
                           for name, r in results.items()}))
     else:
-        print(f"{args.model}: {args.runs} steady calls per backend "
+        print(f"{args.model}: {args.runs} steady calls per backend; shader cache {cache} "
               f"(host us/op: the calling thread's CPU time per GL draw, Python and driver; unreplayed: the same "
               f"with every op dispatched by the executor)")
         print(format_table(results))
@@ -197,7 +220,37 @@ def _ops(args: argparse.Namespace) -> int:
     return coverage_report(as_json=args.json)
 
 
-_COMMANDS = {"convert": _convert, "run": _run, "bench": _bench, "demo": _demo, "ops": _ops}
+def _cache(args: argparse.Namespace) -> int:
+    from engine.webgl import shader_cache
+    if args.action == "clear":
+        freed = shader_cache.clear()
+        print(f"cleared {shader_cache.shader_folder()}: {freed.entries} files, {_size(freed.bytes)}")
+        return 0
+    report = shader_cache.info()
+    if args.json:
+        import dataclasses
+        import json
+        print(json.dumps(dataclasses.asdict(report)))
+        return 0
+    state = "on" if report.enabled else f"off ({shader_cache.SWITCH_VARIABLE}=0: drivers use their own defaults)"
+    print(f"shader cache {report.path}: {state}, limit {_size(report.limit_bytes)} per driver")
+    print(f"  total      {_size(report.total.bytes):>10}  {report.total.entries} files")
+    for name, usage in sorted(report.subfolders.items()):
+        print(f"  {name:10s} {_size(usage.bytes):>10}  {usage.entries} files")
+    for driver, settings in report.user_settings.items():
+        print(f"  {driver}: your settings win: {', '.join(settings)}")
+    return 0
+
+
+def _size(count: float) -> str:
+    for unit in ("B", "KiB", "MiB"):
+        if count < 1024:
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    return f"{count:.1f} GiB"
+
+
+_COMMANDS = {"convert": _convert, "run": _run, "bench": _bench, "demo": _demo, "ops": _ops, "cache": _cache}
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 Environment:
   TFGL_GL_CONTEXT=egl|glfw   how to make the context (default egl)
   TFGL_GL_DEVICE=N           EGL device index (GPU choice; default 0)
+  TFGL_CACHE, TFGL_PROGRAM_CACHE, TFGL_CACHE_MAX_MB   the drivers' shader disk cache (shader_cache.py),
+                             set up before the first context because drivers read it only then
 
 Thread rules: an OpenGL context is current in one thread at a time. tfgl gives each thread its own
 context (and its own WebGL backend, program cache and textures); every GL section enters it with
@@ -13,7 +15,7 @@ from __future__ import annotations
 import os
 
 from engine.errors import GLError
-from engine.webgl import llvm_isolation
+from engine.webgl import llvm_isolation, shader_cache
 
 MIN_VERSION = 330
 
@@ -27,6 +29,7 @@ def create_context(kind: str | None = None, device: int | None = None):
         import moderngl
     except ImportError as error:
         raise GLError(f"moderngl is not installed: {error}") from None
+    shader_cache.configure()
     llvm_isolation.before_context()
     if kind == "egl":
         ctx = _egl(moderngl, device)
