@@ -91,6 +91,7 @@ def convert(input_path: str, output_path: str, input_format: str = TF_SAVED_MODE
 def _to_graph_model(input_path, output_path, input_format, signature_name, saved_model_tags, quantize,
                     weight_shard_size_bytes, skip_op_check, strip_debug_ops, control_flow_v2,
                     use_structured_outputs_names, output_node_names, metadata, overwrite, progress) -> None:
+    # Each format's TensorFlow side loads only when that conversion runs: TensorFlow takes seconds to import.
     from converter import graph_model, output
     from converter.optimize import optimize
 

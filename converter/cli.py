@@ -10,7 +10,9 @@ import json
 import signal
 import threading
 
+from engine import __version__
 from engine.errors import ConversionError
+from engine.io import DEFAULT_SHARD_BYTES
 
 INPUT_FORMATS = ["tf_saved_model", "keras", "keras_keras", "keras_saved_model", "tf_hub", "tf_frozen_model",
                  "tfjs_layers_model", "tfjs_graph_model"]
@@ -118,7 +120,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     if args.show_version:
-        from engine import __version__
         print(f"tfgl {__version__}")
         return 0
     if not args.input_path or not args.output_path:
@@ -138,7 +139,6 @@ def _run(args: argparse.Namespace) -> int:
         raise ConversionError("--signature_name applies to tf_saved_model and tf_hub inputs only")
     if args.control_flow_v2 and output_format != "tfjs_graph_model":
         raise ConversionError("--control_flow_v2 applies to tfjs_graph_model output only")
-    from engine.io import DEFAULT_SHARD_BYTES
     convert(args.input_path, args.output_path, args.input_format, output_format,
             signature_name=args.signature_name, saved_model_tags=args.saved_model_tags,
             quantize=quantization_map(args),

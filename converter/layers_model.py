@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
 import tempfile
+import warnings
 import zipfile
 from collections.abc import Mapping, Sequence
 
@@ -268,8 +270,6 @@ def is_keras3_topology(topology: dict) -> bool:
 @contextlib.contextmanager
 def _quiet_keras():
     """Keras's absl warnings (legacy HDF5, compiled metrics) are noise in a conversion."""
-    import logging
-    import warnings
     logger = logging.getLogger("absl")
     level = logger.level
     logger.setLevel(logging.ERROR)

@@ -1,7 +1,13 @@
-"""The `tfgl` command: convert | run | bench | demo | ops | cache."""
+"""The `tfgl` command: convert | run | bench | demo | ops | cache.
+
+Each command imports the engine (or the converter) when it runs, not at start-up: `tfgl --help` stays
+fast, and `bench` can choose the drivers' cache variables before anything loads a GL driver.
+"""
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
 import sys
 import tempfile
@@ -162,8 +168,6 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _bench_models(args: argparse.Namespace, cache: str) -> int:
-    import json
-
     import engine
     from engine.bench import benchmark, format_profile, format_table, profile_ops
     backends = args.backend.split(",") if args.backend else engine.available_backends()
@@ -228,8 +232,6 @@ def _cache(args: argparse.Namespace) -> int:
         return 0
     report = shader_cache.info()
     if args.json:
-        import dataclasses
-        import json
         print(json.dumps(dataclasses.asdict(report)))
         return 0
     state = "on" if report.enabled else f"off ({shader_cache.SWITCH_VARIABLE}=0: drivers use their own defaults)"
