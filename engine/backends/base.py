@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
-import inspect
 import sys
 import time
 from collections.abc import Sequence
@@ -55,7 +53,9 @@ class Backend:
             raise AttrError(where, missing.args[0], f"required by {op} but missing") from None
         _check_arity(kernel, len(inputs), where)
         _check_inputs(kernel, inputs, where)
-        _check_attr_types(kernel, kwargs, where)
+        mistyped = kernel.mistyped_attr(kwargs)
+        if mistyped is not None:
+            raise AttrError(where, *mistyped)
         started = time.perf_counter() if self.profile is not None else 0.0
         # Only bad input becomes a KernelError: kernels reject it with ValueError, as numpy does shapes
         # that don't fit, and Python raises OverflowError for values no int holds (an Inf size). Anything
@@ -98,40 +98,12 @@ HANDLE_INPUTS = frozenset({"handle", "input_handle"})
 def _check_inputs(kernel: Kernel, inputs: Sequence[Any], where: str) -> None:
     """CPU and GL kernels compute on tensors: anything else (a TensorList, ...) may only be a handle
     input. Backend-neutral kernels pass handles through (Identity, While, ...) or check themselves."""
-    if kernel.backend == BACKEND_NEUTRAL:
+    if kernel.backend == BACKEND_NEUTRAL or all(type(value) is Tensor for value in inputs):
         return
     for index, value in enumerate(inputs):
         takes_handle = index < len(kernel.inputs) and kernel.inputs[index] in HANDLE_INPUTS
         if not isinstance(value, Tensor) and not takes_handle:
             raise KernelError(f"node {where!r} ({kernel.op}): input {index} is a {type(value).__name__}, not a tensor")
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
-# What an attr annotated with each of these types may hold (decoded from model.json or passed by layers).
-_ATTR_TYPES = {
-    "str": lambda v: isinstance(v, str),
-    "str | None": lambda v: v is None or isinstance(v, str),
-    "bool": lambda v: isinstance(v, (bool, np.bool_)),
-    "int": _is_int,
-    "float": lambda v: _is_int(v) or isinstance(v, (float, np.floating)),
-}
-
-
-@functools.cache
-def _typed_attrs(fn: Any) -> dict[str, str]:
-    """The attrs a kernel function annotates with one of _ATTR_TYPES: name -> annotation."""
-    return {p.name: p.annotation for p in inspect.signature(fn).parameters.values()
-            if p.kind == p.KEYWORD_ONLY and p.annotation in _ATTR_TYPES}
-
-
-def _check_attr_types(kernel: Kernel, attrs: dict, where: str) -> None:
-    """An attr of the wrong type (a bytes data_format, a list axis) is the model's error, not the kernel's."""
-    for name, annotation in _typed_attrs(kernel.fn).items():
-        if name in attrs and not _ATTR_TYPES[annotation](attrs[name]):
-            raise AttrError(where, name, f"must be {annotation}, got {attrs[name]!r:.60}")
 
 
 def add_note(error: BaseException, note: str) -> None:

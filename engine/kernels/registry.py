@@ -20,10 +20,27 @@ from __future__ import annotations
 
 import inspect
 import re
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 BACKEND_NEUTRAL = "*"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+# What an attr annotated with each of these types may hold (decoded from model.json or passed by layers).
+_ATTR_TYPES: dict[str, Callable[[Any], bool]] = {
+    "str": lambda v: isinstance(v, str),
+    "str | None": lambda v: v is None or isinstance(v, str),
+    "bool": lambda v: isinstance(v, (bool, np.bool_)),
+    "int": _is_int,
+    "float": lambda v: _is_int(v) or isinstance(v, (float, np.floating)),
+}
 
 
 @dataclass(frozen=True)
@@ -35,6 +52,7 @@ class Kernel:
     variadic: bool
     attrs: frozenset[str]
     required_attrs: frozenset[str]
+    typed_attrs: tuple[tuple[str, str], ...] = ()   # (attr, annotation) for annotations in _ATTR_TYPES
 
     @classmethod
     def from_function(cls, op: str, backend: str, fn: Callable) -> Kernel:
@@ -47,7 +65,8 @@ class Kernel:
         return cls(op=op, backend=backend, fn=fn, inputs=positional,
                    variadic=any(p.kind == p.VAR_POSITIONAL for p in params),
                    attrs=frozenset(p.name for p in keyword),
-                   required_attrs=frozenset(p.name for p in keyword if p.default is p.empty))
+                   required_attrs=frozenset(p.name for p in keyword if p.default is p.empty),
+                   typed_attrs=tuple((p.name, p.annotation) for p in keyword if p.annotation in _ATTR_TYPES))
 
     def select_attrs(self, attrs: dict) -> dict:
         """The attrs this kernel reads; raises KeyError naming a required one that is missing."""
@@ -55,6 +74,14 @@ class Kernel:
             if name not in attrs:
                 raise KeyError(name)
         return {k: v for k, v in attrs.items() if k in self.attrs}
+
+    def mistyped_attr(self, attrs: dict) -> tuple[str, str] | None:
+        """(name, what is wrong) of the first attr whose value its annotation does not allow (a bytes
+        data_format, a list axis); None when all fit."""
+        for name, annotation in self.typed_attrs:
+            if name in attrs and not _ATTR_TYPES[annotation](attrs[name]):
+                return name, f"must be {annotation}, got {attrs[name]!r:.60}"
+        return None
 
 
 class KernelTable:

@@ -87,14 +87,27 @@ def clip_by_value(t, clip_value_min, clip_value_max):
 # on big activations a fresh temporary costs more than the arithmetic. No masked ufunc loops (where=),
 # which run several times slower than plain ones.
 
+# np.clip's loop runs several times faster than np.maximum's on big arrays, but its Python wrapper costs
+# ~2 us a call, more than the whole op on a small tensor: below this size the plain ufuncs run.
+CLIP_MIN_SIZE = 4096
+
+
+def _clip(x, low, high, out):
+    """np.clip(x, low, high) into out, keeping NaN; `high` None for no upper bound."""
+    if x.size >= CLIP_MIN_SIZE:
+        upper = high if high is not None else (np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).max)
+        return np.clip(x, low, upper, out=out)
+    np.maximum(x, low, out=out)
+    return out if high is None else np.minimum(out, high, out=out)
+
+
 def relu_into(x, out):
-    """np.clip has a vectorized path several times faster than np.maximum; both keep NaN. Integer
-    tensors (TF's Relu takes them) clip at their own maximum."""
-    return np.clip(x, 0, np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).max, out=out)
+    """Integer tensors too: TensorFlow's Relu takes them."""
+    return _clip(x, 0, None, out)
 
 
 def relu6_into(x, out):
-    return np.clip(x, 0, 6, out=out)
+    return _clip(x, 0, 6, out)
 
 
 def elu_into(x, out):
