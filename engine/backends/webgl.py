@@ -4,7 +4,10 @@ Each thread gets its own context and backend (engine/webgl/context.py has the th
 no context can be made, tfgl warns once and uses the CPU backend.
 
 Programs compile on first use and are cached by their full GLSL source (which embeds every shape,
-as TF.js's shader key does). Ops without a GL kernel run their CPU kernel on downloaded values
+as TF.js's shader key does). `compile_only()` is a dry run for warm-up: each new program is compiled
+and drawn into one pixel (llvmpipe JIT-compiles at the first draw), and everything else the run makes
+is thrown away when it ends, so no value it did not compute survives it (TF.js's compile-only mode
+left zeros behind, tfjs#7372). Ops without a GL kernel run their CPU kernel on downloaded values
 (logged once per op), and ops whose inputs are all small CPU tensors run on the CPU directly, as
 TF.js's WEBGL_CPU_FORWARD does, so shape arithmetic never round-trips through textures.
 """
@@ -52,9 +55,12 @@ class Stats:
     upload_bytes: int = 0
     downloads: int = 0
     cpu_fallbacks: dict = field(default_factory=dict)
+    dry_draws: int = 0   # one-pixel draws of compile-only runs (not in `draws`)
+    # (program name, its layouts in short, ms) per program compiled, in order: the first draw included
+    program_compiles: list = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return dict(self.__dict__, cpu_fallbacks=dict(self.cpu_fallbacks))
+        return dict(self.__dict__, cpu_fallbacks=dict(self.cpu_fallbacks), program_compiles=list(self.program_compiles))
 
 
 @dataclass
@@ -76,6 +82,60 @@ class _DeviceCache:
     def put(self, tensor: Tensor, data: GLTensorData) -> None:
         self._by_tensor[tensor] = data
         weakref.finalize(tensor, data.release)
+
+
+class _ThrowawayPool(TextureManager):
+    """A compile-only run's textures: it remembers every one it made, to delete them all at the end."""
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.made: list = []
+
+    def acquire(self, rows: int, cols: int, channels: int = 1):
+        created = self.created
+        texture = super().acquire(rows, cols, channels)
+        if self.created != created:
+            self.made.append(texture)
+        return texture
+
+
+@dataclass
+class _DryRun:
+    """What a compile-only run made, deleted when it ends: uploads it attached to tensors (a weight
+    among them; kernels alias a tensor once uploaded, as a real run's do, so they take the same
+    paths), and those it kept aside, and twins. Keyed by id() with the object held, so an id is
+    never reused meanwhile."""
+
+    pool: _ThrowawayPool
+    attached: list = field(default_factory=list)      # (tensor, the upload it was given)
+    uploads: dict = field(default_factory=dict)       # id(tensor) -> (tensor, its upload)
+    twins: dict = field(default_factory=dict)         # id(data) -> (data, {layout key: twin})
+    framebuffers: dict = field(default_factory=dict)  # texture glo -> one-pixel framebuffer
+
+    def twins_of(self, data: GLTensorData) -> dict:
+        return self.twins.setdefault(id(data), (data, {}))[1]
+
+    def discard(self) -> None:
+        for tensor, data in self.attached:
+            if tensor.device_data is data:
+                tensor.dispose()
+        for _, data in self.uploads.values():
+            data.release()
+        for _, twins in self.twins.values():
+            for twin in twins.values():
+                twin.release()
+        for fbo in self.framebuffers.values():
+            fbo.release()
+        for texture in self.pool.made:
+            texture.release()
+        self.attached, self.uploads, self.twins, self.framebuffers, self.pool.made = [], {}, {}, {}, []
+
+
+def layouts_summary(inputs: tuple[Layout, ...], output: Layout) -> str:
+    """A program's shapes in short, as the compile list shows them: '1x24x24x3,3x3x3x8 -> 1x24x24x8p'."""
+    def one(layout: Layout) -> str:
+        return "x".join(map(str, layout.shape)) + ("p" if layout.packed else "")
+    return f"{','.join(one(i) for i in inputs)} -> {one(output)}"
 
 
 def _uniform_value(program, name: str, value) -> tuple | None:
@@ -112,6 +172,7 @@ class WebGLBackend(Backend):
         self._logged_fallbacks: set[str] = set()
         self._current = False
         self.recorder: Recorder | None = None
+        self._dry: _DryRun | None = None
         with self.current():
             self._quad = ctx.buffer(np.array([-1, -1, 1, -1, -1, 1, 1, 1], dtype="f4").tobytes())
 
@@ -136,6 +197,29 @@ class WebGLBackend(Backend):
                 yield
         finally:
             self._current = False
+
+    @contextlib.contextmanager
+    def compile_only(self):
+        """A dry run for warm-up: programs compile (one-pixel draws, `stats.dry_draws`), uploads move
+        no bytes, downloads read zeros, and every texture, twin and upload made inside is deleted at
+        the end. Only the compiled programs stay."""
+        if self._dry is not None:
+            raise RuntimeError("compile_only() runs are not nested")
+        shared, dry = self.textures, _DryRun(_ThrowawayPool(self.ctx))
+        with self.current():
+            bound = self.ctx.fbo or self.ctx.detect_framebuffer(0)  # None: nothing bound yet
+            self.textures, self._dry = dry.pool, dry
+            try:
+                yield
+            finally:
+                self.textures, self._dry = shared, None
+                # moderngl rebinds its last framebuffer after making one: it must not be a deleted one.
+                bound.use()
+                dry.discard()
+
+    @property
+    def compiling_only(self) -> bool:
+        return self._dry is not None
 
     # -- dispatch -------------------------------------------------------------------------------------
     def call(self, kernel: Kernel, inputs: list, attrs: dict) -> list:
@@ -174,7 +258,25 @@ class WebGLBackend(Backend):
         data = tensor.device_data
         if isinstance(data, (GLTensorData, ComplexGLData)) and data.backend is self:
             return True
-        return self._uploads.get(tensor) is not None
+        return self._uploaded(tensor) is not None
+
+    def _uploaded(self, tensor: Tensor):
+        """What this backend uploaded for a tensor that does not hold it itself (a dry run's own first)."""
+        if self._dry is not None:
+            entry = self._dry.uploads.get(id(tensor))
+            if entry is not None:
+                return entry[1]
+        return self._uploads.get(tensor)
+
+    def _keep_upload(self, tensor: Tensor, data) -> None:
+        if tensor.device_data is None:
+            tensor.attach_device(data)
+            if self._dry is not None:
+                self._dry.attached.append((tensor, data))
+        elif self._dry is not None:
+            self._dry.uploads[id(tensor)] = (tensor, data)
+        else:
+            self._uploads.put(tensor, data)
 
     def _note_fallback(self, op: str, reason: str) -> None:
         self.stats.cpu_fallbacks[op] = self.stats.cpu_fallbacks.get(op, 0) + 1
@@ -187,7 +289,7 @@ class WebGLBackend(Backend):
         data = tensor.device_data
         if isinstance(data, GLTensorData) and data.backend is self and data.texture is not None:
             return data
-        cached = self._uploads.get(tensor)
+        cached = self._uploaded(tensor)
         return cached if isinstance(cached, GLTensorData) else None
 
     def complex_parts(self, tensor: Tensor) -> tuple[Tensor, Tensor]:
@@ -197,15 +299,12 @@ class WebGLBackend(Backend):
             raise CPUFallback(f"expected a complex64 tensor, got {tensor.dtype}")
         data = tensor.device_data
         if not (isinstance(data, ComplexGLData) and data.backend is self):
-            data = self._uploads.get(tensor)
+            data = self._uploaded(tensor)
         if data is None:
             values = tensor.numpy()
             data = ComplexGLData(self._upload(values.real.astype(np.float32), "float32"),
                                  self._upload(values.imag.astype(np.float32), "float32"))
-            if tensor.device_data is None:
-                tensor.attach_device(data)
-            else:
-                self._uploads.put(tensor, data)
+            self._keep_upload(tensor, data)
         parts = []
         for part in (data.real, data.imag):
             part.retain()
@@ -221,10 +320,7 @@ class WebGLBackend(Backend):
         if tensor.dtype not in GL_DTYPES:
             raise CPUFallback(f"{tensor.dtype} tensors stay on the CPU")
         data = self._upload(tensor.numpy(), tensor.dtype, packed)
-        if tensor.device_data is None:
-            tensor.attach_device(data)
-        else:
-            self._uploads.put(tensor, data)
+        self._keep_upload(tensor, data)
         return data
 
     def _in_layout(self, data: GLTensorData, shape: tuple[int, ...], packed: bool) -> GLTensorData:
@@ -235,12 +331,17 @@ class WebGLBackend(Backend):
         _, rows, cols = packed_geometry(shape)
         key = ("packed", cols, rows if rows % 2 else "even") if packed else "unpacked"
         twin = data.twins.get(key)
+        if twin is not None:
+            return twin
+        # A dry run's twin holds one pixel of values: it must never land on the (long-lived) data.
+        twins = data.twins if self._dry is None else self._dry.twins_of(data)
+        twin = twins.get(key)
         if twin is None:
             if packed:
                 twin = self._relayout(self._in_layout(data, shape, False), packed_geometry(shape), "pack")
             else:
                 twin = self._relayout(data, packed_geometry(data.packed_shape), "unpack")
-            data.twins[key] = twin
+            twins[key] = twin
         return twin
 
     def _relayout(self, data: GLTensorData, geometry: tuple[int, int, int], direction: str) -> GLTensorData:
@@ -262,23 +363,31 @@ class WebGLBackend(Backend):
         """`values` in a new texture; a recording replays the upload as it was unless `record` is off
         (a feed, whose new values a replay writes itself)."""
         rows, cols = self._layout(values.shape, packed)
+        with self.current():
+            texture = self.textures.acquire(rows, cols, 4 if packed else 1)
+        result = GLTensorData(self, texture, rows, cols, values.size, dtype,
+                              tuple(values.shape) if packed else None)
+        if self._dry is not None:  # a dry run computes nothing from the values
+            return result
         if packed:
             flat = pack_values(values.astype(np.float32), rows, cols)
         else:
             flat = np.zeros(rows * cols, np.float32)
             flat[:values.size] = values.reshape(-1)
+        data = flat.tobytes()
         with self.current():
-            texture = self.textures.acquire(rows, cols, 4 if packed else 1)
-            data = flat.tobytes()
             texture.write(data)
         if self.recorder is not None and record:
             self.recorder.steps.append(("upload", texture, data))
         self.stats.uploads += 1
         self.stats.upload_bytes += flat.nbytes
-        return GLTensorData(self, texture, rows, cols, values.size, dtype,
-                            tuple(values.shape) if packed else None)
+        return result
 
     def download(self, data: GLTensorData) -> np.ndarray:
+        if self._dry is not None:
+            # Zeros, not a dry texture's garbage: a value read on the CPU may size later work.
+            texels = data.rows * data.cols * (4 if data.packed else 1)
+            return decode_texels(np.zeros(texels, np.float32), data.packed_shape, data.size, data.dtype)
         with self.current():
             raw = data.texture.read()
             self.check_error("download")
@@ -311,8 +420,13 @@ class WebGLBackend(Backend):
               out_shape: tuple[int, ...], out_dtype: str) -> GLTensorData:
         packed = program.packed_output
         rows, cols = self._layout(out_shape, packed)
-        compiled, started = self._compiled(program, layouts, Layout(out_shape, rows, cols, packed))
+        output_layout = Layout(out_shape, rows, cols, packed)
+        compiled, started = self._compiled(program, layouts, output_layout)
         output = self.textures.acquire(rows, cols, 4 if packed else 1)
+        size = int(np.prod(out_shape, dtype=np.int64))
+        result = GLTensorData(self, output, rows, cols, size, out_dtype, out_shape if packed else None)
+        if self._dry is not None and compiled.drawn:
+            return result
         self._framebuffer(output).use()
         for unit, data in enumerate(datas):
             data.texture.use(location=unit)
@@ -321,16 +435,20 @@ class WebGLBackend(Backend):
         for uniform, value in uniforms:
             uniform.value = value
         compiled.vao.render(self.ctx.TRIANGLE_STRIP)
-        self.stats.draws += 1
+        if self._dry is not None:
+            self.stats.dry_draws += 1
+        else:
+            self.stats.draws += 1
         if self.recorder is not None:
             self.recorder.steps.append(("draw", self._framebuffer(output), [d.texture for d in datas], uniforms,
                                         compiled.vao, self.ctx.TRIANGLE_STRIP))
         if not compiled.drawn:
             compiled.drawn = True
             self.ctx.finish()
-            self.stats.compile_ms += (time.perf_counter() - started) * 1e3
-        size = int(np.prod(out_shape, dtype=np.int64))
-        return GLTensorData(self, output, rows, cols, size, out_dtype, out_shape if packed else None)
+            ms = (time.perf_counter() - started) * 1e3
+            self.stats.compile_ms += ms
+            self.stats.program_compiles.append((program.name, layouts_summary(layouts, output_layout), ms))
+        return result
 
     def _compiled(self, program: Program, inputs: tuple[Layout, ...], output: Layout) -> tuple[_Compiled, float]:
         """The linked program for these layouts. The key holds everything the source is made from
@@ -356,10 +474,14 @@ class WebGLBackend(Backend):
         return compiled, started
 
     def _framebuffer(self, texture):
-        fbo = self._framebuffers.get(texture.glo)
+        """The texture's framebuffer; in a dry run one that draws its first pixel only (its viewport)."""
+        framebuffers = self._framebuffers if self._dry is None else self._dry.framebuffers
+        fbo = framebuffers.get(texture.glo)
         if fbo is None:
             fbo = self.ctx.framebuffer(color_attachments=[texture])
-            self._framebuffers[texture.glo] = fbo
+            if self._dry is not None:
+                fbo.viewport = (0, 0, 1, 1)
+            framebuffers[texture.glo] = fbo
         return fbo
 
     # -- replayed plans -------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from engine.graph.graph import Graph, build_graph, parse_tensor_name
 from engine.graph.optimize import fuse_contractions
 from engine.graph.plan import TensorKey
 from engine.graph.replay import Replays
+from engine.graph.warmup import compile_ahead, example_values
 from engine.io import GRAPH_MODEL, ModelArtifacts, graph_def, load_model_json, read_weight_arrays
 from engine.kernels import register_all  # noqa: F401  (every kernel registered before a model runs)
 from engine.kernels.registry import EXECUTOR_OPS
@@ -140,14 +141,16 @@ class GraphModel:
             self._unfused_executor = Executor(self.graph, self._weights, self.library)
         return self._unfused_executor
 
-    def warmup(self, seed: int = 0) -> None:
-        """Runs once on random inputs of the signature's shapes (unknown dims = 1), compiling programs."""
-        rng = np.random.default_rng(seed)
-        feeds = {}
-        for info in self.inputs:
-            shape = tuple(1 if d is None else d for d in (info.shape or ()))
-            feeds[info.name] = random_array(rng, shape, info.dtype)
-        self.execute(feeds)
+    def warmup(self, inputs: Any = None) -> None:
+        """Compiles every program a call needs, without running the model's math (engine/graph/warmup.py).
+        `inputs`: None for the signature's shapes (unknown dimensions 1), or a dict by input name / a
+        list in input order of shapes or example arrays. Warms this thread's GL context."""
+        feeds = self._feeds({info.name: value for info, value in zip(self.inputs, example_values(self.inputs, inputs))})
+        fetches = [info.key for info in self.outputs]
+        executor = self._executor_for(feeds, fetches)
+        self._state.backend = backend = self.backend
+        executor.plan(list(feeds), fetches)
+        compile_ahead(backend, lambda on_gpu: executor.run(on_gpu, fetches, backend), feeds)
 
     def _resolve(self, name: str, infos: Sequence[TensorInfo], kind: str) -> TensorKey:
         for info in infos:
@@ -241,8 +244,13 @@ def check_input(name: str, value: Any, info: TensorInfo | None) -> Tensor:
 
 
 def load_graph_model(location: str | os.PathLike, backend: str | None = None,
-                     headers: Mapping[str, str] | None = None, progress: bool = False) -> GraphModel:
-    """Loads a TF.js graph model from a model.json path (or its folder), file:// or http(s):// URL."""
+                     headers: Mapping[str, str] | None = None, progress: bool = False,
+                     warmup: bool = False) -> GraphModel:
+    """Loads a TF.js graph model from a model.json path (or its folder), file:// or http(s):// URL;
+    `warmup` compiles its programs for the signature's shapes before returning (GraphModel.warmup)."""
     artifacts = load_model_json(location, headers)
     weights = read_weight_arrays(artifacts.weights_manifest, artifacts.base, artifacts.headers, progress=progress)
-    return GraphModel(artifacts, weights, backend)
+    model = GraphModel(artifacts, weights, backend)
+    if warmup:
+        model.warmup()
+    return model

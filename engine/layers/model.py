@@ -13,8 +13,9 @@ from engine import dtypes
 from engine.backends import Backend, get_backend
 from engine.errors import InputError, ModelFormatError, UnsupportedOpsError
 from engine.graph.executor import Executor, Library
-from engine.graph.model import GraphModel, TensorInfo, check_input, missing_ops, random_array
+from engine.graph.model import GraphModel, TensorInfo, check_input, missing_ops
 from engine.graph.replay import Replays
+from engine.graph.warmup import compile_ahead, example_values
 from engine.io import LAYERS_MODEL, ModelArtifacts, load_model_json, read_weight_arrays
 from engine.layers import (  # noqa: F401  (registers the layer builders)
     convolutional,
@@ -208,10 +209,16 @@ class LayersModel:
             values = [inputs]
         return [check_input(info.name, value, info) for info, value in zip(self.inputs, values)]
 
-    def warmup(self, seed: int = 0) -> None:
-        rng = np.random.default_rng(seed)
-        self.execute([random_array(rng, tuple(1 if d is None else d for d in (i.shape or ())), i.dtype)
-                      for i in self.inputs])
+    def warmup(self, inputs: Any = None) -> None:
+        """Compiles every program a call needs, without running the model's math (engine/graph/warmup.py).
+        `inputs`: None for the input layers' shapes (unknown dimensions 1), or a dict by input name /
+        a list in input order of shapes or example arrays. Warms this thread's GL context."""
+        tensors = self._inputs(example_values(self.inputs, inputs))
+        executor, input_keys, output_keys = self.build([t.shape for t in tensors])
+        backend = self.backend
+        feeds = dict(zip(input_keys, tensors))
+        executor.plan(list(feeds), output_keys)
+        compile_ahead(backend, lambda on_gpu: executor.run(on_gpu, output_keys, backend), feeds)
 
     def __repr__(self) -> str:
         ins = ", ".join(f"{i.name}{list(i.shape) if i.shape is not None else ''}:{i.dtype}" for i in self.inputs)
@@ -220,16 +227,24 @@ class LayersModel:
 
 
 def load_layers_model(location: str | os.PathLike, backend: str | None = None,
-                      headers: Mapping[str, str] | None = None, progress: bool = False) -> LayersModel:
-    """Loads a TF.js layers model from a model.json path (or its folder), file:// or http(s):// URL."""
+                      headers: Mapping[str, str] | None = None, progress: bool = False,
+                      warmup: bool = False) -> LayersModel:
+    """Loads a TF.js layers model from a model.json path (or its folder), file:// or http(s):// URL;
+    `warmup` compiles its programs for the input layers' shapes before returning (LayersModel.warmup)."""
     artifacts = load_model_json(location, headers)
     weights = read_weight_arrays(artifacts.weights_manifest, artifacts.base, artifacts.headers, progress=progress)
-    return LayersModel(artifacts, weights, backend)
+    model = LayersModel(artifacts, weights, backend)
+    if warmup:
+        model.warmup()
+    return model
 
 
 def load_model(location: str | os.PathLike, backend: str | None = None, headers: Mapping[str, str] | None = None,
-               progress: bool = False):
-    """A GraphModel or LayersModel, whichever the model.json's format says."""
+               progress: bool = False, warmup: bool = False):
+    """A GraphModel or LayersModel, whichever the model.json's format says; `warmup` as in load_graph_model."""
     artifacts = load_model_json(location, headers)
     weights = read_weight_arrays(artifacts.weights_manifest, artifacts.base, artifacts.headers, progress=progress)
-    return (LayersModel if artifacts.format == LAYERS_MODEL else GraphModel)(artifacts, weights, backend)
+    model = (LayersModel if artifacts.format == LAYERS_MODEL else GraphModel)(artifacts, weights, backend)
+    if warmup:
+        model.warmup()
+    return model

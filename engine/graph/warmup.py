@@ -1,0 +1,78 @@
+"""Warm-up without running the model: one dry run through the executor on a backend's compile-only
+mode compiles every program a call with given input shapes needs (llvmpipe JIT-compiles a shader at
+its first draw, ~40 ms each, so a model's first call costs 15-70x its steady state).
+
+The dry run reads zeros wherever an op reads a value back on the CPU, so data-dependent shapes and
+control flow follow the zero path. If that path fails (a shape zeros make impossible), warm-up runs
+the model once for real on zeros instead, and says so in a log line.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from engine import dtypes
+from engine.errors import InputError, TfglError
+from engine.graph.plan import TensorKey
+from engine.tensors import Tensor
+
+log = logging.getLogger("tfgl.warmup")
+
+Run = Callable[[Mapping[TensorKey, Tensor]], list]
+
+
+def example_values(infos: Sequence, given: Any = None) -> list[np.ndarray]:
+    """One array per input (in `infos` order) for a warm-up: `given` may be None (the signature's
+    shapes, unknown dimensions 1), or a dict by input name / a list in input order of shapes or
+    example arrays; a single-input model also takes one shape or array. Shapes become zeros."""
+    if given is None:
+        chosen = [None] * len(infos)
+    elif isinstance(given, Mapping):
+        unknown = [k for k in given if k not in {i.name for i in infos}]
+        if unknown:
+            raise InputError(f"unknown input(s) {', '.join(map(str, unknown))} for warmup; the model's inputs are: "
+                             f"{', '.join(i.name for i in infos)}")
+        chosen = [given.get(info.name) for info in infos]
+    elif len(infos) == 1 and (_is_shape(given) or not isinstance(given, (list, tuple))):
+        chosen = [given]
+    elif isinstance(given, (list, tuple)) and len(given) == len(infos):
+        chosen = list(given)
+    else:
+        raise InputError(f"warmup takes a dict by input name or a list of {len(infos)} shapes or arrays")
+    return [_example(info, value) for info, value in zip(infos, chosen)]
+
+
+def _is_shape(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and all(isinstance(d, (int, np.integer)) for d in value)
+
+
+def _example(info, value: Any) -> np.ndarray:
+    if value is None:
+        value = tuple(1 if d is None else d for d in (info.shape or ()))
+    if _is_shape(value):
+        if info.dtype == "string":
+            return np.full(tuple(value), b"", dtype=object)
+        return np.zeros(tuple(int(d) for d in value), dtypes.NUMPY_OF[info.dtype])
+    return value.numpy() if isinstance(value, Tensor) else np.asarray(value)
+
+
+def compile_ahead(backend, run: Run, feeds: Mapping[TensorKey, Tensor]) -> None:
+    """Compiles what `run(feeds on the GPU)` needs with the backend's compile-only mode; a backend with
+    nothing to compile (the CPU) does nothing."""
+    compile_only = getattr(backend, "compile_only", None)
+    if compile_only is None:
+        return
+    with backend.session():
+        try:
+            with compile_only():
+                run(backend.feeds_on_gpu(feeds))
+            return
+        except TfglError as error:
+            log.info("warmup: the compile-only run failed on zeros read back (%s); running once on zeros instead",
+                     str(error).splitlines()[0])
+        zeros = {key: Tensor(np.zeros_like(t.numpy()), t.dtype) for key, t in feeds.items()}
+        for tensor in run(backend.feeds_on_gpu(zeros)):
+            tensor.dispose()
