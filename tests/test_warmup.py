@@ -1,0 +1,143 @@
+"""Compile-ahead warm-up: it compiles what the first call needs, draws one pixel per program, and
+leaves nothing behind that a later call could read (TF.js's compile-only mode left zeros, tfjs#7372)."""
+import logging
+
+import numpy as np
+import pytest
+
+import engine
+from engine.backends import webgl as webgl_backend
+from engine.errors import InputError
+from tests.conftest import fixture_path
+from tests.fixtures import sources
+
+MOBILENET = fixture_path("mobilenet_v2")
+
+
+def _image(model, seed: int = 0) -> np.ndarray:
+    shape = (1,) + tuple(model.inputs[0].shape[1:])
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+def _gl_stats() -> webgl_backend.Stats:
+    return webgl_backend.backend_for_thread().stats
+
+
+def test_warmup_then_predict_is_bit_identical_to_a_model_never_warmed(webgl):
+    """MobileNetV2's weights need packed twins (reshaped filters): a dry run's twin must not stay on them."""
+    warmed = engine.load_graph_model(MOBILENET, backend=webgl, warmup=True)
+    x = _image(warmed)
+    got = [warmed.predict(x) for _ in range(3)]  # executor, recording, replay
+    fresh = engine.load_graph_model(MOBILENET, backend=webgl).predict(x)
+    for y in got:
+        np.testing.assert_array_equal(y, fresh)
+    np.testing.assert_allclose(got[0], engine.load_graph_model(MOBILENET, backend="cpu").predict(x),
+                               rtol=1e-3, atol=1e-4)
+
+
+def test_warmup_after_real_calls_leaves_them_intact(webgl):
+    model = engine.load_graph_model(MOBILENET, backend=webgl)
+    x = _image(model, 1)
+    before = model.predict(x)
+    model.warmup()
+    np.testing.assert_array_equal(model.predict(x), before)
+    model.warmup({"image": x})
+    np.testing.assert_array_equal(model.predict(x), before)
+
+
+def _in_a_new_thread(fn):
+    """Runs `fn` on a thread of its own: a GL context and program cache no other test filled."""
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn).result()
+
+
+def test_warmup_compiles_what_the_first_call_needs_with_one_pixel_draws(webgl):
+    model = engine.load_graph_model(MOBILENET, backend=webgl)
+
+    def warm_then_call():
+        stats = _gl_stats()
+        model.warmup()
+        after_warmup = stats.as_dict()
+        model.predict(_image(model))
+        return after_warmup, stats.as_dict()
+    warmed, called = _in_a_new_thread(warm_then_call)
+    assert warmed["programs_compiled"] > 0
+    # Every draw was a dry run's one-pixel draw, one per program, and no bytes moved.
+    assert warmed["draws"] == 0 and warmed["uploads"] == 0 and warmed["downloads"] == 0
+    assert warmed["dry_draws"] == warmed["programs_compiled"] == len(warmed["program_compiles"])
+    assert "pack" in {name for name, _, _ in warmed["program_compiles"]}  # the weights' twins
+    assert called["programs_compiled"] == warmed["programs_compiled"] and called["dry_draws"] == warmed["dry_draws"]
+
+    def first_call():  # a model of its own: another thread's uploads change which twins a call makes
+        fresh = engine.load_graph_model(MOBILENET, backend=webgl)
+        fresh.predict(_image(fresh))
+        return _gl_stats().programs_compiled
+    assert _in_a_new_thread(first_call) == warmed["programs_compiled"]
+
+
+def test_dry_run_framebuffers_draw_one_pixel(webgl, monkeypatch):
+    backend = webgl_backend.backend_for_thread()
+    viewports = []
+    framebuffer = backend._framebuffer
+
+    def spy(texture):
+        fbo = framebuffer(texture)
+        viewports.append(tuple(fbo.viewport))
+        return fbo
+    monkeypatch.setattr(backend, "_framebuffer", spy)
+    model = engine.load_graph_model(fixture_path("small_cnn"), backend=webgl)
+    model.warmup({"image": (3, 24, 24, 3)})
+    assert viewports and set(viewports) == {(0, 0, 1, 1)}
+
+
+def test_warmup_frees_every_texture_it_made(webgl):
+    backend = webgl_backend.backend_for_thread()
+    model = engine.load_graph_model(MOBILENET, backend=webgl)
+    alive, in_use = backend.textures.textures_alive(), backend.textures.in_use
+    model.warmup({"image": (2, 96, 96, 3)})
+    assert backend.textures.textures_alive() == alive and backend.textures.in_use == in_use
+    assert all(c.device_data is None for c in model.executor.constants.values())
+
+
+def test_warmup_shapes_and_examples(backend):
+    model = engine.load_graph_model(fixture_path("small_cnn"), backend=backend)
+    x = sources.inputs_for("small_cnn")["image"]
+    model.warmup([x.shape])
+    model.warmup(x)
+    model.warmup((2, 24, 24, 3))
+    with pytest.raises(InputError, match="unknown input"):
+        model.warmup({"nope": (1, 24, 24, 3)})
+    np.testing.assert_allclose(model.predict(x), engine.load_graph_model(fixture_path("small_cnn"),
+                                                                          backend="cpu").predict(x),
+                               rtol=1e-4, atol=1e-5)
+
+
+def test_layers_model_warmup(backend):
+    from tests.fixtures import layers_sources
+    x = layers_sources.inputs_for("cnn")[0][:1]  # the default warm-up's batch of one
+    warmed = engine.load_model(fixture_path("layers_cnn"), backend=backend, warmup=True)
+    compiled = _gl_stats().programs_compiled if backend == "webgl" else 0
+    got = warmed.predict(x)
+    if backend == "webgl":
+        assert _gl_stats().programs_compiled == compiled
+    np.testing.assert_array_equal(got, engine.load_layers_model(fixture_path("layers_cnn"), backend=backend).predict(x))
+
+
+def test_a_dry_run_that_fails_on_zeros_runs_once_for_real(webgl, monkeypatch, caplog):
+    from engine.errors import KernelError
+    backend = webgl_backend.backend_for_thread()
+    real_run_program = backend.run_program
+
+    def failing(*args, **kwargs):
+        if backend.compiling_only:
+            raise KernelError("a shape zeros make impossible")
+        return real_run_program(*args, **kwargs)
+    monkeypatch.setattr(backend, "run_program", failing)
+    model = engine.load_graph_model(fixture_path("small_cnn"), backend=webgl)
+    with caplog.at_level(logging.INFO, logger="tfgl.warmup"):
+        model.warmup()
+    assert "running once on zeros instead" in caplog.text
+    x = sources.inputs_for("small_cnn")
+    np.testing.assert_array_equal(model.predict(x), engine.load_graph_model(fixture_path("small_cnn"),
+                                                                            backend=webgl).predict(x))
