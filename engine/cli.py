@@ -39,7 +39,8 @@ def _parser() -> argparse.ArgumentParser:
                           "Without --input, random inputs of the signature's shapes are used")
     run.add_argument("--output", metavar="OUT.npz", help="write every output, keyed by output name")
 
-    bench = commands.add_parser("bench", help="first-call vs steady-state latency per backend")
+    bench = commands.add_parser("bench", help="first-call vs steady-state latency per backend, with cold and "
+                                              "warm first calls of fresh processes")
     bench.add_argument("model", help="model.json path or URL")
     bench.add_argument("--backend", default=None, help="comma separated, e.g. webgl,cpu (default: all available)")
     bench.add_argument("--runs", type=int, default=20, help="steady-state calls per backend")
@@ -51,6 +52,11 @@ def _parser() -> argparse.ArgumentParser:
     caching.add_argument("--no-cache", action="store_true",
                          help="no shader disk cache at all (tfgl's and the drivers' off)")
     bench.add_argument("--profile", action="store_true", help="also print the time per op, each op waited for")
+    bench.add_argument("--warmup", action="store_true",
+                       help="call model.warmup() (compile only) before the first call, and time it")
+    bench.add_argument("--plot", metavar="FILE.png",
+                       help="draw the warm-up timeline (latency per call, compile time per program); "
+                            "needs matplotlib (tfgl[bench])")
 
     demo = commands.add_parser("demo", help="run the example model shipped with tfgl on every backend")
     demo.add_argument("--runs", type=int, default=20, help="steady-state calls per backend")
@@ -169,30 +175,45 @@ def _bench(args: argparse.Namespace) -> int:
 
 def _bench_models(args: argparse.Namespace, cache: str) -> int:
     import engine
-    from engine.bench import benchmark, format_profile, format_table, profile_ops
+    from engine import bench
     backends = args.backend.split(",") if args.backend else engine.available_backends()
     unknown = [b for b in backends if b not in ("cpu", "webgl")]
     if unknown:
         raise InputError(f"unknown backend(s) {', '.join(unknown)}: use cpu and/or webgl")
+    if args.plot:
+        bench.require_matplotlib()
     results, profiles = {}, {}
     for name in backends:
         model = _load(args.model, name)
         if model.backend.name != name:
             raise InputError(f"backend {name} is not available here")
-        results[name] = benchmark(model, args.runs)
+        results[name] = bench.benchmark(model, args.runs, warmup=args.warmup)
+        fresh = bench.fresh_first_calls(args.model, name, args.warmup, cache=not args.no_cache)
+        results[name] = dataclasses.replace(results[name], **fresh)
         if args.profile:
-            profiles[name] = profile_ops(model)
+            profiles[name] = bench.profile_ops(model)
     if args.json:
         print(json.dumps({name: dict(r.summary(), **({"profile": profiles[name]} if name in profiles else {}))
                           for name, r in results.items()}))
     else:
         print(f"{args.model}: {args.runs} steady calls per backend; shader cache {cache} "
-              f"(host us/op: the calling thread's CPU time per GL draw, Python and driver; unreplayed: the same "
-              f"with every op dispatched by the executor)")
-        print(format_table(results))
+              f"(cold/warm 1st: a fresh process's first call{' after its warmup()' if args.warmup else ''} with empty "
+              f"caches / with what the cold one left; "
+              f"{'wu: its warmup(); ' if args.warmup else ''}first ms: this process's first call"
+              f"{' after warmup()' if args.warmup else ''}; host us/op: the calling thread's CPU time per GL draw, "
+              f"Python and driver; unreplayed: the same with every op dispatched by the executor)")
+        print(bench.format_table(results))
+        for name, result in results.items():
+            if result.slowest_programs:
+                print(f"\nslowest programs to compile, {name} (cold process):")
+                print(bench.format_slowest(result))
         for name, profile in profiles.items():
             print(f"\nper op, {name} (ms per call):")
-            print(format_profile(profile))
+            print(bench.format_profile(profile))
+    if args.plot:
+        bench.plot_timeline(results, args.plot, f"{os.path.basename(os.path.dirname(args.model)) or args.model}: "
+                                                f"latency per call")
+        print(f"wrote the warm-up timeline to {args.plot}", file=sys.stderr)
     return 0
 
 

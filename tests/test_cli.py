@@ -90,18 +90,43 @@ def test_bench_json_reports_compiles_and_latencies():
     assert set(data) == set(engine.available_backends())
     keys = {"first_ms", "steady_median_ms", "steady_p90_ms", "programs_compiled_first",
             "programs_compiled_steady", "compile_ms", "texture_bytes", "draws_per_call", "host_us_per_op",
-            "replayed", "executor_host_us_per_op", "profile"}
+            "replayed", "executor_host_us_per_op", "profile", "warmup_ms", "programs_compiled_warmup",
+            "cold_first_ms", "warm_first_ms", "cold_warmup_ms", "warm_warmup_ms", "slowest_programs"}
     for result in data.values():
         assert set(result) == keys
         assert "Conv2D" in result["profile"] or "_FusedConv2D" in result["profile"]
         assert all(calls >= 1 and ms >= 0 for calls, ms in result["profile"].values())
         assert result["programs_compiled_steady"] == 0
         assert result["steady_median_ms"] > 0 and result["steady_p90_ms"] >= result["steady_median_ms"]
+        assert result["cold_first_ms"] > 0 and result["warm_first_ms"] > 0
+        assert result["warmup_ms"] is None and result["cold_warmup_ms"] is None  # no --warmup
     if "webgl" in data:
         assert data["webgl"]["programs_compiled_first"] > 0 and data["webgl"]["compile_ms"] > 0
         assert data["webgl"]["texture_bytes"] > 0
         assert data["webgl"]["replayed"] and data["webgl"]["draws_per_call"] > 0
         assert data["webgl"]["host_us_per_op"] > 0
+        # the fresh cold process compiled everything: its ten slowest, slowest first
+        slowest = data["webgl"]["slowest_programs"]
+        assert len(slowest) == 10 and all(isinstance(name, str) and "->" in shapes for name, shapes, _ in slowest)
+        assert [ms for _, _, ms in slowest] == sorted((ms for _, _, ms in slowest), reverse=True)
+        # a warm process's first call reads compiled shaders from the driver's disk cache
+        assert data["webgl"]["warm_first_ms"] < data["webgl"]["cold_first_ms"]
+
+
+def test_bench_warmup_prints_its_times_and_plots_the_timeline(tmp_path, webgl, capsys):
+    plot = tmp_path / "timeline.png"
+    assert main(["bench", EXAMPLE_MODEL, "--backend", webgl, "--runs", "3", "--warmup", "--plot", str(plot)]) == 0
+    printed = capsys.readouterr().out
+    assert "cold wu" in printed and "warm wu" in printed and "warmup" in printed
+    assert "slowest programs to compile, webgl (cold process):" in printed
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and plot.stat().st_size > 10_000
+
+
+def test_bench_plot_without_matplotlib_is_a_one_line_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib raises ImportError
+    assert main(["bench", EXAMPLE_MODEL, "--backend", "cpu", "--plot", str(tmp_path / "t.png")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["tfgl bench: error: --plot needs matplotlib: pip install 'tfgl[bench]'"]
 
 
 def test_run_picks_the_layers_loader_from_the_format(tmp_path, backend):
