@@ -23,6 +23,13 @@ def _gl_stats() -> webgl_backend.Stats:
     return webgl_backend.backend_for_thread().stats
 
 
+def _in_a_new_thread(fn):
+    """Runs `fn` on a thread of its own: a GL context and program cache no other test filled."""
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn).result()
+
+
 def test_warmup_then_predict_is_bit_identical_to_a_model_never_warmed(webgl):
     """MobileNetV2's weights need packed twins (reshaped filters): a dry run's twin must not stay on them."""
     warmed = engine.load_graph_model(MOBILENET, backend=webgl, warmup=True)
@@ -43,13 +50,6 @@ def test_warmup_after_real_calls_leaves_them_intact(webgl):
     np.testing.assert_array_equal(model.predict(x), before)
     model.warmup({"image": x})
     np.testing.assert_array_equal(model.predict(x), before)
-
-
-def _in_a_new_thread(fn):
-    """Runs `fn` on a thread of its own: a GL context and program cache no other test filled."""
-    from concurrent.futures import ThreadPoolExecutor
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(fn).result()
 
 
 def test_warmup_compiles_what_the_first_call_needs_with_one_pixel_draws(webgl):
@@ -76,18 +76,21 @@ def test_warmup_compiles_what_the_first_call_needs_with_one_pixel_draws(webgl):
     assert _in_a_new_thread(first_call) == warmed["programs_compiled"]
 
 
-def test_dry_run_framebuffers_draw_one_pixel(webgl, monkeypatch):
-    backend = webgl_backend.backend_for_thread()
-    viewports = []
-    framebuffer = backend._framebuffer
-
-    def spy(texture):
-        fbo = framebuffer(texture)
-        viewports.append(tuple(fbo.viewport))
-        return fbo
-    monkeypatch.setattr(backend, "_framebuffer", spy)
+def test_dry_run_framebuffers_draw_one_pixel(webgl):
     model = engine.load_graph_model(fixture_path("small_cnn"), backend=webgl)
-    model.warmup({"image": (3, 24, 24, 3)})
+
+    def viewports_of_a_warmup() -> list:
+        backend = webgl_backend.backend_for_thread()
+        viewports, framebuffer = [], backend._framebuffer
+
+        def spy(texture):
+            fbo = framebuffer(texture)
+            viewports.append(tuple(fbo.viewport))
+            return fbo
+        backend._framebuffer = spy
+        model.warmup({"image": (3, 24, 24, 3)})
+        return viewports
+    viewports = _in_a_new_thread(viewports_of_a_warmup)
     assert viewports and set(viewports) == {(0, 0, 1, 1)}
 
 
