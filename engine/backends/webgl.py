@@ -3,13 +3,14 @@
 Each thread gets its own context and backend (engine/webgl/context.py has the thread rules); when
 no context can be made, tfgl warns once and uses the CPU backend.
 
-Programs compile on first use and are cached by their full GLSL source (which embeds every shape,
-as TF.js's shader key does). `compile_only()` is a dry run for warm-up: each new program is compiled
-and drawn into one pixel (llvmpipe JIT-compiles at the first draw), and everything else the run makes
-is thrown away when it ends, so no value it did not compute survives it (TF.js's compile-only mode
-left zeros behind, tfjs#7372). Ops without a GL kernel run their CPU kernel on downloaded values
-(logged once per op), and ops whose inputs are all small CPU tensors run on the CPU directly, as
-TF.js's WEBGL_CPU_FORWARD does, so shape arithmetic never round-trips through textures.
+Programs compile on first use and are cached by what their GLSL is made of: every shape, as TF.js's
+shader key does by default, or with TFGL_SHAPE_UNIFORMS=1 (TF.js's WEBGL_USE_SHAPES_UNIFORMS) the
+layouts' structure, so shapes share programs. `compile_only()` is a dry run for warm-up: each new
+program is compiled and drawn into one pixel (llvmpipe JIT-compiles at the first draw), and
+everything else the run makes is thrown away when it ends, so no value it did not compute survives it
+(TF.js's compile-only mode left zeros behind, tfjs#7372). Ops without a GL kernel run their CPU kernel
+on downloaded values (logged once per op), and ops whose inputs are all small CPU tensors run on the
+CPU directly, as TF.js's WEBGL_CPU_FORWARD does, so shape arithmetic never round-trips through textures.
 """
 from __future__ import annotations
 
@@ -29,7 +30,10 @@ from engine.backends.base import Backend, as_outputs, run_cpu_kernel
 from engine.errors import GLError
 from engine.kernels.registry import BACKEND_NEUTRAL, Kernel, get_kernel
 from engine.tensors import Tensor
-from engine.webgl.compiler import VERTEX_SHADER, Layout, fragment_source
+from engine.webgl import shape_uniforms
+from engine.webgl.compiler import (
+    VERTEX_SHADER, Layout, check_ranks, fragment_source, generic_fragment_source, structures,
+)
 from engine.webgl.context import create_context
 from engine.webgl.program import CPUFallback, Program
 from engine.webgl.replay import UNREPEATABLE_OPS, OutputSlot, Recorder, Replay
@@ -166,7 +170,12 @@ class WebGLBackend(Backend):
         self.debug = os.environ.get("TFGL_DEBUG", "") not in ("", "0")
         # WEBGL_PACK: kernels that have packed programs use them (TFGL_WEBGL_PACK=0 to compare).
         self.pack = os.environ.get("TFGL_WEBGL_PACK", "1") not in ("", "0")
+        # WEBGL_USE_SHAPES_UNIFORMS (TFGL_SHAPE_UNIFORMS=1): shapes and sizes as uniforms, one program
+        # per layout structure. Off by default: on llvmpipe it costs ~30% steady state (bench/RESULTS.md).
+        self.shape_uniforms = os.environ.get("TFGL_SHAPE_UNIFORMS", "0") not in ("", "0")
         self._programs: dict[tuple, _Compiled] = {}
+        # Per program and exact layouts: its compiled program and its shape uniforms, resolved.
+        self._bindings: dict[tuple, tuple[_Compiled, list]] = {}
         self._framebuffers: dict[int, object] = {}
         self._uploads = _DeviceCache()
         self._logged_fallbacks: set[str] = set()
@@ -421,7 +430,7 @@ class WebGLBackend(Backend):
         packed = program.packed_output
         rows, cols = self._layout(out_shape, packed)
         output_layout = Layout(out_shape, rows, cols, packed)
-        compiled, started = self._compiled(program, layouts, output_layout)
+        (compiled, shape_values), started = self._compiled(program, layouts, output_layout)
         output = self.textures.acquire(rows, cols, 4 if packed else 1)
         size = int(np.prod(out_shape, dtype=np.int64))
         result = GLTensorData(self, output, rows, cols, size, out_dtype, out_shape if packed else None)
@@ -430,8 +439,8 @@ class WebGLBackend(Backend):
         self._framebuffer(output).use()
         for unit, data in enumerate(datas):
             data.texture.use(location=unit)
-        uniforms = [u for u in (_uniform_value(compiled.program, name, value)
-                                for name, value in (program.uniforms or {}).items()) if u is not None]
+        uniforms = shape_values + [u for u in (_uniform_value(compiled.program, name, value)
+                                               for name, value in (program.uniforms or {}).items()) if u is not None]
         for uniform, value in uniforms:
             uniform.value = value
         compiled.vao.render(self.ctx.TRIANGLE_STRIP)
@@ -450,16 +459,39 @@ class WebGLBackend(Backend):
             self.stats.program_compiles.append((program.name, layouts_summary(layouts, output_layout), ms))
         return result
 
-    def _compiled(self, program: Program, inputs: tuple[Layout, ...], output: Layout) -> tuple[_Compiled, float]:
-        """The linked program for these layouts. The key holds everything the source is made from
-        (as TF.js's makeShaderKey), so a hit never regenerates the GLSL."""
+    def _compiled(self, program: Program, inputs: tuple[Layout, ...],
+                  output: Layout) -> tuple[tuple[_Compiled, list], float]:
+        """The linked program for these layouts and its shape uniforms' (uniform, value) pairs. The
+        key holds everything the source is made from (as TF.js's makeShaderKey), so a hit never
+        regenerates the GLSL; with shape uniforms, layouts of one structure share a program."""
         started = time.perf_counter()
         key = (program.key(), inputs, output)
-        compiled = self._programs.get(key)
-        if compiled is not None:
+        binding = self._bindings.get(key)
+        if binding is not None:
             self.stats.cache_hits += 1
-            return compiled, started
-        source = fragment_source(program, list(inputs), output)
+            return binding, started
+        check_ranks(program, list(inputs), output)
+        if self.shape_uniforms:
+            input_structures, output_structure = structures(list(inputs), output)
+            program_key = (program.key(shape_uniforms=True), input_structures, output_structure)
+        else:
+            program_key = key
+        compiled = self._programs.get(program_key)
+        if compiled is None:
+            source = generic_fragment_source(program, input_structures, output_structure) if self.shape_uniforms \
+                else fragment_source(program, list(inputs), output)
+            compiled = self._link(program, source)
+            self._programs[program_key] = compiled
+        else:
+            self.stats.cache_hits += 1
+        values = {**shape_uniforms.values(program.inputs, inputs, output), **(program.sizes or {})} \
+            if self.shape_uniforms else {}
+        binding = compiled, [u for u in (_uniform_value(compiled.program, name, value)
+                                         for name, value in values.items()) if u is not None]
+        self._bindings[key] = binding
+        return binding, started
+
+    def _link(self, program: Program, source: str) -> _Compiled:
         try:
             gl_program = self.ctx.program(vertex_shader=VERTEX_SHADER, fragment_shader=source)
         except Exception as error:  # moderngl raises its own Error with the driver's log
@@ -468,10 +500,8 @@ class WebGLBackend(Backend):
             if name in gl_program:
                 gl_program[name].value = unit
         vao = self.ctx.vertex_array(gl_program, [(self._quad, "2f", "position")])
-        compiled = _Compiled(gl_program, vao)
-        self._programs[key] = compiled
         self.stats.programs_compiled += 1
-        return compiled, started
+        return _Compiled(gl_program, vao)
 
     def _framebuffer(self, texture):
         """The texture's framebuffer; in a dry run one that draws its first pixel only (its viewport)."""

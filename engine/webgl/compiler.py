@@ -3,16 +3,18 @@ broadcasting, NaN/Inf helpers) around the program's own GLSL.
 
 Tensors are stored row-major, one value per texel, in a texture of (rows, cols) texels; a value's
 flat index i lives at texel (x = i % cols, y = i / cols). Shapes are compile-time constants, so
-each distinct shape compiles its own program (as TF.js does) and index math folds to constants.
-Packed layouts (2x2 values per RGBA texel) get their headers from packed_codegen.py.
+each distinct shape compiles its own program (as TF.js does) and index math folds to constants;
+with shape uniforms on, generic_fragment_source makes one program per layout structure instead
+(shape_uniforms.py). Packed layouts (2x2 values per RGBA texel) get their headers from packed_codegen.py.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import shaders
-from engine.webgl import packed_codegen
+from engine.webgl import packed_codegen, shape_uniforms
 from engine.webgl.program import CPUFallback, Program
+from engine.webgl.shape_uniforms import Structure, input_structure, output_structure
 from engine.webgl.textures import packed_texels
 
 VERTEX_SHADER = """#version 330
@@ -121,12 +123,36 @@ def _at_out_coords(name: str, shape: tuple[int, ...], out_shape: tuple[int, ...]
     return f"{coords_type(out_rank)} coords = getOutputCoords(); return get{name}({', '.join(args)});"
 
 
-def fragment_source(program: Program, inputs: list[Layout], output: Layout) -> str:
-    """The complete fragment shader of `program` for these input and output layouts."""
+def check_ranks(program: Program, inputs: list[Layout], output: Layout) -> None:
     if len(output.shape) > MAX_RANK or any(len(i.shape) > MAX_RANK for i in inputs):
         raise CPUFallback(f"{program.name}: tensors of rank above {MAX_RANK} stay on the CPU")
     if any(len(i.shape) > 4 for i in inputs if i.packed) or (output.packed and len(output.shape) > 4):
         raise CPUFallback(f"{program.name}: packed tensors of rank above 4")
+
+
+def structures(inputs: list[Layout], output: Layout) -> tuple[tuple[Structure, ...], Structure]:
+    """The layouts' structures: all a shape-generic program's source depends on."""
+    return (tuple(input_structure(i.shape, i.rows, i.cols, i.packed, output.shape, output.rows, output.cols,
+                                  output.packed) for i in inputs),
+            output_structure(output.shape, output.rows, output.cols, output.packed))
+
+
+def generic_fragment_source(program: Program, inputs: tuple[Structure, ...], output: Structure) -> str:
+    """The fragment shader of `program` for every layout of these structures: sizes are uniforms
+    (shape_uniforms.values gives them)."""
+    parts = [COMMON, shape_uniforms.output_header(output)]
+    parts += [shape_uniforms.sampler_header(name, s, output) for name, s in zip(program.inputs, inputs)]
+    parts.append(program.define_lines(shape_uniforms=True))
+    parts += [shaders.source(path) for path in program.shaders]
+    # Always guarded: whether the texture is padded is a size.
+    guard = "if (getOutputTexelIndex() >= OUT_TEXELS)" if output.packed else "if (getOutputFlatIndex() >= OUT_SIZE)"
+    parts.append(f"void main() {{\n  {guard} {{ tfgl_output = vec4(0.0); return; }}\n  run();\n}}\n")
+    return "\n".join(parts)
+
+
+def fragment_source(program: Program, inputs: list[Layout], output: Layout) -> str:
+    """The complete fragment shader of `program` for these input and output layouts."""
+    check_ranks(program, inputs, output)
     parts = [COMMON, packed_codegen.output_header(output.shape, output.rows, output.cols) if output.packed
              else output_header(output)]
     for name, layout in zip(program.inputs, inputs):

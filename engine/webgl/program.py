@@ -17,17 +17,22 @@ class Program:
     inputs: tuple[str, ...] = ("A",)           # sampler names; tensors are passed in this order
     defines: Mapping[str, object] = None       # '#define NAME value' lines; part of the cache key
     uniforms: Mapping[str, object] = None      # values set before each draw; not in the key
+    sizes: Mapping[str, int] = None            # int sizes: defines, or uniforms with shape uniforms on
     loop_iterations: int = 0                   # iterations one fragment runs, all loops together
     packed_inputs: bool = False                # samplers read packed textures (getX returns a vec4)
     packed_output: bool = False                # writes a packed texture (setOutput takes a vec4)
 
-    def key(self) -> tuple:
-        """Everything but the uniforms: what the program's GLSL depends on."""
-        return (self.name, self.shaders, self.inputs, tuple(sorted((self.defines or {}).items())),
+    def key(self, shape_uniforms: bool = False) -> tuple:
+        """Everything but the uniforms: what the program's GLSL depends on (the sizes' names only
+        when they are uniforms)."""
+        sizes = tuple(sorted(self.sizes or ())) if shape_uniforms else tuple(sorted((self.sizes or {}).items()))
+        return (self.name, self.shaders, self.inputs, tuple(sorted((self.defines or {}).items())), sizes,
                 self.packed_inputs, self.packed_output)
 
-    def define_lines(self) -> str:
-        return "".join(f"#define {k} {_glsl(v)}\n" for k, v in (self.defines or {}).items())
+    def define_lines(self, shape_uniforms: bool = False) -> str:
+        sizes = "".join(f"uniform int {k};\n" for k in self.sizes or ()) if shape_uniforms else \
+            "".join(f"#define {k} {int(v)}\n" for k, v in (self.sizes or {}).items())
+        return sizes + "".join(f"#define {k} {_glsl(v)}\n" for k, v in (self.defines or {}).items())
 
 
 def _glsl(value: object) -> str:

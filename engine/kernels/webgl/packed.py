@@ -71,12 +71,13 @@ def matmul(backend: WebGLBackend, a: Tensor, b: Tensor, transpose_a: bool, trans
     if packed_epilogue is None:
         return None
     defines = {**packed_epilogue.defines, "A_BATCHED": batch_a > 1, "B_BATCHED": batch_b > 1,
-               "TRANSPOSE_A": bool(transpose_a), "TRANSPOSE_B": bool(transpose_b), "SHARED_TEXELS": (k + 1) // 2}
+               "TRANSPOSE_A": bool(transpose_a), "TRANSPOSE_B": bool(transpose_b)}
     a3 = packed_view(backend, a, (batch_a,) + a.shape[-2:])
     b3 = packed_view(backend, b, (batch_b,) + b.shape[-2:])
     program = Program("matmul_packed", packed_epilogue.shaders + ("matrices/matmul_packed.glsl",),
                       ("A", "B") + packed_epilogue.inputs, defines, packed_epilogue.uniforms,
-                      loop_iterations=(k + 1) // 2, packed_inputs=True, packed_output=True)
+                      sizes={"SHARED_TEXELS": (k + 1) // 2}, loop_iterations=(k + 1) // 2, packed_inputs=True,
+                      packed_output=True)
     result = backend.run_program(program, [a3, b3, *packed_epilogue.tensors], out3, "float32")
     return _as_shape(result, out_shape)
 
@@ -124,19 +125,25 @@ def _padding_safe(info: ConvInfo, filters: Tensor) -> bool:
     return filters.has_values() and bool(np.isfinite(filters.numpy()).all())
 
 
-def _geometry(info: ConvInfo) -> dict:
-    (ih, iw), (kh, kw) = info.in_size, info.window
-    return {"IN_H": ih, "IN_W": iw, "FILTER_H": kh, "FILTER_W": kw, "STRIDE_H": info.strides[0],
-            "STRIDE_W": info.strides[1], "DILATION_H": info.dilations[0], "DILATION_W": info.dilations[1],
-            "PAD_H": info.pads[0][0], "PAD_W": info.pads[1][0], "OUT_H": info.out_size[0],
-            "CHANNELS": info.in_channels}
+def _window(info: ConvInfo) -> dict:
+    """The window's sizes, strides, dilations and pads: defines, so that its loops unroll and its
+    index math folds (a model has few distinct windows)."""
+    (kh, kw) = info.window
+    return {"FILTER_H": kh, "FILTER_W": kw, "STRIDE_H": info.strides[0], "STRIDE_W": info.strides[1],
+            "DILATION_H": info.dilations[0], "DILATION_W": info.dilations[1], "PAD_H": info.pads[0][0],
+            "PAD_W": info.pads[1][0]}
+
+
+def _image_sizes(info: ConvInfo) -> dict:
+    (ih, iw) = info.in_size
+    return {"IN_H": ih, "IN_W": iw, "OUT_H": info.out_size[0], "CHANNELS": info.in_channels}
 
 
 def _im2col(backend: WebGLBackend, x: Tensor, info: ConvInfo) -> Tensor:
     """(N*outH, outW, kh*kw*C) packed: row (n*outH + oy, ox) holds the window of output (n, oy, ox)."""
     shape = (info.batch * info.out_size[0], info.out_size[1], math.prod(info.window) * info.in_channels)
-    program = Program("im2col_packed", ("convolution/im2col_packed.glsl",), ("X",), _geometry(info),
-                      packed_inputs=True, packed_output=True)
+    program = Program("im2col_packed", ("convolution/im2col_packed.glsl",), ("X",), _window(info),
+                      sizes=_image_sizes(info), packed_inputs=True, packed_output=True)
     return backend.run_program(program, [x], shape, "float32")
 
 
@@ -149,12 +156,12 @@ def depthwise(backend: WebGLBackend, x: Tensor, filters: Tensor, info: ConvInfo,
     packed_epilogue = _packed_epilogue(backend, epilogue, info.out_shape)
     if packed_epilogue is None:
         return None
-    defines = {**packed_epilogue.defines, **_geometry(info)}
     taps = math.prod(info.window)
     w2 = packed_view(backend, filters, (taps, info.in_channels))
     program = Program("depthwise_packed", packed_epilogue.shaders + ("convolution/depthwise_packed.glsl",),
-                      ("X", "W") + packed_epilogue.inputs, defines, packed_epilogue.uniforms, loop_iterations=taps,
-                      packed_inputs=True, packed_output=True)
+                      ("X", "W") + packed_epilogue.inputs, {**packed_epilogue.defines, **_window(info)},
+                      packed_epilogue.uniforms, sizes=_image_sizes(info), loop_iterations=taps, packed_inputs=True,
+                      packed_output=True)
     return backend.run_program(program, [x, w2, *packed_epilogue.tensors], info.out_shape, "float32")
 
 
