@@ -124,10 +124,6 @@ def get_kernel(op: str, backend: str) -> Kernel | None:
     return _REGISTRY.get((op, backend))
 
 
-def ops_of(backend: str) -> set[str]:
-    return {op for op, b in _REGISTRY if b == backend}
-
-
 def all_ops() -> set[str]:
     return {op for op, _ in _REGISTRY}
 

@@ -109,7 +109,7 @@ def fit_onto(backend: WebGLBackend, t: Tensor, shape: tuple[int, ...]) -> Tensor
 _COMPONENTS = "xyzwuv"
 
 
-def collapse_permutation(shape: Sequence[int], perm: Sequence[int]) -> tuple[list[int], list[int]]:
+def _collapse_permutation(shape: Sequence[int], perm: Sequence[int]) -> tuple[list[int], list[int]]:
     """The same transpose on fewer dims: unit dims dropped, input axes that stay neighbours in the
     output merged. Returns (input shape, permutation) of the collapsed problem."""
     kept = [a for a in range(len(shape)) if shape[a] != 1]
@@ -136,7 +136,7 @@ def transpose_tensor(backend: WebGLBackend, x: Tensor, perm: Sequence[int]) -> T
     if x.size == 0:
         return empty(out_shape, x.dtype)
     require_gl_dtypes(x)
-    in_shape, small_perm = collapse_permutation(x.shape, perm)
+    in_shape, small_perm = _collapse_permutation(x.shape, perm)
     if small_perm == sorted(small_perm):
         return view(backend, x, out_shape)
     rank = len(small_perm)
