@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -148,12 +147,8 @@ def input_arity(op: str) -> tuple[int, int | None] | None:
         return EXECUTOR_ARITY[op]
     for backend in ("cpu", "*", "webgl"):
         kernel = get_kernel(op, backend)
-        if kernel is None:
-            continue
-        params = list(inspect.signature(kernel.fn).parameters.values())[1 if backend == "webgl" else 0:]
-        positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-        required = sum(p.default is p.empty for p in positional)
-        return required, None if any(p.kind == p.VAR_POSITIONAL for p in params) else len(positional)
+        if kernel is not None:
+            return len(kernel.inputs), None if kernel.variadic else len(kernel.inputs)
     return None
 
 
