@@ -60,7 +60,10 @@ class Replay:
 
     def run(self, feeds: dict) -> list[np.ndarray]:
         backend = self.backend
+        gl = backend.gl
         with backend.current():
+            # The draws' empty vertex array, bound once: nothing a replay calls binds another.
+            gl.BindVertexArray(gl.empty_vao)
             for key, texture, buffer in self.feeds:
                 values = feeds[key]
                 buffer[:values.size] = values.reshape(-1)
@@ -98,15 +101,13 @@ def _bind(step: tuple):
         return lambda: texture.write(data)
     _, framebuffer, textures, gl, program, uniforms = step
     uses = [(texture.use, unit) for unit, texture in enumerate(textures)]
-    use_program, bind_vertex_array, empty_vao, draw_arrays = gl.UseProgram, gl.BindVertexArray, gl.empty_vao, \
-        gl.DrawArrays
+    use_program, draw_arrays = gl.UseProgram, gl.DrawArrays
 
     def draw():
         framebuffer.use()
         for use, unit in uses:
             use(location=unit)
         use_program(program)
-        bind_vertex_array(empty_vao)
         for setter, location, count, values in uniforms:
             setter(location, count, values)
         draw_arrays(GL_TRIANGLES, 0, 3)
