@@ -180,8 +180,8 @@ def configure() -> dict[str, str]:
         _applied = {}
         if not enabled():
             return _applied
-        folder = shader_folder()
-        wanted = driver_variables(folder, limit_mb())
+        folder, limit = shader_folder(), limit_mb()
+        wanted = driver_variables(folder, limit)
         binaries = binaries_enabled()
         if not wanted and not binaries:
             return _applied
@@ -193,7 +193,7 @@ def configure() -> dict[str, str]:
                           f"tfgl's shader cache (driver caches and program binaries)", RuntimeWarning, stacklevel=3)
             return _applied
         if binaries:
-            _programs = ProgramCache(program_folder(), limit_mb() * 2**20)
+            _programs = ProgramCache(program_folder(), limit * 2**20)
         os.environ.update(wanted)
         _applied = wanted
         return _applied
