@@ -34,7 +34,7 @@ class BenchResult:
     first_ms: float
     steady_median_ms: float
     steady_p90_ms: float
-    programs_compiled_first: int
+    programs_compiled_first: int     # from GLSL source
     programs_compiled_steady: int
     compile_ms: float
     texture_bytes: int
@@ -45,10 +45,13 @@ class BenchResult:
     executor_host_us_per_op: float = 0.0  # the same through the executor (replays paused): per-op Python
     warmup_ms: float | None = None   # model.warmup() before the first call (then `first_ms` follows it)
     programs_compiled_warmup: int = 0
+    programs_loaded_first: int = 0   # from the program binaries on disk (first call and warmup together)
     cold_first_ms: float | None = None   # a fresh process's first call, empty caches (fresh_first_calls)
     warm_first_ms: float | None = None   # a fresh process's first call, caches the cold one filled
     cold_warmup_ms: float | None = None  # their warmup() times, when warming up
     warm_warmup_ms: float | None = None
+    cold_programs: dict | None = None    # {"compiled": n, "loaded": n}: where each fresh process got its programs
+    warm_programs: dict | None = None
     slowest_programs: list = field(default_factory=list)  # the cold process's ten slowest: [name, shapes, ms]
     program_compile_ms: list[float] = field(default_factory=list)  # the cold process's, in compile order
 
@@ -70,11 +73,15 @@ def _gl_counters(model: Model) -> tuple[int, float, int, int]:
     return stats.programs_compiled, stats.compile_ms, model.backend.texture_bytes(), stats.draws
 
 
+def _programs_loaded(model: Model) -> int:
+    return getattr(getattr(model.backend, "stats", None), "programs_loaded", 0)
+
+
 def benchmark(model: Model, runs: int = 20, inputs: dict | None = None, warmup: bool = False) -> BenchResult:
     """One first call (after model.warmup() if `warmup`), then `runs` steady calls; outputs are read
     back every call, as users do."""
     inputs = inputs if inputs is not None else example_inputs(model)
-    warmup_ms, compiled_warmup = None, 0
+    warmup_ms, compiled_warmup, loaded_before = None, 0, _programs_loaded(model)
     if warmup:
         compiled_before, *_ = _gl_counters(model)
         start = time.perf_counter()
@@ -111,7 +118,8 @@ def benchmark(model: Model, runs: int = 20, inputs: dict | None = None, warmup: 
         replayed=replayed,
         executor_host_us_per_op=float(np.median(executor_host)) * 1e6 / draws if draws and executor_host else 0.0,
         warmup_ms=warmup_ms,
-        programs_compiled_warmup=compiled_warmup)
+        programs_compiled_warmup=compiled_warmup,
+        programs_loaded_first=_programs_loaded(model) - loaded_before)
 
 
 def fresh_first_calls(location: str, backend: str, warmup: bool = False, cache: bool = True) -> dict:
@@ -131,6 +139,7 @@ def fresh_first_calls(location: str, backend: str, warmup: bool = False, cache: 
     slowest = sorted(cold["program_compiles"], key=lambda entry: -entry[2])[:10]
     return {"cold_first_ms": cold["first_ms"], "warm_first_ms": warm["first_ms"],
             "cold_warmup_ms": cold["warmup_ms"], "warm_warmup_ms": warm["warmup_ms"],
+            "cold_programs": cold["programs"], "warm_programs": warm["programs"],
             "slowest_programs": [[name, shapes, round(ms, 2)] for name, shapes, ms in slowest],
             "program_compile_ms": [ms for _, _, ms in cold["program_compiles"]]}
 
@@ -163,7 +172,9 @@ def _first_call_main(argv: Sequence[str] | None = None) -> None:
     first_ms = (time.perf_counter() - start) * 1e3
     stats = getattr(model.backend, "stats", None)
     print(json.dumps({"first_ms": first_ms, "warmup_ms": warmup_ms,
-                      "program_compiles": stats.program_compiles if stats is not None else []}))
+                      "program_compiles": stats.program_compiles if stats is not None else [],
+                      "programs": {"compiled": getattr(stats, "programs_compiled", 0),
+                                   "loaded": getattr(stats, "programs_loaded", 0)}}))
 
 
 def _executor_host_seconds(model: Model, inputs: dict, runs: int) -> list[float]:

@@ -64,11 +64,12 @@ def _parser() -> argparse.ArgumentParser:
     ops = commands.add_parser("ops", help="op coverage per backend")
     ops.add_argument("--json", action="store_true")
 
-    cache = commands.add_parser("cache", help="the shader disk cache ($TFGL_CACHE/shaders): report or clear it")
+    cache = commands.add_parser("cache",
+                                help="the shader disk cache ($TFGL_CACHE/shaders and /programs): report or clear it")
     actions = cache.add_subparsers(dest="action", metavar="ACTION", required=True)
     info = actions.add_parser("info", help="where it is, what it holds, its limit and the variables that steer it")
     info.add_argument("--json", action="store_true")
-    actions.add_parser("clear", help="delete the compiled shaders (the rest of $TFGL_CACHE stays)")
+    actions.add_parser("clear", help="delete the compiled shaders and program binaries (the rest of $TFGL_CACHE stays)")
     return parser
 
 
@@ -249,7 +250,8 @@ def _cache(args: argparse.Namespace) -> int:
     from engine.webgl import shader_cache
     if args.action == "clear":
         freed = shader_cache.clear()
-        print(f"cleared {shader_cache.shader_folder()}: {freed.entries} files, {_size(freed.bytes)}")
+        print(f"cleared {shader_cache.shader_folder()} and {shader_cache.program_folder()}: {freed.entries} files, "
+              f"{_size(freed.bytes)}")
         return 0
     report = shader_cache.info()
     if args.json:
@@ -260,6 +262,9 @@ def _cache(args: argparse.Namespace) -> int:
     print(f"  total      {_size(report.total.bytes):>10}  {report.total.entries} files")
     for name, usage in sorted(report.subfolders.items()):
         print(f"  {name:10s} {_size(usage.bytes):>10}  {usage.entries} files")
+    binaries = "" if report.binaries else f" (off: {shader_cache.BINARIES_VARIABLE}=0)"
+    print(f"  programs   {_size(report.programs.bytes):>10}  {report.programs.entries} files in "
+          f"{report.programs_path}{binaries}")
     for driver, settings in report.user_settings.items():
         print(f"  {driver}: your settings win: {', '.join(settings)}")
     return 0

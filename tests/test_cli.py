@@ -91,7 +91,8 @@ def test_bench_json_reports_compiles_and_latencies():
     keys = {"first_ms", "steady_median_ms", "steady_p90_ms", "programs_compiled_first",
             "programs_compiled_steady", "compile_ms", "texture_bytes", "draws_per_call", "host_us_per_op",
             "replayed", "executor_host_us_per_op", "profile", "warmup_ms", "programs_compiled_warmup",
-            "cold_first_ms", "warm_first_ms", "cold_warmup_ms", "warm_warmup_ms", "slowest_programs"}
+            "cold_first_ms", "warm_first_ms", "cold_warmup_ms", "warm_warmup_ms", "slowest_programs",
+            "programs_loaded_first", "cold_programs", "warm_programs"}
     for result in data.values():
         assert set(result) == keys
         assert "Conv2D" in result["profile"] or "_FusedConv2D" in result["profile"]
@@ -101,7 +102,11 @@ def test_bench_json_reports_compiles_and_latencies():
         assert result["cold_first_ms"] > 0 and result["warm_first_ms"] > 0
         assert result["warmup_ms"] is None and result["cold_warmup_ms"] is None  # no --warmup
     if "webgl" in data:
-        assert data["webgl"]["programs_compiled_first"] > 0 and data["webgl"]["compile_ms"] > 0
+        webgl = data["webgl"]
+        assert webgl["programs_compiled_first"] + webgl["programs_loaded_first"] > 0 and webgl["compile_ms"] > 0
+        # the fresh processes share a private cache: the warm one loads what the cold one compiled
+        assert webgl["cold_programs"]["loaded"] == 0 and webgl["warm_programs"]["compiled"] == 0
+        assert webgl["warm_programs"]["loaded"] == webgl["cold_programs"]["compiled"] > 0
         assert data["webgl"]["texture_bytes"] > 0
         assert data["webgl"]["replayed"] and data["webgl"]["draws_per_call"] > 0
         assert data["webgl"]["host_us_per_op"] > 0

@@ -61,7 +61,7 @@ def test_textures_and_programs_stay_flat_over_1000_inferences(webgl, rng):
 
     for i in range(20):
         call(i)
-    counters = (backend.textures.textures_alive(), backend.texture_bytes(), backend.stats.programs_compiled,
+    counters = (backend.textures.textures_alive(), backend.texture_bytes(), backend.stats.programs_made,
                 backend.textures.in_use)
     first = [call(i) for i in range(2)]
     tracemalloc.start()
@@ -73,6 +73,6 @@ def test_textures_and_programs_stay_flat_over_1000_inferences(webgl, rng):
     finally:
         tracemalloc.stop()
     assert grown < 1 << 20, f"Python heap grew by {grown} bytes over 1000 calls"
-    assert (backend.textures.textures_alive(), backend.texture_bytes(), backend.stats.programs_compiled,
+    assert (backend.textures.textures_alive(), backend.texture_bytes(), backend.stats.programs_made,
             backend.textures.in_use) == counters
     np.testing.assert_array_equal(call(0), first[0])

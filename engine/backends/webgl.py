@@ -30,11 +30,12 @@ from engine.backends.base import Backend, as_outputs, run_cpu_kernel
 from engine.errors import GLError
 from engine.kernels.registry import BACKEND_NEUTRAL, Kernel, get_kernel
 from engine.tensors import Tensor
-from engine.webgl import shape_uniforms
+from engine.webgl import program_cache, shader_cache, shape_uniforms
 from engine.webgl.compiler import (
     VERTEX_SHADER, Layout, check_ranks, fragment_source, generic_fragment_source, structures,
 )
 from engine.webgl.context import create_context
+from engine.webgl.gl import GL, GL_TRIANGLES, Uniform
 from engine.webgl.program import CPUFallback, Program
 from engine.webgl.replay import UNREPEATABLE_OPS, OutputSlot, Recorder, Replay
 from engine.webgl.textures import (
@@ -51,7 +52,8 @@ _RELAYOUT_SHADERS = {"pack": "templates/pack.glsl", "unpack": "templates/unpack.
 
 @dataclass
 class Stats:
-    programs_compiled: int = 0
+    programs_compiled: int = 0   # linked from GLSL source
+    programs_loaded: int = 0     # loaded from the program binaries on disk (program_cache.py)
     compile_ms: float = 0.0
     cache_hits: int = 0
     draws: int = 0
@@ -63,15 +65,20 @@ class Stats:
     # (program name, its layouts in short, ms) per program compiled, in order: the first draw included
     program_compiles: list = field(default_factory=list)
 
+    @property
+    def programs_made(self) -> int:
+        """Programs this backend made, from source or binary."""
+        return self.programs_compiled + self.programs_loaded
+
     def as_dict(self) -> dict:
         return dict(self.__dict__, cpu_fallbacks=dict(self.cpu_fallbacks), program_compiles=list(self.program_compiles))
 
 
 @dataclass
 class _Compiled:
-    program: object      # moderngl.Program
-    vao: object          # moderngl.VertexArray
-    drawn: bool = False  # the driver finishes compiling at the first draw (llvmpipe JITs there)
+    program: int                  # the GL program object (engine/webgl/gl.py)
+    uniforms: dict[str, Uniform]  # its active uniforms
+    drawn: bool = False           # the driver finishes compiling at the first draw (llvmpipe JITs there)
 
 
 class _DeviceCache:
@@ -142,16 +149,11 @@ def layouts_summary(inputs: tuple[Layout, ...], output: Layout) -> str:
     return f"{','.join(one(i) for i in inputs)} -> {one(output)}"
 
 
-def _uniform_value(program, name: str, value) -> tuple | None:
-    """(uniform, value to set) for a uniform the linked program kept: the compiler may drop unused
-    uniforms, or shorten an array whose tail is never read."""
-    if name not in program:
-        return None
-    uniform = program[name]
-    if isinstance(value, (list, tuple)) and uniform.array_length >= 1 and len(value) >= uniform.array_length \
-            and uniform.dimension == 1:
-        value = value[0] if uniform.array_length == 1 else tuple(value[:uniform.array_length])
-    return uniform, value
+def _uniform_value(compiled: _Compiled, name: str, value) -> tuple | None:
+    """(setter, location, count, values) for a uniform the linked program kept: the compiler may drop
+    unused uniforms, or shorten an array whose tail is never read."""
+    uniform = compiled.uniforms.get(name)
+    return None if uniform is None else uniform.bound(value)
 
 
 class WebGLBackend(Backend):
@@ -183,7 +185,9 @@ class WebGLBackend(Backend):
         self.recorder: Recorder | None = None
         self._dry: _DryRun | None = None
         with self.current():
-            self._quad = ctx.buffer(np.array([-1, -1, 1, -1, -1, 1, 1, 1], dtype="f4").tobytes())
+            self.gl = GL(ctx.tfgl_proc_address)
+            self._driver = program_cache.Driver(ctx.info["GL_VENDOR"], ctx.info["GL_RENDERER"],
+                                                ctx.info["GL_VERSION"])
 
     def synchronize(self) -> None:
         with self.current():
@@ -439,18 +443,21 @@ class WebGLBackend(Backend):
         self._framebuffer(output).use()
         for unit, data in enumerate(datas):
             data.texture.use(location=unit)
-        uniforms = shape_values + [u for u in (_uniform_value(compiled.program, name, value)
+        uniforms = shape_values + [u for u in (_uniform_value(compiled, name, value)
                                                for name, value in (program.uniforms or {}).items()) if u is not None]
-        for uniform, value in uniforms:
-            uniform.value = value
-        compiled.vao.render(self.ctx.TRIANGLE_STRIP)
+        gl = self.gl
+        gl.UseProgram(compiled.program)
+        gl.BindVertexArray(gl.empty_vao)
+        for setter, location, count, values in uniforms:
+            setter(location, count, values)
+        gl.DrawArrays(GL_TRIANGLES, 0, 3)
         if self._dry is not None:
             self.stats.dry_draws += 1
         else:
             self.stats.draws += 1
         if self.recorder is not None:
-            self.recorder.steps.append(("draw", self._framebuffer(output), [d.texture for d in datas], uniforms,
-                                        compiled.vao, self.ctx.TRIANGLE_STRIP))
+            self.recorder.steps.append(("draw", self._framebuffer(output), [d.texture for d in datas], gl,
+                                        compiled.program, uniforms))
         if not compiled.drawn:
             compiled.drawn = True
             self.ctx.finish()
@@ -486,22 +493,37 @@ class WebGLBackend(Backend):
             self.stats.cache_hits += 1
         values = {**shape_uniforms.values(program.inputs, inputs, output), **(program.sizes or {})} \
             if self.shape_uniforms else {}
-        binding = compiled, [u for u in (_uniform_value(compiled.program, name, value)
+        binding = compiled, [u for u in (_uniform_value(compiled, name, value)
                                          for name, value in values.items()) if u is not None]
         self._bindings[key] = binding
         return binding, started
 
     def _link(self, program: Program, source: str) -> _Compiled:
-        try:
-            gl_program = self.ctx.program(vertex_shader=VERTEX_SHADER, fragment_shader=source)
-        except Exception as error:  # moderngl raises its own Error with the driver's log
-            raise GLError(f"program {program.name!r} failed to compile: {error}") from None
-        for unit, name in enumerate(program.inputs):
-            if name in gl_program:
-                gl_program[name].value = unit
-        vao = self.ctx.vertex_array(gl_program, [(self._quad, "2f", "position")])
-        self.stats.programs_compiled += 1
-        return _Compiled(gl_program, vao)
+        """The program loaded from its binary on disk if there is a good one, else compiled from
+        `source` (and its binary stored for the next process)."""
+        gl, cache = self.gl, shader_cache.program_cache()
+        if not gl.binary_formats:
+            cache = None
+        gl_program = None
+        if cache is not None:
+            entry_key = program_cache.key(self._driver, VERTEX_SHADER, source)
+            found = cache.read(entry_key, self._driver)
+            if found is not None:
+                gl_program = gl.load(*found)
+        if gl_program is not None:
+            self.stats.programs_loaded += 1
+        else:
+            try:
+                gl_program = gl.compile(VERTEX_SHADER, source)
+            except GLError as error:
+                raise GLError(f"program {program.name!r} failed to compile: {error}") from None
+            self.stats.programs_compiled += 1
+            binary = gl.binary(gl_program) if cache is not None else None
+            if binary is not None:
+                cache.write(entry_key, self._driver, *binary)
+        uniforms = gl.uniforms(gl_program)
+        gl.set_samplers(gl_program, uniforms, program.inputs)
+        return _Compiled(gl_program, uniforms)
 
     def _framebuffer(self, texture):
         """The texture's framebuffer; in a dry run one that draws its first pixel only (its viewport)."""

@@ -17,9 +17,9 @@ from engine.webgl.program import CPUFallback, Program
 from engine.webgl.shape_uniforms import Structure, input_structure, output_structure
 from engine.webgl.textures import packed_texels
 
+# A triangle over the whole viewport from gl_VertexID alone: gl.py draws it with no vertex buffer.
 VERTEX_SHADER = """#version 330
-in vec2 position;
-void main() { gl_Position = vec4(position, 0.0, 1.0); }
+void main() { gl_Position = vec4(float((gl_VertexID & 1) * 4 - 1), float((gl_VertexID >> 1) * 4 - 1), 0.0, 1.0); }
 """
 
 MAX_RANK = 6

@@ -16,12 +16,14 @@ import os
 
 from engine.errors import GLError
 from engine.webgl import llvm_isolation, shader_cache
+from engine.webgl.gl import proc_address_loader
 
 MIN_VERSION = 330
 
 
 def create_context(kind: str | None = None, device: int | None = None):
-    """A moderngl context with OpenGL >= 3.3, or GLError saying why none could be made."""
+    """A moderngl context with OpenGL >= 3.3, or GLError saying why none could be made. Its
+    `tfgl_proc_address` finds GL functions for tfgl's own program objects (engine/webgl/gl.py)."""
     kind = (kind or os.environ.get("TFGL_GL_CONTEXT", "egl")).lower()
     if device is None:
         device = int(os.environ.get("TFGL_GL_DEVICE", "0"))
@@ -40,6 +42,7 @@ def create_context(kind: str | None = None, device: int | None = None):
     llvm_isolation.after_context(ctx.info.get("GL_RENDERER", ""))
     if ctx.version_code < MIN_VERSION:
         raise GLError(f"OpenGL {ctx.version_code / 100:.1f} is too old; tfgl needs 3.3 or newer")
+    ctx.tfgl_proc_address = proc_address_loader(kind)
     return ctx
 
 

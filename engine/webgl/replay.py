@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.webgl.gl import GL_TRIANGLES
 from engine.webgl.textures import decode_texels
 
 # Ops whose results change from call to call without their inputs changing.
@@ -59,7 +60,10 @@ class Replay:
 
     def run(self, feeds: dict) -> list[np.ndarray]:
         backend = self.backend
+        gl = backend.gl
         with backend.current():
+            # The draws' empty vertex array, bound once: nothing a replay calls binds another.
+            gl.BindVertexArray(gl.empty_vao)
             for key, texture, buffer in self.feeds:
                 values = feeds[key]
                 buffer[:values.size] = values.reshape(-1)
@@ -95,14 +99,16 @@ def _bind(step: tuple):
     if step[0] == "upload":
         _, texture, data = step
         return lambda: texture.write(data)
-    _, framebuffer, textures, uniforms, vao, mode = step
+    _, framebuffer, textures, gl, program, uniforms = step
     uses = [(texture.use, unit) for unit, texture in enumerate(textures)]
+    use_program, draw_arrays = gl.UseProgram, gl.DrawArrays
 
     def draw():
         framebuffer.use()
         for use, unit in uses:
             use(location=unit)
-        for uniform, value in uniforms:
-            uniform.value = value
-        vao.render(mode)
+        use_program(program)
+        for setter, location, count, values in uniforms:
+            setter(location, count, values)
+        draw_arrays(GL_TRIANGLES, 0, 3)
     return draw

@@ -1,14 +1,18 @@
-"""Where compiled shaders outlive the process: the GL drivers' own disk caches, pointed into $TFGL_CACHE.
+"""Where compiled shaders outlive the process: the GL drivers' own disk caches, pointed into $TFGL_CACHE,
+and tfgl's linked program binaries beside them (program_cache.py).
 
 llvmpipe JIT-compiles each fragment shader at its first draw, and a new process pays that again, so a
 model's first call costs 15-70x its steady state. Mesa and NVIDIA keep compiled shaders on disk when
 told where; this module tells them, before the process's first GL context, and reports and clears
-what they wrote.
+what they wrote. What remains with a warm driver cache is GLSL compile and link in the driver's front
+end, which the program binaries skip.
 
 Environment:
-  TFGL_CACHE=DIR          tfgl's cache root (default ~/.cache/tfgl); shaders go to DIR/shaders/<driver>
-  TFGL_PROGRAM_CACHE=0    tfgl leaves the drivers' cache variables alone (no cache of its own)
-  TFGL_CACHE_MAX_MB=N     size bound per driver cache (default 1024)
+  TFGL_CACHE=DIR          tfgl's cache root (default ~/.cache/tfgl); shaders go to DIR/shaders/<driver>,
+                          program binaries to DIR/programs
+  TFGL_PROGRAM_CACHE=0    no cache of tfgl's own: no program binaries, the drivers' cache variables left alone
+  TFGL_PROGRAM_BINARIES=0 no program binaries, the driver caches kept (to measure what the binaries save)
+  TFGL_CACHE_MAX_MB=N     size bound of each driver cache and of the program binaries (default 1024)
 
 What tfgl sets (each only where the user has not set it; a user who set a driver's folder variable
 keeps that whole driver cache to themselves):
@@ -36,12 +40,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import TfglError
+from engine.webgl.program_cache import ProgramCache
 
 ROOT_VARIABLE = "TFGL_CACHE"
 SWITCH_VARIABLE = "TFGL_PROGRAM_CACHE"
 LIMIT_VARIABLE = "TFGL_CACHE_MAX_MB"
 DEFAULT_LIMIT_MB = 1024
+BINARIES_VARIABLE = "TFGL_PROGRAM_BINARIES"
 SHADER_SUBFOLDER = "shaders"
+PROGRAM_SUBFOLDER = "programs"
 OFF_VALUES = ("0", "false", "no", "off")
 
 
@@ -104,9 +111,18 @@ def shader_folder(environ: MutableMapping[str, str] = os.environ) -> Path:
     return cache_root(environ) / SHADER_SUBFOLDER
 
 
+def program_folder(environ: MutableMapping[str, str] = os.environ) -> Path:
+    return cache_root(environ) / PROGRAM_SUBFOLDER
+
+
 def enabled(environ: MutableMapping[str, str] = os.environ) -> bool:
     """False when TFGL_PROGRAM_CACHE says off (0, false, no, off)."""
     return environ.get(SWITCH_VARIABLE, "1").strip().lower() not in OFF_VALUES
+
+
+def binaries_enabled(environ: MutableMapping[str, str] = os.environ) -> bool:
+    """Whether tfgl keeps program binaries: its cache on and TFGL_PROGRAM_BINARIES not off."""
+    return enabled(environ) and environ.get(BINARIES_VARIABLE, "1").strip().lower() not in OFF_VALUES
 
 
 def limit_mb(environ: MutableMapping[str, str] = os.environ) -> int:
@@ -147,45 +163,58 @@ def driver_variables(folder: Path, limit: int, environ: MutableMapping[str, str]
 # -- once per process, before the first context ------------------------------------------------------
 _lock = threading.Lock()
 _applied: dict[str, str] | None = None   # None until configure() ran: then what it set
+_programs: ProgramCache | None = None    # the process's program binaries, once configure() found them usable
 
 
 def configure() -> dict[str, str]:
-    """Points the drivers' disk caches into $TFGL_CACHE/shaders; returns the variables it set.
+    """Points the drivers' disk caches into $TFGL_CACHE/shaders and opens $TFGL_CACHE/programs; returns
+    the variables it set.
 
     engine/webgl/context.py calls this before making each context; only the first call acts (the
     drivers read their variables once). A folder that cannot be created or written means one
-    RuntimeWarning and no variables set: the drivers keep their own defaults."""
-    global _applied
+    RuntimeWarning, no variables set (the drivers keep their own defaults) and no program binaries."""
+    global _applied, _programs
     with _lock:
         if _applied is not None:
             return _applied
         _applied = {}
         if not enabled():
             return _applied
-        folder = shader_folder()
-        wanted = driver_variables(folder, limit_mb())
-        if not wanted:
+        folder, limit = shader_folder(), limit_mb()
+        wanted = driver_variables(folder, limit)
+        binaries = binaries_enabled()
+        if not wanted and not binaries:
             return _applied
-        problem = _unwritable(folder)
+        folders = [folder / driver.name for driver in DRIVERS] if wanted else []
+        folders += [program_folder()] if binaries else []
+        failed, problem = _unwritable(folders)
         if problem:
-            warnings.warn(f"tfgl: shader cache folder {folder} is not usable ({problem}); running without "
-                          f"tfgl's shader cache", RuntimeWarning, stacklevel=3)
+            warnings.warn(f"tfgl: shader cache folder {failed} is not usable ({problem}); running without "
+                          f"tfgl's shader cache (driver caches and program binaries)", RuntimeWarning, stacklevel=3)
             return _applied
+        if binaries:
+            _programs = ProgramCache(program_folder(), limit * 2**20)
         os.environ.update(wanted)
         _applied = wanted
         return _applied
 
 
-def _unwritable(folder: Path) -> str:
-    """Why the drivers could not write under `folder` ('' when they can). Tries it, as root passes os.access."""
-    try:
-        for driver in DRIVERS:
-            (folder / driver.name).mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as error:
-        return error.strerror or str(error)
-    return ""
+def program_cache() -> ProgramCache | None:
+    """The process's program binaries (None when off or unusable); configure() decides, at the first context."""
+    return _programs
+
+
+def _unwritable(folders: list[Path]) -> tuple[Path | None, str]:
+    """The first of `folders` tfgl or the drivers could not write in and why ((None, '') when they
+    can). Tries it, as root passes os.access."""
+    for folder in folders:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as error:
+            return folder, error.strerror or str(error)
+    return None, ""
 
 
 def _check_not_configured() -> None:
@@ -223,26 +252,35 @@ class Usage:
 
 @dataclass
 class CacheInfo:
-    path: str
+    path: str                                                 # the shader folder
     enabled: bool
-    limit_bytes: int                                          # per driver cache
-    total: Usage = field(default_factory=Usage)
+    limit_bytes: int                                          # per driver cache, and for the program binaries
+    programs_path: str = ""
+    binaries: bool = True                                     # program binaries kept (TFGL_PROGRAM_BINARIES)
+    total: Usage = field(default_factory=Usage)               # shaders and programs
     subfolders: dict[str, Usage] = field(default_factory=dict)  # mesa, nvidia, ... as found on disk
+    programs: Usage = field(default_factory=Usage)
     user_settings: dict[str, list[str]] = field(default_factory=dict)  # driver -> the user's own settings
 
 
 def info() -> CacheInfo:
-    """What is in the shader folder now (files and their bytes, never following links inside it)."""
-    folder = shader_folder()
-    report = CacheInfo(str(folder), enabled(), limit_mb() * 2**20, user_settings=user_settings())
-    if not folder.is_dir():
-        return report
-    for entry in os.scandir(folder):
-        usage = _usage(entry)
-        report.total.bytes += usage.bytes
-        report.total.entries += usage.entries
-        if entry.is_dir(follow_symlinks=False):
-            report.subfolders[entry.name] = usage
+    """What is in the shader and program folders now (files and their bytes, never following links
+    inside them)."""
+    folder, programs = shader_folder(), program_folder()
+    report = CacheInfo(str(folder), enabled(), limit_mb() * 2**20, str(programs), binaries_enabled(),
+                       user_settings=user_settings())
+    for parent in (folder, programs):
+        if not parent.is_dir():
+            continue
+        for entry in os.scandir(parent):
+            usage = _usage(entry)
+            report.total.bytes += usage.bytes
+            report.total.entries += usage.entries
+            if parent == programs:
+                report.programs.bytes += usage.bytes
+                report.programs.entries += usage.entries
+            elif entry.is_dir(follow_symlinks=False):
+                report.subfolders[entry.name] = usage
     return report
 
 
@@ -259,19 +297,21 @@ def _usage(entry: os.DirEntry) -> Usage:
 
 
 def clear() -> Usage:
-    """Deletes everything in the shader folder (the folder stays) and returns what it held.
+    """Deletes everything in the shader and program folders (the folders stay) and returns what they held.
 
     Links inside are deleted, never followed; the rest of $TFGL_CACHE (npm downloads, ...) is not
-    touched. A shader folder that is itself a link is refused: clearing it would delete elsewhere."""
-    folder = shader_folder()
-    if folder.is_symlink():
-        raise CacheError(f"{folder} is a symbolic link; clear its target yourself")
+    touched. A folder that is itself a link is refused: clearing it would delete elsewhere."""
+    folders = (shader_folder(), program_folder())
+    for folder in folders:
+        if folder.is_symlink():
+            raise CacheError(f"{folder} is a symbolic link; clear its target yourself")
     report = info()
-    if not folder.is_dir():
-        return report.total
-    for entry in os.scandir(folder):
-        if entry.is_dir(follow_symlinks=False):
-            shutil.rmtree(entry.path)  # fd-based on Linux: does not follow links planted while it runs
-        else:
-            os.unlink(entry.path)
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for entry in os.scandir(folder):
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)  # fd-based on Linux: does not follow links planted while it runs
+            else:
+                os.unlink(entry.path)
     return report.total
