@@ -170,9 +170,11 @@ class WebGLBackend(Backend):
         self.debug = os.environ.get("TFGL_DEBUG", "") not in ("", "0")
         # WEBGL_PACK: kernels that have packed programs use them (TFGL_WEBGL_PACK=0 to compare).
         self.pack = os.environ.get("TFGL_WEBGL_PACK", "1") not in ("", "0")
-        # WEBGL_USE_SHAPES_UNIFORMS (TFGL_SHAPE_UNIFORMS=1): shapes and sizes as uniforms, one program
-        # per layout structure. Off by default: on llvmpipe it costs ~30% steady state (bench/RESULTS.md).
-        self.shape_uniforms = os.environ.get("TFGL_SHAPE_UNIFORMS", "0") not in ("", "0")
+        # WEBGL_USE_SHAPES_UNIFORMS: shapes and sizes as uniforms, one program per layout structure, for
+        # the families that opt in (Program.shape_uniforms: free in steady state); TFGL_SHAPE_UNIFORMS=1
+        # or 0 forces it on or off for every program, to compare.
+        setting = os.environ.get("TFGL_SHAPE_UNIFORMS", "")
+        self.shape_uniforms: bool | None = None if setting == "" else setting != "0"
         self._programs: dict[tuple, _Compiled] = {}
         # Per program and exact layouts: its compiled program and its shape uniforms, resolved.
         self._bindings: dict[tuple, tuple[_Compiled, list]] = {}
@@ -356,7 +358,7 @@ class WebGLBackend(Backend):
     def _relayout(self, data: GLTensorData, geometry: tuple[int, int, int], direction: str) -> GLTensorData:
         """A pack or unpack program's copy of `data`, viewed as (batch, rows, cols) matrices."""
         program = Program(direction, (_RELAYOUT_SHADERS[direction],), ("A",), packed_inputs=direction == "unpack",
-                          packed_output=direction == "pack")
+                          packed_output=direction == "pack", shape_uniforms=True)
         layout = Layout(geometry, data.rows, data.cols, data.packed)
         with self.current():
             return self._draw(program, [data], (layout,), geometry, data.dtype)
@@ -471,21 +473,24 @@ class WebGLBackend(Backend):
             self.stats.cache_hits += 1
             return binding, started
         check_ranks(program, list(inputs), output)
-        if self.shape_uniforms:
+        generic = program.shape_uniforms if self.shape_uniforms is None else self.shape_uniforms
+        if generic and self.shape_uniforms is None:
+            program = program.with_constant_sizes()
+        if generic:
             input_structures, output_structure = structures(list(inputs), output)
             program_key = (program.key(shape_uniforms=True), input_structures, output_structure)
         else:
             program_key = key
         compiled = self._programs.get(program_key)
         if compiled is None:
-            source = generic_fragment_source(program, input_structures, output_structure) if self.shape_uniforms \
+            source = generic_fragment_source(program, input_structures, output_structure) if generic \
                 else fragment_source(program, list(inputs), output)
             compiled = self._link(program, source)
             self._programs[program_key] = compiled
         else:
             self.stats.cache_hits += 1
         values = {**shape_uniforms.values(program.inputs, inputs, output), **(program.sizes or {})} \
-            if self.shape_uniforms else {}
+            if generic else {}
         binding = compiled, [u for u in (_uniform_value(compiled.program, name, value)
                                          for name, value in values.items()) if u is not None]
         self._bindings[key] = binding

@@ -144,9 +144,9 @@ def generic_fragment_source(program: Program, inputs: tuple[Structure, ...], out
     parts += [shape_uniforms.sampler_header(name, s, output) for name, s in zip(program.inputs, inputs)]
     parts.append(program.define_lines(shape_uniforms=True))
     parts += [shaders.source(path) for path in program.shaders]
-    # Always guarded: whether the texture is padded is a size.
-    guard = "if (getOutputTexelIndex() >= OUT_TEXELS)" if output.packed else "if (getOutputFlatIndex() >= OUT_SIZE)"
-    parts.append(f"void main() {{\n  {guard} {{ tfgl_output = vec4(0.0); return; }}\n  run();\n}}\n")
+    guard = ("if (getOutputTexelIndex() >= OUT_TEXELS)" if output.packed else "if (getOutputFlatIndex() >= OUT_SIZE)") \
+        + " { tfgl_output = vec4(0.0); return; }\n  " if output.padded else ""
+    parts.append(f"void main() {{\n  {guard}tfgl_outputCoords = computeOutputCoords();\n  run();\n}}\n")
     return "\n".join(parts)
 
 
