@@ -4,7 +4,7 @@ broadcasting, NaN/Inf helpers) around the program's own GLSL.
 Tensors are stored row-major, one value per texel, in a texture of (rows, cols) texels; a value's
 flat index i lives at texel (x = i % cols, y = i / cols). Shapes are compile-time constants, so
 each distinct shape compiles its own program (as TF.js does) and index math folds to constants;
-with shape uniforms on, generic_fragment_source makes one program per layout structure instead
+for shape-generic programs generic_fragment_source makes one program per layout structure instead
 (shape_uniforms.py). Packed layouts (2x2 values per RGBA texel) get their headers from packed_codegen.py.
 """
 from __future__ import annotations

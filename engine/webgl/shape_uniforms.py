@@ -2,11 +2,29 @@
 reach the shader as uniforms, so one compiled program serves every shape of the same structure.
 
 A program's GLSL then depends only on each layout's `Structure` (rank, packing, how its texels are
-addressed and how it is read at the output's coordinates), which is all the headers here look at;
-`values` gives the uniforms of actual layouts, set before each draw. The macro names are those of
-the constant headers (OUT_SHAPE_1, A_TC, ...), defined from the uniforms, so kernels' GLSL reads the
-same either way. Unit dims get stride 0: a broadcast read ignores the coordinate there, as the
-constant headers' dropped terms do.
+addressed, which dims are 1, how it is read at the output's coordinates), which is all the headers
+here look at; `values` gives the uniforms of actual layouts, set before each draw. The macro names
+are those of the constant headers (OUT_SHAPE_1, A_TC, ...), defined from the uniforms, so kernels'
+GLSL reads the same either way. Unit dims are dropped from the index math, as the constant headers'
+folding does (a broadcast read ignores the coordinate there).
+
+Which programs are generic (backends/webgl.py): by default the families that opt in with
+`Program.shape_uniforms` because it costs nothing measurable in steady state on llvmpipe (per-draw
+A/B against the constant headers, within ~3%): packed matmul, packed depthwise, packed elementwise
+and pack/unpack; their `Program.constant_sizes` (matmul's shared dim, depthwise's image height and
+width) stay defines. TFGL_SHAPE_UNIFORMS=1 makes every program generic with all its sizes uniforms
+(fewest programs), =0 none (a program per shape). What made generic programs slow, and how these
+headers avoid it:
+- llvmpipe does not reuse math on uniforms across the branches and unrolled steps of a kernel, so
+  per-tap texel addresses (batch * TR + i) cost up to 20%: kernels with inner loops take a matrix's
+  first texel row out of them (getXMatrixRow, getXBatch, getXTexelAt);
+- a loop whose trip count is a uniform does not unroll, and bounds compared at every tap against
+  uniforms cost ~3% each: those sizes stay constants by default;
+- output coordinates come from gl_FragCoord when the texture is the natural stack of rows or
+  matrices (one division at most, computed once in main()), and main() guards only padded textures;
+- a division by a uniform runs as float division with an exact correction (divInt): llvmpipe
+  scalarizes integer division.
+Each uniform set costs the host ~0.7 us (moderngl); replays set only those that changed (replay.py).
 """
 from __future__ import annotations
 
