@@ -6,8 +6,9 @@ no context can be made, tfgl warns once and uses the CPU backend.
 Programs compile on first use and are cached by what their GLSL is made of: every shape, as TF.js's
 shader key does, or for the families that are free in steady state with shapes as uniforms (TF.js's
 WEBGL_USE_SHAPES_UNIFORMS; Program.shape_uniforms, engine/webgl/shape_uniforms.py) the layouts'
-structure, so shapes share programs; TFGL_SHAPE_UNIFORMS=1 or 0 makes every program one or the other. `compile_only()` is a dry run for warm-up: each new
-program is compiled and drawn into one pixel (llvmpipe JIT-compiles at the first draw), and
+structure, so shapes share programs; TFGL_SHAPE_UNIFORMS=1 or 0 makes every program one or the other.
+`compile_only()` is a dry run for warm-up: each new program is compiled and drawn into one pixel
+(llvmpipe JIT-compiles at the first draw), and
 everything else the run makes is thrown away when it ends, so no value it did not compute survives it
 (TF.js's compile-only mode left zeros behind, tfjs#7372). Ops without a GL kernel run their CPU kernel
 on downloaded values (logged once per op), and ops whose inputs are all small CPU tensors run on the
