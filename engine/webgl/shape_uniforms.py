@@ -44,7 +44,9 @@ class Structure(NamedTuple):
     rank: int
     packed: bool
     one_row: bool = False    # rows == 1: the texel index is the x coordinate
-    natural: bool = False    # packed, cols == TC: matrix texel (b, i, j) sits at (j, b * TR + i)
+    # cols == TC (packed): matrix texel (b, i, j) sits at (j, b * TR + i); cols == the last dim
+    # (unpacked): value (..., j) at (j, flat index of the others). An output's texture is also exact.
+    natural: bool = False
     reads: str = ""          # an input's read at the output's coordinates (see above)
     odd_rows: bool = False   # a packed output's last texel row / col is half outside the shape
     odd_cols: bool = False
