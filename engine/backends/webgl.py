@@ -4,9 +4,11 @@ Each thread gets its own context and backend (engine/webgl/context.py has the th
 no context can be made, tfgl warns once and uses the CPU backend.
 
 Programs compile on first use and are cached by what their GLSL is made of: every shape, as TF.js's
-shader key does by default, or with TFGL_SHAPE_UNIFORMS=1 (TF.js's WEBGL_USE_SHAPES_UNIFORMS) the
-layouts' structure, so shapes share programs. `compile_only()` is a dry run for warm-up: each new
-program is compiled and drawn into one pixel (llvmpipe JIT-compiles at the first draw), and
+shader key does, or for the families that are free in steady state with shapes as uniforms (TF.js's
+WEBGL_USE_SHAPES_UNIFORMS; Program.shape_uniforms, engine/webgl/shape_uniforms.py) the layouts'
+structure, so shapes share programs; TFGL_SHAPE_UNIFORMS=1 or 0 makes every program one or the other.
+`compile_only()` is a dry run for warm-up: each new program is compiled and drawn into one pixel
+(llvmpipe JIT-compiles at the first draw), and
 everything else the run makes is thrown away when it ends, so no value it did not compute survives it
 (TF.js's compile-only mode left zeros behind, tfjs#7372). Ops without a GL kernel run their CPU kernel
 on downloaded values (logged once per op), and ops whose inputs are all small CPU tensors run on the
@@ -172,9 +174,11 @@ class WebGLBackend(Backend):
         self.debug = os.environ.get("TFGL_DEBUG", "") not in ("", "0")
         # WEBGL_PACK: kernels that have packed programs use them (TFGL_WEBGL_PACK=0 to compare).
         self.pack = os.environ.get("TFGL_WEBGL_PACK", "1") not in ("", "0")
-        # WEBGL_USE_SHAPES_UNIFORMS (TFGL_SHAPE_UNIFORMS=1): shapes and sizes as uniforms, one program
-        # per layout structure. Off by default: on llvmpipe it costs ~30% steady state (bench/RESULTS.md).
-        self.shape_uniforms = os.environ.get("TFGL_SHAPE_UNIFORMS", "0") not in ("", "0")
+        # WEBGL_USE_SHAPES_UNIFORMS: shapes and sizes as uniforms, one program per layout structure, for
+        # the families that opt in (Program.shape_uniforms: free in steady state); TFGL_SHAPE_UNIFORMS=1
+        # or 0 forces it on or off for every program, to compare.
+        setting = os.environ.get("TFGL_SHAPE_UNIFORMS", "")
+        self.shape_uniforms: bool | None = None if setting == "" else setting != "0"
         self._programs: dict[tuple, _Compiled] = {}
         # Per program and exact layouts: its compiled program and its shape uniforms, resolved.
         self._bindings: dict[tuple, tuple[_Compiled, list]] = {}
@@ -360,7 +364,7 @@ class WebGLBackend(Backend):
     def _relayout(self, data: GLTensorData, geometry: tuple[int, int, int], direction: str) -> GLTensorData:
         """A pack or unpack program's copy of `data`, viewed as (batch, rows, cols) matrices."""
         program = Program(direction, (_RELAYOUT_SHADERS[direction],), ("A",), packed_inputs=direction == "unpack",
-                          packed_output=direction == "pack")
+                          packed_output=direction == "pack", shape_uniforms=True)
         layout = Layout(geometry, data.rows, data.cols, data.packed)
         with self.current():
             return self._draw(program, [data], (layout,), geometry, data.dtype)
@@ -478,21 +482,24 @@ class WebGLBackend(Backend):
             self.stats.cache_hits += 1
             return binding, started
         check_ranks(program, list(inputs), output)
-        if self.shape_uniforms:
+        generic = program.shape_uniforms if self.shape_uniforms is None else self.shape_uniforms
+        if generic and self.shape_uniforms is None:
+            program = program.with_constant_sizes()
+        if generic:
             input_structures, output_structure = structures(list(inputs), output)
             program_key = (program.key(shape_uniforms=True), input_structures, output_structure)
         else:
             program_key = key
         compiled = self._programs.get(program_key)
         if compiled is None:
-            source = generic_fragment_source(program, input_structures, output_structure) if self.shape_uniforms \
+            source = generic_fragment_source(program, input_structures, output_structure) if generic \
                 else fragment_source(program, list(inputs), output)
             compiled = self._link(program, source)
             self._programs[program_key] = compiled
         else:
             self.stats.cache_hits += 1
         values = {**shape_uniforms.values(program.inputs, inputs, output), **(program.sizes or {})} \
-            if self.shape_uniforms else {}
+            if generic else {}
         binding = compiled, [u for u in (_uniform_value(compiled, name, value)
                                          for name, value in values.items()) if u is not None]
         self._bindings[key] = binding

@@ -4,7 +4,7 @@ broadcasting, NaN/Inf helpers) around the program's own GLSL.
 Tensors are stored row-major, one value per texel, in a texture of (rows, cols) texels; a value's
 flat index i lives at texel (x = i % cols, y = i / cols). Shapes are compile-time constants, so
 each distinct shape compiles its own program (as TF.js does) and index math folds to constants;
-with shape uniforms on, generic_fragment_source makes one program per layout structure instead
+for shape-generic programs generic_fragment_source makes one program per layout structure instead
 (shape_uniforms.py). Packed layouts (2x2 values per RGBA texel) get their headers from packed_codegen.py.
 """
 from __future__ import annotations
@@ -144,9 +144,9 @@ def generic_fragment_source(program: Program, inputs: tuple[Structure, ...], out
     parts += [shape_uniforms.sampler_header(name, s, output) for name, s in zip(program.inputs, inputs)]
     parts.append(program.define_lines(shape_uniforms=True))
     parts += [shaders.source(path) for path in program.shaders]
-    # Always guarded: whether the texture is padded is a size.
-    guard = "if (getOutputTexelIndex() >= OUT_TEXELS)" if output.packed else "if (getOutputFlatIndex() >= OUT_SIZE)"
-    parts.append(f"void main() {{\n  {guard} {{ tfgl_output = vec4(0.0); return; }}\n  run();\n}}\n")
+    guard = ("if (getOutputTexelIndex() >= OUT_TEXELS)" if output.packed else "if (getOutputFlatIndex() >= OUT_SIZE)") \
+        + " { tfgl_output = vec4(0.0); return; }\n  " if output.padded else ""
+    parts.append(f"void main() {{\n  {guard}tfgl_outputCoords = computeOutputCoords();\n  run();\n}}\n")
     return "\n".join(parts)
 
 

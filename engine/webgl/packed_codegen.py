@@ -78,11 +78,16 @@ def sampler_header(name: str, shape: tuple[int, ...], cols: int, rows: int, out_
     else:
         index = "0"
     lines.append(f"vec4 get{name}({params}) {{ return get{name}Texel({index}); }}")
-    # Texel (i, j) of matrix b, in texel units: a straight texelFetch when rows stack matrices.
+    # Texel row `row` (of all matrices') at texel col j: a straight texelFetch when rows stack
+    # matrices. Kernels with inner loops take a matrix's row out of them (MatrixRow, Batch).
     natural = cols == tc
-    fetch = f"texelFetch({name}, ivec2(j, b * {tr} + i), 0)" if natural \
-        else f"get{name}Texel((b * {tr} + i) * {tc} + j)"
-    lines.append(f"vec4 get{name}MatrixTexel(int b, int i, int j) {{ return {fetch}; }}")
+    fetch = f"texelFetch({name}, ivec2(j, row), 0)" if natural else f"get{name}Texel(row * {tc} + j)"
+    lines += [f"int get{name}MatrixRow(int b) {{ return b * {tr}; }}",
+              f"vec4 get{name}TexelAt(int row, int j) {{ return {fetch}; }}",
+              f"vec4 get{name}MatrixTexel(int b, int i, int j) {{ return get{name}TexelAt(b * {tr} + i, j); }}"]
+    if rank > 2:
+        lines.append(f"int get{name}Batch({', '.join(f'int {n}' for n in names[:-2])}) {{ "
+                     f"return {_batch_terms(shape, names)}; }}")
     if out_packed:
         lines.append(_at_out_coords(name, shape, out_shape))
     return "\n".join(lines) + "\n"

@@ -2,7 +2,7 @@
 and per-draw uniforms. Building the GLSL (compiler.py) and running it (backend.py) live elsewhere."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from collections.abc import Mapping
 
 
@@ -21,6 +21,20 @@ class Program:
     loop_iterations: int = 0                   # iterations one fragment runs, all loops together
     packed_inputs: bool = False                # samplers read packed textures (getX returns a vec4)
     packed_output: bool = False                # writes a packed texture (setOutput takes a vec4)
+    # Shape-generic by default (TFGL_SHAPE_UNIFORMS unset): this family's GLSL costs nothing measurable in
+    # steady state with its sizes and the headers' shapes as uniforms (see shape_uniforms.py).
+    shape_uniforms: bool = False
+    # Sizes that stay defines in that default all the same, as a uniform would cost steady time (a loop's
+    # trip count, bounds checked at every tap); TFGL_SHAPE_UNIFORMS=1 makes them uniforms too.
+    constant_sizes: tuple[str, ...] = ()
+
+    def with_constant_sizes(self) -> Program:
+        """This program with its `constant_sizes` moved from sizes to defines."""
+        if not self.constant_sizes:
+            return self
+        sizes = dict(self.sizes or {})
+        constants = {k: sizes.pop(k) for k in self.constant_sizes}
+        return replace(self, sizes=sizes, defines={**(self.defines or {}), **constants}, constant_sizes=())
 
     def key(self, shape_uniforms: bool = False) -> tuple:
         """Everything but the uniforms: what the program's GLSL depends on (the sizes' names only

@@ -55,7 +55,12 @@ class Replay:
         self.pool = pool
         self.feeds = recorder.feeds
         self.draws = sum(1 for step in recorder.steps if step[0] == "draw")
-        self._steps = [_bind(step) for step in recorder.steps]
+        # The value each uniform was last given by this plan, while no other draw ran since: a shared
+        # (shape-generic) program keeps its uniforms between calls, so a steady call sets only those
+        # that changed since its previous draw, as a program per shape sets none.
+        self._set: dict = {}
+        self._after_last_run = None
+        self._steps = [_bind(step, self._set) for step in recorder.steps]
         self.last_issue_s = 0.0   # host time issuing the last replay's steps (Python + driver calls)
 
     def run(self, feeds: dict) -> list[np.ndarray]:
@@ -68,6 +73,8 @@ class Replay:
                 values = feeds[key]
                 buffer[:values.size] = values.reshape(-1)
                 texture.write(buffer)
+            if self._drawn_since():  # another draw may have set uniforms since
+                self._set.clear()
             started = time.perf_counter()
             for step in self._steps:
                 step()
@@ -75,8 +82,19 @@ class Replay:
             results = [self._read(slot) for slot in self.outputs]
             backend.check_error("a replayed run")
         backend.stats.draws += self.draws
+        self._after_last_run = self._draw_count()
         backend.stats.downloads += sum(1 for slot in self.outputs if slot.texture is not None)
         return results
+
+    def _draw_count(self) -> tuple:
+        """Every draw this backend made: (its counters, draws, dry draws), the counters only growing
+        (reset_stats makes new ones)."""
+        stats = self.backend.stats
+        return stats, stats.draws, stats.dry_draws
+
+    def _drawn_since(self) -> bool:
+        last, now = self._after_last_run, self._draw_count()
+        return last is None or last[0] is not now[0] or last[1:] != now[1:]
 
     def _read(self, slot: OutputSlot) -> np.ndarray:
         if slot.texture is None:
@@ -94,8 +112,9 @@ class Replay:
         self.discard()
 
 
-def _bind(step: tuple):
-    """A step as one closure over bound methods, so a replay does only the GL calls."""
+def _bind(step: tuple, set_values: dict):
+    """A step as one closure over bound methods, so a replay does only the GL calls; a uniform whose
+    last value (in `set_values`) is this very value object is not set again."""
     if step[0] == "upload":
         _, texture, data = step
         return lambda: texture.write(data)
@@ -103,12 +122,17 @@ def _bind(step: tuple):
     uses = [(texture.use, unit) for unit, texture in enumerate(textures)]
     use_program, draw_arrays = gl.UseProgram, gl.DrawArrays
 
+    # Keyed by program and location: bindings of one program may hold distinct value objects.
+    keyed = [((program, location), setter, location, count, values) for setter, location, count, values in uniforms]
+
     def draw():
         framebuffer.use()
         for use, unit in uses:
             use(location=unit)
         use_program(program)
-        for setter, location, count, values in uniforms:
-            setter(location, count, values)
+        for key, setter, location, count, values in keyed:
+            if set_values.get(key) is not values:
+                setter(location, count, values)
+                set_values[key] = values
         draw_arrays(GL_TRIANGLES, 0, 3)
     return draw

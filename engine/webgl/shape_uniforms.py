@@ -2,11 +2,29 @@
 reach the shader as uniforms, so one compiled program serves every shape of the same structure.
 
 A program's GLSL then depends only on each layout's `Structure` (rank, packing, how its texels are
-addressed and how it is read at the output's coordinates), which is all the headers here look at;
-`values` gives the uniforms of actual layouts, set before each draw. The macro names are those of
-the constant headers (OUT_SHAPE_1, A_TC, ...), defined from the uniforms, so kernels' GLSL reads the
-same either way. Unit dims get stride 0: a broadcast read ignores the coordinate there, as the
-constant headers' dropped terms do.
+addressed, which dims are 1, how it is read at the output's coordinates), which is all the headers
+here look at; `values` gives the uniforms of actual layouts, set before each draw. The macro names
+are those of the constant headers (OUT_SHAPE_1, A_TC, ...), defined from the uniforms, so kernels'
+GLSL reads the same either way. Unit dims are dropped from the index math, as the constant headers'
+folding does (a broadcast read ignores the coordinate there).
+
+Which programs are generic (backends/webgl.py): by default the families that opt in with
+`Program.shape_uniforms` because it costs nothing measurable in steady state on llvmpipe (per-draw
+A/B against the constant headers, within ~3%): packed matmul, packed depthwise, packed elementwise
+and pack/unpack; their `Program.constant_sizes` (matmul's shared dim, depthwise's image height and
+width) stay defines. TFGL_SHAPE_UNIFORMS=1 makes every program generic with all its sizes uniforms
+(fewest programs), =0 none (a program per shape). What made generic programs slow, and how these
+headers avoid it:
+- llvmpipe does not reuse math on uniforms across the branches and unrolled steps of a kernel, so
+  per-tap texel addresses (batch * TR + i) cost up to 20%: kernels with inner loops take a matrix's
+  first texel row out of them (getXMatrixRow, getXBatch, getXTexelAt);
+- a loop whose trip count is a uniform does not unroll, and bounds compared at every tap against
+  uniforms cost ~3% each: those sizes stay constants by default;
+- output coordinates come from gl_FragCoord when the texture is the natural stack of rows or
+  matrices (one division at most, computed once in main()), and main() guards only padded textures;
+- a division by a uniform runs as float division with an exact correction (divInt): llvmpipe
+  scalarizes integer division.
+Each uniform set costs the host ~0.7 us (moderngl); replays set only those that changed (replay.py).
 """
 from __future__ import annotations
 
@@ -26,18 +44,35 @@ class Structure(NamedTuple):
     rank: int
     packed: bool
     one_row: bool = False    # rows == 1: the texel index is the x coordinate
-    natural: bool = False    # packed, cols == TC: matrix texel (b, i, j) sits at (j, b * TR + i)
+    # cols == TC (packed): matrix texel (b, i, j) sits at (j, b * TR + i); cols == the last dim
+    # (unpacked): value (..., j) at (j, flat index of the others). An output's texture is also exact.
+    natural: bool = False
     reads: str = ""          # an input's read at the output's coordinates (see above)
     odd_rows: bool = False   # a packed output's last texel row / col is half outside the shape
     odd_cols: bool = False
+    # Which dims are 1 (a packed layout's leading dims only): their coordinate is 0, and no division
+    # or multiply by a uniform is spent on them, as the constant headers fold them away.
+    units: tuple[bool, ...] = ()
+    padded: bool = False     # an output's texture has texels past its values (main() guards them)
+
+
+def _units(shape, packed: bool) -> tuple[bool, ...]:
+    return tuple(d == 1 for d in (shape[:-2] if packed else shape))
 
 
 def output_structure(shape, rows: int, cols: int, packed: bool) -> Structure:
-    rank = len(shape)
+    """`natural`: the texture is exactly (values or matrices' texel rows) x (last dim or its texels),
+    so gl_FragCoord gives the last coordinate and the row without a division."""
+    shape, rank = tuple(shape), len(shape)
     if not packed:
-        return Structure(rank, False, rows == 1)
-    return Structure(rank, True, rows == 1, odd_rows=rank >= 2 and shape[-2] % 2 == 1,
-                     odd_cols=rank >= 1 and shape[-1] % 2 == 1)
+        size = prod(shape)
+        natural = rank >= 2 and cols == shape[-1] and rows * cols == size
+        return Structure(rank, False, rows == 1, natural, units=_units(shape, False), padded=rows * cols != size)
+    batch, tr, tc = packed_texels(shape)
+    texels = max(1, batch * tr * tc)
+    return Structure(rank, True, rows == 1, rank >= 2 and (rows, cols) == (batch * tr, tc),
+                     odd_rows=rank >= 2 and shape[-2] % 2 == 1, odd_cols=rank >= 1 and shape[-1] % 2 == 1,
+                     units=_units(shape, True), padded=rows * cols != texels)
 
 
 def input_structure(shape, rows: int, cols: int, packed: bool, out_shape, out_rows: int, out_cols: int,
@@ -53,8 +88,10 @@ def input_structure(shape, rows: int, cols: int, packed: bool, out_shape, out_ro
         reads = VECTOR
     else:
         reads = BROADCAST
-    natural = packed and cols == packed_texels(shape)[2]
-    return Structure(len(shape), packed, rows == 1, natural, reads)
+    # Matrix texel rows stacked (packed), or one row per all but the last dim (unpacked): a coordinate's
+    # texel is then at (last coordinate, row) with no division.
+    natural = cols == packed_texels(shape)[2] if packed else len(shape) >= 2 and cols == shape[-1]
+    return Structure(len(shape), packed, rows == 1, natural, reads, units=_units(shape, packed))
 
 
 # -- uniform values -----------------------------------------------------------------------------------
@@ -81,6 +118,7 @@ def values(names, inputs, output) -> dict[str, object]:
         out["uOUT_tex"] = (output.rows, output.cols, max(1, prod(shape)))
         if shape:
             out["uOUT_strides"] = [prod(shape[i + 1:]) for i in range(len(shape))]
+            out["uOUT_lead"] = [prod(shape[i + 1:-1]) for i in range(len(shape) - 1)]
     if shape:
         out["uOUT_shape"] = list(shape)
     for name, layout in zip(names, inputs):
@@ -96,6 +134,7 @@ def values(names, inputs, output) -> dict[str, object]:
             out[f"u{name}_cols"] = layout.cols
             if shape:
                 out[f"u{name}_strides"] = _row_major_strides(shape)
+                out[f"u{name}_lead"] = _row_major_strides(shape[:-1])
     return out
 
 
@@ -123,6 +162,23 @@ DIV_INT = """int divInt(int a, int b) {
 }"""
 
 
+def _decompose(var: str, dims: list[int], units: tuple[bool, ...], strides: str, lines: list[str]) -> list[str]:
+    """Coordinates of `dims` from flat index `var` (row-major, strides in uniform array `strides`):
+    unit dims are 0, the last other one is what remains, so only the others divide."""
+    live = [i for i in dims if not units[i]]
+    for i in live[:-1]:
+        lines.append(f"int d{i} = divInt({var}, {strides}[{i}]); {var} -= d{i} * {strides}[{i}];")
+    if live:
+        lines.append(f"int d{live[-1]} = {var};")
+    return [f"d{i}" if not units[i] else "0" for i in dims]
+
+
+def _coords_lines(type_: str, body: list[str]) -> list[str]:
+    # Computed once in main() (tfgl_outputCoords): llvmpipe does not reuse uniform math across calls.
+    return [f"{type_} tfgl_outputCoords;", f"{type_} getOutputCoords() {{ return tfgl_outputCoords; }}",
+            f"{type_} computeOutputCoords() {{ {' '.join(body)} }}"]
+
+
 def output_header(s: Structure) -> str:
     rank = s.rank
     lines = [DIV_INT] + _shape_lines("OUT", rank) + [f"#define OUT_RANK {rank}"]
@@ -131,30 +187,34 @@ def output_header(s: Structure) -> str:
                   "#define OUT_ROWS uOUT_tex.x", "#define OUT_COLS uOUT_tex.y", "#define OUT_SIZE uOUT_tex.z",
                   "int getOutputFlatIndex() { ivec2 rc = ivec2(gl_FragCoord.xy); return rc.y * OUT_COLS + rc.x; }",
                   "void setOutput(float value) { tfgl_output = vec4(value, 0.0, 0.0, 0.0); }"]
-        body = ["int index = getOutputFlatIndex();"]
-        if rank > 1:
-            lines.append(f"uniform int uOUT_strides[{rank}];")
-        for i in range(rank - 1):
-            body.append(f"int c{i} = divInt(index, uOUT_strides[{i}]); index -= c{i} * uOUT_strides[{i}];")
-        if rank:
-            body.append(f"int c{rank - 1} = index;")
-        body.append(f"return {_construct(rank, [f'c{i}' for i in range(rank)])};")
-        lines.append(f"{_coords_type(rank)} getOutputCoords() {{ {' '.join(body)} }}")
+        if s.natural:  # the last dim along x, the flat index of the others along y
+            lines.append(f"uniform int uOUT_lead[{rank - 1}];  // strides of the dims but the last")
+            body = ["ivec2 rc = ivec2(gl_FragCoord.xy); int index = rc.y;"]
+            parts = _decompose("index", list(range(rank - 1)), s.units, "uOUT_lead", body) + ["rc.x"]
+        else:
+            if rank > 1:
+                lines.append(f"uniform int uOUT_strides[{rank}];")
+            body = ["int index = getOutputFlatIndex();"]
+            parts = _decompose("index", list(range(rank)), s.units, "uOUT_strides", body)
+        body.append(f"return {_construct(rank, parts)};")
+        lines += _coords_lines(_coords_type(rank), body)
         return "\n".join(lines) + "\n"
     lines += ["uniform ivec4 uOUT_tex;  // rows, cols, texel rows and cols per matrix", "uniform int uOUT_texels;",
               "#define OUT_ROWS uOUT_tex.x", "#define OUT_COLS uOUT_tex.y", "#define OUT_TR uOUT_tex.z",
               "#define OUT_TC uOUT_tex.w", "#define OUT_TEXELS uOUT_texels",
               "int getOutputTexelIndex() { ivec2 rc = ivec2(gl_FragCoord.xy); return rc.y * OUT_COLS + rc.x; }"]
-    body = ["int t = getOutputTexelIndex();", "int tr = divInt(t, OUT_TC);", "int c = (t - tr * OUT_TC) * 2;",
-            "int b = divInt(tr, OUT_TR);", "int r = (tr - b * OUT_TR) * 2;"]
+    batched = rank > 2 and not all(s.units)
+    if s.natural:  # texel (x, y) is col x of texel row y
+        body = ["ivec2 rc = ivec2(gl_FragCoord.xy); int c = rc.x * 2, tr = rc.y;"]
+    else:
+        body = ["int t = getOutputTexelIndex();", "int tr = divInt(t, OUT_TC);", "int c = (t - tr * OUT_TC) * 2;"]
+    body.append("int b = divInt(tr, OUT_TR); int r = (tr - b * OUT_TR) * 2;" if batched else "int r = tr * 2;")
     if rank > 2:
         lines.append(f"uniform int uOUT_strides[{rank - 2}];")
-    lead = [f"d{i}" for i in range(rank - 2)]
-    for i, name in enumerate(lead):
-        body.append(f"int {name} = divInt(b, uOUT_strides[{i}]); b -= {name} * uOUT_strides[{i}];")
+    lead = _decompose("b", list(range(rank - 2)), s.units, "uOUT_strides", body)
     parts = lead + ["r", "c"] if rank >= 2 else ["c"]
     body.append(f"return {_construct(rank, parts)};")
-    lines.append(f"{_coords_type(rank)} getOutputCoords() {{ {' '.join(body)} }}")
+    lines += _coords_lines(_coords_type(rank), body)
     masks = []
     coords = "getOutputCoords()" if rank > 1 else "ivec2(0, getOutputCoords())"
     if s.odd_cols:
@@ -182,11 +242,24 @@ def _sampler(name: str, s: Structure, out: Structure) -> str:
     if rank:
         lines.append(f"uniform int u{name}_strides[{rank}];")
     params = ", ".join(f"int d{i}" for i in range(rank))
-    index = " + ".join(f"d{i} * u{name}_strides[{i}]" for i in range(rank)) or "0"
-    lines.append(f"float get{name}({params}) {{ return get{name}Flat({index}); }}")
+    if s.natural:
+        lines.append(f"uniform int u{name}_lead[{rank - 1}];  // strides of the dims but the last")
+        row = _flat(name, s.units[:-1], rank - 1, "lead")
+        col = "0" if s.units[-1] else f"d{rank - 1}"  # a broadcast reads a unit dim's coordinate as 0
+        lines.append(f"float get{name}({params}) {{ return texelFetch({name}, ivec2({col}, {row}), 0).r; }}")
+    else:
+        lines.append(f"float get{name}({params}) {{ return get{name}Flat({_flat(name, s.units, rank)}); }}")
     if not out.packed:
         lines.append(f"float get{name}AtOutCoords() {{ {_at_out_coords(name, s, out)} }}")
     return "\n".join(lines) + "\n"
+
+
+def _flat(name: str, units: tuple[bool, ...], count: int, strides: str = "strides") -> str:
+    """The flat index of coordinates d0.. of the first `count` dims (strides u{name}_{strides}): unit
+    dims dropped, and the last dim's stride is 1 (the row-major strides' last is)."""
+    last = len(units) - 1
+    terms = [f"d{i}" if i == last else f"d{i} * u{name}_{strides}[{i}]" for i in range(count) if not units[i]]
+    return " + ".join(terms) or "0"
 
 
 def _at_out_coords(name: str, s: Structure, out: Structure) -> str:
@@ -212,24 +285,28 @@ def _packed_sampler(name: str, s: Structure, out: Structure) -> str:
     lines += _shape_lines(name, rank)
     if rank > 2:
         lines.append(f"uniform int u{name}_strides[{rank - 2}];")
-    # Texel (i, j) of matrix b, in texel units: a straight texelFetch when rows stack matrices.
-    fetch = f"texelFetch({name}, ivec2(j, b * {name}_TR + i), 0)" if s.natural \
-        else f"get{name}Texel((b * {name}_TR + i) * {name}_TC + j)"
-    lines.append(f"vec4 get{name}MatrixTexel(int b, int i, int j) {{ return {fetch}; }}")
+    # Texel row `row` (of all matrices') at texel col j: a straight texelFetch when rows stack matrices.
+    fetch = f"texelFetch({name}, ivec2(j, row), 0)" if s.natural else f"get{name}Texel(row * {name}_TC + j)"
+    lines += [f"int get{name}MatrixRow(int b) {{ return b * {name}_TR; }}",
+              f"vec4 get{name}TexelAt(int row, int j) {{ return {fetch}; }}",
+              f"vec4 get{name}MatrixTexel(int b, int i, int j) {{ return get{name}TexelAt(b * {name}_TR + i, j); }}"]
     names = [f"d{i}" for i in range(rank)]
     params = ", ".join(f"int {n}" for n in names)
     if rank >= 2:
-        batch = " + ".join(f"{n} * u{name}_strides[{i}]" for i, n in enumerate(names[:-2])) or "0"
+        if rank > 2:
+            lead = ", ".join(f"int {n}" for n in names[:-2])
+            lines.append(f"int get{name}Batch({lead}) {{ return {_flat(name, s.units, rank - 2)}; }}")
+        batch = f"get{name}Batch({', '.join(names[:-2])})" if rank > 2 else "0"
         body = f"get{name}MatrixTexel({batch}, {names[-2]} >> 1, {names[-1]} >> 1)"
     else:
         body = f"get{name}Texel({'d0 >> 1' if rank == 1 else '0'})"
     lines.append(f"vec4 get{name}({params}) {{ return {body}; }}")
     if out.packed:
-        lines.append(_packed_at_out_coords(name, s))
+        lines.append(_packed_at_out_coords(name, s, out))
     return "\n".join(lines) + "\n"
 
 
-def _packed_at_out_coords(name: str, s: Structure) -> str:
+def _packed_at_out_coords(name: str, s: Structure, out: Structure) -> str:
     fn = f"vec4 get{name}AtOutCoords()"
     if s.reads == SAME_TEXEL:
         return f"{fn} {{ return texelFetch({name}, ivec2(gl_FragCoord.xy), 0); }}"
@@ -238,6 +315,7 @@ def _packed_at_out_coords(name: str, s: Structure) -> str:
     if s.reads == SCALAR:
         return f"{fn} {{ return vec4(get{name}Texel(0).x); }}"
     if s.reads == VECTOR:
-        return (f"{fn} {{ int t = getOutputTexelIndex(); vec4 v = get{name}Texel(t - divInt(t, OUT_TC) * OUT_TC); "
-                "return vec4(v.xy, v.xy); }")
+        # The output's texel col in its matrix: its last coordinate / 2.
+        col = "getOutputCoords() >> 1" if out.rank <= 1 else f"getOutputCoords().{'xyzw'[out.rank - 1]} >> 1"
+        return f"{fn} {{ vec4 v = get{name}Texel({col}); return vec4(v.xy, v.xy); }}"
     return ""  # other broadcasts run unpacked (kernels check can_broadcast_packed)

@@ -11,17 +11,20 @@ void run() {
   for (int ky = 0; ky < FILTER_H; ky++) {
     int y = oy * STRIDE_H + ky * DILATION_H - PAD_H;
     if (y < 0 || y >= IN_H) continue;
+    // Image row (n, y)'s first texel row, once per row (llvmpipe would redo the math at every tap),
+    // from the constant IN_W: (IN_W + 1) / 2 texel rows per image row.
+    int row = getXBatch(n, y) * ((IN_W + 1) >> 1);
     for (int kx = 0; kx < FILTER_W; kx++) {
       int x0 = ox * STRIDE_W + kx * DILATION_W - PAD_W, x1 = x0 + STRIDE_W;
       bool in0 = x0 >= 0 && x0 < IN_W, in1 = x1 >= 0 && x1 < IN_W;
       // Branches, not selects, so skipped texels are not fetched (the conditions are the same for
       // every fragment of a row but the edges).
       vec4 t0 = vec4(0.0), t1 = vec4(0.0);
-      if (in0) t0 = getX(n, y, x0, ch);
+      if (in0) t0 = getXTexelAt(row + (x0 >> 1), ch >> 1);
       if ((x1 >> 1) == (x0 >> 1)) {
         t1 = t0;
       } else if (in1) {
-        t1 = getX(n, y, x1, ch);
+        t1 = getXTexelAt(row + (x1 >> 1), ch >> 1);
       }
       int tap = ky * FILTER_W + kx;
       vec2 w = pairAt(getW(tap, ch), tap);

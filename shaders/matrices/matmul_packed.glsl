@@ -1,36 +1,37 @@
 // Packed batched product into output (batch, M, N): each fragment makes a 2x2 block from texels of
 // A's rows and B's cols, two shared indices per step (TF.js's MatMulPackedProgram). Texel
 // components past the shared dim are zero in both operands. A transposed operand's texel holds
-// the block transposed: .xzyw swaps it back.
-vec4 readA(int batch, int row, int k) {
+// the block transposed: .xzyw swaps it back. baseA and baseB are the operands' first texel rows,
+// found once outside the loop (with shape uniforms llvmpipe would multiply by them in every step).
+vec4 readA(int base, int row, int k) {
 #if TRANSPOSE_A
-  return getAMatrixTexel(batch, k, row).xzyw;
+  return getATexelAt(base + k, row).xzyw;
 #else
-  return getAMatrixTexel(batch, row, k);
+  return getATexelAt(base + row, k);
 #endif
 }
 
-vec4 readB(int batch, int k, int col) {
+vec4 readB(int base, int k, int col) {
 #if TRANSPOSE_B
-  return getBMatrixTexel(batch, col, k).xzyw;
+  return getBTexelAt(base + col, k).xzyw;
 #else
-  return getBMatrixTexel(batch, k, col);
+  return getBTexelAt(base + k, col);
 #endif
 }
 
 void run() {
   ivec3 c = getOutputCoords();
-  int batchA = A_BATCHED == 1 ? c.x : 0, batchB = B_BATCHED == 1 ? c.x : 0;
+  int baseA = getAMatrixRow(A_BATCHED == 1 ? c.x : 0), baseB = getBMatrixRow(B_BATCHED == 1 ? c.x : 0);
   int row = c.y >> 1, col = c.z >> 1;
   vec4 sum = vec4(0.0);
   int k = 0;
   for (; k + 1 < SHARED_TEXELS; k += 2) {  // two steps per iteration: half the loop overhead
-    vec4 a0 = readA(batchA, row, k), b0 = readB(batchB, k, col);
-    vec4 a1 = readA(batchA, row, k + 1), b1 = readB(batchB, k + 1, col);
+    vec4 a0 = readA(baseA, row, k), b0 = readB(baseB, k, col);
+    vec4 a1 = readA(baseA, row, k + 1), b1 = readB(baseB, k + 1, col);
     sum += a0.xxzz * b0.xyxy + a0.yyww * b0.zwzw + a1.xxzz * b1.xyxy + a1.yyww * b1.zwzw;
   }
   if (k < SHARED_TEXELS) {
-    vec4 a = readA(batchA, row, k), b = readB(batchB, k, col);
+    vec4 a = readA(baseA, row, k), b = readB(baseB, k, col);
     sum += a.xxzz * b.xyxy + a.yyww * b.zwzw;
   }
 #ifdef FUSED_EPILOGUE_PACKED

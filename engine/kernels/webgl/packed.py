@@ -77,7 +77,9 @@ def matmul(backend: WebGLBackend, a: Tensor, b: Tensor, transpose_a: bool, trans
     program = Program("matmul_packed", packed_epilogue.shaders + ("matrices/matmul_packed.glsl",),
                       ("A", "B") + packed_epilogue.inputs, defines, packed_epilogue.uniforms,
                       sizes={"SHARED_TEXELS": (k + 1) // 2}, loop_iterations=(k + 1) // 2, packed_inputs=True,
-                      packed_output=True)
+                      packed_output=True, shape_uniforms=True,
+                      # A constant trip count unrolls the loop: as a uniform it costs llvmpipe ~3%.
+                      constant_sizes=("SHARED_TEXELS",))
     result = backend.run_program(program, [a3, b3, *packed_epilogue.tensors], out3, "float32")
     return _as_shape(result, out_shape)
 
@@ -161,7 +163,9 @@ def depthwise(backend: WebGLBackend, x: Tensor, filters: Tensor, info: ConvInfo,
     program = Program("depthwise_packed", packed_epilogue.shaders + ("convolution/depthwise_packed.glsl",),
                       ("X", "W") + packed_epilogue.inputs, {**packed_epilogue.defines, **_window(info)},
                       packed_epilogue.uniforms, sizes=_image_sizes(info), loop_iterations=taps, packed_inputs=True,
-                      packed_output=True)
+                      packed_output=True, shape_uniforms=True,
+                      # As uniforms, the bounds checked at every tap cost llvmpipe ~4%: the channels vary.
+                      constant_sizes=("IN_H", "IN_W"))
     return backend.run_program(program, [x, w2, *packed_epilogue.tensors], info.out_shape, "float32")
 
 
@@ -178,7 +182,7 @@ def elementwise(backend: WebGLBackend, inputs: list[Tensor], name: str, shaders:
     names = ("A", "B")[:len(inputs)]
     template = "templates/unary_packed.glsl" if len(inputs) == 1 else "templates/binary_packed.glsl"
     program = Program(f"{name}_packed", tuple(shaders) + (template,), names, defines, uniforms,
-                      packed_inputs=True, packed_output=True)
+                      packed_inputs=True, packed_output=True, shape_uniforms=True)
     return backend.run_program(program, inputs, out_shape, "float32")
 
 
