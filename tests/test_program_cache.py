@@ -18,25 +18,7 @@ import pytest
 
 from engine.cli import EXAMPLE_MODEL, main
 from engine.webgl import program_cache
-from tests.test_shader_cache import ROOT, expected_output, fresh_environment
-
-# Predicts the example model on the WebGL backend, saves the output, prints where its programs came
-# from and the warnings it saw.
-PREDICT = """
-import json, sys, warnings
-import numpy as np
-import engine
-with warnings.catch_warnings(record=True) as caught:
-    warnings.simplefilter("always")
-    model = engine.load_graph_model(sys.argv[1], backend="webgl")
-    assert model.backend.name == "webgl", "no WebGL backend in the subprocess"
-    x = np.random.default_rng(0).standard_normal((1,) + tuple(model.inputs[0].shape[1:])).astype(np.float32)
-    np.save(sys.argv[2], model.predict(x))
-    np.save(sys.argv[2] + ".again.npy", model.predict(x))  # the replayed call
-stats = model.backend.stats
-print(json.dumps({"compiled": stats.programs_compiled, "loaded": stats.programs_loaded,
-                  "warnings": [f"{w.category.__name__}: {w.message}" for w in caught]}))
-"""
+from tests.test_shader_cache import PREDICT, ROOT, expected_output, fresh_environment
 
 
 def predict_process(env: dict, out: Path) -> subprocess.Popen:

@@ -21,9 +21,9 @@ from engine.webgl import shader_cache
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Predicts the example model on the WebGL backend, saves the output, and prints the cache variables
-# the process ended up with, the warnings it saw and its compile time (the driver's JIT at first draws
-# included).
+# Predicts the example model on the WebGL backend twice (the second call replayed), saves both outputs,
+# and prints the cache variables the process ended up with, the warnings it saw, its compile time (the
+# driver's JIT at first draws included) and where its programs came from (tests/test_program_cache.py).
 PREDICT = """
 import json, os, sys, warnings
 import numpy as np
@@ -34,10 +34,13 @@ with warnings.catch_warnings(record=True) as caught:
     assert model.backend.name == "webgl", "no WebGL backend in the subprocess"
     x = np.random.default_rng(0).standard_normal((1,) + tuple(model.inputs[0].shape[1:])).astype(np.float32)
     np.save(sys.argv[2], model.predict(x))
+    np.save(sys.argv[2] + ".again.npy", model.predict(x))
+stats = model.backend.stats
 names = [name for driver in engine.webgl.shader_cache.DRIVERS for name in driver.names]
 print(json.dumps({"environ": {name: os.environ.get(name) for name in names},
                   "warnings": [f"{w.category.__name__}: {w.message}" for w in caught],
-                  "compile_ms": model.backend.stats.compile_ms}))
+                  "compile_ms": stats.compile_ms, "compiled": stats.programs_compiled,
+                  "loaded": stats.programs_loaded}))
 """
 
 
