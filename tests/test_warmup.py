@@ -1,6 +1,7 @@
 """Compile-ahead warm-up: it compiles what the first call needs, draws one pixel per program, and
 leaves nothing behind that a later call could read (TF.js's compile-only mode left zeros, tfjs#7372)."""
 import logging
+import threading
 
 import numpy as np
 import pytest
@@ -146,3 +147,99 @@ def test_a_dry_run_that_fails_on_zeros_runs_once_for_real(webgl, monkeypatch, ca
     x = sources.inputs_for("small_cnn")
     np.testing.assert_array_equal(model.predict(x), engine.load_graph_model(fixture_path("small_cnn"),
                                                                             backend=webgl).predict(x))
+
+
+def _warm_in_a_new_thread(model, threads: str, monkeypatch) -> dict:
+    """Warms `model` up on a fresh backend with TFGL_WARMUP_THREADS=threads; its stats, main context's
+    error, and the worker runs (jobs, threads, succeeded)."""
+    from engine.webgl import parallel_jit
+    monkeypatch.setenv("TFGL_WARMUP_THREADS", threads)
+    runs, real_run = [], parallel_jit.run
+
+    def spy(jobs, count):
+        runs.append((len(jobs), count, real_run(jobs, count)))
+        return runs[-1][2]
+    monkeypatch.setattr(parallel_jit, "run", spy)
+
+    def warm():
+        backend = webgl_backend.backend_for_thread()
+        model.warmup()
+        with backend.current():
+            error = backend.ctx.error
+        return backend.stats.as_dict(), error
+    stats, error = _in_a_new_thread(warm)
+    return {"stats": stats, "error": error, "runs": runs}
+
+
+def _parallel_possible() -> bool:
+    return webgl_backend.backend_for_thread()._parallel_jit
+
+
+def test_parallel_warmup_is_bit_identical_to_serial_and_to_none(webgl, monkeypatch):
+    """Worker threads JIT the programs on contexts of their own; the main context then draws each once."""
+    model = engine.load_graph_model(MOBILENET, backend=webgl)
+    x = _image(model, 2)
+    fresh = model.predict(x)
+    outputs = {}
+    for threads in ("1", "2"):
+        warmed = engine.load_graph_model(MOBILENET, backend=webgl)
+        report = _warm_in_a_new_thread(warmed, threads, monkeypatch)
+        stats = report["stats"]
+        assert report["error"] == "GL_NO_ERROR"
+        made = stats["programs_compiled"] + stats["programs_loaded"]
+        assert stats["dry_draws"] == made == len(stats["program_compiles"])
+        if threads == "2" and _parallel_possible():
+            assert report["runs"] == [(stats["dry_draws"], 2, True)]  # every worker made its context, no GL error
+        else:
+            assert report["runs"] == []
+        outputs[threads] = [warmed.predict(x) for _ in range(3)]  # executor, recording, replay
+    assert not [t for t in threading.enumerate() if t.name.startswith("tfgl-jit")]
+    for y in outputs["1"] + outputs["2"]:
+        np.testing.assert_array_equal(y, fresh)
+
+
+def test_a_failing_worker_leaves_the_work_to_the_main_context(webgl, monkeypatch, caplog):
+    from engine.errors import GLError
+    from engine.webgl import parallel_jit
+
+    def no_context():
+        raise GLError("no context for this worker")
+    monkeypatch.setattr(parallel_jit, "create_context", no_context)
+    model = engine.load_graph_model(fixture_path("small_cnn"), backend=webgl)
+    with caplog.at_level(logging.INFO, logger="tfgl.webgl"):
+        report = _warm_in_a_new_thread(model, "2", monkeypatch)
+    if _parallel_possible():
+        assert report["runs"] and not report["runs"][0][2]
+        assert "parallel JIT failed (no context for this worker)" in caplog.text
+    stats = report["stats"]
+    assert report["error"] == "GL_NO_ERROR" and stats["dry_draws"] == len(stats["program_compiles"]) > 0
+    x = sources.inputs_for("small_cnn")
+    np.testing.assert_array_equal(model.predict(x), engine.load_graph_model(fixture_path("small_cnn"),
+                                                                            backend=webgl).predict(x))
+
+
+def test_warmup_threads_setting(monkeypatch):
+    from engine.webgl import parallel_jit
+    monkeypatch.setenv("TFGL_WARMUP_THREADS", "3")
+    assert parallel_jit.threads_for(36) == 3 and parallel_jit.threads_for(2) == 2 and parallel_jit.threads_for(1) == 0
+    for serial in ("0", "1"):
+        monkeypatch.setenv("TFGL_WARMUP_THREADS", serial)
+        assert parallel_jit.threads_for(36) == 0
+    monkeypatch.setenv("TFGL_WARMUP_THREADS", "16")
+    assert parallel_jit.threads_for(36) == parallel_jit.MAX_THREADS
+
+
+def test_program_cache_off_warms_up_serially(tmp_path, webgl):
+    """Without the driver cache workers would JIT everything a second time: the main context JITs alone."""
+    import subprocess
+    import sys
+
+    from tests.test_shader_cache import ROOT, fresh_environment
+    script = ("import engine, sys; m = engine.load_graph_model(sys.argv[1], backend='webgl'); m.warmup(); "
+              "print(m.backend._parallel_jit, m.backend.stats.dry_draws)")
+    result = subprocess.run([sys.executable, "-c", script, fixture_path("small_cnn")], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120, env=fresh_environment(tmp_path, TFGL_PROGRAM_CACHE="0",
+                                                                          TFGL_WARMUP_THREADS="2"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    parallel, draws = result.stdout.split()
+    assert parallel == "False" and int(draws) > 0

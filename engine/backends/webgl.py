@@ -8,11 +8,12 @@ shader key does, or for the families that are free in steady state with shapes a
 WEBGL_USE_SHAPES_UNIFORMS; Program.shape_uniforms, engine/webgl/shape_uniforms.py) the layouts'
 structure, so shapes share programs; TFGL_SHAPE_UNIFORMS=1 or 0 makes every program one or the other.
 `compile_only()` is a dry run for warm-up: each new program is compiled and drawn into one pixel
-(llvmpipe JIT-compiles at the first draw), and
-everything else the run makes is thrown away when it ends, so no value it did not compute survives it
-(TF.js's compile-only mode left zeros behind, tfjs#7372). Ops without a GL kernel run their CPU kernel
-on downloaded values (logged once per op), and ops whose inputs are all small CPU tensors run on the
-CPU directly, as TF.js's WEBGL_CPU_FORWARD does, so shape arithmetic never round-trips through textures.
+(llvmpipe JIT-compiles at the first draw; with Mesa's disk cache on, worker threads JIT them in
+parallel first, engine/webgl/parallel_jit.py), and everything else the run makes is thrown away when
+it ends, so no value it did not compute survives it (TF.js's compile-only mode left zeros behind,
+tfjs#7372). Ops without a GL kernel run their CPU kernel on downloaded values (logged once per op), and
+ops whose inputs are all small CPU tensors run on the CPU directly, as TF.js's WEBGL_CPU_FORWARD does,
+so shape arithmetic never round-trips through textures.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ from engine.backends.base import Backend, as_outputs, run_cpu_kernel
 from engine.errors import GLError
 from engine.kernels.registry import BACKEND_NEUTRAL, Kernel, get_kernel
 from engine.tensors import Tensor
-from engine.webgl import program_cache, shader_cache, shape_uniforms
+from engine.webgl import parallel_jit, program_cache, shader_cache, shape_uniforms
 from engine.webgl.compiler import (
     VERTEX_SHADER, Layout, check_ranks, fragment_source, generic_fragment_source, structures,
 )
@@ -80,6 +81,7 @@ class Stats:
 class _Compiled:
     program: int                  # the GL program object (engine/webgl/gl.py)
     uniforms: dict[str, Uniform]  # its active uniforms
+    source: str                   # its fragment shader, for warm-up's workers (parallel_jit.py)
     drawn: bool = False           # the driver finishes compiling at the first draw (llvmpipe JITs there)
 
 
@@ -113,6 +115,18 @@ class _ThrowawayPool(TextureManager):
 
 
 @dataclass
+class _Deferred:
+    compiled: _Compiled
+    job: parallel_jit.Job
+    fbo: object
+    textures: list
+    uniforms: list
+    name: str
+    layouts: str
+    link_ms: float
+
+
+@dataclass
 class _DryRun:
     """What a compile-only run made, deleted when it ends: uploads it attached to tensors (a weight
     among them; kernels alias a tensor once uploaded, as a real run's do, so they take the same
@@ -124,6 +138,8 @@ class _DryRun:
     uploads: dict = field(default_factory=dict)       # id(tensor) -> (tensor, its upload)
     twins: dict = field(default_factory=dict)         # id(data) -> (data, {layout key: twin})
     framebuffers: dict = field(default_factory=dict)  # texture glo -> one-pixel framebuffer
+    # id(compiled) -> _Deferred: new programs' first draws, made after the workers' (None: draw at once)
+    deferred: dict | None = None
 
     def twins_of(self, data: GLTensorData) -> dict:
         return self.twins.setdefault(id(data), (data, {}))[1]
@@ -149,6 +165,10 @@ def layouts_summary(inputs: tuple[Layout, ...], output: Layout) -> str:
     def one(layout: Layout) -> str:
         return "x".join(map(str, layout.shape)) + ("p" if layout.packed else "")
     return f"{','.join(one(i) for i in inputs)} -> {one(output)}"
+
+
+def _spec(texture) -> tuple[int, int, int]:
+    return (*texture.size, texture.components)
 
 
 def _uniform_value(compiled: _Compiled, name: str, value) -> tuple | None:
@@ -192,6 +212,10 @@ class WebGLBackend(Backend):
             self.gl = GL(ctx.tfgl_proc_address)
             self._driver = program_cache.Driver(ctx.info["GL_VENDOR"], ctx.info["GL_RENDERER"],
                                                 ctx.info["GL_VERSION"])
+            # Warm-up's workers pay only where a driver cache hands their JIT output to this context:
+            # Mesa's disk cache, in tfgl's folder (on when Mesa offers program binaries).
+            self._parallel_jit = shader_cache.enabled() and "mesa" in ctx.info["GL_VERSION"].lower() \
+                and self.gl.binary_formats > 0
 
     def synchronize(self) -> None:
         with self.current():
@@ -223,16 +247,32 @@ class WebGLBackend(Backend):
         if self._dry is not None:
             raise RuntimeError("compile_only() runs are not nested")
         shared, dry = self.textures, _DryRun(_ThrowawayPool(self.ctx))
+        if self._parallel_jit and parallel_jit.wanted() > 1:
+            dry.deferred = {}
         with self.current():
             bound = self.ctx.fbo or self.ctx.detect_framebuffer(0)  # None: nothing bound yet
             self.textures, self._dry = dry.pool, dry
             try:
                 yield
+                if dry.deferred:
+                    self._draw_deferred(dry.deferred.values())
             finally:
                 self.textures, self._dry = shared, None
                 # moderngl rebinds its last framebuffer after making one: it must not be a deleted one.
                 bound.use()
                 dry.discard()
+
+    def _draw_deferred(self, deferred) -> None:
+        """The dry run's first draws: the workers JIT them into Mesa's disk cache in parallel, then this
+        context draws each (loading the JIT output; or compiling it, where a worker failed)."""
+        threads = parallel_jit.threads_for(len(deferred))
+        if threads:
+            parallel_jit.run([d.job for d in deferred], threads)
+        for d in deferred:
+            started = time.perf_counter()
+            self._submit(d.compiled, d.fbo, d.textures, d.uniforms)
+            self.stats.dry_draws += 1
+            self._first_drawn(d.compiled, d.name, d.layouts, started, d.link_ms)
 
     @property
     def compiling_only(self) -> bool:
@@ -442,33 +482,49 @@ class WebGLBackend(Backend):
         output = self.textures.acquire(rows, cols, 4 if packed else 1)
         size = int(np.prod(out_shape, dtype=np.int64))
         result = GLTensorData(self, output, rows, cols, size, out_dtype, out_shape if packed else None)
-        if self._dry is not None and compiled.drawn:
+        dry = self._dry
+        if dry is not None and (compiled.drawn or (dry.deferred is not None and id(compiled) in dry.deferred)):
             return result
-        self._framebuffer(output).use()
-        for unit, data in enumerate(datas):
-            data.texture.use(location=unit)
         uniforms = shape_values + [u for u in (_uniform_value(compiled, name, value)
                                                for name, value in (program.uniforms or {}).items()) if u is not None]
+        textures = [d.texture for d in datas]
+        if dry is not None and dry.deferred is not None:
+            job = parallel_jit.Job(compiled.source, tuple(program.inputs), tuple(_spec(t) for t in textures),
+                                   _spec(output))
+            dry.deferred[id(compiled)] = _Deferred(compiled, job, self._framebuffer(output), textures, uniforms,
+                                                   program.name, layouts_summary(layouts, output_layout),
+                                                   (time.perf_counter() - started) * 1e3)
+            return result
+        self._submit(compiled, self._framebuffer(output), textures, uniforms)
+        if dry is not None:
+            self.stats.dry_draws += 1
+        else:
+            self.stats.draws += 1
+        if self.recorder is not None:
+            self.recorder.steps.append(("draw", self._framebuffer(output), textures, self.gl,
+                                        compiled.program, uniforms))
+        if not compiled.drawn:
+            self._first_drawn(compiled, program.name, layouts_summary(layouts, output_layout), started)
+        return result
+
+    def _submit(self, compiled: _Compiled, fbo, textures: list, uniforms: list) -> None:
+        fbo.use()
+        for unit, texture in enumerate(textures):
+            texture.use(location=unit)
         gl = self.gl
         gl.UseProgram(compiled.program)
         gl.BindVertexArray(gl.empty_vao)
         for setter, location, count, values in uniforms:
             setter(location, count, values)
         gl.DrawArrays(GL_TRIANGLES, 0, 3)
-        if self._dry is not None:
-            self.stats.dry_draws += 1
-        else:
-            self.stats.draws += 1
-        if self.recorder is not None:
-            self.recorder.steps.append(("draw", self._framebuffer(output), [d.texture for d in datas], gl,
-                                        compiled.program, uniforms))
-        if not compiled.drawn:
-            compiled.drawn = True
-            self.ctx.finish()
-            ms = (time.perf_counter() - started) * 1e3
-            self.stats.compile_ms += ms
-            self.stats.program_compiles.append((program.name, layouts_summary(layouts, output_layout), ms))
-        return result
+
+    def _first_drawn(self, compiled: _Compiled, name: str, layouts: str, started: float, link_ms: float = 0.0) -> None:
+        """Counts a program's compile time once its first draw finished (llvmpipe JITs there)."""
+        compiled.drawn = True
+        self.ctx.finish()
+        ms = link_ms + (time.perf_counter() - started) * 1e3
+        self.stats.compile_ms += ms
+        self.stats.program_compiles.append((name, layouts, ms))
 
     def _compiled(self, program: Program, inputs: tuple[Layout, ...],
                   output: Layout) -> tuple[tuple[_Compiled, list], float]:
@@ -530,7 +586,7 @@ class WebGLBackend(Backend):
                 cache.write(entry_key, self._driver, *binary)
         uniforms = gl.uniforms(gl_program)
         gl.set_samplers(gl_program, uniforms, program.inputs)
-        return _Compiled(gl_program, uniforms)
+        return _Compiled(gl_program, uniforms, source)
 
     def _framebuffer(self, texture):
         """The texture's framebuffer; in a dry run one that draws its first pixel only (its viewport)."""
