@@ -30,6 +30,7 @@ import numpy as np
 
 from engine import dtypes
 from engine.backends.base import Backend, as_outputs, run_cpu_kernel
+from engine.backends.dry_run import DeferredDraw, DryRun, ThrowawayPool
 from engine.errors import GLError
 from engine.kernels.registry import BACKEND_NEUTRAL, Kernel, get_kernel
 from engine.tensors import Tensor
@@ -99,67 +100,6 @@ class _DeviceCache:
         weakref.finalize(tensor, data.release)
 
 
-class _ThrowawayPool(TextureManager):
-    """A compile-only run's textures: it remembers every one it made, to delete them all at the end."""
-
-    def __init__(self, ctx):
-        super().__init__(ctx)
-        self.made: list = []
-
-    def acquire(self, rows: int, cols: int, channels: int = 1):
-        created = self.created
-        texture = super().acquire(rows, cols, channels)
-        if self.created != created:
-            self.made.append(texture)
-        return texture
-
-
-@dataclass
-class _Deferred:
-    compiled: _Compiled
-    job: parallel_jit.Job
-    fbo: object
-    textures: list
-    uniforms: list
-    name: str
-    layouts: str
-    link_ms: float
-
-
-@dataclass
-class _DryRun:
-    """What a compile-only run made, deleted when it ends: uploads it attached to tensors (a weight
-    among them; kernels alias a tensor once uploaded, as a real run's do, so they take the same
-    paths), and those it kept aside, and twins. Keyed by id() with the object held, so an id is
-    never reused meanwhile."""
-
-    pool: _ThrowawayPool
-    attached: list = field(default_factory=list)      # (tensor, the upload it was given)
-    uploads: dict = field(default_factory=dict)       # id(tensor) -> (tensor, its upload)
-    twins: dict = field(default_factory=dict)         # id(data) -> (data, {layout key: twin})
-    framebuffers: dict = field(default_factory=dict)  # texture glo -> one-pixel framebuffer
-    # id(compiled) -> _Deferred: new programs' first draws, made after the workers' (None: draw at once)
-    deferred: dict | None = None
-
-    def twins_of(self, data: GLTensorData) -> dict:
-        return self.twins.setdefault(id(data), (data, {}))[1]
-
-    def discard(self) -> None:
-        for tensor, data in self.attached:
-            if tensor.device_data is data:
-                tensor.dispose()
-        for _, data in self.uploads.values():
-            data.release()
-        for _, twins in self.twins.values():
-            for twin in twins.values():
-                twin.release()
-        for fbo in self.framebuffers.values():
-            fbo.release()
-        for texture in self.pool.made:
-            texture.release()
-        self.attached, self.uploads, self.twins, self.framebuffers, self.pool.made = [], {}, {}, {}, []
-
-
 def layouts_summary(inputs: tuple[Layout, ...], output: Layout) -> str:
     """A program's shapes in short, as the compile list shows them: '1x24x24x3,3x3x3x8 -> 1x24x24x8p'."""
     def one(layout: Layout) -> str:
@@ -207,7 +147,7 @@ class WebGLBackend(Backend):
         self._logged_fallbacks: set[str] = set()
         self._current = False
         self.recorder: Recorder | None = None
-        self._dry: _DryRun | None = None
+        self._dry: DryRun | None = None
         with self.current():
             self.gl = GL(ctx.tfgl_proc_address)
             self._driver = program_cache.Driver(ctx.info["GL_VENDOR"], ctx.info["GL_RENDERER"],
@@ -246,7 +186,7 @@ class WebGLBackend(Backend):
         the end. Only the compiled programs stay."""
         if self._dry is not None:
             raise RuntimeError("compile_only() runs are not nested")
-        shared, dry = self.textures, _DryRun(_ThrowawayPool(self.ctx))
+        shared, dry = self.textures, DryRun(ThrowawayPool(self.ctx))
         if self._parallel_jit and parallel_jit.wanted() > 1:
             dry.deferred = {}
         with self.current():
@@ -491,7 +431,7 @@ class WebGLBackend(Backend):
         if dry is not None and dry.deferred is not None:
             job = parallel_jit.Job(compiled.source, tuple(program.inputs), tuple(_spec(t) for t in textures),
                                    _spec(output))
-            dry.deferred[id(compiled)] = _Deferred(compiled, job, self._framebuffer(output), textures, uniforms,
+            dry.deferred[id(compiled)] = DeferredDraw(compiled, job, self._framebuffer(output), textures, uniforms,
                                                    program.name, layouts_summary(layouts, output_layout),
                                                    (time.perf_counter() - started) * 1e3)
             return result
