@@ -435,14 +435,14 @@ class WebGLBackend(Backend):
                                                    program.name, layouts_summary(layouts, output_layout),
                                                    (time.perf_counter() - started) * 1e3)
             return result
-        self._submit(compiled, self._framebuffer(output), textures, uniforms)
+        fbo = self._framebuffer(output)
+        self._submit(compiled, fbo, textures, uniforms)
         if dry is not None:
             self.stats.dry_draws += 1
         else:
             self.stats.draws += 1
         if self.recorder is not None:
-            self.recorder.steps.append(("draw", self._framebuffer(output), textures, self.gl,
-                                        compiled.program, uniforms))
+            self.recorder.steps.append(("draw", fbo, textures, self.gl, compiled.program, uniforms))
         if not compiled.drawn:
             self._first_drawn(compiled, program.name, layouts_summary(layouts, output_layout), started)
         return result
@@ -468,9 +468,10 @@ class WebGLBackend(Backend):
 
     def _compiled(self, program: Program, inputs: tuple[Layout, ...],
                   output: Layout) -> tuple[tuple[_Compiled, list], float]:
-        """The linked program for these layouts and its shape uniforms' (uniform, value) pairs. The
-        key holds everything the source is made from (as TF.js's makeShaderKey), so a hit never
-        regenerates the GLSL; with shape uniforms, layouts of one structure share a program."""
+        """The linked program for these layouts and its shape uniforms, bound as draws set them
+        ((setter, location, count, values)). The key holds everything the source is made from (as
+        TF.js's makeShaderKey), so a hit never regenerates the GLSL; with shape uniforms, layouts of one
+        structure share a program."""
         started = time.perf_counter()
         key = (program.key(), inputs, output)
         binding = self._bindings.get(key)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import shaders
 from engine.webgl import packed_codegen, shape_uniforms
+from engine.webgl.glsl import construct_coords, coords_type
 from engine.webgl.program import CPUFallback, Program
 from engine.webgl.shape_uniforms import Structure, input_structure, output_structure
 from engine.webgl.textures import packed_texels
@@ -48,22 +49,12 @@ class Layout:
     packed: bool = False
 
 
-def coords_type(rank: int) -> str:
-    return {0: "int", 1: "int", 2: "ivec2", 3: "ivec3", 4: "ivec4", 5: "ivec5", 6: "ivec6"}[rank]
-
-
 def strides(shape: tuple[int, ...]) -> list[int]:
     out, acc = [], 1
     for d in reversed(shape):
         out.append(acc)
         acc *= d
     return out[::-1]
-
-
-def _construct(rank: int, parts: list[str]) -> str:
-    if rank <= 1:
-        return parts[0] if parts else "0"
-    return f"{coords_type(rank)}({', '.join(parts)})"
 
 
 def output_header(layout: Layout) -> str:
@@ -81,7 +72,7 @@ def output_header(layout: Layout) -> str:
             body.append(f"int {names[i]} = index;")
         else:
             body.append(f"int {names[i]} = index / {stride}; index -= {names[i]} * {stride};")
-    body.append(f"return {_construct(rank, names)};")
+    body.append(f"return {construct_coords(rank, names)};")
     lines.append(f"{coords_type(rank)} getOutputCoords() {{ {' '.join(body)} }}")
     return "\n".join(lines) + "\n"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from math import prod
 
+from engine.webgl.glsl import construct_coords, coords_type
 from engine.webgl.textures import packed_texels
 
 
@@ -20,10 +21,6 @@ def _batch_terms(shape: tuple[int, ...], names: list[str]) -> str:
             terms.append(name if stride == 1 else f"{name} * {stride}")
         stride *= d
     return " + ".join(reversed(terms)) or "0"
-
-
-def _coords_type(rank: int) -> str:
-    return {0: "int", 1: "int", 2: "ivec2", 3: "ivec3", 4: "ivec4"}[rank]
 
 
 def output_header(shape: tuple[int, ...], rows: int, cols: int) -> str:
@@ -44,9 +41,9 @@ def output_header(shape: tuple[int, ...], rows: int, cols: int) -> str:
         inner = prod(shape[i + 1:rank - 2])
         body.append(f"int {name} = b / {inner}; b -= {name} * {inner};")
     parts = lead + ["r", "c"] if rank >= 2 else ["c"]
-    value = parts[0] if rank <= 1 else f"{_coords_type(rank)}({', '.join(parts)})"
+    value = construct_coords(rank, parts)
     body.append(f"return {value};")
-    lines.append(f"{_coords_type(rank)} getOutputCoords() {{ {' '.join(body)} }}")
+    lines.append(f"{coords_type(rank)} getOutputCoords() {{ {' '.join(body)} }}")
     masks = []
     if c_size % 2:
         masks.append(f"if ((t % OUT_TC) * 2 + 1 >= {c_size}) v.yw = vec2(0.0);")

@@ -31,6 +31,7 @@ from __future__ import annotations
 from math import prod
 from typing import NamedTuple
 
+from engine.webgl.glsl import construct_coords, coords_type
 from engine.webgl.textures import packed_texels
 
 _COMPONENTS = "xyzw"
@@ -139,14 +140,6 @@ def values(names, inputs, output) -> dict[str, object]:
 
 
 # -- headers ------------------------------------------------------------------------------------------
-def _coords_type(rank: int) -> str:
-    return {0: "int", 1: "int", 2: "ivec2", 3: "ivec3", 4: "ivec4", 5: "ivec5", 6: "ivec6"}[rank]
-
-
-def _construct(rank: int, parts: list[str]) -> str:
-    return (parts[0] if parts else "0") if rank <= 1 else f"{_coords_type(rank)}({', '.join(parts)})"
-
-
 def _shape_lines(name: str, rank: int) -> list[str]:
     if not rank:
         return []
@@ -196,8 +189,8 @@ def output_header(s: Structure) -> str:
                 lines.append(f"uniform int uOUT_strides[{rank}];")
             body = ["int index = getOutputFlatIndex();"]
             parts = _decompose("index", list(range(rank)), s.units, "uOUT_strides", body)
-        body.append(f"return {_construct(rank, parts)};")
-        lines += _coords_lines(_coords_type(rank), body)
+        body.append(f"return {construct_coords(rank, parts)};")
+        lines += _coords_lines(coords_type(rank), body)
         return "\n".join(lines) + "\n"
     lines += ["uniform ivec4 uOUT_tex;  // rows, cols, texel rows and cols per matrix", "uniform int uOUT_texels;",
               "#define OUT_ROWS uOUT_tex.x", "#define OUT_COLS uOUT_tex.y", "#define OUT_TR uOUT_tex.z",
@@ -213,8 +206,8 @@ def output_header(s: Structure) -> str:
         lines.append(f"uniform int uOUT_strides[{rank - 2}];")
     lead = _decompose("b", list(range(rank - 2)), s.units, "uOUT_strides", body)
     parts = lead + ["r", "c"] if rank >= 2 else ["c"]
-    body.append(f"return {_construct(rank, parts)};")
-    lines += _coords_lines(_coords_type(rank), body)
+    body.append(f"return {construct_coords(rank, parts)};")
+    lines += _coords_lines(coords_type(rank), body)
     masks = []
     coords = "getOutputCoords()" if rank > 1 else "ivec2(0, getOutputCoords())"
     if s.odd_cols:
@@ -272,7 +265,7 @@ def _at_out_coords(name: str, s: Structure, out: Structure) -> str:
     offset = out.rank - s.rank
     component = (lambda j: "coords") if out.rank <= 1 else (lambda j: f"coords.{'xyzwuv'[j]}")
     args = [component(i + offset) for i in range(s.rank)]
-    return f"{_coords_type(out.rank)} coords = getOutputCoords(); return get{name}({', '.join(args)});"
+    return f"{coords_type(out.rank)} coords = getOutputCoords(); return get{name}({', '.join(args)});"
 
 
 def _packed_sampler(name: str, s: Structure, out: Structure) -> str:

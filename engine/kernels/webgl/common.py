@@ -16,7 +16,8 @@ from engine import dtypes
 from engine.kernels.resolve.values import first_int, int_list
 from engine.kernels.webgl import packed
 from engine.tensors import Tensor, alias
-from engine.webgl.compiler import MAX_RANK, coords_type
+from engine.webgl.compiler import MAX_RANK
+from engine.webgl.glsl import coords_type
 from engine.webgl.program import CPUFallback, Program
 from engine.webgl.textures import GL_DTYPES
 
