@@ -399,8 +399,11 @@ class WebGLBackend(Backend):
             raise GLError(f"OpenGL error {error} after {where}")
 
     # -- programs -------------------------------------------------------------------------------------
-    def run_program(self, program: Program, inputs: list[Tensor], out_shape, out_dtype: str = "float32") -> Tensor:
-        """Draws `program` over a new output texture; returns the output tensor (on the GPU)."""
+    def run_program(self, program: Program, inputs: list[Tensor], out_shape, out_dtype: str = "float32",
+                    texture_like=None) -> Tensor:
+        """Draws `program` over a new output texture (laid out as a tensor of shape `texture_like`, of
+        the same size, would be: a kernel that computes on a view keeps its result's natural texture);
+        returns the output tensor (on the GPU)."""
         out_shape = tuple(int(d) for d in out_shape)
         size = int(np.prod(out_shape, dtype=np.int64))
         if size == 0:
@@ -410,13 +413,13 @@ class WebGLBackend(Backend):
                               f"this driver's limit of {self.max_loop_iterations}")
         datas = [self.texture_of(t, program.packed_inputs) for t in inputs]
         layouts = tuple(Layout(t.shape, d.rows, d.cols, d.packed) for t, d in zip(inputs, datas))
-        data = self._draw(program, datas, layouts, out_shape, out_dtype)
+        data = self._draw(program, datas, layouts, out_shape, out_dtype, texture_like)
         return Tensor(None, out_dtype, out_shape, device=data)
 
     def _draw(self, program: Program, datas: list[GLTensorData], layouts: tuple[Layout, ...],
-              out_shape: tuple[int, ...], out_dtype: str) -> GLTensorData:
+              out_shape: tuple[int, ...], out_dtype: str, texture_like=None) -> GLTensorData:
         packed = program.packed_output
-        rows, cols = self._layout(out_shape, packed)
+        rows, cols = self._layout(out_shape if texture_like is None else texture_like, packed)
         output_layout = Layout(out_shape, rows, cols, packed)
         (compiled, shape_values), started = self._compiled(program, layouts, output_layout)
         output = self.textures.acquire(rows, cols, 4 if packed else 1)
@@ -479,11 +482,12 @@ class WebGLBackend(Backend):
             self.stats.cache_hits += 1
             return binding, started
         check_ranks(program, list(inputs), output)
-        generic = program.shape_uniforms if self.shape_uniforms is None else self.shape_uniforms
+        generic = (program.shape_uniforms if self.shape_uniforms is None else self.shape_uniforms) and \
+            shape_uniforms.exact((*inputs, output))
         if generic and self.shape_uniforms is None:
             program = program.with_constant_sizes()
         if generic:
-            input_structures, output_structure = structures(list(inputs), output)
+            input_structures, output_structure = structures(program, list(inputs), output)
             program_key = (program.key(shape_uniforms=True), input_structures, output_structure)
         else:
             program_key = key

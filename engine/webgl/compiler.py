@@ -9,7 +9,9 @@ for shape-generic programs generic_fragment_source makes one program per layout 
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import cache
 
 import shaders
 from engine.webgl import packed_codegen, shape_uniforms
@@ -62,7 +64,9 @@ def output_header(layout: Layout) -> str:
     lines = [f"#define OUT_SIZE {max(1, _size(shape))}",
              f"#define OUT_ROWS {layout.rows}", f"#define OUT_COLS {layout.cols}", f"#define OUT_RANK {rank}",
              "int getOutputFlatIndex() { ivec2 rc = ivec2(gl_FragCoord.xy); return rc.y * OUT_COLS + rc.x; }",
-             "void setOutput(float value) { tfgl_output = vec4(value, 0.0, 0.0, 0.0); }"]
+             "void setOutput(float value) { tfgl_output = vec4(value, 0.0, 0.0, 0.0); }",
+             # Kernels divide sizes with divInt: by a constant here (folded), by a uniform when shape-generic.
+             "int divInt(int a, int b) { return a / b; }"]
     for i, d in enumerate(shape):
         lines.append(f"#define OUT_SHAPE_{i} {d}")
     body = ["int index = getOutputFlatIndex();"]
@@ -121,11 +125,26 @@ def check_ranks(program: Program, inputs: list[Layout], output: Layout) -> None:
         raise CPUFallback(f"{program.name}: packed tensors of rank above 4")
 
 
-def structures(inputs: list[Layout], output: Layout) -> tuple[tuple[Structure, ...], Structure]:
-    """The layouts' structures: all a shape-generic program's source depends on."""
-    return (tuple(input_structure(i.shape, i.rows, i.cols, i.packed, output.shape, output.rows, output.cols,
-                                  output.packed) for i in inputs),
-            output_structure(output.shape, output.rows, output.cols, output.packed))
+def structures(program: Program, inputs: list[Layout], output: Layout) -> tuple[tuple[Structure, ...], Structure]:
+    """The layouts' structures: all a shape-generic program's source depends on (only what the header
+    functions `program` calls depend on)."""
+    calls = header_calls(program.shaders, program.inputs, tuple(str(v) for v in (program.defines or {}).values()))
+    ins = tuple(input_structure(i.shape, i.rows, i.cols, i.packed, output.shape, output.rows, output.cols,
+                                output.packed, *calls[name]) for name, i in zip(program.inputs, inputs))
+    coords = calls["OUT"] or any(s.reads in (shape_uniforms.BROADCAST, shape_uniforms.VECTOR) for s in ins)
+    return ins, output_structure(output.shape, output.rows, output.cols, output.packed, coords)
+
+
+@cache
+def header_calls(paths: tuple[str, ...], names: tuple[str, ...], defines: tuple[str, ...]) -> dict:
+    """Which header functions GLSL files `paths` and define values call: per sampler name, whether
+    getXAtOutCoords, getX and getXFlat ("OUT": whether getOutputCoords). Text anywhere counts, even
+    in a branch the defines leave out."""
+    text = "\n".join([*(shaders.source(path) for path in paths), *defines])
+    calls = {name: tuple(re.search(rf"\bget{name}{suffix}\(", text) is not None
+                         for suffix in ("AtOutCoords", "", "Flat")) for name in names}
+    calls["OUT"] = "getOutputCoords(" in text
+    return calls
 
 
 def generic_fragment_source(program: Program, inputs: tuple[Structure, ...], output: Structure) -> str:

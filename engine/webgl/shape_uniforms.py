@@ -44,7 +44,7 @@ class Structure(NamedTuple):
     """What a layout's header code depends on; two layouts with equal structures share source."""
     rank: int
     packed: bool
-    one_row: bool = False    # rows == 1: the texel index is the x coordinate
+    one_row: bool = False    # an input's rows == 1: the texel index is the x coordinate
     # cols == TC (packed): matrix texel (b, i, j) sits at (j, b * TR + i); cols == the last dim
     # (unpacked): value (..., j) at (j, flat index of the others). An output's texture is also exact.
     natural: bool = False
@@ -58,44 +58,78 @@ class Structure(NamedTuple):
 
 
 def _units(shape, packed: bool) -> tuple[bool, ...]:
-    return tuple(d == 1 for d in (shape[:-2] if packed else shape))
+    """Unit dims are folded only where others vary: a one-value layout is read and written at
+    coordinates 0 (never broadcast), and sharing its program with larger ones costs nothing."""
+    dims = shape[:-2] if packed else shape
+    return tuple(d == 1 and prod(shape) > 1 for d in dims)
 
 
-def output_structure(shape, rows: int, cols: int, packed: bool) -> Structure:
+def output_structure(shape, rows: int, cols: int, packed: bool, coords: bool = True) -> Structure:
     """`natural`: the texture is exactly (values or matrices' texel rows) x (last dim or its texels),
-    so gl_FragCoord gives the last coordinate and the row without a division."""
+    so gl_FragCoord gives the last coordinate and the row without a division. `coords`: whether the
+    program reads its output coordinates (getOutputCoords): an unpacked one that does not only needs
+    its flat index."""
     shape, rank = tuple(shape), len(shape)
     if not packed:
         size = prod(shape)
         natural = rank >= 2 and cols == shape[-1] and rows * cols == size
-        return Structure(rank, False, rows == 1, natural, units=_units(shape, False), padded=rows * cols != size)
+        units = _units(shape, False)
+        # Unit dims fold away the divisions of the coordinates before the last one decomposed (all
+        # but the last, or of those along y in a natural texture): nothing to fold with only one.
+        decomposed = rank - 1 if natural else rank
+        units = tuple(u and i < decomposed and decomposed > 1 and coords for i, u in enumerate(units))
+        natural = natural and coords
+        return Structure(rank, False, False, natural, units=units, padded=rows * cols != size)
     batch, tr, tc = packed_texels(shape)
     texels = max(1, batch * tr * tc)
-    return Structure(rank, True, rows == 1, rank >= 2 and (rows, cols) == (batch * tr, tc),
+    return Structure(rank, True, False, rank >= 2 and (rows, cols) == (batch * tr, tc),
                      odd_rows=rank >= 2 and shape[-2] % 2 == 1, odd_cols=rank >= 1 and shape[-1] % 2 == 1,
                      units=_units(shape, True), padded=rows * cols != texels)
 
 
 def input_structure(shape, rows: int, cols: int, packed: bool, out_shape, out_rows: int, out_cols: int,
-                    out_packed: bool) -> Structure:
+                    out_packed: bool, at_out: bool = True, coords: bool = True, flat: bool = True) -> Structure:
+    """`at_out`, `coords` and `flat`: whether the program reads this input with getXAtOutCoords, getX
+    and getXFlat; an unpacked input's structure holds only what the code it reads depends on."""
     shape, out_shape = tuple(shape), tuple(out_shape)
-    if shape == out_shape and (rows, cols) == (out_rows, out_cols) and packed == out_packed:
-        reads = SAME_TEXEL
-    elif shape == out_shape:
-        reads = SAME_INDEX
-    elif prod(shape) == 1:
-        reads = SCALAR
-    elif packed and out_shape and prod(shape) == out_shape[-1] and shape[-1] == out_shape[-1]:
-        reads = VECTOR
-    else:
-        reads = BROADCAST
     # Matrix texel rows stacked (packed), or one row per all but the last dim (unpacked): a coordinate's
     # texel is then at (last coordinate, row) with no division.
     natural = cols == packed_texels(shape)[2] if packed else len(shape) >= 2 and cols == shape[-1]
-    return Structure(len(shape), packed, rows == 1, natural, reads, units=_units(shape, packed))
+    reads = _reads(shape, rows, cols, packed, out_shape, out_rows, out_cols, out_packed) if at_out else ""
+    units, one_row = _units(shape, packed), rows == 1
+    if not packed:
+        coords = coords or reads == BROADCAST
+        natural = natural and coords
+        # Only a broadcast read needs its unit dims folded; at coordinates inside the shape a unit dim's
+        # is 0, and folding it would save one multiply by its (zero) stride for a program of its own.
+        if reads != BROADCAST:
+            units = (False,) * len(shape)
+        one_row = one_row and (flat or reads in (SAME_INDEX, SCALAR) or (coords and not natural))
+    return Structure(len(shape), packed, one_row, natural, reads, units=units)
+
+
+def _reads(shape, rows: int, cols: int, packed: bool, out_shape, out_rows: int, out_cols: int,
+           out_packed: bool) -> str:
+    if shape == out_shape and (rows, cols) == (out_rows, out_cols) and packed == out_packed:
+        return SAME_TEXEL
+    if shape == out_shape:
+        return SAME_INDEX
+    if prod(shape) == 1:
+        return SCALAR
+    if packed and out_shape and prod(shape) == out_shape[-1] and shape[-1] == out_shape[-1]:
+        return VECTOR
+    return BROADCAST
 
 
 # -- uniform values -----------------------------------------------------------------------------------
+EXACT_LIMIT = 1 << 24
+
+def exact(layouts) -> bool:
+    """Whether divInt is exact for every index of these layouts (compiler.Layout): larger tensors get
+    programs per shape."""
+    return all(max(layout.rows * layout.cols, prod(layout.shape)) < EXACT_LIMIT for layout in layouts)
+
+
 def _row_major_strides(shape) -> list[int]:
     out, acc = [], 1
     for d in reversed(shape):
@@ -148,7 +182,7 @@ def _shape_lines(name: str, rank: int) -> list[str]:
 
 
 # llvmpipe scalarizes integer division (one lane at a time) but not float division: a float quotient,
-# corrected by one step, is exact for 0 <= a < 2**24 (texel indices and coordinates).
+# corrected by one step, is exact for 0 <= a < 2**24 (texel indices and coordinates: see `exact`).
 DIV_INT = """int divInt(int a, int b) {
   int q = int(float(a) / float(b)), r = a - q * b;
   return q - int(r < 0) + int(r >= b);

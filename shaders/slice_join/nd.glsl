@@ -51,7 +51,7 @@ void outCoords(out int c[6]) {
   c = int[6](0, 0, 0, 0, 0, 0);
   int rest = getOutputFlatIndex();
   for (int i = OUT_RANK - 1; i > 0; i--) {
-    int q = rest / s[i];
+    int q = divInt(rest, s[i]);
     c[i] = rest - q * s[i];
     rest = q;
   }

@@ -4,6 +4,6 @@ void run() {
   outCoords(c);
   int s[6];
   aShape(s);
-  for (int i = 0; i < A_RANK; i++) c[i] = c[i] - (c[i] / s[i]) * s[i];
+  for (int i = 0; i < A_RANK; i++) c[i] = c[i] - divInt(c[i], s[i]) * s[i];
   setOutput(getAFlat(flatA(c)));
 }

@@ -10,7 +10,7 @@ void run() {
   for (int i = 1; i <= SPATIAL; i++) {
     int block = u_block[i - 1];
     int full = c[i] + u_crop[i - 1];
-    int q = full / block;
+    int q = divInt(full, block);
     offset = offset * block + (full - q * block);
     c[i] = q;
   }

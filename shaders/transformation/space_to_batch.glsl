@@ -8,11 +8,11 @@ void run() {
   outCoords(c);
   int s[6];
   aShape(s);
-  int offset = c[0] / A_SHAPE_0;
+  int offset = divInt(c[0], A_SHAPE_0);
   c[0] -= offset * A_SHAPE_0;
   for (int i = SPATIAL; i >= 1; i--) {
     int block = u_block[i - 1];
-    int q = offset / block;
+    int q = divInt(offset, block);
     int k = c[i] * block + (offset - q * block) - u_pad[i - 1];
     offset = q;
     if (k < 0 || k >= s[i]) { setOutput(0.0); return; }

@@ -12,7 +12,7 @@ KERNELS = KernelTable()
 
 @KERNELS.define("Add", "AddV2")
 def add(backend, a, b):
-    return binary(backend, a, b, "arithmetic/add.glsl")
+    return binary(backend, a, b, "arithmetic/add.glsl", commutative=True)
 
 
 @KERNELS.define("Sub")
@@ -22,7 +22,7 @@ def sub(backend, a, b):
 
 @KERNELS.define("Mul")
 def mul(backend, a, b):
-    return binary(backend, a, b, "arithmetic/mul.glsl")
+    return binary(backend, a, b, "arithmetic/mul.glsl", commutative=True)
 
 
 @KERNELS.define("BiasAdd")

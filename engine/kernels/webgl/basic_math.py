@@ -16,7 +16,7 @@ import numpy as np
 
 from engine.kernels.registry import KernelTable
 from engine.kernels.webgl import packed
-from engine.kernels.webgl.common import broadcast_shape, require_gl_dtypes, ternary
+from engine.kernels.webgl.common import broadcast_shape, integer_define, require_gl_dtypes, run_elementwise, ternary
 from engine.tensors import Tensor
 from engine.webgl.program import CPUFallback, Program
 from engine.webgl.textures import ComplexGLData
@@ -35,7 +35,8 @@ _INVERSE_TRIG = ("basic_math/lib_inverse_trig.glsl",)
 
 def _program(shader: str, libs: tuple[str, ...], template: str, inputs: tuple[str, ...], integer: bool,
              uniforms: dict | None = None) -> Program:
-    return Program(shader, (*libs, shader, template), inputs, {"INTEGER": integer}, uniforms)
+    return Program(shader, (*libs, shader, template), inputs,
+                   integer_define((*libs, shader), "int32" if integer else "float32"), uniforms)
 
 
 def _unary(backend: WebGLBackend, x: Tensor, shader: str, libs: tuple[str, ...] = (), integers: bool = False,
@@ -51,7 +52,7 @@ def _unary(backend: WebGLBackend, x: Tensor, shader: str, libs: tuple[str, ...] 
                                     uniforms)
         if result is not None:
             return result
-    return backend.run_program(program, [x], x.shape, out_dtype or x.dtype)
+    return run_elementwise(backend, program, [x], x.shape, out_dtype or x.dtype)
 
 
 # op -> (shader, GLSL libraries, keeps int32 semantics, output dtype)
@@ -109,7 +110,7 @@ def atan2(backend, y, x):
     if y.dtype != "float32" or x.dtype != "float32":
         raise CPUFallback("Atan2 runs on float32 only")
     program = _program("basic_math/atan2.glsl", _INVERSE_TRIG, "templates/binary.glsl", ("A", "B"), False)
-    return backend.run_program(program, [y, x], broadcast_shape(y.shape, x.shape), "float32")
+    return run_elementwise(backend, program, [y, x], broadcast_shape(y.shape, x.shape), "float32")
 
 
 @KERNELS.define("Prelu")
@@ -117,7 +118,7 @@ def prelu(backend, x, alpha):
     """TF.js's fused PReLU: alpha (broadcast against x) scales the negative part."""
     require_gl_dtypes(x, alpha)
     program = _program("basic_math/prelu.glsl", (), "templates/binary.glsl", ("A", "B"), x.dtype == "int32")
-    return backend.run_program(program, [x, alpha], broadcast_shape(x.shape, alpha.shape), x.dtype)
+    return run_elementwise(backend, program, [x, alpha], broadcast_shape(x.shape, alpha.shape), x.dtype)
 
 
 @KERNELS.define("ClipByValue")
@@ -128,7 +129,7 @@ def clip_by_value(backend, t, clip_value_min, clip_value_max):
     if shape != t.shape:
         raise CPUFallback(f"bounds of shapes {clip_value_min.shape} and {clip_value_max.shape} widen {t.shape}")
     return ternary(backend, t, clip_value_min, clip_value_max, "basic_math/clip_by_value.glsl", t.shape, t.dtype,
-                   defines={"INTEGER": t.dtype == "int32"})
+                   defines=integer_define(("basic_math/clip_by_value.glsl",), t.dtype))
 
 
 # -- complex64: two float textures per tensor (as TF.js); other ops on complex run the CPU kernel --
@@ -165,4 +166,4 @@ def imag(backend, x):
 def complex_abs(backend, x):
     re, im = backend.complex_parts(x)
     program = _program("basic_math/complex_abs.glsl", (), "templates/binary.glsl", ("A", "B"), False)
-    return backend.run_program(program, [re, im], x.shape, "float32")
+    return run_elementwise(backend, program, [re, im], x.shape, "float32")

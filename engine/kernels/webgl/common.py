@@ -6,12 +6,14 @@ imports the backend at run time.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+import shaders
 from engine import dtypes
 from engine.kernels.resolve.values import first_int, int_list
 from engine.kernels.webgl import packed
@@ -147,38 +149,83 @@ def transpose_tensor(backend: WebGLBackend, x: Tensor, perm: Sequence[int]) -> T
     component = (lambda i: "c") if rank <= 1 else (lambda i: f"c.{_COMPONENTS[i]}")
     read = "getA(" + ", ".join(component(source_axis_to_out[j]) for j in range(rank)) + ")"
     program = Program("transpose", ("matrices/transpose.glsl",), ("A",),
-                      {"COORDS_TYPE": coords_type(rank), "TRANSPOSE_READ": read})
+                      {"COORDS_TYPE": coords_type(rank), "TRANSPOSE_READ": read}, shape_uniforms=True)
     small_out = [in_shape[p] for p in small_perm]
     result = backend.run_program(program, [view(backend, x, in_shape)], small_out, x.dtype)
     return reshaped(result, out_shape)
 
 
 # -- program runners ---------------------------------------------------------------------------------------
+def integer_define(paths: Sequence[str], dtype: str) -> dict:
+    """INTEGER (int32 math) for the shaders that tell it apart; the others' programs serve both dtypes."""
+    return {"INTEGER": dtype == "int32"} if any("INTEGER" in shaders.source(path) for path in paths) else {}
+
+
+def elementwise_shapes(shapes: Sequence[tuple[int, ...]],
+                       out_shape: tuple[int, ...]) -> tuple[list[tuple[int, ...]], tuple[int, ...]]:
+    """The fewest dims an elementwise program over `out_shape`, with inputs of `shapes` broadcasting
+    onto it, needs: unit dims dropped, neighbours that broadcast alike merged (one dim without a
+    broadcast), an input's leading unit dims dropped. With shape uniforms, shapes of one broadcast
+    pattern then share a program whatever their rank."""
+    padded = [(1,) * (len(out_shape) - len(s)) + tuple(s) for s in shapes]
+    dims: list[list] = []   # [size, which inputs broadcast along it]
+    for i, d in enumerate(out_shape):
+        if d == 1:
+            continue
+        pattern = tuple(p[i] == 1 for p in padded)
+        if dims and dims[-1][1] == pattern:
+            dims[-1][0] *= d
+        else:
+            dims.append([d, pattern])
+    views = []
+    for j in range(len(shapes)):
+        view_shape = [1 if pattern[j] else d for d, pattern in dims]
+        while view_shape and view_shape[0] == 1:
+            view_shape.pop(0)
+        views.append(tuple(view_shape) or (1,))
+    return views, tuple(d for d, _ in dims) or (1,)
+
+
+def run_elementwise(backend: WebGLBackend, program: Program, inputs: Sequence[Tensor], out_shape,
+                    out_dtype: str) -> Tensor:
+    """Draws an elementwise `program`, shape-generic, on views of `elementwise_shapes` (into the texture
+    `out_shape` gets, so that its readers find the layout they expect)."""
+    out_shape = tuple(int(d) for d in out_shape)
+    shapes, view_shape = elementwise_shapes([t.shape for t in inputs], out_shape)
+    views = [view(backend, t, s) for t, s in zip(inputs, shapes)]
+    result = backend.run_program(dataclasses.replace(program, shape_uniforms=True), views, view_shape, out_dtype,
+                                 texture_like=out_shape)
+    return reshaped(result, out_shape)
+
+
 def unary(backend: WebGLBackend, x: Tensor, shader: str, out_dtype: str | None = None,
           defines: dict | None = None, uniforms: dict | None = None) -> Tensor:
     """Runs `shader` (defining `float unary_op(float)`) over every element of x."""
     require_gl_dtypes(x)
-    defines = {"INTEGER": x.dtype == "int32", **(defines or {})}
+    defines = {**integer_define((shader,), x.dtype), **(defines or {})}
     if (out_dtype or x.dtype) == "float32":
         result = packed.elementwise(backend, [x], shader, (shader,), x.shape, defines, uniforms)
         if result is not None:
             return result
     program = Program(shader, (shader, "templates/unary.glsl"), ("A",), defines, uniforms)
-    return backend.run_program(program, [x], x.shape, out_dtype or x.dtype)
+    return run_elementwise(backend, program, [x], x.shape, out_dtype or x.dtype)
 
 
 def binary(backend: WebGLBackend, a: Tensor, b: Tensor, shader: str, out_dtype: str | None = None,
-           defines: dict | None = None) -> Tensor:
-    """Runs `shader` (defining `float binary_op(float, float)`) with broadcasting."""
+           defines: dict | None = None, commutative: bool = False) -> Tensor:
+    """Runs `shader` (defining `float binary_op(float, float)`) with broadcasting. A `commutative` op
+    takes the larger operand first, so that x op s and s op x share a program."""
     require_gl_dtypes(a, b)
+    if commutative and a.size < b.size:
+        a, b = b, a
     shape = broadcast_shape(a.shape, b.shape)
-    defines = {"INTEGER": a.dtype == "int32", **(defines or {})}
+    defines = {**integer_define((shader,), a.dtype), **(defines or {})}
     if (out_dtype or a.dtype) == "float32":
         result = packed.elementwise(backend, [a, b], shader, (shader,), shape, defines)
         if result is not None:
             return result
     program = Program(shader, (shader, "templates/binary.glsl"), ("A", "B"), defines)
-    return backend.run_program(program, [a, b], shape, out_dtype or a.dtype)
+    return run_elementwise(backend, program, [a, b], shape, out_dtype or a.dtype)
 
 
 def ternary(backend: WebGLBackend, a: Tensor, b: Tensor, c: Tensor, shader: str, out_shape, out_dtype: str,
@@ -187,7 +234,7 @@ def ternary(backend: WebGLBackend, a: Tensor, b: Tensor, c: Tensor, shader: str,
     broadcasts against it (its dims align with the output's trailing dims)."""
     require_gl_dtypes(a, b, c)
     program = Program(shader, (*libs, shader, "templates/ternary.glsl"), ("A", "B", "C"), defines)
-    return backend.run_program(program, [a, b, c], out_shape, out_dtype)
+    return run_elementwise(backend, program, [a, b, c], out_shape, out_dtype)
 
 
 def index_map(backend: WebGLBackend, x: Tensor, out_shape, shader: str, *, defines: dict | None = None,
@@ -195,5 +242,5 @@ def index_map(backend: WebGLBackend, x: Tensor, out_shape, shader: str, *, defin
     """Runs an index-map program (shaders/slice_join/nd.glsl + `shader`): every output element copies
     the element of x (sampler A) that `shader` picks."""
     require_rank(x.shape, out_shape)
-    program = Program(shader, ("slice_join/nd.glsl", shader), ("A",), defines, uniforms)
+    program = Program(shader, ("slice_join/nd.glsl", shader), ("A",), defines, uniforms, shape_uniforms=True)
     return backend.run_program(program, [x], out_shape, out_dtype or x.dtype)

@@ -5,9 +5,10 @@ One fragment per output element loops over the window's taps (and, for convoluti
 channels), as TF.js's unpacked Conv2DProgram / Pool2DProgram. Every op is treated as 3-D: 1-D and
 2-D ops get leading spatial dims of size 1, whose loops and index terms the compiler folds away.
 Geometry comes from engine/kernels/conv_util.py (the CPU kernels' too) and reaches the shader as
-defines: sizes, strides, dilations, pads, and each tensor's flat strides per axis (N, C, D, H, W),
-so channels-first and channels-last data are read in place, with no transposes. The output's
-coordinates are decoded from its flat index by COORD_<axis>(i) macros (size-1 axes are 0).
+defines (pools: sizes, uniforms when shape-generic): sizes, strides, dilations, pads, and each
+tensor's flat strides per axis (N, C, D, H, W), so channels-first and channels-last data are read
+in place, with no transposes. The output's coordinates are decoded from its flat index by
+COORD_<axis>(i) macros (size-1 axes are 0).
 
 With packing on, NHWC Conv2D and depthwise convolutions run packed.py's programs instead.
 
@@ -68,22 +69,27 @@ def _tensor_defines(prefix: str, batch: int, channels: int, spatial: Sequence[in
     return {f"{prefix}_STRIDE_{axis}": strides[axis] for axis in _AXES}
 
 
-def _coord_defines(batch: int, channels: int, spatial: Sequence[int], channels_last: bool) -> dict[str, str]:
-    """COORD_<axis>(i): the output's coordinate along each axis from its flat index i."""
+def _coord_defines(batch: int, channels: int, spatial: Sequence[int],
+                   channels_last: bool) -> tuple[dict[str, str], dict[str, int]]:
+    """COORD_<axis>(i): the output's coordinate along each axis from its flat index i (size-1 axes are
+    0), and the sizes it divides by, COORD_STRIDE_<axis> and COORD_SIZE_<axis> (defines or uniforms)."""
     sizes = _sizes(batch, channels, spatial)
     strides = _flat_strides(sizes, channels_last)
     total = prod(sizes.values())
-    defines = {}
+    defines, divisors = {}, {}
     for axis in _AXES:
         size, stride = sizes[axis], strides[axis]
         if size == 1:
             expr = "0"
         else:
-            expr = "(i)" if stride == 1 else f"((i) / {stride})"
+            expr = "(i)"
+            if stride != 1:
+                expr, divisors[f"COORD_STRIDE_{axis}"] = f"divInt((i), COORD_STRIDE_{axis})", stride
             if stride * size != total:
-                expr = f"({expr} % {size})"
+                expr, divisors[f"COORD_SIZE_{axis}"] = \
+                    f"({expr} - divInt({expr}, COORD_SIZE_{axis}) * COORD_SIZE_{axis})", size
         defines[f"COORD_{axis}(i)"] = expr
-    return defines
+    return defines, divisors
 
 
 def _window_defines(info: ConvInfo) -> dict[str, int]:
@@ -97,11 +103,12 @@ def _window_defines(info: ConvInfo) -> dict[str, int]:
     return defines
 
 
-def _input_output_defines(info: ConvInfo) -> dict:
-    """Window geometry, the input X's strides and the output's coordinate macros."""
-    return {**_window_defines(info),
-            **_tensor_defines("X", info.batch, info.in_channels, info.in_size, info.channels_last),
-            **_coord_defines(info.batch, info.out_channels, info.out_size, info.channels_last)}
+def _input_output_defines(info: ConvInfo) -> tuple[dict[str, str], dict[str, int]]:
+    """The output's coordinate macros, and the sizes: window geometry, the input X's strides and what
+    the macros divide by."""
+    macros, divisors = _coord_defines(info.batch, info.out_channels, info.out_size, info.channels_last)
+    return macros, {**_window_defines(info), **divisors,
+                    **_tensor_defines("X", info.batch, info.in_channels, info.in_size, info.channels_last)}
 
 
 def _require_float(*tensors: Tensor) -> None:
@@ -121,7 +128,8 @@ def _convolve(backend: WebGLBackend, x: Tensor, filters: Tensor, info: ConvInfo,
     _require_float(x, filters)
     if info.is_empty:
         return empty(info.out_shape, "float32")
-    defines = {**_input_output_defines(info), **(extra or {})}
+    macros, sizes = _input_output_defines(info)
+    defines = {**macros, **sizes, **(extra or {})}
     shaders, names, tensors, uniforms = (_CONVOLUTION_SHADERS[name],), ("X", "W"), [x, filters], None
     if epilogue is not None and not epilogue.empty:
         defines.update(epilogue.defines)
@@ -234,9 +242,9 @@ def conv2d_backprop_input(backend, input_sizes, filters, out_backprop, *, stride
     # An empty out_backprop (no window fits) reads nothing: the shader's loops find no output
     # position, so the gradient is zero.
     out_d, out_h, out_w = _three(info.out_size, 1)
-    defines = {**_window_defines(info), "OUT_D": out_d, "OUT_H": out_h, "OUT_W": out_w,
-               **_tensor_defines("DY", info.batch, info.out_channels, info.out_size, info.channels_last),
-               **_coord_defines(info.batch, info.in_channels, info.in_size, info.channels_last)}
+    macros, divisors = _coord_defines(info.batch, info.in_channels, info.in_size, info.channels_last)
+    defines = {**_window_defines(info), "OUT_D": out_d, "OUT_H": out_h, "OUT_W": out_w, **macros, **divisors,
+               **_tensor_defines("DY", info.batch, info.out_channels, info.out_size, info.channels_last)}
     program = Program("conv_backprop_input", ("convolution/backprop_input.glsl",), ("Dy", "W"), defines,
                       loop_iterations=prod(info.window) * info.out_channels)
     return backend.run_program(program, [out_backprop, filters], info.in_shape, "float32")
@@ -251,11 +259,12 @@ def pool_tensor(backend: WebGLBackend, x: Tensor, info: ConvInfo, op: int, filte
     _require_float(x, *([filters] if filters is not None else []))
     if info.is_empty:
         return empty(info.out_shape, out_dtype)
-    defines = {**_input_output_defines(info), "POOL_OP": op, **(extra or {})}
+    macros, sizes = _input_output_defines(info)
     names, tensors = ("X",), [x]
     if filters is not None:
         names, tensors = ("X", "W"), [x, filters]
-    program = Program("pool", ("convolution/pool.glsl",), names, defines, loop_iterations=prod(info.window))
+    program = Program("pool", ("convolution/pool.glsl",), names, {**macros, "POOL_OP": op, **(extra or {})},
+                      sizes=sizes, loop_iterations=prod(info.window), shape_uniforms=True)
     return backend.run_program(program, tensors, info.out_shape, out_dtype)
 
 

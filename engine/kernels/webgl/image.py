@@ -61,7 +61,8 @@ def _resize(backend: WebGLBackend, op: str, images: Tensor, size: Tensor, align_
     defines = {"HALF_PIXEL": bool(half_pixel_centers)}
     if not bilinear:
         defines["ALIGN_CORNERS"] = bool(align_corners)
-    program = Program(op, (_COMMON, shader), ("A",), defines, {"u_scale": _vec2(scale_h, scale_w)})
+    program = Program(op, (_COMMON, shader), ("A",), defines, {"u_scale": _vec2(scale_h, scale_w)},
+                      shape_uniforms=True)
     return backend.run_program(program, [images], out_shape, out_dtype)
 
 

@@ -41,7 +41,7 @@ def softmax_tensor(backend: WebGLBackend, logits: Tensor, log: bool) -> Tensor:
     row_max = reduce_rows(backend, rows, MAX, "float32")
     row_sum = reduce_rows(backend, rows, SUM, "float32", pre=PRE_EXP_SHIFTED, shift=row_max)
     program = Program("log_softmax" if log else "softmax", ("normalization/softmax.glsl",), ("A", "M", "S"),
-                      {"LOG_SOFTMAX": log})
+                      {"LOG_SOFTMAX": log}, shape_uniforms=True)
     result = backend.run_program(program, [rows, row_max, row_sum], rows.shape, "float32")
     row_max.dispose()
     row_sum.dispose()

@@ -38,6 +38,8 @@ SINGLE_PASS_MAX = 1024   # rows up to this long reduce in one pass
 MAX_WINDOW = 4096        # the most values one fragment reads
 DIRECT_SCAN_MAX = 128    # scans along longer axes take log2(n) Hillis-Steele passes
 
+# A window's trip count stays a define by default: as a uniform, its loop would not unroll.
+_WINDOW = ("WINDOW",)
 SUM, PROD, MAX, MIN, ALL, ANY = range(6)
 _INIT = {SUM: 0.0, PROD: 1.0, MAX: float("-inf"), MIN: float("inf"), ALL: 1.0, ANY: 0.0}
 PRE_NONE, PRE_SQUARE, PRE_EXP_SHIFTED = 0, 1, 2
@@ -62,15 +64,16 @@ def reduce_rows(backend: WebGLBackend, rows: Tensor, op: int, out_dtype: str, pr
         window = window_size(size)
         out = math.ceil(size / window)
         last = out == 1
-        defines = {"REDUCE_OP": op, "REDUCE_INIT": _INIT[op], "WINDOW": window, "IN_SIZE": size,
-                   "PARTIAL": size % window != 0, "PRE": pre if first else PRE_NONE,
-                   "POST": post if last else POST_NONE}
+        defines = {"REDUCE_OP": op, "REDUCE_INIT": _INIT[op], "PARTIAL": size % window != 0,
+                   "PRE": pre if first else PRE_NONE, "POST": post if last else POST_NONE}
+        sizes = {"WINDOW": window, "IN_SIZE": size}
         if last and post in (POST_DIVIDE, POST_INT_DIVIDE):
-            defines["COUNT"] = count
+            sizes["COUNT"] = count
         names, inputs = ("A",), [current]
         if first and pre == PRE_EXP_SHIFTED:
             names, inputs = ("A", "B"), [current, shift]
-        program = Program("reduce", ("reduction/reduce.glsl",), names, defines)
+        program = Program("reduce", ("reduction/reduce.glsl",), names, defines, sizes=sizes, shape_uniforms=True,
+                          constant_sizes=_WINDOW)
         result = backend.run_program(program, inputs, (batch, out), out_dtype if last else "float32")
         if current is not rows:
             current.dispose()
@@ -177,11 +180,11 @@ def arg_reduce_tensor(backend: WebGLBackend, x: Tensor, axis: int, largest: bool
     while indices is None or size > 1:
         window = window_size(size)
         out = math.ceil(size / window)
-        defines = {"LARGEST": largest, "START": start, "WINDOW": window, "IN_SIZE": size,
-                   "PARTIAL": size % window != 0, "FIRST_PASS": indices is None}
+        defines = {"LARGEST": largest, "START": start, "PARTIAL": size % window != 0, "FIRST_PASS": indices is None}
         names, inputs = (("A",), [values]) if indices is None else (("A", "I"), [values, indices])
-        result = backend.run_program(Program("arg_reduce", ("reduction/arg_reduce.glsl",), names, defines),
-                                     inputs, (batch, out), "int32")
+        program = Program("arg_reduce", ("reduction/arg_reduce.glsl",), names, defines,
+                          sizes={"WINDOW": window, "IN_SIZE": size}, shape_uniforms=True, constant_sizes=_WINDOW)
+        result = backend.run_program(program, inputs, (batch, out), "int32")
         if indices is not None:
             indices.dispose()
         indices, size = result, out

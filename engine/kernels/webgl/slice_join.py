@@ -116,8 +116,9 @@ def concat_2d(backend: WebGLBackend, parts: list[Tensor], dtype: str) -> Tensor:
         groups = [parts[i:i + MAX_CONCAT_INPUTS] for i in range(0, len(parts), MAX_CONCAT_INPUTS)]
         return concat_2d(backend, [concat_2d(backend, g, dtype) for g in groups], dtype)
     offsets = np.cumsum([0] + [p.shape[1] for p in parts])
-    defines = {"NUM_INPUTS": len(parts), **{f"OFFSET_{k}": int(offsets[k]) for k in range(1, len(parts))}}
-    program = Program("concat", ("slice_join/concat.glsl",), tuple(f"T{k}" for k in range(len(parts))), defines)
+    program = Program("concat", ("slice_join/concat.glsl",), tuple(f"T{k}" for k in range(len(parts))),
+                      {"NUM_INPUTS": len(parts)}, sizes={f"OFFSET_{k}": int(offsets[k]) for k in range(1, len(parts))},
+                      shape_uniforms=True)
     return backend.run_program(program, parts, (parts[0].shape[0], int(offsets[-1])), dtype)
 
 
@@ -296,7 +297,7 @@ def _gather(backend, params: Tensor, indices: Tensor, axis: int, batch_dims: int
     batch_size = math.prod(params.shape[:batch])
     outer, dim, inner = math.prod(params.shape[batch:axis]), params.shape[axis], math.prod(params.shape[axis + 1:])
     count = indices.size // batch_size
-    program = Program("gather", ("slice_join/gather.glsl",), ("A", "I"))
+    program = Program("gather", ("slice_join/gather.glsl",), ("A", "I"), shape_uniforms=True)
     out = backend.run_program(program, [alias(params, (batch_size, outer, dim, inner)),
                                         alias(indices, (batch_size, count))],
                               (batch_size, outer, count, inner), params.dtype)
@@ -320,10 +321,12 @@ def gather_nd(backend, params, indices):
     if depth == 0:  # every (empty) index tuple selects all of params
         return alias(index_map(backend, alias(params, (1, slice_size)), (count, slice_size), "slice_join/tile.glsl"),
                      out_shape)
-    strides = [math.prod(params.shape[j + 1:depth]) for j in range(depth)]
+    sizes = {}
+    for j in range(depth):
+        sizes[f"STRIDE_{j}"], sizes[f"LIMIT_{j}"] = math.prod(params.shape[j + 1:depth]), params.shape[j]
     program = Program("gather_nd", ("slice_join/gather_nd.glsl",), ("A", "I"),
-                      {"DEPTH": depth, "STRIDES": ", ".join(map(str, strides)),
-                       "LIMITS": ", ".join(str(d) for d in params.shape[:depth])})
+                      {"DEPTH": depth, "STRIDES": ", ".join(f"STRIDE_{j}" for j in range(depth)),
+                       "LIMITS": ", ".join(f"LIMIT_{j}" for j in range(depth))}, sizes=sizes, shape_uniforms=True)
     out = backend.run_program(program, [flat_params, alias(indices, (count, depth))], (count, slice_size),
                               params.dtype)
     return alias(out, out_shape)

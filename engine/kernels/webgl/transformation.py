@@ -71,8 +71,7 @@ def cast(backend, x, *, DstT: str, Truncate: bool = False):
 def _cast(backend, x: Tensor, out_dtype: str, **defines) -> Tensor:
     if x.size == 0:
         return empty(x.shape, out_dtype)
-    flat = unary(backend, alias(x, (x.size,)), "transformation/cast.glsl", out_dtype, defines)  # any rank
-    return alias(flat, x.shape)
+    return unary(backend, x, "transformation/cast.glsl", out_dtype, defines)
 
 
 # -- padding ----------------------------------------------------------------------------------------
