@@ -1,27 +1,5 @@
 // N-d index helpers for programs that map each output element to one element of input A.
 // Coordinates live in int[6] arrays (rank <= 6); unused trailing entries stay 0.
-void outShape(out int s[6]) {
-  s = int[6](1, 1, 1, 1, 1, 1);
-#if OUT_RANK > 0
-  s[0] = OUT_SHAPE_0;
-#endif
-#if OUT_RANK > 1
-  s[1] = OUT_SHAPE_1;
-#endif
-#if OUT_RANK > 2
-  s[2] = OUT_SHAPE_2;
-#endif
-#if OUT_RANK > 3
-  s[3] = OUT_SHAPE_3;
-#endif
-#if OUT_RANK > 4
-  s[4] = OUT_SHAPE_4;
-#endif
-#if OUT_RANK > 5
-  s[5] = OUT_SHAPE_5;
-#endif
-}
-
 void aShape(out int s[6]) {
   s = int[6](1, 1, 1, 1, 1, 1);
 #if A_RANK > 0
@@ -44,25 +22,46 @@ void aShape(out int s[6]) {
 #endif
 }
 
-// The output coordinates of this fragment, outermost first.
+// The output coordinates of this fragment, outermost first: the header's, which shape-generic
+// headers take from gl_FragCoord where the texture allows.
 void outCoords(out int c[6]) {
-  int s[6];
-  outShape(s);
   c = int[6](0, 0, 0, 0, 0, 0);
-  int rest = getOutputFlatIndex();
-  for (int i = OUT_RANK - 1; i > 0; i--) {
-    int q = divInt(rest, s[i]);
-    c[i] = rest - q * s[i];
-    rest = q;
-  }
-  c[0] = rest;
+#if OUT_RANK == 1
+  c[0] = getOutputCoords();
+#elif OUT_RANK == 2
+  ivec2 o = getOutputCoords();
+  c[0] = o.x; c[1] = o.y;
+#elif OUT_RANK == 3
+  ivec3 o = getOutputCoords();
+  c[0] = o.x; c[1] = o.y; c[2] = o.z;
+#elif OUT_RANK == 4
+  ivec4 o = getOutputCoords();
+  c[0] = o.x; c[1] = o.y; c[2] = o.z; c[3] = o.w;
+#elif OUT_RANK == 5
+  ivec5 o = getOutputCoords();
+  c[0] = o.x; c[1] = o.y; c[2] = o.z; c[3] = o.w; c[4] = o.u;
+#elif OUT_RANK == 6
+  ivec6 o = getOutputCoords();
+  c[0] = o.x; c[1] = o.y; c[2] = o.z; c[3] = o.w; c[4] = o.u; c[5] = o.v;
+#endif
 }
 
-// Row-major flat index of coordinates c in A.
-int flatA(int c[6]) {
-  int s[6];
-  aShape(s);
-  int f = 0;
-  for (int i = 0; i < A_RANK; i++) f = f * s[i] + c[i];
-  return f;
+// A's element at coordinates c (inside its shape): the header's getA, which reads a texture of
+// A's rows along y without dividing.
+float readA(int c[6]) {
+#if A_RANK == 0
+  return getA();
+#elif A_RANK == 1
+  return getA(c[0]);
+#elif A_RANK == 2
+  return getA(c[0], c[1]);
+#elif A_RANK == 3
+  return getA(c[0], c[1], c[2]);
+#elif A_RANK == 4
+  return getA(c[0], c[1], c[2], c[3]);
+#elif A_RANK == 5
+  return getA(c[0], c[1], c[2], c[3], c[4]);
+#else
+  return getA(c[0], c[1], c[2], c[3], c[4], c[5]);
+#endif
 }

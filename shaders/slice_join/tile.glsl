@@ -5,5 +5,5 @@ void run() {
   int s[6];
   aShape(s);
   for (int i = 0; i < A_RANK; i++) c[i] = c[i] - divInt(c[i], s[i]) * s[i];
-  setOutput(getAFlat(flatA(c)));
+  setOutput(readA(c));
 }

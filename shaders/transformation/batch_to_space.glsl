@@ -15,5 +15,5 @@ void run() {
     c[i] = q;
   }
   c[0] += offset * OUT_SHAPE_0;
-  setOutput(getAFlat(flatA(c)));
+  setOutput(readA(c));
 }

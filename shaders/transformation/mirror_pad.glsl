@@ -13,5 +13,5 @@ void run() {
     else if (k >= s[i]) k = 2 * s[i] - 1 - k - MIRROR_OFFSET;
     c[i] = k;
   }
-  setOutput(getAFlat(flatA(c)));
+  setOutput(readA(c));
 }

@@ -11,5 +11,5 @@ void run() {
     c[i] -= u_before[i];
     if (c[i] < 0 || c[i] >= s[i]) { setOutput(u_value); return; }
   }
-  setOutput(getAFlat(flatA(c)));
+  setOutput(readA(c));
 }

@@ -18,5 +18,5 @@ void run() {
     if (k < 0 || k >= s[i]) { setOutput(0.0); return; }
     c[i] = k;
   }
-  setOutput(getAFlat(flatA(c)));
+  setOutput(readA(c));
 }

@@ -263,8 +263,11 @@ def pool_tensor(backend: WebGLBackend, x: Tensor, info: ConvInfo, op: int, filte
     names, tensors = ("X",), [x]
     if filters is not None:
         names, tensors = ("X", "W"), [x, filters]
+    # Per shape by default: shape-generic pools cost llvmpipe 2-4x per draw (loops that do not unroll,
+    # per-tap bounds and flat reads dividing by uniforms), still ~30% with every size but X's texture
+    # constant.
     program = Program("pool", ("convolution/pool.glsl",), names, {**macros, "POOL_OP": op, **(extra or {})},
-                      sizes=sizes, loop_iterations=prod(info.window), shape_uniforms=True)
+                      sizes=sizes, loop_iterations=prod(info.window))
     return backend.run_program(program, tensors, info.out_shape, out_dtype)
 
 

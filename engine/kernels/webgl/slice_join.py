@@ -94,8 +94,9 @@ def strided_copy(backend: WebGLBackend, x: Tensor, begin, stride, size) -> Tenso
     uniforms = {"u_base": base}
     if merged:
         uniforms["u_step"] = uniform_array(step for _, step in merged)
+    # Shape-generic: ~4% more per draw on llvmpipe than constant sizes (a slice's output is natural).
     out = index_map(backend, alias(x, (x.size,)), [n for n, _ in merged], "slice_join/strided.glsl",
-                    uniforms=uniforms)
+                    uniforms=uniforms, shape_uniforms=True)
     return alias(out, size)
 
 
