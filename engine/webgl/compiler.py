@@ -129,10 +129,11 @@ def structures(program: Program, inputs: list[Layout], output: Layout) -> tuple[
     """The layouts' structures: all a shape-generic program's source depends on (only what the header
     functions `program` calls depend on)."""
     calls = header_calls(program.shaders, program.inputs, tuple(str(v) for v in (program.defines or {}).values()))
+    blind = program.layout_blind
     ins = tuple(input_structure(i.shape, i.rows, i.cols, i.packed, output.shape, output.rows, output.cols,
-                                output.packed, *calls[name]) for name, i in zip(program.inputs, inputs))
+                                output.packed, *calls[name], blind=blind) for name, i in zip(program.inputs, inputs))
     coords = calls["OUT"] or any(s.reads in (shape_uniforms.BROADCAST, shape_uniforms.VECTOR) for s in ins)
-    return ins, output_structure(output.shape, output.rows, output.cols, output.packed, coords)
+    return ins, output_structure(output.shape, output.rows, output.cols, output.packed, coords, blind)
 
 
 @cache

@@ -27,6 +27,10 @@ class Program:
     # Sizes that stay defines in that default all the same, as a uniform would cost steady time (a loop's
     # trip count, bounds checked at every tap); TFGL_SHAPE_UNIFORMS=1 makes them uniforms too.
     constant_sizes: tuple[str, ...] = ()
+    # Shape-generic source that ignores how unpacked textures lay values out (rows along y, one row,
+    # unit dims, padding): every read and the output coordinates divide, for one program per rank in
+    # families whose draws are too cheap for that to matter.
+    layout_blind: bool = False
 
     def with_constant_sizes(self) -> Program:
         """This program with its `constant_sizes` moved from sizes to defines."""

@@ -64,14 +64,16 @@ def _units(shape, packed: bool) -> tuple[bool, ...]:
     return tuple(d == 1 and prod(shape) > 1 for d in dims)
 
 
-def output_structure(shape, rows: int, cols: int, packed: bool, coords: bool = True) -> Structure:
+def output_structure(shape, rows: int, cols: int, packed: bool, coords: bool = True, blind: bool = False) -> Structure:
     """`natural`: the texture is exactly (values or matrices' texel rows) x (last dim or its texels),
     so gl_FragCoord gives the last coordinate and the row without a division. `coords`: whether the
     program reads its output coordinates (getOutputCoords): an unpacked one that does not only needs
-    its flat index."""
+    its flat index. `blind` (Program.layout_blind): an unpacked one's texture is not looked at."""
     shape, rank = tuple(shape), len(shape)
     if not packed:
         size = prod(shape)
+        if blind:
+            return Structure(rank, False, units=(False,) * rank, padded=True)
         natural = rank >= 2 and cols == shape[-1] and rows * cols == size
         units = _units(shape, False)
         # Unit dims fold away the divisions of the coordinates before the last one decomposed (all
@@ -88,9 +90,11 @@ def output_structure(shape, rows: int, cols: int, packed: bool, coords: bool = T
 
 
 def input_structure(shape, rows: int, cols: int, packed: bool, out_shape, out_rows: int, out_cols: int,
-                    out_packed: bool, at_out: bool = True, coords: bool = True, flat: bool = True) -> Structure:
+                    out_packed: bool, at_out: bool = True, coords: bool = True, flat: bool = True,
+                    blind: bool = False) -> Structure:
     """`at_out`, `coords` and `flat`: whether the program reads this input with getXAtOutCoords, getX
-    and getXFlat; an unpacked input's structure holds only what the code it reads depends on."""
+    and getXFlat; an unpacked input's structure holds only what the code it reads depends on, and
+    nothing of its texture if `blind` (Program.layout_blind)."""
     shape, out_shape = tuple(shape), tuple(out_shape)
     # Matrix texel rows stacked (packed), or one row per all but the last dim (unpacked): a coordinate's
     # texel is then at (last coordinate, row) with no division.
@@ -99,12 +103,12 @@ def input_structure(shape, rows: int, cols: int, packed: bool, out_shape, out_ro
     units, one_row = _units(shape, packed), rows == 1
     if not packed:
         coords = coords or reads == BROADCAST
-        natural = natural and coords
+        natural = natural and coords and not blind
         # Only a broadcast read needs its unit dims folded; at coordinates inside the shape a unit dim's
         # is 0, and folding it would save one multiply by its (zero) stride for a program of its own.
         if reads != BROADCAST:
             units = (False,) * len(shape)
-        one_row = one_row and (flat or reads in (SAME_INDEX, SCALAR) or (coords and not natural))
+        one_row = one_row and not blind and (flat or reads in (SAME_INDEX, SCALAR) or (coords and not natural))
     return Structure(len(shape), packed, one_row, natural, reads, units=units)
 
 

@@ -241,10 +241,11 @@ def ternary(backend: WebGLBackend, a: Tensor, b: Tensor, c: Tensor, shader: str,
 
 
 def index_map(backend: WebGLBackend, x: Tensor, out_shape, shader: str, *, defines: dict | None = None,
-              uniforms: dict | None = None, out_dtype: str | None = None, shape_uniforms: bool = False) -> Tensor:
+              uniforms: dict | None = None, out_dtype: str | None = None, shape_uniforms: bool = False,
+              layout_blind: bool = False) -> Tensor:
     """Runs an index-map program (shaders/slice_join/nd.glsl + `shader`): every output element copies
-    the element of x (sampler A) that `shader` picks; `shape_uniforms`: shape-generic by default."""
+    the element of x (sampler A) that `shader` picks; `shape_uniforms` and `layout_blind` as Program's."""
     require_rank(x.shape, out_shape)
     program = Program(shader, ("slice_join/nd.glsl", shader), ("A",), defines, uniforms,
-                      shape_uniforms=shape_uniforms)
+                      shape_uniforms=shape_uniforms, layout_blind=layout_blind)
     return backend.run_program(program, [x], out_shape, out_dtype or x.dtype)

@@ -183,7 +183,8 @@ def arg_reduce_tensor(backend: WebGLBackend, x: Tensor, axis: int, largest: bool
         defines = {"LARGEST": largest, "START": start, "PARTIAL": size % window != 0, "FIRST_PASS": indices is None}
         names, inputs = (("A",), [values]) if indices is None else (("A", "I"), [values, indices])
         program = Program("arg_reduce", ("reduction/arg_reduce.glsl",), names, defines,
-                          sizes={"WINDOW": window, "IN_SIZE": size}, shape_uniforms=True, constant_sizes=_WINDOW)
+                          sizes={"WINDOW": window, "IN_SIZE": size}, shape_uniforms=True, constant_sizes=_WINDOW,
+                          layout_blind=True)
         result = backend.run_program(program, inputs, (batch, out), "int32")
         if indices is not None:
             indices.dispose()

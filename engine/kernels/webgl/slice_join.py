@@ -298,7 +298,7 @@ def _gather(backend, params: Tensor, indices: Tensor, axis: int, batch_dims: int
     batch_size = math.prod(params.shape[:batch])
     outer, dim, inner = math.prod(params.shape[batch:axis]), params.shape[axis], math.prod(params.shape[axis + 1:])
     count = indices.size // batch_size
-    program = Program("gather", ("slice_join/gather.glsl",), ("A", "I"), shape_uniforms=True)
+    program = Program("gather", ("slice_join/gather.glsl",), ("A", "I"), shape_uniforms=True, layout_blind=True)
     out = backend.run_program(program, [alias(params, (batch_size, outer, dim, inner)),
                                         alias(indices, (batch_size, count))],
                               (batch_size, outer, count, inner), params.dtype)
@@ -327,7 +327,8 @@ def gather_nd(backend, params, indices):
         sizes[f"STRIDE_{j}"], sizes[f"LIMIT_{j}"] = math.prod(params.shape[j + 1:depth]), params.shape[j]
     program = Program("gather_nd", ("slice_join/gather_nd.glsl",), ("A", "I"),
                       {"DEPTH": depth, "STRIDES": ", ".join(f"STRIDE_{j}" for j in range(depth)),
-                       "LIMITS": ", ".join(f"LIMIT_{j}" for j in range(depth))}, sizes=sizes, shape_uniforms=True)
+                       "LIMITS": ", ".join(f"LIMIT_{j}" for j in range(depth))}, sizes=sizes, shape_uniforms=True,
+                      layout_blind=True)
     out = backend.run_program(program, [flat_params, alias(indices, (count, depth))], (count, slice_size),
                               params.dtype)
     return alias(out, out_shape)
