@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 
 import engine
-from engine.backends import webgl
+from engine.backends import get_backend, webgl
 from engine.kernels.conv_util import conv_info
 from engine.kernels.webgl import packed
 from engine.tensors import Tensor
+from engine.webgl import shape_uniforms
+from engine.webgl.compiler import Layout
 from tests.conftest import fixture_path
 
 pytestmark = pytest.mark.webgl
@@ -41,6 +43,24 @@ def programs_named(backend, name: str) -> int:
     return sum(1 for key in backend._programs if key[0][0] == name)
 
 
+RNG = np.random.default_rng(11)
+
+
+def run_ops(backend, calls) -> list[list[np.ndarray]]:
+    """The outputs of each (op, numpy inputs, attrs) of `calls` run on `backend`, a GL one's inputs
+    uploaded first (small CPU inputs would run on the CPU)."""
+    outputs = []
+    with backend.session():
+        for op, inputs, attrs in calls:
+            tensors = [Tensor(x, "int32" if x.dtype == np.int32 else "bool" if x.dtype == bool else "float32")
+                       for x in inputs]
+            if backend.name == "webgl":
+                for t in tensors:
+                    backend.texture_of(t)
+            outputs.append([t.numpy() for t in backend.run(op, tensors, attrs)])
+    return outputs
+
+
 def products_and_depthwise(backend, products=((6, 10, 4), (10, 7, 6)), images=((6, 4), (10, 4))):
     """Packed matmuls (m, k, n) and depthwise convolutions (size, channels) of one structure each
     (even m and n), checked against numpy."""
@@ -61,18 +81,13 @@ def products_and_depthwise(backend, products=((6, 10, 4), (10, 7, 6)), images=((
     return programs_named(backend, "matmul_packed"), programs_named(backend, "depthwise_packed")
 
 
-def padded_convolutions(backend):
-    """im2col programs of two padded 3x3 convolutions (of one structure), checked against numpy."""
-    rng = np.random.default_rng(1)
-    for size in (6, 10):
-        x, f = rng.random((1, size, size, 4), np.float32), rng.random((3, 3, 4, 6), np.float32)
-        info = conv_info(x.shape, f.shape, strides=[1, 1, 1, 1], padding="SAME", data_format="NHWC")
-        with backend.current():
-            out = packed.conv2d(backend, Tensor(x, "float32"), Tensor(f, "float32"), info, None)
-        padded = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
-        expected = sum(padded[:, i:i + size, j:j + size, :] @ f[i, j] for i in range(3) for j in range(3))
-        np.testing.assert_allclose(out.numpy(), expected, rtol=1e-5, atol=1e-5)
-    return programs_named(backend, "im2col_packed")
+def max_pools(backend):
+    """Programs of two 3x3 max pools of one structure, checked against the CPU backend."""
+    calls = [("MaxPool", [RNG.standard_normal((1, size, size, 3), np.float32)],
+              {"ksize": [1, 3, 3, 1], "strides": [1, 2, 2, 1], "padding": "SAME"}) for size in (6, 9)]
+    for out, expected in zip(run_ops(backend, calls), run_ops(get_backend("cpu"), calls)):
+        np.testing.assert_array_equal(out[0], expected[0])
+    return programs_named(backend, "pool")
 
 
 def test_two_shapes_share_one_program_with_shape_uniforms(monkeypatch):
@@ -94,7 +109,8 @@ def test_per_shape_programs_when_forced_off(monkeypatch):
 
 @pytest.mark.parametrize("setting, programs", [("1", 1), (None, 2), ("0", 2)])
 def test_families_that_do_not_opt_in_stay_per_shape_by_default(monkeypatch, setting, programs):
-    assert in_new_backend(monkeypatch, setting, padded_convolutions) == programs
+    """Pools: shape-generic ones cost llvmpipe 2-4x per draw."""
+    assert in_new_backend(monkeypatch, setting, max_pools) == programs
 
 
 @pytest.mark.parametrize("setting, most_programs", [("1", 20), (None, 36)])
@@ -140,3 +156,117 @@ def test_replays_sharing_a_program_set_its_uniforms_again(monkeypatch):
             np.testing.assert_allclose(first.run({"a": a1})[0], a1 @ b1, rtol=1e-5, atol=1e-5)
         return programs_named(backend, "matmul_packed")
     assert in_new_backend(monkeypatch, None, run) == 1
+
+
+def floats(*shape) -> np.ndarray:
+    return RNG.standard_normal(shape).astype(np.float32)
+
+
+def ints(*shape, high: int = 50) -> np.ndarray:
+    return RNG.integers(-high, high, shape).astype(np.int32)
+
+
+def axis(value: int) -> np.ndarray:
+    return np.array(value, np.int32)
+
+
+HALF_PIXEL = {"half_pixel_centers": True}
+# Per program name, ops of several shapes (odd sizes, ranks, dtypes) that share it by default.
+SHARING = {
+    "arithmetic/add.glsl": [  # without a broadcast any rank views as one dim; int32 adds as floats do
+        ("AddV2", [floats(7), floats(7)], {}), ("AddV2", [floats(3, 5), floats(3, 5)], {}),
+        ("AddV2", [ints(2, 3, 5), ints(2, 3, 5)], {}), ("AddV2", [floats(2, 1, 3, 5), floats(2, 1, 3, 5)], {}),
+        ("AddV2", [floats(1, 2, 3, 1, 1, 5), floats(1, 2, 3, 1, 1, 5)], {}),
+        ("AddV2", [floats(2, 1, 3, 1, 2, 3), floats(2, 1, 3, 1, 2, 3)], {})],
+    "arithmetic/mul.glsl": [  # a scalar operand either side (Mul commutes)
+        ("Mul", [floats(5, 7), floats()], {}), ("Mul", [floats(1, 1), floats(3, 1, 9)], {}),
+        ("Mul", [ints(), ints(4, 3)], {})],
+    "basic_math/sigmoid.glsl": [("Sigmoid", [floats(9)], {}), ("Sigmoid", [floats(2, 3, 7)], {})],
+    "transformation/cast.glsl": [("Cast", [floats(5, 3) * 9], {"DstT": "int32"}),
+                                 ("Cast", [floats(1, 11) * 9], {"DstT": "int32"})],
+    "logical/select.glsl": [("SelectV2", [floats(4, 6) > 0, floats(4, 6), floats(4, 6)], {}),
+                            ("SelectV2", [floats(13) > 0, floats(13), floats(13)], {})],
+    "concat": [("ConcatV2", [floats(3, 5), floats(3, 4), axis(1)], {}),
+               ("ConcatV2", [ints(6, 2), ints(6, 7), axis(-1)], {}),
+               ("ConcatV2", [floats(1, 13), floats(1, 3), axis(1)], {})],
+    "gather": [("GatherV2", [floats(5, 7), np.array([4, 0, 2, 4], np.int32), axis(0)], {}),  # edge indices
+               ("GatherV2", [ints(9, 4, 3), np.array([[0, 8], [3, 3]], np.int32), axis(0)], {}),
+               ("GatherV2", [floats(2, 6, 3), np.array([[5, 0, 1], [2, 2, 5]], np.int32), axis(1)],
+                {"batch_dims": 1})],
+    "gather_nd": [("GatherNd", [floats(4, 5, 3), np.array([[3, 4], [0, 0]], np.int32)], {}),
+                  ("GatherNd", [ints(6, 3, 2, 2), np.array([[5, 2], [1, 0], [0, 2]], np.int32)], {})],
+    # Rows of one length (a window's trip count stays a constant), however laid out.
+    "arg_reduce": [("ArgMax", [floats(3, 50), axis(1)], {}), ("ArgMax", [floats(1, 50), axis(-1)], {}),
+                   ("ArgMax", [floats(2, 6, 50), axis(2)], {})],
+    "reduce": [("Sum", [floats(3, 50), axis(1)], {}), ("Sum", [ints(7, 50), axis(1)], {}),
+               ("Sum", [floats(2, 5, 50), axis(-1)], {})],
+    "softmax": [("Softmax", [floats(3, 10)], {}), ("Softmax", [floats(1, 5, 17)], {})],
+    "transpose": [("Transpose", [floats(3, 5), np.array([1, 0], np.int32)], {}),
+                  ("Transpose", [ints(1, 4, 7), np.array([0, 2, 1], np.int32)], {})],
+    "ResizeBilinear": [("ResizeBilinear", [floats(1, 3, 4, 2), np.array([6, 8], np.int32)], HALF_PIXEL),
+                       ("ResizeBilinear", [floats(1, 5, 5, 3), np.array([7, 9], np.int32)], HALF_PIXEL)],
+    "slice_join/strided.glsl": [
+        ("StridedSlice", [floats(10, 8), np.array([1, 0], np.int32), np.array([9, 8], np.int32),
+                          np.array([2, 3], np.int32)], {}),
+        ("StridedSlice", [ints(12, 6), np.array([-1, 5], np.int32), np.array([0, 0], np.int32),
+                          np.array([-3, -2], np.int32)], {"end_mask": 1})],
+}
+
+
+@pytest.mark.parametrize("name", SHARING)
+def test_a_family_shares_one_program_by_default_and_matches_the_cpu(monkeypatch, name):
+    """Shapes of one structure share a program by default, give the CPU backend's values, and the
+    same bits as programs per shape."""
+    calls = SHARING[name]
+
+    def run(backend):
+        return run_ops(backend, calls), programs_named(backend, name), dict(backend.stats.cpu_fallbacks)
+
+    outputs, programs, fallbacks = in_new_backend(monkeypatch, None, run)
+    assert (programs, fallbacks) == (1, {})
+    per_shape, _, _ = in_new_backend(monkeypatch, "0", run)
+    for out, same, expected in zip(outputs, per_shape, run_ops(get_backend("cpu"), calls)):
+        np.testing.assert_array_equal(out[0], same[0])
+        np.testing.assert_allclose(out[0], expected[0], rtol=1e-6, atol=1e-6)
+
+
+def test_broadcasts_keep_a_program_per_shape_and_a_result_laid_out_as_its_shape(monkeypatch):
+    """A broadcasting elementwise op divides coordinates: per shape by default. Its program runs on
+    fewer dims, into the texture the output's own shape gets."""
+    calls = [("AddV2", [floats(2, 3, 1, 5), floats(3, 1, 1)], {}), ("AddV2", [floats(4, 1), floats(1, 1, 6)], {}),
+             ("SquaredDifference", [ints(1, 9, 1, 1, 1, 2), ints(1, 2)], {})]
+
+    def run(backend):
+        with backend.session():
+            results = []
+            for op, inputs, attrs in calls:
+                tensors = [Tensor(x, "int32" if x.dtype == np.int32 else "float32") for x in inputs]
+                for t in tensors:
+                    backend.texture_of(t)
+                results.append(backend.run(op, tensors, attrs)[0])
+            layouts = [(backend.gl_data(r).rows, backend.gl_data(r).cols) for r in results]
+            expected = [backend._layout(r.shape) for r in results]
+            return [r.numpy() for r in results], layouts == expected, programs_named(backend, "arithmetic/add.glsl")
+
+    outputs, natural, programs = in_new_backend(monkeypatch, None, run)
+    assert natural and programs == 2
+    for out, expected in zip(outputs, run_ops(get_backend("cpu"), calls)):
+        np.testing.assert_array_equal(out, expected[0])
+
+
+def test_elementwise_ops_of_any_rank_run_on_the_gpu(monkeypatch):
+    """Without a broadcast an elementwise op views its tensors as one dim: rank 7 needs no CPU."""
+    calls = [("Sub", [floats(2, 2, 1, 2, 2, 1, 3), floats(2, 2, 1, 2, 2, 1, 3)], {})]
+
+    def run(backend):
+        return run_ops(backend, calls), dict(backend.stats.cpu_fallbacks)
+
+    outputs, fallbacks = in_new_backend(monkeypatch, None, run)
+    assert fallbacks == {}
+    np.testing.assert_array_equal(outputs[0][0], run_ops(get_backend("cpu"), calls)[0][0])
+
+
+def test_indices_past_what_float_division_holds_exactly_get_programs_per_shape():
+    assert shape_uniforms.exact([Layout((3, 4096), 3, 4096)])
+    assert not shape_uniforms.exact([Layout((1 << 24,), 4096, 4096)])
+    assert not shape_uniforms.exact([Layout((5,), 4097, 4096)])

@@ -6,15 +6,25 @@ addressed, which dims are 1, how it is read at the output's coordinates), which 
 here look at; `values` gives the uniforms of actual layouts, set before each draw. The macro names
 are those of the constant headers (OUT_SHAPE_1, A_TC, ...), defined from the uniforms, so kernels'
 GLSL reads the same either way. Unit dims are dropped from the index math, as the constant headers'
-folding does (a broadcast read ignores the coordinate there).
+folding does (a broadcast read ignores the coordinate there). An unpacked layout's structure keeps
+only what the header functions the program calls depend on (compiler.header_calls): a program that
+never reads its output coordinates, or an input at them, or by coordinates, does not tell those
+layouts apart; and none of it with `Program.layout_blind`, which reads everything by flat index.
 
 Which programs are generic (backends/webgl.py): by default the families that opt in with
-`Program.shape_uniforms` because it costs nothing measurable in steady state on llvmpipe (per-draw
-A/B against the constant headers, within ~3%): packed matmul, packed depthwise, packed elementwise
-and pack/unpack; their `Program.constant_sizes` (matmul's shared dim, depthwise's image height and
-width) stay defines. TFGL_SHAPE_UNIFORMS=1 makes every program generic with all its sizes uniforms
-(fewest programs), =0 none (a program per shape). What made generic programs slow, and how these
-headers avoid it:
+`Program.shape_uniforms` because it costs little or nothing in steady state on llvmpipe (per-draw
+A/B against the constant headers): packed matmul, packed depthwise, packed elementwise, pack/unpack
+(~3% at most); unpacked elementwise ops without a broadcast (run on one-dim views: 7-10% faster, as
+they read their output's own texel), transpose, ResizeBilinear/NearestNeighbor, softmax and reduce
+(as fast or faster); gather, gather_nd and arg_reduce read layout-blind (+30-70% per
+draw, on a few hundred values in these models), concat and strided slices (+5% on natural rows,
+~+25% on squarish textures). Their `Program.constant_sizes` (matmul's shared dim, depthwise's image
+height and width, a reduction's window) stay defines. Per shape by default: pools (2-4x per draw),
+pads and the other index maps (~+18%), elementwise broadcasts (~+15%, and models rarely share
+them), convolutions and matmuls that are not packed. TFGL_SHAPE_UNIFORMS=1 makes every program
+generic with all its sizes uniforms (fewest programs), =0 none (a program per shape). Tensors of
+2**24 values or texels or more get programs per shape (divInt is exact below). What made generic
+programs slow, and how these headers avoid it:
 - llvmpipe does not reuse math on uniforms across the branches and unrolled steps of a kernel, so
   per-tap texel addresses (batch * TR + i) cost up to 20%: kernels with inner loops take a matrix's
   first texel row out of them (getXMatrixRow, getXBatch, getXTexelAt);
