@@ -142,6 +142,9 @@ class WebGLBackend(Backend):
         self._programs: dict[tuple, _Compiled] = {}
         # Per program and exact layouts: its compiled program and its shape uniforms, resolved.
         self._bindings: dict[tuple, tuple[_Compiled, list]] = {}
+        # (GL program, location) -> the value object last set there, by a draw or a replay: a shared
+        # (shape-generic) program keeps its uniforms, so draws set only those that changed.
+        self.uniform_values: dict[tuple, object] = {}
         self._framebuffers: dict[int, object] = {}
         self._uploads = _DeviceCache()
         self._logged_fallbacks: set[str] = set()
@@ -400,10 +403,11 @@ class WebGLBackend(Backend):
 
     # -- programs -------------------------------------------------------------------------------------
     def run_program(self, program: Program, inputs: list[Tensor], out_shape, out_dtype: str = "float32",
-                    texture_like=None) -> Tensor:
-        """Draws `program` over a new output texture (laid out as a tensor of shape `texture_like`, of
-        the same size, would be: a kernel that computes on a view keeps its result's natural texture);
-        returns the output tensor (on the GPU)."""
+                    views: tuple | None = None) -> Tensor:
+        """Draws `program` over a new output texture; returns the output tensor (on the GPU). `views`:
+        (input shapes, output shape) the program computes on instead, of the same sizes (an elementwise
+        op's fewest dims); the output texture is laid out for `out_shape` all the same, as its readers
+        expect."""
         out_shape = tuple(int(d) for d in out_shape)
         size = int(np.prod(out_shape, dtype=np.int64))
         if size == 0:
@@ -412,14 +416,16 @@ class WebGLBackend(Backend):
             raise CPUFallback(f"{program.name}: {program.loop_iterations} loop iterations per fragment exceed "
                               f"this driver's limit of {self.max_loop_iterations}")
         datas = [self.texture_of(t, program.packed_inputs) for t in inputs]
-        layouts = tuple(Layout(t.shape, d.rows, d.cols, d.packed) for t, d in zip(inputs, datas))
-        data = self._draw(program, datas, layouts, out_shape, out_dtype, texture_like)
+        shapes, drawn_shape = views if views is not None else ([t.shape for t in inputs], out_shape)
+        layouts = tuple(Layout(s, d.rows, d.cols, d.packed) for s, d in zip(shapes, datas))
+        data = self._draw(program, datas, layouts, drawn_shape, out_dtype, out_shape)
         return Tensor(None, out_dtype, out_shape, device=data)
 
     def _draw(self, program: Program, datas: list[GLTensorData], layouts: tuple[Layout, ...],
-              out_shape: tuple[int, ...], out_dtype: str, texture_like=None) -> GLTensorData:
+              out_shape: tuple[int, ...], out_dtype: str, texture_for=None) -> GLTensorData:
+        """`texture_for`: the shape the output texture is laid out for (out_shape's size; default out_shape)."""
         packed = program.packed_output
-        rows, cols = self._layout(out_shape if texture_like is None else texture_like, packed)
+        rows, cols = self._layout(out_shape if texture_for is None else texture_for, packed)
         output_layout = Layout(out_shape, rows, cols, packed)
         (compiled, shape_values), started = self._compiled(program, layouts, output_layout)
         output = self.textures.acquire(rows, cols, 4 if packed else 1)
@@ -457,8 +463,12 @@ class WebGLBackend(Backend):
         gl = self.gl
         gl.UseProgram(compiled.program)
         gl.BindVertexArray(gl.empty_vao)
+        last = self.uniform_values
         for setter, location, count, values in uniforms:
-            setter(location, count, values)
+            key = (compiled.program, location)
+            if last.get(key) is not values:
+                setter(location, count, values)
+                last[key] = values
         gl.DrawArrays(GL_TRIANGLES, 0, 3)
 
     def _first_drawn(self, compiled: _Compiled, name: str, layouts: str, started: float, link_ms: float = 0.0) -> None:

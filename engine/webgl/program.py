@@ -21,8 +21,8 @@ class Program:
     loop_iterations: int = 0                   # iterations one fragment runs, all loops together
     packed_inputs: bool = False                # samplers read packed textures (getX returns a vec4)
     packed_output: bool = False                # writes a packed texture (setOutput takes a vec4)
-    # Shape-generic by default (TFGL_SHAPE_UNIFORMS unset): this family's GLSL costs nothing measurable in
-    # steady state with its sizes and the headers' shapes as uniforms (see shape_uniforms.py).
+    # Shape-generic by default (TFGL_SHAPE_UNIFORMS unset): this family's GLSL costs little or nothing in
+    # steady state with its sizes and the headers' shapes as uniforms (which do: shape_uniforms.py).
     shape_uniforms: bool = False
     # Sizes that stay defines in that default all the same, as a uniform would cost steady time (a loop's
     # trip count, bounds checked at every tap); TFGL_SHAPE_UNIFORMS=1 makes them uniforms too.

@@ -55,12 +55,10 @@ class Replay:
         self.pool = pool
         self.feeds = recorder.feeds
         self.draws = sum(1 for step in recorder.steps if step[0] == "draw")
-        # The value each uniform was last given by this plan, while no other draw ran since: a shared
-        # (shape-generic) program keeps its uniforms between calls, so a steady call sets only those
-        # that changed since its previous draw, as a program per shape sets none.
-        self._set: dict = {}
-        self._after_last_run = None
-        self._steps = [_bind(step, self._set) for step in recorder.steps]
+        # The value each uniform was last given, by any draw (the backend's): a shared (shape-generic)
+        # program keeps its uniforms between calls, so a steady call sets only those that changed
+        # since its previous draw, as a program per shape sets none.
+        self._steps = [_bind(step, backend.uniform_values) for step in recorder.steps]
         self.last_issue_s = 0.0   # host time issuing the last replay's steps (Python + driver calls)
 
     def run(self, feeds: dict) -> list[np.ndarray]:
@@ -73,8 +71,6 @@ class Replay:
                 values = feeds[key]
                 buffer[:values.size] = values.reshape(-1)
                 texture.write(buffer)
-            if self._drawn_since():  # another draw may have set uniforms since
-                self._set.clear()
             started = time.perf_counter()
             for step in self._steps:
                 step()
@@ -82,19 +78,8 @@ class Replay:
             results = [self._read(slot) for slot in self.outputs]
             backend.check_error("a replayed run")
         backend.stats.draws += self.draws
-        self._after_last_run = self._draw_count()
         backend.stats.downloads += sum(1 for slot in self.outputs if slot.texture is not None)
         return results
-
-    def _draw_count(self) -> tuple:
-        """Every draw this backend made: (its counters, draws, dry draws), the counters only growing
-        (reset_stats makes new ones)."""
-        stats = self.backend.stats
-        return stats, stats.draws, stats.dry_draws
-
-    def _drawn_since(self) -> bool:
-        last, now = self._after_last_run, self._draw_count()
-        return last is None or last[0] is not now[0] or last[1:] != now[1:]
 
     def _read(self, slot: OutputSlot) -> np.ndarray:
         if slot.texture is None:

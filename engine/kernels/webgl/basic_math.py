@@ -36,7 +36,7 @@ _INVERSE_TRIG = ("basic_math/lib_inverse_trig.glsl",)
 def _program(shader: str, libs: tuple[str, ...], template: str, inputs: tuple[str, ...], integer: bool,
              uniforms: dict | None = None) -> Program:
     return Program(shader, (*libs, shader, template), inputs,
-                   integer_define((*libs, shader), "int32" if integer else "float32"), uniforms)
+                   integer_define((*libs, shader), "int32" if integer else "float32"), uniforms, shape_uniforms=True)
 
 
 def _unary(backend: WebGLBackend, x: Tensor, shader: str, libs: tuple[str, ...] = (), integers: bool = False,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
+from functools import cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -156,9 +157,14 @@ def transpose_tensor(backend: WebGLBackend, x: Tensor, perm: Sequence[int]) -> T
 
 
 # -- program runners ---------------------------------------------------------------------------------------
-def integer_define(paths: Sequence[str], dtype: str) -> dict:
+def integer_define(paths: tuple[str, ...], dtype: str) -> dict:
     """INTEGER (int32 math) for the shaders that tell it apart; the others' programs serve both dtypes."""
-    return {"INTEGER": dtype == "int32"} if any("INTEGER" in shaders.source(path) for path in paths) else {}
+    return {"INTEGER": dtype == "int32"} if _tells_integers(paths) else {}
+
+
+@cache
+def _tells_integers(paths: tuple[str, ...]) -> bool:
+    return any("INTEGER" in shaders.source(path) for path in paths)
 
 
 def elementwise_shapes(shapes: Sequence[tuple[int, ...]],
@@ -167,6 +173,10 @@ def elementwise_shapes(shapes: Sequence[tuple[int, ...]],
     onto it, needs: unit dims dropped, neighbours that broadcast alike merged (one dim without a
     broadcast), an input's leading unit dims dropped. With shape uniforms, shapes of one broadcast
     pattern then share a program whatever their rank."""
+    size = math.prod(out_shape)
+    sizes = [math.prod(s) for s in shapes]
+    if all(n in (size, 1) for n in sizes):
+        return [(size,) if n == size else (1,) for n in sizes], (size,)
     padded = [(1,) * (len(out_shape) - len(s)) + tuple(s) for s in shapes]
     dims: list[list] = []   # [size, which inputs broadcast along it]
     for i, d in enumerate(out_shape):
@@ -188,17 +198,15 @@ def elementwise_shapes(shapes: Sequence[tuple[int, ...]],
 
 def run_elementwise(backend: WebGLBackend, program: Program, inputs: Sequence[Tensor], out_shape,
                     out_dtype: str) -> Tensor:
-    """Draws an elementwise `program` on views of `elementwise_shapes` (into the texture `out_shape`
-    gets, so that its readers find the layout they expect). Shape-generic unless an input broadcasts:
-    its coordinates would then divide by uniforms, ~15% more per draw on llvmpipe, for programs that
-    models rarely share."""
+    """Draws an elementwise `program` (shape-generic) on views of `elementwise_shapes` (into the texture
+    `out_shape` gets, so that its readers find the layout they expect). A broadcast gets a program per
+    shape: its coordinates would divide by uniforms, ~15% more per draw on llvmpipe, for programs
+    that models rarely share."""
     out_shape = tuple(int(d) for d in out_shape)
     shapes, view_shape = elementwise_shapes([t.shape for t in inputs], out_shape)
-    views = [view(backend, t, s) for t, s in zip(inputs, shapes)]
-    generic = all(s == view_shape or math.prod(s) == 1 for s in shapes)
-    result = backend.run_program(dataclasses.replace(program, shape_uniforms=generic), views, view_shape, out_dtype,
-                                 texture_like=out_shape)
-    return reshaped(result, out_shape)
+    if len(view_shape) > 1:  # a broadcast
+        program = dataclasses.replace(program, shape_uniforms=False)
+    return backend.run_program(program, list(inputs), out_shape, out_dtype, views=(shapes, view_shape))
 
 
 def unary(backend: WebGLBackend, x: Tensor, shader: str, out_dtype: str | None = None,
@@ -210,7 +218,7 @@ def unary(backend: WebGLBackend, x: Tensor, shader: str, out_dtype: str | None =
         result = packed.elementwise(backend, [x], shader, (shader,), x.shape, defines, uniforms)
         if result is not None:
             return result
-    program = Program(shader, (shader, "templates/unary.glsl"), ("A",), defines, uniforms)
+    program = Program(shader, (shader, "templates/unary.glsl"), ("A",), defines, uniforms, shape_uniforms=True)
     return run_elementwise(backend, program, [x], x.shape, out_dtype or x.dtype)
 
 
@@ -219,7 +227,7 @@ def binary(backend: WebGLBackend, a: Tensor, b: Tensor, shader: str, out_dtype: 
     """Runs `shader` (defining `float binary_op(float, float)`) with broadcasting. A `commutative` op
     takes the larger operand first, so that x op s and s op x share a program."""
     require_gl_dtypes(a, b)
-    if commutative and a.size < b.size:
+    if commutative and math.prod(a.shape) < math.prod(b.shape):
         a, b = b, a
     shape = broadcast_shape(a.shape, b.shape)
     defines = {**integer_define((shader,), a.dtype), **(defines or {})}
@@ -227,7 +235,7 @@ def binary(backend: WebGLBackend, a: Tensor, b: Tensor, shader: str, out_dtype: 
         result = packed.elementwise(backend, [a, b], shader, (shader,), shape, defines)
         if result is not None:
             return result
-    program = Program(shader, (shader, "templates/binary.glsl"), ("A", "B"), defines)
+    program = Program(shader, (shader, "templates/binary.glsl"), ("A", "B"), defines, shape_uniforms=True)
     return run_elementwise(backend, program, [a, b], shape, out_dtype or a.dtype)
 
 
@@ -236,7 +244,8 @@ def ternary(backend: WebGLBackend, a: Tensor, b: Tensor, c: Tensor, shader: str,
     """Runs `shader` (defining `float ternary_op(float, float, float)`) over `out_shape`; each input
     broadcasts against it (its dims align with the output's trailing dims)."""
     require_gl_dtypes(a, b, c)
-    program = Program(shader, (*libs, shader, "templates/ternary.glsl"), ("A", "B", "C"), defines)
+    program = Program(shader, (*libs, shader, "templates/ternary.glsl"), ("A", "B", "C"), defines,
+                      shape_uniforms=True)
     return run_elementwise(backend, program, [a, b, c], out_shape, out_dtype)
 
 
