@@ -498,6 +498,11 @@ class WebGLBackend(Backend):
             program = program.with_constant_sizes()
         if generic:
             input_structures, output_structure = structures(program, list(inputs), output)
+            # By default a program whose reads would divide stays per shape, unless its family reads
+            # everything by flat index on purpose (layout_blind).
+            generic = self.shape_uniforms is not None or program.layout_blind or \
+                not any(s.divides for s in input_structures)
+        if generic:
             program_key = (program.key(shape_uniforms=True), input_structures, output_structure)
         else:
             program_key = key

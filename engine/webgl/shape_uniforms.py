@@ -65,6 +65,10 @@ class Structure(NamedTuple):
     # or multiply by a uniform is spent on them, as the constant headers fold them away.
     units: tuple[bool, ...] = ()
     padded: bool = False     # an output's texture has texels past its values (main() guards them)
+    # An unpacked input read by flat index in a texture of several rows: every read divides by a
+    # uniform (~10-60% more per draw on llvmpipe), so by default its program is made per shape
+    # (not counted for a layout_blind program, which reads so on purpose).
+    divides: bool = False
 
 
 def _units(shape, packed: bool) -> tuple[bool, ...]:
@@ -118,7 +122,9 @@ def input_structure(shape, rows: int, cols: int, packed: bool, out_shape, out_ro
         # is 0, and folding it would save one multiply by its (zero) stride for a program of its own.
         if reads != BROADCAST:
             units = (False,) * len(shape)
-        one_row = one_row and not blind and (flat or reads in (SAME_INDEX, SCALAR) or (coords and not natural))
+        addressed = flat or reads in (SAME_INDEX, SCALAR) or (coords and not natural)
+        return Structure(len(shape), False, one_row and addressed and not blind, natural, reads, units=units,
+                         divides=addressed and not one_row and reads != SCALAR and not blind)
     return Structure(len(shape), packed, one_row, natural, reads, units=units)
 
 

@@ -298,7 +298,7 @@ def _gather(backend, params: Tensor, indices: Tensor, axis: int, batch_dims: int
     batch_size = math.prod(params.shape[:batch])
     outer, dim, inner = math.prod(params.shape[batch:axis]), params.shape[axis], math.prod(params.shape[axis + 1:])
     count = indices.size // batch_size
-    program = Program("gather", ("slice_join/gather.glsl",), ("A", "I"), shape_uniforms=True, layout_blind=True)
+    program = Program("gather", ("slice_join/gather.glsl",), ("A", "I"), shape_uniforms=True)
     out = backend.run_program(program, [alias(params, (batch_size, outer, dim, inner)),
                                         alias(indices, (batch_size, count))],
                               (batch_size, outer, count, inner), params.dtype)
