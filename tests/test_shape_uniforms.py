@@ -10,7 +10,7 @@ import engine
 from engine.backends import get_backend, webgl
 from engine.kernels.conv_util import conv_info
 from engine.kernels.webgl import packed
-from engine.tensors import Tensor
+from engine.tensors import Tensor, alias
 from engine.webgl import shape_uniforms
 from engine.webgl.compiler import Layout
 from tests.conftest import fixture_path
@@ -190,9 +190,8 @@ SHARING = {
                ("ConcatV2", [ints(6, 2), ints(6, 7), axis(-1)], {}),
                ("ConcatV2", [floats(1, 13), floats(1, 3), axis(1)], {})],
     "gather": [("GatherV2", [floats(5, 7), np.array([4, 0, 2, 4], np.int32), axis(0)], {}),  # edge indices
-               ("GatherV2", [ints(9, 4, 3), np.array([[0, 8], [3, 3]], np.int32), axis(0)], {}),
-               ("GatherV2", [floats(2, 6, 3), np.array([[5, 0, 1], [2, 2, 5]], np.int32), axis(1)],
-                {"batch_dims": 1})],
+               ("GatherV2", [ints(9, 12), np.array([0, 8, 3, 3], np.int32), axis(0)], {}),
+               ("GatherV2", [floats(1, 6, 3), np.array([[5, 0, 1]], np.int32), axis(1)], {"batch_dims": 1})],
     "gather_nd": [("GatherNd", [floats(4, 5, 3), np.array([[3, 4], [0, 0]], np.int32)], {}),
                   ("GatherNd", [ints(6, 3, 2, 2), np.array([[5, 2], [1, 0], [0, 2]], np.int32)], {})],
     # Rows of one length (a window's trip count stays a constant), however laid out.
@@ -205,11 +204,10 @@ SHARING = {
                   ("Transpose", [ints(1, 4, 7), np.array([0, 2, 1], np.int32)], {})],
     "ResizeBilinear": [("ResizeBilinear", [floats(1, 3, 4, 2), np.array([6, 8], np.int32)], HALF_PIXEL),
                        ("ResizeBilinear", [floats(1, 5, 5, 3), np.array([7, 9], np.int32)], HALF_PIXEL)],
-    "slice_join/strided.glsl": [
-        ("StridedSlice", [floats(10, 8), np.array([1, 0], np.int32), np.array([9, 8], np.int32),
-                          np.array([2, 3], np.int32)], {}),
-        ("StridedSlice", [ints(12, 6), np.array([-1, 5], np.int32), np.array([0, 0], np.int32),
-                          np.array([-3, -2], np.int32)], {"end_mask": 1})],
+    "slice_join/strided.glsl": [  # of one-row textures (others divide: a program per shape)
+        ("StridedSlice", [floats(80), np.array([1], np.int32), np.array([79], np.int32), np.array([2], np.int32)], {}),
+        ("StridedSlice", [ints(1, 72), np.array([0, -1], np.int32), np.array([1, 0], np.int32),
+                          np.array([1, -3], np.int32)], {"end_mask": 2})],
 }
 
 
@@ -270,3 +268,27 @@ def test_indices_past_what_float_division_holds_exactly_get_programs_per_shape()
     assert shape_uniforms.exact([Layout((3, 4096), 3, 4096)])
     assert not shape_uniforms.exact([Layout((1 << 24,), 4096, 4096)])
     assert not shape_uniforms.exact([Layout((5,), 4097, 4096)])
+
+
+@pytest.mark.parametrize("setting, programs", [(None, 2), ("1", 1)])
+def test_programs_whose_reads_would_divide_stay_per_shape_by_default(monkeypatch, setting, programs):
+    """A concat of views whose rows are not their textures' rows reads them by flat index: a
+    division by a uniform per read, so by default a program per shape."""
+    sources = [(floats(2, 6), floats(3, 5)), (floats(4, 10), floats(5, 3))]
+
+    def run(backend):
+        outputs = []
+        with backend.session():
+            for x, y in sources:
+                a, b = Tensor(x, "float32"), Tensor(y, "float32")
+                backend.texture_of(a)
+                backend.texture_of(b)
+                rows = y.shape[0]
+                out = backend.run("ConcatV2", [alias(a, (rows, x.size // rows)), b, Tensor(axis(1), "int32")])
+                outputs.append(out[0].numpy())
+        return outputs, programs_named(backend, "concat")
+
+    outputs, count = in_new_backend(monkeypatch, setting, run)
+    assert count == programs
+    for (x, y), out in zip(sources, outputs):
+        np.testing.assert_array_equal(out, np.concatenate([x.reshape(y.shape[0], -1), y], axis=1))

@@ -13,18 +13,20 @@ layouts apart; and none of it with `Program.layout_blind`, which reads everythin
 
 Which programs are generic (backends/webgl.py): by default the families that opt in with
 `Program.shape_uniforms` because it costs little or nothing in steady state on llvmpipe (per-draw
-A/B against the constant headers): packed matmul, packed depthwise, packed elementwise, pack/unpack
-(~3% at most); unpacked elementwise ops without a broadcast (run on one-dim views: 7-10% faster, as
-they read their output's own texel), transpose, ResizeBilinear/NearestNeighbor, softmax and reduce
-(as fast or faster); gather, gather_nd and arg_reduce read layout-blind (+30-70% per
-draw, on a few hundred values in these models), concat and strided slices (+5% on natural rows,
-~+25% on squarish textures). Their `Program.constant_sizes` (matmul's shared dim, depthwise's image
-height and width, a reduction's window) stay defines. Per shape by default: pools (2-4x per draw),
-pads and the other index maps (~+18%), elementwise broadcasts (~+15%, and models rarely share
-them), convolutions and matmuls that are not packed. TFGL_SHAPE_UNIFORMS=1 makes every program
-generic with all its sizes uniforms (fewest programs), =0 none (a program per shape). Tensors of
-2**24 values or texels or more get programs per shape (divInt is exact below). What made generic
-programs slow, and how these headers avoid it:
+A/B against programs per shape, GPU time of each family's draws in MoveNet, handtrack, selfie and
+MobileNetV2): packed matmul, packed depthwise, packed elementwise, pack/unpack; unpacked elementwise
+ops without a broadcast (drawn on one-dim views: 5-20% faster, as they read their output's own
+texel), transpose, ResizeBilinear/NearestNeighbor, softmax, reduce, concat, gather and strided
+slices (within ~3%, or faster); gather_nd and arg_reduce read layout-blind (+15-35%: 0.05 ms a
+MoveNet call). Their `Program.constant_sizes` (matmul's shared dim, depthwise's image height and
+width, a reduction's window) stay defines, and so does every size of a program whose unpacked reads
+would divide by a uniform (`Structure.divides`: a flat read into a texture of several rows, +25% for
+a concat of such inputs): it is made per shape. Per shape by default too: pools (2-4x per draw),
+pads and the other index maps (~+18%), elementwise broadcasts (~+15%, and models rarely share them),
+convolutions and matmuls that are not packed. TFGL_SHAPE_UNIFORMS=1 makes every program generic with
+all its sizes uniforms (fewest programs), =0 none (a program per shape). Tensors of 2**24 values or
+texels or more get programs per shape (divInt is exact below). What made generic programs slow, and
+how these headers avoid it:
 - llvmpipe does not reuse math on uniforms across the branches and unrolled steps of a kernel, so
   per-tap texel addresses (batch * TR + i) cost up to 20%: kernels with inner loops take a matrix's
   first texel row out of them (getXMatrixRow, getXBatch, getXTexelAt);
@@ -34,7 +36,8 @@ programs slow, and how these headers avoid it:
   matrices (one division at most, computed once in main()), and main() guards only padded textures;
 - a division by a uniform runs as float division with an exact correction (divInt): llvmpipe
   scalarizes integer division.
-Each uniform set costs the host ~0.7 us (moderngl); replays set only those that changed (replay.py).
+Each uniform set costs the host ~0.7 us (moderngl); draws and replays set only those that changed
+(WebGLBackend.uniform_values).
 """
 from __future__ import annotations
 
