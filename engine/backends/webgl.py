@@ -308,15 +308,19 @@ class WebGLBackend(Backend):
             parts.append(Tensor(None, "float32", tensor.shape, device=part))
         return parts[0], parts[1]
 
-    def texture_of(self, tensor: Tensor, packed: bool = False) -> GLTensorData:
+    def texture_of(self, tensor: Tensor, packed: bool = False, upload_shape: tuple[int, ...] | None = None
+                   ) -> GLTensorData:
         """The tensor's texture on this backend in the layout asked for, uploading its values on first
-        use; a tensor stored in the other layout gets a converted twin, made once and kept."""
+        use (packed under `upload_shape` if given: the shape a kernel will view it as, which spares a
+        weight its unpack and repack draws); a tensor stored in the other layout gets a converted twin,
+        made once and kept."""
         data = self.gl_data(tensor)
         if data is not None:
             return self._in_layout(data, tensor.shape, packed)
         if tensor.dtype not in GL_DTYPES:
             raise CPUFallback(f"{tensor.dtype} tensors stay on the CPU")
-        data = self._upload(tensor.numpy(), tensor.dtype, packed)
+        values = tensor.numpy()
+        data = self._upload(values.reshape(upload_shape) if packed and upload_shape else values, tensor.dtype, packed)
         self._keep_upload(tensor, data)
         return data
 

@@ -27,11 +27,13 @@ if TYPE_CHECKING:
 
 
 def packed_view(backend: WebGLBackend, t: Tensor, shape) -> Tensor:
-    """`t` under another shape, uploaded (once, to `t`) in the packed layout if it is on the CPU."""
+    """`t` under another shape; a `t` still on the CPU is uploaded (once, to `t`) packed under that shape,
+    so the kernel reads it without an unpack and repack."""
     shape = tuple(int(d) for d in shape)
     if shape == t.shape:
         return t
-    backend.texture_of(t, packed=True)
+    if not backend.on_gpu(t):
+        backend.texture_of(t, packed=True, upload_shape=shape)
     return alias(t, shape)
 
 
