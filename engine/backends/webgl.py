@@ -463,9 +463,10 @@ class WebGLBackend(Backend):
         gl.DrawArrays(GL_TRIANGLES, 0, 3)
 
     def _first_drawn(self, compiled: _Compiled, name: str, layouts: str, started: float, link_ms: float = 0.0) -> None:
-        """Counts a program's compile time once its first draw finished (llvmpipe JITs there)."""
+        """Counts a program's compile time: its link and its first draw call, in which llvmpipe JITs the
+        shader on the calling thread. No finish(): that would count the draw's math as compile time and
+        stall the host behind the GPU at every new program of a first call."""
         compiled.drawn = True
-        self.ctx.finish()
         ms = link_ms + (time.perf_counter() - started) * 1e3
         self.stats.compile_ms += ms
         self.stats.program_compiles.append((name, layouts, ms))
