@@ -497,7 +497,7 @@ class WebGLBackend(Backend):
         if generic and self.shape_uniforms is None:
             program = program.with_constant_sizes()
         if generic:
-            input_structures, output_structure = structures(list(inputs), output)
+            input_structures, output_structure = structures(program, list(inputs), output)
             program_key = (program.key(shape_uniforms=True), input_structures, output_structure)
         else:
             program_key = key

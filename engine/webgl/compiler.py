@@ -10,6 +10,7 @@ for shape-generic programs generic_fragment_source makes one program per layout 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import shaders
 from engine.webgl import packed_codegen, shape_uniforms
@@ -121,11 +122,25 @@ def check_ranks(program: Program, inputs: list[Layout], output: Layout) -> None:
         raise CPUFallback(f"{program.name}: packed tensors of rank above 4")
 
 
-def structures(inputs: list[Layout], output: Layout) -> tuple[tuple[Structure, ...], Structure]:
-    """The layouts' structures: all a shape-generic program's source depends on."""
+def structures(program: Program, inputs: list[Layout],
+               output: Layout) -> tuple[tuple[Structure, ...], Structure]:
+    """The layouts' structures: all a shape-generic program's source depends on. How an input's shape
+    relates to the output's matters only to a program that reads it at the output's coordinates, and
+    the output's parity not to one that masks any parity (Program.any_parity)."""
+    read = _read_at_out_coords(program.shaders, program.inputs)
+    out = output_structure(output.shape, output.rows, output.cols, output.packed)
+    if program.any_parity and out.packed:
+        out = out._replace(odd_rows=out.rank >= 2, odd_cols=out.rank >= 1)
     return (tuple(input_structure(i.shape, i.rows, i.cols, i.packed, output.shape, output.rows, output.cols,
-                                  output.packed) for i in inputs),
-            output_structure(output.shape, output.rows, output.cols, output.packed))
+                                  output.packed)._replace(**({} if name in read else {"reads": ""}))
+                  for name, i in zip(program.inputs, inputs)), out)
+
+
+@cache
+def _read_at_out_coords(paths: tuple[str, ...], names: tuple[str, ...]) -> frozenset[str]:
+    """The inputs whose getXAtOutCoords the program's GLSL calls."""
+    text = "".join(shaders.source(path) for path in paths)
+    return frozenset(name for name in names if f"get{name}AtOutCoords" in text)
 
 
 def generic_fragment_source(program: Program, inputs: tuple[Structure, ...], output: Structure) -> str:

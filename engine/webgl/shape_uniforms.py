@@ -11,15 +11,20 @@ folding does (a broadcast read ignores the coordinate there).
 Which programs are generic (backends/webgl.py): by default the families that opt in with
 `Program.shape_uniforms` because it costs nothing measurable in steady state on llvmpipe (per-draw
 A/B against the constant headers, within ~3%): packed matmul, packed depthwise, packed elementwise
-and pack/unpack; their `Program.constant_sizes` (matmul's shared dim, depthwise's image height and
-width) stay defines. TFGL_SHAPE_UNIFORMS=1 makes every program generic with all its sizes uniforms
-(fewest programs), =0 none (a program per shape). What made generic programs slow, and how these
-headers avoid it:
+and pack/unpack, all their sizes uniforms but `Program.constant_sizes` (a product's shared dim of up
+to 16 values, whose loop a define unrolls whole). Layouts differing only where a program does not
+look share it too: an input's relation to the output's shape where it is not read at the output's
+coordinates, and the output's parity where the program masks any (`Program.any_parity`).
+TFGL_SHAPE_UNIFORMS=1 makes every program generic with all its sizes uniforms (fewest programs), =0
+none (a program per shape). What made generic programs slow, and how these headers and kernels avoid it:
 - llvmpipe does not reuse math on uniforms across the branches and unrolled steps of a kernel, so
   per-tap texel addresses (batch * TR + i) cost up to 20%: kernels with inner loops take a matrix's
   first texel row out of them (getXMatrixRow, getXBatch, getXTexelAt);
-- a loop whose trip count is a uniform does not unroll, and bounds compared at every tap against
-  uniforms cost ~3% each: those sizes stay constants by default;
+- a loop whose trip count is a uniform does not unroll, and its fixed cost is large next to a short
+  loop: kernels unroll such loops by hand (four steps per iteration), and short ones keep a constant
+  trip count by default;
+- bounds compared at every tap against uniforms cost ~3%, nothing measurable as one unsigned compare
+  against a local copy, from a window origin computed once (packed depthwise);
 - output coordinates come from gl_FragCoord when the texture is the natural stack of rows or
   matrices (one division at most, computed once in main()), and main() guards only padded textures;
 - a division by a uniform runs as float division with an exact correction (divInt): llvmpipe
@@ -48,7 +53,7 @@ class Structure(NamedTuple):
     # cols == TC (packed): matrix texel (b, i, j) sits at (j, b * TR + i); cols == the last dim
     # (unpacked): value (..., j) at (j, flat index of the others). An output's texture is also exact.
     natural: bool = False
-    reads: str = ""          # an input's read at the output's coordinates (see above)
+    reads: str = ""          # an input's read at the output's coordinates (see above); "": never read there
     odd_rows: bool = False   # a packed output's last texel row / col is half outside the shape
     odd_cols: bool = False
     # Which dims are 1 (a packed layout's leading dims only): their coordinate is 0, and no division
@@ -242,7 +247,7 @@ def _sampler(name: str, s: Structure, out: Structure) -> str:
         lines.append(f"float get{name}({params}) {{ return texelFetch({name}, ivec2({col}, {row}), 0).r; }}")
     else:
         lines.append(f"float get{name}({params}) {{ return get{name}Flat({_flat(name, s.units, rank)}); }}")
-    if not out.packed:
+    if not out.packed and s.reads:
         lines.append(f"float get{name}AtOutCoords() {{ {_at_out_coords(name, s, out)} }}")
     return "\n".join(lines) + "\n"
 
@@ -294,7 +299,7 @@ def _packed_sampler(name: str, s: Structure, out: Structure) -> str:
     else:
         body = f"get{name}Texel({'d0 >> 1' if rank == 1 else '0'})"
     lines.append(f"vec4 get{name}({params}) {{ return {body}; }}")
-    if out.packed:
+    if out.packed and s.reads:
         lines.append(_packed_at_out_coords(name, s, out))
     return "\n".join(lines) + "\n"
 
