@@ -128,12 +128,12 @@ def structures(program: Program, inputs: list[Layout],
     relates to the output's matters only to a program that reads it at the output's coordinates, and
     the output's parity not to one that masks any parity (Program.any_parity)."""
     read = _read_at_out_coords(program.shaders, program.inputs)
+    ins = tuple(input_structure(i.shape, i.rows, i.cols, i.packed, output.shape, output.rows, output.cols,
+                                output.packed) for i in inputs)
     out = output_structure(output.shape, output.rows, output.cols, output.packed)
     if program.any_parity and out.packed:
         out = out._replace(odd_rows=out.rank >= 2, odd_cols=out.rank >= 1)
-    return (tuple(input_structure(i.shape, i.rows, i.cols, i.packed, output.shape, output.rows, output.cols,
-                                  output.packed)._replace(**({} if name in read else {"reads": ""}))
-                  for name, i in zip(program.inputs, inputs)), out)
+    return tuple(s if name in read else s._replace(reads="") for name, s in zip(program.inputs, ins)), out
 
 
 @cache
