@@ -164,6 +164,7 @@ SHARED_DIMS = (1, 2, 3, 7, 15, 16, 17, 18, 31, 33, 40, 63, 64, 100, 129)
 
 
 def test_products_of_every_shared_dim_match_the_cpu(monkeypatch):
+    """Whatever the remainder of the shared dim past the loop's four texel steps, and odd or even."""
     rng = np.random.default_rng(3)
 
     def run(backend):

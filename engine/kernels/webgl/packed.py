@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 # A product's shared dim of at most this many texels (16 values) stays a define: llvmpipe then unrolls
 # the loop whole, where a uniform trip count's fixed cost makes these short products up to ~50% slower.
 # The few such dims of a model's first layers cost a program each; all larger dims share one. (16 texels
-# would save another 5-10% of the products' time for 4-11 more programs per model.)
+# would save another 3-10% of the products' time for 4-7 more programs per model.)
 _UNROLLED_SHARED_TEXELS = 8
 
 
