@@ -1,16 +1,20 @@
 """tfgl against its peers, side by side on one machine in one run: first call and steady state.
 
     python bench/peers.py [--runs 30] [--models mobilenet_v2,handtrack,movenet,selfie | path/model.json ...]
-                          [--backends tfgl-webgl,tfgl-cpu,tensorflow,tfjs-cpu,tfjs-wasm,tfjs-webgl]
+                          [--backends tfgl-webgl,tfgl-cpu,tensorflow,tfjs-cpu,tfjs-wasm,tfjs-webgl,tfjs-webgl-warm]
                           [--json out.json] [--plot out.png] [--markdown out.md]
 
 Backends, each measured in a fresh subprocess on the same input files:
   tfgl-webgl-packed / tfgl-webgl-unpacked   tfgl's WebGL backend (TFGL_WEBGL_PACK=1 / 0), Mesa llvmpipe here
+  tfgl-webgl-warm                           the packed one again, in a new process on the caches a first
+                                            process filled (tfgl's program binaries, the driver's shader cache)
   tfgl-cpu                                  tfgl's numpy backend
   tensorflow                                TensorFlow (Python, CPU) on a SavedModel of the same graph
   tfjs-cpu, tfjs-wasm                       @tensorflow/tfjs in node: its CPU backend, tfjs-backend-wasm
   tfjs-webgl                                TF.js's WebGL backend in headless Chromium (SwiftShader here)
-(`tfgl-webgl` names both tfgl WebGL rows, `tf` is `tensorflow`.)
+  tfjs-webgl-warm                           the same in a browser started again on the profile a first run
+                                            filled (Chromium keeps its GPU program cache on disk there)
+(`tfgl-webgl` names the three tfgl WebGL rows, `tf` is `tensorflow`.)
 
 Models: MobileNetV2 1.0 224x224 (random weights, seed 0, built with Keras, exported as a SavedModel
 that TensorFlow runs and converted by tfgl's converter for everyone else) and three published TF.js
@@ -20,10 +24,11 @@ model.json works too. Built and fetched files are cached under $TFGL_CACHE (else
 
 A call is one inference with every output read back to the host. "first" is the first call after
 loading (programs compile, weights upload), the steady numbers are over the --runs calls after it.
-First calls are cold: each tfgl worker gets its own empty $TFGL_CACHE (engine.webgl.shader_cache.
-use_private_folder, which also points Mesa's and NVIDIA's shader disk caches there, so the first call
-compiles every shader and writes the cache, as a user's first run does), and Chromium gets a fresh
-profile.
+First calls are cold but in the -warm rows: each tfgl worker gets its own empty $TFGL_CACHE
+(engine.webgl.shader_cache.use_private_folder, which also points Mesa's and NVIDIA's shader disk caches
+there, so the first call compiles every shader and writes the cache, as a user's first run does), and
+Chromium gets a fresh profile. A -warm row first runs one unreported call in a process of its own to
+fill its cache folder or profile, then measures a new process on it, as a user's second run.
 Printed per model: first-call ms, steady median and p90 ms, and each row over tfgl webgl (packed);
 for tfgl's WebGL rows also engine.bench's host time per GL draw (Python + driver) and draws per call;
 then the ratios in words (tfgl cpu / TensorFlow, tfgl webgl / TF.js webgl, unpacked / packed, ...).
@@ -57,14 +62,18 @@ from engine.webgl import shader_cache  # noqa: E402
 
 BACKENDS = {
     "tfgl-webgl-packed": "tfgl webgl packed",
+    "tfgl-webgl-warm": "tfgl webgl packed, warm cache",
     "tfgl-webgl-unpacked": "tfgl webgl unpacked",
     "tfgl-cpu": "tfgl cpu",
     "tensorflow": "TensorFlow (CPU)",
     "tfjs-cpu": "tfjs-node cpu",
     "tfjs-wasm": "tfjs wasm (node)",
     "tfjs-webgl": "tfjs webgl (chromium)",
+    "tfjs-webgl-warm": "tfjs webgl (chromium), reused profile",
 }
-ALIASES = {"tfgl-webgl": ["tfgl-webgl-packed", "tfgl-webgl-unpacked"], "tf": ["tensorflow"]}
+# a warm row -> the backend it runs again on what a first process left
+WARM = {"tfgl-webgl-warm": "tfgl-webgl-packed", "tfjs-webgl-warm": "tfjs-webgl"}
+ALIASES = {"tfgl-webgl": ["tfgl-webgl-packed", "tfgl-webgl-unpacked", "tfgl-webgl-warm"], "tf": ["tensorflow"]}
 MOBILENET = "mobilenet_v2"
 # key -> (catalog id, title); kinds: a detector, a pose model, a segmentation model
 REAL_MODELS = {
@@ -229,12 +238,15 @@ def read_inputs(job: dict) -> list[np.ndarray]:
 def _tfgl_worker(job: dict) -> dict:
     import engine
     from engine.bench import benchmark
+    started = time.perf_counter()
     model = engine.load_model(job["model"], backend=job["backend"])
+    model_loaded = time.perf_counter()
     if model.backend.name != job["backend"]:
         raise RuntimeError(f"the {job['backend']} backend is not available here (got {model.backend.name})")
     inputs = dict(zip((spec["name"] for spec in job["inputs"]), read_inputs(job)))
     result = benchmark(model, job["runs"], inputs)
-    out = {**result.summary(), "calls_ms": result.calls_ms, "pack_env": os.environ.get("TFGL_WEBGL_PACK")}
+    out = {**result.summary(), "calls_ms": result.calls_ms, "pack_env": os.environ.get("TFGL_WEBGL_PACK"),
+           "load_ms": (model_loaded - started) * 1e3}
     if isinstance(getattr(model.backend, "pack", None), bool):
         out["pack"] = model.backend.pack  # what the backend made of TFGL_WEBGL_PACK
     ctx = getattr(model.backend, "ctx", None)
@@ -280,6 +292,7 @@ def unavailable(backend: str, model: Model, chromium: str) -> str:
         if importlib.util.find_spec("tensorflow") is None:
             return "TensorFlow is not installed"
         return "" if model.saved_model is not None else model.tf_reason or "no SavedModel of this model"
+    backend = WARM.get(backend, backend)
     if backend.startswith("tfjs"):
         if shutil.which("node") is None:
             return "node is not installed"
@@ -289,6 +302,19 @@ def unavailable(backend: str, model: Model, chromium: str) -> str:
 
 
 def run_job(backend: str, model: Model, runs: int, chromium: str, scratch: Path, timeout: float) -> dict:
+    """One measured process; a warm row's after a first process filled its cache folder or profile."""
+    if backend not in WARM:
+        return _run_process(backend, model, runs, chromium, scratch, timeout, tempfile.mkdtemp(dir=scratch))
+    state = tempfile.mkdtemp(prefix="warm-", dir=scratch)
+    filled = _run_process(WARM[backend], model, 1, chromium, scratch, timeout, state)
+    if "error" in filled:
+        return {"error": f"filling the cache: {filled['error']}"}
+    return _run_process(WARM[backend], model, runs, chromium, scratch, timeout, state)
+
+
+def _run_process(backend: str, model: Model, runs: int, chromium: str, scratch: Path, timeout: float,
+                 state: str) -> dict:
+    """`state`: the folder tfgl's caches (an empty one: cold) or Chromium's profile live in."""
     job = {"model": str(model.path), "format": model.format, "runs": runs, "inputs": model.inputs}
     env = dict(os.environ)
     if backend.startswith("tfgl"):
@@ -296,7 +322,7 @@ def run_job(backend: str, model: Model, runs: int, chromium: str, scratch: Path,
         job["backend"] = device
         if device == "webgl":
             env["TFGL_WEBGL_PACK"] = "1" if backend.endswith("-packed") else "0"
-        shader_cache.use_private_folder(tempfile.mkdtemp(prefix="tfgl-cache-", dir=scratch), env)  # cold
+        shader_cache.use_private_folder(state, env)
         command = [sys.executable, __file__, "--worker"]
     elif backend == "tensorflow":
         kind = "tensorflow"
@@ -307,6 +333,7 @@ def run_job(backend: str, model: Model, runs: int, chromium: str, scratch: Path,
         job["inputs"] = [{**spec, "name": spec["node"]} for spec in model.inputs]  # TF.js feeds by node name
         job["backend"] = backend.split("-")[1]
         job["chromium"] = chromium
+        job["profile"] = state
         env["NODE_PATH"] = str(node_modules())
         command = ["node", str(JS / ("tfjs_browser.js" if backend == "tfjs-webgl" else "tfjs_node.js"))]
     job["kind"] = kind
@@ -354,10 +381,10 @@ def rows(results: dict) -> tuple[list[str], list[list[str]]]:
     if ref:
         header += [f"first / {BACKENDS[ref]}", f"median / {BACKENDS[ref]}"]
     # engine.bench's host cost per GL draw (Python + driver, steady median), replayed and through the
-    # executor, and draws per call
+    # executor, and draws per call; the programs a first call compiled and loaded from tfgl's cache
     host = any(r.get("draws_per_call") for r in results.values())
     if host:
-        header.append("host µs/op replayed / executor (draws/call)")
+        header += ["host µs/op replayed / executor (draws/call)", "programs compiled / from cache"]
     table = []
     for backend, r in results.items():
         if "error" in r:
@@ -371,6 +398,8 @@ def rows(results: dict) -> tuple[list[str], list[list[str]]]:
         if host:
             row.append(f"{r['host_us_per_op']:.1f} / {r.get('executor_host_us_per_op', 0.0):.1f} "
                        f"({r['draws_per_call']:.0f})" if r.get("draws_per_call") else "")
+            row.append(f"{r['programs_compiled_first']} / {r['programs_loaded_first']}"
+                       if "programs_loaded_first" in r and r.get("draws_per_call") else "")
         table.append(row)
     return header, table
 
@@ -382,7 +411,8 @@ def comparisons(results: dict) -> list[str]:
         return r.get("steady_median_ms") if "error" not in r else None
 
     lines = []
-    for a, b in (("tfgl-cpu", "tensorflow"), ("tfgl-webgl-packed", "tfjs-webgl"), ("tfgl-webgl-unpacked", "tfjs-webgl"),
+    for a, b in (("tfgl-cpu", "tensorflow"), ("tfgl-webgl-packed", "tfjs-webgl"),
+                 ("tfgl-webgl-warm", "tfjs-webgl-warm"), ("tfgl-webgl-unpacked", "tfjs-webgl"),
                  ("tfgl-webgl-unpacked", "tfgl-webgl-packed"), ("tfgl-cpu", "tfjs-cpu"), ("tfgl-cpu", "tfjs-wasm")):
         if steady(a) and steady(b):
             lines.append(f"{BACKENDS[a]} / {BACKENDS[b]}: steady {steady(a) / steady(b):.2f}x, "

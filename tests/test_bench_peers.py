@@ -21,7 +21,8 @@ def test_peers_on_the_example_model(tmp_path):
     out = tmp_path / "peers.json"
     result = subprocess.run(
         [sys.executable, str(PEERS), "--models", EXAMPLE_MODEL, "--runs", "2", "--backends",
-         "tfgl-cpu,tfjs-cpu,tfjs-webgl", "--chromium", str(tmp_path / "no-chromium"), "--json", str(out)],
+         "tfgl-cpu,tfjs-cpu,tfjs-webgl,tfjs-webgl-warm", "--chromium", str(tmp_path / "no-chromium"), "--json",
+         str(out)],
         capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(out.read_text())
@@ -32,6 +33,7 @@ def test_peers_on_the_example_model(tmp_path):
         assert len(r["calls_ms"]) == 3 and all(ms > 0 for ms in r["calls_ms"]), backend
         assert r["first_ms"] > 0 and r["steady_median_ms"] > 0 and r["steady_p90_ms"] > 0, backend
     assert "no chromium at" in model["results"]["tfjs-webgl"]["error"]
+    assert "no chromium at" in model["results"]["tfjs-webgl-warm"]["error"]
     assert "tfgl cpu / tfjs-node cpu: steady" in result.stdout
     assert re.search(r"tfjs webgl \(chromium\)\s+n/a: no chromium at", result.stdout)
     assert report["machine"]["cpus"] >= 1
@@ -82,3 +84,21 @@ def test_the_browser_peer_serves_only_its_staging_folder(tmp_path):
     status = json.loads(result.stdout.strip().splitlines()[-1])
     served = [url for url, code in status.items() if code == 200]
     assert served == ["/model/model.json", "/model/group1-shard1of1.bin", "/tf.min.js", "/input0.bin"], status
+
+
+@pytest.mark.webgl
+def test_the_warm_row_runs_on_the_cache_a_first_process_filled(tmp_path, webgl):
+    """tfgl's cold row compiles every program; the warm row's new process loads them all from the cache
+    folder its filling process left, and both give the same number of draws."""
+    out = tmp_path / "peers.json"
+    result = subprocess.run(
+        [sys.executable, str(PEERS), "--models", EXAMPLE_MODEL, "--runs", "2", "--backends",
+         "tfgl-webgl-packed,tfgl-webgl-warm", "--json", str(out)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (model,) = json.loads(out.read_text())["models"].values()
+    cold, warm = model["results"]["tfgl-webgl-packed"], model["results"]["tfgl-webgl-warm"]
+    assert cold["programs_compiled_first"] > 0 and cold["programs_loaded_first"] == 0
+    assert warm["programs_compiled_first"] == 0
+    assert warm["programs_loaded_first"] == cold["programs_compiled_first"]
+    assert warm["draws_per_call"] == cold["draws_per_call"]
+    assert re.search(r"tfgl webgl packed, warm cache\s+[0-9.]+", result.stdout)

@@ -1,6 +1,7 @@
 """Shape-generic programs: shapes of one structure share a compiled program and give the CPU's
 results, replayed plans included; by default only the families that opt in (Program.shape_uniforms)
-are generic, and TFGL_SHAPE_UNIFORMS=1 / 0 makes every program generic / per-shape."""
+are generic, and TFGL_SHAPE_UNIFORMS=1 / 0 makes every program generic / per-shape. Packed products
+and depthwise convolutions of any sizes share a program by default, but short products."""
 import threading
 
 import numpy as np
@@ -62,8 +63,8 @@ def run_ops(backend, calls) -> list[list[np.ndarray]]:
 
 
 def products_and_depthwise(backend, products=((6, 10, 4), (10, 7, 6)), images=((6, 4), (10, 4))):
-    """Packed matmuls (m, k, n) and depthwise convolutions (size, channels) of one structure each
-    (even m and n), checked against numpy."""
+    """Packed matmuls (m, k, n) and 3x3 'SAME' depthwise convolutions (size, channels), checked against
+    numpy."""
     rng = np.random.default_rng(0)
     for m, k, n in products:
         a, b = rng.random((m, k), np.float32), rng.random((k, n), np.float32)
@@ -94,13 +95,15 @@ def test_two_shapes_share_one_program_with_shape_uniforms(monkeypatch):
     assert in_new_backend(monkeypatch, "1", products_and_depthwise) == (1, 1)
 
 
-def test_by_default_the_shared_dim_and_image_size_stay_constants(monkeypatch):
-    """Products of one k, and depthwise convolutions of one image size, share a program by default;
-    others do not (their constant_sizes)."""
+def test_by_default_only_short_products_keep_their_shared_dim_constant(monkeypatch):
+    """By default products past 16 shared values share a program whatever their sizes (odd or even,
+    A of the output's shape or not), and depthwise convolutions whatever their image size; shorter
+    products keep a program per shared dim in texels (their constant_sizes)."""
     def run(backend):
-        shared = products_and_depthwise(backend, ((6, 10, 4), (12, 10, 6)), ((6, 4), (6, 8)))
-        return shared, products_and_depthwise(backend)
-    assert in_new_backend(monkeypatch, None, run) == ((1, 1), (2, 2))
+        shared = products_and_depthwise(backend, ((6, 40, 4), (12, 17, 6), (5, 99, 3), (6, 20, 20)),
+                                        ((6, 4), (9, 8), (11, 6), (10, 4)))
+        return shared, products_and_depthwise(backend, ((6, 10, 4), (10, 7, 6), (9, 8, 5)), ())
+    assert in_new_backend(monkeypatch, None, run) == ((1, 1), (3, 1))
 
 
 def test_per_shape_programs_when_forced_off(monkeypatch):
@@ -113,7 +116,7 @@ def test_families_that_do_not_opt_in_stay_per_shape_by_default(monkeypatch, sett
     assert in_new_backend(monkeypatch, setting, max_pools) == programs
 
 
-@pytest.mark.parametrize("setting, most_programs", [("1", 20), (None, 36)])
+@pytest.mark.parametrize("setting, most_programs", [("1", 12), (None, 15)])
 def test_replayed_mobilenet_matches_the_cpu_with_shape_uniforms(monkeypatch, rng, setting, most_programs):
     path = fixture_path("mobilenet_v2")
     cpu = engine.load_graph_model(path, backend="cpu")
@@ -292,3 +295,129 @@ def test_programs_whose_reads_would_divide_stay_per_shape_by_default(monkeypatch
     assert count == programs
     for (x, y), out in zip(sources, outputs):
         np.testing.assert_array_equal(out, np.concatenate([x.reshape(y.shape[0], -1), y], axis=1))
+
+
+def gl_and_cpu(backend, op: str, arrays, attrs: dict):
+    """`op`'s first output on the GL backend (inputs uploaded first, so that it is not forwarded to the
+    CPU) and on the CPU backend."""
+    tensors = [Tensor(np.asarray(a, np.float32), "float32") for a in arrays]
+    with backend.current():
+        for t in tensors:
+            backend.texture_of(t, packed=True)
+    got = backend.run(op, tensors, attrs)[0].numpy()
+    want = get_backend("cpu").run(op, [Tensor(np.asarray(a, np.float32), "float32") for a in arrays],
+                                  attrs)[0].numpy()
+    return got, want
+
+
+# Shared dims of 1 to 8 texels (two values each) keep a program per texel count by default, longer
+# ones share one: 1, 2, 4 and 8 texels, and the rest.
+SHARED_DIMS = (1, 2, 3, 7, 15, 16, 17, 18, 31, 33, 40, 63, 64, 100, 129)
+
+
+def test_products_of_every_shared_dim_match_the_cpu(monkeypatch):
+    """Whatever the remainder of the shared dim past the loop's four texel steps, and odd or even."""
+    rng = np.random.default_rng(3)
+
+    def run(backend):
+        for i, k in enumerate(SHARED_DIMS):
+            m, n = (9, 11) if i % 2 else (8, 10)
+            got, want = gl_and_cpu(backend, "MatMul", [rng.normal(size=(m, k)), rng.normal(size=(k, n))], {})
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+        return programs_named(backend, "matmul_packed")
+    assert in_new_backend(monkeypatch, None, run) == 5
+
+
+def _fused(fused_ops, **attrs):
+    return {"fused_ops": fused_ops, "num_args": 1, **attrs}
+
+
+# Kinds of products, each op with A's and B's shapes (the extra inputs' after them) of two sizes, and
+# attrs: transposed operands, batches of either operand broadcast, ranks 2 to 4, odd and even sizes,
+# fused epilogues (bias, residual, activations). Each kind shares a program by default.
+PRODUCTS = [
+    ("MatMul", ([(40, 9), (40, 11)], [(18, 6), (18, 4)]), {"transpose_a": True}),
+    ("MatMul", ([(9, 37), (11, 37)], [(4, 20), (6, 20)]), {"transpose_b": True}),
+    ("MatMul", ([(23, 9), (11, 23)], [(64, 4), (3, 64)]), {"transpose_a": True, "transpose_b": True}),
+    ("BatchMatMulV2", ([(3, 9, 40), (40, 10)], [(2, 4, 17), (17, 5)]), {}),
+    ("BatchMatMulV2", ([(1, 9, 33), (3, 33, 7)], [(1, 6, 20), (2, 20, 8)]), {}),
+    ("BatchMatMulV2", ([(2, 3, 6, 35), (2, 3, 35, 5)], [(3, 2, 7, 18), (3, 2, 18, 6)]), {}),
+    ("BatchMatMulV2", ([(2, 40, 9), (2, 11, 40)], [(3, 21, 6), (3, 4, 21)]), {"adj_x": True, "adj_y": True}),
+    ("_FusedMatMul", ([(9, 50), (50, 11), (11,)], [(6, 19), (19, 8), (8,)]), _fused(["BiasAdd", "Relu6"])),
+    ("_FusedMatMul", ([(8, 21), (21, 10), (10,)], [(13, 30), (30, 3), (3,)]), _fused(["BiasAdd", "Sigmoid"])),
+    ("_FusedMatMul", ([(50, 9), (11, 50), (11,), (9, 11)], [(20, 4), (6, 20), (6,), (4, 6)]),
+     {"fused_ops": ["BiasAdd", "Add", "Relu"], "num_args": 2, "transpose_a": True, "transpose_b": True}),
+]
+
+
+def test_generic_products_match_the_cpu(monkeypatch):
+    """Every kind of packed product gives the CPU's values, and one program serves each kind."""
+    rng = np.random.default_rng(4)
+
+    def run(backend):
+        for op, sizes, attrs in PRODUCTS:
+            for shapes in sizes:
+                got, want = gl_and_cpu(backend, op, [rng.normal(size=s) for s in shapes], attrs)
+                np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5, err_msg=f"{op} {shapes} {attrs}")
+        return programs_named(backend, "matmul_packed")
+    assert in_new_backend(monkeypatch, None, run) == len(PRODUCTS)
+
+
+# Input shape, filter size, strides, padding, dilation, fused ops, in groups that share a program by
+# default (one window: sizes, strides, dilations, pads; one epilogue; batches of 1 or more): 8.
+DEPTHWISE = [
+    ((1, 9, 7, 6), 3, 1, "SAME", 1, ()),  # pads 1
+    ((1, 12, 10, 6), 3, 1, "SAME", 1, ()),
+    ((1, 5, 11, 4), 3, 1, "SAME", 1, ()),
+    ((1, 10, 10, 4), 3, 2, "SAME", 1, ()),  # pads 0
+    ((1, 10, 9, 6), 3, 2, "VALID", 1, ()),
+    ((1, 13, 8, 6), 3, 2, "VALID", 1, ()),
+    ((1, 11, 13, 4), 3, 2, "SAME", 1, ()),  # pads 1
+    ((1, 7, 9, 2), 3, 2, "SAME", 1, ()),
+    ((1, 9, 9, 4), 3, 1, "SAME", 2, ()),
+    ((1, 8, 12, 4), 3, 1, "VALID", 2, ()),
+    ((2, 7, 5, 6), 5, 1, "SAME", 1, ("BiasAdd", "Relu6")),
+    ((2, 9, 10, 6), 5, 1, "SAME", 1, ("BiasAdd", "Relu6")),
+    ((1, 14, 15, 8), 5, 1, "SAME", 1, ("BiasAdd", "Relu6")),
+    ((1, 6, 5, 8), 5, 1, "SAME", 1, ("BiasAdd", "Relu6")),
+    ((1, 15, 15, 6), 5, 2, "SAME", 1, ("BiasAdd", "Relu")),
+]
+
+
+def test_generic_depthwise_convolutions_match_the_cpu(monkeypatch):
+    """Packed depthwise convolutions of every image size give the CPU's values, a program per group."""
+    rng = np.random.default_rng(5)
+
+    def run(backend):
+        for shape, size, stride, padding, dilation, fused_ops in DEPTHWISE:
+            arrays = [rng.normal(size=shape), rng.normal(size=(size, size, shape[-1], 1))]
+            attrs = {"strides": [1, stride, stride, 1], "padding": padding, "dilations": [1, dilation, dilation, 1]}
+            op = "DepthwiseConv2dNative"
+            if fused_ops:
+                op, attrs = "FusedDepthwiseConv2dNative", {**attrs, "fused_ops": list(fused_ops), "num_args": 1}
+                arrays.append(rng.normal(size=(shape[-1],)))
+            got, want = gl_and_cpu(backend, op, arrays, attrs)
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5, err_msg=f"{shape} {size} {attrs}")
+        return programs_named(backend, "depthwise_packed")
+    assert in_new_backend(monkeypatch, None, run) == 8
+
+
+@pytest.mark.parametrize("family", ["products", "depthwise"])
+def test_generic_and_per_shape_programs_agree_bit_for_bit(monkeypatch, family):
+    """The default's shape-generic programs sum in the per-shape programs' order."""
+    def run(backend):
+        rng = np.random.default_rng(6)
+        outputs = []
+        if family == "products":
+            for op, sizes, attrs in PRODUCTS:
+                for shapes in sizes:
+                    outputs.append(gl_and_cpu(backend, op, [rng.normal(size=s) for s in shapes], attrs)[0])
+        else:
+            for shape, size, stride, padding, dilation, _ in DEPTHWISE:
+                attrs = {"strides": [1, stride, stride, 1], "padding": padding,
+                         "dilations": [1, dilation, dilation, 1]}
+                arrays = [rng.normal(size=shape), rng.normal(size=(size, size, shape[-1], 1))]
+                outputs.append(gl_and_cpu(backend, "DepthwiseConv2dNative", arrays, attrs)[0])
+        return outputs
+    for generic, per_shape in zip(in_new_backend(monkeypatch, None, run), in_new_backend(monkeypatch, "0", run)):
+        np.testing.assert_array_equal(generic, per_shape)

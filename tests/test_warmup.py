@@ -31,11 +31,12 @@ def _in_a_new_thread(fn):
         return pool.submit(fn).result()
 
 
-def test_warmup_then_predict_is_bit_identical_to_a_model_never_warmed(webgl):
+def test_warmup_then_predict_is_bit_identical_to_a_model_never_warmed(webgl, monkeypatch):
     """MobileNetV2's weights need packed twins (reshaped filters): a dry run's twin must not stay on them."""
     warmed = engine.load_graph_model(MOBILENET, backend=webgl, warmup=True)
     x = _image(warmed)
     got = [warmed.predict(x) for _ in range(3)]  # executor, recording, replay
+    monkeypatch.setenv("TFGL_COMPILE_AHEAD", "0")
     fresh = engine.load_graph_model(MOBILENET, backend=webgl).predict(x)
     for y in got:
         np.testing.assert_array_equal(y, fresh)
@@ -151,14 +152,18 @@ def test_a_dry_run_that_fails_on_zeros_runs_once_for_real(webgl, monkeypatch, ca
 
 def _warm_in_a_new_thread(model, threads: str, monkeypatch) -> dict:
     """Warms `model` up on a fresh backend with TFGL_WARMUP_THREADS=threads; its stats, main context's
-    error, and the worker runs (jobs, threads, succeeded)."""
-    from engine.webgl import parallel_jit
+    error, and the worker runs (jobs, threads, succeeded). Without program binaries: a program loaded
+    from one is never sent to the workers (its JIT output is cached beside it), and earlier tests
+    stored every one of these."""
+    from engine.webgl import parallel_jit, shader_cache
     monkeypatch.setenv("TFGL_WARMUP_THREADS", threads)
+    monkeypatch.setattr(shader_cache, "_programs", None)
     runs, real_run = [], parallel_jit.run
 
     def spy(jobs, count):
-        runs.append((len(jobs), count, real_run(jobs, count)))
-        return runs[-1][2]
+        times = real_run(jobs, count)
+        runs.append((len(jobs), count, all(ms is not None and ms > 0 for ms in times)))
+        return times
     monkeypatch.setattr(parallel_jit, "run", spy)
 
     def warm():
@@ -243,3 +248,101 @@ def test_program_cache_off_warms_up_serially(tmp_path, webgl):
     assert result.returncode == 0, result.stderr[-3000:]
     parallel, draws = result.stdout.split()
     assert parallel == "False" and int(draws) > 0
+
+
+def _first_call_in_a_new_thread(model, x, monkeypatch, compile_ahead: str = "1", warm_first: bool = False) -> dict:
+    """`model`'s first call (after a warmup() if `warm_first`) on a fresh backend, programs compiled from
+    source (see _warm_in_a_new_thread); its stats after the call, the worker runs and three calls' outputs."""
+    from engine.webgl import parallel_jit, shader_cache
+    monkeypatch.setenv("TFGL_COMPILE_AHEAD", compile_ahead)
+    monkeypatch.setenv("TFGL_WARMUP_THREADS", "2")
+    monkeypatch.setattr(shader_cache, "_programs", None)
+    runs, real_run = [], parallel_jit.run
+
+    def spy(jobs, count):
+        runs.append(len(jobs))
+        return real_run(jobs, count)
+    monkeypatch.setattr(parallel_jit, "run", spy)
+
+    def call():
+        if warm_first:
+            model.warmup({model.inputs[0].name: x.shape})
+        before = _gl_stats().as_dict()
+        first = model.predict(x)
+        stats = _gl_stats().as_dict()
+        return before, stats, [first] + [model.predict(x) for _ in range(2)]
+    before, stats, outputs = _in_a_new_thread(call)
+    return {"before": before, "stats": stats, "runs": list(runs), "outputs": outputs}
+
+
+def test_a_first_call_compiles_ahead_in_parallel_with_the_same_bits(webgl, monkeypatch):
+    x = _image(engine.load_graph_model(MOBILENET, backend="cpu"), 3)
+    plain = _first_call_in_a_new_thread(engine.load_graph_model(MOBILENET, backend=webgl), x, monkeypatch, "0")
+    ahead = _first_call_in_a_new_thread(engine.load_graph_model(MOBILENET, backend=webgl), x, monkeypatch)
+    assert plain["stats"]["dry_draws"] == 0 and plain["runs"] == []
+    made = ahead["stats"]["programs_compiled"]
+    assert made == plain["stats"]["programs_compiled"] > 0
+    assert ahead["stats"]["dry_draws"] == made  # one one-pixel draw per program, before the call's own draws
+    assert ahead["stats"]["draws"] == plain["stats"]["draws"]  # the call itself ran once
+    if _parallel_possible():
+        assert ahead["runs"] == [made]
+    for got, want in zip(ahead["outputs"], plain["outputs"]):  # executor, recording, replay
+        np.testing.assert_array_equal(got, want)
+
+
+def test_a_first_call_after_warmup_does_not_compile_ahead_again(webgl, monkeypatch):
+    model = engine.load_graph_model(MOBILENET, backend=webgl)
+    report = _first_call_in_a_new_thread(model, _image(model, 4), monkeypatch, warm_first=True)
+    assert report["before"]["dry_draws"] > 0
+    assert report["stats"]["dry_draws"] == report["before"]["dry_draws"]
+    assert report["stats"]["programs_compiled"] == report["before"]["programs_compiled"] > 0
+
+
+def test_a_first_call_whose_dry_run_fails_runs_once(webgl, monkeypatch, caplog):
+    from engine.errors import KernelError
+    x = sources.inputs_for("small_cnn")
+    want = engine.load_graph_model(fixture_path("small_cnn"), backend="cpu").predict(x)
+    backend = webgl_backend.backend_for_thread()
+    real_run_program = backend.run_program
+
+    def failing(*args, **kwargs):
+        if backend.compiling_only:
+            raise KernelError("a shape zeros make impossible")
+        return real_run_program(*args, **kwargs)
+    monkeypatch.setattr(backend, "run_program", failing)
+    monkeypatch.setattr(backend, "_parallel_jit", True)  # so this backend compiles ahead wherever it runs
+    monkeypatch.setenv("TFGL_WARMUP_THREADS", "2")
+    model = engine.load_graph_model(fixture_path("small_cnn"), backend=webgl)
+    draws = backend.stats.draws
+    with caplog.at_level(logging.INFO, logger="tfgl.warmup"):
+        got = model.predict(x)
+    assert "compiling as it runs" in caplog.text
+    once = backend.stats.draws - draws
+    model.predict(x)  # the second call runs the same draws (recording them)
+    assert backend.stats.draws - draws == 2 * once
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_programs_from_binaries_are_not_sent_to_the_workers(tmp_path, webgl):
+    """A second process's warm-up loads every program from its binary: no worker runs, no program
+    compiles from source."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.test_shader_cache import ROOT, fresh_environment
+    script = ("import engine, json, sys; from engine.webgl import parallel_jit; runs = []; real = parallel_jit.run\n"
+              "parallel_jit.run = lambda jobs, n: runs.append(len(jobs)) or real(jobs, n)\n"
+              "m = engine.load_graph_model(sys.argv[1], backend='webgl'); m.warmup(); s = m.backend.stats\n"
+              "print(json.dumps([m.backend._parallel_jit, runs, s.programs_compiled, s.programs_loaded]))")
+    env = fresh_environment(tmp_path, TFGL_WARMUP_THREADS="2")
+    reports = []
+    for _ in range(2):
+        result = subprocess.run([sys.executable, "-c", script, fixture_path("small_cnn")], cwd=ROOT,
+                                capture_output=True, text=True, timeout=120, env=env)
+        assert result.returncode == 0, result.stderr[-3000:]
+        reports.append(json.loads(result.stdout.splitlines()[-1]))
+    (parallel, cold_runs, compiled, _), (_, warm_runs, warm_compiled, loaded) = reports
+    if parallel:
+        assert cold_runs == [compiled] and compiled > 0
+    assert warm_runs == [] and warm_compiled == 0 and loaded == compiled

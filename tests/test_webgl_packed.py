@@ -112,6 +112,24 @@ def test_packed_convolutions_on_gpu_inputs(backend, op, x_shape, w_shape, stride
     np.testing.assert_allclose(out.numpy(), want.numpy(), rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("op, x_shape, w_shape, strides, padding", CONVS)
+def test_weights_upload_in_the_shape_the_kernel_reads(backend, op, x_shape, w_shape, strides, padding, rng):
+    """A weight's first use uploads it packed under the kernel's view of it: the first call draws no
+    more than the second (no unpack and repack of the filter), and both give the same values."""
+    x_gl = Tensor(rng.normal(size=x_shape).astype(np.float32), "float32")
+    backend.texture_of(x_gl, packed=True)
+    w = Tensor(rng.normal(size=w_shape).astype(np.float32), "float32")
+    attrs = {"strides": [1, *strides, 1], "padding": padding}
+    outputs, draws = [], []
+    for _ in range(2):
+        before = backend.stats.draws
+        [out] = backend.run(op, [x_gl, w], attrs)
+        draws.append(backend.stats.draws - before)
+        outputs.append(out.numpy())
+    assert draws[0] == draws[1]
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+
+
 def test_tensors_past_max_texture_size_never_give_garbage(backend, rng):
     """With a tiny MAX_TEXTURE_SIZE, packed and unpacked tensors take near-square textures, and
     those that fit no texture run on the CPU: the values stay right either way."""

@@ -2,7 +2,8 @@
 // there), driven by playwright-core. Run by bench/peers.py.
 //   node tfjs_browser.js JOB.json   (JOB as tfjs_node.js's, plus "chromium": the browser's path)
 // The model's files, the inputs and tf.min.js are copied into a fresh temporary folder, and only
-// that folder is served, from 127.0.0.1; the browser gets a fresh profile (--user-data-dir).
+// that folder is served, from 127.0.0.1; the browser gets a fresh profile (--user-data-dir), or the
+// folder JOB's "profile" names (peers.py's reused-profile row: Chromium's GPU program cache lives there).
 const { chromium } = require('playwright-core');
 const http = require('http');
 const fs = require('fs');
@@ -51,9 +52,9 @@ async function main() {
   const job = JSON.parse(fs.readFileSync(process.argv[2]));
   const scratch = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'tfgl-bench-')));
   const root = path.join(scratch, 'www');
-  const profile = path.join(scratch, 'profile');
+  const profile = job.profile || path.join(scratch, 'profile');
   fs.mkdirSync(root);
-  fs.mkdirSync(profile);
+  fs.mkdirSync(profile, { recursive: true });
   let server = null;
   let browser = null;
   try {

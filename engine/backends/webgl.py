@@ -84,6 +84,9 @@ class _Compiled:
     uniforms: dict[str, Uniform]  # its active uniforms
     source: str                   # its fragment shader, for warm-up's workers (parallel_jit.py)
     drawn: bool = False           # the driver finishes compiling at the first draw (llvmpipe JITs there)
+    # Loaded from tfgl's program binaries: the driver's JIT output is cached beside them (written by the
+    # same first draw), so warm-up's workers would only load it a second time.
+    from_binary: bool = False
 
 
 class _DeviceCache:
@@ -182,6 +185,11 @@ class WebGLBackend(Backend):
         finally:
             self._current = False
 
+    @property
+    def compiles_in_parallel(self) -> bool:
+        """Whether a compile-only run JITs its new programs on worker threads (parallel_jit.py)."""
+        return self._parallel_jit and parallel_jit.wanted() > 1
+
     @contextlib.contextmanager
     def compile_only(self):
         """A dry run for warm-up: programs compile (one-pixel draws, `stats.dry_draws`), uploads move
@@ -190,7 +198,7 @@ class WebGLBackend(Backend):
         if self._dry is not None:
             raise RuntimeError("compile_only() runs are not nested")
         shared, dry = self.textures, DryRun(ThrowawayPool(self.ctx))
-        if self._parallel_jit and parallel_jit.wanted() > 1:
+        if self.compiles_in_parallel:
             dry.deferred = {}
         with self.current():
             bound = self.ctx.fbo or self.ctx.detect_framebuffer(0)  # None: nothing bound yet
@@ -208,14 +216,15 @@ class WebGLBackend(Backend):
     def _draw_deferred(self, deferred) -> None:
         """The dry run's first draws: the workers JIT them into Mesa's disk cache in parallel, then this
         context draws each (loading the JIT output; or compiling it, where a worker failed)."""
+        deferred = list(deferred)
         threads = parallel_jit.threads_for(len(deferred))
-        if threads:
-            parallel_jit.run([d.job for d in deferred], threads)
-        for d in deferred:
+        # A program's compile time is its link, its worker's JIT (on another core) and its draw here.
+        worker_ms = parallel_jit.run([d.job for d in deferred], threads) if threads else [None] * len(deferred)
+        for d, jit_ms in zip(deferred, worker_ms):
             started = time.perf_counter()
             self._submit(d.compiled, d.fbo, d.textures, d.uniforms)
             self.stats.dry_draws += 1
-            self._first_drawn(d.compiled, d.name, d.layouts, started, d.link_ms)
+            self._first_drawn(d.compiled, d.name, d.layouts, started, d.link_ms + (jit_ms or 0.0))
 
     @property
     def compiling_only(self) -> bool:
@@ -311,15 +320,19 @@ class WebGLBackend(Backend):
             parts.append(Tensor(None, "float32", tensor.shape, device=part))
         return parts[0], parts[1]
 
-    def texture_of(self, tensor: Tensor, packed: bool = False) -> GLTensorData:
+    def texture_of(self, tensor: Tensor, packed: bool = False, upload_shape: tuple[int, ...] | None = None
+                   ) -> GLTensorData:
         """The tensor's texture on this backend in the layout asked for, uploading its values on first
-        use; a tensor stored in the other layout gets a converted twin, made once and kept."""
+        use (packed under `upload_shape` if given: the shape a kernel will view it as, which spares a
+        weight its unpack and repack draws); a tensor stored in the other layout gets a converted twin,
+        made once and kept."""
         data = self.gl_data(tensor)
         if data is not None:
             return self._in_layout(data, tensor.shape, packed)
         if tensor.dtype not in GL_DTYPES:
             raise CPUFallback(f"{tensor.dtype} tensors stay on the CPU")
-        data = self._upload(tensor.numpy(), tensor.dtype, packed)
+        values = tensor.numpy()
+        data = self._upload(values.reshape(upload_shape) if packed and upload_shape else values, tensor.dtype, packed)
         self._keep_upload(tensor, data)
         return data
 
@@ -437,7 +450,7 @@ class WebGLBackend(Backend):
         uniforms = shape_values + [u for u in (_uniform_value(compiled, name, value)
                                                for name, value in (program.uniforms or {}).items()) if u is not None]
         textures = [d.texture for d in datas]
-        if dry is not None and dry.deferred is not None:
+        if dry is not None and dry.deferred is not None and not compiled.from_binary:
             job = parallel_jit.Job(compiled.source, tuple(program.inputs), tuple(_spec(t) for t in textures),
                                    _spec(output))
             dry.deferred[id(compiled)] = DeferredDraw(compiled, job, self._framebuffer(output), textures, uniforms,
@@ -472,9 +485,10 @@ class WebGLBackend(Backend):
         gl.DrawArrays(GL_TRIANGLES, 0, 3)
 
     def _first_drawn(self, compiled: _Compiled, name: str, layouts: str, started: float, link_ms: float = 0.0) -> None:
-        """Counts a program's compile time once its first draw finished (llvmpipe JITs there)."""
+        """Counts a program's compile time: its link and its first draw call, in which llvmpipe JITs the
+        shader on the calling thread. No finish(): that would count the draw's math as compile time and
+        stall the host behind the GPU at every new program of a first call."""
         compiled.drawn = True
-        self.ctx.finish()
         ms = link_ms + (time.perf_counter() - started) * 1e3
         self.stats.compile_ms += ms
         self.stats.program_compiles.append((name, layouts, ms))
@@ -533,7 +547,8 @@ class WebGLBackend(Backend):
             found = cache.read(entry_key, self._driver)
             if found is not None:
                 gl_program = gl.load(*found)
-        if gl_program is not None:
+        loaded = gl_program is not None
+        if loaded:
             self.stats.programs_loaded += 1
         else:
             try:
@@ -546,7 +561,7 @@ class WebGLBackend(Backend):
                 cache.write(entry_key, self._driver, *binary)
         uniforms = gl.uniforms(gl_program)
         gl.set_samplers(gl_program, uniforms, program.inputs)
-        return _Compiled(gl_program, uniforms, source)
+        return _Compiled(gl_program, uniforms, source, from_binary=loaded)
 
     def _framebuffer(self, texture):
         """The texture's framebuffer; in a dry run one that draws its first pixel only (its viewport)."""

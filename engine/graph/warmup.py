@@ -5,10 +5,15 @@ its first draw, ~40 ms each, so a model's first call costs 15-70x its steady sta
 The dry run reads zeros wherever an op reads a value back on the CPU, so data-dependent shapes and
 control flow follow the zero path. If that path fails (a shape zeros make impossible), warm-up runs
 the model once for real on zeros instead, and says so in a log line.
+
+A model's first call with new input shapes compiles ahead by itself where the backend JITs a dry
+run's programs in parallel (Mesa's disk cache on, more than one CPU): the workers compile while the
+call would otherwise JIT one program after another. TFGL_COMPILE_AHEAD=0 turns that off.
 """
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -20,6 +25,7 @@ from engine.graph.plan import TensorKey
 from engine.tensors import Tensor
 
 log = logging.getLogger("tfgl.warmup")
+AUTO_VARIABLE = "TFGL_COMPILE_AHEAD"
 
 Run = Callable[[Mapping[TensorKey, Tensor]], list]
 
@@ -59,9 +65,16 @@ def _example(info, value: Any) -> np.ndarray:
     return value.numpy() if isinstance(value, Tensor) else np.asarray(value)
 
 
-def compile_ahead(backend, run: Run, feeds: Mapping[TensorKey, Tensor]) -> None:
+def compiles_ahead_on_first_call(backend) -> bool:
+    """Whether a first call on `backend` compiles ahead: where its dry runs compile in parallel."""
+    return getattr(backend, "compiles_in_parallel", False) and \
+        os.environ.get(AUTO_VARIABLE, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def compile_ahead(backend, run: Run, feeds: Mapping[TensorKey, Tensor], run_on_zeros: bool = True) -> None:
     """Compiles what `run(feeds on the GPU)` needs with the backend's compile-only mode; a backend with
-    nothing to compile (the CPU) does nothing."""
+    nothing to compile (the CPU) does nothing. If the dry run fails, `run_on_zeros` runs the model once
+    on zeros instead (warmup()); without it (a first call about to run anyway) nothing more is done."""
     compile_only = getattr(backend, "compile_only", None)
     if compile_only is None:
         return
@@ -71,6 +84,10 @@ def compile_ahead(backend, run: Run, feeds: Mapping[TensorKey, Tensor]) -> None:
                 run(backend.feeds_on_gpu(feeds))
             return
         except TfglError as error:
+            if not run_on_zeros:
+                log.info("first call: the compile-only run failed on zeros read back (%s); compiling as it runs",
+                         str(error).splitlines()[0])
+                return
             log.info("warmup: the compile-only run failed on zeros read back (%s); running once on zeros instead",
                      str(error).splitlines()[0])
         zeros = {key: Tensor(np.zeros_like(t.numpy()), t.dtype) for key, t in feeds.items()}

@@ -219,6 +219,7 @@ class LayersModel:
         feeds = dict(zip(input_keys, tensors))
         executor.plan(list(feeds), output_keys)
         compile_ahead(backend, lambda on_gpu: executor.run(on_gpu, output_keys, backend), feeds)
+        self.replays.warmed(executor, feeds, output_keys, backend)
 
     def __repr__(self) -> str:
         ins = ", ".join(f"{i.name}{list(i.shape) if i.shape is not None else ''}:{i.dtype}" for i in self.inputs)

@@ -126,14 +126,20 @@ def check_ranks(program: Program, inputs: list[Layout], output: Layout) -> None:
 
 
 def structures(program: Program, inputs: list[Layout], output: Layout) -> tuple[tuple[Structure, ...], Structure]:
-    """The layouts' structures: all a shape-generic program's source depends on (only what the header
-    functions `program` calls depend on)."""
+    """The layouts' structures: all a shape-generic program's source depends on, which is only what the
+    header functions `program` calls depend on: how an input's shape relates to the output's matters
+    only where it is read at the output's coordinates, its texture only where read by coordinates or
+    flat index, the output's coordinates only where read, and its parity not to a program that masks
+    any parity (Program.any_parity)."""
     calls = header_calls(program.shaders, program.inputs, tuple(str(v) for v in (program.defines or {}).values()))
     blind = program.layout_blind
     ins = tuple(input_structure(i.shape, i.rows, i.cols, i.packed, output.shape, output.rows, output.cols,
                                 output.packed, *calls[name], blind=blind) for name, i in zip(program.inputs, inputs))
     coords = calls["OUT"] or any(s.reads in (shape_uniforms.BROADCAST, shape_uniforms.VECTOR) for s in ins)
-    return ins, output_structure(output.shape, output.rows, output.cols, output.packed, coords, blind)
+    out = output_structure(output.shape, output.rows, output.cols, output.packed, coords, blind)
+    if program.any_parity and out.packed:
+        out = out._replace(odd_rows=out.rank >= 2, odd_cols=out.rank >= 1)
+    return ins, out
 
 
 @cache

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -48,30 +49,34 @@ def threads_for(jobs: int) -> int:
     return threads if threads > 1 else 0
 
 
-def run(jobs: Sequence[Job], threads: int) -> bool:
-    """Draws each job once on one of `threads` worker contexts; False (and a log line) if any worker
-    failed, in which case the main context's draws simply JIT what the workers did not."""
+def run(jobs: Sequence[Job], threads: int) -> list[float | None]:
+    """Draws each job once on one of `threads` worker contexts; returns each job's link and first draw
+    in ms (None for a job a failed worker left, with a log line: the main context's draw JITs it)."""
     errors: list[str] = []
-    workers = [threading.Thread(target=_work, args=(jobs[i::threads], errors), name=f"tfgl-jit-{i}", daemon=True)
-               for i in range(threads)]
+    times: list[float | None] = [None] * len(jobs)
+    indices = range(len(jobs))
+    workers = [threading.Thread(target=_work, args=(jobs, indices[i::threads], times, errors), name=f"tfgl-jit-{i}",
+                                daemon=True) for i in range(threads)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
     if errors:
         log.info("warmup: parallel JIT failed (%s); the main context compiles the rest", errors[0])
-    return not errors
+    return times
 
 
-def _work(jobs: Sequence[Job], errors: list[str]) -> None:
+def _work(jobs: Sequence[Job], indices: Sequence[int], times: list, errors: list[str]) -> None:
     ctx = None
     try:
         ctx = create_context()
         with ctx:
-            _draw_all(ctx, jobs)
+            done = _draw_all(ctx, jobs, indices)
             error = ctx.error
             if error != "GL_NO_ERROR":
                 raise GLError(f"OpenGL error {error} in a warm-up worker")
+        for index, ms in done.items():
+            times[index] = ms
     except Exception as error:  # a worker only saves time: any failure leaves the work to the main context
         errors.append(str(error).splitlines()[0] if str(error) else type(error).__name__)
     finally:
@@ -79,13 +84,16 @@ def _work(jobs: Sequence[Job], errors: list[str]) -> None:
             ctx.release()  # its programs, textures and framebuffers go with it
 
 
-def _draw_all(ctx, jobs: Sequence[Job]) -> None:
+def _draw_all(ctx, jobs: Sequence[Job], indices: Sequence[int]) -> dict[int, float]:
     gl = GL(ctx.tfgl_proc_address)
     # Kept until the context goes: moderngl rebinds its last framebuffer after making one, so none
     # may be deleted before.
     inputs: dict[tuple, object] = {}
     outputs: dict[tuple, object] = {}
-    for job in jobs:
+    done = {}
+    for index in indices:
+        job = jobs[index]
+        started = time.perf_counter()
         program = gl.compile(VERTEX_SHADER, job.source)
         gl.set_samplers(program, gl.uniforms(program), job.samplers)
         if job.output not in outputs:  # apart from inputs: a draw never reads what it writes
@@ -101,6 +109,8 @@ def _draw_all(ctx, jobs: Sequence[Job]) -> None:
         gl.DrawArrays(GL_TRIANGLES, 0, 3)
         ctx.finish()
         gl.DeleteProgram(program)
+        done[index] = (time.perf_counter() - started) * 1e3
+    return done
 
 
 def _texture(ctx, spec: tuple[int, int, int]):

@@ -24,9 +24,12 @@ class Program:
     # Shape-generic by default (TFGL_SHAPE_UNIFORMS unset): this family's GLSL costs little or nothing in
     # steady state with its sizes and the headers' shapes as uniforms (which do: shape_uniforms.py).
     shape_uniforms: bool = False
-    # Sizes that stay defines in that default all the same, as a uniform would cost steady time (a loop's
-    # trip count, bounds checked at every tap); TFGL_SHAPE_UNIFORMS=1 makes them uniforms too.
+    # Sizes that stay defines in that default all the same, as a uniform would cost steady time (a short
+    # loop's trip count, which a define unrolls whole); TFGL_SHAPE_UNIFORMS=1 makes them uniforms too.
     constant_sizes: tuple[str, ...] = ()
+    # With shape uniforms, setOutput masks a half-filled last texel row and col whatever the output's
+    # sizes, so that odd and even sizes share the program (~1% of a packed product's or depthwise's time).
+    any_parity: bool = False
     # Shape-generic source that ignores how unpacked textures lay values out (rows along y, one row,
     # unit dims, padding): every read and the output coordinates divide, for one program per rank in
     # families whose draws are too cheap for that to matter.

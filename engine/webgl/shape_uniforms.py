@@ -6,10 +6,12 @@ addressed, which dims are 1, how it is read at the output's coordinates), which 
 here look at; `values` gives the uniforms of actual layouts, set before each draw. The macro names
 are those of the constant headers (OUT_SHAPE_1, A_TC, ...), defined from the uniforms, so kernels'
 GLSL reads the same either way. Unit dims are dropped from the index math, as the constant headers'
-folding does (a broadcast read ignores the coordinate there). An unpacked layout's structure keeps
-only what the header functions the program calls depend on (compiler.header_calls): a program that
-never reads its output coordinates, or an input at them, or by coordinates, does not tell those
-layouts apart; and none of it with `Program.layout_blind`, which reads everything by flat index.
+folding does (a broadcast read ignores the coordinate there). A structure keeps only what the header
+functions the program calls depend on (compiler.header_calls): an input's relation to the output's
+shape only where it is read at the output's coordinates, an unpacked input's texture only where it
+is read by coordinates or flat index, the output's coordinates only where they are read (none of
+the textures with `Program.layout_blind`, which reads everything by flat index), and the output's
+parity not where the program masks any (`Program.any_parity`).
 
 Which programs are generic (backends/webgl.py): by default the families that opt in with
 `Program.shape_uniforms` because it costs little or nothing in steady state on llvmpipe (per-draw
@@ -18,20 +20,23 @@ MobileNetV2): packed matmul, packed depthwise, packed elementwise, pack/unpack; 
 ops without a broadcast (drawn on one-dim views: 5-20% faster, as they read their output's own
 texel), transpose, ResizeBilinear/NearestNeighbor, softmax, reduce, concat, gather and strided
 slices (within ~3%, or faster); gather_nd and arg_reduce read layout-blind (+15-35%: 0.05 ms a
-MoveNet call). Their `Program.constant_sizes` (matmul's shared dim, depthwise's image height and
-width, a reduction's window) stay defines, and so does every size of a program whose unpacked reads
-would divide by a uniform (`Structure.divides`: a flat read into a texture of several rows, +25% for
-a concat of such inputs): it is made per shape. Per shape by default too: pools (2-4x per draw),
+MoveNet call). All their sizes are uniforms but `Program.constant_sizes` (a product's shared dim of
+up to 16 values, whose loop a define unrolls whole; a reduction's window); and a program whose
+unpacked reads would divide by a uniform (`Structure.divides`: a flat read into a texture of several
+rows, +25% for a concat of such inputs) is made per shape. Per shape by default: pools (2-4x per draw),
 pads and the other index maps (~+18%), elementwise broadcasts (~+15%, and models rarely share them),
 convolutions and matmuls that are not packed. TFGL_SHAPE_UNIFORMS=1 makes every program generic with
 all its sizes uniforms (fewest programs), =0 none (a program per shape). Tensors of 2**24 values or
 texels or more get programs per shape (divInt is exact below). What made generic programs slow, and
-how these headers avoid it:
+how these headers and kernels avoid it:
 - llvmpipe does not reuse math on uniforms across the branches and unrolled steps of a kernel, so
   per-tap texel addresses (batch * TR + i) cost up to 20%: kernels with inner loops take a matrix's
   first texel row out of them (getXMatrixRow, getXBatch, getXTexelAt);
-- a loop whose trip count is a uniform does not unroll, and bounds compared at every tap against
-  uniforms cost ~3% each: those sizes stay constants by default;
+- a loop whose trip count is a uniform does not unroll, and its fixed cost is large next to a short
+  loop: kernels unroll such loops by hand (four steps per iteration), and short ones keep a constant
+  trip count by default;
+- bounds compared at every tap against uniforms cost ~3%, nothing measurable as one unsigned compare
+  against a local copy, from a window origin computed once (packed depthwise);
 - output coordinates come from gl_FragCoord when the texture is the natural stack of rows or
   matrices (one division at most, computed once in main()), and main() guards only padded textures;
 - a division by a uniform runs as float division with an exact correction (divInt): llvmpipe
@@ -61,7 +66,7 @@ class Structure(NamedTuple):
     # cols == TC (packed): matrix texel (b, i, j) sits at (j, b * TR + i); cols == the last dim
     # (unpacked): value (..., j) at (j, flat index of the others). An output's texture is also exact.
     natural: bool = False
-    reads: str = ""          # an input's read at the output's coordinates (see above)
+    reads: str = ""          # an input's read at the output's coordinates (see above); "": never read there
     odd_rows: bool = False   # a packed output's last texel row / col is half outside the shape
     odd_cols: bool = False
     # Which dims are 1 (a packed layout's leading dims only): their coordinate is 0, and no division
@@ -299,7 +304,7 @@ def _sampler(name: str, s: Structure, out: Structure) -> str:
         lines.append(f"float get{name}({params}) {{ return texelFetch({name}, ivec2({col}, {row}), 0).r; }}")
     else:
         lines.append(f"float get{name}({params}) {{ return get{name}Flat({_flat(name, s.units, rank)}); }}")
-    if not out.packed:
+    if not out.packed and s.reads:
         lines.append(f"float get{name}AtOutCoords() {{ {_at_out_coords(name, s, out)} }}")
     return "\n".join(lines) + "\n"
 
@@ -351,7 +356,7 @@ def _packed_sampler(name: str, s: Structure, out: Structure) -> str:
     else:
         body = f"get{name}Texel({'d0 >> 1' if rank == 1 else '0'})"
     lines.append(f"vec4 get{name}({params}) {{ return {body}; }}")
-    if out.packed:
+    if out.packed and s.reads:
         lines.append(_packed_at_out_coords(name, s, out))
     return "\n".join(lines) + "\n"
 

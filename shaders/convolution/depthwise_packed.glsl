@@ -7,29 +7,33 @@ vec2 pairAt(vec4 texel, int x) { return (x & 1) == 0 ? texel.xy : texel.zw; }
 void run() {
   ivec4 c = getOutputCoords();
   int n = c.x, oy = c.y, ox = c.z, ch = c.w;
+  // The image size is a uniform in shape-generic programs: read once into locals, and each bound is
+  // one unsigned compare (negative coordinates wrap above it), as cheap as against constants.
+  uint inH = uint(IN_H), inW = uint(IN_W);
+  int rowTexels = (IN_W + 1) >> 1;  // texel rows per image row
+  int y0 = oy * STRIDE_H - PAD_H, x0 = ox * STRIDE_W - PAD_W;
   vec4 sum = vec4(0.0);
   for (int ky = 0; ky < FILTER_H; ky++) {
-    int y = oy * STRIDE_H + ky * DILATION_H - PAD_H;
-    if (y < 0 || y >= IN_H) continue;
-    // Image row (n, y)'s first texel row, once per row (llvmpipe would redo the math at every tap),
-    // from the constant IN_W: (IN_W + 1) / 2 texel rows per image row.
-    int row = getXBatch(n, y) * ((IN_W + 1) >> 1);
+    int y = y0 + ky * DILATION_H;
+    if (uint(y) >= inH) continue;
+    // Image row (n, y)'s first texel row, once per row (llvmpipe would redo the math at every tap).
+    int row = getXBatch(n, y) * rowTexels;
     for (int kx = 0; kx < FILTER_W; kx++) {
-      int x0 = ox * STRIDE_W + kx * DILATION_W - PAD_W, x1 = x0 + STRIDE_W;
-      bool in0 = x0 >= 0 && x0 < IN_W, in1 = x1 >= 0 && x1 < IN_W;
+      int xa = x0 + kx * DILATION_W, xb = xa + STRIDE_W;
+      bool in0 = uint(xa) < inW, in1 = uint(xb) < inW;
       // Branches, not selects, so skipped texels are not fetched (the conditions are the same for
       // every fragment of a row but the edges).
       vec4 t0 = vec4(0.0), t1 = vec4(0.0);
-      if (in0) t0 = getXTexelAt(row + (x0 >> 1), ch >> 1);
-      if ((x1 >> 1) == (x0 >> 1)) {
+      if (in0) t0 = getXTexelAt(row + (xa >> 1), ch >> 1);
+      if ((xb >> 1) == (xa >> 1)) {
         t1 = t0;
       } else if (in1) {
-        t1 = getXTexelAt(row + (x1 >> 1), ch >> 1);
+        t1 = getXTexelAt(row + (xb >> 1), ch >> 1);
       }
       int tap = ky * FILTER_W + kx;
       vec2 w = pairAt(getW(tap, ch), tap);
       // Taps outside the input add nothing (not 0 * w, which is NaN for an infinite weight).
-      sum += vec4(in0 ? pairAt(t0, x0) * w : vec2(0.0), in1 ? pairAt(t1, x1) * w : vec2(0.0));
+      sum += vec4(in0 ? pairAt(t0, xa) * w : vec2(0.0), in1 ? pairAt(t1, xb) * w : vec2(0.0));
     }
   }
 #ifdef FUSED_EPILOGUE_PACKED

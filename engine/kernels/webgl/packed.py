@@ -25,13 +25,21 @@ from engine.webgl.textures import same_packing
 if TYPE_CHECKING:
     from engine.backends.webgl import WebGLBackend
 
+# A product's shared dim of at most this many texels (16 values) stays a define: llvmpipe then unrolls
+# the loop whole, where a uniform trip count's fixed cost makes these short products up to ~50% slower.
+# The few such dims of a model's first layers cost a program each; all larger dims share one. (16 texels
+# would save another 3-10% of the products' time for 4-7 more programs per model.)
+_UNROLLED_SHARED_TEXELS = 8
+
 
 def packed_view(backend: WebGLBackend, t: Tensor, shape) -> Tensor:
-    """`t` under another shape, uploaded (once, to `t`) in the packed layout if it is on the CPU."""
+    """`t` under another shape; a `t` still on the CPU is uploaded (once, to `t`) packed under that shape,
+    so the kernel reads it without an unpack and repack."""
     shape = tuple(int(d) for d in shape)
     if shape == t.shape:
         return t
-    backend.texture_of(t, packed=True)
+    if not backend.on_gpu(t):
+        backend.texture_of(t, packed=True, upload_shape=shape)
     return alias(t, shape)
 
 
@@ -74,12 +82,12 @@ def matmul(backend: WebGLBackend, a: Tensor, b: Tensor, transpose_a: bool, trans
                "TRANSPOSE_A": bool(transpose_a), "TRANSPOSE_B": bool(transpose_b)}
     a3 = packed_view(backend, a, (batch_a,) + a.shape[-2:])
     b3 = packed_view(backend, b, (batch_b,) + b.shape[-2:])
+    texels = (k + 1) // 2
     program = Program("matmul_packed", packed_epilogue.shaders + ("matrices/matmul_packed.glsl",),
                       ("A", "B") + packed_epilogue.inputs, defines, packed_epilogue.uniforms,
-                      sizes={"SHARED_TEXELS": (k + 1) // 2}, loop_iterations=(k + 1) // 2, packed_inputs=True,
-                      packed_output=True, shape_uniforms=True,
-                      # A constant trip count unrolls the loop: as a uniform it costs llvmpipe ~3%.
-                      constant_sizes=("SHARED_TEXELS",))
+                      sizes={"SHARED_TEXELS": texels}, loop_iterations=texels, packed_inputs=True,
+                      packed_output=True, shape_uniforms=True, any_parity=True,
+                      constant_sizes=("SHARED_TEXELS",) if texels <= _UNROLLED_SHARED_TEXELS else ())
     result = backend.run_program(program, [a3, b3, *packed_epilogue.tensors], out3, "float32")
     return _as_shape(result, out_shape)
 
@@ -129,7 +137,7 @@ def _padding_safe(info: ConvInfo, filters: Tensor) -> bool:
 
 def _window(info: ConvInfo) -> dict:
     """The window's sizes, strides, dilations and pads: defines, so that its loops unroll and its
-    index math folds (a model has few distinct windows)."""
+    index math folds (a model has few distinct windows; pads as uniforms cost depthwise ~5%)."""
     (kh, kw) = info.window
     return {"FILTER_H": kh, "FILTER_W": kw, "STRIDE_H": info.strides[0], "STRIDE_W": info.strides[1],
             "DILATION_H": info.dilations[0], "DILATION_W": info.dilations[1], "PAD_H": info.pads[0][0],
@@ -163,9 +171,7 @@ def depthwise(backend: WebGLBackend, x: Tensor, filters: Tensor, info: ConvInfo,
     program = Program("depthwise_packed", packed_epilogue.shaders + ("convolution/depthwise_packed.glsl",),
                       ("X", "W") + packed_epilogue.inputs, {**packed_epilogue.defines, **_window(info)},
                       packed_epilogue.uniforms, sizes=_image_sizes(info), loop_iterations=taps, packed_inputs=True,
-                      packed_output=True, shape_uniforms=True,
-                      # As uniforms, the bounds checked at every tap cost llvmpipe ~4%: the channels vary.
-                      constant_sizes=("IN_H", "IN_W"))
+                      packed_output=True, shape_uniforms=True, any_parity=True)
     return backend.run_program(program, [x, w2, *packed_epilogue.tensors], info.out_shape, "float32")
 
 
