@@ -195,8 +195,11 @@ SHARING = {
     "gather": [("GatherV2", [floats(5, 7), np.array([4, 0, 2, 4], np.int32), axis(0)], {}),  # edge indices
                ("GatherV2", [ints(9, 12), np.array([0, 8, 3, 3], np.int32), axis(0)], {}),
                ("GatherV2", [floats(1, 6, 3), np.array([[5, 0, 1]], np.int32), axis(1)], {"batch_dims": 1})],
-    "gather_nd": [("GatherNd", [floats(4, 5, 3), np.array([[3, 4], [0, 0]], np.int32)], {}),
-                  ("GatherNd", [ints(6, 3, 2, 2), np.array([[5, 2], [1, 0], [0, 2]], np.int32)], {})],
+    "gather_nd": [  # index tuples of 1 to 6 components
+        ("GatherNd", [floats(4, 5, 3), np.array([[3, 4], [0, 0]], np.int32)], {}),
+        ("GatherNd", [ints(6, 3, 2, 2), np.array([[5, 2, 1], [1, 0, 0], [0, 2, 1]], np.int32)], {}),
+        ("GatherNd", [floats(7, 3), np.array([[6], [0], [6]], np.int32)], {}),
+        ("GatherNd", [floats(2, 3, 2, 2, 3, 2, 4), np.array([[1, 2, 1, 0, 2, 1], [0, 0, 0, 1, 1, 1]], np.int32)], {})],
     # Rows of one length (a window's trip count stays a constant), however laid out.
     "arg_reduce": [("ArgMax", [floats(3, 50), axis(1)], {}), ("ArgMax", [floats(1, 50), axis(-1)], {}),
                    ("ArgMax", [floats(2, 6, 50), axis(2)], {})],
@@ -421,3 +424,17 @@ def test_generic_and_per_shape_programs_agree_bit_for_bit(monkeypatch, family):
         return outputs
     for generic, per_shape in zip(in_new_backend(monkeypatch, None, run), in_new_backend(monkeypatch, "0", run)):
         np.testing.assert_array_equal(generic, per_shape)
+
+
+def test_deep_gather_nd_index_tuples_get_a_program_of_their_own(monkeypatch):
+    calls = [("GatherNd", [floats(2, 3, 2, 2, 3, 2, 2, 5), np.array([[1, 2, 1, 0, 2, 1, 1], [0, 0, 0, 1, 1, 1, 0]],
+                                                                      np.int32)], {}),
+             ("GatherNd", [floats(4, 3), np.array([[3, 2]], np.int32)], {})]
+
+    def run(backend):
+        return run_ops(backend, calls), programs_named(backend, "gather_nd")
+
+    outputs, programs = in_new_backend(monkeypatch, None, run)
+    assert programs == 2
+    for out, expected in zip(outputs, run_ops(get_backend("cpu"), calls)):
+        np.testing.assert_array_equal(out[0], expected[0])

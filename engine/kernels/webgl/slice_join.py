@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 KERNELS = KernelTable()
 
 MAX_CONCAT_INPUTS = 8  # samplers per concat program; more inputs concatenate in a tree of programs
+MIN_GATHER_DEPTH = 6   # index tuples a gather_nd program takes at least (deeper ones get their own)
 
 
 # -- shared helpers (also used by the transformation and creation GL kernels) ------------------------
@@ -322,12 +323,15 @@ def gather_nd(backend, params, indices):
     if depth == 0:  # every (empty) index tuple selects all of params
         return alias(index_map(backend, alias(params, (1, slice_size)), (count, slice_size), "slice_join/tile.glsl"),
                      out_shape)
-    sizes = {}
-    for j in range(depth):
-        sizes[f"STRIDE_{j}"], sizes[f"LIMIT_{j}"] = math.prod(params.shape[j + 1:depth]), params.shape[j]
+    # Index tuples of up to MIN_GATHER_DEPTH components share a program: the loop stops at DEPTH.
+    most = max(depth, MIN_GATHER_DEPTH)
+    sizes = {"DEPTH": depth}
+    for j in range(most):
+        sizes[f"STRIDE_{j}"] = math.prod(params.shape[j + 1:depth]) if j < depth else 0
+        sizes[f"LIMIT_{j}"] = params.shape[j] if j < depth else 0
     program = Program("gather_nd", ("slice_join/gather_nd.glsl",), ("A", "I"),
-                      {"DEPTH": depth, "STRIDES": ", ".join(f"STRIDE_{j}" for j in range(depth)),
-                       "LIMITS": ", ".join(f"LIMIT_{j}" for j in range(depth))}, sizes=sizes, shape_uniforms=True,
+                      {"MAX_DEPTH": most, "STRIDES": ", ".join(f"STRIDE_{j}" for j in range(most)),
+                       "LIMITS": ", ".join(f"LIMIT_{j}" for j in range(most))}, sizes=sizes, shape_uniforms=True,
                       layout_blind=True)
     out = backend.run_program(program, [flat_params, alias(indices, (count, depth))], (count, slice_size),
                               params.dtype)
