@@ -131,7 +131,8 @@ def test_layers_model_warmup(backend):
     np.testing.assert_array_equal(got, engine.load_layers_model(fixture_path("layers_cnn"), backend=backend).predict(x))
 
 
-def test_a_dry_run_that_fails_on_zeros_runs_once_for_real(webgl, monkeypatch, caplog):
+def _dry_runs_fail(monkeypatch) -> webgl_backend.WebGLBackend:
+    """This thread's backend, its compile-only runs failing as a shape zeros make impossible would."""
     from engine.errors import KernelError
     backend = webgl_backend.backend_for_thread()
     real_run_program = backend.run_program
@@ -141,6 +142,11 @@ def test_a_dry_run_that_fails_on_zeros_runs_once_for_real(webgl, monkeypatch, ca
             raise KernelError("a shape zeros make impossible")
         return real_run_program(*args, **kwargs)
     monkeypatch.setattr(backend, "run_program", failing)
+    return backend
+
+
+def test_a_dry_run_that_fails_on_zeros_runs_once_for_real(webgl, monkeypatch, caplog):
+    _dry_runs_fail(monkeypatch)
     model = engine.load_graph_model(fixture_path("small_cnn"), backend=webgl)
     with caplog.at_level(logging.INFO, logger="tfgl.warmup"):
         model.warmup()
@@ -299,17 +305,9 @@ def test_a_first_call_after_warmup_does_not_compile_ahead_again(webgl, monkeypat
 
 
 def test_a_first_call_whose_dry_run_fails_runs_once(webgl, monkeypatch, caplog):
-    from engine.errors import KernelError
     x = sources.inputs_for("small_cnn")
     want = engine.load_graph_model(fixture_path("small_cnn"), backend="cpu").predict(x)
-    backend = webgl_backend.backend_for_thread()
-    real_run_program = backend.run_program
-
-    def failing(*args, **kwargs):
-        if backend.compiling_only:
-            raise KernelError("a shape zeros make impossible")
-        return real_run_program(*args, **kwargs)
-    monkeypatch.setattr(backend, "run_program", failing)
+    backend = _dry_runs_fail(monkeypatch)
     monkeypatch.setattr(backend, "_parallel_jit", True)  # so this backend compiles ahead wherever it runs
     monkeypatch.setenv("TFGL_WARMUP_THREADS", "2")
     model = engine.load_graph_model(fixture_path("small_cnn"), backend=webgl)
