@@ -1,8 +1,9 @@
-"""Warm-up's JIT on worker threads: llvmpipe JIT-compiles a fragment shader at its first draw (~40 ms)
-and keeps the result in Mesa's disk cache, keyed by the shader and its draw state. Workers, each with
-a context of its own (context.py's thread rules), link and draw a share of the new programs into one
-pixel while the others do the same (ctypes releases the GIL around GL calls, so the JITs overlap);
-the main context's own first draws then load the JIT output from disk (~1 ms each).
+"""The JIT of warm-up (and of a first call's compile-ahead) on worker threads: llvmpipe JIT-compiles a
+fragment shader at its first draw (~40 ms) and keeps the result in Mesa's disk cache, keyed by the
+shader and its draw state. Workers, each with a context of its own (context.py's thread rules), link
+and draw a share of the new programs into one pixel while the others do the same (ctypes releases
+the GIL around GL calls, so the JITs overlap); the main context's own first draws then load the JIT
+output from disk (~1 ms each).
 
 Environment: TFGL_WARMUP_THREADS=N workers at most (0 or 1: none); default (or not a number) min(CPUs, 4).
 """
