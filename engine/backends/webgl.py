@@ -506,17 +506,9 @@ class WebGLBackend(Backend):
             self.stats.cache_hits += 1
             return binding, started
         check_ranks(program, list(inputs), output)
-        generic = (program.shape_uniforms if self.shape_uniforms is None else self.shape_uniforms) and \
-            shape_uniforms.exact((*inputs, output))
-        if generic and self.shape_uniforms is None:
-            program = program.with_constant_sizes()
-        if generic:
-            input_structures, output_structure = structures(program, list(inputs), output)
-            # By default a program whose reads would divide stays per shape, unless its family reads
-            # everything by flat index on purpose (layout_blind).
-            generic = self.shape_uniforms is not None or program.layout_blind or \
-                not any(s.divides for s in input_structures)
-        if generic:
+        generic = self._generic_form(program, inputs, output)
+        if generic is not None:
+            program, input_structures, output_structure = generic
             program_key = (program.key(shape_uniforms=True), input_structures, output_structure)
         else:
             program_key = key
@@ -534,6 +526,21 @@ class WebGLBackend(Backend):
                                          for name, value in values.items()) if u is not None]
         self._bindings[key] = binding
         return binding, started
+
+    def _generic_form(self, program: Program, inputs: tuple[Layout, ...], output: Layout) -> tuple | None:
+        """(the program as compiled shape-generic, its input structures, output structure), or None
+        for a program per shape: a family that does not opt in (unless TFGL_SHAPE_UNIFORMS=1), sizes
+        past divInt's exact range, or, by default, reads that would divide (unless the family reads
+        everything by flat index on purpose: layout_blind)."""
+        forced = self.shape_uniforms
+        if not (program.shape_uniforms if forced is None else forced) or not shape_uniforms.exact((*inputs, output)):
+            return None
+        if forced is None:
+            program = program.with_constant_sizes()
+        input_structures, output_structure = structures(program, list(inputs), output)
+        if forced is None and not program.layout_blind and any(s.divides for s in input_structures):
+            return None
+        return program, input_structures, output_structure
 
     def _link(self, program: Program, source: str) -> _Compiled:
         """The program loaded from its binary on disk if there is a good one, else compiled from
