@@ -8,6 +8,7 @@ import pytest
 
 import engine
 from engine.backends import webgl as webgl_backend
+from engine.backends.dry_run import stand_in_size
 from engine.errors import InputError
 from tests.conftest import fixture_path
 from tests.fixtures import sources
@@ -66,9 +67,9 @@ def test_warmup_compiles_what_the_first_call_needs_with_one_pixel_draws(webgl):
     warmed, called = _in_a_new_thread(warm_then_call)
     made = warmed["programs_compiled"] + warmed["programs_loaded"]  # from source or from the program cache
     assert made > 0
-    # Every draw was a dry run's one-pixel draw, one per program, and no bytes moved.
+    # Every draw was a dry run's one-pixel draw, one per program and driver variant, and no bytes moved.
     assert warmed["draws"] == 0 and warmed["uploads"] == 0 and warmed["downloads"] == 0
-    assert warmed["dry_draws"] == made == len(warmed["program_compiles"])
+    assert warmed["dry_draws"] == len(warmed["program_compiles"]) > made
     assert "pack" in {name for name, _, _ in warmed["program_compiles"]}  # the weights' twins
     assert called["programs_compiled"] + called["programs_loaded"] == made
     assert called["dry_draws"] == warmed["dry_draws"]
@@ -96,6 +97,34 @@ def test_dry_run_framebuffers_draw_one_pixel(webgl):
         return viewports
     viewports = _in_a_new_thread(viewports_of_a_warmup)
     assert viewports and set(viewports) == {(0, 0, 1, 1)}
+
+
+def test_the_first_call_after_warmup_meets_no_driver_variant_the_dry_run_left_out(webgl):
+    """A shape-generic program drawn over textures of other sizes is JIT-compiled again by llvmpipe
+    (whose shaders depend on whether each texture side is a power of two): warm-up draws each variant."""
+    model = engine.load_graph_model(MOBILENET, backend=webgl)
+
+    def variants_drawn() -> tuple[set, set]:
+        backend = webgl_backend.backend_for_thread()
+        dry, real, submit = set(), set(), backend._submit
+
+        def spy(compiled, fbo, textures, uniforms):
+            side = dry if backend.compiling_only else real
+            side.add((compiled.program, webgl_backend.driver_variant(textures)))
+            submit(compiled, fbo, textures, uniforms)
+        backend._submit = spy
+        model.warmup()
+        model.predict(_image(model))
+        return dry, real
+    dry, real = _in_a_new_thread(variants_drawn)
+    assert len({program for program, _ in real}) < len(real)  # some program meets several variants
+    assert real <= dry
+
+
+def test_dry_runs_keep_what_drivers_see_of_texture_sizes_and_no_more():
+    assert [stand_in_size(n) for n in (1, 2, 3, 4, 6, 1024, 1025)] == [1, 1, 3, 1, 3, 1, 3]
+    texture = type("Texture", (), {"size": (4, 6)})
+    assert webgl_backend.driver_variant([texture, texture]) == (True, False, True, False)
 
 
 def test_warmup_frees_every_texture_it_made(webgl):
@@ -198,7 +227,7 @@ def test_parallel_warmup_is_bit_identical_to_serial_and_to_none(webgl, monkeypat
         stats = report["stats"]
         assert report["error"] == "GL_NO_ERROR"
         made = stats["programs_compiled"] + stats["programs_loaded"]
-        assert stats["dry_draws"] == made == len(stats["program_compiles"])
+        assert stats["dry_draws"] == len(stats["program_compiles"]) > made
         if threads == "2" and _parallel_possible():
             assert report["runs"] == [(stats["dry_draws"], 2, True)]  # every worker made its context, no GL error
         else:
@@ -288,10 +317,12 @@ def test_a_first_call_compiles_ahead_in_parallel_with_the_same_bits(webgl, monke
     assert plain["stats"]["dry_draws"] == 0 and plain["runs"] == []
     made = ahead["stats"]["programs_compiled"]
     assert made == plain["stats"]["programs_compiled"] > 0
-    assert ahead["stats"]["dry_draws"] == made  # one one-pixel draw per program, before the call's own draws
+    # one one-pixel draw per program and driver variant, before the call's own draws
+    variants = ahead["stats"]["dry_draws"]
+    assert variants == len(ahead["stats"]["program_compiles"]) > made
     assert ahead["stats"]["draws"] == plain["stats"]["draws"]  # the call itself ran once
     if _parallel_possible():
-        assert ahead["runs"] == [made]
+        assert ahead["runs"] == [variants]
     for got, want in zip(ahead["outputs"], plain["outputs"]):  # executor, recording, replay
         np.testing.assert_array_equal(got, want)
 

@@ -8,8 +8,16 @@ from engine.webgl import parallel_jit
 from engine.webgl.textures import GLTensorData, TextureManager
 
 
+def stand_in_size(n: int) -> int:
+    """A compile-only run's texture side for a real side of n texels: what a driver compiles into a
+    shader from texture sizes is kept (llvmpipe: whether each is a power of two, backends/webgl.py
+    driver_variant), the memory is not: one pixel is drawn, and what it reads out of bounds is never used."""
+    return 1 if n & (n - 1) == 0 else 3
+
+
 class ThrowawayPool(TextureManager):
-    """A compile-only run's textures: it remembers every one it made, to delete them all at the end."""
+    """A compile-only run's textures, stand-ins a few texels wide: it remembers every one it made, to
+    delete them all at the end."""
 
     def __init__(self, ctx):
         super().__init__(ctx)
@@ -17,7 +25,7 @@ class ThrowawayPool(TextureManager):
 
     def acquire(self, rows: int, cols: int, channels: int = 1):
         created = self.created
-        texture = super().acquire(rows, cols, channels)
+        texture = super().acquire(stand_in_size(rows), stand_in_size(cols), channels)
         if self.created != created:
             self.made.append(texture)
         return texture
@@ -47,8 +55,9 @@ class DryRun:
     uploads: dict = field(default_factory=dict)       # id(tensor) -> (tensor, its upload)
     twins: dict = field(default_factory=dict)         # id(data) -> (data, {layout key: twin})
     framebuffers: dict = field(default_factory=dict)  # texture glo -> one-pixel framebuffer
-    # id(compiled) -> DeferredDraw: new programs' first draws, made after the workers' (None: draw at once)
-    deferred: dict | None = None
+    # DeferredDraws: new programs' (and new driver variants') first draws, made after the workers' (None:
+    # draw at once)
+    deferred: list | None = None
 
     def twins_of(self, data: GLTensorData) -> dict:
         return self.twins.setdefault(id(data), (data, {}))[1]

@@ -84,6 +84,8 @@ class _Compiled:
     uniforms: dict[str, Uniform]  # its active uniforms
     source: str                   # its fragment shader, for warm-up's workers (parallel_jit.py)
     drawn: bool = False           # the driver finishes compiling at the first draw (llvmpipe JITs there)
+    # driver_variant()s a dry run has drawn: a shape-generic program meets textures of many sizes
+    dry_variants: set = field(default_factory=set)
     # Loaded from tfgl's program binaries: the driver's JIT output is cached beside them (written by the
     # same first draw), so warm-up's workers would only load it a second time.
     from_binary: bool = False
@@ -108,6 +110,13 @@ def layouts_summary(inputs: tuple[Layout, ...], output: Layout) -> str:
     def one(layout: Layout) -> str:
         return "x".join(map(str, layout.shape)) + ("p" if layout.packed else "")
     return f"{','.join(one(i) for i in inputs)} -> {one(output)}"
+
+
+def driver_variant(textures: list) -> tuple[bool, ...]:
+    """What of a draw's textures a driver compiles into the shader: llvmpipe keys its JIT output on
+    whether each sampled texture's width and height are powers of two, so one shape-generic program
+    drawn over textures of other sizes is JIT-compiled again (on the calling thread, in a first call)."""
+    return tuple(n & (n - 1) == 0 for texture in textures for n in texture.size)
 
 
 def _spec(texture) -> tuple[int, int, int]:
@@ -199,14 +208,14 @@ class WebGLBackend(Backend):
             raise RuntimeError("compile_only() runs are not nested")
         shared, dry = self.textures, DryRun(ThrowawayPool(self.ctx))
         if self.compiles_in_parallel:
-            dry.deferred = {}
+            dry.deferred = []
         with self.current():
             bound = self.ctx.fbo or self.ctx.detect_framebuffer(0)  # None: nothing bound yet
             self.textures, self._dry = dry.pool, dry
             try:
                 yield
                 if dry.deferred:
-                    self._draw_deferred(dry.deferred.values())
+                    self._draw_deferred(dry.deferred)
             finally:
                 self.textures, self._dry = shared, None
                 # moderngl rebinds its last framebuffer after making one: it must not be a deleted one.
@@ -216,7 +225,6 @@ class WebGLBackend(Backend):
     def _draw_deferred(self, deferred) -> None:
         """The dry run's first draws: the workers JIT them into Mesa's disk cache in parallel, then this
         context draws each (loading the JIT output; or compiling it, where a worker failed)."""
-        deferred = list(deferred)
         threads = parallel_jit.threads_for(len(deferred))
         # A program's compile time is its link, its worker's JIT (on another core) and its draw here.
         worker_ms = parallel_jit.run([d.job for d in deferred], threads) if threads else [None] * len(deferred)
@@ -444,18 +452,21 @@ class WebGLBackend(Backend):
         output = self.textures.acquire(rows, cols, 4 if packed else 1)
         size = int(np.prod(out_shape, dtype=np.int64))
         result = GLTensorData(self, output, rows, cols, size, out_dtype, out_shape if packed else None)
+        textures = [d.texture for d in datas]
         dry = self._dry
-        if dry is not None and (compiled.drawn or (dry.deferred is not None and id(compiled) in dry.deferred)):
-            return result
+        if dry is not None:
+            variant = driver_variant(textures)
+            if variant in compiled.dry_variants:
+                return result
+            compiled.dry_variants.add(variant)
         uniforms = shape_values + [u for u in (_uniform_value(compiled, name, value)
                                                for name, value in (program.uniforms or {}).items()) if u is not None]
-        textures = [d.texture for d in datas]
         if dry is not None and dry.deferred is not None and not compiled.from_binary:
             job = parallel_jit.Job(compiled.source, tuple(program.inputs), tuple(_spec(t) for t in textures),
                                    _spec(output))
-            dry.deferred[id(compiled)] = DeferredDraw(compiled, job, self._framebuffer(output), textures, uniforms,
-                                                   program.name, layouts_summary(layouts, output_layout),
-                                                   (time.perf_counter() - started) * 1e3)
+            dry.deferred.append(DeferredDraw(compiled, job, self._framebuffer(output), textures, uniforms,
+                                             program.name, layouts_summary(layouts, output_layout),
+                                             (time.perf_counter() - started) * 1e3))
             return result
         fbo = self._framebuffer(output)
         self._submit(compiled, fbo, textures, uniforms)
@@ -465,7 +476,7 @@ class WebGLBackend(Backend):
             self.stats.draws += 1
         if self.recorder is not None:
             self.recorder.steps.append(("draw", fbo, textures, self.gl, compiled.program, uniforms))
-        if not compiled.drawn:
+        if dry is not None or not compiled.drawn:  # a dry run draws only programs or variants new to it
             self._first_drawn(compiled, program.name, layouts_summary(layouts, output_layout), started)
         return result
 
@@ -486,8 +497,9 @@ class WebGLBackend(Backend):
 
     def _first_drawn(self, compiled: _Compiled, name: str, layouts: str, started: float, link_ms: float = 0.0) -> None:
         """Counts a program's compile time: its link and its first draw call, in which llvmpipe JITs the
-        shader on the calling thread. No finish(): that would count the draw's math as compile time and
-        stall the host behind the GPU at every new program of a first call."""
+        shader on the calling thread (or a dry run's first draw of a new driver variant). No finish():
+        that would count the draw's math as compile time and stall the host behind the GPU at every new
+        program of a first call."""
         compiled.drawn = True
         ms = link_ms + (time.perf_counter() - started) * 1e3
         self.stats.compile_ms += ms
