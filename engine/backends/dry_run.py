@@ -5,27 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from engine.webgl import parallel_jit
-from engine.webgl.textures import GLTensorData, TextureManager
-
-
-def stand_in_size(n: int) -> int:
-    """A compile-only run's texture side for a real side of n texels: what a driver compiles into a
-    shader from texture sizes is kept (llvmpipe: whether each is a power of two, backends/webgl.py
-    driver_variant), the memory is not: one pixel is drawn, and what it reads out of bounds is never used."""
-    return 1 if n & (n - 1) == 0 else 3
+from engine.webgl.textures import GLTensorData, TextureManager, is_power_of_two
 
 
 class ThrowawayPool(TextureManager):
-    """A compile-only run's textures, stand-ins a few texels wide: it remembers every one it made, to
-    delete them all at the end."""
+    """A compile-only run's textures: stand-ins a few texels wide that keep what a driver compiles into
+    a shader from texture sizes (llvmpipe: whether each side is a power of two, textures.padded_side),
+    not the memory: one pixel is drawn, and what it reads out of bounds is never used. The pool
+    remembers every texture it made, to delete them all at the end."""
 
     def __init__(self, ctx):
         super().__init__(ctx)
         self.made: list = []
 
+    def allocated_size(self, cols: int, rows: int) -> tuple[int, int]:
+        return tuple(1 if is_power_of_two(n) else 3 for n in super().allocated_size(cols, rows))
+
     def acquire(self, rows: int, cols: int, channels: int = 1):
         created = self.created
-        texture = super().acquire(stand_in_size(rows), stand_in_size(cols), channels)
+        texture = super().acquire(rows, cols, channels)
         if self.created != created:
             self.made.append(texture)
         return texture

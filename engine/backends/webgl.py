@@ -44,7 +44,7 @@ from engine.webgl.program import CPUFallback, Program
 from engine.webgl.replay import UNREPEATABLE_OPS, OutputSlot, Recorder, Replay
 from engine.webgl.textures import (
     GL_DTYPES, ComplexGLData, GLTensorData, TextureManager, decode_texels, pack_values, packed_geometry,
-    packed_texture_shape, same_packing, texture_shape,
+    packed_texture_shape, read_texels, same_packing, texture_shape, write_texels,
 )
 
 log = logging.getLogger("tfgl.webgl")
@@ -114,8 +114,8 @@ def layouts_summary(inputs: tuple[Layout, ...], output: Layout) -> str:
 
 def driver_variant(textures: list) -> tuple[bool, ...]:
     """What of a draw's textures a driver compiles into the shader: llvmpipe keys its JIT output on
-    whether each sampled texture's width and height are powers of two, so one shape-generic program
-    drawn over textures of other sizes is JIT-compiled again (on the calling thread, in a first call)."""
+    whether each sampled texture's width and height are powers of two (textures.padded_side keeps them
+    all one way where they fit)."""
     return tuple(n & (n - 1) == 0 for texture in textures for n in texture.size)
 
 
@@ -391,15 +391,14 @@ class WebGLBackend(Backend):
         if self._dry is not None:  # a dry run computes nothing from the values
             return result
         if packed:
-            flat = pack_values(values.astype(np.float32), rows, cols)
+            flat = pack_values(values, rows, cols)
         else:
             flat = np.zeros(rows * cols, np.float32)
             flat[:values.size] = values.reshape(-1)
-        data = flat.tobytes()
         with self.current():
-            texture.write(data)
+            write_texels(texture, flat)
         if self.recorder is not None and record:
-            self.recorder.steps.append(("upload", texture, data))
+            self.recorder.steps.append(("upload", texture, flat))  # the buffer is this upload's own
         self.stats.uploads += 1
         self.stats.upload_bytes += flat.nbytes
         return result
@@ -410,12 +409,12 @@ class WebGLBackend(Backend):
             texels = data.rows * data.cols * (4 if data.packed else 1)
             return decode_texels(np.zeros(texels, np.float32), data.packed_shape, data.size, data.dtype)
         with self.current():
-            raw = data.texture.read()
+            raw = read_texels(data.texture)
             self.check_error("download")
         self.stats.downloads += 1
         if self.recorder is not None:
             self.recorder.void("a value is read back to the CPU during the run")
-        return decode_texels(np.frombuffer(raw, np.float32), data.packed_shape, data.size, data.dtype)
+        return decode_texels(raw, data.packed_shape, data.size, data.dtype)
 
     def check_error(self, where: str) -> None:
         error = self.ctx.error
@@ -583,13 +582,13 @@ class WebGLBackend(Backend):
         return _Compiled(gl_program, uniforms, source, from_binary=loaded)
 
     def _framebuffer(self, texture):
-        """The texture's framebuffer; in a dry run one that draws its first pixel only (its viewport)."""
+        """The texture's framebuffer, drawing the texels it was acquired for (not its padding); in a dry
+        run one that draws its first pixel only."""
         framebuffers = self._framebuffers if self._dry is None else self._dry.framebuffers
         fbo = framebuffers.get(texture.glo)
         if fbo is None:
             fbo = self.ctx.framebuffer(color_attachments=[texture])
-            if self._dry is not None:
-                fbo.viewport = (0, 0, 1, 1)
+            fbo.viewport = (0, 0, 1, 1) if self._dry is not None else (0, 0, *texture.extra)
             framebuffers[texture.glo] = fbo
         return fbo
 

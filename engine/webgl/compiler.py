@@ -142,15 +142,18 @@ def structures(program: Program, inputs: list[Layout], output: Layout) -> tuple[
     return ins, out
 
 
+_GETTER_CALL = re.compile(r"\bget(\w+)\s*\(")  # a header function called: what follows its "get"
+
+
 @cache
 def header_calls(paths: tuple[str, ...], names: tuple[str, ...], defines: tuple[str, ...]) -> dict:
     """Which header functions GLSL files `paths` and define values call: per sampler name, whether
     getXAtOutCoords, getX and getXFlat ("OUT": whether getOutputCoords). Text anywhere counts, even
     in a branch the defines leave out."""
     text = "\n".join([*(shaders.source(path) for path in paths), *defines])
-    calls = {name: tuple(re.search(rf"\bget{name}{suffix}\(", text) is not None
-                         for suffix in ("AtOutCoords", "", "Flat")) for name in names}
-    calls["OUT"] = "getOutputCoords(" in text
+    called = set(_GETTER_CALL.findall(text))
+    calls = {name: tuple(name + suffix in called for suffix in ("AtOutCoords", "", "Flat")) for name in names}
+    calls["OUT"] = "OutputCoords" in called
     return calls
 
 

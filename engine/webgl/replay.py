@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.webgl.gl import GL_TRIANGLES
-from engine.webgl.textures import decode_texels
+from engine.webgl.textures import decode_texels, read_texels, write_texels
 
 # Ops whose results change from call to call without their inputs changing.
 UNREPEATABLE_OPS = frozenset({"RandomUniform", "RandomUniformInt", "RandomStandardNormal", "RandomGamma",
@@ -25,7 +25,7 @@ UNREPEATABLE_OPS = frozenset({"RandomUniform", "RandomUniformInt", "RandomStanda
 
 @dataclass
 class Recorder:
-    """What a recorded call did, in order: ("draw", ...) and ("upload", texture, bytes) steps."""
+    """What a recorded call did, in order: ("draw", ...) and ("upload", texture, float32 texels) steps."""
 
     steps: list = field(default_factory=list)
     feeds: list = field(default_factory=list)   # (feed key, texture, padded host buffer)
@@ -70,7 +70,7 @@ class Replay:
             for key, texture, buffer in self.feeds:
                 values = feeds[key]
                 buffer[:values.size] = values.reshape(-1)
-                texture.write(buffer)
+                write_texels(texture, buffer)
             started = time.perf_counter()
             for step in self._steps:
                 step()
@@ -84,7 +84,7 @@ class Replay:
     def _read(self, slot: OutputSlot) -> np.ndarray:
         if slot.texture is None:
             return slot.constant.copy()
-        raw = np.frombuffer(slot.texture.read(), np.float32)
+        raw = read_texels(slot.texture)
         return decode_texels(raw, slot.packed_shape, slot.size, slot.dtype).reshape(slot.shape)
 
     def discard(self) -> None:
@@ -102,7 +102,7 @@ def _bind(step: tuple, set_values: dict):
     last value (in `set_values`) is this very value object is not set again."""
     if step[0] == "upload":
         _, texture, data = step
-        return lambda: texture.write(data)
+        return lambda: write_texels(texture, data)
     _, framebuffer, textures, gl, program, uniforms = step
     uses = [(texture.use, unit) for unit, texture in enumerate(textures)]
     use_program, draw_arrays = gl.UseProgram, gl.DrawArrays

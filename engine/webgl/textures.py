@@ -99,11 +99,17 @@ def pack_values(values: np.ndarray, rows: int, cols: int) -> np.ndarray:
     """Host values -> the RGBA texels of their packed texture (rows x cols x 4, zero padded)."""
     batch, r, c = packed_geometry(values.shape)
     tr, tc = (r + 1) // 2, (c + 1) // 2
-    blocks = np.zeros((batch, tr * 2, tc * 2), np.float32)
-    blocks[:, :r, :c] = values.reshape(batch, r, c)
-    texels = blocks.reshape(batch, tr, 2, tc, 2).transpose(0, 1, 3, 2, 4).reshape(-1)
     out = np.zeros(rows * cols * 4, np.float32)
-    out[:texels.size] = texels
+    # One strided copy per row parity, straight into place: texel components are (row parity, col parity).
+    texels = out[:batch * tr * tc * 4].reshape(batch, tr, tc, 2, 2)
+    matrices = values.reshape(batch, r, c)
+    pairs = c // 2
+    for parity in (0, 1):
+        half = matrices[:, parity::2]
+        filled = half.shape[1]
+        texels[:, :filled, :pairs, parity] = half[:, :, :2 * pairs].reshape(batch, filled, pairs, 2)
+        if c % 2:
+            texels[:, :filled, pairs, parity, 0] = half[:, :, c - 1]
     return out
 
 
@@ -125,11 +131,44 @@ def decode_texels(raw: np.ndarray, packed_shape, size: int, dtype: str) -> np.nd
     return flat.copy()
 
 
+def is_power_of_two(n: int) -> bool:
+    return n & (n - 1) == 0
+
+
+def padded_side(n: int, max_size: int) -> int:
+    """A texture side of n texels as allocated: never a power of two where it fits. llvmpipe compiles a
+    shader once per combination of its textures' sides being powers of two or not (one JIT of tens of
+    milliseconds each, on the drawing thread), so a shape-generic program met those combinations across
+    a model; with every side a non-power of two it compiles once. The texels past n are never read or
+    drawn (framebuffers' viewports cover n), and cost under 1% of a texture of any size."""
+    padded = 3 if n == 1 else n + 1 if is_power_of_two(n) else n
+    return padded if padded <= max_size else n
+
+
+def write_texels(texture, data) -> None:
+    """Writes a texture's `rows x cols` texels (its allocated sides may be larger: padded_side)."""
+    cols, rows = texture.extra
+    texture.write(data, viewport=(0, 0, cols, rows))
+
+
+def read_texels(texture) -> np.ndarray:
+    """A texture's `rows x cols` texels as float32, flat, without the padding past them."""
+    cols, rows = texture.extra
+    raw = np.frombuffer(texture.read(), np.float32)
+    width, height = texture.size
+    if (width, height) == (cols, rows):
+        return raw
+    channels = texture.components
+    return raw.reshape(height, width * channels)[:rows, :cols * channels].reshape(-1)
+
+
 class TextureManager:
-    """Owns every texture of one GL context. `acquire` reuses a free texture of the same size."""
+    """Owns every texture of one GL context. `acquire` reuses a free texture of the same size. A
+    texture's `extra` holds the (cols, rows) it was acquired for (write_texels, read_texels)."""
 
     def __init__(self, ctx):
         self.ctx = ctx
+        self.max_size = int(ctx.info["GL_MAX_TEXTURE_SIZE"])
         self.forward_to: TextureManager | None = None  # set once merged into another pool
         self._free: dict[tuple[int, int, int], list] = defaultdict(list)
         self._lock = threading.Lock()
@@ -151,13 +190,17 @@ class TextureManager:
             self.in_use += 1
             self.bytes_in_use += nbytes
         if texture is None:
-            texture = self.ctx.texture((cols, rows), channels, dtype="f4")  # read with texelFetch: no filtering
+            texture = self.ctx.texture(self.allocated_size(cols, rows), channels, dtype="f4")  # read by texelFetch
+            texture.extra = (cols, rows)
             self.created += 1
         return texture
 
+    def allocated_size(self, cols: int, rows: int) -> tuple[int, int]:
+        return padded_side(cols, self.max_size), padded_side(rows, self.max_size)
+
     def release(self, texture) -> None:
         """Returns a texture to the pool. Makes no GL call, so any thread (or a finalizer) may call it."""
-        cols, rows = texture.size
+        cols, rows = texture.extra
         key = (cols, rows, texture.components)
         nbytes = rows * cols * texture.components * 4
         if self.forward_to is not None:
@@ -174,7 +217,7 @@ class TextureManager:
 
     def adopt(self, texture) -> None:
         """Takes a texture another pool made into this pool's free list."""
-        cols, rows = texture.size
+        cols, rows = texture.extra
         with self._lock:
             self._free[(cols, rows, texture.components)].append(texture)
             self.bytes_free += rows * cols * texture.components * 4
