@@ -25,15 +25,37 @@ def _bytes_from_env(name: str, default: int) -> int:
     return int(match.group(1)) * _UNITS[match.group(2).lower()]
 
 
+def _seconds_from_env(name: str, default: float) -> float:
+    """An environment variable holding a positive number of seconds (2, 0.5)."""
+    text = os.environ.get(name)
+    if text is None or not text.strip():
+        return default
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not seconds > 0 or math.isinf(seconds):
+        warnings.warn(f"{name}={text!r} is not a positive number of seconds; using {default}", stacklevel=2)
+        return default
+    return seconds
+
+
 class Limits:
     """Resource limits checked before allocating or looping. Override per process, e.g.
     Limits.max_tensor_bytes = 4 << 30, or with the environment variables TFGL_MAX_TENSOR_BYTES (a byte
-    count, or with a K/M/G suffix) and TFGL_MAX_LOOP_ITERATIONS."""
+    count, or with a K/M/G suffix), TFGL_MAX_LOOP_ITERATIONS, TFGL_MAX_MODEL_JSON_BYTES and
+    TFGL_HTTP_DEADLINE_S."""
 
     max_tensor_bytes = _bytes_from_env("TFGL_MAX_TENSOR_BYTES", _DEFAULT_MAX_TENSOR_BYTES)
     # A loop (v1 frame or v2 While) running longer is stopped with a GraphError: a corrupted or
     # hostile loop condition must not hang the process (TFGL_MAX_LOOP_ITERATIONS).
     max_loop_iterations = _bytes_from_env("TFGL_MAX_LOOP_ITERATIONS", 10_000_000)
+    # model.json is parsed whole, into many times its size in Python objects: a bound far above any
+    # real model's (their weights live in shards) keeps an endless or huge one from exhausting memory.
+    max_model_json_bytes = _bytes_from_env("TFGL_MAX_MODEL_JSON_BYTES", 256 * 1024 ** 2)
+    # The wall-clock time one file (model.json or a shard) may take over http(s), redirects included:
+    # a server sending slowly, however steadily, cannot hold the loader longer.
+    http_deadline_s = _seconds_from_env("TFGL_HTTP_DEADLINE_S", 300.0)
 
 
 MAX_DIM = 2 ** 31 - 1  # TF.js's (and WebGL's) int32 sizes

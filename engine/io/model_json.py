@@ -10,6 +10,7 @@ from typing import Any
 from engine import dtypes
 from engine.errors import ModelFormatError
 from engine.io import fetch, graph_def
+from engine.io.limits import Limits
 
 GRAPH_MODEL = "graph-model"
 LAYERS_MODEL = "layers-model"
@@ -170,7 +171,9 @@ def load_model_json(location: str | os.PathLike, headers: Mapping[str, str] | No
     location = os.fspath(location)
     if not fetch.is_url(location) and os.path.isdir(location):
         location = os.path.join(location, "model.json")
-    raw = fetch.read_bytes(location, dict(headers or {}))
+    raw = fetch.read_bytes(location, dict(headers or {}), max_bytes=Limits.max_model_json_bytes,
+                           bound_note="the limit for model.json: engine.io.Limits.max_model_json_bytes, "
+                                      "TFGL_MAX_MODEL_JSON_BYTES")
     try:
         text = raw.decode("utf-8-sig")  # strict: no lone surrogates or stray bytes inside names
     except UnicodeDecodeError as error:

@@ -12,7 +12,7 @@ import numpy as np
 from engine import dtypes
 from engine.errors import WeightsError
 from engine.io import fetch, quantization
-from engine.io.limits import Limits, check_tensor_size  # noqa: F401  (Limits: engine.io.weights.Limits, as before)
+from engine.io.limits import Limits, check_tensor_size
 from engine.tensors import Tensor
 
 DEFAULT_SHARD_BYTES = 4 * 1024 * 1024
@@ -163,13 +163,33 @@ def read_weight_arrays(manifest: object, base: str, headers: Mapping[str, str] |
     total = sum(len(g.paths) for g in groups)
     with _progress_bar(total, progress) as bar:
         for g, group in enumerate(groups):
-            chunks = []
+            where = f"weight group {g + 1} ({', '.join(group.paths)})"
+            needed, exact = _group_bytes(group.specs)
+            chunks, received = [], 0
             for path in group.paths:
-                chunks.append(fetch.read_bytes(fetch.resolve_weight_path(base, path), dict(headers or {})))
+                # each shard is read only up to what the group still needs: a longer one is cut there
+                note = (f"{where} needs {'' if exact else 'at most '}{needed} bytes in all, "
+                        f"{received} of them in earlier shards")
+                chunk = fetch.read_bytes(fetch.resolve_weight_path(base, path), dict(headers or {}),
+                                         max_bytes=needed - received, bound_note=note)
+                chunks.append(chunk)
+                received += len(chunk)
                 bar.update(1)
             buffer = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-            out.update(decode_group(buffer, group.specs, where=f"weight group {g + 1} ({', '.join(group.paths)})"))
+            out.update(decode_group(buffer, group.specs, where=where))
     return out
+
+
+def _group_bytes(specs: Sequence[WeightSpec]) -> tuple[int, bool]:
+    """The bytes a group's shards hold in all, and whether that is exact: a string weight's length
+    is in its data, so it is bounded by its length prefixes plus the tensor size limit."""
+    total, exact = 0, True
+    for spec in specs:
+        nbytes = spec.stored_bytes()
+        if nbytes is None:
+            nbytes, exact = spec.size * _STRING_LENGTH.itemsize + Limits.max_tensor_bytes, False
+        total += nbytes
+    return total, exact
 
 
 class _Silent:
