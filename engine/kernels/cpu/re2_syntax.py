@@ -3,18 +3,24 @@
 The two dialects share most syntax but not all of its meaning, so a pattern is translated rather
 than passed through: Perl classes and word boundaries are ASCII-only in RE2 (Unicode in Python),
 `$` without (?m) matches only at the very end of the text (Python's also before a final newline),
-and `\\z`, `\\Q...\\E`, `\\x{...}`, `(?<name>...)`, `[[:alpha:]]` and octal escapes are spelled
+and `\\z`, `\\Q...\\E`, `\\x{...}`, `(?<name>...)`, `[[:alpha:]]`, octal escapes and mid-pattern flags are spelled
 differently or not at all in Python. What RE2 refuses (backreferences, lookaround, atomic groups,
 possessive quantifiers) or what cannot be mapped (`\\p{...}` Unicode classes, `\\C`, the (?U)
 flag) is refused with a ValueError naming the construct, never run with another meaning.
 
-Text is matched as UTF-8 code points, as RE2 does: `.` consumes a whole character.
+Text is matched as UTF-8 code points, as RE2 does: `.` consumes a whole character, and neither `.`
+nor a negated class matches a byte that is not UTF-8.
 """
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 
+log = logging.getLogger(__name__)
+
+# Bytes that are not UTF-8 arrive as surrogate escapes; RE2 matches no class or `.` against them.
+_INVALID = r"\udc80-\udcff"
 _WORD = "0-9A-Za-z_"
 _SPACE = r"\t\n\f\r "
 # Perl classes, as their content inside [...] and as a class of their own.
@@ -28,6 +34,7 @@ _POSIX = {"alnum": "0-9A-Za-z", "alpha": "A-Za-z", "ascii": r"\x00-\x7f", "blank
           "xdigit": "0-9A-Fa-f"}
 _SIMPLE_ESCAPES = {"a": r"\a", "f": r"\f", "n": r"\n", "r": r"\r", "t": r"\t", "v": r"\v"}
 _REPEAT = re.compile(r"\{(\d+)(,(\d*))?\}")
+_GROUP_NAME = re.compile(r"(?:P<|<)(\w+)>")
 MAX_REPEAT = 1000  # RE2's limit on a counted repetition
 
 
@@ -61,7 +68,7 @@ def _escape(reader: _Reader, in_class: bool) -> str:
     if char in _NEGATED_PERL:
         if in_class:
             raise ValueError(f"\\{char} inside a character class is not supported")
-        return f"[^{_PERL[_NEGATED_PERL[char]]}]"
+        return f"[^{_PERL[_NEGATED_PERL[char]]}{_INVALID}]"
     if char in _SIMPLE_ESCAPES:
         return _SIMPLE_ESCAPES[char]
     if char == "x":
@@ -74,9 +81,9 @@ def _escape(reader: _Reader, in_class: bool) -> str:
         if char == "B":
             return _NOT_BOUNDARY
         if char == "A":
-            return r"\A"
+            return r"(?:\A)"  # grouped, so a quantifier may follow as in RE2
         if char == "z":
-            return r"\Z"
+            return r"(?:\Z)"
         if char == "Q":
             end = reader.text.find(r"\E", reader.at)
             quoted = reader.text[reader.at:] if end < 0 else reader.text[reader.at:end]
@@ -86,7 +93,7 @@ def _escape(reader: _Reader, in_class: bool) -> str:
         raise ValueError(f"Unicode classes (\\{char}) are not supported")
     if char == "C":
         raise ValueError("\\C (any byte) is not supported")
-    if char.isascii() and char.isalnum():
+    if not char.isascii() or char.isalnum():
         raise ValueError(f"invalid escape sequence \\{char}")
     return _literal(char)
 
@@ -117,7 +124,8 @@ def _octal_escape(reader: _Reader, first: str) -> str:
 def _char_class(reader: _Reader) -> str:
     """A [...] class (the [ already read), with its items spelled for Python."""
     out = ["["]
-    if reader.peek() == "^":
+    negated = reader.peek() == "^"
+    if negated:
         out.append(reader.take())
     first = True
     while True:
@@ -127,11 +135,10 @@ def _char_class(reader: _Reader) -> str:
         if char == "]" and not first:
             break
         first = False
-        if char == "[" and reader.peek() == ":":
-            end = reader.text.find(":]", reader.at)
-            name = reader.text[reader.at + 1:end] if end > 0 else ""
-            negated = name.startswith("^")
-            if name.lstrip("^") not in _POSIX or negated:
+        end = reader.text.find(":]", reader.at + 1) if char == "[" and reader.peek() == ":" else -1
+        if end >= 0:  # RE2 reads [: up to the next :] as a class name; with no :] the [ is a literal
+            name = reader.text[reader.at + 1:end]
+            if name not in _POSIX:
                 raise ValueError(f"character class [:{name}:] is not supported")
             out.append(_POSIX[name])
             reader.at = end + 2
@@ -141,34 +148,48 @@ def _char_class(reader: _Reader) -> str:
             out.append("-" if len(out) > 1 and reader.peek() not in ("]", "") else r"\-")
         else:
             out.append(_literal(char))
-    out.append("]")
+    out.append(_INVALID + "]" if negated else "]")
     return "".join(out)
 
 
-def _group(reader: _Reader) -> str:
-    """The opening of a group (the ( already read)."""
+def _group(reader: _Reader) -> tuple[str, str]:
+    """The opening of a group (the ( already read) as Python spells it, and the RE2 flags it sets
+    ('' for none): a group ending in ')' sets them for the rest of the enclosing group."""
     if reader.peek() != "?":
-        return "("
+        return "(", ""
     reader.take()
-    if reader.peek(2) == "P<" or (reader.peek() == "<" and reader.peek(2) not in ("<=", "<!")):
-        reader.take(2 if reader.peek() == "P" else 1)
-        return "(?P<"
+    name = _GROUP_NAME.match(reader.text, reader.at)
+    if name:  # rewrites number groups, so the name can go (RE2 allows a name twice, re not)
+        reader.at = name.end()
+        return "(", ""
     if reader.peek() in ("=", "!", "<", ">"):
         raise ValueError("lookaround and atomic groups are not supported")
     flags = ""
     while reader.more() and reader.peek() not in (")", ":"):
         flags += reader.take()
-    if any(f not in "imsU-" for f in flags) or not flags:
+    if any(f not in "imsU-" for f in flags) or not flags and reader.peek() != ":" or not reader.more():
         raise ValueError(f"invalid group flags (?{flags}")
     if "U" in flags:
         raise ValueError("the (?U) flag (ungreedy by default) is not supported")
-    return f"(?{flags}{reader.take()}"
+    # (?m) is applied by the translation of ^ and $, so Python never sees it.
+    on, _, off = flags.partition("-")
+    on, off = on.replace("m", ""), off.replace("m", "")
+    return f"(?{on}{'-' + off if off else ''}{reader.take()}", flags
+
+
+def _multiline(flags: str, current: bool) -> bool:
+    on, _, off = flags.partition("-")
+    return False if "m" in off else True if "m" in on else current
 
 
 def translate(pattern: str) -> str:
     """An RE2 pattern as a Python pattern with the same matches; ValueError for what cannot be."""
     reader, out = _Reader(pattern), []
-    multiline = re.search(r"\(\?[a-zA-Z-]*m", pattern) is not None
+    # Per open group: the flag groups set inside it (RE2's (?i) holds to the end of its group, across
+    # alternatives; Python's only at the start, so each becomes a scoped (?i:...) closed there) and
+    # whether (?m) holds.
+    scopes: list[list[str]] = [[]]
+    multiline = [False]
     while reader.more():
         char = reader.take()
         if char == "\\":
@@ -176,9 +197,28 @@ def translate(pattern: str) -> str:
         elif char == "[":
             out.append(_char_class(reader))
         elif char == "(":
-            out.append(_group(reader))
+            opening, flags = _group(reader)
+            if opening.endswith(")"):  # flags for the rest of the group
+                if reader.peek() in ("*", "+", "?", "{"):
+                    raise ValueError(f"a repetition of the flag group (?{flags}) is not supported")
+                scopes[-1].append(opening[:-1] + ":")
+                out.append(opening[:-1] + ":")
+                multiline[-1] = _multiline(flags, multiline[-1])
+                continue
+            scopes.append([])
+            multiline.append(_multiline(flags, multiline[-1]))
+            out.append(opening)
+        elif char in ")|":
+            closing = scopes.pop() if char == ")" and len(scopes) > 1 else scopes[-1]
+            if char == ")" and len(multiline) > 1:
+                multiline.pop()
+            out.append(")" * len(closing) + char + ("".join(closing) if char == "|" else ""))
         elif char == "$":
-            out.append("$" if multiline else r"\Z")
+            out.append(r"(?:(?=\n)|\Z)" if multiline[-1] else r"(?:\Z)")
+        elif char == "^":
+            out.append(r"(?:(?<=\n)|\A)" if multiline[-1] else r"(?:\A)")
+        elif char == ".":
+            out.append(f"(?:(?![{_INVALID}]).)")
         elif char == "{":
             repeat = _REPEAT.match(reader.text, reader.at - 1)
             if repeat is None:
@@ -192,7 +232,7 @@ def translate(pattern: str) -> str:
             out.append(char)
         if (char in "*+?" or char == "{" and out[-1] != r"\{") and reader.peek() == "+":
             raise ValueError(f"bad repetition operator: {out[-1]}+ (possessive quantifiers)")
-    return "".join(out)
+    return "".join(out) + ")" * sum(len(closing) for closing in scopes)
 
 
 def compile_pattern(pattern: str) -> re.Pattern:
@@ -202,8 +242,10 @@ def compile_pattern(pattern: str) -> re.Pattern:
         raise ValueError(f"invalid pattern {pattern!r}: {error}") from None
 
 
-def rewriter(rewrite: str, groups: int) -> Callable[[re.Match], str]:
-    """RE2's rewrite string as a function of a match: \\0 to \\9 insert groups, \\\\ a backslash."""
+def rewriter(rewrite: str, groups: int) -> Callable[[re.Match], str] | None:
+    """RE2's rewrite string as a function of a match: \\0 to \\9 insert groups, \\\\ a backslash.
+    As RE2 (so TensorFlow) does, a rewrite naming a group the pattern lacks replaces nothing (None),
+    and one with another escape is cut short there; both are logged, as RE2 logs them."""
     parts: list[str | int] = []
     reader = _Reader(rewrite)
     while reader.more():
@@ -215,11 +257,13 @@ def rewriter(rewrite: str, groups: int) -> Callable[[re.Match], str]:
         if nxt == "\\":
             parts.append("\\")
         elif nxt.isdigit() and nxt.isascii():
-            if int(nxt) > groups:
-                raise ValueError(f"rewrite {rewrite!r} requests group {nxt}, but the pattern has only {groups}")
             parts.append(int(nxt))
         else:
-            raise ValueError(f"invalid rewrite pattern {rewrite!r}: \\{nxt}")
+            log.warning("invalid rewrite pattern %r: it stops at \\%s", rewrite, nxt)
+            break
+    if any(isinstance(p, int) and p > groups for p in parts):
+        log.warning("rewrite %r names a group the pattern (of %d groups) lacks: nothing is replaced", rewrite, groups)
+        return None
     return lambda match: "".join(p if isinstance(p, str) else match.group(p) or "" for p in parts)
 
 

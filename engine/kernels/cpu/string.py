@@ -118,6 +118,8 @@ def string_n_grams(data, data_splits, *, separator, ngram_widths, left_pad, righ
         raise ValueError(f"ngram_widths must contain positive values, got {widths}")
     splits = data_splits.astype(np.int64)
     _check_splits(splits, data.size)
+    if data.size == 0 or splits.size == 0:  # TensorFlow's shortcut: no rows have n-grams, even padded ones
+        return strings([b""] * data.size), np.zeros(splits.size, data_splits.dtype)
     grams = _NGrams(as_bytes(separator), as_bytes(left_pad), as_bytes(right_pad), int(pad_width))
     counts = [sum(grams.count(int(end - start), w) for w in widths) for start, end in zip(splits[:-1], splits[1:])]
     checked_size("the n-grams", (sum(counts),))
@@ -152,6 +154,8 @@ def static_regex_replace(input, *, pattern, rewrite, replace_global: bool = True
     _check_string(input, "input")
     compiled = re2_syntax.compile_pattern(as_bytes(pattern).decode("utf-8", "surrogateescape"))
     rewrite_match = re2_syntax.rewriter(as_bytes(rewrite).decode("utf-8", "surrogateescape"), compiled.groups)
+    if rewrite_match is None:
+        return input.copy()
     out = [re2_syntax.replace(compiled, rewrite_match, text.decode("utf-8", "surrogateescape"),
                               replace_global).encode("utf-8", "surrogateescape")
            for text in input.reshape(-1)]
