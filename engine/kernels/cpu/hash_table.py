@@ -27,8 +27,9 @@ def _key(value) -> object:
 
 
 class HashTable:
-    """Keys to scalar values, of fixed dtypes. Initialized once: later initializations are ignored, as
-    TensorFlow's HashTable ignores them."""
+    """Keys to scalar values, of fixed dtypes. Initialized once: a later initialization with as many
+    entries is ignored, one with another number refused, as TensorFlow's HashTable does (it compares
+    only the counts)."""
 
     def __init__(self, name: str, key_dtype: str, value_dtype: str):
         self.name = name
@@ -51,6 +52,8 @@ class HashTable:
             raise ValueError("keys and values cannot be empty tensors.")
         with self._lock:
             if self.initialized:
+                if keys.size != len(self.entries):
+                    raise ValueError(f"Table was already initialized with different data: {self.name!r}")
                 return
             entries: dict[object, object] = {}
             for key, value in zip(keys.reshape(-1), values.reshape(-1)):
@@ -66,8 +69,9 @@ class HashTable:
             raise ValueError(f"Table not initialized: {self.name!r}")
         if default.ndim and default.shape != keys.shape:
             raise ValueError(f"Expected shape [] or {list(keys.shape)} for default value, got {list(default.shape)}")
-        defaults = np.broadcast_to(default, keys.shape).reshape(-1)
-        found = [self.entries.get(_key(key), fallback) for key, fallback in zip(keys.reshape(-1), defaults)]
+        # A default of the keys' shape is allowed, but TensorFlow's static table reads only its first value.
+        fallback = _key(default.reshape(-1)[0]) if default.size else None
+        found = [self.entries.get(_key(key), fallback) for key in keys.reshape(-1)]
         out = np.empty(len(found), dtypes.NUMPY_OF[self.value_dtype])
         out[:] = found
         return out.reshape(keys.shape)
@@ -127,7 +131,7 @@ def lookup_table_import(table_handle, keys, values):
 
 @KERNELS.define("LookupTableFind", "LookupTableFindV2")
 def lookup_table_find(table_handle, keys, default_value):
-    """The value of each key (keys of any shape); default_value (a scalar, or one per key) where absent."""
+    """The value of each key (keys of any shape); default_value where absent."""
     return _table(table_handle).find(keys, default_value)
 
 

@@ -77,7 +77,7 @@ def _check_nested_splits(nested_splits: list[np.ndarray], value_count: int) -> N
         if splits[-1] > limit:
             raise ValueError("Ragged splits must not point past values")
         if np.any(splits[1:] < splits[:-1]):
-            raise ValueError("Ragged splits must be sorted in ascending order")
+            raise ValueError("Ragged splits must be sorted")
 
 
 @KERNELS.define("RaggedGather")
@@ -193,6 +193,19 @@ def _output_shape(shape: list[int] | None, values: np.ndarray, first_dim: int, k
     return out
 
 
+def _check_default_shape(default: tuple[int, ...], values: tuple[int, ...]) -> None:
+    """TensorFlow's check: the default's rank below the values', its dimensions (from the left) 1 or
+    the values' inner dimensions."""
+    problem = f"default_value.shape={list(default)} and rt_input.flat_values.shape={list(values)} are incompatible"
+    if len(default) >= len(values):
+        raise ValueError(f"{problem}: default_value.rank = {len(default)} must be less than "
+                         f"rt_input.flat_values.rank = {len(values)}")
+    for axis, size in enumerate(default):
+        if size not in (1, values[axis + 1]):
+            raise ValueError(f"{problem}: default_value.shape[{axis - len(default)}] = {size} but "
+                             f"rt_input.flat_values.shape[{axis - len(default)}] = {values[axis + 1]}")
+
+
 @KERNELS.define("RaggedTensorToTensor")
 def ragged_tensor_to_tensor(shape, values, default_value, *row_partition_tensors, row_partition_types):
     """The ragged tensor (values, row partitions) as a dense tensor of `shape` (dimensions that are
@@ -223,15 +236,12 @@ def ragged_tensor_to_tensor(shape, values, default_value, *row_partition_tensors
     if values.ndim == 0:
         raise ValueError("values must have rank >= 1")
     element_shape = values.shape[1:]
-    if default_value.ndim >= values.ndim:
-        raise ValueError(f"default_value.shape={list(default_value.shape)} and rt_input.flat_values.shape="
-                         f"{list(values.shape)} are incompatible: default_value.rank = {default_value.ndim} must "
-                         f"be less than rt_input.flat_values.rank = {values.ndim}")
+    _check_default_shape(default_value.shape, values.shape)
     try:
         default = np.broadcast_to(default_value, element_shape)
     except ValueError:
-        raise ValueError(f"default_value.shape={list(default_value.shape)} and rt_input.flat_values.shape="
-                         f"{list(values.shape)} are incompatible") from None
+        raise ValueError(f"default_value.shape={list(default_value.shape)} does not broadcast to the values' "
+                         f"element shape {list(element_shape)}") from None
     out_shape = checked_size("the dense tensor",
                              _output_shape(_partial_shape(shape), values, first_dim, kinds, partitions))
     ragged_dims = out_shape[:len(kinds) + 1]

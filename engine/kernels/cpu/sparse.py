@@ -26,12 +26,15 @@ def sparse_fill_empty_rows(indices, values, dense_shape, default_value):
     _require_rank(indices, 2, "indices must be a matrix")
     _require_rank(values, 1, "values must be a vector")
     _require_rank(dense_shape, 1, "dense_shape must be a vector")
-    _require_rank(default_value, 0, "default_value must be a scalar")
+    if default_value.ndim != 0:
+        raise ValueError(f"default_value must be a scalar, saw: {list(default_value.shape)}")
     count, rank = indices.shape
     if values.shape[0] != count:
-        raise ValueError(f"indices and values must have the same number of entries: {count} vs {values.shape[0]}")
+        raise ValueError(f"The length of `values` ({values.shape[0]}) must match the first dimension of `indices` "
+                         f"({count}).")
     if dense_shape.shape[0] != rank:
-        raise ValueError(f"dense_shape has {dense_shape.shape[0]} dimensions, indices {rank}")
+        raise ValueError(f"The length of `dense_shape` ({dense_shape.shape[0]}) must match the second dimension of "
+                         f"`indices` ({rank}).")
     if rank == 0:
         raise ValueError("indices must have at least one column")
     dense_rows = int(dense_shape[0])
