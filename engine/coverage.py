@@ -53,5 +53,6 @@ def coverage_report(as_json: bool = False) -> int:
     for backend, states in totals.items():
         parts = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
         print(f"{backend}: {count} ops: {parts}")
-    print("refused: TensorFlow Decision Forests' SimpleML* ops (TF.js runs them only with @tensorflow/tfjs-tfdf)")
+    print("refused: the SimpleML* ops of TensorFlow Decision Forests (TF-DF), which TF.js runs only with "
+          "@tensorflow/tfjs-tfdf")
     return 0

@@ -98,13 +98,15 @@ def test_a_second_initialization_of_as_many_entries_is_ignored(backend):
 
 def test_lookup_table_import_takes_keys_of_any_shape(backend):
     table = Both(backend, "string", "int64")
-    table.fill("LookupTableImportV2", strings("a", "b", "c", "d").reshape(2, 2), np.arange(4, dtype=np.int64).reshape(2, 2))
+    keys = strings("a", "b", "c", "d").reshape(2, 2)
+    table.fill("LookupTableImportV2", keys, np.arange(4, dtype=np.int64).reshape(2, 2))
     table.find(strings("d", "a", "x"), np.int64(-1))
 
 
 @pytest.mark.parametrize("op, keys, values, says", [
     ("LookupTableImportV2", strings("a", "a"), [1, 2], "HashTable has different value for same key"),
-    ("InitializeTableV2", strings("a", "b").reshape(1, 2), [[1, 2]], r"Keys must be a vector, but received shape\[1, ?2\]"),
+    ("InitializeTableV2", strings("a", "b").reshape(1, 2), [[1, 2]],
+     r"Keys must be a vector, but received shape\[1, ?2\]"),
     ("InitializeTableV2", strings("a", "b"), [1], "Keys and values must have the same size 2 vs 1"),
     ("LookupTableImportV2", strings("a", "b"), [1], r"Expected shape \[2\] for value, got \[1\]"),
     ("LookupTableImportV2", strings(), [], "keys and values cannot be empty tensors"),
@@ -137,7 +139,8 @@ def test_keys_values_and_defaults_of_the_wrong_dtype_or_shape_are_refused(backen
     with pytest.raises(KernelError, match="takes int32 default value, got float32"):
         run(backend, "LookupTableFindV2", [table, strings("a"), np.float32(-1)])
     with pytest.raises(KernelError, match=r"Expected shape \[\] or \[2, 2\] for default value, got \[2\]"):
-        run(backend, "LookupTableFindV2", [table, strings("a", "b", "c", "d").reshape(2, 2), np.array([7, 8], np.int64)])
+        run(backend, "LookupTableFindV2", [table, strings("a", "b", "c", "d").reshape(2, 2),
+                                           np.array([7, 8], np.int64)])
     with pytest.raises(KernelError, match="input 0 is a ndarray|expected a hash table handle"):
         run(backend, "LookupTableSizeV2", [np.zeros(2, np.float32)])
 

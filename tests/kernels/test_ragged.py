@@ -122,7 +122,8 @@ def test_ragged_to_tensor_broadcasts_the_default_over_inner_dims(backend, rng, d
 def test_ragged_to_tensor_of_empty_inputs(backend):
     to_tensor(backend, -1, np.zeros(0, np.float32), np.float32(0), [i64([0])], ["ROW_SPLITS"])
     to_tensor(backend, [-1, 2], np.zeros(0, np.float32), np.float32(3), [i64([0, 0, 0])], ["ROW_SPLITS"])
-    to_tensor(backend, -1, np.zeros(0, np.float32), np.float32(3), [i64(2), i64([])], ["FIRST_DIM_SIZE", "VALUE_ROWIDS"])
+    to_tensor(backend, -1, np.zeros(0, np.float32), np.float32(3), [i64(2), i64([])],
+              ["FIRST_DIM_SIZE", "VALUE_ROWIDS"])
 
 
 @pytest.mark.parametrize("shape, partitions, types, says", [

@@ -13,6 +13,7 @@ nor a negated class matches a byte that is not UTF-8.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable
@@ -235,17 +236,20 @@ def translate(pattern: str) -> str:
     return "".join(out) + ")" * sum(len(closing) for closing in scopes)
 
 
+@functools.lru_cache(maxsize=256)
 def compile_pattern(pattern: str) -> re.Pattern:
+    """The translated pattern, compiled once per pattern (a graph's node runs on every call)."""
     try:
         return re.compile(translate(pattern))
     except re.error as error:
         raise ValueError(f"invalid pattern {pattern!r}: {error}") from None
 
 
+@functools.lru_cache(maxsize=256)
 def rewriter(rewrite: str, groups: int) -> Callable[[re.Match], str] | None:
     """RE2's rewrite string as a function of a match: \\0 to \\9 insert groups, \\\\ a backslash.
     As RE2 (so TensorFlow) does, a rewrite naming a group the pattern lacks replaces nothing (None),
-    and one with another escape is cut short there; both are logged, as RE2 logs them."""
+    and one with another escape is cut short there; both are logged (once), as RE2 logs them."""
     parts: list[str | int] = []
     reader = _Reader(rewrite)
     while reader.more():
