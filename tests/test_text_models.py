@@ -132,6 +132,22 @@ def test_a_resource_input_the_initializer_does_not_make_is_refused():
         GraphModel(artifacts, {}, "cpu")
 
 
+def test_a_resource_input_with_no_resource_id_is_refused():
+    artifacts = load_model_json(FIXTURE)
+    del artifacts.signature["inputs"]["unknown:0"]["resourceId"]
+    with pytest.raises(ModelFormatError, match="'unknown:0' is a resource .* with no resourceId"):
+        GraphModel(artifacts, {}, "cpu")
+
+
+@pytest.mark.converter
+def test_tfgl_convert_refuses_captured_tables_naming_the_official_converter(saved_models, tmp_path):
+    from converter.api import convert
+    from engine.errors import ConversionError
+    with pytest.raises(ConversionError, match="hash tables: .* the official tensorflowjs_converter writes it"):
+        convert(saved_models("text"), str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
+
+
 def test_tfdf_models_are_refused_naming_tfdf():
     nodes = [{"name": "handle", "op": "SimpleMLCreateModelResource"},
              {"name": "load", "op": "SimpleMLLoadModelFromPathWithHandle", "input": ["handle"]}]

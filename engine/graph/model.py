@@ -98,6 +98,9 @@ class GraphModel:
                 name, _ = parse_tensor_name(info["name"])
                 if name in self._bound:  # a captured resource, not an input the caller gives
                     continue
+                if info.get("dtype") == "DT_RESOURCE":
+                    raise ModelFormatError(f"signature input {key!r} is a resource (a hash table the model captures) "
+                                           "with no resourceId: the model has no initializer that makes it")
                 if name not in self.graph.nodes:
                     raise ModelFormatError(f"signature entry {key!r} names {info['name']!r}, which is not in the graph")
                 shape = graph_def.decode_shape(info["tensorShape"]) if "tensorShape" in info else None
