@@ -125,10 +125,13 @@ def test_tf1_tables_are_shared_with_the_initializer_by_name(backend):
     assert got["size"] == want["size"] == 3
 
 
-def test_a_resource_input_the_initializer_does_not_make_is_refused():
+@pytest.mark.parametrize("resource_id, says", [(999, "resource 999, which the model's initializer does not make"),
+                                               ("999", "resource 999, which"), (True, "malformed name or resourceId"),
+                                               ("x", "malformed name or resourceId")])
+def test_a_resource_input_the_initializer_does_not_make_is_refused(resource_id, says):
     artifacts = load_model_json(FIXTURE)
-    artifacts.signature["inputs"]["unknown:0"]["resourceId"] = 999
-    with pytest.raises(ModelFormatError, match="resource 999, which the model's initializer does not make"):
+    artifacts.signature["inputs"]["unknown:0"]["resourceId"] = resource_id
+    with pytest.raises(ModelFormatError, match=says):
         GraphModel(artifacts, {}, "cpu")
 
 

@@ -33,6 +33,13 @@ def initializer_graph(artifacts: ModelArtifacts) -> Graph | None:
                        graph_def.decode_functions(topology.get("library")))
 
 
+def _resource_id(value: object) -> int | None:
+    """A resourceId: a number, or its decimal string as proto JSON may write it."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return int(value) if isinstance(value, str) and value.lstrip("-").isdigit() else None
+
+
 def _resource_ids(entries: object, where: str) -> dict[str, int]:
     """tensor name -> resourceId of the signature entries that carry one."""
     if not isinstance(entries, dict):
@@ -41,10 +48,10 @@ def _resource_ids(entries: object, where: str) -> dict[str, int]:
     for key, info in entries.items():
         if not isinstance(info, dict) or "resourceId" not in info:
             continue
-        if not isinstance(info.get("name"), str) or isinstance(info["resourceId"], bool) \
-                or not isinstance(info["resourceId"], (int, str)) or not str(info["resourceId"]).lstrip("-").isdigit():
+        resource_id = _resource_id(info["resourceId"])
+        if not isinstance(info.get("name"), str) or resource_id is None:
             raise ModelFormatError(f"{where} entry {key!r} has a malformed name or resourceId")
-        ids[info["name"]] = int(info["resourceId"])
+        ids[info["name"]] = resource_id
     return ids
 
 
