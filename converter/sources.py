@@ -95,9 +95,21 @@ def from_saved_model(path: str, signature_name: str | None = "serving_default", 
     function = model.signatures[signature_name]
     keys = _structured_keys(function, use_structured_outputs_names)
     frozen = freeze_concrete_function(function, control_flow_v2)
+    _refuse_captured_resources(frozen)
     signature = build_signature(frozen, function.inputs, function.outputs, meta_graph.signature_def[signature_name])
     version = getattr(model, "tensorflow_version", None) or tf.__version__
     return FrozenModel(frozen, signature, version, keys)
+
+
+def _refuse_captured_resources(graph: tf.Graph) -> None:
+    """Resources a model captures (hash tables) need an initializer graph, which this converter does not
+    write yet: say so rather than write a model that cannot load."""
+    captured = [op.name for op in graph.get_operations()
+                if op.type == "Placeholder" and op.get_attr("dtype") == tf.resource]
+    if captured:
+        raise ConversionError(f"the model captures resources (hash tables: {', '.join(captured[:3])}), whose "
+                              "initializer graph tfgl's converter does not write; the official tensorflowjs_converter "
+                              "writes it (modelInitializer), and tfgl runs its output")
 
 
 def from_frozen_pb(path: str, output_node_names: str) -> FrozenModel:

@@ -31,12 +31,13 @@ def _parser() -> argparse.ArgumentParser:
     from converter.cli import add_arguments
     add_arguments(commands.add_parser("convert", help="convert a model (tensorflowjs_converter's flags)"))
 
-    run = commands.add_parser("run", help="run a TF.js graph or layers model on inputs from .npy files")
+    run = commands.add_parser("run", help="run a TF.js graph or layers model on inputs from .npy or .json files")
     run.add_argument("model", help="model.json path or URL")
     run.add_argument("--backend", choices=["cpu", "webgl"], help="default: webgl where a GL context can be made")
-    run.add_argument("--input", action="append", default=[], metavar="[NAME=]FILE.npy",
-                     help="an input; NAME is a signature key, node name or tensor name (x:0). "
-                          "Without --input, random inputs of the signature's shapes are used")
+    run.add_argument("--input", action="append", default=[], metavar="[NAME=]FILE.npy|FILE.json",
+                     help="an input: a .npy file, or a .json (nested) list of numbers or strings; NAME is a "
+                          "signature key, node name or tensor name (x:0). Without --input, random inputs of "
+                          "the signature's shapes are used")
     run.add_argument("--output", metavar="OUT.npz", help="write every output, keyed by output name")
 
     bench = commands.add_parser("bench", help="first-call vs steady-state latency per backend, with cold and "
@@ -114,10 +115,26 @@ def _read_inputs(model, specs: list[str]) -> dict[str, np.ndarray]:
                 raise InputError(f"the model has {len(model.inputs)} inputs; write --input NAME=FILE.npy")
             name = model.inputs[0].name
         try:
-            inputs[name] = np.load(path, allow_pickle=False)
+            inputs[name] = _read_input_file(path)
         except (OSError, ValueError) as error:
             raise InputError(f"cannot read input {name!r} from {path}: {error}") from None
     return inputs
+
+
+def _read_input_file(path: str) -> np.ndarray:
+    """A .npy array, or a .json (nested) list of numbers or strings, as text models take."""
+    if not path.lower().endswith(".json"):
+        return np.load(path, allow_pickle=False)
+    with open(path, encoding="utf-8") as file:
+        values = json.load(file)
+    leaves = np.array(values, dtype=object)  # ragged lists fail here, with numpy's ValueError
+    kinds = {type(value) for value in leaves.reshape(-1)}
+    if not kinds or kinds <= {int, float, bool}:
+        return np.array(values)
+    if kinds == {str}:
+        return leaves.astype(str)
+    raise ValueError("a JSON input must be a number, a string or a rectangular (nested) list of numbers or "
+                     "of strings")
 
 
 def summary_line(name: str, value: np.ndarray) -> str:

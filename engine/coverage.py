@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 
+from engine.errors import TFDF_OPS
 from engine.kernels import register_all  # noqa: F401  (the coverage of every registered kernel)
 from engine.kernels.registry import BACKEND_NEUTRAL, EXECUTOR_OPS, get_kernel
 
@@ -18,7 +19,10 @@ def targets() -> dict[str, list[str]]:
 
 def status(op: str, backend: str) -> str:
     """'gl' (a GLSL kernel), 'cpu' (numpy kernel, or CPU fallback on webgl), 'neutral' (needs no
-    kernel of its own: executor or shape-only), or 'missing'."""
+    kernel of its own: executor or shape-only), 'refused' (TF-DF's ops: a model using them is
+    refused at load with an error naming TF-DF) or 'missing'."""
+    if op in TFDF_OPS:
+        return "refused"
     if op in EXECUTOR_OPS or get_kernel(op, BACKEND_NEUTRAL) is not None:
         return "neutral"
     if backend == "webgl" and get_kernel(op, "webgl") is not None:
@@ -49,4 +53,6 @@ def coverage_report(as_json: bool = False) -> int:
     for backend, states in totals.items():
         parts = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
         print(f"{backend}: {count} ops: {parts}")
+    print("refused: the SimpleML* ops of TensorFlow Decision Forests (TF-DF), which TF.js runs only with "
+          "@tensorflow/tfjs-tfdf")
     return 0

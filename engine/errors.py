@@ -18,6 +18,12 @@ class UnsafePathError(WeightsError):
     """A weight path escapes the model's folder or origin."""
 
 
+# TensorFlow Decision Forests' ops: TF.js runs them only with its separate tfjs-tfdf package (a WASM
+# build of the forest engine), and tfgl not at all.
+TFDF_OPS = frozenset({"SimpleMLCreateModelResource", "SimpleMLLoadModelFromPathWithHandle",
+                      "SimpleMLInferenceOpWithHandle"})
+
+
 class UnsupportedOpsError(TfglError):
     """The graph uses ops the engine has no kernel for; lists all of them at once."""
 
@@ -25,6 +31,9 @@ class UnsupportedOpsError(TfglError):
         self.missing = missing
         lines = [f"  {op}: used by {', '.join(nodes[:3])}{' ...' if len(nodes) > 3 else ''}"
                  for op, nodes in sorted(missing.items())]
+        if TFDF_OPS & missing.keys():
+            lines.append("SimpleML* ops are TensorFlow Decision Forests (TF-DF) ops: tfgl does not run TF-DF "
+                         "models (TF.js runs them only with @tensorflow/tfjs-tfdf)")
         super().__init__(f"{len(missing)} unsupported op(s):\n" + "\n".join(lines))
 
 

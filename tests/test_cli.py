@@ -52,6 +52,24 @@ def test_errors_are_one_line_and_exit_nonzero(tmp_path, capsys):
     assert "input 'x' must have shape [-1, 4]" in capsys.readouterr().err
 
 
+def test_run_takes_json_inputs(tmp_path):
+    """A .json input is a (nested) list of numbers or of strings (text models: tests/test_text_models.py)."""
+    (tmp_path / "x.json").write_text("[[0.5, 1, 2, 3], [4, 5, 6, 7]]")
+    (tmp_path / "n.json").write_text("2")
+    out = tmp_path / "out.npz"
+    assert main(["run", fixture_path("loop_cf1"), "--backend", "cpu", "--input", f"x={tmp_path / 'x.json'}",
+                 "--input", f"n={tmp_path / 'n.json'}", "--output", str(out)]) == 0
+    assert np.load(out)["result"].shape == (2, 4)
+
+
+@pytest.mark.parametrize("text", ["[[1, 2], [3]]", '[1, "a"]', '{"x": 1}', "[null]", "[1,"])
+def test_malformed_json_inputs_are_one_line_errors(tmp_path, capsys, text):
+    (tmp_path / "x.json").write_text(text)
+    assert main(["run", EXAMPLE_MODEL, "--backend", "cpu", "--input", str(tmp_path / "x.json")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot read input 'image'" in err[0]
+
+
 def test_debug_shows_the_traceback(tmp_path, capsys):
     assert main(["--debug", "run", str(tmp_path / "nope.json")]) == 1
     assert "Traceback" in capsys.readouterr().err
@@ -74,8 +92,13 @@ def test_ops_lists_status_per_backend(as_json, capsys):
         data = json.loads(printed)
         assert data["ops"]["arithmetic"]["AddV2"] == {"cpu": "cpu", "webgl": "gl"}
         assert data["ops"]["graph"]["Identity"]["cpu"] == "neutral"
+        assert data["ops"]["string"]["StringSplit"] == {"cpu": "cpu", "webgl": "cpu"}
+        # every op of TF.js's list runs but TF-DF's, which are refused by name
+        assert "missing" not in {state for totals in data["totals"].values() for state in totals}
+        assert set(data["ops"]["tfdf"]) == {op for ops in data["ops"].values() for op, states in ops.items()
+                                            if states["cpu"] == "refused"}
     else:
-        assert "AddV2" in printed and "webgl:" in printed
+        assert "AddV2" in printed and "webgl:" in printed and "TF-DF" in printed
 
 
 def test_bench_json_reports_compiles_and_latencies():

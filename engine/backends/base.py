@@ -91,8 +91,8 @@ def _check_arity(kernel: Kernel, count: int, where: str) -> None:
         raise KernelError(f"node {where!r} ({kernel.op}): takes {expected} inputs, got {count}")
 
 
-# TensorFlow's names for the inputs that take a TensorArray or TensorList handle.
-HANDLE_INPUTS = frozenset({"handle", "input_handle"})
+# TensorFlow's names for the inputs that take a TensorArray, TensorList or hash table handle.
+HANDLE_INPUTS = frozenset({"handle", "input_handle", "table_handle"})
 
 
 def _check_inputs(kernel: Kernel, inputs: Sequence[Any], where: str) -> None:

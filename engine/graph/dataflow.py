@@ -151,7 +151,7 @@ class _Run:
             return self._emit(node.name, ctx, [DEAD, _forward(data)] if taken else [_forward(data), DEAD])
         if op == "LoopCond":
             return self._emit(node.name, ctx, [_forward(inputs[0])])
-        if op == "Const":
+        if op == "Const" or node.name in self.executor.constants:  # a Placeholder bound to a resource
             return self._emit(node.name, ctx, [self.executor.constants[node.name]])
         if op == "Placeholder":
             raise InputError(f"input {node.name!r} is needed but was not given")

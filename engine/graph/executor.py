@@ -15,6 +15,7 @@ from engine.graph.dataflow import run_dataflow
 from engine.graph.graph import Function, Graph, Node
 from engine.graph.plan import Plan, TensorKey, build_plan
 from engine.io.graph_def import FuncRef
+from engine.kernels.cpu.hash_table import RESOURCE_OPS, Resources
 from engine.tensors import Tensor
 
 # Ops whose kernels call library functions; the executor hands them the runtime.
@@ -36,30 +37,37 @@ def constant_tensor(node: Node, weights: Mapping[str, np.ndarray]) -> Tensor:
 
 
 class Executor:
-    """Executes one graph. Thread-safe: plans are built under a lock, runs keep their state local."""
+    """Executes one graph. Thread-safe: plans are built under a lock, runs keep their state local.
 
-    def __init__(self, graph: Graph, weights: Mapping[str, np.ndarray], library: Library):
+    `bound`: Placeholders whose value is fixed for the model's life, the resources a converted
+    TF2 model captures (a hash table its initializer graph made); they are no inputs of a run."""
+
+    def __init__(self, graph: Graph, weights: Mapping[str, np.ndarray], library: Library,
+                 bound: Mapping[str, Any] | None = None):
         self.graph = graph
         self.library = library
         self.constants = {node.name: constant_tensor(node, weights)
                           for node in graph.nodes.values() if node.op == "Const"}
+        self.constants.update(bound or {})
         self._plans: dict[tuple, Plan] = {}
         self._lock = threading.Lock()
 
     def node_attrs(self, node: Node) -> dict[str, Any]:
         if node.op in FUNCTION_CALLING_OPS:
             return {**node.attrs, "runtime": self.library}
+        if node.op in RESOURCE_OPS:
+            return {**node.attrs, "resources": self.library.resources, "node_name": node.name}
         return node.attrs
 
-    def plan(self, feeds: Sequence[TensorKey], fetches: Sequence[TensorKey]) -> Plan:
-        key = (frozenset(feeds), tuple(fetches))
+    def plan(self, feeds: Sequence[TensorKey], fetches: Sequence[TensorKey], targets: Sequence[str] = ()) -> Plan:
+        key = (frozenset(feeds), tuple(fetches), tuple(targets))
         plan = self._plans.get(key)
         if plan is None:
             with self._lock:
                 plan = self._plans.get(key)
                 if plan is None:
                     self._check_keys(feeds, fetches)
-                    plan = build_plan(self.graph, set(feeds), list(fetches), self.node_attrs)
+                    plan = build_plan(self.graph, set(feeds), list(fetches), self.node_attrs, tuple(targets))
                     self._plans[key] = plan
         return plan
 
@@ -69,8 +77,9 @@ class Executor:
                 if name not in self.graph.nodes:
                     raise InputError(f"unknown {kind} {name!r}: the graph has no such node")
 
-    def run(self, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey], backend: Backend) -> list[Tensor]:
-        plan = self.plan(list(feeds), fetches)
+    def run(self, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey], backend: Backend,
+            targets: Sequence[str] = ()) -> list[Tensor]:
+        plan = self.plan(list(feeds), fetches, targets)
         if plan.dataflow:
             return run_dataflow(self, plan, feeds, fetches, backend)
         return self._run_steps(plan, feeds, fetches, backend)
@@ -85,7 +94,7 @@ class Executor:
         try:
             for step in plan.steps:
                 node = step.node
-                if node.op == "Const":
+                if node.name in self.constants:  # a Const, or a Placeholder bound to a resource
                     continue
                 if node.op == "Placeholder":
                     raise InputError(f"input {node.name!r} is needed but was not given")
@@ -123,10 +132,13 @@ def _release(tensor: Any, keep: set) -> None:
 
 
 class Library:
-    """The model's function library; what function-calling kernels receive as `runtime`."""
+    """The model's function library; what function-calling kernels receive as `runtime`. It also
+    holds the model's Resources (hash tables), which outlive every run."""
 
-    def __init__(self, functions: Mapping[str, Function], weights: Mapping[str, np.ndarray], backend_of):
+    def __init__(self, functions: Mapping[str, Function], weights: Mapping[str, np.ndarray], backend_of,
+                 resources: Resources | None = None):
         self.functions = functions
+        self.resources = resources if resources is not None else Resources()
         self._weights = weights
         self._executors: dict[str, Executor] = {}
         self._backend_of = backend_of

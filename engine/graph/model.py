@@ -14,12 +14,14 @@ from engine.backends import Backend, get_backend
 from engine.errors import InputError, ModelFormatError, UnsupportedOpsError
 from engine.graph.executor import Executor, Library
 from engine.graph.graph import Graph, build_graph, parse_tensor_name
+from engine.graph.initializer import bind_resources, initializer_graph, resource_inputs, run_initializer
 from engine.graph.optimize import fuse_contractions
 from engine.graph.plan import TensorKey
 from engine.graph.replay import Replays
 from engine.graph.warmup import compile_ahead, example_values
 from engine.io import GRAPH_MODEL, ModelArtifacts, graph_def, load_model_json, read_weight_arrays
 from engine.kernels import register_all  # noqa: F401  (every kernel registered before a model runs)
+from engine.kernels.cpu.hash_table import Resources
 from engine.kernels.registry import EXECUTOR_OPS
 from engine.tensors import Tensor
 
@@ -58,13 +60,21 @@ class GraphModel:
         self.graph = build_graph(graph_def.decode_nodes(topology.get("node", [])),
                                  graph_def.decode_functions(topology.get("library")))
         self._backend_name = get_backend(backend).name
+        initializer = initializer_graph(artifacts)
         missing = missing_ops(self.graph, self.backend)
+        for op, nodes in (missing_ops(initializer, self.backend) if initializer else {}).items():
+            missing.setdefault(op, []).extend(nodes)
         if missing:
             raise UnsupportedOpsError(missing)
+        # The model's hash tables: made and filled once, by the initializer graph, here.
+        self.resources = Resources()
+        captured = resource_inputs(artifacts.signature)
+        made = run_initializer(initializer, artifacts, weights, self.resources) if initializer else {}
+        self._bound = bind_resources(self.graph, captured, made)
         self._state = threading.local()
-        self.library = Library(self.graph.functions, weights, lambda: self._state.backend)
+        self.library = Library(self.graph.functions, weights, lambda: self._state.backend, self.resources)
         fused_graph, fused_weights = fuse_contractions(self.graph, weights)
-        self.executor = Executor(fused_graph, fused_weights, self.library)
+        self.executor = Executor(fused_graph, fused_weights, self.library, self._bound)
         self._weights = weights
         self._unfused_executor: Executor | None = None
         self.replays = Replays()
@@ -86,6 +96,11 @@ class GraphModel:
                 if not isinstance(info, dict) or not isinstance(info.get("name"), str):
                     raise ModelFormatError(f"signature entry {key!r} has no tensor name")
                 name, _ = parse_tensor_name(info["name"])
+                if name in self._bound:  # a captured resource, not an input the caller gives
+                    continue
+                if info.get("dtype") == "DT_RESOURCE":
+                    raise ModelFormatError(f"signature input {key!r} is a resource (a hash table the model captures) "
+                                           "with no resourceId: the model has no initializer that makes it")
                 if name not in self.graph.nodes:
                     raise ModelFormatError(f"signature entry {key!r} names {info['name']!r}, which is not in the graph")
                 shape = graph_def.decode_shape(info["tensorShape"]) if "tensorShape" in info else None
@@ -95,7 +110,8 @@ class GraphModel:
 
         inputs, outputs = infos(signature.get("inputs")), infos(signature.get("outputs"))
         if not inputs:
-            inputs = [self._node_info(node) for node in self.graph.nodes.values() if node.op == "Placeholder"]
+            inputs = [self._node_info(node) for node in self.graph.nodes.values()
+                      if node.op == "Placeholder" and node.name not in self._bound]
         if not outputs:
             consumed = {source for node in self.graph.nodes.values()
                         for source in [s for s, _ in node.inputs] + node.control_inputs}
@@ -138,7 +154,7 @@ class GraphModel:
         if names <= set(self.executor.graph.nodes):
             return self.executor
         if self._unfused_executor is None:
-            self._unfused_executor = Executor(self.graph, self._weights, self.library)
+            self._unfused_executor = Executor(self.graph, self._weights, self.library, self._bound)
         return self._unfused_executor
 
     def warmup(self, inputs: Any = None) -> None:

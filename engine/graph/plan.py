@@ -75,9 +75,10 @@ def topological_order(graph: Graph, needed: set[str], fed_nodes: set[str]) -> li
 
 
 def build_plan(graph: Graph, feeds: set[TensorKey], fetches: list[TensorKey],
-               node_attrs=lambda node: node.attrs) -> Plan:
+               node_attrs=lambda node: node.attrs, targets: tuple[str, ...] = ()) -> Plan:
+    """`targets`: nodes to run for their effect only (a table initializer), not fetched."""
     fed_nodes = {name for name, _ in feeds}
-    needed = needed_nodes(graph, feeds, [name for name, _ in fetches])
+    needed = needed_nodes(graph, feeds, [name for name, _ in fetches] + list(targets))
     if any(graph.nodes[name].op in CONTROL_FLOW_V1 for name in needed - fed_nodes):
         return Plan([], needed, dataflow=True, initial_frees=[])
     order = topological_order(graph, needed, fed_nodes)

@@ -90,6 +90,7 @@ def compile_ahead(backend, run: Run, feeds: Mapping[TensorKey, Tensor], run_on_z
                 return
             log.info("warmup: the compile-only run failed on zeros read back (%s); running once on zeros instead",
                      str(error).splitlines()[0])
-        zeros = {key: Tensor(np.zeros_like(t.numpy()), t.dtype) for key, t in feeds.items()}
+        zeros = {key: Tensor(np.full(t.shape, b"", dtype=object) if t.dtype == "string" else np.zeros_like(t.numpy()),
+                             t.dtype) for key, t in feeds.items()}
         for tensor in run(backend.feeds_on_gpu(zeros)):
             tensor.dispose()

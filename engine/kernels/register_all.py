@@ -11,13 +11,17 @@ from engine.kernels.cpu import (
     creation,
     dynamic,
     evaluation,
+    hash_table,
     image,
     logical,
     matrices,
     normalization,
+    ragged,
     reduction,
     slice_join,
+    sparse,
     spectral,
+    string,
     transformation,
 )
 from engine.kernels.neutral import functions, graph
@@ -34,8 +38,8 @@ from engine.kernels.webgl import slice_join as gl_slice_join
 from engine.kernels.webgl import transformation as gl_transformation
 
 FAMILIES = {
-    "cpu": (arithmetic, basic_math, control, convolution, creation, dynamic, evaluation, image, logical, matrices,
-            normalization, reduction, slice_join, spectral, transformation),
+    "cpu": (arithmetic, basic_math, control, convolution, creation, dynamic, evaluation, hash_table, image, logical,
+            matrices, normalization, ragged, reduction, slice_join, sparse, spectral, string, transformation),
     registry.BACKEND_NEUTRAL: (functions, graph),
     "webgl": (gl_arithmetic, gl_basic_math, gl_convolution, gl_creation, gl_image, gl_logical, gl_matrices,
               gl_normalization, gl_reduction, gl_slice_join, gl_transformation),

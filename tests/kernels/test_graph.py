@@ -158,12 +158,13 @@ def test_gpu_values_are_never_downloaded(webgl, op, extra_inputs, attrs):
 @pytest.mark.parametrize("dtype", ["float32", "int32", "bool", "string", "complex64"])
 @pytest.mark.parametrize("shape,target", [((2, 3, 4), [6, 4]), ((2, 3, 4), [-1, 2]), ((2, 3, 4), [4, -1, 3]),
                                           ((6,), [1, 6, 1]), ((), [1, 1]), ((1,), []), ((0, 3), [-1, 3]),
-                                          ((0, 3), [3, 0, 5])], ids=str)
+                                          ((0, 3), [3, 0, 5]), ((0,), [-1, 0]), ((2, 0), [-1, 0]),
+                                          ((0, 4), [-1, 0, 2])], ids=str)
 def test_reshape(backend, rng, dtype, shape, target):
     check(backend, "Reshape", [rand(rng, shape, dtype, specials=True), i32(target)])
 
 
-@pytest.mark.parametrize("target", [[5, 5], [-1, -1], [-1, 5], [-2, 12]])
+@pytest.mark.parametrize("target", [[5, 5], [-1, -1], [-1, 5], [-2, 12], [-1, 0]])
 def test_reshape_rejects(backend, rng, target):
     assert_rejects(backend, "Reshape", [rand(rng, (4, 6)), i32(target)], match="Reshape")
 

@@ -84,18 +84,22 @@ def reshape(x, shape):
 
 
 def resolve_reshape(shape: tuple[int, ...], target: list[int]) -> tuple[int, ...]:
-    """Fills one -1 dimension; raises when sizes don't match."""
+    """Fills one -1 dimension; raises when sizes don't match. As TensorFlow, zero dimensions are left
+    out of the -1's arithmetic when the target has one, so an empty tensor's other dimensions can
+    still be inferred ([0] to [-1, 0] is [1, 0])."""
     size = int(np.prod(shape, dtype=np.int64))
     unknown = [i for i, d in enumerate(target) if d == -1]
     if len(unknown) > 1 or any(d < -1 for d in target):
         raise ValueError(f"Reshape: bad target shape {target}")
-    known = int(np.prod([d for d in target if d != -1], dtype=np.int64))
     if unknown:
-        if known == 0 or size % known:
+        skip_zeros = 0 in target
+        known = int(np.prod([d for d in target if d != -1 and (d or not skip_zeros)], dtype=np.int64))
+        counted = int(np.prod([d for d in shape if d or not skip_zeros], dtype=np.int64))
+        if known == 0 or (counted == size and counted % known):
             raise ValueError(f"Reshape: cannot reshape {list(shape)} ({size} values) to {target}")
         target = list(target)
-        target[unknown[0]] = size // known
-    elif known != size:
+        target[unknown[0]] = counted // known
+    if int(np.prod(target, dtype=np.int64)) != size:
         raise ValueError(f"Reshape: cannot reshape {list(shape)} ({size} values) to {target}")
     return tuple(target)
 
