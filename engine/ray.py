@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -26,7 +27,11 @@ class Predictor:
 
     def __init__(self, model: str, backend: str | None = "webgl", **load_kwargs):
         import engine
-        self.model = engine.load_model(model, backend=backend, **load_kwargs)
+        # Each thread has its own GL context (engine/webgl/context.py), and Ray Data calls an actor from a
+        # thread other than the one that made it: one thread of ours loads and runs the model, so an actor
+        # holds one context, and a warm-up (load_kwargs warmup=True) compiles for the context that runs.
+        self._gl_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tfgl-predictor")
+        self.model = self._gl_thread.submit(engine.load_model, model, backend=backend, **load_kwargs).result()
         self.input_names = [info.name for info in self.model.inputs]
         self.output_names = [info.name for info in self.model.outputs]
 
@@ -35,7 +40,8 @@ class Predictor:
         if missing:
             raise InputError(f"the batch has no column {', '.join(map(repr, missing))}; its columns are "
                              f"{', '.join(map(repr, batch))} and the model's inputs {', '.join(self.input_names)}")
-        outputs = self.model.execute({name: batch[name] for name in self.input_names}, self.output_names)
+        feeds = {name: batch[name] for name in self.input_names}
+        outputs = self._gl_thread.submit(self.model.execute, feeds, self.output_names).result()
         return dict(zip(self.output_names, outputs))
 
 

@@ -2,6 +2,7 @@
 `tfgl batch` (inputs checked before any worker starts, outputs whole or not at all)."""
 import os
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from engine.cli import EXAMPLE_MODEL, main
 from engine.errors import InputError
 from engine.graph import TensorInfo
 from engine.ray import Predictor
+from engine.webgl.context import create_context
 
 TWO_INPUTS = [TensorInfo("a", "a:0", (None, 3), "float32"), TensorInfo("b", "b:0", (None,), "int32")]
 
@@ -23,6 +25,19 @@ def test_predictor_maps_input_columns_to_output_columns(backend, rng):
     assert list(outputs) == ["output_0"]
     expected = engine.load_graph_model(EXAMPLE_MODEL, backend=backend).predict(images)
     np.testing.assert_array_equal(outputs["output_0"], expected)
+
+
+def test_predictor_runs_on_one_context_whichever_thread_calls_it(webgl, monkeypatch):
+    """Ray Data calls an actor from a thread other than the one that made it: one context, not one per thread."""
+    made = []
+    monkeypatch.setattr(engine.backends.webgl, "create_context", lambda: made.append(1) or create_context())
+    predictor = Predictor(EXAMPLE_MODEL, backend=webgl)
+    images = np.zeros((2, 24, 24, 3), np.float32)
+    for _ in range(2):
+        caller = threading.Thread(target=predictor, args=({"image": images},))
+        caller.start()
+        caller.join()
+    assert len(made) == 1
 
 
 def test_predictor_names_the_columns_it_lacks():
