@@ -47,11 +47,12 @@ class Predictor:
 
 def predict_batches(model: str, sources: Sequence[Mapping[str, np.ndarray]], *, workers: int = 1,
                     batch_size: int = 64, backend: str | None = None, num_gpus: float = 0.0,
-                    address: str | None = None, progress: bool = True) -> Iterator[dict[str, np.ndarray]]:
+                    address: str | None = None, progress: bool = True,
+                    predictor: type[Predictor] | None = None) -> Iterator[dict[str, np.ndarray]]:
     """Runs `model` over the rows of `sources` (each a dict of equally long columns, named by the
-    model's inputs) on `workers` Ray actors; yields output batches in input order. Connects to the Ray
-    cluster at `address`, or starts a local one (unless this process is connected already); `progress`:
-    Ray Data's progress bars."""
+    model's inputs) on `workers` Ray actors, each a `predictor` (default Predictor); yields output
+    batches in input order. Connects to the Ray cluster at `address`, or starts a local one (unless
+    this process is connected already); `progress`: Ray Data's progress bars."""
     import ray
 
     if not ray.is_initialized():
@@ -65,7 +66,7 @@ def predict_batches(model: str, sources: Sequence[Mapping[str, np.ndarray]], *, 
     # An actor that dies is restarted and its batch retried: Ray Data's defaults for actor pools
     # (max_restarts=-1, max_task_retries=-1), which tests/test_ray.py holds it to.
     predictions = _dataset(sources, batch_size).map_batches(
-        Predictor, fn_constructor_kwargs={"model": model, "backend": backend}, batch_size=batch_size,
+        predictor or Predictor, fn_constructor_kwargs={"model": model, "backend": backend}, batch_size=batch_size,
         compute=ray.data.ActorPoolStrategy(size=workers), num_gpus=num_gpus or None)
     try:
         yield from predictions.iter_batches(batch_size=None, batch_format="numpy")
