@@ -1,4 +1,4 @@
-"""The `tfgl` command: convert | run | bench | demo | ops | cache.
+"""The `tfgl` command: convert | run | batch | bench | demo | ops | cache.
 
 Each command imports the engine (or the converter) when it runs, not at start-up: `tfgl --help` stays
 fast, and `bench` can choose the drivers' cache variables before anything loads a GL driver.
@@ -39,6 +39,23 @@ def _parser() -> argparse.ArgumentParser:
                           "signature key, node name or tensor name (x:0). Without --input, random inputs of "
                           "the signature's shapes are used")
     run.add_argument("--output", metavar="OUT.npz", help="write every output, keyed by output name")
+
+    batch = commands.add_parser("batch", help="run a model over many inputs on Ray Data workers (tfgl[ray])")
+    batch.add_argument("model", help="model.json path or URL (a path every Ray node can read)")
+    batch.add_argument("inputs", nargs="+", metavar="INPUT",
+                       help="a .npy (rows along the first axis; single-input models), an .npz (one array per "
+                            "model input) or a folder of images (file-name order, not resized); several are "
+                            "read one after another")
+    batch.add_argument("--output", required=True, metavar="OUT.npz|OUT.parquet",
+                       help="one array (.npz) or column (.parquet) per output, rows in input order")
+    batch.add_argument("--workers", type=int, default=1, help="Ray actors, each with its own model (default 1)")
+    batch.add_argument("--batch-size", type=int, default=64, help="rows per call of a worker (default 64)")
+    batch.add_argument("--backend", choices=["cpu", "webgl"],
+                       help="default: webgl where a worker can make a GL context")
+    batch.add_argument("--num-gpus", type=float, default=0.0, metavar="F",
+                       help="GPUs Ray reserves per worker (fractions share one); its GL context opens on that GPU")
+    batch.add_argument("--address", help="the Ray cluster to join (ray.init's address); default: start a local one")
+    batch.add_argument("--quiet", action="store_true", help="no progress bars (Ray Data's)")
 
     bench = commands.add_parser("bench", help="first-call vs steady-state latency per backend, with cold and "
                                               "warm first calls of fresh processes")
@@ -164,16 +181,36 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _save_npz(path: str, arrays: dict[str, np.ndarray]) -> None:
-    """Writes beside the target and renames, so a failure never leaves half a file."""
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, staging = tempfile.mkstemp(prefix=".tfgl-", suffix=".npz", dir=folder)
-    os.close(handle)
-    try:
+    from engine.batch_io import staged
+    with staged(path) as staging:
         np.savez(staging, **arrays)
-        os.replace(staging, path)
-    except BaseException:
-        os.remove(staging)
-        raise
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from engine import batch_io
+    batch_io.check_output(args.output)
+    if args.workers < 1 or args.batch_size < 1:
+        raise InputError("--workers and --batch-size must be at least 1")
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        raise TfglError("tfgl batch needs Ray: pip install 'tfgl[ray]'") from None
+    from engine.ray import predict_batches
+    signature = _load(args.model, "cpu")  # to check every input before any worker starts
+    sources = batch_io.read_sources(args.inputs, signature.inputs)
+    total = sum(len(next(iter(columns.values()))) for columns in sources)
+    location = os.path.abspath(args.model) if os.path.exists(args.model) else args.model
+    written = 0
+    with batch_io.output_writer(args.output) as write:
+        for outputs in predict_batches(location, sources, workers=args.workers, batch_size=args.batch_size,
+                                       backend=args.backend, num_gpus=args.num_gpus, address=args.address,
+                                       progress=not args.quiet):
+            write(outputs)
+            written += len(next(iter(outputs.values())))
+        if written != total:
+            raise TfglError(f"Ray returned {written} rows for {total} inputs; {args.output} not written")
+    print(f"wrote {written} rows of {len(signature.outputs)} output(s) to {args.output}")
+    return 0
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -295,7 +332,8 @@ def _size(count: float) -> str:
     return f"{count:.1f} GiB"
 
 
-_COMMANDS = {"convert": _convert, "run": _run, "bench": _bench, "demo": _demo, "ops": _ops, "cache": _cache}
+_COMMANDS = {"convert": _convert, "run": _run, "batch": _batch, "bench": _bench, "demo": _demo, "ops": _ops,
+             "cache": _cache}
 
 
 if __name__ == "__main__":

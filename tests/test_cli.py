@@ -12,7 +12,7 @@ from tests.conftest import fixture_path
 def test_help_lists_subcommands():
     result = subprocess.run([sys.executable, "-m", "engine.cli", "--help"], capture_output=True, text=True)
     assert result.returncode == 0
-    for command in ("convert", "run", "bench", "demo", "ops"):
+    for command in ("convert", "run", "batch", "bench", "demo", "ops"):
         assert command in result.stdout
 
 

@@ -2,7 +2,8 @@
 
 Environment:
   TFGL_GL_CONTEXT=egl|glfw   how to make the context (default egl)
-  TFGL_GL_DEVICE=N           EGL device index (GPU choice; default 0)
+  TFGL_GL_DEVICE=N           EGL device index (GPU choice); by default the EGL device of the first GPU in
+                             CUDA_VISIBLE_DEVICES where the driver tells it (egl_devices.py), else 0
   TFGL_CACHE, TFGL_PROGRAM_CACHE, TFGL_CACHE_MAX_MB   the drivers' shader disk cache (shader_cache.py),
                              set up before the first context because drivers read it only then
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 import os
 
 from engine.errors import GLError
-from engine.webgl import llvm_isolation, shader_cache
+from engine.webgl import egl_devices, llvm_isolation, shader_cache
 from engine.webgl.gl import proc_address_loader
 
 MIN_VERSION = 330
@@ -25,8 +26,6 @@ def create_context(kind: str | None = None, device: int | None = None):
     """A moderngl context with OpenGL >= 3.3, or GLError saying why none could be made. Its
     `tfgl_proc_address` finds GL functions for tfgl's own program objects (engine/webgl/gl.py)."""
     kind = (kind or os.environ.get("TFGL_GL_CONTEXT", "egl")).lower()
-    if device is None:
-        device = int(os.environ.get("TFGL_GL_DEVICE", "0"))
     try:  # optional at import time: `import engine` works without GL libraries
         import moderngl
     except ImportError as error:
@@ -34,7 +33,7 @@ def create_context(kind: str | None = None, device: int | None = None):
     shader_cache.configure()
     llvm_isolation.before_context()
     if kind == "egl":
-        ctx = _egl(moderngl, device)
+        ctx = _egl(moderngl, _egl_device() if device is None else device)
     elif kind == "glfw":
         ctx = _glfw(moderngl)
     else:
@@ -44,6 +43,16 @@ def create_context(kind: str | None = None, device: int | None = None):
         raise GLError(f"OpenGL {ctx.version_code / 100:.1f} is too old; tfgl needs 3.3 or newer")
     ctx.tfgl_proc_address = proc_address_loader(kind)
     return ctx
+
+
+def _egl_device() -> int:
+    if "TFGL_GL_DEVICE" in os.environ:
+        return int(os.environ["TFGL_GL_DEVICE"])
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is None:
+        return 0
+    mapped = egl_devices.device_for_visible_cuda(egl_devices.egl_cuda_devices(), visible)
+    return 0 if mapped is None else mapped
 
 
 def _egl(moderngl, device: int):
