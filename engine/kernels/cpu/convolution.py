@@ -15,17 +15,16 @@ engine.kernels.cpu.blas, which keeps small ones on one BLAS thread.
 from __future__ import annotations
 
 from math import prod
-from collections.abc import Iterator
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from engine.kernels.conv_util import (
-    ConvInfo, backprop_input_info, conv_info, dilation2d_info, is_channels_last, pool_info, tap_regions,
+    ConvInfo, backprop_input_info, conv_info, dilation2d_info, pool_info, tap_regions,
 )
-from engine.kernels.cpu import blas
+from engine.kernels.cpu import blas, parallel
 from engine.kernels.cpu.depthwise import depthwise
-from engine.kernels.cpu.fused import apply_fused_ops
+from engine.kernels.cpu.fused import Fused
 from engine.kernels.cpu.workspace import scratch
 from engine.kernels.registry import KernelTable
 
@@ -75,9 +74,12 @@ def depthwise_conv2d(x, filters, *, strides, padding: str, data_format: str = "N
 def fused_conv2d(x, filters, *args, strides, padding: str, data_format: str = "NHWC", dilations=None,
                  explicit_paddings=(), fused_ops=(), epsilon: float = 1e-4, leakyrelu_alpha: float = 0.2):
     """Conv2D followed by `fused_ops` (bias or batch norm, then an activation) on `args`."""
-    y = conv2d(x, filters, strides=strides, padding=padding, data_format=data_format, dilations=dilations,
-               explicit_paddings=explicit_paddings)
-    return _fused_epilogue(y, fused_ops, args, data_format, epsilon, leakyrelu_alpha)
+    info = _conv_info(x.shape, filters.shape, strides=strides, padding=padding, data_format=data_format,
+                      dilations=dilations, explicit_paddings=explicit_paddings)
+    fused = Fused(fused_ops, args, epsilon, leakyrelu_alpha)
+    if not info.channels_last:
+        return fused.apply(_from_channels_last(_convolve(_channels_last(x, info), filters, info), info), 1)
+    return _convolve(x, filters, info, fused)
 
 
 @KERNELS.define("FusedDepthwiseConv2dNative")
@@ -85,9 +87,12 @@ def fused_depthwise_conv2d(x, filters, *args, strides, padding: str, data_format
                            dilations=None, explicit_paddings=(), fused_ops=(), epsilon: float = 1e-4,
                            leakyrelu_alpha: float = 0.2):
     """DepthwiseConv2dNative followed by `fused_ops` on `args`, as _FusedConv2D."""
-    y = depthwise_conv2d(x, filters, strides=strides, padding=padding, data_format=data_format,
-                         dilations=dilations, explicit_paddings=explicit_paddings)
-    return _fused_epilogue(y, fused_ops, args, data_format, epsilon, leakyrelu_alpha)
+    info = _conv_info(x.shape, filters.shape, strides=strides, padding=padding, data_format=data_format,
+                      dilations=dilations, explicit_paddings=explicit_paddings, depthwise=True)
+    fused = Fused(fused_ops, args, epsilon, leakyrelu_alpha)
+    if not info.channels_last:
+        return fused.apply(_from_channels_last(depthwise(_channels_last(x, info), filters, info), info), 1)
+    return depthwise(x, filters, info, fused)
 
 
 @KERNELS.define("Conv2DBackpropInput")
@@ -121,33 +126,51 @@ def dilation2d(x, filters, *, strides, rates, padding: str):
     return out
 
 
-def _fused_epilogue(y, fused_ops, args, data_format: str, epsilon: float, leakyrelu_alpha: float):
-    return apply_fused_ops(y, fused_ops, args, epsilon=epsilon, leakyrelu_alpha=leakyrelu_alpha,
-                           channel_axis=-1 if is_channels_last(data_format) else 1)
-
-
-def _convolve(x: np.ndarray, filters: np.ndarray, info: ConvInfo) -> np.ndarray:
-    """Channels-last convolution: im2col then matmul, a bounded block of output rows at a time."""
+def _convolve(x: np.ndarray, filters: np.ndarray, info: ConvInfo, fused: Fused | None = None) -> np.ndarray:
+    """Channels-last convolution: im2col then matmul, in chunks of output rows (on the helper
+    threads too, engine.kernels.cpu.parallel), each chunk in blocks of bounded size; `fused`'s
+    epilogue follows each chunk while it is in cache."""
     dtype = np.result_type(x, filters)
     out_shape = (info.batch, *info.out_size, info.out_channels)
     if info.is_empty or filters.size == 0:
-        return np.zeros(out_shape, dtype)
+        out = np.zeros(out_shape, dtype)
+        return out if fused is None else fused.apply(out)
     if any(b or a for b, a in info.pads) and not np.isfinite(filters).all():
-        return _convolve_by_taps(x, filters, info, dtype)
+        out = _convolve_by_taps(x, filters, info, dtype)
+        return out if fused is None else fused.apply(out)
     weights = filters.reshape(-1, info.out_channels)  # rows ordered (*window, in_channel), as patches
-    if _is_pointwise(info):
-        return blas.matmul(x.reshape(-1, info.in_channels), weights).reshape(out_shape)
     out = np.empty(out_shape, dtype)
-    patches = _patches(_pad(x, info), info)  # of a scratch buffer, like the patch blocks: read here only
-    depth = weights.shape[0]
-    rows, row_size = info.out_size[0], prod(info.out_size[1:]) * depth
-    rows_per_block = max(1, _IM2COL_BLOCK // row_size)
-    buffer = scratch("im2col", (min(rows_per_block, rows * info.batch) * row_size,), dtype)
-    for block in _blocks(info.batch, rows, rows_per_block):
-        window = patches[block]
-        cols = buffer[:window.size].reshape(window.shape)
-        np.copyto(cols, window)
-        blas.matmul(cols.reshape(-1, depth), weights, out=out[block].reshape(-1, info.out_channels))
+    epilogue = fused.rows(out) if fused is not None else None
+    rows, depth = info.out_size[0], weights.shape[0]
+    if _is_pointwise(info):
+        pixels = x.reshape(info.batch, rows, -1, info.in_channels)
+        products = out.reshape(info.batch, rows, -1, info.out_channels)
+
+        def chunk(start: int, stop: int) -> None:
+            for image in range(info.batch):
+                blas.matmul(pixels[image, start:stop].reshape(-1, info.in_channels), weights,
+                            out=products[image, start:stop].reshape(-1, info.out_channels))
+            if epilogue is not None:
+                epilogue(start, stop)
+    else:
+        patches = _patches(_pad(x, info), info)  # of a scratch buffer, like the patch blocks: read here only
+        row_size = prod(info.out_size[1:]) * depth
+        rows_per_block = max(1, _IM2COL_BLOCK // row_size)
+
+        def chunk(start: int, stop: int) -> None:
+            buffer = scratch("im2col", (min(rows_per_block, stop - start) * row_size,), dtype)  # this thread's
+            for image in range(info.batch):
+                for first in range(start, stop, rows_per_block):
+                    window = patches[image, first:min(stop, first + rows_per_block)]
+                    cols = buffer[:window.size].reshape(window.shape)
+                    np.copyto(cols, window)
+                    blas.matmul(cols.reshape(-1, depth), weights,
+                                out=out[image, first:first + window.shape[0]].reshape(-1, info.out_channels))
+            if epilogue is not None:
+                epilogue(start, stop)
+    parallel.for_rows(rows, out.size * depth, chunk)
+    if fused is not None and epilogue is None:
+        fused.apply(out)
     return out
 
 
@@ -164,19 +187,6 @@ def _is_pointwise(info: ConvInfo) -> bool:
     """1x1 filter, stride 1, no padding: the convolution is a plain matmul over pixels."""
     return all(k == 1 for k in info.window) and all(s == 1 for s in info.strides) and \
         not any(b or a for b, a in info.pads)
-
-
-def _blocks(batch: int, rows: int, rows_per_block: int) -> Iterator[tuple]:
-    """Indexes of (image, output row) blocks of at most rows_per_block rows: whole images
-    together when they fit, else runs of rows within one image."""
-    if rows_per_block >= rows:
-        images = rows_per_block // rows
-        for start in range(0, batch, images):
-            yield np.s_[start:start + images]
-    else:
-        for image in range(batch):
-            for start in range(0, rows, rows_per_block):
-                yield np.s_[image, start:start + rows_per_block]
 
 
 def _patches(padded: np.ndarray, info: ConvInfo) -> np.ndarray:

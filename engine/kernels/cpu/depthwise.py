@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.kernels.conv_util import ConvInfo, tap_regions
+from engine.kernels.cpu import parallel
+from engine.kernels.cpu.fused import Fused
 from engine.kernels.cpu.workspace import scratch
 
 # Depthwise convolutions strided along the width with fewer channels than this copy the input into
@@ -61,24 +63,33 @@ class _Plan:
     phases: tuple[_Phase, ...]             # empty: per-pixel einsum over the padded input
     pixel_view: _View | None
     subscripts: str
+    row_axis: int | None                   # the views' axis of the first output rows (None: 1-D)
+
+    def rows_at(self, start: int, stop: int, axis: int | None = None) -> tuple:
+        """The index of output rows start:stop in a view (or at `axis` of another array)."""
+        if self.row_axis is None:
+            return ()
+        return (slice(None),) * (self.row_axis if axis is None else axis) + (slice(start, stop),)
 
 
 _PLANS: dict[ConvInfo, _Plan] = {}
 
 
-def depthwise(x: np.ndarray, filters: np.ndarray, info: ConvInfo) -> np.ndarray:
-    """The depthwise convolution of channels-last x by filters (*window, C, M): a fresh array."""
+def depthwise(x: np.ndarray, filters: np.ndarray, info: ConvInfo, fused: Fused | None = None) -> np.ndarray:
+    """The depthwise convolution of channels-last x by filters (*window, C, M), a fresh array, in
+    chunks of output rows (on the helper threads too); `fused`'s epilogue follows each chunk."""
     dtype = np.result_type(x, filters)
     out = np.empty((info.batch, *info.out_size, info.out_channels), dtype)
     if out.size == 0:
-        return out
+        return out if fused is None else fused.apply(out)
     multiplier = filters.shape[-1]
     if multiplier > 1:  # then output channel c * M + m reads input channel c
         x = np.repeat(x, multiplier, axis=-1)
     x = np.ascontiguousarray(x, dtype)
     weights = filters.reshape(*info.window, info.out_channels).astype(dtype, copy=False)
     if dtype.kind not in "fciu" or (dtype.kind in "fc" and not np.isfinite(weights).all()):
-        return _depthwise_by_taps(x, weights, info, out)
+        out = _depthwise_by_taps(x, weights, info, out)
+        return out if fused is None else fused.apply(out)
     plan = _PLANS.get(info)
     if plan is None:
         if len(_PLANS) >= 1024:
@@ -90,22 +101,40 @@ def depthwise(x: np.ndarray, filters: np.ndarray, info: ConvInfo) -> np.ndarray:
         planes = scratch("padded", plan.planes_shape, dtype)
         for target, source in plan.fills:
             planes[target] = 0 if source is None else x[source]
+    work = out.size * int(np.prod(info.window))
+    # chunks of output rows for the helper threads (the width is merged into the rows)
+    rows = info.out_size[0] if info.rank > 1 else 1
+    epilogue = fused.rows(out) if fused is not None and plan.row_axis is not None else None
     if plan.pixel_view is not None:
-        np.einsum(plan.subscripts, plan.pixel_view.of(planes), weights, out=out)
-        return out
+        view = plan.pixel_view.of(planes)
+
+        def pixels(start: int, stop: int) -> None:
+            np.einsum(plan.subscripts, view[plan.rows_at(start, stop)], weights, out=out[plan.rows_at(start, stop, 1)])
+            if epilogue is not None:
+                epilogue(start, stop)
+        parallel.for_rows(rows, work, pixels)
+        return out if fused is None or epilogue is not None else fused.apply(out)
     target = out.reshape(*out.shape[:-2], -1)  # (batch, *rows, width * channels)
-    width = info.out_size[-1]
-    for index, phase in enumerate(plan.phases):
+    row_size = info.out_size[-1] * info.out_channels
+    phases = []
+    for phase in plan.phases:
         tap_weights = np.broadcast_to(weights[..., phase.taps, None, :], phase.weights_shape)
-        tap_weights = tap_weights.reshape(*phase.weights_shape[:-2], width * info.out_channels)
-        view = phase.view.of(planes)
-        if index == 0:
-            np.einsum(plan.subscripts, view, tap_weights, out=target)
-        else:  # a later phase's sum goes to scratch first: einsum overwrites its output
-            part = scratch("depthwise_part", target.shape, dtype)
-            np.einsum(plan.subscripts, view, tap_weights, out=part)
-            np.add(target, part, out=target)
-    return out
+        phases.append((phase.view.of(planes), tap_weights.reshape(*phase.weights_shape[:-2], row_size)))
+
+    def rows_of_phases(start: int, stop: int) -> None:
+        chunk = target[plan.rows_at(start, stop, 1)]
+        for index, (view, tap_weights) in enumerate(phases):
+            view = view[plan.rows_at(start, stop)]
+            if index == 0:
+                np.einsum(plan.subscripts, view, tap_weights, out=chunk)
+            else:  # a later phase's sum goes to scratch first: einsum overwrites its output
+                part = scratch("depthwise_part", chunk.shape, dtype)
+                np.einsum(plan.subscripts, view, tap_weights, out=part)
+                np.add(chunk, part, out=chunk)
+        if epilogue is not None:
+            epilogue(start, stop)
+    parallel.for_rows(rows, work, rows_of_phases)
+    return out if fused is None or epilogue is not None else fused.apply(out)
 
 
 def _make_plan(info: ConvInfo) -> _Plan:
@@ -119,7 +148,8 @@ def _make_plan(info: ConvInfo) -> _Plan:
                      (*(st * d for st, d in zip(strides[1:-1], info.dilations)), strides[0],
                       *(st * s for st, s in zip(strides[1:-1], info.strides)), 1))
         taps, outs = "abc"[:rank], "nhij"[:rank + 1]
-        return _Plan(shape, _pad_fills(info), (), view, f"{taps}{outs}k,{taps}k->{outs}k")
+        return _Plan(shape, _pad_fills(info), (), view, f"{taps}{outs}k,{taps}k->{outs}k",
+                     rank + 1 if rank > 1 else None)
     # Tap j of the width reads padded column w * stride + j * dilation: phase plane (j * dilation) %
     # stride, column w + (j * dilation) // stride there. Taps sharing a plane are evenly spaced.
     by_phase: dict[int, list[int]] = {}
@@ -143,7 +173,8 @@ def _make_plan(info: ConvInfo) -> _Plan:
         plans.append(_Phase(taps, view, (*info.window[:-1], len(taps), width, channels)))
     rows, outs = "abc"[:rank - 1], "nhij"[:rank]  # window axes before the width's; batch and rows
     fills = () if unpadded else _plane_fills(info, phases, columns)
-    return _Plan(None if unpadded else shape, fills, tuple(plans), None, f"{rows}t{outs}k,{rows}tk->{outs}k")
+    return _Plan(None if unpadded else shape, fills, tuple(plans), None, f"{rows}t{outs}k,{rows}tk->{outs}k",
+                 rank + 1 if rank > 1 else None)
 
 
 def _element_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
