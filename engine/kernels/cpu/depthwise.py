@@ -59,11 +59,21 @@ class _Phase:
 @dataclass(frozen=True)
 class _Plan:
     planes_shape: tuple[int, ...] | None  # None: the views read x itself (stride 1, no padding)
-    fills: tuple[tuple[tuple, tuple | None], ...]  # (planes index, x index or None for zeros)
+    zeros: tuple[tuple, ...]               # planes indexes to zero (the padding)
+    copies: tuple[tuple[tuple, tuple], ...]  # (planes index, x index): x into the planes
+    copy_row_axis: int | None              # the planes' axis of input rows in a copy (None: 1-D)
     phases: tuple[_Phase, ...]             # empty: per-pixel einsum over the padded input
     pixel_view: _View | None
     subscripts: str
     row_axis: int | None                   # the views' axis of the first output rows (None: 1-D)
+
+    def copy_rows(self, planes: np.ndarray, x: np.ndarray, start: int, stop: int) -> None:
+        """The copies of x's input rows start:stop into the planes."""
+        for target, source in self.copies:
+            rows = target[self.copy_row_axis]
+            target = (*target[:self.copy_row_axis], slice(rows.start + start, rows.start + stop),
+                      *target[self.copy_row_axis + 1:])
+            planes[target] = x[(source[0], slice(start, stop), *source[2:])]
 
     def rows_at(self, start: int, stop: int, axis: int | None = None) -> tuple:
         """The index of output rows start:stop in a view (or at `axis` of another array)."""
@@ -99,8 +109,13 @@ def depthwise(x: np.ndarray, filters: np.ndarray, info: ConvInfo, fused: Fused |
         planes = x
     else:  # this thread's "padded" scratch buffer: read here only
         planes = scratch("padded", plan.planes_shape, dtype)
-        for target, source in plan.fills:
-            planes[target] = 0 if source is None else x[source]
+        for target in plan.zeros:
+            planes[target] = 0
+        if plan.copy_row_axis is None:
+            for target, source in plan.copies:
+                planes[target] = x[source]
+        else:
+            parallel.for_rows(info.in_size[0], x.size, lambda start, stop: plan.copy_rows(planes, x, start, stop))
     work = out.size * int(np.prod(info.window))
     # chunks of output rows for the helper threads (the width is merged into the rows)
     rows = info.out_size[0] if info.rank > 1 else 1
@@ -148,7 +163,8 @@ def _make_plan(info: ConvInfo) -> _Plan:
                      (*(st * d for st, d in zip(strides[1:-1], info.dilations)), strides[0],
                       *(st * s for st, s in zip(strides[1:-1], info.strides)), 1))
         taps, outs = "abc"[:rank], "nhij"[:rank + 1]
-        return _Plan(shape, _pad_fills(info), (), view, f"{taps}{outs}k,{taps}k->{outs}k",
+        zeros, copies = _pad_fills(info)
+        return _Plan(shape, zeros, copies, 1 if rank > 1 else None, (), view, f"{taps}{outs}k,{taps}k->{outs}k",
                      rank + 1 if rank > 1 else None)
     # Tap j of the width reads padded column w * stride + j * dilation: phase plane (j * dilation) %
     # stride, column w + (j * dilation) // stride there. Taps sharing a plane are evenly spaced.
@@ -172,9 +188,9 @@ def _make_plan(info: ConvInfo) -> _Plan:
                       *(st * s for st, s in zip(spatial, info.strides)), 1))
         plans.append(_Phase(taps, view, (*info.window[:-1], len(taps), width, channels)))
     rows, outs = "abc"[:rank - 1], "nhij"[:rank]  # window axes before the width's; batch and rows
-    fills = () if unpadded else _plane_fills(info, phases, columns)
-    return _Plan(None if unpadded else shape, fills, tuple(plans), None, f"{rows}t{outs}k,{rows}tk->{outs}k",
-                 rank + 1 if rank > 1 else None)
+    zeros, copies = ((), ()) if unpadded else _plane_fills(info, phases, columns)
+    return _Plan(None if unpadded else shape, zeros, copies, 2 if rank > 1 else None, tuple(plans), None,
+                 f"{rows}t{outs}k,{rows}tk->{outs}k", rank + 1 if rank > 1 else None)
 
 
 def _element_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -185,42 +201,42 @@ def _element_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(reversed(strides))
 
 
-def _pad_fills(info: ConvInfo) -> tuple:
-    """Writes that make a (batch, *padded, C) buffer hold x zero-padded as info says: each axis's
-    borders zeroed over the later axes' whole extent and the earlier axes' inner part, then x."""
-    fills, inside = [], [slice(None)]
+def _pad_fills(info: ConvInfo) -> tuple[tuple, tuple]:
+    """(zeros, copies) that make a (batch, *padded, C) buffer hold x zero-padded as info says: each
+    axis's borders zeroed over the later axes' whole extent and the earlier axes' inner part, then x."""
+    zeros, inside = [], [slice(None)]
     for n, (before, after) in zip(info.in_size, info.pads):
         for border in (slice(0, before), slice(before + n, before + n + after)):
             if border.stop > border.start:
-                fills.append(((*inside, border), None))
+                zeros.append((*inside, border))
         inside.append(slice(before, before + n))
-    return (*fills, (tuple(inside), (Ellipsis,)))
+    return tuple(zeros), ((tuple(inside), (slice(None),) * (info.rank + 2)),)
 
 
-def _plane_fills(info: ConvInfo, phases: list[int], columns: int) -> tuple:
-    """Writes that fill phase plane i with the padded columns q * stride + phases[i] (q < columns;
-    zero past the padded input)."""
+def _plane_fills(info: ConvInfo, phases: list[int], columns: int) -> tuple[tuple, tuple]:
+    """(zeros, copies) that fill phase plane i with the padded columns q * stride + phases[i]
+    (q < columns; zero past the padded input)."""
     stride, (left, _), size = info.strides[-1], info.pads[-1], info.in_size[-1]
-    fills = []
+    zeros, copies = [], []
     for index, phase in enumerate(phases):
         inside = [index, slice(None)]  # the rows that hold input, axis by axis
         for n, (before, after) in zip(info.in_size[:-1], info.pads[:-1]):
             for border in (slice(0, before), slice(before + n, before + n + after)):
                 if border.stop > border.start:
-                    fills.append(((*inside, border), None))
+                    zeros.append((*inside, border))
             inside.append(slice(before, before + n))
         # plane column q holds input column q * stride + phase - left where that lies in [0, size)
         low = min(columns, max(0, -((phase - left) // stride)))
         high = max(low, min(columns, -((phase - left - size) // stride)))
         if low:
-            fills.append(((*inside, slice(0, low)), None))
+            zeros.append((*inside, slice(0, low)))
         if high < columns:
-            fills.append(((*inside, slice(high, columns)), None))
+            zeros.append((*inside, slice(high, columns)))
         if high > low:
             start = low * stride + phase - left
             columns_read = slice(start, start + (high - low - 1) * stride + 1, stride)
-            fills.append(((*inside, slice(low, high)), (slice(None),) * info.rank + (columns_read,)))
-    return tuple(fills)
+            copies.append(((*inside, slice(low, high)), (slice(None),) * info.rank + (columns_read,)))
+    return tuple(zeros), tuple(copies)
 
 
 def _depthwise_by_taps(x: np.ndarray, weights: np.ndarray, info: ConvInfo, out: np.ndarray) -> np.ndarray:
