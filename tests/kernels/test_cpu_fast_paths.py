@@ -26,6 +26,7 @@ DEPTHWISE = [
     ((1, 9, 9, 3), (3, 3, 3, 1), (1, 2), (1, 1), "EXPLICIT", ((2, 0), (3, 1))),
     ((1, 10, 10, 130), (3, 3, 130, 1), (2, 2), (1, 1), "SAME", None),  # many channels: per-pixel einsum
     ((1, 7, 7, 200), (3, 3, 200, 1), (1, 1), (1, 1), "SAME", None),
+    ((1, 6, 7, 320), (3, 3, 320, 1), (1, 1), (1, 1), "SAME", None),    # unstrided, short rows: per pixel
     ((1, 1, 1, 4), (3, 3, 4, 1), (1, 1), (1, 1), "SAME", None),        # every tap but the centre in padding
     ((1, 8, 8, 3), (1, 1, 3, 2), (2, 2), (1, 1), "VALID", None),
 ]

@@ -6,8 +6,9 @@ einsum's inner loop runs over a whole output row rather than one pixel's channel
 faster for 32 channels). That needs stride 1 along the width; a wider stride first splits the
 padded input's columns into `stride` phase planes (column q * stride + p in plane p), where every
 tap reads contiguous columns again, and sums one einsum per phase. With many channels a strided
-convolution reads the padded input in place instead: per-pixel loops are then long enough, and the
-copy into planes would cost more than it saves.
+convolution (or an unstrided one over short rows) reads the padded input per pixel instead: its
+loops are then long enough, and the copy into planes (or the weights repeated along rows) would
+cost more than it saves.
 
 Non-finite weights go tap by tap over the outputs each tap reaches (TensorFlow never multiplies
 them by padding), as do dtypes einsum does not take.
@@ -32,6 +33,11 @@ from engine.kernels.cpu.workspace import scratch
 # enough and the copy costs more than it saves (measured: 96 channels 25% faster split, 144 even,
 # 192 and up 30-50% slower).
 PHASE_SPLIT_MAX_CHANNELS = 128
+# Unstrided ones with at least this many channels and at most PIXELS_MAX_WIDTH output columns read
+# the padded input per pixel too: repeating the weights along such short rows costs more than the
+# longer inner loops save (measured: 7x7x960 105 -> 70 us, 14x14x384 146 -> 127 us, 20x20x384 even).
+PIXELS_MIN_CHANNELS = 256
+PIXELS_MAX_WIDTH = 16
 
 
 @dataclass(frozen=True)
@@ -156,7 +162,8 @@ def _make_plan(info: ConvInfo) -> _Plan:
     rank, channels, width = info.rank, info.out_channels, info.out_size[-1]
     stride, dilation = info.strides[-1], info.dilations[-1]
     padded = tuple(n + b + a for n, (b, a) in zip(info.in_size, info.pads))
-    if stride > 1 and channels >= PHASE_SPLIT_MAX_CHANNELS:
+    if channels >= PHASE_SPLIT_MAX_CHANNELS and (stride > 1 or channels >= PIXELS_MIN_CHANNELS
+                                                 and width <= PIXELS_MAX_WIDTH):
         shape = (info.batch, *padded, channels)
         strides = _element_strides(shape)
         view = _View(0, (*info.window, info.batch, *info.out_size, channels),
