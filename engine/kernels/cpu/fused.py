@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from math import prod
 
 import numpy as np
 
@@ -38,7 +39,7 @@ def _steps(fused_ops, args: Sequence[np.ndarray]) -> list[tuple[str, list[np.nda
         count = _ARG_COUNTS.get(name, 0)
         if taken + count > len(args):
             raise ValueError(f"fused_ops {list(fused_ops)} need more than {len(args)} extra inputs")
-        steps.append((name, [np.asarray(a) for a in args[taken:taken + count]]))
+        steps.append((name, [a if isinstance(a, np.ndarray) else np.asarray(a) for a in args[taken:taken + count]]))
         taken += count
     return steps
 
@@ -94,7 +95,7 @@ class EpilogueRows:
         steps = _steps(fused_ops, args)
         if y.ndim < 3 or y.size == 0 or not y.flags.c_contiguous:
             return None
-        channels, repeat = y.shape[-1], int(np.prod(y.shape[2:-1]))
+        channels, repeat = y.shape[-1], prod(y.shape[2:-1])
         full, aligned = [], []
         for name, step_args in steps:
             row_args = []
@@ -102,7 +103,7 @@ class EpilogueRows:
                 if arg.size == 1 and arg.ndim <= 1:
                     row_args.append(arg)
                 elif arg.ndim == 1 and arg.size == channels:
-                    row_args.append(np.tile(arg, repeat))
+                    row_args.append(np.broadcast_to(arg, (repeat, channels)).reshape(-1) if repeat > 1 else arg)
                 elif arg.shape == y.shape:
                     row_args.append(arg.reshape(y.shape[0], y.shape[1], -1))
                     full.append(row_args[-1])
@@ -112,6 +113,9 @@ class EpilogueRows:
         return cls(y, aligned, epsilon, leakyrelu_alpha, full)
 
     def __call__(self, start: int, stop: int) -> None:
+        if start == 0 and stop == self.rows.shape[1]:
+            _run_steps(self.rows, self.steps, self.epsilon, self.leakyrelu_alpha)
+            return
         steps = [(name, [a[:, start:stop] if id(a) in self._full else a for a in step_args])
                  for name, step_args in self.steps]
         _run_steps(self.rows[:, start:stop], steps, self.epsilon, self.leakyrelu_alpha)
