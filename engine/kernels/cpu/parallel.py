@@ -34,7 +34,7 @@ MIN_PARALLEL_WORK = 1 << 20
 CHUNKS_PER_THREAD = 2  # the caller takes over the chunks of a helper that does not get a core
 # Below this speedup (a running average over jobs) threads are paused for SOLO_JOBS jobs.
 MIN_SPEEDUP = 1.3
-SOLO_JOBS = 256
+SOLO_JOBS = 1024
 
 
 def thread_count() -> int:
@@ -82,7 +82,7 @@ class _Pool:
         self._generation = 0
         self._busy = threading.Lock()
         self._running = threading.local()
-        self.speedup = MIN_SPEEDUP + 0.5  # running average of what jobs got from the threads
+        self.speedup = MIN_SPEEDUP + 0.25  # running average of what jobs got from the threads
         self.solo_jobs = 0                # jobs left to run on the calling thread alone
         for number in range(helpers):
             threading.Thread(target=self._serve, name=f"tfgl-cpu-{number + 1}", daemon=True).start()
@@ -124,7 +124,7 @@ class _Pool:
             return False
         self.solo_jobs -= 1
         if not self.solo_jobs:
-            self.speedup = MIN_SPEEDUP + 0.5  # try the threads again
+            self.speedup = MIN_SPEEDUP + 0.25  # try the threads again
         return True
 
     def _measured(self, speedup: float) -> None:
