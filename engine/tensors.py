@@ -36,7 +36,8 @@ class Tensor:
         if values is None and device is None:
             raise ValueError("a tensor needs values or device data")
         self.dtype = dtype
-        self.shape = tuple(int(d) for d in (shape if shape is not None else values.shape))
+        self.shape = values.shape if shape is None and isinstance(values, np.ndarray) else \
+            tuple(int(d) for d in (shape if shape is not None else values.shape))
         self._values = values
         self._device = device
 

@@ -23,6 +23,11 @@ class Backend:
     # op -> [calls, ms] while profiling (engine.bench.profile_ops); each op then waits for its result
     profile: dict | None = None
 
+
+    def __init__(self) -> None:
+        # (id(kernel), id(attrs)) -> (attrs, the kwargs `run` passes): see _checked_attrs
+        self._attrs_checked: dict[tuple[int, int], tuple[dict, dict]] = {}
+
     def synchronize(self) -> None:
         """Waits until every queued op has finished (a no-op where ops run synchronously)."""
 
@@ -47,15 +52,9 @@ class Backend:
         kernel = self.kernel_for(op)
         if kernel is None:
             raise UnsupportedOpsError({op: [where]})
-        try:
-            kwargs = kernel.select_attrs(attrs or {})
-        except KeyError as missing:
-            raise AttrError(where, missing.args[0], f"required by {op} but missing") from None
         _check_arity(kernel, len(inputs), where)
         _check_inputs(kernel, inputs, where)
-        mistyped = kernel.mistyped_attr(kwargs)
-        if mistyped is not None:
-            raise AttrError(where, *mistyped)
+        kwargs = self._checked_attrs(kernel, attrs if attrs is not None else {}, where)
         started = time.perf_counter() if self.profile is not None else 0.0
         # Only bad input becomes a KernelError: kernels reject it with ValueError, as numpy does shapes
         # that don't fit, and Python raises OverflowError for values no int holds (an Inf size). Anything
@@ -76,12 +75,35 @@ class Backend:
         return [alias(out) if isinstance(out, Tensor) and any(out is x for x in inputs) else out
                 for out in outputs]
 
+    def _checked_attrs(self, kernel: Kernel, attrs: dict, where: str) -> dict:
+        """The attrs `kernel` reads, checked; remembered per attrs dict (a graph node's, the same on
+        every run), since checking them cost as much as a small kernel."""
+        key = (id(kernel), id(attrs))
+        cached = self._attrs_checked.get(key)
+        if cached is not None and cached[0] is attrs:
+            return cached[1]
+        try:
+            kwargs = kernel.select_attrs(attrs)
+        except KeyError as missing:
+            raise AttrError(where, missing.args[0], f"required by {kernel.op} but missing") from None
+        mistyped = kernel.mistyped_attr(kwargs)
+        if mistyped is not None:
+            raise AttrError(where, *mistyped)
+        if len(self._attrs_checked) >= _MAX_CHECKED_ATTRS:
+            self._attrs_checked.clear()
+        self._attrs_checked[key] = (attrs, kwargs)  # holds attrs, so its id is not reused meanwhile
+        return kwargs
+
     def call(self, kernel: Kernel, inputs: list, attrs: dict) -> list:
         if kernel.backend == BACKEND_NEUTRAL:
             return as_outputs(kernel.fn(*inputs, **attrs))
         if kernel.backend == "cpu":
             return run_cpu_kernel(kernel, inputs, attrs)
         return as_outputs(kernel.fn(self, *inputs, **attrs))
+
+
+# attrs dicts whose checks are remembered, per backend (graphs hold one per node)
+_MAX_CHECKED_ATTRS = 8192
 
 
 def _check_arity(kernel: Kernel, count: int, where: str) -> None:
@@ -126,10 +148,16 @@ def as_outputs(result: Any) -> list:
     return list(result) if isinstance(result, (tuple, list)) else [result]
 
 
+_STORED_AS = {np.dtype(np.float32): "float32", np.dtype(np.int32): "int32", np.dtype(np.bool_): "bool",
+              np.dtype(np.complex64): "complex64"}
+
+
 def as_tensor(value: Any) -> Any:
     """Wraps a kernel's numpy result as a CPU tensor; handles (TensorList, ...) pass through."""
     if isinstance(value, Tensor):
         return value
+    if type(value) is np.ndarray and value.dtype in _STORED_AS:  # most results: stored as they are
+        return Tensor(value, _STORED_AS[value.dtype])
     if isinstance(value, (np.ndarray, np.generic, bool, int, float, bytes)):
         array = dtypes.to_storage(np.asarray(value))
         return Tensor(array, dtypes.dtype_of_array(array))

@@ -135,6 +135,7 @@ class WebGLBackend(Backend):
     kernel_chain = ("webgl", BACKEND_NEUTRAL, "cpu")
 
     def __init__(self, ctx):
+        super().__init__()
         self.ctx = ctx
         self.textures = TextureManager(ctx)
         self.max_texture_size = int(ctx.info["GL_MAX_TEXTURE_SIZE"])

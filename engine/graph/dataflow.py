@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from engine.backends.base import Backend
 from engine.errors import GraphError, InputError
@@ -41,6 +42,33 @@ def run_dataflow(executor, plan: Plan, feeds: Mapping[TensorKey, Tensor], fetche
     return _Run(executor, plan, feeds, backend).run(fetches)
 
 
+@dataclass
+class Wiring:
+    """What a run of one plan needs to know about the graph, worked out once per plan: who reads
+    each node, how many arrivals each waits for, and where a run starts: the fed nodes and those
+    without inputs, in name order."""
+    consumers: dict[str, tuple[str, ...]]
+    expected: dict[str, int]   # arrivals (one per distinct source) before a node runs
+    starts: tuple[str, ...]
+
+
+def _wiring(graph, plan: Plan, fed_nodes: set[str]) -> Wiring:
+    consumers: dict[str, list[str]] = defaultdict(list)
+    expected: dict[str, int] = {}
+    for name in plan.needed:
+        node = graph.nodes[name]
+        if name in fed_nodes:
+            continue
+        sources = {s for s, _ in node.inputs} | set(node.control_inputs)
+        for source in sources:
+            consumers[source].append(name)
+        is_loop_merge = node.op in MERGE and any(graph.nodes[s].op in NEXT for s in sources)
+        expected[name] = 1 if is_loop_merge else len(sources)
+    starts = tuple(name for name in sorted(plan.needed) if name in fed_nodes
+                   or not graph.nodes[name].inputs and not graph.nodes[name].control_inputs)
+    return Wiring({name: tuple(users) for name, users in consumers.items()}, expected, starts)
+
+
 class _Run:
     def __init__(self, executor, plan: Plan, feeds: Mapping[TensorKey, Tensor], backend: Backend):
         self.executor, self.backend = executor, backend
@@ -48,17 +76,9 @@ class _Run:
         self.needed = plan.needed
         self.feeds = feeds
         self.fed_nodes = {name for name, _ in feeds}
-        self.consumers: dict[str, list[str]] = defaultdict(list)
-        self.expected: dict[str, int] = {}   # arrivals (one per distinct source) before a node runs
-        for name in self.needed:
-            node = self.graph.nodes[name]
-            if name in self.fed_nodes:
-                continue
-            sources = {s for s, _ in node.inputs} | set(node.control_inputs)
-            for source in sources:
-                self.consumers[source].append(name)
-            is_loop_merge = node.op in MERGE and any(self.graph.nodes[s].op in NEXT for s in sources)
-            self.expected[name] = 1 if is_loop_merge else len(sources)
+        if plan.wiring is None:  # the plan is per set of fed tensors, so per set of fed nodes
+            plan.wiring = _wiring(self.graph, plan, self.fed_nodes)
+        self.consumers, self.expected, self.starts = plan.wiring.consumers, plan.wiring.expected, plan.wiring.starts
         self.outputs: dict[tuple[str, Context], list] = {}
         self.arrived: dict[tuple[str, Context], int] = defaultdict(int)
         self.ready: deque[tuple[str, Context]] = deque()
@@ -68,11 +88,13 @@ class _Run:
 
     # -- driving ----------------------------------------------------------------------------------
     def run(self, fetches: Sequence[TensorKey]) -> list[Tensor]:
-        for name in sorted(self.needed):
-            node = self.graph.nodes[name]
+        constants = self.executor.constants
+        for name in self.starts:
             if name in self.fed_nodes:
                 self._emit(name, (), [self.feeds.get((name, i)) for i in range(_width(self.feeds, name))])
-            elif not node.inputs and not node.control_inputs:
+            elif name in constants:  # hundreds in a detector: straight out, not through the queue
+                self._emit(name, (), [constants[name]])
+            else:
                 self._schedule((name, ()))
         steps = 0
         while self.ready:

@@ -1,4 +1,4 @@
-"""Load-time fusion. A zero Pad before a VALID convolution becomes its explicit padding; a
+"""Load-time fusion. A zero Pad before a VALID convolution (fused or not) becomes its explicit padding; a
 convolution or matmul followed by a constant per-channel scale (Mul), a constant bias
 (Add/AddV2/BiasAdd, either operand), a residual (AddN of it and another tensor, before the bias) and
 an activation becomes one TF.js fused op (_FusedConv2D /
@@ -20,7 +20,9 @@ from engine.graph.graph import Graph, Node
 FUSED_OF = {"Conv2D": "_FusedConv2D", "DepthwiseConv2dNative": "FusedDepthwiseConv2dNative", "MatMul": "_FusedMatMul"}
 ACTIVATIONS = ("Relu", "Relu6", "Elu", "Sigmoid", "Tanh", "LeakyRelu")
 BIASES = ("Add", "AddV2", "BiasAdd")
-PADDED_OPS = ("Conv2D", "DepthwiseConv2dNative")
+# ops whose zero Pad input folds into EXPLICIT padding, with or without a fused epilogue (the official
+# converter fuses tf.keras batch norms before tfgl sees the graph)
+PADDED_OPS = ("Conv2D", "DepthwiseConv2dNative", "_FusedConv2D", "FusedDepthwiseConv2dNative")
 
 
 def fuse_contractions(graph: Graph, weights: Mapping[str, np.ndarray]) -> tuple[Graph, dict[str, np.ndarray]]:
@@ -30,7 +32,7 @@ def fuse_contractions(graph: Graph, weights: Mapping[str, np.ndarray]) -> tuple[
     nodes = dict(graph.nodes)
     for name in list(nodes):
         node = nodes.get(name)
-        if node is not None and node.op in PADDED_OPS and len(node.inputs) == 2:
+        if node is not None and node.op in PADDED_OPS and len(node.inputs) >= 2:
             _fold_pad(node, nodes, consumers, new_weights)
     for name in list(nodes):
         node = nodes.get(name)

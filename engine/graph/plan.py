@@ -26,6 +26,7 @@ class Plan:
     needed: set[str]
     dataflow: bool              # v1 control flow: run by the dataflow executor, not step by step
     initial_frees: list[TensorKey]
+    wiring: Any = None          # the dataflow executor's static wiring, built on its first run
 
 
 def needed_nodes(graph: Graph, feeds: set[TensorKey], fetch_nodes: list[str]) -> set[str]:

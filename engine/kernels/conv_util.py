@@ -9,11 +9,12 @@ with TF.js's 2D names as properties.
 """
 from __future__ import annotations
 
+import itertools
 import operator
 from dataclasses import dataclass, replace
 from math import prod
 from numbers import Integral
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 PADDINGS = ("SAME", "VALID", "EXPLICIT")
 
@@ -246,3 +247,22 @@ def dilation2d_info(x_shape: Sequence[int], filter_shape: Sequence[int], *, stri
     if len(filter_shape) != 3 or filter_shape[2] != info.in_channels:
         raise ValueError(f"filter of shape {tuple(filter_shape)} does not fit input of shape {tuple(x_shape)}")
     return info
+
+
+def tap_regions(info: ConvInfo) -> Iterator[tuple[tuple[int, ...], tuple[slice, ...], tuple[slice, ...]]]:
+    """(tap, outputs, inputs) for every tap of the window, in row-major order: the basic index of
+    the channels-last outputs whose tap lands inside the input, and of the input elements they read.
+    Taps that land only in padding are left out."""
+    for tap in itertools.product(*(range(k) for k in info.window)):
+        outputs, inputs = [slice(None)], [slice(None)]
+        for k, size, out, stride, dilation, (before, _) in zip(
+                tap, info.in_size, info.out_size, info.strides, info.dilations, info.pads):
+            offset = k * dilation - before  # the input position output 0 reads
+            first, end = max(0, -(offset // stride)), min(out, (size - 1 - offset) // stride + 1)
+            if end <= first:
+                break
+            start = first * stride + offset
+            outputs.append(slice(first, end))
+            inputs.append(slice(start, start + (end - first - 1) * stride + 1, stride))
+        else:
+            yield tap, tuple(outputs), tuple(inputs)

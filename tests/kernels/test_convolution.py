@@ -305,6 +305,7 @@ POOL2D = [
     ((1, 5, 6, 3), (5, 6), (1, 1), "VALID"),
     ((1, 4, 4, 2), (1, 1), (2, 1), "SAME"),
     ((1, 3, 4, 2), (4, 5), (2, 2), "SAME"),
+    ((2, 3, 4, 2), (5, 6), (5, 6), "SAME"),  # one window per image, reaching into padding on every side
 ]
 
 

@@ -26,6 +26,7 @@ DEPTHWISE = [
     ((1, 9, 9, 3), (3, 3, 3, 1), (1, 2), (1, 1), "EXPLICIT", ((2, 0), (3, 1))),
     ((1, 10, 10, 130), (3, 3, 130, 1), (2, 2), (1, 1), "SAME", None),  # many channels: per-pixel einsum
     ((1, 7, 7, 200), (3, 3, 200, 1), (1, 1), (1, 1), "SAME", None),
+    ((1, 6, 7, 320), (3, 3, 320, 1), (1, 1), (1, 1), "SAME", None),    # unstrided, short rows: per pixel
     ((1, 1, 1, 4), (3, 3, 4, 1), (1, 1), (1, 1), "SAME", None),        # every tap but the centre in padding
     ((1, 8, 8, 3), (1, 1, 3, 2), (2, 2), (1, 1), "VALID", None),
 ]
@@ -158,3 +159,13 @@ def test_conv_info_cache_matches_conv_info():
     assert first is again
     assert convolution._conv_info((1, 9, 9, 3), (3, 3, 3, 4), **{**kwargs, "strides": np.array([1, 1, 1, 1])}) \
         .strides == (1, 1)
+
+
+@pytest.mark.parametrize("op", ["AddV2", "Sub", "Mul", "RealDiv"])
+@pytest.mark.parametrize("small_shape", [(1, 1, 1, 3), (3,)], ids=str)
+def test_per_channel_broadcast_along_rows(rng, op, small_shape):
+    """A per-channel operand of a few channels over a big image is repeated along whole rows: the
+    same values as broadcasting, on either side of the op."""
+    image, channel = rand(rng, (2, 40, 33, 3)), rand(rng, small_shape, low=0.5)
+    check(CPU, op, [image, channel])
+    check(CPU, op, [channel, image])

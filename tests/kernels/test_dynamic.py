@@ -38,6 +38,16 @@ def test_nms_versions(backend, rng, count, max_out, iou, score_threshold, ties):
               {"pad_to_max_output_size": pad})
 
 
+@pytest.mark.parametrize("max_out,iou", [(100, 0.6), (700, 0.3), (5000, 0.9)])
+def test_nms_many_boxes(backend, rng, max_out, iou):
+    """Thousands of candidates with tied scores: the CPU kernel sorts them lazily, in chunks of the best,
+    and settles them in blocks, each against the boxes already selected and then among itself."""
+    boxes, scores = _clustered_boxes(rng, 3000), _scores(rng, 3000, ties=True)
+    scores[rng.random(3000) < 0.2] = 0.0
+    args = [boxes, scores, np.int32(max_out), np.float32(iou), np.float32(0.05), np.float32(0.0)]
+    check(backend, "NonMaxSuppressionV5", args, {"pad_to_max_output_size": True})
+
+
 @pytest.mark.parametrize("sigma", [0.1, 0.5, 2.0])
 @pytest.mark.parametrize("score_threshold", [0.0, 0.3])
 def test_soft_nms(backend, rng, sigma, score_threshold):

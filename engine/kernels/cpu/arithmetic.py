@@ -14,11 +14,37 @@ def _apply(ufunc, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     (bool - bool, int32 + float32 into int32: its TypeError) are the model's error."""
     if a.dtype != object and b.dtype != object:
         try:
+            rows = _along_rows(a, b)
+            if rows is not None:
+                row_a, row_b, shape = rows
+                return ufunc(row_a, row_b, dtype=a.dtype).reshape(shape)
             return ufunc(a, b, dtype=a.dtype)
         except TypeError:
             pass
     raise ValueError(f"{ufunc.__name__} of {dtypes.dtype_of_array(a)} and {dtypes.dtype_of_array(b)} "
                      "inputs is not supported")
+
+
+# A per-channel operand broadcast over a channels-last tensor of at most this many channels (and at
+# least ROW_BROADCAST_MIN_SIZE elements) is repeated along whole rows (see _along_rows); measured:
+# 3 channels 6x faster, 16 channels 1.5-2x, 32 and more channels or small tensors no faster.
+ROW_BROADCAST_MAX_CHANNELS = 16
+ROW_BROADCAST_MIN_SIZE = 16384
+
+
+def _along_rows(a: np.ndarray, b: np.ndarray):
+    """(a, b, result shape) with a per-channel operand (C values along the last axis) repeated along
+    the rows of the other, contiguous one viewed as (rows, width * C); None where that does not fit.
+    numpy broadcasting a (1, 1, 1, 3) normalization over an image runs its inner loop over three
+    values per pixel, five times slower than over whole rows; the values computed are the same."""
+    big, small = (a, b) if a.ndim >= b.ndim else (b, a)
+    channels = big.shape[-1] if big.ndim >= 2 else 0
+    if not 1 < channels <= ROW_BROADCAST_MAX_CHANNELS or small.size != channels or big.size < ROW_BROADCAST_MIN_SIZE \
+            or small.ndim == 0 or small.shape[-1] != channels or not big.flags.c_contiguous:
+        return None
+    rows = big.reshape(-1, big.shape[-2] * channels)
+    tiled = np.tile(small.reshape(channels), big.shape[-2])
+    return (rows, tiled, big.shape) if big is a else (tiled, rows, big.shape)
 
 
 @KERNELS.define("Add", "AddV2")

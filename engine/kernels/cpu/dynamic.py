@@ -5,6 +5,7 @@ Their output shapes depend on the input values, not only on the input shapes.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -26,16 +27,73 @@ class _Boxes:
         self.x_max = np.maximum(boxes[:, 1], boxes[:, 3])
         self.area = (self.y_max - self.y_min) * (self.x_max - self.x_min)
 
-    def iou(self, i: int, others: np.ndarray) -> np.ndarray:
-        """IOU of box i with each box in `others`; 0 where either box has no area."""
-        height = np.maximum(np.minimum(self.y_max[i], self.y_max[others]) -
-                            np.maximum(self.y_min[i], self.y_min[others]), F32(0))
-        width = np.maximum(np.minimum(self.x_max[i], self.x_max[others]) -
-                           np.maximum(self.x_min[i], self.x_min[others]), F32(0))
-        intersection = height * width
+    def iou(self, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        """IOU [len(rows), len(columns)] of boxes `rows` (the candidates) with boxes `columns`; 0
+        where either box has no area. Every element is TensorFlow's float32 expression, so any
+        pairing of the same two boxes gives the same bits."""
+        def pair(corner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return corner[rows][:, None], corner[columns][None, :]
+
+        (top, other_top), (bottom, other_bottom) = pair(self.y_min), pair(self.y_max)
+        (left, other_left), (right, other_right) = pair(self.x_min), pair(self.x_max)
+        height = np.minimum(bottom, other_bottom)
+        height -= np.maximum(top, other_top)
+        np.maximum(height, F32(0), out=height)
+        width = np.minimum(right, other_right)
+        width -= np.maximum(left, other_left)
+        np.maximum(width, F32(0), out=width)
+        intersection = np.multiply(height, width, out=height)
+        area, other_area = pair(self.area)
+        union = area + other_area
+        union -= intersection
         with np.errstate(divide="ignore", invalid="ignore"):
-            iou = intersection / (self.area[i] + self.area[others] - intersection)
-        return np.where((self.area[i] <= 0) | (self.area[others] <= 0), F32(0), iou)
+            iou = np.divide(intersection, union, out=union)
+        iou[(area <= 0) | (other_area <= 0)] = 0
+        return iou
+
+
+def _by_score(scores: np.ndarray, candidates: np.ndarray, first: int) -> Iterator[np.ndarray]:
+    """`candidates` (ascending indices) in descending score order, ties by lower index, sorted
+    lazily: chunks of the best `first` (with every tie of the last), then four times as many, ...
+    NMS usually stops long before the end of thousands of candidates."""
+    remaining, size = candidates, max(1, first)
+    while remaining.size:
+        values = scores[remaining]
+        if remaining.size > 2 * size:
+            cut = np.partition(values, remaining.size - size)[remaining.size - size]
+            best = values >= cut
+            chunk, values, remaining = remaining[best], values[best], remaining[~best]
+        else:
+            chunk, remaining = remaining, remaining[:0]
+        yield chunk[np.argsort(-values, kind="stable")]
+        size *= 4
+
+
+def _hard_nms(geometry: _Boxes, ordered: Iterator[np.ndarray], limit: int, iou_threshold: np.float32) -> np.ndarray:
+    """TensorFlow's greedy hard NMS, a block of candidates at a time: one IOU matrix drops those that
+    overlap the boxes already selected, another settles the block among itself, in score order."""
+    selected = np.empty(limit, np.int64)
+    count = 0
+    for chunk in ordered:
+        start = 0
+        while start < chunk.size and count < limit:
+            block = chunk[start:start + min(256, max(32, 2 * (limit - count)))]
+            start += block.size
+            if count:
+                block = block[~(geometry.iou(block, selected[:count]) > iou_threshold).any(axis=1)]
+            overlaps = geometry.iou(block, block) > iou_threshold
+            suppressed = np.zeros(block.size, bool)
+            for position, index in enumerate(block.tolist()):
+                if suppressed[position]:
+                    continue
+                selected[count] = index
+                count += 1
+                if count == limit:
+                    break
+                suppressed |= overlaps[position]
+        if count == limit:
+            break
+    return selected[:count]
 
 
 def _scalar(x):
@@ -66,21 +124,16 @@ def _non_max_suppression(boxes, scores, max_output_size, iou_threshold, score_th
         raise ValueError("soft_nms_sigma_val must be >= 0")
 
     candidates = np.flatnonzero(scores > score_threshold)  # NaN scores never qualify
-    candidates = candidates[np.lexsort((candidates, -scores[candidates]))]
     geometry = _Boxes(boxes)
-    selected = np.empty(min(max_output_size, candidates.size), np.int64)
-    selected_scores = np.empty(selected.size, F32)
-    count = 0
+    limit = min(max_output_size, candidates.size)
     if soft_nms_sigma == 0:
-        for index in candidates:
-            if count == selected.size:
-                break
-            if count and np.any(geometry.iou(index, selected[:count]) > iou_threshold):
-                continue
-            selected[count], selected_scores[count] = index, scores[index]
-            count += 1
-        return selected[:count], selected_scores[:count]
+        selected = _hard_nms(geometry, _by_score(scores, candidates, 4 * limit), limit, iou_threshold)
+        return selected, scores[selected]
 
+    candidates = candidates[np.lexsort((candidates, -scores[candidates]))]
+    selected = np.empty(limit, np.int64)
+    selected_scores = np.empty(limit, F32)
+    count = 0
     scale = F32(-0.5) / soft_nms_sigma
     # Heap entries: (-score, box index, number of selected boxes already applied to the score).
     queue = [(-scores[i], int(i), 0) for i in candidates]
@@ -90,7 +143,7 @@ def _non_max_suppression(boxes, scores, max_output_size, iou_threshold, score_th
         original = -negative_score
         # Decay by the boxes selected since this score was last computed, newest first,
         # stopping once the score falls to the threshold (it can only fall further).
-        similarity = geometry.iou(index, selected[applied:count][::-1])
+        similarity = geometry.iou(np.array([index]), selected[applied:count][::-1])[0]
         decayed = np.multiply.accumulate(
             np.concatenate([[original], np.exp(scale * similarity * similarity)]).astype(F32))
         below = np.flatnonzero(decayed[1:] <= score_threshold)

@@ -5,15 +5,120 @@ activation into the contraction; `fused_ops` names them in order and the extra i
 feed them in the same order, e.g. ['BiasAdd', 'Prelu'] with args [bias, alpha].
 
 Everything works in place on the contraction's result: on big activations each fresh temporary
-costs more than the arithmetic.
+costs more than the arithmetic. A channels-last result is worked on in rows of pixels, per-channel
+args repeated along a row (numpy then loops over whole rows rather than one pixel's channels, twice
+as fast for 96 channels), and a convolution hands each chunk of output rows to the epilogue as soon
+as it has computed it, while the chunk is still in cache (`EpilogueRows`).
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from math import prod
 
 import numpy as np
 
 from engine.kernels.cpu.basic_math import ACTIVATION_FUNCTIONS, scale_negatives_into
+
+_ARG_COUNTS = {"biasadd": 1, "add": 1, "fusedbatchnorm": 4, "prelu": 1}
+_OPS = {"biasadd", "add", "fusedbatchnorm", "prelu", "leakyrelu", "linear", "identity"}
+
+
+def _steps(fused_ops, args: Sequence[np.ndarray]) -> list[tuple[str, list[np.ndarray]]]:
+    """(lower-case op name, its args) per op of `fused_ops`, NoOps dropped; ValueError when the names
+    are not a list of strings or the args run short."""
+    if not isinstance(fused_ops, (list, tuple)) or not all(isinstance(op, str) for op in fused_ops):
+        raise ValueError(f"fused_ops must be a list of op names, got {fused_ops!r:.60}")
+    steps, taken = [], 0
+    for op in fused_ops:
+        name = op.lower()
+        if name in ("noop", ""):
+            continue
+        if name not in _OPS and name not in ACTIVATION_FUNCTIONS:
+            raise ValueError(f"unsupported fused activation {name!r}")
+        count = _ARG_COUNTS.get(name, 0)
+        if taken + count > len(args):
+            raise ValueError(f"fused_ops {list(fused_ops)} need more than {len(args)} extra inputs")
+        steps.append((name, [a if isinstance(a, np.ndarray) else np.asarray(a) for a in args[taken:taken + count]]))
+        taken += count
+    return steps
+
+
+def _run_steps(y: np.ndarray, steps: list[tuple[str, list[np.ndarray]]], epsilon: float,
+               leakyrelu_alpha: float) -> None:
+    for name, step_args in steps:
+        if name in ("biasadd", "add"):  # 'Add': TF's residual fusion, a whole tensor after the bias
+            np.add(y, step_args[0], out=y)
+        elif name == "fusedbatchnorm":
+            scale, offset, mean, variance = step_args
+            np.subtract(y, mean, out=y)
+            np.multiply(y, scale / np.sqrt(variance + np.asarray(epsilon, variance.dtype)), out=y)
+            np.add(y, offset, out=y)
+        elif name == "prelu":
+            apply_fused_activation(y, name, prelu=step_args[0], out=y)
+        else:
+            apply_fused_activation(y, name, alpha=leakyrelu_alpha, out=y)
+
+
+@dataclass(frozen=True)
+class Fused:
+    """A fused op's epilogue as its kernel received it: the op names, their args and attrs."""
+    ops: Sequence[str]
+    args: Sequence[np.ndarray]
+    epsilon: float = 1e-4
+    leakyrelu_alpha: float = 0.2
+
+    def rows(self, y: np.ndarray) -> EpilogueRows | None:
+        """The epilogue on y's rows (EpilogueRows.of), to apply chunk by chunk; None: use `apply`."""
+        return EpilogueRows.of(y, self.ops, self.args, epsilon=self.epsilon, leakyrelu_alpha=self.leakyrelu_alpha)
+
+    def apply(self, y: np.ndarray, channel_axis: int = -1) -> np.ndarray:
+        return apply_fused_ops(y, self.ops, self.args, epsilon=self.epsilon, leakyrelu_alpha=self.leakyrelu_alpha,
+                               channel_axis=channel_axis)
+
+
+class EpilogueRows:
+    """The fused ops on a channels-last result y (batch, rows, ..., channels), as a function of a
+    range of rows: `epilogue(start, stop)` applies them in place to y[:, start:stop]."""
+
+    def __init__(self, y: np.ndarray, steps: list, epsilon: float, leakyrelu_alpha: float, args: list):
+        self.rows = y.reshape(y.shape[0], y.shape[1], -1)
+        self.steps, self.epsilon, self.leakyrelu_alpha = steps, epsilon, leakyrelu_alpha
+        self.work = y.size * max(1, len(steps))
+        self._full = {id(a) for a in args}  # args of y's own shape, cut into rows like y
+
+    @classmethod
+    def of(cls, y: np.ndarray, fused_ops, args: Sequence[np.ndarray], *, epsilon: float = 1e-4,
+           leakyrelu_alpha: float = 0.2) -> EpilogueRows | None:
+        """None where the rows do not fit: y not contiguous channels-last of rank 3 or more, or an arg
+        other than a per-channel vector, a scalar or one of y's shape. ValueError for bad fused_ops."""
+        steps = _steps(fused_ops, args)
+        if y.ndim < 3 or y.size == 0 or not y.flags.c_contiguous:
+            return None
+        channels, repeat = y.shape[-1], prod(y.shape[2:-1])
+        full, aligned = [], []
+        for name, step_args in steps:
+            row_args = []
+            for arg in step_args:
+                if arg.size == 1 and arg.ndim <= 1:
+                    row_args.append(arg)
+                elif arg.ndim == 1 and arg.size == channels:
+                    row_args.append(np.broadcast_to(arg, (repeat, channels)).reshape(-1) if repeat > 1 else arg)
+                elif arg.shape == y.shape:
+                    row_args.append(arg.reshape(y.shape[0], y.shape[1], -1))
+                    full.append(row_args[-1])
+                else:
+                    return None
+            aligned.append((name, row_args))
+        return cls(y, aligned, epsilon, leakyrelu_alpha, full)
+
+    def __call__(self, start: int, stop: int) -> None:
+        if start == 0 and stop == self.rows.shape[1]:
+            _run_steps(self.rows, self.steps, self.epsilon, self.leakyrelu_alpha)
+            return
+        steps = [(name, [a[:, start:stop] if id(a) in self._full else a for a in step_args])
+                 for name, step_args in self.steps]
+        _run_steps(self.rows[:, start:stop], steps, self.epsilon, self.leakyrelu_alpha)
 
 
 def apply_fused_ops(y: np.ndarray, fused_ops: Sequence[str], args: Sequence[np.ndarray], *,
@@ -24,65 +129,15 @@ def apply_fused_ops(y: np.ndarray, fused_ops: Sequence[str], args: Sequence[np.n
     1-D args of more than one value are per-channel; `channel_axis` says where the channels of `y`
     are (1 for NCHW), as TF.js aligns bias and PReLU weights.
     """
-    if not isinstance(fused_ops, (list, tuple)) or not all(isinstance(op, str) for op in fused_ops):
-        raise ValueError(f"fused_ops must be a list of op names, got {fused_ops!r:.60}")
-    remaining = list(args)
-    result, rows = y, _as_rows(y, channel_axis, args)
-    if rows is not None:  # work on whole rows of pixels, the per-channel args repeated along them
-        y, remaining = rows
-    else:
-        remaining = [_per_channel(a, y.ndim, channel_axis) for a in remaining]
-
-    def take(count: int) -> list[np.ndarray]:
-        if len(remaining) < count:
-            raise ValueError(f"fused_ops {list(fused_ops)} need more than {len(args)} extra inputs")
-        taken = remaining[:count]
-        del remaining[:count]
-        return taken
-
-    for op in fused_ops:
-        name = op.lower()
-        if name in ("noop", ""):
-            continue
-        if name in ("biasadd", "add"):  # 'Add': TF's residual fusion, a whole tensor after the bias
-            (addend,) = take(1)
-            np.add(y, addend, out=y)
-        elif name == "fusedbatchnorm":
-            scale, offset, mean, variance = take(4)
-            np.subtract(y, mean, out=y)
-            np.multiply(y, scale / np.sqrt(variance + np.asarray(epsilon, variance.dtype)), out=y)
-            np.add(y, offset, out=y)
-        elif name == "prelu":
-            (weights,) = take(1)
-            apply_fused_activation(y, name, prelu=weights, out=y)
-        else:
-            apply_fused_activation(y, name, alpha=leakyrelu_alpha, out=y)
-    return result
-
-
-def _as_rows(y: np.ndarray, channel_axis: int, args: Sequence[np.ndarray]):
-    """(y viewed as rows of (width, channels), args aligned with those rows), or None.
-
-    A per-channel vector broadcast over channels-last pixels makes numpy loop over one pixel's
-    channels at a time; repeated along a row of pixels, every elementwise pass runs over long
-    contiguous rows instead (twice as fast for 96 channels). Only for a contiguous channels-last y
-    of rank 3 or more whose args are all per-channel vectors, scalars, or of y's shape."""
-    if y.ndim < 3 or y.size == 0 or channel_axis % y.ndim != y.ndim - 1 or not y.flags.c_contiguous:
-        return None
-    width, channels = y.shape[-2], y.shape[-1]
-    rows = y.reshape(-1, width * channels)
-    aligned = []
-    for arg in args:
-        arg = np.asarray(arg)
-        if arg.size == 1 and arg.ndim <= 1:
-            aligned.append(arg)
-        elif arg.ndim == 1 and arg.size == channels:
-            aligned.append(np.tile(arg, width))
-        elif arg.shape == y.shape:
-            aligned.append(arg.reshape(rows.shape))
-        else:
-            return None
-    return rows, aligned
+    if channel_axis % max(y.ndim, 1) == y.ndim - 1:
+        rows = EpilogueRows.of(y, fused_ops, args, epsilon=epsilon, leakyrelu_alpha=leakyrelu_alpha)
+        if rows is not None:
+            rows(0, y.shape[1])
+            return y
+    steps = [(name, [_per_channel(a, y.ndim, channel_axis) for a in step_args])
+             for name, step_args in _steps(fused_ops, args)]
+    _run_steps(y, steps, epsilon, leakyrelu_alpha)
+    return y
 
 
 def apply_fused_activation(x: np.ndarray, name: str, alpha: float | None = None,

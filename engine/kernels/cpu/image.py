@@ -39,11 +39,23 @@ def resize_bilinear(images, size, *, align_corners: bool = False, half_pixel_cen
     y_lo, y_hi, y_lerp = _bilinear_weights(out_h, images.shape[1], scale_h, half_pixel_centers)
     x_lo, x_hi, x_lerp = _bilinear_weights(out_w, images.shape[2], scale_w, half_pixel_centers)
     pixels = images.astype(F32, copy=False)
-    rows_lo, rows_hi = pixels[:, y_lo], pixels[:, y_hi]
-    x_lerp = x_lerp[:, None]
-    top = rows_lo[:, :, x_lo] + (rows_lo[:, :, x_hi] - rows_lo[:, :, x_lo]) * x_lerp
-    bottom = rows_hi[:, :, x_lo] + (rows_hi[:, :, x_hi] - rows_hi[:, :, x_lo]) * x_lerp
-    return top + (bottom - top) * y_lerp[:, None, None]
+    # Lerp along the width once per input row that is read (not once per output row: upsampling
+    # reads each twice), then between rows; each value is TF's float32 expression all the same.
+    rows_read = np.union1d(y_lo, y_hi)
+    if rows_read.size < pixels.shape[1]:
+        pixels = pixels[:, rows_read]
+        y_lo, y_hi = np.searchsorted(rows_read, y_lo), np.searchsorted(rows_read, y_hi)
+    left = np.take(pixels, x_lo, axis=2)
+    rows = np.take(pixels, x_hi, axis=2)
+    rows -= left
+    rows *= x_lerp[:, None]
+    rows += left
+    top = np.take(rows, y_lo, axis=1)
+    out = np.take(rows, y_hi, axis=1)
+    out -= top
+    out *= y_lerp[:, None, None]
+    out += top
+    return out
 
 
 def _nearest_indices(out_size: int, in_size: int, scale: np.float32, align_corners: bool,
