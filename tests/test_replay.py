@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import engine
+from engine.errors import KernelError
 from tests.conftest import fixture_path
 from tests.test_graph import model_from_tf_graph, run_tf1
 
@@ -33,6 +34,18 @@ def test_replays_allocate_no_textures(webgl, rng):
     outputs = [model.predict(rng.random(x.shape, np.float32)) for _ in range(50)]
     assert backend.textures.textures_alive() == alive and backend.stats.programs_made == compiled
     assert not np.array_equal(outputs[0], outputs[1])  # fresh inputs reach the replayed draws
+
+
+def test_replays_bind_textures_one_unit_at_a_time_without_multi_bind(webgl, rng, monkeypatch):
+    """Contexts older than GL 4.4 lack glBindTextures: replays bind each texture unit by itself."""
+    model = engine.load_graph_model(fixture_path("small_cnn"), backend="webgl")
+    cpu = engine.load_graph_model(fixture_path("small_cnn"), backend="cpu")
+    monkeypatch.setattr(model.backend.gl, "BindTextures", None)
+    shape = tuple(1 if d is None else d for d in model.inputs[0].shape)
+    for _ in range(4):
+        x = rng.random(shape, np.float32)
+        np.testing.assert_allclose(model.predict(x), cpu.predict(x), rtol=1e-4, atol=1e-5)
+    assert model.replays.last is not None
 
 
 def test_other_input_shapes_get_their_own_plan(webgl, rng):
@@ -136,3 +149,71 @@ def test_control_flow_on_a_host_value_voids_the_recording(webgl, rng):
         model.predict(x)
     assert model.replays.last is None
     assert model.replays.void_reason == "control flow reads on the CPU a value Greater computed there"
+
+
+def replays_equal_the_executor(model, inputs: list) -> list[bool]:
+    """Calls the model on each input (replayed where it can), asserting each result equals the executor's
+    bit for bit; returns which calls replayed."""
+    replayed = []
+    for x in inputs:
+        model.replays.last = None
+        got = model.predict(x)
+        replayed.append(model.replays.last is not None)
+        model.replays.paused = True
+        want = model.predict(x)
+        model.replays.paused = False
+        for key in (want if isinstance(want, dict) else [None]):
+            np.testing.assert_array_equal(got if key is None else got[key], want if key is None else want[key])
+    return replayed
+
+
+@pytest.mark.parametrize("name", ["lstm_cf1", "lstm_cf2"])
+def test_loops_over_shapes_replay_with_tensor_lists_as_host_steps(webgl, rng, name):
+    """v1 and v2 loops whose trip counts come from shapes; their TensorList ops run as host steps."""
+    model = engine.load_graph_model(fixture_path(name), backend="webgl")
+    shape = tuple(1 if d is None else d for d in model.inputs[0].shape)
+    assert replays_equal_the_executor(model, [rng.random(shape, np.float32) for _ in range(4)]) == \
+        [False, False, True, True]
+    assert model.replays.last.host_steps > 0
+
+
+def tensor_array_squares(p):
+    import tensorflow as tf
+    rows = tf.TensorArray(tf.float32, size=tf.shape(p["x"])[0]).unstack(p["x"] * 1.0)
+    squares = tf.TensorArray(tf.float32, size=tf.shape(p["x"])[0])
+    _, squares = tf.while_loop(lambda i, out: i < tf.shape(p["x"])[0],
+                               lambda i, out: (i + 1, out.write(i, tf.square(rows.read(i)) + 1.0)), [0, squares])
+    return {"out": squares.stack()}
+
+
+@pytest.mark.tf
+def test_tensor_arrays_are_made_anew_by_each_replay(webgl, rng):
+    """A TensorArray is mutable (each slot written once): every replay makes its own as a host step."""
+    x = rng.random((5, 3), np.float32)
+    graph, names, expected = run_tf1(tensor_array_squares, {"x": x})
+    model = model_from_tf_graph(graph, {"x": "x:0"}, names, "webgl")
+    np.testing.assert_allclose(model.predict(x), expected["out"], rtol=1e-6)
+    assert replays_equal_the_executor(model, [rng.random((5, 3), np.float32) for _ in range(3)]) == [False, True, True]
+
+
+def floor_divide(p):
+    import tensorflow as tf
+    return {"out": tf.cast(p["x"], tf.int32) // tf.cast(p["y"], tf.int32)}
+
+
+@pytest.mark.tf
+def test_a_host_step_that_fails_hands_the_call_to_the_executor(webgl, rng):
+    """Integer division by a divisor only the GPU holds runs as a host step; dividing by zero in a replay
+    raises the executor's error, naming the node, and the next call records again."""
+    x, y = rng.integers(-50, 50, 6).astype(np.float32), rng.integers(1, 9, 6).astype(np.float32)
+    graph, names, _ = run_tf1(floor_divide, {"x": x, "y": y})
+    model = model_from_tf_graph(graph, {"x": "x:0", "y": "y:0"}, names, "webgl")
+    for _ in range(3):
+        np.testing.assert_array_equal(model.predict({"x": x, "y": y}), x // y)
+    assert model.replays.last.host_steps == 1 and model.replays.recordings == 1
+    with pytest.raises(KernelError, match="floordiv.*Integer division by zero"):
+        model.predict({"x": x, "y": y * 0})
+    model.replays.last = None
+    for _ in range(2):
+        np.testing.assert_array_equal(model.predict({"x": x, "y": y + 1}), x // (y + 1))
+    assert model.replays.recordings == 2 and model.replays.last is not None

@@ -158,6 +158,7 @@ class WebGLBackend(Backend):
         # (GL program, location) -> the value object last set there, by a draw or a replay: a shared
         # (shape-generic) program keeps its uniforms, so draws set only those that changed.
         self.uniform_values: dict[tuple, object] = {}
+        self.uniform_owner: object | None = None  # the replay that drew last, if nothing drew since
         self._framebuffers: dict[int, object] = {}
         self._uploads = _DeviceCache()
         self._logged_fallbacks: set[str] = set()
@@ -165,7 +166,8 @@ class WebGLBackend(Backend):
         self.recorder: Recorder | None = None
         self._dry: DryRun | None = None
         with self.current():
-            self.gl = GL(ctx.tfgl_proc_address)
+            self.gl = GL(ctx.tfgl_proc_address,
+                         multi_bind=ctx.version_code >= 440 or "GL_ARB_multi_bind" in ctx.extensions)
             self._driver = program_cache.Driver(ctx.info["GL_VENDOR"], ctx.info["GL_RENDERER"],
                                                 ctx.info["GL_VERSION"])
             # Warm-up's workers pay only where a driver cache hands their JIT output to this context:
@@ -497,7 +499,7 @@ class WebGLBackend(Backend):
         else:
             self.stats.draws += 1
         if self.recorder is not None:
-            self.recorder.steps.append(("draw", fbo, textures, self.gl, compiled.program, uniforms))
+            self.recorder.steps.append(("draw", fbo, textures, compiled.program, uniforms))
         if dry is not None or not compiled.drawn:  # a dry run draws only programs or variants new to it
             self._first_drawn(compiled, program.name, layouts_summary(layouts, output_layout), started)
         return result
@@ -509,6 +511,7 @@ class WebGLBackend(Backend):
         gl = self.gl
         gl.UseProgram(compiled.program)
         gl.BindVertexArray(gl.empty_vao)
+        self.uniform_owner = None  # a replay's skipped uniform sets assume only it drew since its last run
         last = self.uniform_values
         for setter, location, count, values in uniforms:
             key = (compiled.program, location)

@@ -77,11 +77,11 @@ class HostUpload:
 
 def run_recorded(backend, recorder, kernel, inputs: list, attrs: dict) -> list:
     """Runs a CPU kernel during a recording: as a host step if any input comes from the GPU or from a
-    host step (its outputs are then host values), else as usual (its outputs depend on shapes only)."""
+    host step (its outputs are then host values), or if it makes a handle (a TensorArray is mutable:
+    each replay needs its own); else as usual (its outputs depend on shapes only)."""
     sources, args = zip(*(_source(backend, recorder, x) for x in inputs)) if inputs else ((), ())
-    with np.errstate(all="ignore"):  # NaN/Inf results follow IEEE, as in TensorFlow
-        results = as_outputs(kernel.fn(*args, **attrs))
-    if all(source[0] == "constant" for source in sources):
+    results = _run(kernel.fn, args, attrs)
+    if all(source[0] == "constant" for source in sources) and all(_is_array(value) for value in results):
         return [_as_tensor(value) for value in results]
     outputs, out = [], []
     for value in results:
@@ -119,9 +119,12 @@ def _read(source: tuple, raw: np.ndarray) -> np.ndarray:
     return dtypes.to_storage(decode_texels(raw, packed_shape, size, dtype), dtype).reshape(shape)
 
 
-def as_outputs(result: Any) -> list:
-    """A kernel's result as its list of outputs (as the backends take it)."""
-    return list(result) if isinstance(result, (tuple, list)) else [result]
+def _run(fn: Callable, args, attrs: dict) -> list:
+    """A CPU kernel's outputs as a list, as the backends take them (tensors as their values)."""
+    with np.errstate(all="ignore"):  # NaN/Inf results follow IEEE, as in TensorFlow
+        result = fn(*args, **attrs)
+    outputs = list(result) if isinstance(result, (tuple, list)) else [result]
+    return [value.numpy() if isinstance(value, Tensor) else value for value in outputs]
 
 
 def _is_array(value: Any) -> bool:
@@ -150,8 +153,7 @@ def bind_host_step(step: HostStep, slots: list, backend) -> Callable[[], None]:
     def run() -> None:
         args = [read() for read in readers]
         try:
-            with np.errstate(all="ignore"):
-                results = as_outputs(fn(*args, **attrs))
+            results = _run(fn, args, attrs)
         except Exception as error:  # the executor raises it again, naming the node
             raise ReplayMiss(f"{op} failed: {error}") from error
         for value, (slot, guard) in zip(results, outputs):

@@ -11,12 +11,14 @@ the executor.
 """
 from __future__ import annotations
 
+import ctypes
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.webgl.gl import GL_TRIANGLES
+from engine.webgl.gl import GL_FRAMEBUFFER, GL_TEXTURE0, GL_TEXTURE_2D, GL_TRIANGLES
 from engine.webgl.host_steps import bind_host_step, bind_host_upload
 from engine.webgl.textures import decode_texels, read_texels, write_texels
 
@@ -63,7 +65,17 @@ class OutputSlot:
 
 
 class Replay:
-    """A recorded call, replayable for inputs of the same shapes and dtypes."""
+    """A recorded call, replayable for inputs of the same shapes and dtypes.
+
+    Its steps are compiled into one flat list of (function, arguments) calls, mostly GL entry points
+    called through ctypes (engine/webgl/gl.py): a draw binds its framebuffer, sets the viewport, binds
+    its textures in one call (GL 4.4 multi-bind) and its program unless the step before left them
+    bound, sets its uniforms and draws. A shared (shape-generic) program keeps its uniforms between
+    draws, so the plan comes twice: cold, checking each uniform against the value it last got (the
+    backend's `uniform_values`, as every draw does), and warm, for a run that follows its own previous
+    run with no other draw in between (the backend's `uniform_owner`), setting only those uniforms
+    whose values differ from the previous draw of their program in the plan, taken round the loop.
+    """
 
     def __init__(self, backend, recorder: Recorder, outputs: list[OutputSlot], pool):
         self.backend = backend
@@ -71,11 +83,10 @@ class Replay:
         self.pool = pool
         self.feeds = recorder.feeds
         self.draws = sum(1 for step in recorder.steps if step[0] == "draw")
-        # The value each uniform was last given, by any draw (the backend's): a shared (shape-generic)
-        # program keeps its uniforms between calls, so a steady call sets only those that changed
-        # since its previous draw, as a program per shape sets none.
+        self.host_steps = sum(1 for step in recorder.steps if step[0] == "host")
         self._slots: list = [None] * recorder.slots
-        self._steps = [_bind(step, backend, self._slots) for step in recorder.steps]
+        self._cold, self._warm, self._uniform_keys = _compile(recorder.steps, backend, self._slots)
+        self._token = object()  # what the backend's uniform_owner holds after this plan ran
         self.last_issue_s = 0.0   # host time issuing the last replay's steps (Python + driver calls)
 
     def run(self, feeds: dict) -> list[np.ndarray]:
@@ -88,9 +99,18 @@ class Replay:
                 values = feeds[key]
                 buffer[:values.size] = values.reshape(-1)
                 write_texels(texture, buffer)
+            calls = self._warm if backend.uniform_owner is self._token else self._cold
             started = time.perf_counter()
-            for step in self._steps:
-                step()
+            try:
+                for call, args in calls:
+                    call(*args)
+            except BaseException:
+                # Stopped part way (a guard failed): which uniforms hold what is known no more.
+                backend.uniform_owner = None
+                for key in self._uniform_keys:
+                    backend.uniform_values.pop(key, None)
+                raise
+            backend.uniform_owner = self._token
             self.last_issue_s = time.perf_counter() - started
             results = [self._read(slot) for slot in self.outputs]
             backend.check_error("a replayed run")
@@ -116,32 +136,80 @@ class Replay:
         self.discard()
 
 
-def _bind(step: tuple, backend, slots: list):
-    """A step as one closure over bound methods, so a replay does only the GL calls; a uniform whose
-    last value (in the backend's `uniform_values`) is this very value object is not set again."""
+Calls = list[tuple[Callable, tuple]]
+
+
+def _compile(steps: list, backend, slots: list) -> tuple[Calls, Calls, set]:
+    """(cold calls, warm calls, the (program, location) keys of the uniforms they set)."""
+    gl, set_values = backend.gl, backend.uniform_values
+
+    def set_if_changed(key, setter, location, count, values):
+        if set_values.get(key) is not values:
+            setter(location, count, values)
+            set_values[key] = values
+
+    draws = [step for step in steps if step[0] == "draw"]
+    warm_sets = iter(_warm_uniform_sets(draws))
+    cold: Calls = []
+    warm: Calls = []
+    bound_program, bound_textures = None, ()   # what the step before left bound (nothing known at first)
+    for step in steps:
+        if step[0] != "draw":
+            call = (_host_call(step, backend, slots), ())
+            cold.append(call)
+            warm.append(call)
+            bound_program, bound_textures = None, ()  # moderngl's texture reads and writes bind their own
+            continue
+        _, framebuffer, textures, program, uniforms = step
+        names = tuple(texture.glo for texture in textures)
+        binds: Calls = [(gl.BindFramebuffer, (GL_FRAMEBUFFER, framebuffer.glo)), (gl.Viewport, framebuffer.viewport)]
+        if names != bound_textures[:len(names)]:
+            binds += _texture_binds(gl, names)
+            bound_textures = names
+        if program != bound_program:
+            binds.append((gl.UseProgram, (program,)))
+            bound_program = program
+        needed = next(warm_sets)
+        cold += binds + [(set_if_changed, ((program, location), setter, location, count, values))
+                         for setter, location, count, values in uniforms]
+        warm += binds + [(setter, (location, count, values)) for i, (setter, location, count, values)
+                         in enumerate(uniforms) if i in needed]
+        cold.append((gl.DrawArrays, (GL_TRIANGLES, 0, 3)))
+        warm.append((gl.DrawArrays, (GL_TRIANGLES, 0, 3)))
+    keys = {(step[3], location) for step in draws for _, location, _, _ in step[4]}
+    return cold, warm, keys
+
+
+def _warm_uniform_sets(draws: list) -> list[set[int]]:
+    """Per draw, the indexes of the uniforms a warm run sets: those whose value object differs from the
+    one their (program, location) held at its previous draw, the plan's last draws preceding its first."""
+    held = {(program, location): values for _, _, _, program, uniforms in draws
+            for _, location, _, values in uniforms}
+    sets = []
+    for _, _, _, program, uniforms in draws:
+        needed = set()
+        for index, (_, location, _, values) in enumerate(uniforms):
+            if held.get((program, location)) is not values:
+                needed.add(index)
+                held[(program, location)] = values
+        sets.append(needed)
+    return sets
+
+
+def _texture_binds(gl, names: tuple[int, ...]) -> Calls:
+    """Texture unit i gets names[i]: one multi-bind call where the context has it."""
+    if not names:
+        return []
+    if gl.BindTextures is not None:
+        return [(gl.BindTextures, (0, len(names), (ctypes.c_uint * len(names))(*names)))]
+    return [call for unit, name in enumerate(names)
+            for call in ((gl.ActiveTexture, (GL_TEXTURE0 + unit,)), (gl.BindTexture, (GL_TEXTURE_2D, name)))]
+
+
+def _host_call(step: tuple, backend, slots: list) -> Callable[[], None]:
     if step[0] == "upload":
         _, texture, data = step
         return lambda: write_texels(texture, data)
     if step[0] == "host":
         return bind_host_step(step[1], slots, backend)
-    if step[0] == "host upload":
-        return bind_host_upload(step[1], slots)
-    set_values = backend.uniform_values
-    _, framebuffer, textures, gl, program, uniforms = step
-    uses = [(texture.use, unit) for unit, texture in enumerate(textures)]
-    use_program, draw_arrays = gl.UseProgram, gl.DrawArrays
-
-    # Keyed by program and location: bindings of one program may hold distinct value objects.
-    keyed = [((program, location), setter, location, count, values) for setter, location, count, values in uniforms]
-
-    def draw():
-        framebuffer.use()
-        for use, unit in uses:
-            use(location=unit)
-        use_program(program)
-        for key, setter, location, count, values in keyed:
-            if set_values.get(key) is not values:
-                setter(location, count, values)
-                set_values[key] = values
-        draw_arrays(GL_TRIANGLES, 0, 3)
-    return draw
+    return bind_host_upload(step[1], slots)
