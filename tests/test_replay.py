@@ -71,22 +71,56 @@ def data_dependent_loop(p):
 
 
 @pytest.mark.tf
-@pytest.mark.parametrize("build", [random_noise, data_dependent_loop])
-def test_runs_that_depend_on_values_never_replay(webgl, build, rng):
-    x = rng.random((4, 40), np.float32)
-    graph, names, expected = run_tf1(build, {"x": x})
+def test_random_ops_never_replay(webgl, rng):
+    graph, names, _ = run_tf1(random_noise, {"x": rng.random((4, 40), np.float32)})
     model = model_from_tf_graph(graph, {"x": "x:0"}, {"out": names["out"]}, "webgl")
     for call in range(4):
         inputs = rng.random((4, 40), np.float32) * (call + 1)
         out = model.predict(inputs)
-        if build is data_dependent_loop:
-            want = inputs
-            while want.sum() < 1000.0:
-                want = want * 2.0 + 1.0
-            np.testing.assert_allclose(out, want, rtol=1e-5)
-        else:
-            assert np.all((out >= inputs * 2) & (out < inputs * 2 + 1))
+        assert np.all((out >= inputs * 2) & (out < inputs * 2 + 1))
     assert model.replays.last is None
+    assert model.replays.void_reason == "RandomUniform gives new values every call"
+
+
+# Sums of the loop's input (160 values) for which it runs 0, 1, 2, 3 or 4 times.
+LOOP_SUMS = {0: 1500.0, 1: 700.0, 2: 250.0, 3: 50.0, 4: -50.0}
+
+
+@pytest.mark.tf
+def test_control_flow_replays_while_it_takes_the_branches_it_was_recorded_with(webgl, rng):
+    """The loop's predicate, read on the CPU at every iteration, is a guard of the plan: calls that loop
+    as often as the recorded one replay; one that loops otherwise records again, and after three such
+    calls in a row the model stops replaying."""
+    graph, names, _ = run_tf1(data_dependent_loop, {"x": rng.random((4, 40), np.float32)})
+    model = model_from_tf_graph(graph, {"x": "x:0"}, {"out": names["out"]}, "webgl")
+    replayed, recordings = [], []
+    for loops in [2, 2, 2, 2, 1, 1, 3, 4, 0, 2, 2]:
+        x = (LOOP_SUMS[loops] / 160 + 0.2 * (rng.random((4, 40)) - 0.5)).astype(np.float32)
+        model.replays.last = None
+        out = model.predict(x)
+        replayed.append(model.replays.last is not None)
+        recordings.append(model.replays.recordings)
+        want = x
+        for _ in range(loops):
+            want = want * 2.0 + 1.0
+        np.testing.assert_allclose(out, want, rtol=1e-6)
+    assert replayed == [False, False, True, True, False, True, False, False, False, False, False]
+    assert recordings == [0, 1, 1, 1, 2, 2, 3, 4, 4, 4, 4]
+    assert model.replays.void_reason.startswith("its guards failed 3 calls in a row (control flow read [False]")
+
+
+def test_reading_many_values_on_the_cpu_voids_the_recording(webgl, rng):
+    """A guard on them would cost each replay a comparison of them all."""
+    backend = engine.backends.webgl.backend_for_thread()
+    x = rng.random((300,), np.float32)
+
+    def run(feeds):
+        doubled = backend.run("Mul", [feeds["x"], engine.tensor(np.float32(2))])[0]
+        doubled.numpy()
+        return [doubled]
+    results, plan = backend.record(run, {"x": engine.tensor(x)})
+    np.testing.assert_array_equal(results[0].numpy(), x * 2)
+    assert plan == "control flow reads on the CPU 300 values (a value of the GPU)"
 
 
 def selected_boxes(p):
@@ -102,9 +136,14 @@ def selected_boxes(p):
 
 def boxes_scored(rng, kept: int) -> np.ndarray:
     """Eight disjoint boxes, `kept` of them (at random) scoring above 0.5."""
+    return boxes_kept_at(rng, rng.choice(8, kept, replace=False))
+
+
+def boxes_kept_at(rng, positions) -> np.ndarray:
+    """Eight disjoint boxes, those at `positions` scoring above 0.5."""
     rows = np.arange(8, dtype=np.float32)[:, None]
-    scores = np.where(np.arange(8) < kept, 0.6 + 0.4 * rng.random(8), 0.4 * rng.random(8))
-    x = np.concatenate([rows, rows * 0, rows + 0.5, rows * 0 + 1, rng.permutation(scores)[:, None]], axis=1)
+    scores = np.where(np.isin(np.arange(8), positions), 0.6 + 0.4 * rng.random(8), 0.4 * rng.random(8))
+    x = np.concatenate([rows, rows * 0, rows + 0.5, rows * 0 + 1, scores[:, None]], axis=1)
     return x.astype(np.float32)
 
 
@@ -141,14 +180,14 @@ def branch_on_selection(p):
 
 
 @pytest.mark.tf
-def test_control_flow_on_a_host_value_voids_the_recording(webgl, rng):
+def test_control_flow_on_a_host_value_guards_the_plan(webgl, rng):
+    """The branch depends on which boxes non-max suppression keeps (a value a host step computes):
+    calls that take the recorded branch replay, one that takes the other records again."""
     graph, names, _ = run_tf1(branch_on_selection, {"x": boxes_scored(rng, 3)})
     model = model_from_tf_graph(graph, {"x": "x:0"}, names, "webgl")
-    for _ in range(3):
-        x = boxes_scored(rng, 4)
-        model.predict(x)
-    assert model.replays.last is None
-    assert model.replays.void_reason == "control flow reads on the CPU a value Greater computed there"
+    kept = [(0, 1, 2), (0, 1, 3), (1, 2, 3), (5, 6, 7), (4, 6, 7)]  # index sums 3, 4, 6, 18, 17
+    assert replays_equal_the_executor(model, [boxes_kept_at(rng, p) for p in kept]) == [False, False, True, False, True]
+    assert model.replays.recordings == 2
 
 
 def replays_equal_the_executor(model, inputs: list) -> list[bool]:

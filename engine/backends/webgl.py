@@ -429,8 +429,8 @@ class WebGLBackend(Backend):
             texels = data.rows * data.cols * (4 if data.packed else 1)
             return decode_texels(np.zeros(texels, np.float32), data.packed_shape, data.size, data.dtype)
         raw = self.read_back(data)
-        if self.recorder is not None:
-            self.recorder.void(f"{self.recorder.reader()} reads a value of the GPU on the CPU")
+        if self.recorder is not None:  # the recorded plan holds for this value only
+            host_steps.guard_texture(self.recorder, data, raw)
         return decode_texels(raw, data.packed_shape, data.size, data.dtype)
 
     def read_back(self, data: GLTensorData) -> np.ndarray:

@@ -2,8 +2,10 @@
 programs, uploading weights; compiling them ahead in parallel first where the backend can, unless
 warmup() did: engine/graph/warmup.py), the second records its draws on backends that can (WebGL),
 later ones replay the recording (engine/webgl/replay.py). A replay whose guard fails (a host step's
-output took another shape: engine/webgl/host_steps.py) hands its call to the executor, recording
-again; a plan is recorded again only then. TFGL_REPLAY=0 turns replays off."""
+output took another shape, a value read on the CPU another value: engine/webgl/host_steps.py) hands
+its call to the executor, recording again; a plan is recorded again only then. Calls whose guards
+fail MAX_MISSES_IN_A_ROW times in a row (control flow that depends on the inputs' values) stop
+replaying: each miss costs a recording on top of the executor. TFGL_REPLAY=0 turns replays off."""
 from __future__ import annotations
 
 import logging
@@ -18,6 +20,7 @@ from engine.tensors import Tensor
 from engine.webgl.host_steps import ReplayMiss
 
 log = logging.getLogger("tfgl.replay")
+MAX_MISSES_IN_A_ROW = 3
 # a call's state before it has a recording: compiled ahead by warmup(), run once
 _WARMED, _SEEN = "warmed", "seen"
 
@@ -40,6 +43,7 @@ class Replays:
         self.paused = False  # benchmarks time the executor path with replays paused
         self.void_reason: str | None = None  # why the latest call that tried to record cannot replay
         self.recordings = 0   # plans recorded, first ones and those recorded again after a guard failed
+        self._misses: dict[tuple, int] = {}  # calls in a row whose guards failed, per key
 
     def run(self, executor, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey], backend) -> list[Tensor]:
         if getattr(backend, "record", None) is None or not replay_enabled() or backend.profile is not None or \
@@ -58,9 +62,15 @@ class Replays:
         try:
             arrays = entry.run({k: t.numpy() for k, t in feeds.items()})
         except ReplayMiss as miss:
-            log.info("recording again: %s", miss)
             entry.discard()
-            return self._record(entries, key, executor, feeds, fetches, backend)
+            misses = self._misses[key] = self._misses.get(key, 0) + 1
+            if misses < MAX_MISSES_IN_A_ROW:
+                log.info("recording again: %s", miss)
+                return self._record(entries, key, executor, feeds, fetches, backend)
+            entries[key] = self.void_reason = _Unreplayable(f"its guards failed {misses} calls in a row ({miss})")
+            log.info("not replaying: %s", self.void_reason)
+            return executor.run(backend.feeds_on_gpu(feeds), fetches, backend)
+        self._misses.pop(key, None)
         self.last = entry
         return [Tensor(a, slot.dtype) for a, slot in zip(arrays, entry.outputs)]
 

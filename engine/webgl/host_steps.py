@@ -1,15 +1,20 @@
 """Host steps of a recorded plan: CPU kernels inside a replay (non-max suppression, ops without a GL
-kernel, CPU fallbacks), so that a model with such ops replays all the same.
+kernel, CPU fallbacks), and guards on the values a recorded call read on the CPU, so that models
+with such ops, or with control flow that takes the same branches call after call, replay all the same.
 
 While recording, a CPU kernel whose inputs come from the GPU or from an earlier host step becomes a
 step: its GPU inputs are read back (without caching the values on their tensors), it runs, and its
 outputs are host values (HostValue), held in numbered slots. A replay runs the same kernel on the
 same sources: textures read at the same point of the plan, slots, constants. A host value uploaded
-for a GL kernel is uploaded again from its slot; any other read of one on the CPU (a size, a branch
-of control flow, an attribute) voids the recording, as a download does, since the plan would bake
-the value in. Each step's outputs carry a guard, the shapes and dtypes they had when recorded: a
-replay that gets others (non-max suppression selects as many boxes as the scores allow) stops with
-ReplayMiss, and the call runs through the executor instead (engine/graph/replay.py records again).
+for a GL kernel is uploaded again from its slot. Each step's outputs carry a guard, the shapes and
+dtypes they had when recorded: a replay that gets others (non-max suppression selects as many boxes
+as the scores allow) stops with ReplayMiss, and the call runs through the executor instead
+(engine/graph/replay.py records again).
+
+Any other read of a value on the CPU (a branch of control flow, a size, an attribute: the plan bakes
+the value in) becomes a guard step: a replay reads the value again at the same point and stops with
+ReplayMiss unless it is the same, bit for bit. Reads of more than GUARD_MAX_VALUES values void the
+recording instead: comparing them would cost a replay what it saves.
 """
 from __future__ import annotations
 
@@ -22,6 +27,9 @@ import numpy as np
 from engine import dtypes
 from engine.tensors import Tensor
 from engine.webgl.textures import decode_texels, read_texels, texels_of, write_texels
+
+
+GUARD_MAX_VALUES = 128
 
 
 class ReplayMiss(Exception):
@@ -40,7 +48,8 @@ class HostValue:
     def download(self) -> np.ndarray:
         recorder = self.backend.recorder
         if recorder is not None:
-            recorder.void(f"{recorder.reader()} reads on the CPU a value {self.op} computed there")
+            guard(recorder, ("slot", self.slot, (self.values.size,)), self.values.reshape(-1),
+                  f"a value {self.op} computed there")
         return self.values.reshape(-1)
 
     def retain(self) -> None:
@@ -138,6 +147,27 @@ def _as_tensor(value: Any) -> Any:
     return Tensor(array, dtypes.dtype_of_array(array))
 
 
+@dataclass(frozen=True)
+class Guard:
+    reader: str        # who read the value: an op, or control flow
+    source: tuple      # where a replay reads it: as a host step's sources
+    expected: np.ndarray
+
+
+def guard(recorder, source: tuple, values: np.ndarray, what: str) -> None:
+    """Notes that the recorded call read `values` (from `source`) on the CPU: a replay checks them."""
+    if values.size > GUARD_MAX_VALUES:
+        recorder.void(f"{recorder.reader()} reads on the CPU {values.size} values ({what})")
+    else:
+        recorder.steps.append(("guard", Guard(recorder.reader(), source, values.copy())))
+
+
+def guard_texture(recorder, data, raw: np.ndarray) -> None:
+    """A guard on the values of `data` (GLTensorData), whose texels `raw` the recorded call read back."""
+    source = ("texture", data.texture, data.packed_shape, data.size, data.dtype, (data.size,))
+    guard(recorder, source, _read(source, raw), "a value of the GPU")
+
+
 def record_upload(recorder, host: HostValue, shape: tuple, data) -> None:
     """Notes that a host value went up into `data`'s texture: a replay uploads it from its slot."""
     recorder.steps.append(("host upload", HostUpload(host.slot, tuple(shape), data.texture, data.rows, data.cols,
@@ -149,6 +179,7 @@ def bind_host_step(step: HostStep, slots: list, backend) -> Callable[[], None]:
     """The step as a closure over the replay's slots; raises ReplayMiss when a guard fails."""
     readers = [_reader(source, slots) for source in step.sources]
     fn, attrs, outputs, op = step.fn, step.attrs, step.outputs, step.op
+    downloads = sum(1 for source in step.sources if source[0] == "texture")
 
     def run() -> None:
         args = [read() for read in readers]
@@ -162,7 +193,7 @@ def bind_host_step(step: HostStep, slots: list, backend) -> Callable[[], None]:
                 if (value.shape, dtypes.dtype_of_array(value)) != guard:
                     raise ReplayMiss(f"{op} gave shape {list(value.shape)} where the plan has {list(guard[0])}")
             slots[slot] = value
-        backend.stats.downloads += sum(1 for source in step.sources if source[0] == "texture")
+        backend.stats.downloads += downloads
     return run
 
 
@@ -176,6 +207,22 @@ def _reader(source: tuple, slots: list) -> Callable[[], Any]:
         return (lambda: slots[slot]) if shape is None else (lambda: slots[slot].reshape(shape))
     texture = source[1]
     return lambda: _read(source, read_texels(texture))
+
+
+def bind_guard(step: Guard, slots: list) -> Callable[[], None]:
+    """The guard as a closure: raises ReplayMiss unless the value it reads is the one recorded."""
+    read, reader, expected = _reader(step.source, slots), step.reader, step.expected
+    expected_bytes = expected.tobytes()
+
+    def check() -> None:
+        value = read()
+        if value.dtype != expected.dtype or value.tobytes() != expected_bytes:
+            raise ReplayMiss(f"{reader} read {_short(value)} on the CPU where the plan has {_short(expected)}")
+    return check
+
+
+def _short(values: np.ndarray) -> str:
+    return np.array2string(values.reshape(-1)[:8], threshold=8)
 
 
 def bind_host_upload(step: HostUpload, slots: list) -> Callable[[], None]:

@@ -2,12 +2,12 @@
 Python decisions (no kernel lookup, codegen key, layout choice or texture allocation).
 
 Recording runs the model normally on a private texture pool, so every texture it touched belongs to
-the plan. A run replays when its draws depend only on the input shapes, and on the shapes of what its
-host steps compute (engine/webgl/host_steps.py: CPU kernels recorded with their inputs' sources and
-guarded by their outputs' shapes): the feeds are uploaded up front with no host copy, so anything
-else that reads a value on the CPU (a data-dependent size, control flow) has to download one, and
-such a download during the recording, or a random op, voids it. Such models keep running through
-the executor.
+the plan. A plan holds for calls whose input shapes, shapes of what its host steps compute and values
+read on the CPU are those of the recorded call (engine/webgl/host_steps.py: CPU kernels recorded
+with their inputs' sources, guarded by their outputs' shapes, and guards on the values read). The
+feeds are uploaded up front with no host copy, so whatever reads a value on the CPU (a data-dependent
+size, control flow) downloads one and is seen. A random op, or a read of many values, voids the
+recording: such models keep running through the executor.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.webgl.gl import GL_FRAMEBUFFER, GL_TEXTURE0, GL_TEXTURE_2D, GL_TRIANGLES
-from engine.webgl.host_steps import bind_host_step, bind_host_upload
+from engine.webgl.host_steps import bind_guard, bind_host_step, bind_host_upload
 from engine.webgl.textures import decode_texels, read_texels, write_texels
 
 # Ops whose results change from call to call without their inputs changing.
@@ -31,7 +31,7 @@ UNREPEATABLE_OPS = frozenset({"RandomUniform", "RandomUniformInt", "RandomStanda
 @dataclass
 class Recorder:
     """What a recorded call did, in order: ("draw", ...), ("upload", texture, float32 texels), ("host",
-    HostStep) and ("host upload", HostUpload) steps."""
+    HostStep), ("host upload", HostUpload) and ("guard", Guard) steps."""
 
     steps: list = field(default_factory=list)
     feeds: list = field(default_factory=list)   # (feed key, texture, padded host buffer)
@@ -212,4 +212,6 @@ def _host_call(step: tuple, backend, slots: list) -> Callable[[], None]:
         return lambda: write_texels(texture, data)
     if step[0] == "host":
         return bind_host_step(step[1], slots, backend)
+    if step[0] == "guard":
+        return bind_guard(step[1], slots)
     return bind_host_upload(step[1], slots)
