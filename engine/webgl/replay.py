@@ -68,9 +68,9 @@ class Replay:
     """A recorded call, replayable for inputs of the same shapes and dtypes.
 
     Its steps are compiled into one flat list of (function, arguments) calls, mostly GL entry points
-    called through ctypes (engine/webgl/gl.py): a draw binds its framebuffer, sets the viewport, binds
-    its textures in one call (GL 4.4 multi-bind) and its program unless the step before left them
-    bound, sets its uniforms and draws. A shared (shape-generic) program keeps its uniforms between
+    called through ctypes (engine/webgl/gl.py): a draw binds its framebuffer, and sets the viewport,
+    binds its textures in one call (GL 4.4 multi-bind) and its program unless the step before left
+    them so, sets its uniforms and draws. A shared (shape-generic) program keeps its uniforms between
     draws, so the plan comes twice: cold, checking each uniform against the value it last got (the
     backend's `uniform_values`, as every draw does), and warm, for a run that follows its own previous
     run with no other draw in between (the backend's `uniform_owner`), setting only those uniforms
@@ -152,7 +152,8 @@ def _compile(steps: list, backend, slots: list) -> tuple[Calls, Calls, set]:
     warm_sets = iter(_warm_uniform_sets(draws))
     cold: Calls = []
     warm: Calls = []
-    bound_program, bound_textures = None, ()   # what the step before left bound (nothing known at first)
+    # What the step before left bound and set (nothing known at first).
+    bound_program, bound_textures, viewport = None, (), None
     for step in steps:
         if step[0] != "draw":
             call = (_host_call(step, backend, slots), ())
@@ -162,7 +163,10 @@ def _compile(steps: list, backend, slots: list) -> tuple[Calls, Calls, set]:
             continue
         _, framebuffer, textures, program, uniforms = step
         names = tuple(texture.glo for texture in textures)
-        binds: Calls = [(gl.BindFramebuffer, (GL_FRAMEBUFFER, framebuffer.glo)), (gl.Viewport, framebuffer.viewport)]
+        binds: Calls = [(gl.BindFramebuffer, (GL_FRAMEBUFFER, framebuffer.glo))]
+        if framebuffer.viewport != viewport:
+            viewport = framebuffer.viewport
+            binds.append((gl.Viewport, viewport))
         if names != bound_textures[:len(names)]:
             binds += _texture_binds(gl, names)
             bound_textures = names
