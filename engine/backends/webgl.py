@@ -34,11 +34,10 @@ from engine.backends.dry_run import DeferredDraw, DryRun, ThrowawayPool
 from engine.errors import GLError
 from engine.kernels.registry import BACKEND_NEUTRAL, Kernel, get_kernel
 from engine.tensors import Tensor
-from engine.webgl import parallel_jit, program_cache, shader_cache, shape_uniforms
+from engine.webgl import host_steps, parallel_jit, program_cache, shader_cache, shape_uniforms
 from engine.webgl.compiler import (
     VERTEX_SHADER, Layout, check_ranks, fragment_source, generic_fragment_source, structures,
 )
-from engine.webgl import host_steps
 from engine.webgl.context import create_context
 from engine.webgl.gl import GL, GL_TRIANGLES, Uniform
 from engine.webgl.program import CPUFallback, Program

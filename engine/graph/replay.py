@@ -43,7 +43,7 @@ class Replays:
         self.paused = False  # benchmarks time the executor path with replays paused
         self.void_reason: str | None = None  # why the latest call that tried to record cannot replay
         self.recordings = 0   # plans recorded, first ones and those recorded again after a guard failed
-        self._misses: dict[tuple, int] = {}  # calls in a row whose guards failed, per key
+        self._misses: dict[tuple, int] = {}  # calls in a row whose guards failed, per backend and key
 
     def run(self, executor, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey], backend) -> list[Tensor]:
         if getattr(backend, "record", None) is None or not replay_enabled() or backend.profile is not None or \
@@ -63,14 +63,14 @@ class Replays:
             arrays = entry.run({k: t.numpy() for k, t in feeds.items()})
         except ReplayMiss as miss:
             entry.discard()
-            misses = self._misses[key] = self._misses.get(key, 0) + 1
+            misses = self._misses[id(backend), key] = self._misses.get((id(backend), key), 0) + 1
             if misses < MAX_MISSES_IN_A_ROW:
                 log.info("recording again: %s", miss)
                 return self._record(entries, key, executor, feeds, fetches, backend)
             entries[key] = self.void_reason = _Unreplayable(f"its guards failed {misses} calls in a row ({miss})")
             log.info("not replaying: %s", self.void_reason)
             return executor.run(backend.feeds_on_gpu(feeds), fetches, backend)
-        self._misses.pop(key, None)
+        self._misses.pop((id(backend), key), None)
         self.last = entry
         return [Tensor(a, slot.dtype) for a, slot in zip(arrays, entry.outputs)]
 
@@ -97,6 +97,7 @@ class Replays:
                     if hasattr(entry, "discard"):
                         entry.discard()
             self._by_backend.clear()
+            self._misses.clear()
 
 
 def _key(executor, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey]) -> tuple:
