@@ -36,7 +36,7 @@ class Recorder:
     steps: list = field(default_factory=list)
     feeds: list = field(default_factory=list)   # (feed key, texture, padded host buffer)
     void_reason: str | None = None
-    op: str | None = None    # the op the backend runs now, to say what voided the recording
+    op: str | None = None    # the op the backend runs now: who reads a value on the CPU
     slots: int = 0           # host values the host steps make
     handles: dict = field(default_factory=dict)  # id(handle a host step made) -> (slot, the handle)
 
