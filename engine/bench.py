@@ -23,6 +23,7 @@ import numpy as np
 import engine
 from engine.errors import TfglError
 from engine.graph.model import GraphModel, random_array
+from engine.graph.replay import replay_enabled
 from engine.layers.model import LayersModel
 from engine.webgl import shader_cache
 
@@ -42,6 +43,7 @@ class BenchResult:
     draws_per_call: float = 0.0      # WebGL programs drawn per steady call
     host_us_per_op: float = 0.0      # calling thread's CPU time per draw, steady median (Python + driver)
     replayed: bool = False           # steady calls replayed a recorded plan
+    replay_void_reason: str | None = None  # why not, when they did not
     executor_host_us_per_op: float = 0.0  # the same through the executor (replays paused): per-op Python
     warmup_ms: float | None = None   # model.warmup() before the first call (then `first_ms` follows it)
     programs_compiled_warmup: int = 0
@@ -93,6 +95,9 @@ def benchmark(model: Model, runs: int = 20, inputs: dict | None = None, warmup: 
     model.predict(inputs)
     first_ms = (time.perf_counter() - start) * 1e3
     compiled_first, compile_ms, _, draws_before = _gl_counters(model)
+    replays = getattr(model, "replays", None)
+    if replays is not None:
+        replays.last = None  # set again by the steady calls that replay
     calls, host = [], []
     for _ in range(runs):
         start, cpu_start = time.perf_counter(), time.thread_time()
@@ -101,7 +106,6 @@ def benchmark(model: Model, runs: int = 20, inputs: dict | None = None, warmup: 
         host.append(time.thread_time() - cpu_start)
     compiled_steady, _, texture_bytes, draws_after = _gl_counters(model)
     draws = (draws_after - draws_before) / runs if runs else 0.0
-    replays = getattr(model, "replays", None)
     replayed = replays is not None and replays.last is not None
     executor_host = _executor_host_seconds(model, inputs, min(runs, 5)) if replayed else host
     return BenchResult(
@@ -116,6 +120,7 @@ def benchmark(model: Model, runs: int = 20, inputs: dict | None = None, warmup: 
         draws_per_call=draws,
         host_us_per_op=float(np.median(host)) * 1e6 / draws if draws and host else 0.0,
         replayed=replayed,
+        replay_void_reason=None if replayed else _why_not_replayed(model),
         executor_host_us_per_op=float(np.median(executor_host)) * 1e6 / draws if draws and executor_host else 0.0,
         warmup_ms=warmup_ms,
         programs_compiled_warmup=compiled_warmup,
@@ -177,6 +182,15 @@ def _first_call_main(argv: Sequence[str] | None = None) -> None:
                                    "loaded": getattr(stats, "programs_loaded", 0)}}))
 
 
+def _why_not_replayed(model: Model) -> str:
+    replays = getattr(model, "replays", None)
+    if getattr(model.backend, "record", None) is None:
+        return f"the {model.backend.name} backend does not record plans"
+    if not replay_enabled():
+        return "replays are off (TFGL_REPLAY=0)"
+    return (replays.void_reason if replays is not None else None) or "no plan was recorded"
+
+
 def _executor_host_seconds(model: Model, inputs: dict, runs: int) -> list[float]:
     """The calling thread's CPU time per call with replays paused (every op dispatched from Python)."""
     model.replays.paused = True
@@ -218,7 +232,7 @@ def format_table(results: dict[str, BenchResult]) -> str:
               + (f"{'cold wu':>8s} {'warm wu':>8s} {'warmup':>8s} " if warmed else "")
               + f"{'first ms':>10s} {'median ms':>10s} {'p90 ms':>9s} {'compiled':>9s} "
               f"{'steady comp':>11s} {'compile ms':>10s} {'texture MiB':>11s} {'draws':>6s} {'host us/op':>10s} "
-              f"{'unreplayed':>10s}")
+              f"{'unreplayed':>10s} {'replayed':>8s}")
     lines = [header, "-" * len(header)]
     for name, r in results.items():
         lines.append(f"{name:8s} {_ms(r.cold_first_ms, 9)} {_ms(r.warm_first_ms, 9)} "
@@ -227,7 +241,8 @@ def format_table(results: dict[str, BenchResult]) -> str:
                      + f"{r.first_ms:10.2f} {r.steady_median_ms:10.2f} {r.steady_p90_ms:9.2f} "
                      f"{r.programs_compiled_first + r.programs_compiled_warmup:9d} {r.programs_compiled_steady:11d} "
                      f"{r.compile_ms:10.1f} {r.texture_bytes / 2**20:11.2f} {r.draws_per_call:6.0f} "
-                     f"{r.host_us_per_op:10.1f} {r.executor_host_us_per_op:10.1f}")
+                     f"{r.host_us_per_op:10.1f} {r.executor_host_us_per_op:10.1f} {'yes' if r.replayed else 'no':>8s}")
+    lines += [f"{name}: not replayed: {r.replay_void_reason}" for name, r in results.items() if not r.replayed]
     return "\n".join(lines)
 
 

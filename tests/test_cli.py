@@ -113,9 +113,9 @@ def test_bench_json_reports_compiles_and_latencies():
     assert set(data) == set(engine.available_backends())
     keys = {"first_ms", "steady_median_ms", "steady_p90_ms", "programs_compiled_first",
             "programs_compiled_steady", "compile_ms", "texture_bytes", "draws_per_call", "host_us_per_op",
-            "replayed", "executor_host_us_per_op", "profile", "warmup_ms", "programs_compiled_warmup",
-            "cold_first_ms", "warm_first_ms", "cold_warmup_ms", "warm_warmup_ms", "slowest_programs",
-            "programs_loaded_first", "cold_programs", "warm_programs"}
+            "replayed", "replay_void_reason", "executor_host_us_per_op", "profile", "warmup_ms",
+            "programs_compiled_warmup", "cold_first_ms", "warm_first_ms", "cold_warmup_ms", "warm_warmup_ms",
+            "slowest_programs", "programs_loaded_first", "cold_programs", "warm_programs"}
     for result in data.values():
         assert set(result) == keys
         assert "Conv2D" in result["profile"] or "_FusedConv2D" in result["profile"]
@@ -124,6 +124,7 @@ def test_bench_json_reports_compiles_and_latencies():
         assert result["steady_median_ms"] > 0 and result["steady_p90_ms"] >= result["steady_median_ms"]
         assert result["cold_first_ms"] > 0 and result["warm_first_ms"] > 0
         assert result["warmup_ms"] is None and result["cold_warmup_ms"] is None  # no --warmup
+    assert data["cpu"]["replay_void_reason"] == "the cpu backend does not record plans"
     if "webgl" in data:
         webgl = data["webgl"]
         assert webgl["programs_compiled_first"] + webgl["programs_loaded_first"] > 0 and webgl["compile_ms"] > 0
@@ -132,6 +133,7 @@ def test_bench_json_reports_compiles_and_latencies():
         assert webgl["warm_programs"]["loaded"] == webgl["cold_programs"]["compiled"] > 0
         assert data["webgl"]["texture_bytes"] > 0
         assert data["webgl"]["replayed"] and data["webgl"]["draws_per_call"] > 0
+        assert data["webgl"]["replay_void_reason"] is None
         assert data["webgl"]["host_us_per_op"] > 0
         # the fresh cold process compiled everything: its ten slowest, slowest first
         slowest = data["webgl"]["slowest_programs"]

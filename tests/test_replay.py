@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import engine
+from engine.errors import KernelError
 from tests.conftest import fixture_path
 from tests.test_graph import model_from_tf_graph, run_tf1
 
@@ -35,6 +36,18 @@ def test_replays_allocate_no_textures(webgl, rng):
     assert not np.array_equal(outputs[0], outputs[1])  # fresh inputs reach the replayed draws
 
 
+def test_replays_bind_textures_one_unit_at_a_time_without_multi_bind(webgl, rng, monkeypatch):
+    """Contexts older than GL 4.4 lack glBindTextures: replays bind each texture unit by itself."""
+    model = engine.load_graph_model(fixture_path("small_cnn"), backend="webgl")
+    cpu = engine.load_graph_model(fixture_path("small_cnn"), backend="cpu")
+    monkeypatch.setattr(model.backend.gl, "BindTextures", None)
+    shape = tuple(1 if d is None else d for d in model.inputs[0].shape)
+    for _ in range(4):
+        x = rng.random(shape, np.float32)
+        np.testing.assert_allclose(model.predict(x), cpu.predict(x), rtol=1e-4, atol=1e-5)
+    assert model.replays.last is not None
+
+
 def test_other_input_shapes_get_their_own_plan(webgl, rng):
     model = engine.load_graph_model(fixture_path("small_cnn"), backend="webgl")
     cpu = engine.load_graph_model(fixture_path("small_cnn"), backend="cpu")
@@ -58,19 +71,188 @@ def data_dependent_loop(p):
 
 
 @pytest.mark.tf
-@pytest.mark.parametrize("build", [random_noise, data_dependent_loop])
-def test_runs_that_depend_on_values_never_replay(webgl, build, rng):
-    x = rng.random((4, 40), np.float32)
-    graph, names, expected = run_tf1(build, {"x": x})
+def test_random_ops_never_replay(webgl, rng):
+    graph, names, _ = run_tf1(random_noise, {"x": rng.random((4, 40), np.float32)})
     model = model_from_tf_graph(graph, {"x": "x:0"}, {"out": names["out"]}, "webgl")
     for call in range(4):
         inputs = rng.random((4, 40), np.float32) * (call + 1)
         out = model.predict(inputs)
-        if build is data_dependent_loop:
-            want = inputs
-            while want.sum() < 1000.0:
-                want = want * 2.0 + 1.0
-            np.testing.assert_allclose(out, want, rtol=1e-5)
-        else:
-            assert np.all((out >= inputs * 2) & (out < inputs * 2 + 1))
+        assert np.all((out >= inputs * 2) & (out < inputs * 2 + 1))
     assert model.replays.last is None
+    assert model.replays.void_reason == "RandomUniform gives new values every call"
+
+
+# Sums of the loop's input (160 values) for which it runs 0, 1, 2, 3 or 4 times.
+LOOP_SUMS = {0: 1500.0, 1: 700.0, 2: 250.0, 3: 50.0, 4: -50.0}
+
+
+@pytest.mark.tf
+def test_control_flow_replays_while_it_takes_the_branches_it_was_recorded_with(webgl, rng):
+    """The loop's predicate, read on the CPU at every iteration, is a guard of the plan: calls that loop
+    as often as the recorded one replay; one that loops otherwise records again, and after three such
+    calls in a row the model stops replaying."""
+    graph, names, _ = run_tf1(data_dependent_loop, {"x": rng.random((4, 40), np.float32)})
+    model = model_from_tf_graph(graph, {"x": "x:0"}, {"out": names["out"]}, "webgl")
+    replayed, recordings = [], []
+    for loops in [2, 2, 2, 2, 1, 1, 3, 4, 0, 2, 2]:
+        x = (LOOP_SUMS[loops] / 160 + 0.2 * (rng.random((4, 40)) - 0.5)).astype(np.float32)
+        model.replays.last = None
+        out = model.predict(x)
+        replayed.append(model.replays.last is not None)
+        recordings.append(model.replays.recordings)
+        want = x
+        for _ in range(loops):
+            want = want * 2.0 + 1.0
+        np.testing.assert_allclose(out, want, rtol=1e-6)
+    assert replayed == [False, False, True, True, False, True, False, False, False, False, False]
+    assert recordings == [0, 1, 1, 1, 2, 2, 3, 4, 4, 4, 4]
+    assert model.replays.void_reason.startswith("its guards failed 3 calls in a row (control flow read [False]")
+
+
+def test_reading_many_values_on_the_cpu_voids_the_recording(webgl, rng):
+    """A guard on them would cost each replay a comparison of them all."""
+    backend = engine.backends.webgl.backend_for_thread()
+    x = rng.random((300,), np.float32)
+
+    def run(feeds):
+        doubled = backend.run("Mul", [feeds["x"], engine.tensor(np.float32(2))])[0]
+        doubled.numpy()
+        return [doubled]
+    results, plan = backend.record(run, {"x": engine.tensor(x)})
+    np.testing.assert_array_equal(results[0].numpy(), x * 2)
+    assert plan == "control flow reads on the CPU 300 values (a value of the GPU)"
+
+
+def selected_boxes(p):
+    """Boxes that never overlap, scored by column 4: non-max suppression keeps those scoring above 0.5,
+    as many as the input has. The kept boxes are gathered and scaled on the GPU again."""
+    import tensorflow as tf
+    boxes = p["x"][:, :4] * 1.0
+    scores = p["x"][:, 4] + 0.0
+    selected = tf.image.non_max_suppression(boxes, scores, max_output_size=8, iou_threshold=0.5,
+                                            score_threshold=0.5)
+    return {"boxes": tf.gather(boxes, selected) * 2.0 + 1.0, "selected": selected}
+
+
+def boxes_scored(rng, kept: int) -> np.ndarray:
+    """Eight disjoint boxes, `kept` of them (at random) scoring above 0.5."""
+    return boxes_kept_at(rng, rng.choice(8, kept, replace=False))
+
+
+def boxes_kept_at(rng, positions) -> np.ndarray:
+    """Eight disjoint boxes, those at `positions` scoring above 0.5."""
+    rows = np.arange(8, dtype=np.float32)[:, None]
+    scores = np.where(np.isin(np.arange(8), positions), 0.6 + 0.4 * rng.random(8), 0.4 * rng.random(8))
+    x = np.concatenate([rows, rows * 0, rows + 0.5, rows * 0 + 1, scores[:, None]], axis=1)
+    return x.astype(np.float32)
+
+
+@pytest.mark.tf
+def test_host_steps_replay_and_record_again_only_when_their_shape_changes(webgl, rng):
+    """Non-max suppression runs inside the replay as a host step; a call whose number of selected boxes
+    differs from the recording's runs the executor and records again. Every result is the executor's."""
+    graph, names, _ = run_tf1(selected_boxes, {"x": boxes_scored(rng, 3)})
+    model = model_from_tf_graph(graph, {"x": "x:0"}, names, "webgl")
+    kept = [3, 3, 3, 3, 5, 5, 5, 3, 3]
+    recordings, replayed = [], []
+    for count in kept:
+        x = boxes_scored(rng, count)
+        model.replays.last = None
+        got = model.predict(x)
+        replayed.append(model.replays.last is not None)
+        recordings.append(model.replays.recordings)
+        model.replays.paused = True
+        want = model.predict(x)
+        model.replays.paused = False
+        assert got["selected"].shape == (count,)
+        for key in want:
+            np.testing.assert_array_equal(got[key], want[key])
+        np.testing.assert_array_equal(got["boxes"], x[got["selected"], :4] * 2 + 1)
+    assert recordings == [0, 1, 1, 1, 2, 2, 2, 3, 3]
+    assert replayed == [False, False, True, True, False, True, True, False, True]
+
+
+def branch_on_selection(p):
+    import tensorflow as tf
+    selected = tf.image.non_max_suppression(p["x"][:, :4] * 1.0, p["x"][:, 4] + 0.0, max_output_size=8,
+                                            iou_threshold=0.5, score_threshold=0.5)
+    return {"out": tf.cond(tf.reduce_sum(selected) > 6, lambda: p["x"] * 2.0, lambda: p["x"] - 1.0)}
+
+
+@pytest.mark.tf
+def test_control_flow_on_a_host_value_guards_the_plan(webgl, rng):
+    """The branch depends on which boxes non-max suppression keeps (a value a host step computes):
+    calls that take the recorded branch replay, one that takes the other records again."""
+    graph, names, _ = run_tf1(branch_on_selection, {"x": boxes_scored(rng, 3)})
+    model = model_from_tf_graph(graph, {"x": "x:0"}, names, "webgl")
+    kept = [(0, 1, 2), (0, 1, 3), (1, 2, 3), (5, 6, 7), (4, 6, 7)]  # index sums 3, 4, 6, 18, 17
+    assert replays_equal_the_executor(model, [boxes_kept_at(rng, p) for p in kept]) == [False, False, True, False, True]
+    assert model.replays.recordings == 2
+
+
+def replays_equal_the_executor(model, inputs: list) -> list[bool]:
+    """Calls the model on each input (replayed where it can), asserting each result equals the executor's
+    bit for bit; returns which calls replayed."""
+    replayed = []
+    for x in inputs:
+        model.replays.last = None
+        got = model.predict(x)
+        replayed.append(model.replays.last is not None)
+        model.replays.paused = True
+        want = model.predict(x)
+        model.replays.paused = False
+        for key in (want if isinstance(want, dict) else [None]):
+            np.testing.assert_array_equal(got if key is None else got[key], want if key is None else want[key])
+    return replayed
+
+
+@pytest.mark.parametrize("name", ["lstm_cf1", "lstm_cf2"])
+def test_loops_over_shapes_replay_with_tensor_lists_as_host_steps(webgl, rng, name):
+    """v1 and v2 loops whose trip counts come from shapes; their TensorList ops run as host steps."""
+    model = engine.load_graph_model(fixture_path(name), backend="webgl")
+    shape = tuple(1 if d is None else d for d in model.inputs[0].shape)
+    assert replays_equal_the_executor(model, [rng.random(shape, np.float32) for _ in range(4)]) == \
+        [False, False, True, True]
+    assert model.replays.last.host_steps > 0
+
+
+def tensor_array_squares(p):
+    import tensorflow as tf
+    rows = tf.TensorArray(tf.float32, size=tf.shape(p["x"])[0]).unstack(p["x"] * 1.0)
+    squares = tf.TensorArray(tf.float32, size=tf.shape(p["x"])[0])
+    _, squares = tf.while_loop(lambda i, out: i < tf.shape(p["x"])[0],
+                               lambda i, out: (i + 1, out.write(i, tf.square(rows.read(i)) + 1.0)), [0, squares])
+    return {"out": squares.stack()}
+
+
+@pytest.mark.tf
+def test_tensor_arrays_are_made_anew_by_each_replay(webgl, rng):
+    """A TensorArray is mutable (each slot written once): every replay makes its own as a host step."""
+    x = rng.random((5, 3), np.float32)
+    graph, names, expected = run_tf1(tensor_array_squares, {"x": x})
+    model = model_from_tf_graph(graph, {"x": "x:0"}, names, "webgl")
+    np.testing.assert_allclose(model.predict(x), expected["out"], rtol=1e-6)
+    assert replays_equal_the_executor(model, [rng.random((5, 3), np.float32) for _ in range(3)]) == [False, True, True]
+
+
+def floor_divide(p):
+    import tensorflow as tf
+    return {"out": tf.cast(p["x"], tf.int32) // tf.cast(p["y"], tf.int32)}
+
+
+@pytest.mark.tf
+def test_a_host_step_that_fails_hands_the_call_to_the_executor(webgl, rng):
+    """Integer division by a divisor only the GPU holds runs as a host step; dividing by zero in a replay
+    raises the executor's error, naming the node, and the next call records again."""
+    x, y = rng.integers(-50, 50, 6).astype(np.float32), rng.integers(1, 9, 6).astype(np.float32)
+    graph, names, _ = run_tf1(floor_divide, {"x": x, "y": y})
+    model = model_from_tf_graph(graph, {"x": "x:0", "y": "y:0"}, names, "webgl")
+    for _ in range(3):
+        np.testing.assert_array_equal(model.predict({"x": x, "y": y}), x // y)
+    assert model.replays.last.host_steps == 1 and model.replays.recordings == 1
+    with pytest.raises(KernelError, match="floordiv.*Integer division by zero"):
+        model.predict({"x": x, "y": y * 0})
+    model.replays.last = None
+    for _ in range(2):
+        np.testing.assert_array_equal(model.predict({"x": x, "y": y + 1}), x // (y + 1))
+    assert model.replays.recordings == 2 and model.replays.last is not None

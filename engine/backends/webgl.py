@@ -34,7 +34,7 @@ from engine.backends.dry_run import DeferredDraw, DryRun, ThrowawayPool
 from engine.errors import GLError
 from engine.kernels.registry import BACKEND_NEUTRAL, Kernel, get_kernel
 from engine.tensors import Tensor
-from engine.webgl import parallel_jit, program_cache, shader_cache, shape_uniforms
+from engine.webgl import host_steps, parallel_jit, program_cache, shader_cache, shape_uniforms
 from engine.webgl.compiler import (
     VERTEX_SHADER, Layout, check_ranks, fragment_source, generic_fragment_source, structures,
 )
@@ -43,8 +43,8 @@ from engine.webgl.gl import GL, GL_TRIANGLES, Uniform
 from engine.webgl.program import CPUFallback, Program
 from engine.webgl.replay import UNREPEATABLE_OPS, OutputSlot, Recorder, Replay
 from engine.webgl.textures import (
-    GL_DTYPES, ComplexGLData, GLTensorData, TextureManager, decode_texels, pack_values, packed_geometry,
-    packed_texture_shape, read_texels, same_packing, texture_shape, write_texels,
+    GL_DTYPES, ComplexGLData, GLTensorData, TextureManager, decode_texels, packed_geometry, packed_texture_shape,
+    read_texels, same_packing, texels_of, texture_shape, write_texels,
 )
 
 log = logging.getLogger("tfgl.webgl")
@@ -158,6 +158,7 @@ class WebGLBackend(Backend):
         # (GL program, location) -> the value object last set there, by a draw or a replay: a shared
         # (shape-generic) program keeps its uniforms, so draws set only those that changed.
         self.uniform_values: dict[tuple, object] = {}
+        self.uniform_owner: object | None = None  # the replay that drew last, if nothing drew since
         self._framebuffers: dict[int, object] = {}
         self._uploads = _DeviceCache()
         self._logged_fallbacks: set[str] = set()
@@ -165,7 +166,8 @@ class WebGLBackend(Backend):
         self.recorder: Recorder | None = None
         self._dry: DryRun | None = None
         with self.current():
-            self.gl = GL(ctx.tfgl_proc_address)
+            self.gl = GL(ctx.tfgl_proc_address,
+                         multi_bind=ctx.version_code >= 440 or "GL_ARB_multi_bind" in ctx.extensions)
             self._driver = program_cache.Driver(ctx.info["GL_VENDOR"], ctx.info["GL_RENDERER"],
                                                 ctx.info["GL_VERSION"])
             # Warm-up's workers pay only where a driver cache hands their JIT output to this context:
@@ -241,14 +243,24 @@ class WebGLBackend(Backend):
 
     # -- dispatch -------------------------------------------------------------------------------------
     def call(self, kernel: Kernel, inputs: list, attrs: dict) -> list:
-        if self.recorder is not None and kernel.op in UNREPEATABLE_OPS:
-            self.recorder.void(f"{kernel.op} gives new values every call")
+        recorder = self.recorder
+        if recorder is None:
+            return self._call(kernel, inputs, attrs)
+        if kernel.op in UNREPEATABLE_OPS:
+            recorder.void(f"{kernel.op} gives new values every call")
+        outer, recorder.op = recorder.op, kernel.op
+        try:
+            return self._call(kernel, inputs, attrs)
+        finally:
+            recorder.op = outer
+
+    def _call(self, kernel: Kernel, inputs: list, attrs: dict) -> list:
         if kernel.backend == BACKEND_NEUTRAL:
             return as_outputs(kernel.fn(*inputs, **attrs))
         if kernel.backend == "webgl":
             cpu = get_kernel(kernel.op, "cpu")
             if cpu is not None and self._forward_to_cpu(inputs):
-                return run_cpu_kernel(cpu, inputs, attrs)
+                return self._run_cpu(cpu, inputs, attrs)
             try:
                 with self.current():
                     outputs = as_outputs(kernel.fn(self, *inputs, **attrs))
@@ -259,9 +271,16 @@ class WebGLBackend(Backend):
                 if cpu is None:
                     raise
                 self._note_fallback(kernel.op, str(reason))
-                return run_cpu_kernel(cpu, inputs, attrs)
+                return self._run_cpu(cpu, inputs, attrs)
         self._note_fallback(kernel.op, "no GL kernel")
-        return run_cpu_kernel(kernel, inputs, attrs)
+        return self._run_cpu(kernel, inputs, attrs)
+
+    def _run_cpu(self, kernel: Kernel, inputs: list, attrs: dict) -> list:
+        """A CPU kernel; while recording, a host step of the plan where its inputs depend on values."""
+        if self.recorder is None:
+            return run_cpu_kernel(kernel, inputs, attrs)
+        with self.current():
+            return host_steps.run_recorded(self, self.recorder, kernel, inputs, attrs)
 
     def run_on_cpu(self, op: str, inputs: list, attrs: dict | None = None) -> list[Tensor]:
         """Runs the op's CPU kernel directly: for data with no texture form (strings, complex), which
@@ -340,8 +359,12 @@ class WebGLBackend(Backend):
             return self._in_layout(data, tensor.shape, packed)
         if tensor.dtype not in GL_DTYPES:
             raise CPUFallback(f"{tensor.dtype} tensors stay on the CPU")
-        values = tensor.numpy()
-        data = self._upload(values.reshape(upload_shape) if packed and upload_shape else values, tensor.dtype, packed)
+        host = host_steps.host_value(self, tensor) if self.recorder is not None else None
+        values = tensor.numpy() if host is None else host.values
+        shape = upload_shape if packed and upload_shape else tensor.shape
+        data = self._upload(values.reshape(shape), tensor.dtype, packed, record=host is None)
+        if host is not None:  # a replay uploads the value its host step computes then
+            host_steps.record_upload(self.recorder, host, shape, data)
         self._keep_upload(tensor, data)
         return data
 
@@ -391,11 +414,7 @@ class WebGLBackend(Backend):
                               tuple(values.shape) if packed else None)
         if self._dry is not None:  # a dry run computes nothing from the values
             return result
-        if packed:
-            flat = pack_values(values, rows, cols)
-        else:
-            flat = np.zeros(rows * cols, np.float32)
-            flat[:values.size] = values.reshape(-1)
+        flat = texels_of(values, rows, cols, packed)
         with self.current():
             write_texels(texture, flat)
         if self.recorder is not None and record:
@@ -409,13 +428,18 @@ class WebGLBackend(Backend):
             # Zeros, not a dry texture's garbage: a value read on the CPU may size later work.
             texels = data.rows * data.cols * (4 if data.packed else 1)
             return decode_texels(np.zeros(texels, np.float32), data.packed_shape, data.size, data.dtype)
+        raw = self.read_back(data)
+        if self.recorder is not None:  # the recorded plan holds for this value only
+            host_steps.guard_texture(self.recorder, data, raw)
+        return decode_texels(raw, data.packed_shape, data.size, data.dtype)
+
+    def read_back(self, data: GLTensorData) -> np.ndarray:
+        """The texture's raw texels (a download that a recording allows: a host step's input)."""
         with self.current():
             raw = read_texels(data.texture)
             self.check_error("download")
         self.stats.downloads += 1
-        if self.recorder is not None:
-            self.recorder.void("a value is read back to the CPU during the run")
-        return decode_texels(raw, data.packed_shape, data.size, data.dtype)
+        return raw
 
     def check_error(self, where: str) -> None:
         error = self.ctx.error
@@ -475,7 +499,7 @@ class WebGLBackend(Backend):
         else:
             self.stats.draws += 1
         if self.recorder is not None:
-            self.recorder.steps.append(("draw", fbo, textures, self.gl, compiled.program, uniforms))
+            self.recorder.steps.append(("draw", fbo, textures, compiled.program, uniforms))
         if dry is not None or not compiled.drawn:  # a dry run draws only programs or variants new to it
             self._first_drawn(compiled, program.name, layouts_summary(layouts, output_layout), started)
         return result
@@ -487,6 +511,7 @@ class WebGLBackend(Backend):
         gl = self.gl
         gl.UseProgram(compiled.program)
         gl.BindVertexArray(gl.empty_vao)
+        self.uniform_owner = None  # a replay's skipped uniform sets assume only it drew since its last run
         last = self.uniform_values
         for setter, location, count, values in uniforms:
             key = (compiled.program, location)
@@ -594,9 +619,9 @@ class WebGLBackend(Backend):
         return fbo
 
     # -- replayed plans -------------------------------------------------------------------------------
-    def record(self, run, feeds: dict) -> tuple[list[Tensor], Replay | None]:
+    def record(self, run, feeds: dict) -> tuple[list[Tensor], Replay | str]:
         """Runs `run(feeds on the GPU)` once, recording it; returns its outputs (read back), and the
-        Replay for later calls with feeds of these shapes, or None if this run cannot be replayed."""
+        Replay for later calls with feeds of these shapes, or why this run cannot be replayed."""
         recorder, shared = Recorder(), self.textures
         pool = TextureManager(self.ctx)
         with self.current():
@@ -612,7 +637,7 @@ class WebGLBackend(Backend):
         if recorder.void_reason is not None:
             log.info("not replaying: %s", recorder.void_reason)
             pool.merge_into(shared)
-            return results, None
+            return results, recorder.void_reason
         return results, Replay(self, recorder, slots, pool)
 
     def feeds_on_gpu(self, feeds: dict, recorder: Recorder | None = None) -> dict:
@@ -633,6 +658,9 @@ class WebGLBackend(Backend):
         return Tensor(None, tensor.dtype, tensor.shape, device=data)
 
     def _output_slot(self, tensor: Tensor) -> OutputSlot:
+        host = host_steps.host_value(self, tensor)
+        if host is not None:
+            return OutputSlot(None, None, tensor.size, tensor.dtype, tensor.shape, host_slot=host.slot)
         data = self.gl_data(tensor)
         if tensor.has_values() or data is None:
             return OutputSlot(None, None, tensor.size, tensor.dtype, tensor.shape, tensor.numpy().copy())

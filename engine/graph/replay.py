@@ -1,9 +1,14 @@
 """When model calls replay: the first call with given input shapes runs the executor (compiling
 programs, uploading weights; compiling them ahead in parallel first where the backend can, unless
 warmup() did: engine/graph/warmup.py), the second records its draws on backends that can (WebGL),
-later ones replay the recording (engine/webgl/replay.py). TFGL_REPLAY=0 turns replays off."""
+later ones replay the recording (engine/webgl/replay.py). A replay whose guard fails (a host step's
+output took another shape, a value read on the CPU another value: engine/webgl/host_steps.py) hands
+its call to the executor, recording again; a plan is recorded again only then. Calls whose guards
+fail MAX_MISSES_IN_A_ROW times in a row (control flow that depends on the inputs' values) stop
+replaying: each miss costs a recording on top of the executor. TFGL_REPLAY=0 turns replays off."""
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import weakref
@@ -12,9 +17,16 @@ from collections.abc import Mapping, Sequence
 from engine.graph.plan import TensorKey
 from engine.graph.warmup import compile_ahead, compiles_ahead_on_first_call
 from engine.tensors import Tensor
+from engine.webgl.host_steps import ReplayMiss
 
-# a call's state before it has a recording: compiled ahead by warmup(), run once, never recordable
-_WARMED, _SEEN, _NEVER = "warmed", "seen", "never"
+log = logging.getLogger("tfgl.replay")
+MAX_MISSES_IN_A_ROW = 3
+# a call's state before it has a recording: compiled ahead by warmup(), run once
+_WARMED, _SEEN = "warmed", "seen"
+
+
+class _Unreplayable(str):
+    """A call that never replays, and why (what voided its recording)."""
 
 
 def replay_enabled() -> bool:
@@ -29,6 +41,9 @@ class Replays:
         self._lock = threading.Lock()
         self.last = None  # the Replay the latest replayed call used (benchmarks read its timings)
         self.paused = False  # benchmarks time the executor path with replays paused
+        self.void_reason: str | None = None  # why the latest call that tried to record cannot replay
+        self.recordings = 0   # plans recorded, first ones and those recorded again after a guard failed
+        self._misses: dict[tuple, int] = {}  # calls in a row whose guards failed, per backend and key
 
     def run(self, executor, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey], backend) -> list[Tensor]:
         if getattr(backend, "record", None) is None or not replay_enabled() or backend.profile is not None or \
@@ -36,19 +51,36 @@ class Replays:
             return executor.run(feeds, fetches, backend)
         entries, key = self._entries(backend), _key(executor, feeds, fetches)
         entry = entries.get(key)
-        if entry in (None, _WARMED, _NEVER):
+        if entry is None or entry == _WARMED or isinstance(entry, _Unreplayable):
             if entry is None and compiles_ahead_on_first_call(backend):
                 compile_ahead(backend, lambda on_gpu: executor.run(on_gpu, fetches, backend), feeds, run_on_zeros=False)
-            entries[key] = entry if entry == _NEVER else _SEEN
+            entries[key] = entry if isinstance(entry, _Unreplayable) else _SEEN
             # Feeds go to the GPU as a recording takes them, so every call compiles the same programs.
             return executor.run(backend.feeds_on_gpu(feeds), fetches, backend)
         if entry == _SEEN:
-            results, replay = backend.record(lambda on_gpu: executor.run(on_gpu, fetches, backend), feeds)
-            entries[key] = replay if replay is not None else _NEVER
-            return results
-        arrays = entry.run({k: t.numpy() for k, t in feeds.items()})
+            return self._record(entries, key, executor, feeds, fetches, backend)
+        try:
+            arrays = entry.run({k: t.numpy() for k, t in feeds.items()})
+        except ReplayMiss as miss:
+            entry.discard()
+            misses = self._misses[id(backend), key] = self._misses.get((id(backend), key), 0) + 1
+            if misses < MAX_MISSES_IN_A_ROW:
+                log.info("recording again: %s", miss)
+                return self._record(entries, key, executor, feeds, fetches, backend)
+            entries[key] = self.void_reason = _Unreplayable(f"its guards failed {misses} calls in a row ({miss})")
+            log.info("not replaying: %s", self.void_reason)
+            return executor.run(backend.feeds_on_gpu(feeds), fetches, backend)
+        self._misses.pop((id(backend), key), None)
         self.last = entry
         return [Tensor(a, slot.dtype) for a, slot in zip(arrays, entry.outputs)]
+
+    def _record(self, entries: dict, key: tuple, executor, feeds, fetches, backend) -> list[Tensor]:
+        entries[key] = _SEEN  # until the recording succeeds (a call that raises records on the next)
+        results, plan = backend.record(lambda on_gpu: executor.run(on_gpu, fetches, backend), feeds)
+        self.recordings += 1
+        entries[key] = _Unreplayable(plan) if isinstance(plan, str) else plan
+        self.void_reason = plan if isinstance(plan, str) else None
+        return results
 
     def warmed(self, executor, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey], backend) -> None:
         """Notes that warmup() compiled these calls' programs: their first call need not compile ahead."""
@@ -65,6 +97,7 @@ class Replays:
                     if hasattr(entry, "discard"):
                         entry.discard()
             self._by_backend.clear()
+            self._misses.clear()
 
 
 def _key(executor, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey]) -> tuple:

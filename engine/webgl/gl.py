@@ -29,6 +29,9 @@ GL_PROGRAM_BINARY_LENGTH = 0x8741
 GL_PROGRAM_BINARY_RETRIEVABLE_HINT = 0x8257
 GL_NUM_PROGRAM_BINARY_FORMATS = 0x87FE
 GL_TRIANGLES = 0x0004
+GL_FRAMEBUFFER = 0x8D40
+GL_TEXTURE0 = 0x84C0
+GL_TEXTURE_2D = 0x0DE1
 
 _int, _uint, _ptr = ctypes.c_int, ctypes.c_uint, ctypes.c_void_p
 _intp, _charp = ctypes.POINTER(ctypes.c_int), ctypes.c_char_p
@@ -57,6 +60,11 @@ _SIGNATURES: dict[str, tuple] = {
     "glGenVertexArrays": (None, _int, ctypes.POINTER(_uint)),
     "glBindVertexArray": (None, _uint),
     "glDrawArrays": (None, _uint, _int, _int),
+    # what replays bind themselves (engine/webgl/replay.py), without moderngl's per-call extras
+    "glBindFramebuffer": (None, _uint, _uint),
+    "glViewport": (None, _int, _int, _int, _int),
+    "glActiveTexture": (None, _uint),
+    "glBindTexture": (None, _uint, _uint),
     **{f"glUniform{n}{kind}v": (None, _int, _int, ctypes.POINTER(ctype))
        for n in (1, 2, 3, 4) for kind, ctype in (("f", ctypes.c_float), ("i", _int), ("ui", _uint))},
 }
@@ -112,14 +120,19 @@ def _flatten(value):
 
 
 class GL:
-    """The GL entry points tfgl's own program objects need, for the context current when made."""
+    """The GL entry points tfgl's own program objects need, for the context current when made.
+    `BindTextures` (GL 4.4's multi-bind: a draw's textures in one call) is None where the context
+    lacks it."""
 
-    def __init__(self, proc_address: Callable[[str], int]):
+    def __init__(self, proc_address: Callable[[str], int], multi_bind: bool = False):
         for name, (restype, *argtypes) in _SIGNATURES.items():
             address = proc_address(name)
             if not address:
                 raise GLError(f"the GL driver has no {name}")
             setattr(self, name[2:], ctypes.CFUNCTYPE(restype, *argtypes)(address))
+        # Drivers hand out entry points for functions the context may not support: ask the context.
+        address = proc_address("glBindTextures") if multi_bind else 0
+        self.BindTextures = ctypes.CFUNCTYPE(None, _uint, _int, ctypes.POINTER(_uint))(address) if address else None
         vao = _uint()
         self.GenVertexArrays(1, ctypes.byref(vao))
         self.empty_vao = vao.value

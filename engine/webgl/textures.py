@@ -113,6 +113,15 @@ def pack_values(values: np.ndarray, rows: int, cols: int) -> np.ndarray:
     return out
 
 
+def texels_of(values: np.ndarray, rows: int, cols: int, packed: bool) -> np.ndarray:
+    """Host values as the float32 texels of their rows x cols texture, zero padded (packed: pack_values)."""
+    if packed:
+        return pack_values(values, rows, cols)
+    flat = np.zeros(rows * cols, np.float32)
+    flat[:values.size] = values.reshape(-1)
+    return flat
+
+
 def unpack_values(raw: np.ndarray, shape: Sequence[int]) -> np.ndarray:
     """The inverse of pack_values: the flat row-major values of a packed texture's tensor."""
     batch, r, c = packed_geometry(shape)

@@ -1,13 +1,15 @@
 """GL kernels of the arithmetic family (binary elementwise with broadcasting)."""
 from __future__ import annotations
 
+import numpy as np
+
 from engine.kernels.registry import KernelTable
 from engine.kernels.webgl.common import binary
-from engine.tensors import alias
+from engine.tensors import Tensor, alias
 from engine.webgl.program import CPUFallback
 
 KERNELS = KernelTable()
-
+_INT_DIVISION = "arithmetic/int_division.glsl"
 
 
 @KERNELS.define("Add", "AddV2")
@@ -40,11 +42,22 @@ def add_n(backend, *inputs):
     return total
 
 
+def _division(backend, a: Tensor, b: Tensor, shader: str) -> Tensor:
+    """Integer tensors divide exactly on the GPU (as TF.js's int division) once their divisor is known
+    to hold no zero, which is an error as on the CPU and in TensorFlow: a divisor still on the GPU runs
+    the CPU kernel, which can check it."""
+    if a.dtype != "int32":
+        return binary(backend, a, b, shader)
+    if not b.has_values():
+        raise CPUFallback("an integer divisor on the GPU cannot be checked for zeros")
+    if np.any(b.numpy() == 0):
+        raise ValueError("Integer division by zero")
+    return binary(backend, a, b, shader, libs=(_INT_DIVISION,))
+
+
 @KERNELS.define("RealDiv", "Div")
 def div(backend, a, b):
-    if a.dtype == "int32":
-        raise CPUFallback("integer division checks for zero divisors")
-    return binary(backend, a, b, "arithmetic/div.glsl")
+    return _division(backend, a, b, "arithmetic/div.glsl")
 
 
 @KERNELS.define("DivNoNan")
@@ -54,9 +67,7 @@ def div_no_nan(backend, a, b):
 
 @KERNELS.define("FloorDiv")
 def floor_div(backend, a, b):
-    if a.dtype == "int32":
-        raise CPUFallback("integer division checks for zero divisors")
-    return binary(backend, a, b, "arithmetic/floor_div.glsl")
+    return _division(backend, a, b, "arithmetic/floor_div.glsl")
 
 
 @KERNELS.define("Maximum")
@@ -83,13 +94,9 @@ def squared_difference(backend, a, b):
 
 @KERNELS.define("Mod")
 def mod(backend, a, b):
-    if a.dtype == "int32":
-        raise CPUFallback("integer division checks for zero divisors")
-    return binary(backend, a, b, "arithmetic/mod.glsl")
+    return _division(backend, a, b, "arithmetic/mod.glsl")
 
 
 @KERNELS.define("FloorMod")
 def floor_mod(backend, a, b):
-    if a.dtype == "int32":
-        raise CPUFallback("integer division checks for zero divisors")
-    return binary(backend, a, b, "arithmetic/floor_mod.glsl")
+    return _division(backend, a, b, "arithmetic/floor_mod.glsl")

@@ -223,19 +223,20 @@ def unary(backend: WebGLBackend, x: Tensor, shader: str, out_dtype: str | None =
 
 
 def binary(backend: WebGLBackend, a: Tensor, b: Tensor, shader: str, out_dtype: str | None = None,
-           defines: dict | None = None, commutative: bool = False) -> Tensor:
-    """Runs `shader` (defining `float binary_op(float, float)`) with broadcasting. A `commutative` op
-    takes the larger operand first, so that x op s and s op x share a program."""
+           defines: dict | None = None, commutative: bool = False, libs: tuple[str, ...] = ()) -> Tensor:
+    """Runs `shader` (defining `float binary_op(float, float)`, with the functions of `libs`) with
+    broadcasting. A `commutative` op takes the larger operand first, so that x op s and s op x share
+    a program."""
     require_gl_dtypes(a, b)
     if commutative and math.prod(a.shape) < math.prod(b.shape):
         a, b = b, a
     shape = broadcast_shape(a.shape, b.shape)
     defines = {**integer_define((shader,), a.dtype), **(defines or {})}
     if (out_dtype or a.dtype) == "float32":
-        result = packed.elementwise(backend, [a, b], shader, (shader,), shape, defines)
+        result = packed.elementwise(backend, [a, b], shader, (*libs, shader), shape, defines)
         if result is not None:
             return result
-    program = Program(shader, (shader, "templates/binary.glsl"), ("A", "B"), defines, shape_uniforms=True)
+    program = Program(shader, (*libs, shader, "templates/binary.glsl"), ("A", "B"), defines, shape_uniforms=True)
     return run_elementwise(backend, program, [a, b], shape, out_dtype or a.dtype)
 
 
