@@ -73,3 +73,17 @@ def convert(*args: str) -> None:
     """Runs `tfgl convert` in-process; --debug so a failure shows its traceback."""
     from engine.cli import main
     assert main(["--debug", "convert", *args]) == 0
+
+
+@pytest.fixture
+def no_string_uploads(monkeypatch):
+    """On webgl, fails a test that uploads a string tensor to a texture."""
+    if "webgl" not in engine.available_backends():
+        return
+    backend = engine.get_backend("webgl")
+    upload = type(backend)._upload
+
+    def checked(self, values, dtype, *args, **kwargs):
+        assert dtype != "string" and values.dtype != object, "a string tensor was uploaded"
+        return upload(self, values, dtype, *args, **kwargs)
+    monkeypatch.setattr(type(backend), "_upload", checked)

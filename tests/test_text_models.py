@@ -33,20 +33,6 @@ def assert_outputs(got: dict, want: dict) -> None:
     np.testing.assert_allclose(got["bag"], want["bag"], rtol=1e-6, atol=1e-6)
 
 
-@pytest.fixture
-def no_string_uploads(monkeypatch):
-    """On webgl, fails a test that uploads a string tensor to a texture."""
-    if "webgl" not in engine.available_backends():
-        return
-    backend = engine.get_backend("webgl")
-    upload = type(backend)._upload
-
-    def checked(self, values, dtype, *args, **kwargs):
-        assert dtype != "string" and values.dtype != object, "a string tensor was uploaded"
-        return upload(self, values, dtype, *args, **kwargs)
-    monkeypatch.setattr(type(backend), "_upload", checked)
-
-
 def test_text_model_matches_tensorflow(backend, reference, no_string_uploads):
     model = engine.load_graph_model(FIXTURE, backend=backend)
     assert [(i.name, i.dtype) for i in model.inputs] == [("text", "string")]  # the table is no input

@@ -20,20 +20,6 @@ def strings(*texts) -> np.ndarray:
 TEXTS = strings("hello world", "", " a  b ", "café, 日本語", "one", "\x00x\x00", b"\xff\xfe bad utf-8")
 
 
-@pytest.fixture
-def no_string_uploads(monkeypatch):
-    """On webgl, fails a test that uploads a string tensor to a texture."""
-    if "webgl" not in engine.available_backends():
-        return
-    backend = engine.get_backend("webgl")
-    upload = type(backend)._upload
-
-    def checked(self, values, dtype, *args, **kwargs):
-        assert dtype != "string" and values.dtype != object, "a string tensor was uploaded"
-        return upload(self, values, dtype, *args, **kwargs)
-    monkeypatch.setattr(type(backend), "_upload", checked)
-
-
 @pytest.mark.parametrize("delimiter", [" ", ", ", "", "é"])
 @pytest.mark.parametrize("skip_empty", [True, False])
 def test_string_split(backend, no_string_uploads, delimiter, skip_empty):
