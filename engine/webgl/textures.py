@@ -150,7 +150,7 @@ def padded_side(n: int, max_size: int) -> int:
     milliseconds each, on the drawing thread), so a shape-generic program met those combinations across
     a model; with every side a non-power of two it compiles once. The texels past n are never read or
     drawn (framebuffers' viewports cover n): one more row or column (under 1% from 128 texels up), two
-    more where a side is 1 texel (a vector's texture: three times its few bytes)."""
+    more where a side is 1 texel (a vector's one-row texture takes three times its size)."""
     padded = 3 if n == 1 else n + 1 if is_power_of_two(n) else n
     return padded if padded <= max_size else n
 
