@@ -43,8 +43,8 @@ from engine.webgl.gl import GL, GL_TRIANGLES, Uniform
 from engine.webgl.program import CPUFallback, Program
 from engine.webgl.replay import UNREPEATABLE_OPS, OutputSlot, Recorder, Replay
 from engine.webgl.textures import (
-    GL_DTYPES, ComplexGLData, GLTensorData, TextureManager, decode_texels, packed_geometry, packed_texture_shape,
-    read_texels, same_packing, texels_of, texture_shape, write_texels,
+    GL_DTYPES, ComplexGLData, GLTensorData, TextureManager, decode_texels, is_power_of_two, packed_geometry,
+    packed_texture_shape, read_texels, same_packing, texels_of, texture_shape, write_texels,
 )
 
 log = logging.getLogger("tfgl.webgl")
@@ -83,9 +83,9 @@ class _Compiled:
     program: int                  # the GL program object (engine/webgl/gl.py)
     uniforms: dict[str, Uniform]  # its active uniforms
     source: str                   # its fragment shader, for warm-up's workers (parallel_jit.py)
-    drawn: bool = False           # the driver finishes compiling at the first draw (llvmpipe JITs there)
-    # driver_variant()s a dry run has drawn: a shape-generic program meets textures of many sizes
-    dry_variants: set = field(default_factory=set)
+    # driver_variant()s drawn, or handed to warm-up's workers: the driver finishes compiling at each
+    # one's first draw (llvmpipe JITs there), and a shape-generic program meets textures of many sizes
+    variants: set = field(default_factory=set)
     # Loaded from tfgl's program binaries: the driver's JIT output is cached beside them (written by the
     # same first draw), so warm-up's workers would only load it a second time.
     from_binary: bool = False
@@ -116,7 +116,7 @@ def driver_variant(textures: list) -> tuple[bool, ...]:
     """What of a draw's textures a driver compiles into the shader: llvmpipe keys its JIT output on
     whether each sampled texture's width and height are powers of two (textures.padded_side keeps them
     all one way where they fit)."""
-    return tuple(n & (n - 1) == 0 for texture in textures for n in texture.size)
+    return tuple(is_power_of_two(n) for texture in textures for n in texture.size)
 
 
 def _spec(texture) -> tuple[int, int, int]:
@@ -477,12 +477,12 @@ class WebGLBackend(Backend):
         size = int(np.prod(out_shape, dtype=np.int64))
         result = GLTensorData(self, output, rows, cols, size, out_dtype, out_shape if packed else None)
         textures = [d.texture for d in datas]
+        variant = driver_variant(textures)
+        new_variant = variant not in compiled.variants
+        compiled.variants.add(variant)
         dry = self._dry
-        if dry is not None:
-            variant = driver_variant(textures)
-            if variant in compiled.dry_variants:
-                return result
-            compiled.dry_variants.add(variant)
+        if dry is not None and not new_variant:  # a dry run draws only what the driver has not compiled
+            return result
         uniforms = shape_values + [u for u in (_uniform_value(compiled, name, value)
                                                for name, value in (program.uniforms or {}).items()) if u is not None]
         if dry is not None and dry.deferred is not None and not compiled.from_binary:
@@ -500,7 +500,7 @@ class WebGLBackend(Backend):
             self.stats.draws += 1
         if self.recorder is not None:
             self.recorder.steps.append(("draw", fbo, textures, compiled.program, uniforms))
-        if dry is not None or not compiled.drawn:  # a dry run draws only programs or variants new to it
+        if new_variant:
             self._first_drawn(compiled, program.name, layouts_summary(layouts, output_layout), started)
         return result
 
@@ -521,11 +521,9 @@ class WebGLBackend(Backend):
         gl.DrawArrays(GL_TRIANGLES, 0, 3)
 
     def _first_drawn(self, compiled: _Compiled, name: str, layouts: str, started: float, link_ms: float = 0.0) -> None:
-        """Counts a program's compile time: its link and its first draw call, in which llvmpipe JITs the
-        shader on the calling thread (or a dry run's first draw of a new driver variant). No finish():
-        that would count the draw's math as compile time and stall the host behind the GPU at every new
-        program of a first call."""
-        compiled.drawn = True
+        """Counts a program's compile time: its link and its first draw call of a driver variant, in which
+        llvmpipe JITs the shader on the calling thread. No finish(): that would count the draw's math as
+        compile time and stall the host behind the GPU at every new program of a first call."""
         ms = link_ms + (time.perf_counter() - started) * 1e3
         self.stats.compile_ms += ms
         self.stats.program_compiles.append((name, layouts, ms))
