@@ -23,7 +23,6 @@ class Backend:
     # op -> [calls, ms] while profiling (engine.bench.profile_ops); each op then waits for its result
     profile: dict | None = None
 
-
     def __init__(self) -> None:
         # (id(kernel), id(attrs)) -> (attrs, the kwargs `run` passes): see _checked_attrs
         self._attrs_checked: dict[tuple[int, int], tuple[dict, dict]] = {}
