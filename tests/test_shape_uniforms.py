@@ -234,6 +234,31 @@ def test_a_family_shares_one_program_by_default_and_matches_the_cpu(monkeypatch,
         np.testing.assert_allclose(out[0], expected[0], rtol=1e-6, atol=1e-6)
 
 
+def test_tiny_inputs_share_one_program_whatever_their_textures(monkeypatch):
+    """A detector's tail concatenates a few values laid out in one-row, one-column and square
+    textures: at a few thousand values each read may divide, and they all share one program."""
+    column, row = floats(17, 1), floats(1, 17)
+
+    def run(backend):
+        outputs = []
+        with backend.session():
+            for pair in [(column, column), (row.reshape(17), row.reshape(17)), (floats(1, 1), floats(1, 1))]:
+                a, b = (Tensor(v, "float32") for v in pair)
+                backend.texture_of(a)
+                backend.texture_of(b)
+                rows = a.shape[0] if a.rank == 2 else 17
+                views = [alias(t, (rows, t.size // rows)) for t in (a, b)]
+                outputs.append(backend.run("ConcatV2", [*views, Tensor(axis(1), "int32")])[0].numpy())
+        return outputs, programs_named(backend, "concat")
+
+    outputs, count = in_new_backend(monkeypatch, None, run)
+    assert count == 1
+    expected = [np.concatenate([column, column], 1), np.concatenate([row.reshape(17, 1)] * 2, 1)]
+    np.testing.assert_array_equal(outputs[0], expected[0])
+    np.testing.assert_array_equal(outputs[1], expected[1])
+    assert outputs[2].shape == (1, 2)
+
+
 def test_broadcasts_keep_a_program_per_shape_and_a_result_laid_out_as_its_shape(monkeypatch):
     """A broadcasting elementwise op divides coordinates: per shape by default. Its program runs on
     fewer dims, into the texture the output's own shape gets."""
@@ -279,8 +304,9 @@ def test_indices_past_what_float_division_holds_exactly_get_programs_per_shape()
 @pytest.mark.parametrize("setting, programs", [(None, 2), ("1", 1)])
 def test_programs_whose_reads_would_divide_stay_per_shape_by_default(monkeypatch, setting, programs):
     """A concat of views whose rows are not their textures' rows reads them by flat index: a
-    division by a uniform per read, so by default a program per shape."""
-    sources = [(floats(2, 6), floats(3, 5)), (floats(4, 10), floats(5, 3))]
+    division by a uniform per read, so by default a program per shape (past the tiny bound)."""
+    sources = [(floats(64, 96), floats(96, 5)), (floats(80, 100), floats(100, 3))]
+    assert all(x.size > shape_uniforms.TINY_VALUES for x, _ in sources)
 
     def run(backend):
         outputs = []

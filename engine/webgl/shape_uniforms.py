@@ -111,6 +111,9 @@ def output_structure(shape, rows: int, cols: int, packed: bool, coords: bool = T
                      units=_units(shape, True), padded=rows * cols != texels)
 
 
+TINY_VALUES = 4096
+
+
 def input_structure(shape, rows: int, cols: int, packed: bool, out_shape, out_rows: int, out_cols: int,
                     out_packed: bool, at_out: bool = True, coords: bool = True, flat: bool = True,
                     blind: bool = False) -> Structure:
@@ -125,14 +128,19 @@ def input_structure(shape, rows: int, cols: int, packed: bool, out_shape, out_ro
     units, one_row = _units(shape, packed), rows == 1
     if not packed:
         coords = coords or reads == BROADCAST
-        natural = natural and coords and not blind
+        # A few values read at any cost per read still cost nothing measurable per draw: their layouts
+        # all take the general addressing, so the small tails of models (a detector's boxes and scores in
+        # 1-row, 1-column and square textures) share programs.
+        tiny = prod(shape) <= TINY_VALUES
+        natural = natural and coords and not blind and not tiny
+        one_row = one_row and not tiny
         # Only a broadcast read needs its unit dims folded; at coordinates inside the shape a unit dim's
         # is 0, and folding it would save one multiply by its (zero) stride for a program of its own.
         if reads != BROADCAST:
             units = (False,) * len(shape)
         addressed = flat or reads in (SAME_INDEX, SCALAR) or (coords and not natural)
         return Structure(len(shape), False, one_row and addressed and not blind, natural, reads, units=units,
-                         divides=addressed and not one_row and reads != SCALAR and not blind)
+                         divides=addressed and not one_row and reads != SCALAR and not blind and not tiny)
     return Structure(len(shape), packed, one_row, natural, reads, units=units)
 
 
