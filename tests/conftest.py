@@ -13,17 +13,15 @@ FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 
 def check_gl_error(where: str) -> None:
     """Raises GLError if this thread's WebGL context has a GL error set (reading it clears it)."""
-    gl = engine.backends.webgl.backend_for_thread()
-    with gl.current():
-        gl.check_error(where)
+    engine.backends.webgl.check_thread_error(where)
 
 
 @pytest.fixture(autouse=True)
 def gl_error_check(request):
     """Every test starts and ends with no GL error on this thread's context, as moderngl's own ctx
-    fixture checks: autouse, so it covers the backend and webgl fixtures and the tests that reach
-    the GPU without them (the default backend), and no test can forget it. The main thread's
-    WebGL backend already exists (BACKENDS made it), so this creates no context."""
+    fixture checks: autouse, so it covers the tests that reach the GPU without a backend fixture (the
+    default backend), and no test can forget it. The main thread's WebGL backend already exists
+    (BACKENDS made it), so this creates no context."""
     if "webgl" not in BACKENDS:
         yield
         return
@@ -32,10 +30,11 @@ def gl_error_check(request):
     check_gl_error(request.node.nodeid)
 
 
-@pytest.fixture(params=BACKENDS)
-def backend(request):
-    """Each test runs on every backend this machine has (webgl on Mesa llvmpipe in CI)."""
-    return request.param
+@pytest.fixture
+def backend(tfgl_backend):
+    """Each test runs on every backend this machine has (webgl on Mesa llvmpipe in CI), or those of
+    --tfgl-backends: tfgl's own pytest plugin (engine/pytest_plugin.py) parametrizes it."""
+    return tfgl_backend
 
 
 @pytest.fixture

@@ -31,10 +31,7 @@ def conv_bn_relu6(p):
     return {"act": act, "out": dense}
 
 
-@pytest.mark.parametrize("backend", ["cpu", "webgl"])
-def test_fused_chains_match_tensorflow_and_keep_intermediates(backend, request):
-    if backend == "webgl":
-        request.getfixturevalue("webgl")
+def test_fused_chains_match_tensorflow_and_keep_intermediates(backend):
     feeds = {"x": RNG.normal(size=(1, 6, 6, 4)).astype(np.float32)}
     graph, names, expected = run_tf1(conv_bn_relu6, feeds)
     model = model_from_tf_graph(graph, {"x": "x:0"}, {"out": names["out"]}, backend)
@@ -81,12 +78,9 @@ def fuse_like_the_official_converter(graph_def) -> None:
         graph_def.node.remove(bias)
 
 
-@pytest.mark.parametrize("backend", ["cpu", "webgl"])
-def test_pads_fold_into_already_fused_convolutions(backend, request):
+def test_pads_fold_into_already_fused_convolutions(backend):
     """The official converter's tf.keras MobileNetV2: Pad -> FusedDepthwiseConv2dNative / _FusedConv2D (VALID,
     strided) loses its Pad to EXPLICIT padding as the unfused ops do."""
-    if backend == "webgl":
-        request.getfixturevalue("webgl")
     from google.protobuf.json_format import MessageToDict
     feeds = {"x": RNG.normal(size=(1, 9, 8, 4)).astype(np.float32)}
     graph, names, expected = run_tf1(padded_strided_convs, feeds)

@@ -18,7 +18,6 @@ def _inputs(model, rng, count):
     return [rng.random(shape, np.float32) for _ in range(count)]
 
 
-@pytest.mark.parametrize("backend", ["webgl", "cpu"])
 def test_one_model_from_several_threads(webgl, backend, rng):
     path = fixture_path("mobilenet_v2")
     model = engine.load_graph_model(path, backend=backend)

@@ -697,6 +697,14 @@ def available() -> bool:
     return backend_for_thread() is not None
 
 
+def check_thread_error(where: str) -> None:
+    """Raises GLError if this thread's context holds a GL error (reading it clears it); no-op without GL."""
+    backend = backend_for_thread()
+    if backend is not None:
+        with backend.current():
+            backend.check_error(where)
+
+
 def stats() -> dict:
     """Counters of this thread's WebGL backend: programs compiled, compile ms, cache hits, draws,
     uploads, downloads, CPU fallbacks per op, texture bytes."""

@@ -17,7 +17,7 @@ def pytest_collection_modifyitems(config, items):
     """The CPU backend has no packing: keep one of its two copies."""
     items[:] = [item for item in items if not (
         hasattr(item, "callspec") and item.callspec.params.get("webgl_packing") == "unpacked"
-        and item.callspec.params.get("backend") != "webgl")]
+        and item.callspec.params.get("tfgl_backend") != "webgl")]
 
 
 @pytest.fixture
