@@ -23,7 +23,7 @@ function artifacts(modelPath) {
   return {
     modelTopology: json.modelTopology, format: json.format, generatedBy: json.generatedBy,
     convertedBy: json.convertedBy, signature: json.signature, userDefinedMetadata: json.userDefinedMetadata,
-    modelInitializer: json.modelInitializer, weightSpecs: specs,
+    modelInitializer: json.modelInitializer, initializerSignature: json.initializerSignature, weightSpecs: specs,
     weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength),
   };
 }
