@@ -130,3 +130,36 @@ def test_webgl_textures_are_released_after_each_run(webgl):
     for _ in range(3):
         model.predict(x)
     assert textures.in_use == in_use_after_first  # only the weights stay resident
+
+
+def _function(name: str, op: str, attrs: dict | None = None) -> dict:
+    """A library function y = op(x) on floats."""
+    return {"signature": {"name": name, "inputArg": [{"name": "x", "type": "DT_FLOAT"}],
+                          "outputArg": [{"name": "y", "type": "DT_FLOAT"}]},
+            "nodeDef": [{"name": "op", "op": op, "input": ["x"], "attr": {"T": {"type": "DT_FLOAT"}, **(attrs or {})}}],
+            "ret": {"y": "op:y:0"}}
+
+
+def _call(function: str) -> dict:
+    return {"func": {"name": function}}
+
+
+def test_only_functions_the_graph_calls_need_kernels():
+    """Called functions (directly, or from another function's node) are checked; a function nothing
+    calls is not, as in TF.js: converted Estimators keep their summaries' bodies (ReadVariableOp)."""
+    float_list = {"list": {"type": ["DT_FLOAT"]}}
+    nodes = [{"name": "x", "op": "Placeholder", "attr": {"dtype": {"type": "DT_FLOAT"}}},
+             {"name": "call", "op": "PartitionedCall", "input": ["x"],
+              "attr": {"f": _call("outer"), "Tin": float_list, "Tout": float_list}}]
+    library = {"function": [
+        _function("outer", "PartitionedCall", {"f": _call("inner"), "Tin": float_list, "Tout": float_list}),
+        _function("inner", "Lgamma"),
+        _function("summary", "Digamma"),
+    ]}
+    data = {"format": "graph-model", "modelTopology": {"node": nodes, "library": library}, "weightsManifest": []}
+    with pytest.raises(UnsupportedOpsError) as error:
+        GraphModel(parse_model_json(data, "."), {}, "cpu")
+    assert error.value.missing == {"Lgamma": ["op"]}
+    library["function"][1] = _function("inner", "Relu")
+    model = GraphModel(parse_model_json(data, "."), {}, "cpu")
+    np.testing.assert_array_equal(model.predict(np.array([-1.0, 2.0], np.float32)), [0.0, 2.0])

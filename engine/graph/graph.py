@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import AttrError, GraphError
-from engine.io.graph_def import FunctionDef, NodeDef
+from engine.io.graph_def import FuncRef, FunctionDef, NodeDef
 from engine.kernels.registry import get_kernel
 
 # Ops whose outputs are several named args: a function body's "node:arg:i" reference needs the
@@ -81,10 +81,31 @@ class Graph:
         return out
 
     def all_nodes(self):
-        """Every node, function bodies included."""
+        """Every node the graph can run: its own, and those of the library functions its nodes call,
+        directly or not. Functions nothing calls are left out, as TF.js leaves them: converted
+        Estimators keep their summaries' `zero_fraction` bodies (ReadVariableOp, Optional*)."""
         yield from self.nodes.values()
-        for function in self.functions.values():
-            yield from function.graph.nodes.values()
+        seen: set[str] = set()
+        pending = [ref for node in self.nodes.values() for ref in _called(node.attrs)]
+        while pending:
+            name = pending.pop().name
+            if name in seen or name not in self.functions:
+                continue
+            seen.add(name)
+            for node in self.functions[name].graph.nodes.values():
+                yield node
+                pending.extend(_called(node.attrs))
+
+
+def _called(value: Any) -> list[FuncRef]:
+    """The functions an attr value names: FuncRefs, in lists and in a FuncRef's own attrs too."""
+    if isinstance(value, FuncRef):
+        return [value, *_called(value.attrs)]
+    if isinstance(value, dict):
+        return [ref for item in value.values() for ref in _called(item)]
+    if isinstance(value, list | tuple):
+        return [ref for item in value for ref in _called(item)]
+    return []
 
 
 def parse_tensor_name(name: str) -> tuple[str, int]:

@@ -3,7 +3,9 @@ years (v1.x to v4.x), and the deterministic inputs they are run on.
 
 Inputs follow one rule, so TF.js and tfgl see the same values: for flat index i,
 v[i] = lo + (hi - lo) * ((i * 7919) % 1000) / 999 (computed in float64, stored float32, or rounded
-half up for int32; a scalar takes lo). Value ranges are what each model's library feeds it.
+half up for int32; a scalar takes lo). Value ranges are what each model's library feeds it. Text
+models take a batch of texts (`Texts`) instead: what their library feeds them, plus the edge cases
+of their in-graph tokenizer.
 """
 from __future__ import annotations
 
@@ -30,15 +32,34 @@ class Input:
 
 
 @dataclass(frozen=True)
+class Texts:
+    """A string input: a batch of texts, as UTF-8 bytes (or raw bytes, given as such). `past_tfjs`
+    come last: texts TF.js cannot be the reference for, compared with TensorFlow only. TF.js's Concat
+    and Tile of strings decode their bytes as UTF-8 and encode them back, so a model that cuts text
+    into bytes sees a piece of a multi-byte character (or any byte that is not UTF-8) as U+FFFD
+    there; TensorFlow, and tfgl, keep the bytes."""
+
+    name: str
+    texts: tuple[str | bytes, ...]
+    past_tfjs: tuple[str | bytes, ...] = ()
+
+    def values(self) -> np.ndarray:
+        texts = self.texts + self.past_tfjs
+        return np.array([t if isinstance(t, bytes) else t.encode() for t in texts], dtype=object)
+
+
+@dataclass(frozen=True)
 class RealModel:
     package: str
     version: str
     path: str               # model.json inside the package
     weights: str            # float32, float16 or uint8 (the manifest's quantization)
     task: str
-    inputs: list[Input] = field(hash=False)
+    inputs: list[Input | Texts] = field(hash=False)
     format: str = "graph"   # graph | layers
     wrapped: bool = False   # model.json and shards shipped as CommonJS modules (nsfwjs)
+    tfjs: str = "4.22.0"    # the TF.js version whose outputs are the reference (the package's own,
+                            # where 4.22 cannot run the model)
 
     @property
     def id(self) -> str:
@@ -170,4 +191,33 @@ MODELS += [
               [Input("input_1", (1, 299, 299, 3), "float32", 0, 1)], "layers", wrapped=True),
     RealModel("nsfwjs", "4.4.0", "dist/models/mobilenet_v2_mid/model.min.js", "uint8", "image classification",
               [Input("input", (1, 224, 224, 3), "float32", 0, 1)], "graph", wrapped=True),
+]
+
+# Text models: tokenizers inside the graph. Guesslang (a TF Estimator, converted by TF.js's converter
+# v3.7) splits each text into bytes in a while loop over a TensorList of strings, makes byte bigrams
+# (StringNGrams), pads or cuts them to 10,000, hashes them (StringToHashBucketFast) into a linear
+# model and an embedding bag (SparseFillEmptyRows, SparseReshape, SparseSegmentSum/Mean); its class
+# names come from a string Tile, its lookup table from the model's initializer. TF.js 4.22 fails on it
+# (the while loop disposes a string tensor it still needs), so its reference is TF.js 3.21, the
+# version @vscode/vscode-languagedetection bundles.
+_SOURCES = (
+    "def mean(values):\n    return sum(values) / len(values) if values else 0.0\n\nprint(mean([1, 2, 3]))\n",
+    "function debounce(fn, ms) {\n  let timer;\n  return (...args) => {\n    clearTimeout(timer);\n"
+    "    timer = setTimeout(() => fn(...args), ms);\n  };\n}\n",
+    "#include <stdio.h>\n\nint main(void) {\n    for (int i = 0; i < 3; ++i) printf(\"%d\\n\", i);\n"
+    "    return 0;\n}\n",
+    "SELECT name, COUNT(*) AS n\nFROM orders\nWHERE placed_at > '2024-01-01'\nGROUP BY name\nORDER BY n DESC;\n",
+    "fn main() {\n    let words: Vec<&str> = \"a b c\".split(' ').collect();\n    println!(\"{:?}\", words);\n}\n",
+    "",                              # no bytes: no bigram, every row filled with the padding
+    "x",                             # one byte: no bigram either
+    "int x = 0;\n" * 1200,          # 13,200 bytes: more bigrams than the 10,000 kept
+)
+_NOT_ASCII = (
+    "<!-- Überschrift: grüße, 日本語, emoji 🚀 -->\n<p class=\"note\">Ça marche — naïve café</p>\n",
+    b"\xff\xfe broken \xc3 utf-8 \x00 bytes",
+)
+MODELS += [
+    RealModel("@vscode/vscode-languagedetection", "1.0.23", "model/model.json", "float32",
+              "programming language detection (guesslang)", [Texts("Placeholder", _SOURCES, _NOT_ASCII)],
+              tfjs="3.21.0"),
 ]

@@ -62,9 +62,9 @@ def installed(name: str, dependencies: dict[str, str]) -> Path:
     return target
 
 
-def tfjs_dir() -> Path:
+def tfjs_dir(version: str = TFJS_VERSION) -> Path:
     """A folder whose node_modules holds @tensorflow/tfjs (pure JS; runs on node's CPU backend)."""
-    return installed(f"tfjs-{TFJS_VERSION}", {"@tensorflow/tfjs": TFJS_VERSION})
+    return installed(f"tfjs-{version}", {"@tensorflow/tfjs": version})
 
 
 _UNWRAP = """

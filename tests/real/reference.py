@@ -1,6 +1,9 @@
-"""TF.js's outputs for a model and inputs: run once in node, then cached on disk."""
+"""TF.js's outputs for a model and inputs: run once in node, then cached on disk. String tensors
+(object arrays of bytes) travel as JSON lists of base64, byte for byte, and are cached as their
+concatenated bytes plus each element's end offset."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -17,7 +20,7 @@ TIMEOUT_S = 900
 NUMPY_OF = {"float32": np.float32, "int32": np.int32, "bool": np.uint8}
 
 
-def _key(model_json: Path, inputs: dict[str, np.ndarray], outputs: list[str], fmt: str) -> str:
+def _key(model_json: Path, inputs: dict[str, np.ndarray], outputs: list[str], fmt: str, tfjs: str) -> str:
     """Hash of the model's own files (model.json and the shards it names), the inputs, the outputs
     asked for and the TF.js version."""
     digest = hashlib.sha256()
@@ -27,30 +30,79 @@ def _key(model_json: Path, inputs: dict[str, np.ndarray], outputs: list[str], fm
         for shard in group.get("paths", []):
             digest.update((model_json.parent / shard).read_bytes())
     for name in sorted(inputs):
-        digest.update(name.encode() + str(inputs[name].dtype).encode() + inputs[name].tobytes())
-    digest.update(json.dumps([outputs, fmt, npm.TFJS_VERSION, SCRIPT.read_bytes().decode()]).encode())
+        value = inputs[name]
+        raw = json.dumps(_base64(value)).encode() if value.dtype == object else value.tobytes()
+        digest.update(name.encode() + str(value.shape).encode() + str(value.dtype).encode() + raw)
+    digest.update(json.dumps([outputs, fmt, tfjs, SCRIPT.read_bytes().decode()]).encode())
     return digest.hexdigest()[:32]
 
 
+def _base64(strings: np.ndarray) -> list[str]:
+    return [base64.b64encode(element).decode() for element in strings.reshape(-1)]
+
+
+def _pack(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Arrays np.savez stores without pickling: a string tensor becomes NAME#bytes (uint8) and
+    NAME#ends (int64, the tensor's shape)."""
+    packed = {}
+    for name, value in values.items():
+        if value.dtype != object:
+            packed[name] = value
+            continue
+        elements = [bytes(element) for element in value.reshape(-1)]
+        packed[f"{name}#bytes"] = np.frombuffer(b"".join(elements), np.uint8)
+        packed[f"{name}#ends"] = np.cumsum([len(e) for e in elements], dtype=np.int64).reshape(value.shape)
+    return packed
+
+
+def _unpack(saved) -> dict[str, np.ndarray]:
+    values = {name: saved[name] for name in saved.files if "#" not in name}
+    for name in saved.files:
+        if name.endswith("#ends"):
+            base, ends = name[:-len("#ends")], saved[name]
+            data, starts = saved[f"{base}#bytes"].tobytes(), np.concatenate([[0], ends.reshape(-1)[:-1]])
+            strings = [data[a:b] for a, b in zip(starts, ends.reshape(-1))]
+            values[base] = np.array(strings, dtype=object).reshape(ends.shape)
+    return values
+
+
+def _write_input(value: np.ndarray, file: str) -> None:
+    if value.dtype == object:
+        with open(file, "w") as out:
+            json.dump(_base64(value), out)
+    else:
+        np.ascontiguousarray(value, value.dtype.newbyteorder("<")).tofile(file)
+
+
+def _read_output(spec: dict) -> np.ndarray:
+    if spec["dtype"] == "string":
+        with open(spec["file"]) as file:
+            elements = [base64.b64decode(b64) for b64 in json.load(file)]
+        return np.array(elements, dtype=object).reshape(spec["shape"])
+    return np.fromfile(spec["file"], NUMPY_OF[spec["dtype"]]).reshape(spec["shape"])
+
+
 def tfjs_outputs(model_json: Path, inputs: dict[str, np.ndarray], outputs: list[str] | None = None,
-                 fmt: str = "graph") -> dict[str, np.ndarray]:
-    """name -> array, from @tensorflow/tfjs's CPU backend (graph models: `outputs` are tensor names)."""
+                 fmt: str = "graph", tfjs: str = npm.TFJS_VERSION) -> dict[str, np.ndarray]:
+    """name -> array, from @tensorflow/tfjs's CPU backend (graph models: `outputs` are tensor names);
+    `tfjs` picks the TF.js version (a model's own, where the current one cannot run it)."""
     outputs = outputs or []
-    cached = npm.cache_root() / "references" / f"{_key(model_json, inputs, outputs, fmt)}.npz"
+    cached = npm.cache_root() / "references" / f"{_key(model_json, inputs, outputs, fmt, tfjs)}.npz"
     if cached.exists():
         with np.load(cached) as saved:
-            return {name: saved[name] for name in saved.files}
+            return _unpack(saved)
     with tempfile.TemporaryDirectory() as scratch:
         specs = []
         for name, value in inputs.items():
             file = os.path.join(scratch, f"input_{len(specs)}.bin")
-            np.ascontiguousarray(value, value.dtype.newbyteorder("<")).tofile(file)
-            specs.append({"name": name, "dtype": str(value.dtype), "shape": list(value.shape), "file": file})
+            _write_input(value, file)
+            dtype = "string" if value.dtype == object else str(value.dtype)
+            specs.append({"name": name, "dtype": dtype, "shape": list(value.shape), "file": file})
         job = os.path.join(scratch, "job.json")
         with open(job, "w") as file:
             json.dump({"model": str(model_json), "format": fmt, "inputs": specs, "outputs": outputs,
                        "outdir": scratch}, file)
-        env = dict(os.environ, NODE_PATH=str(npm.tfjs_dir() / "node_modules"))
+        env = dict(os.environ, NODE_PATH=str(npm.tfjs_dir(tfjs) / "node_modules"))
         try:
             result = subprocess.run(["node", str(SCRIPT), job], capture_output=True, text=True, env=env,
                                     timeout=TIMEOUT_S)
@@ -60,7 +112,7 @@ def tfjs_outputs(model_json: Path, inputs: dict[str, np.ndarray], outputs: list[
             raise RuntimeError(f"TF.js failed on {model_json}:\n{result.stderr[-3000:]}")
         with open(os.path.join(scratch, "outputs.json")) as file:
             written = json.load(file)
-        values = {o["name"]: np.fromfile(o["file"], NUMPY_OF[o["dtype"]]).reshape(o["shape"]) for o in written}
+        values = {o["name"]: _read_output(o) for o in written}
     cached.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(cached, **values)
+    np.savez(cached, **_pack(values))
     return values

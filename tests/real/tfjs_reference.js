@@ -4,6 +4,8 @@
 // JOB: {model: path/to/model.json, format: "graph"|"layers", inputs: [{name, dtype, shape, file}],
 //       outputs: [tensor names] (graph models), outdir}; a layers model's outputs are named "0", "1", ...
 // Writes outdir/outputs.json ([{name, dtype, shape, file}]) and one little-endian file per output.
+// A string tensor's file (input or output) is a JSON list of its elements' bytes in base64: the
+// bytes pass through unchanged, valid UTF-8 or not.
 const tf = require('@tensorflow/tfjs');
 const fs = require('fs');
 const path = require('path');
@@ -21,12 +23,16 @@ function artifacts(modelPath) {
   return {
     modelTopology: json.modelTopology, format: json.format, generatedBy: json.generatedBy,
     convertedBy: json.convertedBy, signature: json.signature, userDefinedMetadata: json.userDefinedMetadata,
-    modelInitializer: json.modelInitializer, weightSpecs: specs,
+    modelInitializer: json.modelInitializer, initializerSignature: json.initializerSignature, weightSpecs: specs,
     weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength),
   };
 }
 
 function readInput(spec) {
+  if (spec.dtype === 'string') {
+    const elements = JSON.parse(fs.readFileSync(spec.file)).map((b64) => new Uint8Array(Buffer.from(b64, 'base64')));
+    return tf.tensor(elements, spec.shape, 'string');
+  }
   const raw = fs.readFileSync(spec.file);
   const buffer = raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength);
   const values = spec.dtype === 'int32' ? new Int32Array(buffer) : new Float32Array(buffer);
@@ -54,6 +60,12 @@ async function main() {
   const written = [];
   for (let i = 0; i < outputs.length; i++) {
     const [name, t] = outputs[i];
+    if (t.dtype === 'string') {
+      const file = path.join(job.outdir, `output${i}.json`);
+      fs.writeFileSync(file, JSON.stringify((await t.bytes()).map((b) => Buffer.from(b).toString('base64'))));
+      written.push({ name, dtype: t.dtype, shape: t.shape, file });
+      continue;
+    }
     const data = await t.data();
     const file = path.join(job.outdir, `output${i}.bin`);
     // Converted by value: some TF.js kernels hand back an Int32Array under dtype float32.
