@@ -26,6 +26,7 @@ from engine import __version__
 from engine.errors import ConversionError, TfglError
 from engine.io import DEFAULT_SHARD_BYTES, LAYERS_MODEL, load_model_json, parse_manifest, read_weight_arrays, \
     write_weights
+from engine.io.keras_store import has_store_keys, rename_store_keys
 
 CONVERTED_BY = f"tfgl converter v{__version__}"
 Groups = list[list[tuple[str, np.ndarray]]]
@@ -136,7 +137,7 @@ def read_keras_v3(path: str, split_by_layer: bool = False) -> tuple[dict, Groups
     writes it (module/registered_name/date_saved dropped, keras_version from metadata.json). The
     weights are named as Keras 3's own HDF5 writer names them (`dense/kernel`), which the layers
     loaders find; the archive's `layers/<attribute>/vars/<index>` keys (which the official
-    converter copies verbatim) do not name the layers."""
+    converter copies verbatim) do not name the layers (engine/io/keras_store.py renames them)."""
     try:
         with zipfile.ZipFile(path) as archive:
             config = json.loads(archive.read("config.json"))
@@ -225,6 +226,14 @@ def _read_layers_model(path: str):
     return artifacts, read_weight_arrays(artifacts.weights_manifest, artifacts.base)
 
 
+def _named_weights(topology: dict, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """`arrays` with Keras 3 store keys (`layers/dense/vars/0`) renamed to layer/weight names."""
+    try:
+        return rename_store_keys(topology.get("model_config", topology), arrays)
+    except TfglError as error:
+        raise ConversionError(str(error)) from None
+
+
 def _layer_names(topology: dict | None) -> set[str]:
     config = (topology or {}).get("model_config", topology or {})
     body = config.get("config", {}) if isinstance(config, dict) else {}
@@ -242,6 +251,8 @@ def reshard(path: str, folder: str, quantize: Mapping[str, object] | None = None
     artifacts, arrays = _read_layers_model(path)
     order = [spec.name for group in parse_manifest(artifacts.weights_manifest) for spec in group.specs]
     weights = [(name, arrays[name]) for name in order]
+    if artifacts.model_topology and has_store_keys(arrays):
+        weights = list(_named_weights(artifacts.model_topology, dict(weights)).items())
     if split_by_layer:
         layers = _layer_names(artifacts.model_topology)
         by_layer: dict[str, list] = {}
@@ -339,6 +350,7 @@ def load_keras_model(path: str):
     artifacts, arrays = _read_layers_model(path)
     if not artifacts.model_topology:
         raise ConversionError(f"{path} has no topology (a weights-only model) to rebuild a Keras model from")
+    arrays = _named_weights(artifacts.model_topology, arrays)  # before Keras, whose from_config empties the config
     model = build_keras_model(artifacts.model_topology)
     set_weights_by_name(model, arrays)
     return model

@@ -69,11 +69,11 @@ def _read_images(folder: str, inputs: Sequence[TensorInfo]) -> Columns:
         from PIL import Image
     except ImportError:
         raise InputError("reading an image folder needs Pillow: pip install 'tfgl[ray]'") from None
-    if len(inputs) != 1 or inputs[0].shape is None or len(inputs[0].shape) != 4:
+    if len(inputs) != 1 or inputs[0].accepted_shape is None or len(inputs[0].accepted_shape) != 4:
         raise InputError(f"{folder}: an image folder feeds a model with one image input [batch, height, width, "
                          f"channels]; this one takes {', '.join(_pretty(i) for i in inputs)}")
     info = inputs[0]
-    channels = info.shape[3]
+    channels = info.accepted_shape[3]
     if channels not in _IMAGE_MODES:
         raise InputError(f"{folder}: input {_pretty(info)} has {channels} channels; images have 1, 3 or 4")
     files = sorted(name for name in os.listdir(folder) if name.lower().endswith(IMAGE_SUFFIXES))
@@ -88,7 +88,7 @@ def _read_images(folder: str, inputs: Sequence[TensorInfo]) -> Columns:
         except OSError as error:
             raise InputError(f"cannot decode {path}: {error}") from None
         pixels = pixels[..., None] if pixels.ndim == 2 else pixels
-        expected = tuple(d for d in info.shape[1:3])
+        expected = tuple(d for d in info.accepted_shape[1:3])
         if any(e is not None and e != d for e, d in zip(expected, pixels.shape)) or \
                 (images and pixels.shape != images[0].shape):
             wanted = "x".join("any" if d is None else str(d) for d in expected)
@@ -112,7 +112,7 @@ def _check(path: str, columns: Columns, inputs: Sequence[TensorInfo]) -> None:
 
 
 def _pretty(info: TensorInfo) -> str:
-    shape = "?" if info.shape is None else [-1 if d is None else d for d in info.shape]
+    shape = "?" if info.accepted_shape is None else [-1 if d is None else d for d in info.accepted_shape]
     return f"{info.name}{shape}"
 
 

@@ -1,11 +1,14 @@
 """The Python API: eager ops on the current backend (raw TensorFlow ops in engine.ops, TF.js-style
 ones in engine.tfjs), manual forward passes from loaded weights, and GraphModel's predict/execute
 naming rules."""
+import re
+
 import numpy as np
 import pytest
 
 import engine
 from engine.errors import InputError
+from engine.graph.model import GraphModel
 from engine.kernels.registry import all_ops, snake_case
 from tests.conftest import fixture_path
 from tests.fixtures import sources
@@ -102,6 +105,39 @@ def test_input_errors_name_the_problem():
         model.predict({"x": x.astype(bool), "n": 1})
     with pytest.raises(InputError, match="pass a dict"):
         model.predict(x)
+
+
+def _relu_model(placeholder_shape: dict, signature_shape: list[int], backend: str) -> engine.GraphModel:
+    """x -> Relu, whose signature declares `signature_shape` and whose Placeholder `placeholder_shape`."""
+    dims = {"dim": [{"size": str(d)} for d in signature_shape]}
+    data = {"format": "graph-model", "weightsManifest": [],
+            "modelTopology": {"node": [
+                {"name": "x", "op": "Placeholder", "attr": {"dtype": {"type": "DT_FLOAT"},
+                                                            "shape": {"shape": placeholder_shape}}},
+                {"name": "y", "op": "Relu", "input": ["x"], "attr": {"T": {"type": "DT_FLOAT"}}}]},
+            "signature": {"inputs": {"image": {"name": "x:0", "dtype": "DT_FLOAT", "tensorShape": dims}},
+                          "outputs": {"out": {"name": "y:0", "dtype": "DT_FLOAT"}}}}
+    return GraphModel(engine.io.parse_model_json(data, "."), {}, backend)
+
+
+def test_inputs_are_checked_against_the_placeholder_shape_not_the_signature(backend):
+    """As TF.js: a detector declared at 320x320 whose placeholder takes any size runs at 256x256."""
+    model = _relu_model({"dim": [{"size": "1"}, {"size": "-1"}, {"size": "-1"}, {"size": "3"}]}, [1, 320, 320, 3],
+                        backend)
+    x = np.random.default_rng(0).normal(size=(1, 256, 256, 3)).astype(np.float32)
+    np.testing.assert_array_equal(model.predict(x), np.maximum(x, 0))
+    assert model.inputs[0].shape == (1, 320, 320, 3)  # warm-ups still use the declared shape
+    with pytest.raises(InputError, match=re.escape("input 'image' must have shape [1, -1, -1, 3] (-1: any), "
+                                                   "got [1, 256, 256, 4]")):
+        model.predict(np.zeros((1, 256, 256, 4), np.float32))
+    with pytest.raises(InputError, match=re.escape("input 'image' must have shape [1, -1, -1, 3]")):
+        model.predict(np.zeros((256, 256, 3), np.float32))
+
+
+def test_an_unknown_rank_placeholder_takes_any_shape():
+    """TF.js checks no shape where the placeholder has none, whatever the signature says."""
+    model = _relu_model({"unknownRank": True}, [1, 4], "cpu")
+    np.testing.assert_array_equal(model.predict(-np.ones((2, 3, 5), np.float32)), np.zeros((2, 3, 5)))
 
 
 def test_warmup_and_repr(backend):

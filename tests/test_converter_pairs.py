@@ -150,7 +150,7 @@ def test_h5_to_layers_model_same_as_official(fixture, name, version, flags, kera
 @pytest.mark.parametrize("input_format", ["keras_keras", "keras"])
 def test_keras_v3_archive_to_layers_model(input_format, keras_sources, tmp_path):
     """A .keras archive: the official converter's topology; weights named as for Keras 3 .h5
-    files (the official converter's archive-internal names are not loadable), same values."""
+    files (the official converter keeps the archive's store keys, which loaders must rename), same values."""
     out = tmp_path / "web_model"
     convert(keras_sources.keras_v3("mlp"), str(out), f"--input_format={input_format}")
     ours, official = layers_structure(out / "model.json"), layers_structure(fixture_path("layers_mlp_keras"))

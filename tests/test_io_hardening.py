@@ -333,8 +333,7 @@ def test_sequential_with_a_bad_first_layer():
 
 
 def test_every_fixture_still_loads_and_runs(tmp_path):
-    # (layers_mlp_keras is a topology reference: its weights are named by the archive's keys, see its README)
-    for folder in sorted(p for p in FIXTURES.iterdir() if (p / "model.json").exists() and p.name != "layers_mlp_keras"):
+    for folder in sorted(p for p in FIXTURES.iterdir() if (p / "model.json").exists()):
         outputs = _load_and_run(folder)
         values = outputs.values() if isinstance(outputs, dict) else [outputs]
         assert all(isinstance(v, np.ndarray) for v in values), folder.name

@@ -26,14 +26,27 @@ from engine.kernels.registry import EXECUTOR_OPS
 from engine.tensors import Tensor
 
 
+_LIKE_SHAPE = object()  # TensorInfo.accepted_shape's default: the same as `shape`
+
+
 @dataclass(frozen=True)
 class TensorInfo:
-    """A model input or output: its public name (signature key or node name), graph tensor, shape, dtype."""
+    """A model input or output: its public name (signature key or node name), graph tensor, shape, dtype.
+
+    `shape` is the one the model declares (its signature's; warm-ups and examples use it);
+    `accepted_shape` the one an input is checked against: a Placeholder's `shape` attr (none or of
+    unknown rank: any shape), as TF.js checks it, since a signature may be narrower than the graph (a
+    detector declared at [1, 320, 320, 3] whose placeholder takes [1, -1, -1, 3]). None: any shape."""
 
     name: str
     tensor: str
     shape: tuple[int | None, ...] | None
     dtype: str
+    accepted_shape: tuple[int | None, ...] | None = _LIKE_SHAPE  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.accepted_shape is _LIKE_SHAPE:
+            object.__setattr__(self, "accepted_shape", self.shape)
 
     @property
     def key(self) -> TensorKey:
@@ -103,9 +116,11 @@ class GraphModel:
                                            "with no resourceId: the model has no initializer that makes it")
                 if name not in self.graph.nodes:
                     raise ModelFormatError(f"signature entry {key!r} names {info['name']!r}, which is not in the graph")
-                shape = graph_def.decode_shape(info["tensorShape"]) if "tensorShape" in info else None
+                shape = _shape(graph_def.decode_shape(info["tensorShape"]) if "tensorShape" in info else None)
                 dtype = dtypes.storage_dtype(dtypes.tf_type_name(info["dtype"])) if "dtype" in info else "float32"
-                out.append(TensorInfo(key, info["name"], _shape(shape), dtype))
+                node = self.graph.nodes[name]
+                accepted = _shape(node.attrs.get("shape")) if node.op in _PLACEHOLDERS else shape
+                out.append(TensorInfo(key, info["name"], shape, dtype, accepted))
             return out
 
         inputs, outputs = infos(signature.get("inputs")), infos(signature.get("outputs"))
@@ -204,12 +219,15 @@ class GraphModel:
 
     def _placeholder_info(self, key: TensorKey) -> TensorInfo | None:
         node = self.graph.nodes[key[0]]
-        return self._node_info(node) if node.op in ("Placeholder", "PlaceholderWithDefault") else None
+        return self._node_info(node) if node.op in _PLACEHOLDERS else None
 
     def __repr__(self) -> str:
         ins = ", ".join(f"{i.name}{list(i.shape) if i.shape is not None else ''}:{i.dtype}" for i in self.inputs)
         outs = ", ".join(i.name for i in self.outputs)
         return f"GraphModel(inputs=[{ins}], outputs=[{outs}], backend={self.backend.name})"
+
+
+_PLACEHOLDERS = ("Placeholder", "PlaceholderWithDefault")
 
 
 def _shape(shape) -> tuple[int | None, ...] | None:
@@ -238,7 +256,8 @@ _SAFE_CASTS = {"float32": "iuf", "int32": "iu", "bool": "b", "complex64": "iufc"
 
 
 def check_input(name: str, value: Any, info: TensorInfo | None) -> Tensor:
-    """Converts one input to a Tensor, checking dtype and shape against the signature."""
+    """Converts one input to a Tensor, checking its dtype against the signature and its shape against
+    `info.accepted_shape`."""
     if isinstance(value, Tensor):
         tensor = value
     else:
@@ -252,8 +271,8 @@ def check_input(name: str, value: Any, info: TensorInfo | None) -> Tensor:
         return tensor
     if tensor.dtype != info.dtype:
         raise InputError(f"input {name!r} must be {info.dtype}, got a {tensor.dtype} tensor")
-    if info.shape is not None:
-        expected = info.shape
+    expected = info.accepted_shape
+    if expected is not None:
         if len(tensor.shape) != len(expected) or any(e is not None and e != d for e, d in zip(expected, tensor.shape)):
             pretty = [-1 if d is None else d for d in expected]
             raise InputError(f"input {name!r} must have shape {pretty} (-1: any), got {list(tensor.shape)}")

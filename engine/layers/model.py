@@ -17,6 +17,7 @@ from engine.graph.model import GraphModel, TensorInfo, check_input, missing_ops
 from engine.graph.replay import Replays
 from engine.graph.warmup import compile_ahead, example_values
 from engine.io import LAYERS_MODEL, ModelArtifacts, load_model_json, read_weight_arrays
+from engine.io.keras_store import rename_store_keys
 from engine.layers import (  # noqa: F401  (registers the layer builders)
     convolutional,
     core,
@@ -99,7 +100,8 @@ class LayersModel:
         self.artifacts = artifacts
         self.keras_version = str(topology.get("keras_version", "2"))
         self.spec = parse_model(model_config(topology))
-        self.weights = dict(weights)
+        # an archive's store keys (the official converter's output from a Keras 3 .keras file) renamed
+        self.weights = rename_store_keys(model_config(topology), weights)
         self._backend_name = get_backend(backend).name
         self.replays = Replays()
         self.inputs = [self._input_info(ref) for ref in self.spec.inputs]

@@ -190,6 +190,47 @@ def test_fused_mat_mul_bias_shapes(backend, rng, bias_shape):
           reference=lambda a, b, bias, alpha: ACTIVATIONS["Prelu"](mm(a, b) + bias, alpha))
 
 
+@pytest.mark.parametrize("shapes", [
+    ((2, 3, 4), (2, 4, 5), (5,)),             # batched, per-channel bias
+    ((2, 1, 3, 4), (5, 4, 6), (1, 6)),        # batch dims broadcast both ways, rank-2 bias
+    ((3, 4), (2, 4, 5), (2, 1, 5)),           # a matrix times a batch, a bias per batch
+    ((2, 3, 3, 4), (4, 5), (2, 1, 3, 5)),     # a batch times a matrix, a bias broadcast over one batch dim
+    ((0, 3, 4), (1, 4, 2), (2,)),             # an empty batch
+], ids=str)
+@pytest.mark.parametrize("transpose_a,transpose_b", [(False, False), (True, True)])
+@pytest.mark.parametrize("activation", ["Relu", "Prelu", "LeakyRelu"])
+def test_fused_mat_mul_batched(backend, rng, shapes, transpose_a, transpose_b, activation):
+    """As TF.js's fused matMul: rank 3+ operands with broadcast batch dims, transposes of their last
+    two dims, extra inputs broadcast onto the product."""
+    a = _stored_as(rand(rng, shapes[0], specials=True), transpose_a)
+    b = _stored_as(rand(rng, shapes[1]), transpose_b)
+    bias, alpha = rand(rng, shapes[2]), rand(rng, shapes[2], low=0.0, high=1.0)
+    args = [bias, alpha] if activation == "Prelu" else [bias]
+    attrs = {"transpose_a": transpose_a, "transpose_b": transpose_b, "fused_ops": ["BiasAdd", activation],
+             "num_args": len(args), "leakyrelu_alpha": 0.3}
+
+    def reference(a, b, bias, alpha=None):
+        return ACTIVATIONS[activation](tf().linalg.matmul(a, b, transpose_a=transpose_a, transpose_b=transpose_b)
+                                       + bias, alpha)
+
+    check(backend, "_FusedMatMul", [a, b, *args], attrs, reference=reference)
+
+
+def test_fused_mat_mul_batched_residual_add(backend, rng):
+    """TF's residual 'Add' after the bias: a full-size addend of the batched product."""
+    a, b, bias, addend = rand(rng, (2, 3, 5, 4)), rand(rng, (3, 4, 6)), rand(rng, (6,)), rand(rng, (2, 3, 5, 6))
+    check(backend, "_FusedMatMul", [a, b, bias, addend], {"fused_ops": ["BiasAdd", "Add", "Relu6"]},
+          reference=lambda a, b, bias, addend: tf().nn.relu6(tf().linalg.matmul(a, b) + bias + addend))
+
+
+def test_fused_mat_mul_batched_rejects_mismatches(backend, rng):
+    a, b = rand(rng, (2, 3, 4)), rand(rng, (3, 4, 5))
+    assert_rejects(backend, "_FusedMatMul", [a, b, rand(rng, (5,))], {"fused_ops": ["BiasAdd"]})
+    assert_rejects(backend, "_FusedMatMul", [a, rand(rng, (2, 4, 5)), rand(rng, (3, 3, 5))], {"fused_ops": ["BiasAdd"]})
+    assert_rejects(backend, "_FusedMatMul", [rand(rng, (4,)), rand(rng, (4, 5)), rand(rng, (5,))],
+                   {"fused_ops": ["BiasAdd"]}, match="matrices or batches of them")
+
+
 def test_fused_mat_mul_batch_norm_runs_on_the_cpu(backend, rng):
     """A fused batch norm is not part of the GL epilogue: the GL kernel hands the op to the CPU."""
     a, b = rand(rng, (12, 9)), rand(rng, (9, 12))

@@ -37,8 +37,12 @@ def _adjoint(matrices: np.ndarray) -> np.ndarray:
 def fused_mat_mul(a, b, *args, transpose_a: bool = False, transpose_b: bool = False, fused_ops=(),
                   epsilon: float = 1e-4, leakyrelu_alpha: float = 0.2):
     """MatMul followed by `fused_ops` ('BiasAdd' then an activation; 'Prelu' takes its alpha from
-    the next extra input), as grappler and TF.js fuse them."""
-    product = mat_mul(a, b, transpose_a=transpose_a, transpose_b=transpose_b)
+    the next extra input), as grappler and TF.js fuse them. As TF.js's fused matMul, operands may
+    be batched (rank 3+, batch dims broadcast, transposes swap the last two dims) and the extra
+    inputs broadcast onto the product."""
+    if a.ndim < 2 or b.ndim < 2:
+        raise ValueError(f"_FusedMatMul takes matrices or batches of them, not {list(a.shape)} and {list(b.shape)}")
+    product = blas.matmul(np.swapaxes(a, -1, -2) if transpose_a else a, np.swapaxes(b, -1, -2) if transpose_b else b)
     return apply_fused_ops(product, fused_ops, args, epsilon=epsilon, leakyrelu_alpha=leakyrelu_alpha)
 
 

@@ -12,6 +12,8 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from engine.kernels.registry import KernelTable
 from engine.kernels.resolve.matrices import check_band_bounds
 from engine.kernels.webgl import packed
@@ -155,17 +157,32 @@ def batch_mat_mul(backend, x, y, *, adj_x: bool = False, adj_y: bool = False):
 def fused_mat_mul(backend, a, b, *args, transpose_a: bool = False, transpose_b: bool = False, fused_ops=(),
                   epsilon: float = 1e-4, leakyrelu_alpha: float = 0.2):
     """MatMul + `fused_ops` ('BiasAdd' / 'Add' then an activation, 'Prelu' reading its weights).
-    Extra inputs of any shape that broadcasts onto the (M, N) product (the official converter
-    emits rank-2 biases)."""
-    if a.rank != 2 or b.rank != 2:
-        raise ValueError(f"_FusedMatMul takes matrices, not {list(a.shape)} and {list(b.shape)}")
-    m = a.shape[1] if transpose_a else a.shape[0]
-    n = b.shape[0] if transpose_b else b.shape[1]
+    As TF.js's fused matMul, operands may be batched (rank 3+, batch dims broadcast) and extra
+    inputs take any shape that broadcasts onto the product (the official converter emits rank-2
+    biases)."""
+    if a.rank < 2 or b.rank < 2:
+        raise ValueError(f"_FusedMatMul takes matrices or batches of them, not {list(a.shape)} and {list(b.shape)}")
+    m = a.shape[-1] if transpose_a else a.shape[-2]
+    n = b.shape[-2] if transpose_b else b.shape[-1]
+    out_shape = broadcast_shape(a.shape[:-2], b.shape[:-2]) + (m, n)
     epilogue = fused_epilogue(fused_ops, args, leakyrelu_alpha=leakyrelu_alpha, epsilon=epsilon,
-                              align=lambda t: fit_onto(backend, t, (m, n)))
+                              align=lambda t: _onto_product(backend, t, out_shape))
     return matmul_tensor(backend, a, b, transpose_a, transpose_b, epilogue)
 
 
+def _onto_product(backend: WebGLBackend, t: Tensor, out_shape: tuple[int, ...]) -> Tensor:
+    """An extra input of a fused product as a tensor broadcasting onto the programs' output,
+    (batch, M, N) with the batch dims flattened: one with batch dims of its own takes the
+    output's (a broadcast copy where it has fewer) and flattens them the same way."""
+    fitted = fit_onto(backend, t, out_shape)
+    if fitted.rank <= 2:
+        return fitted
+    batch_shape, own = out_shape[:-2], fitted.shape[-2:]
+    padded = (1,) * (len(out_shape) - fitted.rank) + fitted.shape[:-2]
+    if padded != batch_shape:
+        target = Tensor(np.array(batch_shape + own, np.int32), "int32")
+        fitted = backend.run("BroadcastTo", [fitted, target])[0]
+    return view(backend, fitted, (math.prod(batch_shape),) + own)
 
 
 # -- Einsum ------------------------------------------------------------------------------------------------
