@@ -206,6 +206,15 @@ def run_on_gpu(backend, op, inputs, attrs=None):
     return outputs
 
 
+def run_drawn(op: str, inputs: Sequence[Any], attrs: dict | None = None) -> tuple[list[np.ndarray], int]:
+    """run_on_gpu on webgl, with the number of draws the op made: a GL kernel draws its programs, a CPU
+    kernel (forwarded or fallen back to) draws none."""
+    stats = engine.get_backend("webgl").stats
+    before = stats.draws
+    outputs = run_on_gpu("webgl", op, inputs, attrs)
+    return outputs, stats.draws - before
+
+
 def assert_elementwise(got, want, rtol, atol, what=""):
     """Element by element (assert_close scales its tolerance by the largest value, which would hide
     errors on small results): NaN and infinities where `want` has them, the rest within
