@@ -3,7 +3,10 @@ random ops by shape, dtype, determinism under a seed, and distribution statistic
 import numpy as np
 import pytest
 
+import engine
+from engine.errors import ResourceLimitError
 from engine.kernels.resolve.creation import multinomial_uniforms
+from engine.kernels.webgl import creation as gl_creation
 from tests.kernels.harness import assert_rejects, check, i32, rand, run_drawn, run_engine
 
 pytestmark = pytest.mark.tf
@@ -219,6 +222,22 @@ def test_multinomial_same_samples_on_webgl_as_on_cpu(webgl, rng):
         near = _near_a_class_boundary(logits, multinomial_uniforms(5, 3, 6, 3000))
         assert not (differ & ~near).any(), f"{(differ & ~near).sum()} samples differ away from a class boundary"
         assert near.mean() < 1e-3
+
+
+def test_multinomial_refuses_outputs_past_the_size_limit(backend):
+    with pytest.raises(ResourceLimitError, match="Multinomial's samples"):
+        run1(backend, "Multinomial", [np.zeros((4, 3), np.float32), np.int32(2**31 - 1)])
+
+
+def test_multinomial_past_exact_float_classes_runs_the_cpu_kernel(webgl, monkeypatch):
+    """Class indices from 2**24 up are not exact in a float texture (the bound lowered to 8 here)."""
+    monkeypatch.setattr(gl_creation, "FLOAT_EXACT", 8)
+    stats = engine.get_backend(webgl).stats
+    before = stats.cpu_fallbacks.get("Multinomial", 0)
+    logits = np.linspace(-1, 1, 16, dtype=np.float32).reshape(2, 8)
+    got = run1(webgl, "Multinomial", [logits, np.int32(50)], {"seed": 3})
+    assert stats.cpu_fallbacks.get("Multinomial", 0) == before + 1
+    np.testing.assert_array_equal(got, run1("cpu", "Multinomial", [logits, np.int32(50)], {"seed": 3}))
 
 
 def test_multinomial_frequencies_over_many_classes(backend, rng):

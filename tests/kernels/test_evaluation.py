@@ -2,6 +2,8 @@
 import numpy as np
 import pytest
 
+import engine
+from engine.kernels.webgl import search_sorted as gl_search_sorted
 from tests.kernels.harness import check, rand, run_drawn, run_engine, run_tf
 
 pytestmark = pytest.mark.tf
@@ -45,6 +47,16 @@ def test_search_sorted_long_rows(backend, rng, op, dtype):
     for rows, size, count in ((3, 1000, 257), (1, 4096, 64)):
         sorted_inputs = _sorted_rows(rng, (rows, size), dtype)
         check(backend, op, [sorted_inputs, rand(rng, (rows, count), dtype, -6, 6)])
+
+
+def test_search_sorted_past_exact_float_positions_runs_the_cpu_kernel(webgl, rng, monkeypatch):
+    """Positions from 2**24 up are not exact in a float texture: such rows run the CPU kernel (the
+    bound lowered to 8 here)."""
+    monkeypatch.setattr(gl_search_sorted, "FLOAT_EXACT", 8)
+    stats = engine.get_backend(webgl).stats
+    before = stats.cpu_fallbacks.get("LowerBound", 0)
+    check(webgl, "LowerBound", [_sorted_rows(rng, (2, 8), "float32"), rand(rng, (2, 5))], allow_fallback=True)
+    assert stats.cpu_fallbacks.get("LowerBound", 0) == before + 1
 
 
 @pytest.mark.parametrize("op", ["LowerBound", "UpperBound"])

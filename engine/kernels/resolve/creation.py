@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from engine.kernels.resolve.values import scalar
+from engine.kernels.resolve.values import checked_size, scalar
 
 
 def one_hot_depth(depth, axis: int, indices_rank: int) -> int:
@@ -29,11 +29,13 @@ def random_generator(seed: int, seed2: int) -> np.random.Generator:
 
 
 def multinomial_count(logits_shape: Sequence[int], num_samples) -> int:
-    """Multinomial's num_samples, once the logits are checked to be [batch, classes > 0]."""
+    """Multinomial's num_samples, once the logits are checked to be [batch, classes > 0] and the
+    [batch, num_samples] output to fit engine.io.Limits."""
     count = int(scalar(num_samples))
     if len(logits_shape) != 2 or logits_shape[1] == 0 or count < 0:
         raise ValueError(f"Multinomial: needs [batch, classes > 0] logits and num_samples >= 0, got "
                          f"{list(logits_shape)} and {count}")
+    checked_size("Multinomial's samples", (logits_shape[0], count))
     return count
 
 

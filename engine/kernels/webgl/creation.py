@@ -23,8 +23,8 @@ from engine.kernels.resolve.creation import multinomial_count, multinomial_unifo
 from engine.kernels.resolve.values import parse_shape
 from engine.kernels.webgl.common import empty, has_texture_form, require_gl_dtypes
 from engine.tensors import Tensor, alias
-from engine.webgl.program import Program
-from engine.webgl.textures import GL_DTYPES
+from engine.webgl.program import CPUFallback, Program
+from engine.webgl.textures import FLOAT_EXACT, GL_DTYPES
 
 if TYPE_CHECKING:
     from engine.backends.webgl import WebGLBackend
@@ -135,6 +135,8 @@ def multinomial(backend, logits, num_samples, *, seed: int = 0, seed2: int = 0, 
     count = multinomial_count(logits.shape, num_samples.numpy())
     require_gl_dtypes(logits)
     batch, classes = logits.shape
+    if classes >= FLOAT_EXACT:
+        raise CPUFallback(f"class indices from {FLOAT_EXACT} up are not exact in float textures")
     if batch * count == 0:
         return empty((batch, count), "int32")
     uniforms = Tensor(multinomial_uniforms(seed, seed2, batch, count).astype(np.float32), "float32")

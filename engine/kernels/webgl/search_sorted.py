@@ -1,6 +1,7 @@
 """GL kernels of the evaluation family's sorted search: LowerBound and UpperBound (TensorFlow's
 SearchSorted), one fragment per value bisecting its row of sorted values, as TF.js's WebGL backend.
-(TopK and Unique, the family's other ops, live elsewhere.)"""
+Values compare as floats, so int32 ones are exact below 2**24, as in TF.js. (TopK and Unique, the
+family's other ops, live elsewhere.)"""
 from __future__ import annotations
 
 import math
@@ -11,7 +12,8 @@ from engine.kernels.resolve.search_sorted import check_search
 from engine.kernels.webgl.common import empty, require_gl_dtypes
 from engine.kernels.webgl.creation import fill
 from engine.tensors import Tensor
-from engine.webgl.program import Program
+from engine.webgl.program import CPUFallback, Program
+from engine.webgl.textures import FLOAT_EXACT
 
 if TYPE_CHECKING:
     from engine.backends.webgl import WebGLBackend
@@ -25,6 +27,8 @@ def _search_sorted(backend: WebGLBackend, sorted_inputs: Tensor, values: Tensor,
     check_search(sorted_inputs.shape, values.shape, out_type)
     require_gl_dtypes(sorted_inputs, values)
     size = sorted_inputs.shape[1]
+    if size >= FLOAT_EXACT:
+        raise CPUFallback(f"positions from {FLOAT_EXACT} up are not exact in float textures")
     if values.size == 0:
         return empty(values.shape, "int32")
     if size == 0:
