@@ -35,8 +35,8 @@ def _rows(backend: WebGLBackend, x: Tensor) -> Tensor:
 
 def _direct(backend: WebGLBackend, shader: str, inputs: list[Tensor], size: int, out_length: int,
             iterations: int, defines: dict | None = None) -> Tensor:
-    """A (batch, out_length) float32 output of shaders/spectral/<shader>.glsl, which loops over the axis."""
-    program = Program(shader, (*_LIBS, f"spectral/{shader}.glsl"), ("A", "B")[:len(inputs)], defines,
+    """A (batch, out_length) float32 output of `shader` (a file under shaders/), which loops over the axis."""
+    program = Program(shader, (*_LIBS, shader), ("A", "B")[:len(inputs)], defines,
                       sizes={"DFT_SIZE": size}, loop_iterations=iterations, shape_uniforms=True)
     return backend.run_program(program, inputs, (inputs[0].shape[0], out_length), "float32")
 
@@ -74,7 +74,7 @@ def _dft(backend: WebGLBackend, parts: list[Tensor], size: int, out_length: int,
     if _is_power_of_two(size):
         re, im = _stockham(backend, parts, size, out_length, inverse)
     else:
-        re, im = (_direct(backend, "dft", parts, size, out_length, size,
+        re, im = (_direct(backend, "spectral/dft.glsl", parts, size, out_length, size,
                           {"INVERSE": inverse, "IMAGINARY": imaginary, "REAL_INPUT": len(parts) == 1})
                   for imaginary in (False, True))
     data = ComplexGLData(re.device_data, im.device_data)
@@ -126,5 +126,5 @@ def irfft(backend, x, fft_length):
     if _is_power_of_two(n):
         (signal,) = _stockham(backend, parts, n, n, inverse=True, hermitian=True, real_output=True)
     else:
-        signal = _direct(backend, "irfft", parts, n, n, (n - 1) // 2)
+        signal = _direct(backend, "spectral/irfft.glsl", parts, n, n, (n - 1) // 2)
     return reshaped(signal, out_shape)
