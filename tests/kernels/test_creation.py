@@ -202,9 +202,14 @@ def _near_a_class_boundary(logits: np.ndarray, uniforms: np.ndarray) -> np.ndarr
     rows = logits.astype(np.float64)
     with np.errstate(invalid="ignore"):  # inf - inf in the rows with a +inf logit: NaN, as in the kernels
         cumulative = np.cumsum(np.exp(rows - rows.max(axis=1, keepdims=True)), axis=1)
-    targets = uniforms * cumulative[:, -1:]
-    gaps = np.abs(targets[:, :, None] - cumulative[:, None, :])
-    return (gaps <= 1e-6 * cumulative[:, -1:, None]).any(axis=2)
+    near = np.zeros(uniforms.shape, bool)
+    for row, (cdf, draws) in enumerate(zip(cumulative, uniforms)):
+        targets = draws * cdf[-1]
+        above = np.minimum(np.searchsorted(cdf, targets), cdf.size - 1)  # the boundaries either side
+        below = np.maximum(above - 1, 0)
+        gaps = np.minimum(np.abs(targets - cdf[above]), np.abs(targets - cdf[below]))
+        near[row] = gaps <= 1e-6 * cdf[-1]
+    return near
 
 
 def test_multinomial_same_samples_on_webgl_as_on_cpu(webgl, rng):
