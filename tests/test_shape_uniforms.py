@@ -206,6 +206,8 @@ SHARING = {
     "reduce": [("Sum", [floats(3, 50), axis(1)], {}), ("Sum", [ints(7, 50), axis(1)], {}),
                ("Sum", [floats(2, 5, 50), axis(-1)], {})],
     "softmax": [("Softmax", [floats(3, 10)], {}), ("Softmax", [floats(1, 5, 17)], {})],
+    "search_sorted": [("LowerBound", [np.sort(floats(3, 50)), floats(3, 7)], {}),  # any row length
+                      ("LowerBound", [np.sort(ints(2, 9)), ints(2, 4)], {})],
     "transpose": [("Transpose", [floats(3, 5), np.array([1, 0], np.int32)], {}),
                   ("Transpose", [ints(1, 4, 7), np.array([0, 2, 1], np.int32)], {})],
     "ResizeBilinear": [("ResizeBilinear", [floats(1, 3, 4, 2), np.array([6, 8], np.int32)], HALF_PIXEL),

@@ -34,7 +34,9 @@ from engine.kernels.webgl import logical as gl_logical
 from engine.kernels.webgl import matrices as gl_matrices
 from engine.kernels.webgl import normalization as gl_normalization
 from engine.kernels.webgl import reduction as gl_reduction
+from engine.kernels.webgl import search_sorted as gl_search_sorted
 from engine.kernels.webgl import slice_join as gl_slice_join
+from engine.kernels.webgl import spectral as gl_spectral
 from engine.kernels.webgl import transformation as gl_transformation
 
 FAMILIES = {
@@ -42,7 +44,8 @@ FAMILIES = {
             matrices, normalization, ragged, reduction, slice_join, sparse, spectral, string, transformation),
     registry.BACKEND_NEUTRAL: (functions, graph),
     "webgl": (gl_arithmetic, gl_basic_math, gl_convolution, gl_creation, gl_image, gl_logical, gl_matrices,
-              gl_normalization, gl_reduction, gl_slice_join, gl_transformation),
+              gl_normalization, gl_reduction, gl_search_sorted, gl_slice_join, gl_spectral,
+              gl_transformation),
 }
 
 for _backend, _modules in FAMILIES.items():

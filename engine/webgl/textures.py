@@ -19,6 +19,7 @@ import numpy as np
 # The dtypes a texture holds (as floats; int32 and bool are rounded on download). Strings and
 # complex64 stay on the CPU; complex64 as two float textures, its real and imaginary parts.
 GL_DTYPES = frozenset({"float32", "int32", "bool"})
+FLOAT_EXACT = 1 << 24  # the integers a float texel holds exactly: int32 values and indices below it
 
 
 def squeeze_shape(shape: Sequence[int]) -> list[int]:

@@ -206,6 +206,16 @@ def run_on_gpu(backend, op, inputs, attrs=None):
     return outputs
 
 
+def run_drawn(op: str, inputs: Sequence[Any], attrs: dict | None = None) -> tuple[list[np.ndarray], int]:
+    """run_on_gpu on webgl, with the number of draws the op made: a GL kernel draws its programs, a CPU
+    kernel (forwarded to) draws none. Neither the op nor an op its GL kernel runs may fall back."""
+    stats = engine.get_backend("webgl").stats
+    draws, fallbacks = stats.draws, dict(stats.cpu_fallbacks)
+    outputs = run_on_gpu("webgl", op, inputs, attrs)
+    assert stats.cpu_fallbacks == fallbacks, f"{op} ran ops on the CPU: {stats.cpu_fallbacks} (was {fallbacks})"
+    return outputs, stats.draws - draws
+
+
 def assert_elementwise(got, want, rtol, atol, what=""):
     """Element by element (assert_close scales its tolerance by the largest value, which would hide
     errors on small results): NaN and infinities where `want` has them, the rest within

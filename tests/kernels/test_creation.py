@@ -3,7 +3,11 @@ random ops by shape, dtype, determinism under a seed, and distribution statistic
 import numpy as np
 import pytest
 
-from tests.kernels.harness import assert_rejects, check, i32, rand, run_engine
+import engine
+from engine.errors import ResourceLimitError
+from engine.kernels.resolve.creation import multinomial_uniforms
+from engine.kernels.webgl import creation as gl_creation
+from tests.kernels.harness import assert_rejects, check, i32, rand, run_drawn, run_engine
 
 pytestmark = pytest.mark.tf
 
@@ -190,6 +194,65 @@ def test_multinomial_shapes_and_output_dtype(backend):
     x = run1(backend, "Multinomial", [logits, np.int32(7)], {"output_dtype": "int32", "seed": 4})
     assert x.shape == (3, 7) and x.dtype == np.int32
     assert run1(backend, "Multinomial", [np.float32([[-np.inf, 5, -np.inf]]), np.int32(50)]).tolist() == [[1] * 50]
+
+
+def _near_a_class_boundary(logits: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
+    """The samples whose uniform lands within float32 rounding of a class boundary of the CPU kernel's
+    float64 CDF: there the GPU's float32 CDF may pick the neighbouring class."""
+    rows = logits.astype(np.float64)
+    with np.errstate(invalid="ignore"):  # inf - inf in the rows with a +inf logit: NaN, as in the kernels
+        cumulative = np.cumsum(np.exp(rows - rows.max(axis=1, keepdims=True)), axis=1)
+    near = np.zeros(uniforms.shape, bool)
+    for row, (cdf, draws) in enumerate(zip(cumulative, uniforms)):
+        targets = draws * cdf[-1]
+        above = np.minimum(np.searchsorted(cdf, targets), cdf.size - 1)  # the boundaries either side
+        below = np.maximum(above - 1, 0)
+        gaps = np.minimum(np.abs(targets - cdf[above]), np.abs(targets - cdf[below]))
+        near[row] = gaps <= 1e-6 * cdf[-1]
+    return near
+
+
+def test_multinomial_same_samples_on_webgl_as_on_cpu(webgl, rng):
+    """The uniforms are drawn on the host by the CPU kernel's generator, the CDF is inverted on the
+    GPU: a seed gives the CPU kernel's samples, but for uniforms on a class boundary. Rows with a
+    -inf logit, a NaN, a +inf and only -inf; 7 classes (a direct Cumsum) and 700 (a scan)."""
+    for classes in (7, 700):
+        logits = rng.normal(0, 2, (6, classes)).astype(np.float32)
+        logits[0, 3], logits[1, :], logits[2, 5], logits[3, 1] = -np.inf, -np.inf, np.inf, np.nan
+        attrs = {"seed": 5, "seed2": 3}
+        got, draws = run_drawn("Multinomial", [logits, np.int32(3000)], attrs)
+        want = run1("cpu", "Multinomial", [logits, np.int32(3000)], attrs)
+        assert draws > 0
+        differ = got[0] != want
+        near = _near_a_class_boundary(logits, multinomial_uniforms(5, 3, 6, 3000))
+        assert not (differ & ~near).any(), f"{(differ & ~near).sum()} samples differ away from a class boundary"
+        assert near.mean() < 1e-3
+
+
+def test_multinomial_refuses_outputs_past_the_size_limit(backend):
+    with pytest.raises(ResourceLimitError, match="Multinomial's samples"):
+        run1(backend, "Multinomial", [np.zeros((4, 3), np.float32), np.int32(2**31 - 1)])
+
+
+def test_multinomial_past_exact_float_classes_runs_the_cpu_kernel(webgl, monkeypatch):
+    """Class indices from 2**24 up are not exact in a float texture (the bound lowered to 8 here)."""
+    monkeypatch.setattr(gl_creation, "FLOAT_EXACT", 8)
+    stats = engine.get_backend(webgl).stats
+    before = stats.cpu_fallbacks.get("Multinomial", 0)
+    logits = np.linspace(-1, 1, 16, dtype=np.float32).reshape(2, 8)
+    got = run1(webgl, "Multinomial", [logits, np.int32(50)], {"seed": 3})
+    assert stats.cpu_fallbacks.get("Multinomial", 0) == before + 1
+    np.testing.assert_array_equal(got, run1("cpu", "Multinomial", [logits, np.int32(50)], {"seed": 3}))
+
+
+def test_multinomial_frequencies_over_many_classes(backend, rng):
+    """A chi-square test over 300 classes (a mean of 299 and a deviation of 24.5 for correct samples)."""
+    logits = rng.normal(0, 1, (1, 300)).astype(np.float32)
+    x = run1(backend, "Multinomial", [logits, np.int32(60000)], {"seed": 2, "seed2": 9})
+    probabilities = np.exp(logits[0].astype(np.float64))
+    expected = probabilities / probabilities.sum() * x.size
+    chi_square = ((np.bincount(x[0], minlength=300) - expected) ** 2 / expected).sum()
+    assert chi_square < 299 + 6 * 24.5
 
 
 RANDOM_CALLS = [

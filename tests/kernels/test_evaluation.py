@@ -2,7 +2,9 @@
 import numpy as np
 import pytest
 
-from tests.kernels.harness import check, rand, run_engine, run_tf
+import engine
+from engine.kernels.webgl import search_sorted as gl_search_sorted
+from tests.kernels.harness import check, rand, run_drawn, run_engine, run_tf
 
 pytestmark = pytest.mark.tf
 
@@ -28,6 +30,39 @@ def test_search_sorted_nan_and_infinities(backend, op):
     sorted_inputs = np.array([[-np.inf, -1, 0, 0, 2, np.inf], [1, 1, 1, 1, 1, 1]], np.float32)
     values = np.array([[np.nan, -np.inf, 0, np.inf, 3], [np.nan, 1, 0, 2, -np.inf]], np.float32)
     check(backend, op, [sorted_inputs, values])
+
+
+@pytest.mark.parametrize("op", ["LowerBound", "UpperBound"])
+def test_search_sorted_with_nan_in_the_rows(backend, op):
+    """NaN among the sorted values: the bisection's path decides, as in TensorFlow."""
+    sorted_inputs = np.array([[1, np.nan, 3, 4, 5], [np.nan] * 5, [-1, 0, 2, np.nan, np.nan]], np.float32)
+    values = np.array([[0, 2, 3.5, np.nan], [0, 1, np.inf, np.nan], [-2, 1, 2, 9]], np.float32)
+    check(backend, op, [sorted_inputs, values])
+
+
+@pytest.mark.parametrize("op", ["LowerBound", "UpperBound"])
+@pytest.mark.parametrize("dtype", ["float32", "int32"])
+def test_search_sorted_long_rows(backend, rng, op, dtype):
+    """Rows of 1000 (ten bisection steps), 4096 (one step more than a power of two needs) and batches."""
+    for rows, size, count in ((3, 1000, 257), (1, 4096, 64)):
+        sorted_inputs = _sorted_rows(rng, (rows, size), dtype)
+        check(backend, op, [sorted_inputs, rand(rng, (rows, count), dtype, -6, 6)])
+
+
+def test_search_sorted_past_exact_float_positions_runs_the_cpu_kernel(webgl, rng, monkeypatch):
+    """Positions from 2**24 up are not exact in a float texture: such rows run the CPU kernel (the
+    bound lowered to 8 here)."""
+    monkeypatch.setattr(gl_search_sorted, "FLOAT_EXACT", 8)
+    stats = engine.get_backend(webgl).stats
+    before = stats.cpu_fallbacks.get("LowerBound", 0)
+    check(webgl, "LowerBound", [_sorted_rows(rng, (2, 8), "float32"), rand(rng, (2, 5))], allow_fallback=True)
+    assert stats.cpu_fallbacks.get("LowerBound", 0) == before + 1
+
+
+@pytest.mark.parametrize("op", ["LowerBound", "UpperBound"])
+def test_search_sorted_runs_one_program_on_webgl(webgl, op):
+    outputs, draws = run_drawn(op, [np.array([[0, 1, 2]], np.float32), np.array([[0.5, 2, 7]], np.float32)])
+    assert draws == 1 and outputs[0].tolist() == ([[1, 2, 3]] if op == "LowerBound" else [[1, 3, 3]])
 
 
 @pytest.mark.parametrize("shape,k", [((10,), 3), ((4, 12), 5), ((2, 3, 9), 9), ((5, 7), 1), ((3, 6), 0),

@@ -9,7 +9,7 @@ import numpy as np
 
 from engine import dtypes
 from engine.kernels.registry import KernelTable
-from engine.kernels.resolve.creation import one_hot_depth
+from engine.kernels.resolve.creation import multinomial_count, multinomial_uniforms, one_hot_depth, random_generator
 from engine.kernels.resolve.values import checked_size, parse_shape, scalar
 
 KERNELS = KernelTable()
@@ -100,23 +100,16 @@ def one_hot(indices, depth, on_value, off_value, *, axis: int = -1):
 
 # -- random -----------------------------------------------------------------------------------------
 
-def _generator(seed: int, seed2: int) -> np.random.Generator:
-    """Seeded by (seed, seed2) when either is nonzero, else by fresh entropy, as TF's unseeded ops."""
-    if seed or seed2:
-        return np.random.default_rng([seed % 2**64, seed2 % 2**64])
-    return np.random.default_rng()
-
-
 @KERNELS.define("RandomStandardNormal")
 def random_standard_normal(shape, *, dtype: str = "float32", seed: int = 0, seed2: int = 0):
-    values = _generator(seed, seed2).standard_normal(parse_shape(shape), dtype=np.float32)
+    values = random_generator(seed, seed2).standard_normal(parse_shape(shape), dtype=np.float32)
     return values.astype(dtypes.numpy_dtype(dtype))
 
 
 @KERNELS.define("RandomUniform")
 def random_uniform(shape, *, dtype: str = "float32", seed: int = 0, seed2: int = 0):
     """Uniform in [0, 1)."""
-    values = _generator(seed, seed2).random(parse_shape(shape), dtype=np.float32)
+    values = random_generator(seed, seed2).random(parse_shape(shape), dtype=np.float32)
     return values.astype(dtypes.numpy_dtype(dtype))
 
 
@@ -126,13 +119,13 @@ def random_uniform_int(shape, minval, maxval, *, seed: int = 0, seed2: int = 0):
     low, high = int(scalar(minval)), int(scalar(maxval))
     if low >= high:
         raise ValueError(f"RandomUniformInt: need minval < maxval, got {low} >= {high}")
-    return _generator(seed, seed2).integers(low, high, parse_shape(shape), dtype=np.int64).astype(minval.dtype)
+    return random_generator(seed, seed2).integers(low, high, parse_shape(shape), dtype=np.int64).astype(minval.dtype)
 
 
 @KERNELS.define("TruncatedNormal")
 def truncated_normal(shape, *, dtype: str = "float32", seed: int = 0, seed2: int = 0):
     """Standard normal values, with those beyond 2 standard deviations redrawn, as TensorFlow does."""
-    rng = _generator(seed, seed2)
+    rng = random_generator(seed, seed2)
     values = rng.standard_normal(parse_shape(shape), dtype=np.float32)
     outside = np.abs(values) > 2
     while outside.any():
@@ -145,14 +138,11 @@ def truncated_normal(shape, *, dtype: str = "float32", seed: int = 0, seed2: int
 def multinomial(logits, num_samples, *, seed: int = 0, seed2: int = 0, output_dtype: str = "int64"):
     """num_samples class indices per row of [batch, classes] logits, drawn by inverting each row's
     cumulative softmax; classes with -inf logits are never drawn."""
-    count = int(scalar(num_samples))
-    if logits.ndim != 2 or logits.shape[1] == 0 or count < 0:
-        raise ValueError(f"Multinomial: needs [batch, classes > 0] logits and num_samples >= 0, got "
-                         f"{list(logits.shape)} and {count}")
+    count = multinomial_count(logits.shape, num_samples)
     rows = logits.astype(np.float64)
     weights = np.exp(rows - rows.max(axis=1, keepdims=True))
     cumulative = np.cumsum(weights, axis=1)
-    draws = _generator(seed, seed2).random((rows.shape[0], count)) * cumulative[:, -1:]
+    draws = multinomial_uniforms(seed, seed2, rows.shape[0], count) * cumulative[:, -1:]
     picks = np.array([np.searchsorted(cdf, row_draws, side="right") for cdf, row_draws in zip(cumulative, draws)],
                      dtype=np.int64).reshape(rows.shape[0], count)
     return np.minimum(picks, rows.shape[1] - 1).astype(dtypes.numpy_dtype(output_dtype))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.kernels.registry import KernelTable
+from engine.kernels.resolve.search_sorted import check_search
 from engine.kernels.resolve.values import first_int
 
 KERNELS = KernelTable()
@@ -21,11 +22,7 @@ def _search_sorted(sorted_inputs: np.ndarray, values: np.ndarray, out_type: str,
 
     Replaying the C++ bisection (rather than np.searchsorted) keeps TensorFlow's answers where
     comparisons are false both ways: a NaN value goes to 0 (lower) or N (upper)."""
-    if sorted_inputs.ndim != 2 or values.ndim != 2:
-        raise ValueError(f"sorted_inputs and values must be rank 2, got shapes {list(sorted_inputs.shape)} and "
-                         f"{list(values.shape)}")
-    if sorted_inputs.shape[0] != values.shape[0]:
-        raise ValueError("Leading dim_size of both tensors must match.")
+    check_search(sorted_inputs.shape, values.shape, out_type)
     n = sorted_inputs.shape[1]
     row = np.arange(sorted_inputs.shape[0])[:, None]
     first = np.zeros(values.shape, np.int64)
@@ -38,7 +35,7 @@ def _search_sorted(sorted_inputs: np.ndarray, values: np.ndarray, out_type: str,
         go_right &= length > 0
         first = np.where(go_right, middle + 1, first)
         length = np.where(go_right, length - half - 1, half)
-    return first.astype(_index_dtype(out_type))
+    return first.astype(out_type)
 
 
 @KERNELS.define("LowerBound")

@@ -5,35 +5,17 @@ crop a longer innermost axis to what fft_length needs and, as TensorFlow, reject
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from engine.kernels.registry import KernelTable
-from engine.kernels.resolve.values import first_int
+from engine.kernels.resolve.spectral import check_rank, irfft_length, rfft_length
 
 KERNELS = KernelTable()
 
 
-def _check_rank(x: np.ndarray) -> None:
-    if x.ndim < 1:
-        raise ValueError(f"Input must have rank of at least 1 but got: {list(x.shape)}")
-
-
-def _fft_length(fft_length: np.ndarray, x: np.ndarray, needed: Callable[[int], int]) -> int:
-    """fft_length, once x's innermost axis holds at least the needed(fft_length) values it reads."""
-    length = first_int(fft_length)
-    if length <= 0:
-        raise ValueError(f"fft_length must be positive, got {length}")
-    if x.shape[-1] < needed(length):
-        raise ValueError(f"Input dimension {x.ndim - 1} must have length of at least {needed(length)} but got: "
-                         f"{x.shape[-1]}")
-    return length
-
-
 @KERNELS.define("FFT")
 def fft(x):
-    _check_rank(x)
+    check_rank(x.shape)
     if x.shape[-1] == 0:
         return x.astype(np.complex64)
     return np.fft.fft(x, axis=-1).astype(np.complex64)
@@ -41,7 +23,7 @@ def fft(x):
 
 @KERNELS.define("IFFT")
 def ifft(x):
-    _check_rank(x)
+    check_rank(x.shape)
     if x.shape[-1] == 0:
         return x.astype(np.complex64)
     return np.fft.ifft(x, axis=-1).astype(np.complex64)
@@ -50,12 +32,10 @@ def ifft(x):
 @KERNELS.define("RFFT")
 def rfft(x, fft_length):
     """The fft_length // 2 + 1 non-negative frequencies of a real signal."""
-    _check_rank(x)
-    return np.fft.rfft(x, n=_fft_length(fft_length, x, lambda n: n), axis=-1).astype(np.complex64)
+    return np.fft.rfft(x, n=rfft_length(fft_length, x.shape), axis=-1).astype(np.complex64)
 
 
 @KERNELS.define("IRFFT")
 def irfft(x, fft_length):
     """The real signal of length fft_length whose spectrum's first fft_length // 2 + 1 bins are x."""
-    _check_rank(x)
-    return np.fft.irfft(x, n=_fft_length(fft_length, x, lambda n: n // 2 + 1), axis=-1).astype(np.float32)
+    return np.fft.irfft(x, n=irfft_length(fft_length, x.shape), axis=-1).astype(np.float32)

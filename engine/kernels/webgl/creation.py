@@ -6,6 +6,8 @@ uniform, so a fill of any shape needs no upload and its program is shared by eve
 Range and LinSpace have no GL kernel: their output size depends on their input values, which must be
 read on the CPU anyway, and their outputs are small index vectors (TF.js's WebGL backend also
 computes them on the CPU). The random ops stay on the CPU: they sample with numpy's generators.
+Multinomial samples on the GPU, as in TF.js, from uniforms drawn on the host by the CPU kernel's
+generator, so that a seed picks the same classes on both backends.
 """
 from __future__ import annotations
 
@@ -17,12 +19,12 @@ import numpy as np
 from engine import dtypes
 from engine.errors import ModelFormatError
 from engine.kernels.registry import KernelTable
-from engine.kernels.resolve.creation import one_hot_depth
+from engine.kernels.resolve.creation import multinomial_count, multinomial_uniforms, one_hot_depth
 from engine.kernels.resolve.values import parse_shape
-from engine.kernels.webgl.common import empty, has_texture_form
+from engine.kernels.webgl.common import empty, has_texture_form, require_gl_dtypes
 from engine.tensors import Tensor, alias
-from engine.webgl.program import Program
-from engine.webgl.textures import GL_DTYPES
+from engine.webgl.program import CPUFallback, Program
+from engine.webgl.textures import FLOAT_EXACT, GL_DTYPES
 
 if TYPE_CHECKING:
     from engine.backends.webgl import WebGLBackend
@@ -114,3 +116,31 @@ def one_hot(backend, indices, depth, on_value, off_value, *, axis: int = -1):
     program = Program("one_hot", ("creation/one_hot.glsl",), ("I",), None, {"u_on": on, "u_off": off})
     out = backend.run_program(program, [alias(indices, (outer, inner))], (outer, depth, inner), dtype)
     return alias(out, out_shape)
+
+
+def _cumulative_weights(backend: WebGLBackend, logits: Tensor) -> Tensor:
+    """Each row's running sum of exp(logits - the row's max): the unnormalised CDF the samples invert."""
+    axis = Tensor(np.array([1], np.int32), "int32")
+    row_max = backend.run("Max", [logits, axis], {"keep_dims": True})[0]
+    weights = backend.run("Exp", [backend.run("Sub", [logits, row_max])[0]])[0]
+    return backend.run("Cumsum", [weights, Tensor(np.array(1, np.int32), "int32")])[0]
+
+
+@KERNELS.define("Multinomial")
+def multinomial(backend, logits, num_samples, *, seed: int = 0, seed2: int = 0, output_dtype: str = "int64"):
+    """num_samples classes per row of [batch, classes] logits, each the inverse CDF of one uniform.
+
+    The uniforms are the CPU kernel's; the CDF is float32 here (float64 there), so a uniform within
+    float32 rounding of a class boundary (a chance of about 1e-7 per class) may pick its neighbour."""
+    count = multinomial_count(logits.shape, num_samples.numpy())
+    require_gl_dtypes(logits)
+    batch, classes = logits.shape
+    if classes >= FLOAT_EXACT:
+        raise CPUFallback(f"class indices from {FLOAT_EXACT} up are not exact in float textures")
+    if batch * count == 0:
+        return empty((batch, count), "int32")
+    uniforms = Tensor(multinomial_uniforms(seed, seed2, batch, count).astype(np.float32), "float32")
+    program = Program("multinomial", ("creation/multinomial.glsl",), ("C", "U"), sizes={"CLASSES": classes},
+                      loop_iterations=math.ceil(math.log2(classes + 1)), shape_uniforms=True)
+    return backend.run_program(program, [_cumulative_weights(backend, logits), uniforms], (batch, count), "int32")
+
