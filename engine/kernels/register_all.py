@@ -29,12 +29,12 @@ from engine.kernels.webgl import arithmetic as gl_arithmetic
 from engine.kernels.webgl import basic_math as gl_basic_math
 from engine.kernels.webgl import convolution as gl_convolution
 from engine.kernels.webgl import creation as gl_creation
+from engine.kernels.webgl import evaluation as gl_evaluation
 from engine.kernels.webgl import image as gl_image
 from engine.kernels.webgl import logical as gl_logical
 from engine.kernels.webgl import matrices as gl_matrices
 from engine.kernels.webgl import normalization as gl_normalization
 from engine.kernels.webgl import reduction as gl_reduction
-from engine.kernels.webgl import search_sorted as gl_search_sorted
 from engine.kernels.webgl import slice_join as gl_slice_join
 from engine.kernels.webgl import spectral as gl_spectral
 from engine.kernels.webgl import transformation as gl_transformation
@@ -43,9 +43,8 @@ FAMILIES = {
     "cpu": (arithmetic, basic_math, control, convolution, creation, dynamic, evaluation, hash_table, image, logical,
             matrices, normalization, ragged, reduction, slice_join, sparse, spectral, string, transformation),
     registry.BACKEND_NEUTRAL: (functions, graph),
-    "webgl": (gl_arithmetic, gl_basic_math, gl_convolution, gl_creation, gl_image, gl_logical, gl_matrices,
-              gl_normalization, gl_reduction, gl_search_sorted, gl_slice_join, gl_spectral,
-              gl_transformation),
+    "webgl": (gl_arithmetic, gl_basic_math, gl_convolution, gl_creation, gl_evaluation, gl_image, gl_logical,
+              gl_matrices, gl_normalization, gl_reduction, gl_slice_join, gl_spectral, gl_transformation),
 }
 
 for _backend, _modules in FAMILIES.items():

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import engine
-from engine.kernels.webgl import search_sorted as gl_search_sorted
+from engine.kernels.webgl import evaluation as gl_evaluation
 from tests.kernels.harness import check, rand, run_drawn, run_engine, run_tf
 
 pytestmark = pytest.mark.tf
@@ -52,7 +52,7 @@ def test_search_sorted_long_rows(backend, rng, op, dtype):
 def test_search_sorted_past_exact_float_positions_runs_the_cpu_kernel(webgl, rng, monkeypatch):
     """Positions from 2**24 up are not exact in a float texture: such rows run the CPU kernel (the
     bound lowered to 8 here)."""
-    monkeypatch.setattr(gl_search_sorted, "FLOAT_EXACT", 8)
+    monkeypatch.setattr(gl_evaluation, "FLOAT_EXACT", 8)
     stats = engine.get_backend(webgl).stats
     before = stats.cpu_fallbacks.get("LowerBound", 0)
     check(webgl, "LowerBound", [_sorted_rows(rng, (2, 8), "float32"), rand(rng, (2, 5))], allow_fallback=True)

@@ -1,7 +1,6 @@
-"""GL kernels of the evaluation family's sorted search: LowerBound and UpperBound (TensorFlow's
-SearchSorted), one fragment per value bisecting its row of sorted values, as TF.js's WebGL backend.
-Values compare as floats, so int32 ones are exact below 2**24, as in TF.js. (TopK and Unique, the
-family's other ops, live elsewhere.)"""
+"""GL kernels of the evaluation family: LowerBound and UpperBound (TensorFlow's SearchSorted), one
+fragment per value bisecting its row of sorted values, as TF.js's WebGL backend. Values compare as
+floats, so int32 ones are exact below 2**24, as in TF.js."""
 from __future__ import annotations
 
 import math
