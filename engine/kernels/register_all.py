@@ -29,6 +29,7 @@ from engine.kernels.webgl import arithmetic as gl_arithmetic
 from engine.kernels.webgl import basic_math as gl_basic_math
 from engine.kernels.webgl import convolution as gl_convolution
 from engine.kernels.webgl import creation as gl_creation
+from engine.kernels.webgl import evaluation as gl_evaluation
 from engine.kernels.webgl import image as gl_image
 from engine.kernels.webgl import logical as gl_logical
 from engine.kernels.webgl import matrices as gl_matrices
@@ -41,8 +42,8 @@ FAMILIES = {
     "cpu": (arithmetic, basic_math, control, convolution, creation, dynamic, evaluation, hash_table, image, logical,
             matrices, normalization, ragged, reduction, slice_join, sparse, spectral, string, transformation),
     registry.BACKEND_NEUTRAL: (functions, graph),
-    "webgl": (gl_arithmetic, gl_basic_math, gl_convolution, gl_creation, gl_image, gl_logical, gl_matrices,
-              gl_normalization, gl_reduction, gl_slice_join, gl_transformation),
+    "webgl": (gl_arithmetic, gl_basic_math, gl_convolution, gl_creation, gl_evaluation, gl_image, gl_logical,
+              gl_matrices, gl_normalization, gl_reduction, gl_slice_join, gl_transformation),
 }
 
 for _backend, _modules in FAMILIES.items():

@@ -198,6 +198,13 @@ def softsign(features):
     return features / (1 + np.abs(features))
 
 
+@KERNELS.define("Step")
+def step(x, *, alpha: float = 0.0):
+    """TF.js's step (no TensorFlow op): 1 where x > 0, alpha (cast to x's dtype) elsewhere, NaN kept."""
+    one, low = np.ones((), x.dtype), np.asarray(alpha, np.float64).astype(x.dtype)
+    return np.where(x > 0, one, np.where(x <= 0, low, x))
+
+
 # --- erf ----------------------------------------------------------------------------------------------------
 # erf(x) = x * g(|x|) with g(x) = erf(x) / x kept on [0, 4] as 16 degree-9 polynomials, interpolated at
 # Chebyshev points of math.erf when the module loads: ~1e-15 relative accuracy in float64 (tiny x included),

@@ -63,3 +63,14 @@ def matrix_band_part(x, num_lower, num_upper):
     keep = ((lower < 0) | (rows - cols <= lower)) & ((upper < 0) | (cols - rows <= upper))
     zero = np.array(b"" if x.dtype == object else 0, x.dtype)
     return np.where(keep, x, zero)
+
+
+@KERNELS.define("Diag")
+def diag(diagonal):
+    """A tensor of shape diagonal.shape * 2, zero but for out[i..., i...] = diagonal[i...]."""
+    if diagonal.ndim < 1:
+        raise ValueError(f"Input must be at least rank 1, got {diagonal.ndim}")
+    n = diagonal.size
+    out = np.zeros((n, n), diagonal.dtype)
+    out[np.arange(n), np.arange(n)] = diagonal.reshape(-1)
+    return out.reshape(diagonal.shape * 2)

@@ -286,3 +286,16 @@ def matrix_band_part(backend, x, num_lower, num_upper):
                       uniforms={"numLower": lower, "numUpper": upper})
     x3 = view(backend, x, (x.size // (rows * cols), rows, cols))
     return reshaped(backend.run_program(program, [x3], x3.shape, x.dtype), x.shape)
+
+
+@KERNELS.define("Diag")
+def diag(backend, diagonal):
+    """Drawn as an (n, n) matrix over the flat diagonal, then viewed as diagonal.shape * 2."""
+    if diagonal.rank < 1:
+        raise ValueError(f"Input must be at least rank 1, got {diagonal.rank}")
+    out_shape, n = diagonal.shape * 2, diagonal.size
+    if n == 0:
+        return empty(out_shape, diagonal.dtype)
+    require_gl_dtypes(diagonal)
+    program = Program("Diag", ("matrices/diag.glsl",), ("A",), shape_uniforms=True)
+    return reshaped(backend.run_program(program, [view(backend, diagonal, (n,))], (n, n), diagonal.dtype), out_shape)
