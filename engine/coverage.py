@@ -54,7 +54,7 @@ def status(op: str, backend: str) -> str:
 
 
 def _row(op: str) -> dict[str, str]:
-    return {**{b: status(op, b) for b in BACKENDS}, "tfjs_webgl": tfjs_webgl(op)}
+    return {b: status(op, b) for b in BACKENDS}
 
 
 def table() -> dict[str, dict[str, dict[str, str]]]:
@@ -70,7 +70,7 @@ def webgl_only_table() -> dict[str, dict[str, str]]:
 def gpu_in_tfjs_only(*tables: dict[str, dict[str, str]]) -> list[str]:
     """The ops TF.js's WebGL backend computes on the GPU and tfgl's webgl backend does not."""
     return [op for rows in tables for op, row in rows.items()
-            if row["tfjs_webgl"] == "GPU" and row["webgl"] in ("cpu", "missing")]
+            if tfjs_webgl(op) == "GPU" and row["webgl"] in ("cpu", "missing")]
 
 
 def coverage_report(as_json: bool = False) -> int:
@@ -84,18 +84,23 @@ def coverage_report(as_json: bool = False) -> int:
                 totals[backend][state] = totals[backend].get(state, 0) + 1
     behind = gpu_in_tfjs_only(*data.values(), extra)
     if as_json:
-        print(json.dumps({"ops": data, WEBGL_ONLY: extra, "totals": totals, "cpu_here_gpu_in_tfjs": behind},
-                         indent=1))
+        column = {op: tfjs_webgl(op) for rows in (*data.values(), extra) for op in rows}
+        print(json.dumps({"ops": data, WEBGL_ONLY: extra, "totals": totals, "tfjs_webgl": column,
+                          "cpu_here_gpu_in_tfjs": behind}, indent=1))
         return 0
     for category, ops in [*data.items(), (f"{WEBGL_ONLY} (TF.js WebGL kernels outside its op list)", extra)]:
         print(f"{category}:")
         for op, row in ops.items():
-            print(f"  {op:36s} cpu: {row['cpu']:8s} webgl: {row['webgl']:8s} tfjs-webgl: {row['tfjs_webgl']}")
+            print(f"  {op:36s} cpu: {row['cpu']:8s} webgl: {row['webgl']:8s} tfjs-webgl: {tfjs_webgl(op)}")
     count = sum(len(ops) for ops in data.values())
     for backend, states in totals.items():
         parts = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
         print(f"{backend}: {count} ops: {parts}")
-    print(f"CPU here, GPU in TF.js: {len(behind)} ops" + (f" ({', '.join(behind)})" if behind else ""))
+    webgl_states = {op: row["webgl"] for rows in (*data.values(), extra) for op, row in rows.items()}
+    for state in ("cpu", "missing"):
+        ops = [op for op in behind if webgl_states[op] == state]
+        print(f"{state.upper() if state == 'cpu' else state} here, GPU in TF.js: {len(ops)} ops"
+              + (f" ({', '.join(ops)})" if ops else ""))
     print("refused: the SimpleML* ops of TensorFlow Decision Forests (TF-DF), which TF.js runs only with "
           "@tensorflow/tfjs-tfdf")
     print("tfjs-webgl: where TF.js's WebGL backend computes the op (GPU, CPU), or absent (its executor handles it)")
