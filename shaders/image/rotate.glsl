@@ -12,12 +12,13 @@ void run() {
   float cosine = u_rotation.x, sine = u_rotation.y;
   float sourceX = settle(settle(dx * cosine) - settle(dy * sine)) + u_center.x;
   float sourceY = settle(settle(dx * sine) + settle(dy * cosine)) + u_center.y;
-  int col = int(round_half_away(sourceX)), row = int(round_half_away(sourceY));
+  // Compared as floats: a NaN or huge position (a NaN or infinite angle) has no defined int.
+  float col = round_half_away(sourceX), row = round_half_away(sourceY);
 #if PER_CHANNEL
   float fill = u_fill[c.w];
 #else
   float fill = u_fill.x;
 #endif
-  bool inside = row >= 0 && row < A_SHAPE_1 && col >= 0 && col < A_SHAPE_2;
-  setOutput(inside ? getA(c.x, row, col, c.w) : fill);
+  bool inside = row >= 0.0 && row < float(A_SHAPE_1) && col >= 0.0 && col < float(A_SHAPE_2);
+  setOutput(inside ? getA(c.x, int(row), int(col), c.w) : fill);
 }

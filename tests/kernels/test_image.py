@@ -381,3 +381,11 @@ def test_image_ops_of_tfjs_reject_other_ranks(backend):
         assert_rejects(backend, op, [np.zeros((3, 4, 2), np.float32)], attrs, match="rank 4")
     assert_rejects(backend, "RotateWithOffset", [np.zeros((1, 3, 4, 2), np.float32)],
                    {"radians": 1.0, "fill_value": [1.0, 2.0]}, match="fill_value")
+
+
+def test_rotate_with_offset_by_no_angle_fills_everything(backend, rng):
+    """A NaN or infinite angle reads no pixel (TF.js: every comparison with NaN is false)."""
+    image = rand(rng, (1, 4, 5, 2))
+    for radians in (float("nan"), float("inf")):
+        got = run_engine(backend, "RotateWithOffset", [image], {"radians": radians, "fill_value": 3.0})[0]
+        np.testing.assert_array_equal(got, np.full(image.shape, 3.0, np.float32))

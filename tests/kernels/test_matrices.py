@@ -251,3 +251,9 @@ def test_diag(backend, rng, shape, dtype):
 
 def test_diag_rejects_a_scalar(backend):
     assert_rejects(backend, "Diag", [np.float32(2)], match="at least rank 1")
+
+
+def test_diag_refuses_an_output_past_the_limits(backend):
+    from engine.errors import ResourceLimitError
+    with pytest.raises(ResourceLimitError):
+        run_engine(backend, "Diag", [np.zeros(1 << 17, np.float32)])

@@ -8,7 +8,7 @@ import numpy as np
 from engine.kernels.cpu import blas
 from engine.kernels.cpu.fused import apply_fused_ops
 from engine.kernels.registry import KernelTable
-from engine.kernels.resolve.matrices import check_band_bounds
+from engine.kernels.resolve.matrices import check_band_bounds, diag_shape
 from engine.kernels.resolve.values import int_list, scalar
 
 KERNELS = KernelTable()
@@ -68,9 +68,7 @@ def matrix_band_part(x, num_lower, num_upper):
 @KERNELS.define("Diag")
 def diag(diagonal):
     """A tensor of shape diagonal.shape * 2, zero but for out[i..., i...] = diagonal[i...]."""
-    if diagonal.ndim < 1:
-        raise ValueError(f"Input must be at least rank 1, got {diagonal.ndim}")
-    n = diagonal.size
+    out_shape, n = diag_shape(diagonal.shape), diagonal.size
     out = np.zeros((n, n), diagonal.dtype)
     out[np.arange(n), np.arange(n)] = diagonal.reshape(-1)
-    return out.reshape(diagonal.shape * 2)
+    return out.reshape(out_shape)

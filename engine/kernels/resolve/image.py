@@ -100,6 +100,7 @@ def rotation_setup(images_shape: Shape, radians: float, fill_value, center) -> t
         raise ValueError(f"a fill_value per channel needs at most 4 channels, got {channels}")
     center_x, center_y = width * fractions[0], height * fractions[-1]
     per_channel = [fills[0]] * channels if fills.size == 1 else [*fills, 255.0][:channels]
-    return (F32(center_x), F32(center_y), F32(math.cos(radians)), F32(math.sin(radians)),
-            [F32(f) for f in per_channel])
+    with np.errstate(invalid="ignore"):  # an infinite angle: NaN, which reads no pixel (TF.js's JavaScript too)
+        cos, sin = np.cos(np.float64(radians)), np.sin(np.float64(radians))
+    return F32(center_x), F32(center_y), F32(cos), F32(sin), [F32(f) for f in per_channel]
 

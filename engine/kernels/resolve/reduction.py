@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from engine.kernels.resolve.values import reduction_axes
+from engine.kernels.resolve.values import checked_size, reduction_axes
 
 
 def arg_axis(dimension, shape: Sequence[int]) -> int:
@@ -32,7 +32,7 @@ def segment_sum_shape(data_shape: Sequence[int], ids_shape: Sequence[int], num_s
     if tuple(data_shape[:len(ids_shape)]) != tuple(ids_shape):
         raise ValueError(f"data.shape = {list(data_shape)} does not start with segment_ids.shape = "
                          f"{list(ids_shape)}")
-    return (num_segments, *data_shape[len(ids_shape):])
+    return checked_size("UnsortedSegmentSum's output", (num_segments, *data_shape[len(ids_shape):]))
 
 
 def check_segment_ids(ids: np.ndarray, num_segments: int) -> None:

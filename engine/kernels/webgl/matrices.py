@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from engine.kernels.registry import KernelTable
-from engine.kernels.resolve.matrices import check_band_bounds
+from engine.kernels.resolve.matrices import check_band_bounds, diag_shape
 from engine.kernels.webgl import packed
 from engine.kernels.webgl.common import (
     broadcast_shape, empty, fit_onto, ints, require_gl_dtypes, reshaped, transpose_tensor, view,
@@ -291,9 +291,7 @@ def matrix_band_part(backend, x, num_lower, num_upper):
 @KERNELS.define("Diag")
 def diag(backend, diagonal):
     """Drawn as an (n, n) matrix over the flat diagonal, then viewed as diagonal.shape * 2."""
-    if diagonal.rank < 1:
-        raise ValueError(f"Input must be at least rank 1, got {diagonal.rank}")
-    out_shape, n = diagonal.shape * 2, diagonal.size
+    out_shape, n = diag_shape(diagonal.shape), diagonal.size
     if n == 0:
         return empty(out_shape, diagonal.dtype)
     require_gl_dtypes(diagonal)
