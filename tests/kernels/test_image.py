@@ -339,7 +339,7 @@ def _rotation_reference(radians: float, center, fill: float):
     return reference
 
 
-@pytest.mark.parametrize("shape", [(2, 7, 9, 3), (1, 6, 6, 1), (1, 1, 5, 2)], ids=str)
+@pytest.mark.parametrize("shape", [(2, 7, 9, 3), (1, 6, 6, 1), (1, 1, 5, 2), (0, 3, 3, 2)], ids=str)
 @pytest.mark.parametrize("radians,center", [(0.3, [0.5]), (-2.1, [0.25, 0.7]), (4.0, [0.0])], ids=str)
 @pytest.mark.parametrize("dtype", ["float32", "int32"])
 def test_rotate_with_offset(backend, rng, shape, radians, center, dtype):

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from tests.kernels.harness import assert_rejects, check, gpu_ints, rand, tf
+from tests.kernels.harness import assert_rejects, check, gpu_ints, rand, run_engine, tf
 
 pytestmark = pytest.mark.tf
 
@@ -279,3 +279,9 @@ def test_unsorted_segment_sum_gpu_ids(webgl, rng):
     got = impl.run("UnsortedSegmentSum", [to_tensor(data), ids, to_tensor(np.int32(3))])[0].numpy()
     np.testing.assert_array_equal(got, np.stack([data[1], data[5], data[0] + data[3]]))
     assert impl.stats.cpu_fallbacks.get("UnsortedSegmentSum", 0) == before
+
+
+def test_unsorted_segment_sum_refuses_an_output_past_the_limits(backend):
+    from engine.errors import ResourceLimitError
+    with pytest.raises(ResourceLimitError):
+        run_engine(backend, "UnsortedSegmentSum", [np.ones((2, 3), np.float32), np.int32([0, 1]), np.int32(1 << 30)])
