@@ -1,7 +1,7 @@
 // TopKV2's order over candidate indices into the rows of A (batch, u_rowSize): larger values first,
 // NaN above everything, equal values (and NaNs) by lower index; indices from u_rowSize on pad a row
-// to a power of two and come last. A strict total order on distinct indices, so that every
-// compare-exchange of the network moves candidates and never duplicates one.
+// to a power of two and come last. A strict total order on distinct indices, so that a merge of
+// two sorted blocks is unique.
 uniform int u_rowSize;
 
 bool ranksBefore(int row, int a, int b) {

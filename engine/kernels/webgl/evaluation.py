@@ -1,12 +1,12 @@
 """GL kernels of the evaluation family: TopKV2 (shaders/evaluation/).
 
-TopKV2 runs a bitonic network on candidate indices, as TF.js's WebGL backend does: each row, padded
-to a power of two, is sorted in blocks of k (rounded up to a power of two) that alternate direction;
-then each pass halves the row, keeping the better half of every pair of blocks (a bitonic sequence),
-and re-sorts the blocks, until one block is left. That is about log2(k)^2 / 2 + log2(n / k) *
-(log2(k) + 1) draws, each one compare per output texel. The order is the CPU kernel's (larger first,
-NaN above +inf, ties by lower index); int32 values are compared as the floats they are stored as on
-the GPU (exact up to 2^24), as in TF.js.
+TopKV2 is a merge sort on candidate indices, one draw per level: each row, padded to a power of two,
+is merged bottom-up in blocks of 1, 2, 4, ... up to k rounded up to a power of two; from then on each
+pass merges pairs of blocks keeping only the better half, which halves the row, until one block is
+left: log2(n) draws, each output finding its candidate by a binary search of the two blocks it
+merges (TF.js runs a bitonic network instead, about log2(k)^2 / 2 + log2(n / k) * (log2(k) + 1)
+draws). The order is the CPU kernel's (larger first, NaN above +inf, ties by lower index); int32
+values are compared as the floats they are stored as on the GPU (exact up to 2^24), as in TF.js.
 """
 from __future__ import annotations
 
@@ -39,32 +39,18 @@ def sorted_candidates(backend: WebGLBackend, rows: Tensor, k: int) -> Tensor:
     if length == 1:
         return fill(backend, (batch, 1), 0.0, "int32")
     candidates: Tensor | None = None
-
-    def draw(shader: str, uniforms: dict, out_length: int) -> None:
-        nonlocal candidates
+    merged = 1
+    while merged < block or length > block:
         first = candidates is None
-        program = Program(shader, (_RANK, shader), ("A",) if first else ("A", "I"), {"FIRST_PASS": first},
-                          {"u_rowSize": n, **uniforms}, shape_uniforms=True)
-        result = backend.run_program(program, [rows] if first else [rows, candidates], (batch, out_length), "int32")
+        out_block = min(2 * merged, block)
+        length = length // (2 * merged) * out_block
+        merge = "evaluation/top_k_merge.glsl"
+        program = Program(merge, (_RANK, merge), ("A",) if first else ("A", "I"), {"FIRST_PASS": first},
+                          {"u_rowSize": n, "u_inBlock": merged, "u_outBlock": out_block}, shape_uniforms=True)
+        result = backend.run_program(program, [rows] if first else [rows, candidates], (batch, length), "int32")
         if not first:
             candidates.dispose()
-        candidates = result
-
-    def merge(size: int, out_length: int) -> None:
-        """Sorts bitonic blocks of `size`, alternately best-first and best-last."""
-        stride = size // 2
-        while stride:
-            draw("evaluation/top_k_swap.glsl", {"u_stride": stride, "u_directionBit": size}, out_length)
-            stride //= 2
-
-    size = 2
-    while size <= block:  # sorted blocks of 2, 4, ... block
-        merge(size, length)
-        size *= 2
-    while length > block:
-        length //= 2
-        draw("evaluation/top_k_halve.glsl", {"u_block": block}, length)
-        merge(block, length)
+        candidates, merged = result, out_block
     return candidates
 
 
