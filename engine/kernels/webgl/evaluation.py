@@ -26,6 +26,8 @@ KERNELS = KernelTable()
 
 MAX_EXACT_INDEX = 1 << 24  # candidate indices travel as float32 texels
 _RANK = "evaluation/top_k_rank.glsl"
+_MERGE = "evaluation/top_k_merge.glsl"
+_TAKE = "evaluation/top_k_take.glsl"
 
 
 def _power_of_two_at_least(n: int) -> int:
@@ -44,8 +46,7 @@ def sorted_candidates(backend: WebGLBackend, rows: Tensor, k: int) -> Tensor:
         first = candidates is None
         out_block = min(2 * merged, block)
         length = length // (2 * merged) * out_block
-        merge = "evaluation/top_k_merge.glsl"
-        program = Program(merge, (_RANK, merge), ("A",) if first else ("A", "I"), {"FIRST_PASS": first},
+        program = Program(_MERGE, (_RANK, _MERGE), ("A",) if first else ("A", "I"), {"FIRST_PASS": first},
                           {"u_rowSize": n, "u_inBlock": merged, "u_outBlock": out_block}, shape_uniforms=True)
         result = backend.run_program(program, [rows] if first else [rows, candidates], (batch, length), "int32")
         if not first:
@@ -70,10 +71,9 @@ def top_k_v2(backend, x, k, *, sorted: bool = True, index_type: str = "int32"): 
         raise CPUFallback(f"rows of {n} values have indices float32 cannot hold exactly")
     rows = view(backend, x, (x.size // n, n))
     candidates = sorted_candidates(backend, rows, k)
-    take = "evaluation/top_k_take.glsl"
-    values = backend.run_program(Program(take, (take,), ("A", "I"), {"VALUES": True}, shape_uniforms=True),
+    values = backend.run_program(Program(_TAKE, (_TAKE,), ("A", "I"), {"VALUES": True}, shape_uniforms=True),
                                  [rows, candidates], (rows.shape[0], k), x.dtype)
-    indices = backend.run_program(Program(take, (take,), ("I",), {"VALUES": False}, shape_uniforms=True),
+    indices = backend.run_program(Program(_TAKE, (_TAKE,), ("I",), {"VALUES": False}, shape_uniforms=True),
                                   [candidates], (rows.shape[0], k), "int32")
     candidates.dispose()
     return reshaped(values, out_shape), reshaped(indices, out_shape)
