@@ -1,5 +1,6 @@
 """Basic math ops (op_list/basic_math.json): elementwise unary functions, activations, complex parts, and
-the FakeQuant family (graph.json), with TensorFlow's semantics for NaN/Inf, integers and complex64."""
+the FakeQuant family (graph.json), with TensorFlow's semantics for NaN/Inf, integers and complex64; and
+TF.js's Step, which has no TensorFlow op."""
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
-"""Image ops (op_list/image.json): resizing, crop-and-resize and projective transforms, as TensorFlow.
+"""Image ops (op_list/image.json): resizing, crop-and-resize and projective transforms, as TensorFlow;
+and TF.js's FlipLeftRight and RotateWithOffset, which have no TensorFlow op.
 
 Coordinates are computed in float32 in the same order as TensorFlow's CPU kernels, so sampling
 positions (and hence which pixels are read) agree exactly; rounding is C's roundf (half away from

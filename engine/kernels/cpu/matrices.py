@@ -1,5 +1,5 @@
 """Matrix ops (op_list/matrices.json): matmuls (plain, batched with broadcasting, fused), Transpose,
-Einsum and MatrixBandPart, as TensorFlow. Products go through np.matmul (engine.kernels.cpu.blas:
+Einsum, MatrixBandPart and Diag, as TensorFlow. Products go through np.matmul (engine.kernels.cpu.blas:
 small ones on one BLAS thread) and np.einsum, so float32 runs on BLAS."""
 from __future__ import annotations
 

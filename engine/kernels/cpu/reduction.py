@@ -1,4 +1,5 @@
-"""Reduction ops (op_list/reduction.json): axis reductions, arg-extrema, scans and bin counts, as TensorFlow.
+"""Reduction ops (op_list/reduction.json): axis reductions, arg-extrema, scans and bin counts, and
+UnsortedSegmentSum (a TF.js WebGL kernel), as TensorFlow.
 
 Reductions take their axes as a tensor (scalar or vector, negative allowed, empty = no reduction) and
 give TensorFlow's identities on empty input: Sum 0, Prod 1, Max -inf / int min, Min +inf / int max,

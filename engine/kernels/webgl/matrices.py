@@ -1,6 +1,6 @@
 """GL kernels of the matrix family: MatMul, BatchMatMul(V2) with broadcast batch dims, _FusedMatMul
 (bias / addend and activation in the shader's epilogue), Transpose, Einsum (two-operand contractions
-mapped onto BatchMatMul, Transpose and Sum) and MatrixBandPart.
+mapped onto BatchMatMul, Transpose and Sum), MatrixBandPart and Diag.
 
 Products loop over the shared dim in one fragment per output element, as TF.js's unpacked MatMul;
 transposed operands only change the steps the loop walks, so they cost no extra pass. With packing

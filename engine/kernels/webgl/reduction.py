@@ -1,6 +1,7 @@
 """GL kernels of the reduction family: Sum Mean Max Min Prod All Any (and EuclideanNorm, registered in
 normalization.py) as windowed row reductions, ArgMax/ArgMin, the scans Cumsum/Cumprod, and
-Bincount/DenseBincount (one fragment per bin, looping over its row of values).
+Bincount/DenseBincount and UnsortedSegmentSum (one fragment per output value, looping over every value
+it may sum).
 
 As TF.js: the reduced axes are transposed last (free when they already are), the input is viewed
 as (batch, n) rows, and each pass reduces windows of a row, so one fragment never loops over more
