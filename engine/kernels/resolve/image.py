@@ -103,4 +103,3 @@ def rotation_setup(images_shape: Shape, radians: float, fill_value, center) -> t
     with np.errstate(invalid="ignore"):  # an infinite angle: NaN, which reads no pixel (TF.js's JavaScript too)
         cos, sin = np.cos(np.float64(radians)), np.sin(np.float64(radians))
     return F32(center_x), F32(center_y), F32(cos), F32(sin), [F32(f) for f in per_channel]
-
