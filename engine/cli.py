@@ -79,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run the example model shipped with tfgl on every backend")
     demo.add_argument("--runs", type=int, default=20, help="steady-state calls per backend")
 
-    ops = commands.add_parser("ops", help="op coverage per backend")
+    ops = commands.add_parser("ops", help="op coverage per backend, beside what TF.js's WebGL backend does")
     ops.add_argument("--json", action="store_true")
 
     cache = commands.add_parser("cache",

@@ -256,3 +256,28 @@ def test_a_host_step_that_fails_hands_the_call_to_the_executor(webgl, rng):
     for _ in range(2):
         np.testing.assert_array_equal(model.predict({"x": x, "y": y + 1}), x // (y + 1))
     assert model.replays.recordings == 2 and model.replays.last is not None
+
+
+def top_k_and_segment_sums(p):
+    """TopKV2, UnsortedSegmentSum (ids from the data) and Diag: GL kernels of several draws each."""
+    import tensorflow as tf
+    values, indices = tf.math.top_k(p["x"], k=5)
+    ids = tf.cast(tf.floor(p["x"][:, 0] * 3.0), tf.int32) - 1
+    sums = tf.math.unsorted_segment_sum(p["x"], ids, 4)
+    return {"values": values, "indices": indices, "sums": sums, "diag": tf.linalg.tensor_diag(values[0])}
+
+
+@pytest.mark.tf
+def test_top_k_and_segment_sums_replay(webgl, rng):
+    """Results stay the CPU backend's (whose kernels tests/kernels check against TensorFlow)."""
+    graph, names, _ = run_tf1(top_k_and_segment_sums, {"x": rng.random((3, 40), np.float32)})
+    model = model_from_tf_graph(graph, {"x": "x:0"}, names, "webgl")
+    cpu = model_from_tf_graph(graph, {"x": "x:0"}, names, "cpu")
+    fallbacks = model.backend.stats.cpu_fallbacks.get("TopKV2", 0)
+    for call in range(4):
+        x = rng.random((3, 40), np.float32)
+        got, want = model.predict(x), cpu.predict(x)
+        for key in want:
+            np.testing.assert_array_equal(got[key], want[key])
+        assert (model.replays.last is not None) == (call >= 2)
+    assert model.backend.stats.cpu_fallbacks.get("TopKV2", 0) == fallbacks

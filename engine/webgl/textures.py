@@ -135,7 +135,8 @@ def decode_texels(raw: np.ndarray, packed_shape, size: int, dtype: str) -> np.nd
     """A texture's float texels as the flat values of its tensor, in its storage dtype."""
     flat = unpack_values(raw, packed_shape) if packed_shape is not None else raw[:size]
     if dtype == "int32":
-        return np.clip(np.rint(flat), -2**31, 2**31 - 1).astype(np.int32)
+        # in float64: float32 has no 2**31 - 1, and the bound rounded to 2**31 would wrap to -2**31
+        return np.clip(np.rint(flat.astype(np.float64)), -2**31, 2**31 - 1).astype(np.int32)
     if dtype == "bool":
         return flat != 0
     return flat.copy()

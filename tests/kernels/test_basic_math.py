@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import engine
-from tests.kernels.harness import assert_elementwise, check, rand, run_engine, run_on_gpu, run_tf
+from tests.kernels.harness import assert_elementwise, check, rand, run_engine, run_on_gpu, run_tf, tf
 
 pytestmark = pytest.mark.tf
 
@@ -342,3 +342,30 @@ def test_complex_parts_stay_on_the_gpu(webgl, rng):
     np.testing.assert_array_equal(back[0].numpy(), real.numpy())
     np.testing.assert_array_equal(back[1].numpy(), imag.numpy())
     assert z.numpy().dtype == np.complex64 and np.array_equal(z.numpy().imag, imag.numpy())
+
+
+def _tfjs_step(alpha: float):
+    """TF.js's step composed from TensorFlow ops: 1 where x > 0, alpha (cast to x's dtype) elsewhere, NaN kept."""
+    def reference(x):
+        t = tf()
+        x = t.constant(x)
+        low = t.cast(t.constant(alpha, t.float64), x.dtype)
+        stepped = t.where(x > 0, t.ones_like(x), t.fill(t.shape(x), low))
+        return t.where(t.math.is_nan(x), x, stepped) if x.dtype.is_floating else stepped
+    return reference
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("alpha", [0.0, -0.75, 2.5])
+def test_step(backend, rng, shape, alpha):
+    """TF.js's Step (no TensorFlow op): NaN, infinities and zeros among the values."""
+    x = rand(rng, shape, specials=True)
+    if x.size > 4:
+        x.reshape(-1)[:2] = [0.0, -0.0]
+    check(backend, "Step", [x], {"alpha": alpha}, reference=_tfjs_step(alpha))
+
+
+def test_step_int32_truncates_alpha(backend, rng):
+    x = rand(rng, (3, 7), "int32", -3, 3)
+    for alpha in (-1.7, 0.9, 4.0):
+        check(backend, "Step", [x], {"alpha": alpha}, reference=_tfjs_step(alpha))

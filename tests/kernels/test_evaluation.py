@@ -93,6 +93,37 @@ def test_top_k_unsorted_selects_the_same_elements(backend, rng):
         np.testing.assert_array_equal(np.take_along_axis(x, got_indices, -1), got_values)
 
 
+@pytest.mark.parametrize("n,k", [(1000, 1), (1000, 37), (1000, 128), (1000, 1000), (129, 65), (2, 2), (1, 1)],
+                         ids=str)
+def test_top_k_long_rows(backend, rng, n, k):
+    """Rows padded to a power of two and halved down to k on webgl; many ties (few distinct values)."""
+    x = np.round(rand(rng, (3, n), "float32", -20, 20)).astype(np.float32)
+    check(backend, "TopKV2", [x, np.int32(k)])
+
+
+def _top_k_nan_first(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """NaN first, then larger values, ties by lower index (TensorFlow's NaN order changes with its
+    algorithm for each k and row length; tfgl keeps this one on every backend)."""
+    index = np.broadcast_to(np.arange(x.shape[-1]), x.shape)
+    order = np.lexsort((index, -np.nan_to_num(x, nan=0.0), ~np.isnan(x)), axis=-1)[..., :k]
+    return np.take_along_axis(x, order, -1), order.astype(np.int32)
+
+
+@pytest.mark.parametrize("n,k", [(9, 4), (300, 20), (64, 64)], ids=str)
+def test_top_k_nan_and_infinities(backend, rng, n, k):
+    x = np.round(rand(rng, (4, n), "float32", -3, 3)).astype(np.float32)
+    x[:, :3] = [np.nan, np.inf, -np.inf]
+    x[1, -3:] = np.nan
+    x[2] = -0.0
+    x[2, ::3] = 0.0
+    got = run_engine(backend, "TopKV2", [x, np.int32(k)])
+    want = _top_k_nan_first(x, k)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+    finite = np.where(np.isnan(x), -np.inf, x)[[0, 2]]  # without NaN, TensorFlow is the reference
+    check(backend, "TopKV2", [finite, np.int32(k)])
+
+
 def test_top_k_rejects_large_k(backend):
     with pytest.raises(Exception, match="at least k columns"):
         run_engine(backend, "TopKV2", [np.zeros((2, 3), np.float32), np.int32(4)])

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from tests.kernels.harness import check, rand, run_engine
+import engine
+from tests.kernels.harness import assert_rejects, check, rand, run_engine, tf
 
 pytestmark = pytest.mark.tf
 
@@ -312,3 +313,79 @@ def test_image_ops_read_gpu_resident_boxes_and_transforms(webgl, rng):
     np.testing.assert_allclose(moved.numpy(), want, rtol=1e-5, atol=1e-5)
     got = bad.numpy()
     assert np.isnan(got[[1, 3]]).all() and not np.isnan(got[[0, 2, 4]]).any()
+
+
+@pytest.mark.parametrize("shape", [(2, 5, 7, 3), (1, 1, 1, 1), (1, 4, 0, 2), (0, 3, 3, 1)], ids=str)
+@pytest.mark.parametrize("dtype", ["float32", "int32"])
+def test_flip_left_right(backend, rng, shape, dtype):
+    """TF.js's FlipLeftRight against TensorFlow's flip_left_right (a reverse along the width, which
+    also takes images with no pixels)."""
+    image = rand(rng, shape, dtype, 0, 255, specials=True) if dtype == "int32" else rand(rng, shape, specials=True)
+    check(backend, "FlipLeftRight", [image], reference=lambda x: tf().reverse(x, axis=[2]))
+
+
+def _rotation_reference(radians: float, center, fill: float):
+    """TF.js's rotateWithOffset as TensorFlow's nearest projective transform: output (x, y) reads
+    (x - cx) cos - (y - cy) sin + cx, (x - cx) sin + (y - cy) cos + cy."""
+    def reference(image):
+        height, width = image.shape[1:3]
+        cx, cy = width * np.float64(center[0]), height * np.float64(center[-1])
+        cos, sin = np.cos(radians), np.sin(radians)
+        transform = np.array([[cos, -sin, cx - cx * cos + cy * sin, sin, cos, cy - cx * sin - cy * cos, 0, 0]],
+                             np.float32)
+        return tf().raw_ops.ImageProjectiveTransformV3(
+            images=image, transforms=transform, output_shape=np.int32([height, width]),
+            fill_value=np.float32(fill), interpolation="NEAREST", fill_mode="CONSTANT")
+    return reference
+
+
+@pytest.mark.parametrize("shape", [(2, 7, 9, 3), (1, 6, 6, 1), (1, 1, 5, 2), (0, 3, 3, 2)], ids=str)
+@pytest.mark.parametrize("radians,center", [(0.3, [0.5]), (-2.1, [0.25, 0.7]), (4.0, [0.0])], ids=str)
+@pytest.mark.parametrize("dtype", ["float32", "int32"])
+def test_rotate_with_offset(backend, rng, shape, radians, center, dtype):
+    """Angles and centres that put no source position on a half-pixel, where float32 rounding in
+    another order than TensorFlow's transform could tip a pixel."""
+    image = _image(rng, shape, dtype)
+    attrs = {"radians": radians, "fill_value": 7.0, "center": center if len(center) == 2 else center[0]}
+    check(backend, "RotateWithOffset", [image], attrs, reference=_rotation_reference(radians, center, 7.0))
+
+
+def test_rotate_with_offset_fill_per_channel_and_specials(backend, rng):
+    """A fill of [r, g, b] with 255 for alpha (TF.js's CPU kernel; cast to int32 for int images); NaN and
+    infinities are moved like any value."""
+    image = rand(rng, (2, 6, 8, 4), specials=True)
+    got = run_engine(backend, "RotateWithOffset", [image], {"radians": 1.1, "fill_value": [1.5, -2.0, 3.0]})[0]
+    outside = np.isnan(_rotation_reference(1.1, [0.5], np.nan)(np.where(np.isnan(image), 0, image)).numpy())
+    assert outside.any() and (~outside).any()
+    fills = np.broadcast_to(np.float32([1.5, -2.0, 3.0, 255.0]), image.shape)
+    np.testing.assert_array_equal(got[outside], fills[outside])
+    inside = _rotation_reference(1.1, [0.5], 0.0)(image).numpy()
+    np.testing.assert_array_equal(got[~outside], inside[~outside])
+    int_image = np.nan_to_num(image, posinf=9, neginf=-9).astype(np.int32)
+    ints = run_engine(backend, "RotateWithOffset", [int_image], {"radians": 1.1, "fill_value": [1.5, -2.7, 3]})[0]
+    np.testing.assert_array_equal(ints[outside], np.broadcast_to(np.int32([1, -2, 3, 255]), image.shape)[outside])
+
+
+def test_rotate_with_offset_half_pixel_positions_agree_across_backends(rng):
+    """A quarter turn about the centre of an image of odd width and even height puts sources on half
+    pixels: both backends round them alike (half away from zero, in the same float32 order)."""
+    image = rand(rng, (1, 6, 7, 2))
+    attrs = {"radians": float(np.pi / 2), "fill_value": -1.0}
+    results = [run_engine(b, "RotateWithOffset", [image], attrs)[0] for b in engine.available_backends()]
+    for other in results[1:]:
+        np.testing.assert_array_equal(other, results[0])
+
+
+def test_image_ops_of_tfjs_reject_other_ranks(backend):
+    for op, attrs in (("FlipLeftRight", {}), ("RotateWithOffset", {"radians": 1.0})):
+        assert_rejects(backend, op, [np.zeros((3, 4, 2), np.float32)], attrs, match="rank 4")
+    assert_rejects(backend, "RotateWithOffset", [np.zeros((1, 3, 4, 2), np.float32)],
+                   {"radians": 1.0, "fill_value": [1.0, 2.0]}, match="fill_value")
+
+
+def test_rotate_with_offset_by_no_angle_fills_everything(backend, rng):
+    """A NaN or infinite angle reads no pixel (TF.js: every comparison with NaN is false)."""
+    image = rand(rng, (1, 4, 5, 2))
+    for radians in (float("nan"), float("inf")):
+        got = run_engine(backend, "RotateWithOffset", [image], {"radians": radians, "fill_value": 3.0})[0]
+        np.testing.assert_array_equal(got, np.full(image.shape, 3.0, np.float32))

@@ -282,3 +282,19 @@ def test_shared_dim_longer_than_a_driver_loop(backend, rng):
     bias = rand(rng, (3,))
     got = run_engine(backend, "_FusedMatMul", [a, b, bias], {"fused_ops": ["BiasAdd", "Relu"], "num_args": 1})[0]
     assert_close(got, np.maximum(a.astype(np.float64) @ b + bias, 0), rtol=1e-4)
+
+
+@pytest.mark.parametrize("shape", [(5,), (2, 3), (3, 1, 2), (1,), (0,), (2, 0)], ids=str)
+@pytest.mark.parametrize("dtype", ["float32", "int32"])
+def test_diag(backend, rng, shape, dtype):
+    check(backend, "Diag", [rand(rng, shape, dtype, -5, 5, specials=True)])
+
+
+def test_diag_rejects_a_scalar(backend):
+    assert_rejects(backend, "Diag", [np.float32(2)], match="at least rank 1")
+
+
+def test_diag_refuses_an_output_past_the_limits(backend):
+    from engine.errors import ResourceLimitError
+    with pytest.raises(ResourceLimitError):
+        run_engine(backend, "Diag", [np.zeros(1 << 17, np.float32)])

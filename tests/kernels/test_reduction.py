@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from tests.kernels.harness import assert_rejects, check, gpu_ints, rand, tf
+from tests.kernels.harness import assert_rejects, check, gpu_ints, rand, run_engine, tf
 
 pytestmark = pytest.mark.tf
 
@@ -240,3 +240,48 @@ def test_bincount_gpu_values(webgl):
     got = impl.run("Bincount", [values, to_tensor(np.int32(4)), to_tensor(np.zeros((0,), np.int32))])[0].numpy()
     np.testing.assert_array_equal(got, np.int32([1, 0, 2, 1]))
     assert impl.stats.cpu_fallbacks.get("Bincount", 0) == before
+
+
+# (data shape, segment ids shape, num_segments): ids of rank 2, an empty segment, ids past the end of
+# data's dims, no ids, no segments (all ids negative), a scalar id.
+SEGMENT_CASES = [((40, 3), (40,), 6), ((4, 5, 2), (4, 5), 3), ((7,), (7,), 9), ((0, 3), (0,), 2), ((5, 2), (5,), 0),
+                 ((), (), 2), ((3, 0), (3,), 4)]
+
+
+@pytest.mark.parametrize("shapes", SEGMENT_CASES, ids=str)
+@pytest.mark.parametrize("dtype", ["float32", "int32"])
+def test_unsorted_segment_sum(backend, rng, shapes, dtype):
+    """Negative ids are dropped; NaN and infinities stay in their own segment."""
+    data_shape, ids_shape, num = shapes
+    low = -2 if num else -3
+    ids = rng.integers(low, max(num, 1), ids_shape).astype(np.int32) if num else np.full(ids_shape, -1, np.int32)
+    check(backend, "UnsortedSegmentSum", [rand(rng, data_shape, dtype, -4, 4, specials=True), ids, np.int32(num)])
+    check(backend, "UnsortedSegmentSum", [rand(rng, data_shape, dtype), ids.astype(np.int64), np.int64(num)])
+
+
+@pytest.mark.parametrize("ids,num,match", [([0, 3, 1], 3, r"segment_ids\[1\] = 3 is out of range"),
+                                           ([0, 1], 0, "out of range"), ([0, 1], -1, "must not be negative")])
+def test_unsorted_segment_sum_rejects(backend, ids, num, match):
+    data = np.ones((len(ids), 2), np.float32)
+    assert_rejects(backend, "UnsortedSegmentSum", [data, np.array(ids, np.int32), np.int32(num)], match=match)
+    assert_rejects(backend, "UnsortedSegmentSum", [data, np.zeros((len(ids) + 1,), np.int32), np.int32(2)],
+                   match="does not start with")
+
+
+def test_unsorted_segment_sum_gpu_ids(webgl, rng):
+    """Ids made on the GPU are used without reading them back; past the last segment they are dropped."""
+    import engine
+    from tests.kernels.harness import to_tensor
+    impl = engine.get_backend("webgl")
+    before = impl.stats.cpu_fallbacks.get("UnsortedSegmentSum", 0)
+    data = rand(rng, (6, 4))
+    ids = gpu_ints(impl, [2, 0, -1, 2, 5, 1])
+    got = impl.run("UnsortedSegmentSum", [to_tensor(data), ids, to_tensor(np.int32(3))])[0].numpy()
+    np.testing.assert_array_equal(got, np.stack([data[1], data[5], data[0] + data[3]]))
+    assert impl.stats.cpu_fallbacks.get("UnsortedSegmentSum", 0) == before
+
+
+def test_unsorted_segment_sum_refuses_an_output_past_the_limits(backend):
+    from engine.errors import ResourceLimitError
+    with pytest.raises(ResourceLimitError):
+        run_engine(backend, "UnsortedSegmentSum", [np.ones((2, 3), np.float32), np.int32([0, 1]), np.int32(1 << 30)])

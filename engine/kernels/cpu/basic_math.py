@@ -1,5 +1,6 @@
 """Basic math ops (op_list/basic_math.json): elementwise unary functions, activations, complex parts, and
-the FakeQuant family (graph.json), with TensorFlow's semantics for NaN/Inf, integers and complex64."""
+the FakeQuant family (graph.json), with TensorFlow's semantics for NaN/Inf, integers and complex64; and
+TF.js's Step, which has no TensorFlow op."""
 from __future__ import annotations
 
 import math
@@ -196,6 +197,13 @@ def softplus(features):
 @KERNELS.define("Softsign")
 def softsign(features):
     return features / (1 + np.abs(features))
+
+
+@KERNELS.define("Step")
+def step(x, *, alpha: float = 0.0):
+    """TF.js's step (no TensorFlow op): 1 where x > 0, alpha (cast to x's dtype) elsewhere, NaN kept."""
+    one, low = np.ones((), x.dtype), np.asarray(alpha, np.float64).astype(x.dtype)
+    return np.where(x > 0, one, np.where(x <= 0, low, x))
 
 
 # --- erf ----------------------------------------------------------------------------------------------------

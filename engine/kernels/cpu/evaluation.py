@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.kernels.registry import KernelTable
+from engine.kernels.resolve.evaluation import check_top_k
 from engine.kernels.resolve.search_sorted import check_search
 from engine.kernels.resolve.values import first_int
 
@@ -50,17 +51,13 @@ def upper_bound(sorted_inputs, values, *, out_type: str = "int32"):
 
 @KERNELS.define("TopKV2")
 def top_k_v2(x, k, *, sorted: bool = True, index_type: str = "int32"):  # noqa: A002 (TF's attr name)
-    """The k largest along the last axis, descending, equal values by lower index first.
+    """The k largest along the last axis, descending, equal values by lower index first, NaN above
+    +inf (TensorFlow's own NaN placement depends on its algorithm for each k and row length).
 
     With sorted=False TensorFlow's order is unspecified; the sorted order is returned."""
     k = first_int(k)
-    if x.ndim < 1:
-        raise ValueError("input must be >= 1-D")
-    if k < 0:
-        raise ValueError(f"Need k >= 0, got {k}")
+    check_top_k(x.shape, k)
     n = x.shape[-1]
-    if n < k:
-        raise ValueError(f"input must have at least k columns. Had {n}, needed {k}")
     # A stable ascending sort of the reversed row, read backwards, is descending with ties in
     # ascending original index (and needs no negation, which would overflow the smallest int).
     reversed_order = np.argsort(x[..., ::-1], axis=-1, kind="stable")[..., ::-1][..., :k]

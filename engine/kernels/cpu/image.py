@@ -1,4 +1,5 @@
-"""Image ops (op_list/image.json): resizing, crop-and-resize and projective transforms, as TensorFlow.
+"""Image ops (op_list/image.json): resizing, crop-and-resize and projective transforms, as TensorFlow;
+and TF.js's FlipLeftRight and RotateWithOffset, which have no TensorFlow op.
 
 Coordinates are computed in float32 in the same order as TensorFlow's CPU kernels, so sampling
 positions (and hence which pixels are read) agree exactly; rounding is C's roundf (half away from
@@ -10,7 +11,13 @@ import numpy as np
 
 from engine import dtypes
 from engine.kernels.registry import KernelTable
-from engine.kernels.resolve.image import check_crop_boxes, crop_dims, projective_transform_size, resize_setup
+from engine.kernels.resolve.image import (
+    check_crop_boxes,
+    crop_dims,
+    projective_transform_size,
+    resize_setup,
+    rotation_setup,
+)
 
 KERNELS = KernelTable()
 
@@ -204,3 +211,30 @@ def image_projective_transform_v3(images, transforms, output_shape, fill_value, 
     if images.dtype.kind in "iu":
         return np.trunc(out).astype(np.int64).astype(fine).astype(images.dtype)
     return out.astype(images.dtype)
+
+
+# -- TF.js's image kernels (no TensorFlow op) ---------------------------------------------------------
+
+@KERNELS.define("FlipLeftRight")
+def flip_left_right(image):
+    """TF.js's flipLeftRight: each row of a [batch, height, width, channels] image reversed."""
+    if image.ndim != 4:
+        raise ValueError(f"image must be rank 4, got shape {list(image.shape)}")
+    return np.ascontiguousarray(image[:, :, ::-1])
+
+
+@KERNELS.define("RotateWithOffset")
+def rotate_with_offset(image, *, radians: float, fill_value=0.0, center=0.5):
+    """TF.js's rotateWithOffset: output pixel (x, y) reads the image at (x, y) rotated by `radians`
+    about the center, rounded to the nearest pixel (halves away from zero, as TensorFlow's nearest
+    sampling); outside the image it is the fill value (cast to the image dtype)."""
+    center_x, center_y, cos, sin, fills = rotation_setup(image.shape, radians, fill_value, center)
+    _, height, width, _ = image.shape
+    dx = np.arange(width, dtype=F32)[None, :] - center_x
+    dy = np.arange(height, dtype=F32)[:, None] - center_y
+    cols = _round_half_away((dx * cos - dy * sin) + center_x)
+    rows = _round_half_away((dx * sin + dy * cos) + center_y)
+    inside = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
+    picked = image[:, np.where(inside, rows, 0).astype(np.int64), np.where(inside, cols, 0).astype(np.int64)]
+    fill = np.asarray(fills, np.float64).astype(image.dtype)
+    return np.where(inside[None, :, :, None], picked, fill)

@@ -1,5 +1,5 @@
 """Matrix ops (op_list/matrices.json): matmuls (plain, batched with broadcasting, fused), Transpose,
-Einsum and MatrixBandPart, as TensorFlow. Products go through np.matmul (engine.kernels.cpu.blas:
+Einsum, MatrixBandPart and Diag, as TensorFlow. Products go through np.matmul (engine.kernels.cpu.blas:
 small ones on one BLAS thread) and np.einsum, so float32 runs on BLAS."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 from engine.kernels.cpu import blas
 from engine.kernels.cpu.fused import apply_fused_ops
 from engine.kernels.registry import KernelTable
-from engine.kernels.resolve.matrices import check_band_bounds
+from engine.kernels.resolve.matrices import check_band_bounds, diag_shape
 from engine.kernels.resolve.values import int_list, scalar
 
 KERNELS = KernelTable()
@@ -67,3 +67,12 @@ def matrix_band_part(x, num_lower, num_upper):
     keep = ((lower < 0) | (rows - cols <= lower)) & ((upper < 0) | (cols - rows <= upper))
     zero = np.array(b"" if x.dtype == object else 0, x.dtype)
     return np.where(keep, x, zero)
+
+
+@KERNELS.define("Diag")
+def diag(diagonal):
+    """A tensor of shape diagonal.shape * 2, zero but for out[i..., i...] = diagonal[i...]."""
+    out_shape, n = diag_shape(diagonal.shape), diagonal.size
+    out = np.zeros((n, n), diagonal.dtype)
+    out[np.arange(n), np.arange(n)] = diagonal.reshape(-1)
+    return out.reshape(out_shape)

@@ -1,4 +1,5 @@
-"""Reduction ops (op_list/reduction.json): axis reductions, arg-extrema, scans and bin counts, as TensorFlow.
+"""Reduction ops (op_list/reduction.json): axis reductions, arg-extrema, scans and bin counts, and
+UnsortedSegmentSum (a TF.js WebGL kernel), as TensorFlow.
 
 Reductions take their axes as a tensor (scalar or vector, negative allowed, empty = no reduction) and
 give TensorFlow's identities on empty input: Sum 0, Prod 1, Max -inf / int min, Min +inf / int max,
@@ -10,7 +11,7 @@ import numpy as np
 
 from engine import dtypes
 from engine.kernels.registry import KernelTable
-from engine.kernels.resolve.reduction import arg_axis, check_bincount
+from engine.kernels.resolve.reduction import arg_axis, check_bincount, check_segment_ids, segment_sum_shape
 from engine.kernels.resolve.values import reduction_axes, scalar
 
 KERNELS = KernelTable()
@@ -153,3 +154,18 @@ def _bin_rows(values: np.ndarray, size: np.ndarray, weights: np.ndarray | None, 
     summed = None if binary or weights is None else weights[in_range]
     counts = np.bincount(bins, weights=summed, minlength=len(values) * size).reshape(len(values), size)
     return (counts > 0 if binary else counts).astype(dtype)
+
+
+@KERNELS.define("UnsortedSegmentSum")
+def unsorted_segment_sum(data, segment_ids, num_segments):
+    """out[s] sums the slices data[i...] whose segment_ids[i...] == s, in index order; negative ids
+    are dropped, ids from num_segments on are TensorFlow's error."""
+    num = int(scalar(num_segments))
+    out_shape = segment_sum_shape(data.shape, segment_ids.shape, num)
+    check_segment_ids(segment_ids, num)
+    ids = segment_ids.reshape(-1).astype(np.int64)
+    slices = data.reshape(ids.size, int(np.prod(out_shape[1:], dtype=np.int64)))
+    kept = ids >= 0
+    out = np.zeros((num, slices.shape[1]), data.dtype)
+    np.add.at(out, ids[kept], slices[kept])
+    return out.reshape(out_shape)

@@ -81,3 +81,25 @@ def projective_transform_size(images_shape: Shape, transforms_shape: Shape, outp
     if out_h <= 0 or out_w <= 0:
         raise ValueError("output dimensions must be positive")
     return out_h, out_w
+
+
+def rotation_setup(images_shape: Shape, radians: float, fill_value, center) -> tuple[F32, F32, F32, F32, list[F32]]:
+    """TF.js's rotateWithOffset arguments: float32 (center x, center y, cos, sin) and the fill per
+    channel. `center` is a fraction of the width and height (one number for both, or [x, y]);
+    `fill_value` one number, or [r, g, b] with 255 for a fourth (alpha) channel, as TF.js's CPU kernel."""
+    if len(images_shape) != 4:
+        raise ValueError(f"image must be rank 4, got shape {list(images_shape)}")
+    height, width, channels = images_shape[1:]
+    fractions = np.asarray(center, np.float64).reshape(-1)
+    fills = np.asarray(fill_value, np.float64).reshape(-1)
+    if fractions.size not in (1, 2):
+        raise ValueError(f"center must be a number or [x, y], got {center!r}")
+    if fills.size not in (1, 3):
+        raise ValueError(f"fill_value must be a number or [r, g, b], got {fill_value!r}")
+    if fills.size == 3 and channels > 4:
+        raise ValueError(f"a fill_value per channel needs at most 4 channels, got {channels}")
+    center_x, center_y = width * fractions[0], height * fractions[-1]
+    per_channel = [fills[0]] * channels if fills.size == 1 else [*fills, 255.0][:channels]
+    with np.errstate(invalid="ignore"):  # an infinite angle: NaN, which reads no pixel (TF.js's JavaScript too)
+        cos, sin = np.cos(np.float64(radians)), np.sin(np.float64(radians))
+    return F32(center_x), F32(center_y), F32(cos), F32(sin), [F32(f) for f in per_channel]

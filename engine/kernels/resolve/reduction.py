@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from engine.kernels.resolve.values import reduction_axes
+from engine.kernels.resolve.values import checked_size, reduction_axes
 
 
 def arg_axis(dimension, shape: Sequence[int]) -> int:
@@ -23,3 +23,21 @@ def check_bincount(size: int, values: np.ndarray | None) -> None:
         raise ValueError(f"size ({size}) must be non-negative")
     if values is not None and np.any(values < 0):
         raise ValueError("Input arr must be non-negative!")
+
+
+def segment_sum_shape(data_shape: Sequence[int], ids_shape: Sequence[int], num_segments: int) -> tuple[int, ...]:
+    """UnsortedSegmentSum's output shape: num_segments rows of data's dims past the ids'."""
+    if num_segments < 0:
+        raise ValueError(f"Input num_segments == {num_segments} must not be negative.")
+    if tuple(data_shape[:len(ids_shape)]) != tuple(ids_shape):
+        raise ValueError(f"data.shape = {list(data_shape)} does not start with segment_ids.shape = "
+                         f"{list(ids_shape)}")
+    return checked_size("UnsortedSegmentSum's output", (num_segments, *data_shape[len(ids_shape):]))
+
+
+def check_segment_ids(ids: np.ndarray, num_segments: int) -> None:
+    """Ids at or past num_segments are TensorFlow's error; negative ones are dropped."""
+    flat = np.asarray(ids).reshape(-1)
+    beyond = np.flatnonzero(flat >= num_segments)
+    if beyond.size:
+        raise ValueError(f"segment_ids[{beyond[0]}] = {flat[beyond[0]]} is out of range [0, {num_segments})")

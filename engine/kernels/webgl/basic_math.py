@@ -105,6 +105,13 @@ def leaky_relu(backend, features, *, alpha: float = 0.2):
                   uniforms={"leakyReluAlpha": float(np.float32(alpha))})
 
 
+@KERNELS.define("Step")
+def step(backend, x, *, alpha: float = 0.0):
+    """TF.js's step; alpha is cast to x's dtype first (C truncation for int32), as the CPU kernel."""
+    low = np.asarray(alpha, np.float64).astype(np.int32 if x.dtype == "int32" else np.float32)
+    return _unary(backend, x, "basic_math/step.glsl", integers=True, uniforms={"stepAlpha": float(low)})
+
+
 @KERNELS.define("Atan2")
 def atan2(backend, y, x):
     if y.dtype != "float32" or x.dtype != "float32":

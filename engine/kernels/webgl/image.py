@@ -1,6 +1,6 @@
-"""GL kernels of the image family: ResizeBilinear, ResizeNearestNeighbor, CropAndResize and
-ImageProjectiveTransformV3 (shaders/image/). Arguments are checked by engine/kernels/resolve/image.py,
-as the CPU kernels' are.
+"""GL kernels of the image family: ResizeBilinear, ResizeNearestNeighbor, CropAndResize,
+ImageProjectiveTransformV3, and TF.js's FlipLeftRight and RotateWithOffset (shaders/image/).
+Arguments are checked by engine/kernels/resolve/image.py, as the CPU kernels' are.
 
 Sampling positions are computed in float32 in the order of the CPU kernels (TensorFlow's), so the
 pixels read agree exactly: the resize scales come from resolve.image (the CPU kernels' too) and reach
@@ -26,7 +26,13 @@ import numpy as np
 
 from engine import dtypes
 from engine.kernels.registry import KernelTable
-from engine.kernels.resolve.image import check_crop_boxes, crop_dims, projective_transform_size, resize_setup
+from engine.kernels.resolve.image import (
+    check_crop_boxes,
+    crop_dims,
+    projective_transform_size,
+    resize_setup,
+    rotation_setup,
+)
 from engine.kernels.webgl.common import empty, ints, require_gl_dtypes
 from engine.tensors import Tensor, alias
 from engine.webgl.program import Program
@@ -131,3 +137,30 @@ def image_projective_transform_v3(backend, images, transforms, output_shape, fil
                        "INTEGER": integer, "WRAP_BITS": wrap_bits, "WRAP_SIGNED": fine.kind == "i"},
                       {"u_size": _vec2(width, height), "u_fill": _cast_fill(fill_value, fine)})
     return backend.run_program(program, [images, transforms], (batch, out_h, out_w, depth), images.dtype)
+
+
+# -- TF.js's image kernels (no TensorFlow op) -------------------------------------------------------
+
+@KERNELS.define("FlipLeftRight")
+def flip_left_right(backend, image):
+    if image.rank != 4:
+        raise ValueError(f"image must be rank 4, got shape {list(image.shape)}")
+    if image.size == 0:
+        return empty(image.shape, image.dtype)
+    require_gl_dtypes(image)
+    program = Program("FlipLeftRight", ("image/flip_left_right.glsl",), ("A",), shape_uniforms=True)
+    return backend.run_program(program, [image], image.shape, image.dtype)
+
+
+@KERNELS.define("RotateWithOffset")
+def rotate_with_offset(backend, image, *, radians: float, fill_value=0.0, center=0.5):
+    """The CPU kernel's float32 source positions; the fill is cast to the image dtype on the CPU."""
+    center_x, center_y, cos, sin, fills = rotation_setup(image.shape, radians, fill_value, center)
+    if image.size == 0:
+        return empty(image.shape, image.dtype)
+    require_gl_dtypes(image)
+    fills = [float(F32(np.float64(f).astype(dtypes.NUMPY_OF[image.dtype]))) for f in fills]
+    program = Program("RotateWithOffset", (_COMMON, "image/rotate.glsl"), ("A",), {"PER_CHANNEL": len(fills) <= 4},
+                      {"u_center": (float(center_x), float(center_y)), "u_rotation": (float(cos), float(sin)),
+                       "u_fill": tuple((fills + fills[-1:] * 4)[:4])}, shape_uniforms=True)
+    return backend.run_program(program, [image], image.shape, image.dtype)

@@ -1,6 +1,6 @@
 """GL kernels of the matrix family: MatMul, BatchMatMul(V2) with broadcast batch dims, _FusedMatMul
 (bias / addend and activation in the shader's epilogue), Transpose, Einsum (two-operand contractions
-mapped onto BatchMatMul, Transpose and Sum) and MatrixBandPart.
+mapped onto BatchMatMul, Transpose and Sum), MatrixBandPart and Diag.
 
 Products loop over the shared dim in one fragment per output element, as TF.js's unpacked MatMul;
 transposed operands only change the steps the loop walks, so they cost no extra pass. With packing
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from engine.kernels.registry import KernelTable
-from engine.kernels.resolve.matrices import check_band_bounds
+from engine.kernels.resolve.matrices import check_band_bounds, diag_shape
 from engine.kernels.webgl import packed
 from engine.kernels.webgl.common import (
     broadcast_shape, empty, fit_onto, ints, require_gl_dtypes, reshaped, transpose_tensor, view,
@@ -303,3 +303,14 @@ def matrix_band_part(backend, x, num_lower, num_upper):
                       uniforms={"numLower": lower, "numUpper": upper})
     x3 = view(backend, x, (x.size // (rows * cols), rows, cols))
     return reshaped(backend.run_program(program, [x3], x3.shape, x.dtype), x.shape)
+
+
+@KERNELS.define("Diag")
+def diag(backend, diagonal):
+    """Drawn as an (n, n) matrix over the flat diagonal, then viewed as diagonal.shape * 2."""
+    out_shape, n = diag_shape(diagonal.shape), diagonal.size
+    if n == 0:
+        return empty(out_shape, diagonal.dtype)
+    require_gl_dtypes(diagonal)
+    program = Program("Diag", ("matrices/diag.glsl",), ("A",), shape_uniforms=True)
+    return reshaped(backend.run_program(program, [view(backend, diagonal, (n,))], (n, n), diagonal.dtype), out_shape)

@@ -1,6 +1,7 @@
 """GL kernels of the reduction family: Sum Mean Max Min Prod All Any (and EuclideanNorm, registered in
 normalization.py) as windowed row reductions, ArgMax/ArgMin, the scans Cumsum/Cumprod, and
-Bincount/DenseBincount (one fragment per bin, looping over its row of values).
+Bincount/DenseBincount and UnsortedSegmentSum (one fragment per output value, looping over every value
+it may sum).
 
 As TF.js: the reduced axes are transposed last (free when they already are), the input is viewed
 as (batch, n) rows, and each pass reduces windows of a row, so one fragment never loops over more
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from engine.kernels.registry import KernelTable
-from engine.kernels.resolve.reduction import arg_axis, check_bincount
+from engine.kernels.resolve.reduction import arg_axis, check_bincount, check_segment_ids, segment_sum_shape
 from engine.kernels.resolve.values import first_int, reduction_axes
 from engine.kernels.webgl.common import empty, ints, require_gl_dtypes, reshaped, transpose_tensor, view
 from engine.kernels.webgl.creation import fill
@@ -297,3 +298,26 @@ def dense_bincount(backend, values, size, weights, *, binary_output: bool = Fals
         raise ValueError(f"DenseBincount: values must be a vector or a matrix, got shape {list(values.shape)}")
     counts = bincount_rows(backend, values, rows, size, weights, binary_output)
     return reshaped(counts, counts.shape[1:]) if values.rank <= 1 else counts
+
+
+# -- UnsortedSegmentSum -------------------------------------------------------------------------------------
+@KERNELS.define("UnsortedSegmentSum")
+def unsorted_segment_sum(backend, data, segment_ids, num_segments):
+    """One fragment per output value loops over every id (as bincount_rows, with its limits: more
+    runs the CPU kernel). Ids are checked as TensorFlow does when they are on the CPU; GPU-resident
+    ids are not read back, and those past the last segment are dropped like negative ones."""
+    num = first_int(num_segments.numpy())
+    out_shape = segment_sum_shape(data.shape, segment_ids.shape, num)
+    if segment_ids.has_values():
+        check_segment_ids(segment_ids.numpy(), num)
+    n, inner = segment_ids.size, math.prod(out_shape[1:])
+    if num * inner == 0:
+        return empty(out_shape, data.dtype)
+    if n == 0:
+        return fill(backend, out_shape, 0.0, data.dtype)
+    require_gl_dtypes(data, segment_ids)
+    if n > MAX_BINCOUNT_VALUES or num * inner * n > MAX_BINCOUNT_WORK:
+        raise CPUFallback(f"{n} segment ids into {num} x {inner} sums are too many to loop over")
+    program = Program("unsorted_segment_sum", ("reduction/segment_sum.glsl",), ("A", "S"), {"N": n})
+    inputs = [view(backend, data, (n, inner)), view(backend, segment_ids, (n,))]
+    return reshaped(backend.run_program(program, inputs, (num, inner), data.dtype), out_shape)
