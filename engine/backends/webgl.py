@@ -1,7 +1,8 @@
 """The WebGL backend: tensors in float textures, ops as fragment-shader programs drawn into them.
 
 Each thread gets its own context and backend (engine/webgl/context.py has the thread rules); when
-no context can be made, tfgl warns once and uses the CPU backend.
+no context can be made, tfgl warns once and uses the CPU backend. The webgl-fp16 backend is this one
+with every program's output stored as a half, on a context of its own (engine/webgl/half_float.py).
 
 Programs compile on first use and are cached by what their GLSL is made of: every shape, as TF.js's
 shader key does, or for the families that are free in steady state with shapes as uniforms (TF.js's
@@ -140,7 +141,7 @@ class WebGLBackend(Backend):
         self.ctx = ctx
         # What programs write: float32, or halves as phones without float32 render targets (half_float.py).
         self.storage = storage
-        if storage is not FLOAT32:
+        if storage.half:
             self.name = "webgl-fp16"
         self.textures = TextureManager(ctx)
         self.max_texture_size = int(ctx.info["GL_MAX_TEXTURE_SIZE"])

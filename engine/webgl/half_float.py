@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cache
 
 import shaders
 
@@ -35,6 +36,10 @@ class OutputStorage:
     header: str = ""      # GLSL after the common header: tfgl_half() where `rounds`
     rounds: bool = False  # setOutput stores tfgl_half(value)
 
+    @property
+    def half(self) -> bool:
+        return self.texture_dtype == "f2"
+
     def stored(self, expression: str) -> str:
         """The GLSL expression setOutput writes for `expression`."""
         return f"tfgl_half({expression})" if self.rounds else expression
@@ -48,6 +53,11 @@ def half_storage(rounding: str | None = None) -> OutputStorage:
     rounding = (rounding or os.environ.get(ROUNDING_VARIABLE, "") or "rtz").strip().lower()
     if rounding not in _ROUNDING_SHADERS:
         raise ValueError(f"{ROUNDING_VARIABLE}={rounding!r}: use one of {', '.join(_ROUNDING_SHADERS)}")
+    return _half_storage(rounding)
+
+
+@cache  # one object per rule: backends are found by it at every model call
+def _half_storage(rounding: str) -> OutputStorage:
     path = _ROUNDING_SHADERS[rounding]
     # The driver's own conversion still marks the source, so no cache hands a float32 program over.
     header = shaders.source(path) if path else "// half-float outputs: the render target rounds\n"
