@@ -56,6 +56,8 @@ def on_gpu(backend: str, op: str, *arrays: np.ndarray, **attrs) -> Tensor:
     fallbacks = dict(impl.stats.cpu_fallbacks)
     out = impl.run(op, tensors, attrs)[0]
     assert impl.stats.cpu_fallbacks == fallbacks, f"{op} fell back to the CPU"
+    with impl.current():
+        impl.check_error(f"{op} on {backend}")  # the autouse check sees the float32 context only
     return out
 
 
