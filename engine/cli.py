@@ -20,6 +20,8 @@ import numpy as np
 from engine.errors import InputError, TfglError
 
 EXAMPLE_MODEL = os.path.join(os.path.dirname(__file__), "examples", "small_cnn", "model.json")
+# engine.backends.BACKEND_NAMES, spelled out so that `tfgl --help` loads no backend.
+BACKENDS = ("cpu", "webgl", "webgl-fp16")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,7 +35,8 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run a TF.js graph or layers model on inputs from .npy or .json files")
     run.add_argument("model", help="model.json path or URL")
-    run.add_argument("--backend", choices=["cpu", "webgl"], help="default: webgl where a GL context can be made")
+    run.add_argument("--backend", choices=BACKENDS, help="default: webgl where a GL context can be made; "
+                                                          "webgl-fp16: a phone's half-float storage")
     run.add_argument("--input", action="append", default=[], metavar="[NAME=]FILE.npy|FILE.json",
                      help="an input: a .npy file, or a .json (nested) list of numbers or strings; NAME is a "
                           "signature key, node name or tensor name (x:0). Without --input, random inputs of "
@@ -50,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="one array (.npz) or column (.parquet) per output, rows in input order")
     batch.add_argument("--workers", type=int, default=1, help="Ray actors, each with its own model (default 1)")
     batch.add_argument("--batch-size", type=int, default=64, help="rows per call of a worker (default 64)")
-    batch.add_argument("--backend", choices=["cpu", "webgl"],
+    batch.add_argument("--backend", choices=BACKENDS,
                        help="default: webgl where a worker can make a GL context")
     batch.add_argument("--num-gpus", type=float, default=0.0, metavar="F",
                        help="GPUs Ray reserves per worker (fractions share one); its GL context opens on that GPU")
@@ -60,7 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="first-call vs steady-state latency per backend, with cold and "
                                               "warm first calls of fresh processes")
     bench.add_argument("model", help="model.json path or URL")
-    bench.add_argument("--backend", default=None, help="comma separated, e.g. webgl,cpu (default: all available)")
+    bench.add_argument("--backend", default=None,
+                       help="comma separated, e.g. webgl,cpu,webgl-fp16 (default: all available)")
     bench.add_argument("--runs", type=int, default=20, help="steady-state calls per backend")
     bench.add_argument("--json", action="store_true", help="print one JSON object keyed by backend")
     caching = bench.add_mutually_exclusive_group()
@@ -232,15 +236,15 @@ def _bench_models(args: argparse.Namespace, cache: str) -> int:
     import engine
     from engine import bench
     backends = args.backend.split(",") if args.backend else engine.available_backends()
-    unknown = [b for b in backends if b not in ("cpu", "webgl")]
+    unknown = [b for b in backends if b not in BACKENDS]
     if unknown:
-        raise InputError(f"unknown backend(s) {', '.join(unknown)}: use cpu and/or webgl")
+        raise InputError(f"unknown backend(s) {', '.join(unknown)}: use {', '.join(BACKENDS)}")
     if args.plot:
         bench.require_matplotlib()
     results, profiles = {}, {}
     for name in backends:
         model = _load(args.model, name)
-        if model.backend.name != name:
+        if model.backend.name == "cpu" != name:  # no GL context
             raise InputError(f"backend {name} is not available here")
         results[name] = bench.benchmark(model, args.runs, warmup=args.warmup)
         fresh = bench.fresh_first_calls(args.model, name, args.warmup, cache=not args.no_cache)

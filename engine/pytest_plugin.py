@@ -6,7 +6,8 @@ backend, against output snapshots kept beside the tests.
         tfgl_regression.check(model.predict(x), rtol=1e-4)
 
 A test that asks for `tfgl_backend`, `tfgl_load` or `tfgl_regression` runs once per backend of
-`--tfgl-backends` (default: every backend this machine has). On a GL backend the fixture fails the
+`--tfgl-backends` (default: every backend this machine has, webgl-fp16 included: a phone's half-float
+storage, engine/webgl/half_float.py). On a GL backend the fixture fails the
 test if the GL context holds an error before it or after it. Snapshots are .npz files in
 `__snapshots__/<test module>/<test>.npz` beside the test file, one per test for all its backends:
 `--tfgl-regen` writes them from the reference backend (cpu where selected, else the first one), whose
@@ -26,13 +27,14 @@ import pytest
 import engine
 
 SNAPSHOTS = "__snapshots__"
-GL_BACKENDS = ("webgl",)
+GL_BACKENDS = ("webgl", "webgl-fp16")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("tfgl", "tfgl model tests")
     group.addoption("--tfgl-backends", default=None, metavar="NAMES",
-                    help="comma-separated tfgl backends to run model tests on (default: every available one)")
+                    help="comma-separated tfgl backends to run model tests on, e.g. webgl,cpu,webgl-fp16 "
+                         "(default: every available one)")
     group.addoption("--tfgl-regen", action="store_true",
                     help="write the .npz snapshots that tfgl_regression.check compares against")
 
@@ -49,7 +51,7 @@ def selected_backends(config: pytest.Config) -> list[str]:
     """The backends of --tfgl-backends, reference backend first (the one that writes snapshots);
     found once per session, when first needed (a GL context is made only then)."""
     if _BACKENDS not in config.stash:
-        available = engine.available_backends()
+        available = engine.available_backends(fp16=True)
         option = config.getoption("tfgl_backends")
         names = available if option is None else [n.strip() for n in option.split(",") if n.strip()]
         for name in names:
@@ -72,7 +74,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def _check_gl(backend: str, where: str) -> None:
     if backend in GL_BACKENDS:
         try:
-            engine.backends.webgl.check_thread_error(where)
+            engine.backends.webgl.check_thread_error(where, half=True if backend == "webgl-fp16" else None)
         except engine.errors.GLError as error:
             pytest.fail(str(error), pytrace=False)
 

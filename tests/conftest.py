@@ -11,6 +11,13 @@ BACKENDS = engine.available_backends()
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 
 
+def pytest_configure(config):
+    """tfgl's own tests hold float32 tolerances: by default they run on the float32 backends, not on
+    every one the plugin would pick (webgl-fp16 too); --tfgl-backends names others."""
+    if config.getoption("tfgl_backends") is None:
+        config.option.tfgl_backends = ",".join(BACKENDS)
+
+
 def check_gl_error(where: str) -> None:
     """Raises GLError if this thread's WebGL context has a GL error set (reading it clears it)."""
     engine.backends.webgl.check_thread_error(where)

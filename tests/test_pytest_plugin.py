@@ -16,13 +16,13 @@ EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "engine", "examples", "s
 USER_TESTS = '''
 import numpy as np
 
-def test_outputs_stable(tfgl_load, tfgl_regression):
+def test_outputs_stable(tfgl_backend, tfgl_load, tfgl_regression):
     model = tfgl_load("web_model/model.json")
     x = np.random.default_rng(0).random((2, 24, 24, 3), dtype=np.float32) * SCALE
-    tfgl_regression.check(model.predict(x), rtol=1e-4)
+    tfgl_regression.check(model.predict(x), rtol=1e-2 if tfgl_backend == "webgl-fp16" else 1e-4)
 
 def test_backend_name(tfgl_backend):
-    assert tfgl_backend in ("cpu", "webgl")
+    assert tfgl_backend in ("cpu", "webgl", "webgl-fp16")
 '''
 
 
@@ -53,7 +53,8 @@ def test_a_missing_snapshot_fails_and_says_how_to_write_it_then_every_backend_ch
 
     again = run_pytest(user_repo, "-rA")
     assert again.returncode == 0, again.stdout
-    for backend in BACKENDS:
+    # The default is every available backend, a phone's half-float storage included.
+    for backend in BACKENDS + (["webgl-fp16"] if "webgl" in BACKENDS else []):
         assert f"PASSED test_model.py::test_outputs_stable[{backend}]" in again.stdout
         assert f"PASSED test_model.py::test_backend_name[{backend}]" in again.stdout
 

@@ -10,11 +10,17 @@ from engine.backends.cpu import CPUBackend
 _CPU = CPUBackend()
 _state = threading.local()
 _default = {"name": None}
+# Backends that reproduce another device's precision on this one: webgl storing every program's output
+# as a half, as TF.js on phones without float32 render targets (engine/webgl/half_float.py).
+FP16_BACKENDS = ("webgl-fp16",)
+BACKEND_NAMES = ("webgl", "cpu", *FP16_BACKENDS)
 
 
-def available_backends() -> list[str]:
-    """Backends usable on this machine, best first."""
-    return (["webgl"] if webgl.available() else []) + ["cpu"]
+def available_backends(fp16: bool = False) -> list[str]:
+    """Backends usable on this machine, best first: those a model runs on by default; with `fp16`,
+    also those that reproduce a phone's half-float storage (where webgl is available)."""
+    native = (["webgl"] if webgl.available() else []) + ["cpu"]
+    return native + list(FP16_BACKENDS) if fp16 and "webgl" in native else native
 
 
 def get_backend(name: str | None = None) -> Backend:
@@ -22,10 +28,10 @@ def get_backend(name: str | None = None) -> Backend:
     name = name or getattr(_state, "name", None) or _default["name"] or available_backends()[0]
     if name == "cpu":
         return _CPU
-    if name == "webgl":
-        backend = webgl.backend_for_thread()
+    if name in ("webgl", "webgl-fp16"):
+        backend = webgl.backend_for_thread(half=True if name == "webgl-fp16" else None)
         return backend if backend is not None else _CPU
-    raise ValueError(f"unknown backend {name!r}: use 'cpu' or 'webgl'")
+    raise ValueError(f"unknown backend {name!r}: use one of {', '.join(BACKEND_NAMES)}")
 
 
 def set_backend(name: str) -> Backend:
@@ -35,4 +41,5 @@ def set_backend(name: str) -> Backend:
     return backend
 
 
-__all__ = ["Backend", "CPUBackend", "available_backends", "get_backend", "set_backend"]
+__all__ = ["BACKEND_NAMES", "Backend", "CPUBackend", "FP16_BACKENDS", "available_backends", "get_backend",
+           "set_backend"]

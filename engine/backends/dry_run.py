@@ -21,9 +21,9 @@ class ThrowawayPool(TextureManager):
     def allocated_size(self, cols: int, rows: int) -> tuple[int, int]:
         return tuple(1 if is_power_of_two(n) else 3 for n in super().allocated_size(cols, rows))
 
-    def acquire(self, rows: int, cols: int, channels: int = 1):
+    def acquire(self, rows: int, cols: int, channels: int = 1, dtype: str = "f4"):
         created = self.created
-        texture = super().acquire(rows, cols, channels)
+        texture = super().acquire(rows, cols, channels, dtype)
         if self.created != created:
             self.made.append(texture)
         return texture

@@ -1,7 +1,8 @@
 """The WebGL backend: tensors in float textures, ops as fragment-shader programs drawn into them.
 
 Each thread gets its own context and backend (engine/webgl/context.py has the thread rules); when
-no context can be made, tfgl warns once and uses the CPU backend.
+no context can be made, tfgl warns once and uses the CPU backend. The webgl-fp16 backend is this one
+with every program's output stored as a half, on a context of its own (engine/webgl/half_float.py).
 
 Programs compile on first use and are cached by what their GLSL is made of: every shape, as TF.js's
 shader key does, or for the families that are free in steady state with shapes as uniforms (TF.js's
@@ -34,12 +35,13 @@ from engine.backends.dry_run import DeferredDraw, DryRun, ThrowawayPool
 from engine.errors import GLError
 from engine.kernels.registry import BACKEND_NEUTRAL, Kernel, get_kernel
 from engine.tensors import Tensor
-from engine.webgl import host_steps, parallel_jit, program_cache, shader_cache, shape_uniforms
+from engine.webgl import half_float, host_steps, parallel_jit, program_cache, shader_cache, shape_uniforms
 from engine.webgl.compiler import (
     VERTEX_SHADER, Layout, check_ranks, fragment_source, generic_fragment_source, structures,
 )
 from engine.webgl.context import create_context
 from engine.webgl.gl import GL, GL_TRIANGLES, Uniform
+from engine.webgl.half_float import FLOAT32, OutputStorage
 from engine.webgl.program import CPUFallback, Program
 from engine.webgl.replay import UNREPEATABLE_OPS, OutputSlot, Recorder, Replay
 from engine.webgl.textures import (
@@ -119,8 +121,8 @@ def driver_variant(textures: list) -> tuple[bool, ...]:
     return tuple(is_power_of_two(n) for texture in textures for n in texture.size)
 
 
-def _spec(texture) -> tuple[int, int, int]:
-    return (*texture.size, texture.components)
+def _spec(texture) -> tuple[int, int, int, str]:
+    return (*texture.size, texture.components, texture.dtype)
 
 
 def _uniform_value(compiled: _Compiled, name: str, value) -> tuple | None:
@@ -134,9 +136,13 @@ class WebGLBackend(Backend):
     name = "webgl"
     kernel_chain = ("webgl", BACKEND_NEUTRAL, "cpu")
 
-    def __init__(self, ctx):
+    def __init__(self, ctx, storage: OutputStorage = FLOAT32):
         super().__init__()
         self.ctx = ctx
+        # What programs write: float32, or halves as phones without float32 render targets (half_float.py).
+        self.storage = storage
+        if storage.half:
+            self.name = "webgl-fp16"
         self.textures = TextureManager(ctx)
         self.max_texture_size = int(ctx.info["GL_MAX_TEXTURE_SIZE"])
         # llvmpipe silently stops a fragment's loops after 65535 iterations in all (gallivm's guard
@@ -473,7 +479,7 @@ class WebGLBackend(Backend):
         rows, cols = self._layout(out_shape if texture_for is None else texture_for, packed)
         output_layout = Layout(out_shape, rows, cols, packed)
         (compiled, shape_values), started = self._compiled(program, layouts, output_layout)
-        output = self.textures.acquire(rows, cols, 4 if packed else 1)
+        output = self.textures.acquire(rows, cols, 4 if packed else 1, self.storage.texture_dtype)
         size = int(np.prod(out_shape, dtype=np.int64))
         result = GLTensorData(self, output, rows, cols, size, out_dtype, out_shape if packed else None)
         textures = [d.texture for d in datas]
@@ -549,8 +555,8 @@ class WebGLBackend(Backend):
             program_key = key
         compiled = self._programs.get(program_key)
         if compiled is None:
-            source = generic_fragment_source(program, input_structures, output_structure) if generic \
-                else fragment_source(program, list(inputs), output)
+            source = generic_fragment_source(program, input_structures, output_structure, self.storage) if generic \
+                else fragment_source(program, list(inputs), output, self.storage)
             compiled = self._link(program, source)
             self._programs[program_key] = compiled
         else:
@@ -674,13 +680,21 @@ _failure: dict[str, str | None] = {"reason": None}
 _lock = threading.Lock()
 
 
-def backend_for_thread() -> WebGLBackend | None:
-    """This thread's WebGL backend, made on first use; None (after one warning) if GL is unusable."""
-    backend = getattr(_local, "backend", None)
+def backend_for_thread(half: bool | None = None) -> WebGLBackend | None:
+    """This thread's WebGL backend, made on first use; None (after one warning) if GL is unusable.
+    `half`: the one storing halves (webgl-fp16: a context of its own, rounding as TFGL_FP16_ROUNDING
+    says) or float32; None: as TFGL_WEBGL_PRECISION says."""
+    if half is None:
+        half = half_float.fp16_by_default()
+    storage = half_float.half_storage() if half else FLOAT32
+    backends = getattr(_local, "backends", None)
+    if backends is None:
+        backends = _local.backends = {}
+    backend = backends.get(storage)
     if backend is not None or _failure["reason"] is not None:
         return backend
     try:
-        backend = WebGLBackend(create_context())
+        backend = WebGLBackend(create_context(), storage)
     except GLError as error:
         with _lock:
             if _failure["reason"] is None:
@@ -688,7 +702,7 @@ def backend_for_thread() -> WebGLBackend | None:
                 warnings.warn(f"tfgl: no OpenGL context ({error}); using the CPU backend", RuntimeWarning,
                               stacklevel=3)
         return None
-    _local.backend = backend
+    backends[storage] = backend
     return backend
 
 
@@ -697,9 +711,10 @@ def available() -> bool:
     return backend_for_thread() is not None
 
 
-def check_thread_error(where: str) -> None:
-    """Raises GLError if this thread's context holds a GL error (reading it clears it); no-op without GL."""
-    backend = backend_for_thread()
+def check_thread_error(where: str, half: bool | None = None) -> None:
+    """Raises GLError if this thread's context (of backend_for_thread(half)) holds a GL error (reading
+    it clears it); no-op without GL."""
+    backend = backend_for_thread(half)
     if backend is not None:
         with backend.current():
             backend.check_error(where)

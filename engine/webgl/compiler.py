@@ -16,6 +16,7 @@ from functools import cache
 import shaders
 from engine.webgl import packed_codegen, shape_uniforms
 from engine.webgl.glsl import construct_coords, coords_type
+from engine.webgl.half_float import FLOAT32, OutputStorage
 from engine.webgl.program import CPUFallback, Program
 from engine.webgl.shape_uniforms import Structure, input_structure, output_structure
 from engine.webgl.textures import packed_texels
@@ -59,12 +60,12 @@ def strides(shape: tuple[int, ...]) -> list[int]:
     return out[::-1]
 
 
-def output_header(layout: Layout) -> str:
+def output_header(layout: Layout, storage: OutputStorage = FLOAT32) -> str:
     rank, shape = len(layout.shape), layout.shape
     lines = [f"#define OUT_SIZE {max(1, _size(shape))}",
              f"#define OUT_ROWS {layout.rows}", f"#define OUT_COLS {layout.cols}", f"#define OUT_RANK {rank}",
              "int getOutputFlatIndex() { ivec2 rc = ivec2(gl_FragCoord.xy); return rc.y * OUT_COLS + rc.x; }",
-             "void setOutput(float value) { tfgl_output = vec4(value, 0.0, 0.0, 0.0); }",
+             f"void setOutput(float value) {{ tfgl_output = vec4({storage.stored('value')}, 0.0, 0.0, 0.0); }}",
              # Kernels divide sizes with divInt: by a constant here (folded), by a uniform when shape-generic.
              "int divInt(int a, int b) { return a / b; }"]
     for i, d in enumerate(shape):
@@ -157,10 +158,11 @@ def header_calls(paths: tuple[str, ...], names: tuple[str, ...], defines: tuple[
     return calls
 
 
-def generic_fragment_source(program: Program, inputs: tuple[Structure, ...], output: Structure) -> str:
+def generic_fragment_source(program: Program, inputs: tuple[Structure, ...], output: Structure,
+                            storage: OutputStorage = FLOAT32) -> str:
     """The fragment shader of `program` for every layout of these structures: sizes are uniforms
     (shape_uniforms.values gives them)."""
-    parts = [COMMON, shape_uniforms.output_header(output)]
+    parts = [COMMON + storage.header, shape_uniforms.output_header(output, storage)]
     parts += [shape_uniforms.sampler_header(name, s, output) for name, s in zip(program.inputs, inputs)]
     parts.append(program.define_lines(shape_uniforms=True))
     parts += [shaders.source(path) for path in program.shaders]
@@ -170,11 +172,12 @@ def generic_fragment_source(program: Program, inputs: tuple[Structure, ...], out
     return "\n".join(parts)
 
 
-def fragment_source(program: Program, inputs: list[Layout], output: Layout) -> str:
-    """The complete fragment shader of `program` for these input and output layouts."""
+def fragment_source(program: Program, inputs: list[Layout], output: Layout, storage: OutputStorage = FLOAT32) -> str:
+    """The complete fragment shader of `program` for these input and output layouts, storing into `storage`."""
     check_ranks(program, inputs, output)
-    parts = [COMMON, packed_codegen.output_header(output.shape, output.rows, output.cols) if output.packed
-             else output_header(output)]
+    parts = [COMMON + storage.header,
+             packed_codegen.output_header(output.shape, output.rows, output.cols, storage) if output.packed
+             else output_header(output, storage)]
     for name, layout in zip(program.inputs, inputs):
         parts.append(packed_codegen.sampler_header(name, layout.shape, layout.cols, layout.rows, output.shape,
                                                    output.packed)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from math import prod
 
 from engine.webgl.glsl import construct_coords, coords_type
+from engine.webgl.half_float import FLOAT32, OutputStorage
 from engine.webgl.textures import packed_texels
 
 
@@ -23,7 +24,7 @@ def _batch_terms(shape: tuple[int, ...], names: list[str]) -> str:
     return " + ".join(reversed(terms)) or "0"
 
 
-def output_header(shape: tuple[int, ...], rows: int, cols: int) -> str:
+def output_header(shape: tuple[int, ...], rows: int, cols: int, storage: OutputStorage = FLOAT32) -> str:
     rank = len(shape)
     if rank > 4:
         raise ValueError("packed programs take tensors of rank 4 or less")
@@ -51,7 +52,7 @@ def output_header(shape: tuple[int, ...], rows: int, cols: int) -> str:
         masks.append(f"if (((t / OUT_TC) % OUT_TR) * 2 + 1 >= {r_size}) v.zw = vec2(0.0);")
     mask = " ".join(["int t = getOutputTexelIndex();"] + masks) if masks else ""
     # Components past the shape stay zero: products over a padded shared dim then add nothing.
-    lines.append(f"void setOutput(vec4 v) {{ {mask} tfgl_output = v; }}")
+    lines.append(f"void setOutput(vec4 v) {{ {mask} tfgl_output = {storage.stored('v')}; }}")
     return "\n".join(lines) + "\n"
 
 

@@ -29,13 +29,13 @@ MAX_THREADS = 4
 @dataclass(frozen=True)
 class Job:
     """One program's first draw: its fragment source, sampler names in texture-unit order, and the
-    (cols, rows, channels) of its input and output textures (float32, as TextureManager makes them:
-    the JIT's cache key holds the textures' formats and more)."""
+    (cols, rows, channels, moderngl dtype) of its input and output textures (as TextureManager makes
+    them: the JIT's cache key holds the textures' formats and more)."""
 
     source: str
     samplers: tuple[str, ...]
-    inputs: tuple[tuple[int, int, int], ...]
-    output: tuple[int, int, int]
+    inputs: tuple[tuple[int, int, int, str], ...]
+    output: tuple[int, int, int, str]
 
 
 def wanted() -> int:
@@ -114,5 +114,5 @@ def _draw_all(ctx, jobs: Sequence[Job], indices: Sequence[int]) -> dict[int, flo
     return done
 
 
-def _texture(ctx, spec: tuple[int, int, int]):
-    return ctx.texture(spec[:2], spec[2], dtype="f4")
+def _texture(ctx, spec: tuple[int, int, int, str]):
+    return ctx.texture(spec[:2], spec[2], dtype=spec[3])

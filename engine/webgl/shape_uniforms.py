@@ -50,6 +50,7 @@ from math import prod
 from typing import NamedTuple
 
 from engine.webgl.glsl import construct_coords, coords_type
+from engine.webgl.half_float import FLOAT32, OutputStorage
 from engine.webgl.textures import packed_texels
 
 _COMPONENTS = "xyzw"
@@ -242,14 +243,14 @@ def _coords_lines(type_: str, body: list[str]) -> list[str]:
             f"{type_} computeOutputCoords() {{ {' '.join(body)} }}"]
 
 
-def output_header(s: Structure) -> str:
+def output_header(s: Structure, storage: OutputStorage = FLOAT32) -> str:
     rank = s.rank
     lines = [DIV_INT] + _shape_lines("OUT", rank) + [f"#define OUT_RANK {rank}"]
     if not s.packed:
         lines += ["uniform ivec3 uOUT_tex;  // rows, cols, size",
                   "#define OUT_ROWS uOUT_tex.x", "#define OUT_COLS uOUT_tex.y", "#define OUT_SIZE uOUT_tex.z",
                   "int getOutputFlatIndex() { ivec2 rc = ivec2(gl_FragCoord.xy); return rc.y * OUT_COLS + rc.x; }",
-                  "void setOutput(float value) { tfgl_output = vec4(value, 0.0, 0.0, 0.0); }"]
+                  f"void setOutput(float value) {{ tfgl_output = vec4({storage.stored('value')}, 0.0, 0.0, 0.0); }}"]
         if s.natural:  # the last dim along x, the flat index of the others along y
             lines.append(f"uniform int uOUT_lead[{rank - 1}];  // strides of the dims but the last")
             body = ["ivec2 rc = ivec2(gl_FragCoord.xy); int index = rc.y;"]
@@ -287,7 +288,7 @@ def output_header(s: Structure) -> str:
     mask = " ".join([f"ivec2 rc = {coords}.{'xy' if rank == 2 else 'yz' if rank == 3 else 'zw'};"] + masks) \
         if masks else ""
     # Components past the shape stay zero: products over a padded shared dim then add nothing.
-    lines.append(f"void setOutput(vec4 v) {{ {mask} tfgl_output = v; }}")
+    lines.append(f"void setOutput(vec4 v) {{ {mask} tfgl_output = {storage.stored('v')}; }}")
     return "\n".join(lines) + "\n"
 
 

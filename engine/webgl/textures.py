@@ -5,7 +5,8 @@ Two layouts, as TF.js's WebGL backend: unpacked (one value per R32F texel, row-m
 (WEBGL_PACK: a 2x2 block of the last two dims per RGBA32F texel). A packed tensor of shape
 (..., R, C) is B = prod(...) matrices of ceil(R/2) x ceil(C/2) texels, texel t = (b * TR + r/2) * TC
 + c/2 at (t % cols, t / cols); components x, y, z, w hold (r, c), (r, c+1), (r+1, c), (r+1, c+1).
-Components past R or C are zero, so products may run over them.
+Components past R or C are zero, so products may run over them. The webgl-fp16 backend's programs draw
+into R16F/RGBA16F textures instead (half_float.py); uploads are float32 everywhere.
 """
 from __future__ import annotations
 
@@ -164,34 +165,42 @@ def write_texels(texture, data) -> None:
 
 
 def read_texels(texture) -> np.ndarray:
-    """A texture's `rows x cols` texels as float32, flat, without the padding past them."""
+    """A texture's `rows x cols` texels as float32 (half floats widened), flat, without the padding past them."""
     cols, rows = texture.extra
-    raw = np.frombuffer(texture.read(), np.float32)
+    raw = np.frombuffer(texture.read(), _NUMPY_OF_TEXTURE[texture.dtype])
     width, height = texture.size
-    if (width, height) == (cols, rows):
-        return raw
-    channels = texture.components
-    return raw.reshape(height, width * channels)[:rows, :cols * channels].reshape(-1)
+    if (width, height) != (cols, rows):
+        channels = texture.components
+        raw = raw.reshape(height, width * channels)[:rows, :cols * channels].reshape(-1)
+    return raw.astype(np.float32, copy=False)
+
+
+# moderngl's texture dtypes: float32 (uploads, and outputs of float32 storage) and half (webgl-fp16's outputs).
+_NUMPY_OF_TEXTURE = {"f4": np.float32, "f2": np.float16}
+
+
+def texture_bytes(cols: int, rows: int, channels: int, dtype: str) -> int:
+    return rows * cols * channels * np.dtype(_NUMPY_OF_TEXTURE[dtype]).itemsize
 
 
 class TextureManager:
-    """Owns every texture of one GL context. `acquire` reuses a free texture of the same size. A
-    texture's `extra` holds the (cols, rows) it was acquired for (write_texels, read_texels)."""
+    """Owns every texture of one GL context. `acquire` reuses a free texture of the same size and
+    dtype. A texture's `extra` holds the (cols, rows) it was acquired for (write_texels, read_texels)."""
 
     def __init__(self, ctx):
         self.ctx = ctx
         self.max_size = int(ctx.info["GL_MAX_TEXTURE_SIZE"])
         self.forward_to: TextureManager | None = None  # set once merged into another pool
-        self._free: dict[tuple[int, int, int], list] = defaultdict(list)
+        self._free: dict[tuple[int, int, int, str], list] = defaultdict(list)
         self._lock = threading.Lock()
         self.in_use = 0
         self.bytes_in_use = 0
         self.bytes_free = 0
         self.created = 0
 
-    def acquire(self, rows: int, cols: int, channels: int = 1):
-        key = (cols, rows, channels)
-        nbytes = rows * cols * channels * 4
+    def acquire(self, rows: int, cols: int, channels: int = 1, dtype: str = "f4"):
+        key = (cols, rows, channels, dtype)
+        nbytes = texture_bytes(cols, rows, channels, dtype)
         with self._lock:
             free = self._free.get(key)
             if free:
@@ -202,7 +211,7 @@ class TextureManager:
             self.in_use += 1
             self.bytes_in_use += nbytes
         if texture is None:
-            texture = self.ctx.texture(self.allocated_size(cols, rows), channels, dtype="f4")  # read by texelFetch
+            texture = self.ctx.texture(self.allocated_size(cols, rows), channels, dtype=dtype)  # read by texelFetch
             texture.extra = (cols, rows)
             self.created += 1
         return texture
@@ -212,9 +221,8 @@ class TextureManager:
 
     def release(self, texture) -> None:
         """Returns a texture to the pool. Makes no GL call, so any thread (or a finalizer) may call it."""
-        cols, rows = texture.extra
-        key = (cols, rows, texture.components)
-        nbytes = rows * cols * texture.components * 4
+        key = _key(texture)
+        nbytes = texture_bytes(*key)
         if self.forward_to is not None:
             with self._lock:
                 self.in_use -= 1
@@ -229,10 +237,10 @@ class TextureManager:
 
     def adopt(self, texture) -> None:
         """Takes a texture another pool made into this pool's free list."""
-        cols, rows = texture.extra
+        key = _key(texture)
         with self._lock:
-            self._free[(cols, rows, texture.components)].append(texture)
-            self.bytes_free += rows * cols * texture.components * 4
+            self._free[key].append(texture)
+            self.bytes_free += texture_bytes(*key)
 
     def merge_into(self, other: TextureManager) -> None:
         """Hands every free texture to `other`; textures still in use go there when released."""
@@ -246,6 +254,11 @@ class TextureManager:
 
     def textures_alive(self) -> int:
         return self.in_use + sum(len(v) for v in self._free.values())
+
+
+def _key(texture) -> tuple[int, int, int, str]:
+    """(cols, rows, channels, dtype): which acquire() calls a texture can serve."""
+    return (*texture.extra, texture.components, texture.dtype)
 
 
 class GLTensorData:
