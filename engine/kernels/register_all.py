@@ -5,6 +5,7 @@ from __future__ import annotations
 from engine.kernels import registry
 from engine.kernels.cpu import (
     arithmetic,
+    backprop,
     basic_math,
     control,
     convolution,
@@ -23,6 +24,7 @@ from engine.kernels.cpu import (
     spectral,
     string,
     transformation,
+    window_grads,
 )
 from engine.kernels.neutral import functions, graph
 from engine.kernels.webgl import arithmetic as gl_arithmetic
@@ -38,8 +40,9 @@ from engine.kernels.webgl import slice_join as gl_slice_join
 from engine.kernels.webgl import transformation as gl_transformation
 
 FAMILIES = {
-    "cpu": (arithmetic, basic_math, control, convolution, creation, dynamic, evaluation, hash_table, image, logical,
-            matrices, normalization, ragged, reduction, slice_join, sparse, spectral, string, transformation),
+    "cpu": (arithmetic, backprop, basic_math, control, convolution, creation, dynamic, evaluation, hash_table, image,
+            logical, matrices, normalization, ragged, reduction, slice_join, sparse, spectral, string, transformation,
+            window_grads),
     registry.BACKEND_NEUTRAL: (functions, graph),
     "webgl": (gl_arithmetic, gl_basic_math, gl_convolution, gl_creation, gl_image, gl_logical, gl_matrices,
               gl_normalization, gl_reduction, gl_slice_join, gl_transformation),

@@ -1,0 +1,39 @@
+"""Reverse-mode autodiff over the ops tfgl's backends run: the foundation of training (issue 15).
+
+Design, in the order a gradient is made:
+
+* **The tape** (engine/tape.py, below the backends) records. `Backend.run`, the one door every op
+  goes through (a graph executor's step, a layers model's node, an eager `engine.ops` call), reports
+  each op it ran to the thread's open tapes; a tape keeps an op only when an input is watched or came
+  from a kept op, and holds what it kept alive until it closes (the executor asks before freeing a
+  tensor early). A layers model's forward pass is recorded by running its graph with the weights fed
+  as watched tensors: no second implementation of any layer, and the forward ops run on the model's
+  backend as at inference (GL programs on webgl).
+* **Gradients** (engine/autodiff/gradients/<family>.py) are one definition per TensorFlow op, by op
+  name, in the kernel families' grouping (arithmetic, basic_math, convolution, ...), each family a
+  `GradientTable` and engine/autodiff/register_all.py the one place that registers them, as
+  tfjs-core's gradients/ and register_all_gradients.ts. A definition sees the op's recorded inputs,
+  outputs and attrs and the gradients of its outputs, and returns one gradient per input, computed by
+  running ops (`g.run("Conv2DBackpropFilter", ...)`) on the backend the forward op ran on.
+* **Backward kernels** are ordinary kernels under TensorFlow's names (ReluGrad, EluGrad,
+  Conv2DBackpropFilter, MaxPoolGrad, AvgPoolGrad, BiasAddGrad, ...), defined in the per-backend
+  kernel tables of their family and registered by engine/kernels/register_all.py like any forward
+  kernel, so `engine.ops`, the conformance harness and `tfgl ops` see them too. The CPU backend has
+  them all; the WebGL backend runs those with a GL kernel on the GPU (Conv2DBackpropInput, shaders/
+  convolution/backprop_input.glsl, and every forward op a gradient is made of: Mul, Sum, MatMul,
+  Transpose, ...) and the others through its CPU fallback (downloaded, computed, uploaded back),
+  until their shaders land in shaders/<family>/.
+* **Backprop** (backprop.py): `GradientTape` (watch, record, `gradient(target, sources)`) and
+  `gradients(loss_fn, variables)`, TF.js's variableGrads: walks the kept ops from last to first,
+  skipping those that do not lead to the target, summing the gradients of tensors read twice.
+* **Optimizers** (to come, engine/optimizers/) update a model's weights where the backend holds
+  them: the weights are tensors the layers model feeds to its graph, an update is ops on them
+  (on webgl, GL programs on their textures), and the model swaps in the updated tensors, so
+  weights stay on the GPU between steps and are downloaded only by `get_weights` / `save`.
+"""
+from __future__ import annotations
+
+from engine.autodiff.backprop import GradientTape, gradients
+from engine.autodiff.registry import GradientTable, gradient_for
+
+__all__ = ["GradientTable", "GradientTape", "gradient_for", "gradients"]

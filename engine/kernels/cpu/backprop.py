@@ -1,0 +1,106 @@
+"""Backward kernels of the elementwise activations and functions, and BiasAddGrad, under
+TensorFlow's op names and argument orders (SigmoidGrad(y, dy) but ReluGrad(dy, features), as
+tf.raw_ops has them). Their gradients are engine/autodiff/gradients/basic_math.py's."""
+from __future__ import annotations
+
+import numpy as np
+
+from engine.kernels.cpu.basic_math import sigmoid_into
+from engine.kernels.registry import KernelTable
+
+KERNELS = KernelTable()
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _masked(gradients: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """gradients where `keep`, else 0 (NaN gradients outside stay 0, as TensorFlow's select)."""
+    return np.where(keep, gradients, gradients.dtype.type(0))
+
+
+@KERNELS.define("ReluGrad")
+def relu_grad(gradients, features):
+    return _masked(gradients, features > 0)
+
+
+@KERNELS.define("Relu6Grad")
+def relu6_grad(gradients, features):
+    return _masked(gradients, (features > 0) & (features < 6))
+
+
+@KERNELS.define("LeakyReluGrad")
+def leaky_relu_grad(gradients, features, *, alpha: float = 0.2):
+    return np.where(features > 0, gradients, gradients * gradients.dtype.type(alpha))
+
+
+@KERNELS.define("EluGrad")
+def elu_grad(gradients, outputs):
+    """outputs < 0: the derivative exp(x) is outputs + 1."""
+    return np.where(outputs < 0, gradients * (outputs + 1), gradients)
+
+
+@KERNELS.define("SeluGrad")
+def selu_grad(gradients, outputs):
+    dtype = gradients.dtype.type
+    return np.where(outputs < 0, gradients * (outputs + dtype(_SELU_SCALE * _SELU_ALPHA)),
+                    gradients * dtype(_SELU_SCALE))
+
+
+@KERNELS.define("SigmoidGrad")
+def sigmoid_grad(y, dy):
+    return dy * (y * (1 - y))
+
+
+@KERNELS.define("TanhGrad")
+def tanh_grad(y, dy):
+    return dy * (1 - y * y)
+
+
+@KERNELS.define("SoftplusGrad")
+def softplus_grad(gradients, features):
+    return gradients * sigmoid_into(features, np.empty_like(features))
+
+
+@KERNELS.define("SoftsignGrad")
+def softsign_grad(gradients, features):
+    return gradients / np.square(1 + np.abs(features))
+
+
+@KERNELS.define("SqrtGrad")
+def sqrt_grad(y, dy):
+    return dy * y.dtype.type(0.5) / y
+
+
+@KERNELS.define("RsqrtGrad")
+def rsqrt_grad(y, dy):
+    return dy * (y * y * y) * y.dtype.type(-0.5)
+
+
+@KERNELS.define("ReciprocalGrad", "InvGrad")
+def reciprocal_grad(y, dy):
+    return -dy * (y * y)
+
+
+@KERNELS.define("BiasAddGrad")
+def bias_add_grad(out_backprop, *, data_format: str = "NHWC"):
+    """The sum over every axis but the channels' (axis 1 for NCHW-style formats of rank > 2)."""
+    if out_backprop.ndim < 2:
+        raise ValueError(f"BiasAddGrad needs a tensor of rank >= 2, got shape {list(out_backprop.shape)}")
+    channel = 1 if data_format.upper().startswith("NC") and out_backprop.ndim > 2 else out_backprop.ndim - 1
+    axes = tuple(a for a in range(out_backprop.ndim) if a != channel)
+    return out_backprop.sum(axis=axes, dtype=np.float64).astype(out_backprop.dtype)
+
+
+@KERNELS.define("UnsortedSegmentSum")
+def unsorted_segment_sum(data, segment_ids, num_segments):
+    """Rows of `data` summed into the segment their id names (the gradient of a gather); ids
+    outside [0, num_segments) are dropped, as TensorFlow's CPU kernel."""
+    count = int(np.ravel(num_segments)[0])
+    ids = np.asarray(segment_ids, np.int64)
+    if data.shape[:ids.ndim] != ids.shape:
+        raise ValueError(f"segment_ids of shape {list(ids.shape)} do not prefix data of shape {list(data.shape)}")
+    out = np.zeros((count, *data.shape[ids.ndim:]), data.dtype)
+    inside = (ids >= 0) & (ids < count)
+    np.add.at(out, ids[inside], data[inside])
+    return out
