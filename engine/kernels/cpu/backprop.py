@@ -15,8 +15,8 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def _masked(gradients: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """gradients where `keep`, else 0 (NaN gradients outside stay 0, as TensorFlow's select)."""
-    return np.where(keep, gradients, gradients.dtype.type(0))
+    """gradients times the 0/1 mask, as TensorFlow computes it (a NaN gradient stays NaN outside)."""
+    return gradients * keep.astype(gradients.dtype)
 
 
 @KERNELS.define("ReluGrad")
@@ -94,13 +94,13 @@ def bias_add_grad(out_backprop, *, data_format: str = "NHWC"):
 
 @KERNELS.define("UnsortedSegmentSum")
 def unsorted_segment_sum(data, segment_ids, num_segments):
-    """Rows of `data` summed into the segment their id names (the gradient of a gather); ids
-    outside [0, num_segments) are dropped, as TensorFlow's CPU kernel."""
+    """Rows of `data` summed into the segment their id names (the gradient of a gather)."""
     count = int(np.ravel(num_segments)[0])
     ids = np.asarray(segment_ids, np.int64)
     if data.shape[:ids.ndim] != ids.shape:
         raise ValueError(f"segment_ids of shape {list(ids.shape)} do not prefix data of shape {list(data.shape)}")
+    if ids.size and (ids.min() < 0 or ids.max() >= count):
+        raise ValueError(f"segment_ids must be in [0, {count}), got {ids.min()} to {ids.max()}")
     out = np.zeros((count, *data.shape[ids.ndim:]), data.dtype)
-    inside = (ids >= 0) & (ids < count)
-    np.add.at(out, ids[inside], data[inside])
+    np.add.at(out, ids, data)
     return out

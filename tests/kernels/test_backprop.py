@@ -1,0 +1,108 @@
+"""The backward kernels (engine/kernels/cpu/backprop.py, window_grads.py) against tf.raw_ops: values
+across each activation's regions, NaN/Inf, empty tensors, and window geometries."""
+import numpy as np
+import pytest
+
+from tests.kernels.harness import ACTIVATION_EDGES, assert_rejects, check, conv_attrs, i32, rand
+
+pytestmark = pytest.mark.tf
+
+# (op, takes (gradients, features/outputs) or (y, dy), extra attrs)
+ELEMENTWISE = [("ReluGrad", {}), ("Relu6Grad", {}), ("LeakyReluGrad", {"alpha": 0.3}), ("EluGrad", {}),
+               ("SeluGrad", {}), ("SigmoidGrad", {}), ("TanhGrad", {}), ("SoftplusGrad", {}), ("SoftsignGrad", {}),
+               ("SqrtGrad", {}), ("RsqrtGrad", {}), ("ReciprocalGrad", {})]
+
+
+@pytest.mark.parametrize("op, attrs", ELEMENTWISE, ids=[op for op, _ in ELEMENTWISE])
+def test_elementwise_grads(backend, rng, op, attrs):
+    values = np.concatenate([ACTIVATION_EDGES[np.abs(ACTIVATION_EDGES) < 1e29], rand(rng, (40,), low=-8, high=8)])
+    upstream = rand(rng, values.shape, specials=True)
+    check(backend, op, [upstream, values], attrs, rtol=1e-5, atol=1e-6)
+    check(backend, op, [np.zeros((0, 3), np.float32), np.zeros((0, 3), np.float32)], attrs)
+
+
+@pytest.mark.parametrize("data_format, shape", [("NHWC", (2, 3, 4, 5)), ("NCHW", (2, 5, 3, 4)), ("NHWC", (3, 5)),
+                                                ("NHWC", (0, 5))])
+def test_bias_add_grad(backend, rng, data_format, shape):
+    check(backend, "BiasAddGrad", [rand(rng, shape)], {"data_format": data_format})
+
+
+def test_bias_add_grad_rejects_a_vector(backend, rng):
+    assert_rejects(backend, "BiasAddGrad", [rand(rng, (5,))], {}, match="rank >= 2")
+
+
+CONVS = [((2, 7, 6, 3), (3, 3, 3, 4), (1, 1), (1, 1), "SAME", None), ((1, 8, 8, 2), (3, 2, 2, 3), (2, 2), (1, 1),
+         "VALID", None), ((2, 6, 7, 3), (2, 3, 3, 2), (1, 2), (2, 1), "SAME", None),
+         ((1, 5, 5, 2), (2, 3, 2, 3), (1, 2), (1, 1), "EXPLICIT", [(1, 0), (2, 1)])]
+
+
+def _out_shape(x_shape, window, strides, dilations, padding, explicit, channels):
+    sizes = []
+    for n, k, s, d, pads in zip(x_shape[1:3], window, strides, dilations, explicit or [(0, 0)] * 2):
+        extent = (k - 1) * d + 1
+        sizes.append(-(-n // s) if padding == "SAME" else (n + sum(pads) - extent) // s + 1)
+    return (x_shape[0], *sizes, channels)
+
+
+@pytest.mark.parametrize("case", CONVS, ids=range(len(CONVS)))
+def test_conv2d_backprop_filter(backend, rng, case):
+    x_shape, w_shape, strides, dilations, padding, explicit = case
+    dy = rand(rng, _out_shape(x_shape, w_shape[:2], strides, dilations, padding, explicit, w_shape[3]))
+    check(backend, "Conv2DBackpropFilter", [rand(rng, x_shape), i32(w_shape), dy],
+          conv_attrs(strides, dilations, padding, explicit), rtol=1e-4, atol=1e-5)
+
+
+# TensorFlow's CPU depthwise backprop kernels ignore dilations (tf.nn.depthwise_conv2d dilates by
+# space-to-batch around them): undilated cases only.
+@pytest.mark.parametrize("case", CONVS[:2] + [CONVS[2][:3] + ((1, 1),) + CONVS[2][4:]], ids=range(3))
+def test_depthwise_backprops(backend, rng, case):
+    x_shape, (kh, kw, channels, _), strides, dilations, padding, _ = case
+    w_shape = (kh, kw, x_shape[3], 2)
+    attrs = conv_attrs(strides, dilations, padding, None)
+    dy = rand(rng, _out_shape(x_shape, (kh, kw), strides, dilations, padding, None, x_shape[3] * 2))
+    check(backend, "DepthwiseConv2dNativeBackpropFilter", [rand(rng, x_shape), i32(w_shape), dy], attrs,
+          rtol=1e-4, atol=1e-5)
+    check(backend, "DepthwiseConv2dNativeBackpropInput", [i32(x_shape), rand(rng, w_shape), dy], attrs,
+          rtol=1e-4, atol=1e-5)
+
+
+def test_conv3d_backprop_filter(backend, rng):
+    attrs = {"strides": [1, 1, 2, 1, 1], "dilations": [1, 1, 1, 1, 1], "padding": "SAME"}
+    check(backend, "Conv3DBackpropFilterV2", [rand(rng, (1, 3, 5, 4, 2)), i32((2, 3, 2, 2, 3)),
+                                              rand(rng, (1, 3, 3, 4, 3))], attrs, rtol=1e-4, atol=1e-5)
+
+
+POOLS = [((2, 7, 6, 3), 2, 2, "VALID"), ((2, 7, 6, 3), 3, 2, "SAME"), ((1, 5, 5, 2), 3, 1, "SAME")]
+
+
+@pytest.mark.parametrize("case", POOLS, ids=range(len(POOLS)))
+def test_pool_grads(backend, rng, case):
+    import tensorflow as tf
+    shape, k, s, padding = case
+    attrs = {"ksize": [1, k, k, 1], "strides": [1, s, s, 1], "padding": padding}
+    x = rand(rng, shape)
+    y = tf.raw_ops.MaxPool(input=x, **attrs).numpy()
+    dy = rand(rng, y.shape)
+    check(backend, "MaxPoolGrad", [x, y, dy], attrs)
+    check(backend, "AvgPoolGrad", [i32(shape), dy], attrs)
+
+
+def test_pool3d_grads(backend, rng):
+    import tensorflow as tf
+    attrs = {"ksize": [1, 2, 2, 2, 1], "strides": [1, 2, 1, 2, 1], "padding": "SAME"}
+    x = rand(rng, (1, 4, 5, 4, 2))
+    y = tf.raw_ops.MaxPool3D(input=x, **attrs).numpy()
+    dy = rand(rng, y.shape)
+    check(backend, "MaxPool3DGrad", [x, y, dy], attrs)
+    check(backend, "AvgPool3DGrad", [i32(x.shape), dy], attrs)
+
+
+def test_pool_grad_rejects_a_gradient_of_the_wrong_shape(backend, rng):
+    assert_rejects(backend, "AvgPoolGrad", [i32((1, 4, 4, 1)), rand(rng, (1, 3, 3, 1))],
+                   {"ksize": [1, 2, 2, 1], "strides": [1, 2, 2, 1], "padding": "VALID"}, match="out_backprop")
+
+
+def test_unsorted_segment_sum(backend, rng):
+    check(backend, "UnsortedSegmentSum", [rand(rng, (6, 3)), i32([0, 4, 4, 1, 2, 0]), i32(5)])
+    check(backend, "UnsortedSegmentSum", [rand(rng, (2, 3, 2)), i32([[0, 4, 4], [1, 2, 0]]), i32(6)])
+    assert_rejects(backend, "UnsortedSegmentSum", [rand(rng, (2, 3)), i32([0, 5]), i32(5)], match="segment_ids")
