@@ -36,7 +36,11 @@ class Sym:
 
 
 class GraphBuilder:
-    def __init__(self):
+    """`training`: layers emit their training-mode ops (BatchNormalization normalizes by the batch's
+    statistics) and keep every weight an input of the ops that use it, so gradients reach it."""
+
+    def __init__(self, training: bool = False):
+        self.training = training
         self.nodes: list[Node] = []
         self.constants: dict[str, np.ndarray] = {}
         self._used: set[str] = set()

@@ -106,6 +106,7 @@ class LayersModel:
         self.outputs = self._output_infos()
         self.metadata = artifacts.user_defined_metadata or {}
         self._built: dict[tuple, tuple[Executor, list, list]] = {}
+        self._weight_nodes: dict[tuple, dict[str, str]] = {}
         self._lock = threading.Lock()
         self._validate()
 
@@ -145,24 +146,32 @@ class LayersModel:
         return get_backend(self._backend_name)
 
     # -- building ---------------------------------------------------------------------------------
-    def build(self, shapes: Sequence[tuple[int, ...]]) -> tuple[Executor, list, list]:
-        """The op graph for inputs of these shapes (built once, then cached)."""
-        key = tuple(tuple(s) for s in shapes)
+    def build(self, shapes: Sequence[tuple[int, ...]], training: bool = False) -> tuple[Executor, list, list]:
+        """The op graph for inputs of these shapes (built once, then cached); `training`: the layers'
+        training-mode ops (GraphBuilder)."""
+        key = (tuple(tuple(s) for s in shapes), training)
         with self._lock:
             if key not in self._built:
-                g = GraphBuilder()
+                g = GraphBuilder(training)
                 placeholders = [g.placeholder(info.name, shape, info.dtype) for info, shape in zip(self.inputs, shapes)]
+                store = WeightStore(self.weights)
                 # the model's own name as the outer scope: Keras 3 names a top-level Sequential's
                 # weights "sequential/dense/kernel", everything else "dense/kernel"
-                outputs = build_model(g, self.spec, placeholders, WeightStore(self.weights), [self.spec.name],
-                                      self.keras_version)
+                outputs = build_model(g, self.spec, placeholders, store, [self.spec.name], self.keras_version)
                 graph = g.graph()
                 missing = missing_ops(graph, self.backend)
                 if missing:
                     raise UnsupportedOpsError(missing)
                 executor = Executor(graph, g.constants, Library({}, {}, lambda: self.backend))
                 self._built[key] = (executor, [p.key for p in placeholders], [o.key for o in outputs])
+                self._weight_nodes[key] = store.node_names()
             return self._built[key]
+
+    def weight_nodes(self, shapes: Sequence[tuple[int, ...]], training: bool = False) -> dict[str, str]:
+        """Manifest name -> Const node of each weight the graph for these shapes reads (feeding a
+        tensor there runs the graph with that value instead)."""
+        self.build(shapes, training)
+        return self._weight_nodes[(tuple(tuple(s) for s in shapes), training)]
 
     # -- running ----------------------------------------------------------------------------------
     def predict(self, x: Any) -> np.ndarray | dict[str, np.ndarray]:

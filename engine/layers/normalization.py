@@ -56,6 +56,8 @@ def batch_normalization(ctx: LayerContext, inputs: list[Sym], kwargs: dict) -> S
     x = single(inputs, ctx)
     axes = axes_of(ctx, x)
     epsilon = float(ctx.get("epsilon", 1e-3))
+    if ctx.training:
+        return _batch_normalization_training(ctx, x, axes, epsilon)
     mean = weight_array(ctx, "moving_mean")
     variance = weight_array(ctx, "moving_variance")
     gamma = weight_array(ctx, "gamma") if ctx.get("scale", True) else None
@@ -68,6 +70,31 @@ def batch_normalization(ctx: LayerContext, inputs: list[Sym], kwargs: dict) -> S
         offset = offset + beta
     y = ctx.op("Mul", [x, ctx.g.const(broadcastable(scale, x, axes), f"{ctx.name}/scale")])
     return ctx.op("AddV2", [y, ctx.g.const(broadcastable(offset, x, axes), f"{ctx.name}/offset")])
+
+
+def _batch_normalization_training(ctx: LayerContext, x: Sym, axes: list[int], epsilon: float) -> Sym:
+    """Training: (x - mean) / sqrt(variance + epsilon) * gamma + beta with the batch's mean and
+    (biased) variance over every axis but the features', gamma and beta as ops' inputs."""
+    g = ctx.g
+    reduced = g.ints([a for a in range(x.rank) if a not in axes], "reduction_axes")
+    mean = ctx.op("Mean", [x, reduced], {"keep_dims": True})
+    variance = ctx.op("Mean", [ctx.op("SquaredDifference", [x, mean]), reduced], {"keep_dims": True})
+    inv = ctx.op("Rsqrt", [ctx.op("AddV2", [variance, g.const(np.float32(epsilon), "epsilon")])])
+    if ctx.get("scale", True):
+        inv = ctx.op("Mul", [inv, _feature_weight(ctx, x, axes, "gamma")])
+    y = ctx.op("Mul", [ctx.op("Sub", [x, mean]), inv])
+    if ctx.get("center", True):
+        y = ctx.op("AddV2", [y, _feature_weight(ctx, x, axes, "beta")])
+    return y
+
+
+def _feature_weight(ctx: LayerContext, x: Sym, axes: list[int], final: str) -> Sym:
+    """The weight as a graph input, reshaped to broadcast over x when its features are not the last axis."""
+    weight = ctx.weight(final)
+    if axes == [x.rank - 1] or weight.rank == x.rank:
+        return weight
+    shape = [x.shape[a] if a in axes else 1 for a in range(x.rank)]
+    return ctx.op("Reshape", [weight, ctx.g.ints(shape)])
 
 
 def _param(ctx: LayerContext, x: Sym, axes: list[int], name: str) -> Sym:

@@ -47,6 +47,10 @@ class WeightStore:
             self._consts[name] = g.const(self.arrays[name], name)
         return self._consts[name]
 
+    def node_names(self) -> dict[str, str]:
+        """Manifest name -> the Const node holding that weight, for the weights the graph uses."""
+        return {name: sym.key[0] for name, sym in self._consts.items()}
+
 
 class LayerContext:
     """What a layer builder sees: its config, the graph builder, its weights, the Keras version."""
@@ -58,6 +62,10 @@ class LayerContext:
     @property
     def name(self) -> str:
         return self.spec.name
+
+    @property
+    def training(self) -> bool:
+        return self.g.training
 
     @property
     def config(self) -> dict:

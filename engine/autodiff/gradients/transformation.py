@@ -72,3 +72,10 @@ def gather(g: Grad) -> list:
     rows = g.reshape(g.dy, [indices.size, *params.shape[1:]])
     flat = g.reshape(indices, [indices.size])
     return [g.run("UnsortedSegmentSum", rows, flat, params.shape[0]), None, None]
+
+
+@GRADIENTS.define("Split")
+def split(g: Grad) -> list:
+    """The parts' gradients joined back along the split axis (zeros stand for parts with none)."""
+    axis, value = g.inputs
+    return [None, g.run("ConcatV2", *g.dys, first_int(axis.numpy()) % value.rank, N=len(g.dys))]
