@@ -98,6 +98,8 @@ def _feature_weight(ctx: LayerContext, x: Sym, axes: list[int], final: str) -> S
 
 
 def _param(ctx: LayerContext, x: Sym, axes: list[int], name: str) -> Sym:
+    if ctx.training:
+        return _feature_weight(ctx, x, axes, name)
     return ctx.g.const(broadcastable(weight_array(ctx, name), x, axes), f"{ctx.name}/{name}")
 
 
@@ -134,7 +136,7 @@ def rms_normalization(ctx: LayerContext, inputs: list[Sym], kwargs: dict) -> Sym
     y = ctx.op("Mul", [x, inv])
     scale = weight_array(ctx, "scale", required=False)
     if scale is not None:
-        y = ctx.op("Mul", [y, g.const(broadcastable(scale, x, axes), f"{ctx.name}/scale")])
+        y = ctx.op("Mul", [y, _param(ctx, x, axes, "scale")])
     return y
 
 

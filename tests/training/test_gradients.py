@@ -74,6 +74,9 @@ CASES = [
     ("concat", "ConcatV2", [u(2, 3), u(2, 2), const(i32(1))], {"N": 2}, [0, 1]),
     ("gather", "GatherV2", [u(5, 3), const(i32([[0, 4], [4, 2]])), const(i32(0))], {}, [0]),
     ("cast", "Cast", [u(3, 4)], {"DstT": "float32"}, [0]),
+    ("pack", "Pack", [u(2, 3), u(2, 3), u(2, 3)], {"axis": 1, "N": 3}, [0, 2]),
+    ("reverse", "ReverseV2", [u(2, 3, 4), const(i32([0, 2]))], {}, [0]),
+    ("select", "SelectV2", [lambda rng: rng.uniform(size=(3, 1)) > 0.5, u(3, 4), u(4)], {}, [1, 2]),
     *[(f"conv2d-{pad}-s{s}-d{d}", "Conv2D", [u(2, 7, 6, 3), u(3, 3, 3, 4)], conv_attrs((s, s), (d, d), pad, None),
        [0, 1]) for pad, s, d in (("SAME", 1, 1), ("VALID", 2, 1), ("SAME", 2, 1), ("VALID", 1, 2))],
     ("conv2d-explicit", "Conv2D", [u(1, 5, 5, 2), u(2, 3, 2, 3)],
@@ -206,3 +209,17 @@ def test_clear_errors(rng):
         tape.gradient(y, [w])
     with pytest.raises(GradientError, match="once"):
         tape.gradient(y, [w])
+
+
+def test_prelu_gradient(backend, rng):
+    """TF.js's Prelu (no TensorFlow op): against relu(x) - alpha * relu(-x) in TensorFlow."""
+    t = tf()
+    x, alpha = rng.uniform(-2, 2, (2, 3, 4)).astype(np.float32), rng.uniform(0, 1, (4,)).astype(np.float32)
+    dy = rng.uniform(-1, 1, x.shape).astype(np.float32)
+    got = engine_gradients(backend, "Prelu", [x, alpha], {}, [0, 1], lambda shape: dy)
+    tensors = [t.constant(x), t.constant(alpha)]
+    with t.GradientTape() as tape:
+        tape.watch(tensors)
+        y = t.nn.relu(tensors[0]) - tensors[1] * t.nn.relu(-tensors[0])
+    for g, w in zip(got, tape.gradient(y, tensors, output_gradients=t.constant(dy))):
+        assert_close(g, w.numpy(), rtol=1e-5, atol=1e-6, what=f"dPrelu on {backend}")

@@ -41,11 +41,40 @@ def sequence_model():
     return inputs, keras.layers.Dense(3, activation="softmax")(h)
 
 
+def recurrent_model():
+    """LSTM, GRU and a bidirectional SimpleRNN (unrolled: Unpack, Pack, ReverseV2)."""
+    inputs = keras.Input((5, 3))
+    h = keras.layers.GRU(4, return_sequences=True)(inputs)
+    h = keras.layers.Bidirectional(keras.layers.SimpleRNN(3, return_sequences=True))(h)
+    h = keras.layers.LSTM(4)(h)
+    return inputs, keras.layers.Dense(3, activation="softmax")(h)
+
+
+def assorted_layers():
+    """The activation layers with parameters (PReLU's weight), gelu, LayerNormalization, and the
+    1-D reshaping and transposed / separable convolutions."""
+    inputs = keras.Input((5, 3))
+    h = keras.layers.ZeroPadding1D()(inputs)
+    h = keras.layers.UpSampling1D()(h)
+    h = keras.layers.SeparableConv1D(4, 2)(h)
+    h = keras.layers.PReLU()(h)
+    h = keras.layers.Conv1DTranspose(3, 2, strides=2)(h)
+    h = keras.layers.ELU(alpha=0.5)(h)
+    h = keras.layers.ReLU(negative_slope=0.1, threshold=0.2)(h)
+    h = keras.layers.LayerNormalization()(h)
+    h = keras.layers.Cropping1D(2)(h)
+    h = keras.layers.Flatten()(keras.layers.LeakyReLU()(h))
+    h = keras.layers.Dense(4, activation="gelu")(h)
+    return inputs, keras.layers.Dense(3, activation="softmax")(h)
+
+
 def batch(rng, name):
     if name == "small_cnn":
         x = rng.normal(size=(4, 8, 8, 3)).astype(np.float32)
-    else:
+    elif name == "sequence_model":
         x = rng.integers(0, 10, (4, 7)).astype(np.int32)
+    else:
+        x = rng.normal(size=(4, 5, 3)).astype(np.float32)
     return x, np.eye(3, dtype=np.float32)[[0, 2, 1, 2]]
 
 
@@ -57,7 +86,8 @@ def crossentropy(backend, probabilities, targets):
     return run("Neg", run("Mean", per_example, np.int32([0])))
 
 
-@pytest.mark.parametrize("build", [small_cnn, sequence_model], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("build", [small_cnn, sequence_model, recurrent_model, assorted_layers],
+                         ids=lambda f: f.__name__)
 def test_model_gradients_match_keras(backend, rng, tmp_path, build):
     import tensorflow as tf
     keras_model = keras.Model(*build())

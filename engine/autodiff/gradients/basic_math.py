@@ -119,3 +119,15 @@ def clip_by_value(g: Grad) -> list:
     x, low, high = g.inputs
     inside = g.run("LogicalAnd", g.run("GreaterEqual", x, low), g.run("LessEqual", x, high))
     return [g.run("SelectV2", inside, g.dy, g.run("ZerosLike", g.dy)), None, None]
+
+
+@GRADIENTS.define("Prelu")
+def prelu(g: Grad) -> list:
+    """x > 0: dy to x; else dy * alpha to x and dy * x to alpha (summed to alpha's shape)."""
+    x, alpha = g.inputs
+    positive = g.run("Greater", x, 0.0)
+    zeros = g.run("ZerosLike", g.dy)
+    dx = g.run("SelectV2", positive, g.dy, g.run("Mul", g.dy, alpha)) if g.wants(0) else None
+    d_alpha = g.unbroadcast(g.run("SelectV2", positive, zeros, g.run("Mul", g.dy, x)), alpha.shape) \
+        if g.wants(1) else None
+    return [dx, d_alpha]

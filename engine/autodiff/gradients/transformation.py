@@ -79,3 +79,28 @@ def split(g: Grad) -> list:
     """The parts' gradients joined back along the split axis (zeros stand for parts with none)."""
     axis, value = g.inputs
     return [None, g.run("ConcatV2", *g.dys, first_int(axis.numpy()) % value.rank, N=len(g.dys))]
+
+
+@GRADIENTS.define("Pack")
+def pack(g: Grad) -> list:
+    return g.run_all("Unpack", g.dy, axis=int(g.attrs.get("axis", 0)), num=len(g.inputs))
+
+
+@GRADIENTS.define("Unpack")
+def unpack(g: Grad) -> list:
+    return [g.run("Pack", *g.dys, axis=int(g.attrs.get("axis", 0)), N=len(g.dys))]
+
+
+@GRADIENTS.define("ReverseV2")
+def reverse(g: Grad) -> list:
+    return [g.run("ReverseV2", g.dy, g.inputs[1]), None]
+
+
+@GRADIENTS.define("SelectV2")
+def select(g: Grad) -> list:
+    """dy to the branch each element was taken from, summed back to that branch's shape."""
+    condition, then, other = g.inputs
+    zeros = g.run("ZerosLike", g.dy)
+    return [None,
+            g.unbroadcast(g.run("SelectV2", condition, g.dy, zeros), then.shape) if g.wants(1) else None,
+            g.unbroadcast(g.run("SelectV2", condition, zeros, g.dy), other.shape) if g.wants(2) else None]
