@@ -28,6 +28,7 @@ from engine.kernels.cpu import (
 )
 from engine.kernels.neutral import functions, graph
 from engine.kernels.webgl import arithmetic as gl_arithmetic
+from engine.kernels.webgl import backprop as gl_backprop
 from engine.kernels.webgl import basic_math as gl_basic_math
 from engine.kernels.webgl import convolution as gl_convolution
 from engine.kernels.webgl import creation as gl_creation
@@ -44,7 +45,7 @@ FAMILIES = {
             logical, matrices, normalization, ragged, reduction, slice_join, sparse, spectral, string, transformation,
             window_grads),
     registry.BACKEND_NEUTRAL: (functions, graph),
-    "webgl": (gl_arithmetic, gl_basic_math, gl_convolution, gl_creation, gl_image, gl_logical, gl_matrices,
+    "webgl": (gl_arithmetic, gl_backprop, gl_basic_math, gl_convolution, gl_creation, gl_image, gl_logical, gl_matrices,
               gl_normalization, gl_reduction, gl_slice_join, gl_transformation),
 }
 

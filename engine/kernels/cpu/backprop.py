@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.kernels.cpu.basic_math import sigmoid_into
 from engine.kernels.registry import KernelTable
 
 KERNELS = KernelTable()
@@ -59,7 +58,8 @@ def tanh_grad(y, dy):
 
 @KERNELS.define("SoftplusGrad")
 def softplus_grad(gradients, features):
-    return gradients * sigmoid_into(features, np.empty_like(features))
+    """TensorFlow's form, dy / (1 + exp(-x)): an infinite dy over an overflowing exp is NaN."""
+    return gradients / (1 + np.exp(-features))
 
 
 @KERNELS.define("SoftsignGrad")
