@@ -17,12 +17,13 @@ Design, in the order a gradient is made:
   running ops (`g.run("Conv2DBackpropFilter", ...)`) on the backend the forward op ran on.
 * **Backward kernels** are ordinary kernels under TensorFlow's names (ReluGrad, EluGrad,
   Conv2DBackpropFilter, MaxPoolGrad, AvgPoolGrad, BiasAddGrad, ...), defined in the per-backend
-  kernel tables of their family and registered by engine/kernels/register_all.py like any forward
-  kernel, so `engine.ops`, the conformance harness and `tfgl ops` see them too. The CPU backend has
-  them all; the WebGL backend runs those with a GL kernel on the GPU (Conv2DBackpropInput, shaders/
-  convolution/backprop_input.glsl, and every forward op a gradient is made of: Mul, Sum, MatMul,
-  Transpose, ...) and the others through its CPU fallback (downloaded, computed, uploaded back),
-  until their shaders land in shaders/<family>/.
+  kernel tables of their family (engine/kernels/{cpu,webgl}/backprop.py and window_grads.py, GLSL in
+  shaders/backprop/) and registered by engine/kernels/register_all.py like any forward kernel, so
+  `engine.ops`, the conformance harness and `tfgl ops` see them too. On webgl every backward op
+  that gradients here emit has a GL kernel (Conv2DBackpropInput is the forward family's), and so do
+  the forward ops gradients are made of (Mul, Sum, MatMul, Transpose, ...): a backward pass stays on
+  the GPU except where a kernel hands its case to the CPU (a loop past the driver's limit, an
+  UnsortedSegmentSum for Embedding, which has no shader yet).
 * **Backprop** (backprop.py): `GradientTape` (watch, record, `gradient(target, sources)`) and
   `gradients(loss_fn, variables)`, TF.js's variableGrads: walks the kept ops from last to first,
   skipping those that do not lead to the target, summing the gradients of tensors read twice.

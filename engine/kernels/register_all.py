@@ -39,6 +39,7 @@ from engine.kernels.webgl import normalization as gl_normalization
 from engine.kernels.webgl import reduction as gl_reduction
 from engine.kernels.webgl import slice_join as gl_slice_join
 from engine.kernels.webgl import transformation as gl_transformation
+from engine.kernels.webgl import window_grads as gl_window_grads
 
 FAMILIES = {
     "cpu": (arithmetic, backprop, basic_math, control, convolution, creation, dynamic, evaluation, hash_table, image,
@@ -46,7 +47,7 @@ FAMILIES = {
             window_grads),
     registry.BACKEND_NEUTRAL: (functions, graph),
     "webgl": (gl_arithmetic, gl_backprop, gl_basic_math, gl_convolution, gl_creation, gl_image, gl_logical, gl_matrices,
-              gl_normalization, gl_reduction, gl_slice_join, gl_transformation),
+              gl_normalization, gl_reduction, gl_slice_join, gl_transformation, gl_window_grads),
 }
 
 for _backend, _modules in FAMILIES.items():

@@ -3,7 +3,8 @@ across each activation's regions, NaN/Inf, empty tensors, and window geometries.
 import numpy as np
 import pytest
 
-from tests.kernels.harness import ACTIVATION_EDGES, assert_rejects, check, conv_attrs, i32, rand
+from tests.kernels.harness import (ACTIVATION_EDGES, assert_close, assert_rejects, check, conv_attrs, i32, rand,
+                                   run_engine, run_tf)
 
 pytestmark = pytest.mark.tf
 
@@ -77,21 +78,19 @@ POOLS = [((2, 7, 6, 3), 2, 2, "VALID"), ((2, 7, 6, 3), 3, 2, "SAME"), ((1, 5, 5,
 
 @pytest.mark.parametrize("case", POOLS, ids=range(len(POOLS)))
 def test_pool_grads(backend, rng, case):
-    import tensorflow as tf
     shape, k, s, padding = case
     attrs = {"ksize": [1, k, k, 1], "strides": [1, s, s, 1], "padding": padding}
     x = rand(rng, shape)
-    y = tf.raw_ops.MaxPool(input=x, **attrs).numpy()
+    y = run_tf("MaxPool", [x], attrs)[0]
     dy = rand(rng, y.shape)
     check(backend, "MaxPoolGrad", [x, y, dy], attrs)
     check(backend, "AvgPoolGrad", [i32(shape), dy], attrs)
 
 
 def test_pool3d_grads(backend, rng):
-    import tensorflow as tf
     attrs = {"ksize": [1, 2, 2, 2, 1], "strides": [1, 2, 1, 2, 1], "padding": "SAME"}
     x = rand(rng, (1, 4, 5, 4, 2))
-    y = tf.raw_ops.MaxPool3D(input=x, **attrs).numpy()
+    y = run_tf("MaxPool3D", [x], attrs)[0]
     dy = rand(rng, y.shape)
     check(backend, "MaxPool3DGrad", [x, y, dy], attrs)
     check(backend, "AvgPool3DGrad", [i32(x.shape), dy], attrs)
@@ -106,3 +105,26 @@ def test_unsorted_segment_sum(backend, rng):
     check(backend, "UnsortedSegmentSum", [rand(rng, (6, 3)), i32([0, 4, 4, 1, 2, 0]), i32(5)])
     check(backend, "UnsortedSegmentSum", [rand(rng, (2, 3, 2)), i32([[0, 4, 4], [1, 2, 0]]), i32(6)])
     assert_rejects(backend, "UnsortedSegmentSum", [rand(rng, (2, 3)), i32([0, 5]), i32(5)], match="segment_ids")
+
+
+def _first(a):
+    return np.ascontiguousarray(np.moveaxis(a, -1, 1))
+
+
+def test_channels_first_window_grads(backend, rng):
+    """NCHW inputs against TensorFlow's NHWC results, transposed (its CPU kernels are NHWC only)."""
+    pool = {"ksize": [1, 3, 3, 1], "strides": [1, 2, 2, 1], "padding": "SAME"}
+    pool_first = {"ksize": [1, 1, 3, 3], "strides": [1, 1, 2, 2], "padding": "SAME", "data_format": "NCHW"}
+    x = rand(rng, (2, 7, 6, 3))
+    y = run_tf("MaxPool", [x], pool)[0]
+    dy = rand(rng, y.shape)
+    for op, inputs, first_inputs in (("MaxPoolGrad", [x, y, dy], [_first(x), _first(y), _first(dy)]),
+                                     ("AvgPoolGrad", [i32(x.shape), dy], [i32(_first(x).shape), _first(dy)])):
+        want = run_tf(op, inputs, pool)[0]
+        assert_close(run_engine(backend, op, first_inputs, pool_first)[0], _first(want), what=f"{op} NCHW")
+    conv = conv_attrs((2, 1), (1, 2), "SAME", None)
+    conv_first = {"strides": [1, 1, 2, 1], "dilations": [1, 1, 1, 2], "padding": "SAME", "data_format": "NCHW"}
+    dy = rand(rng, (2, 4, 6, 5))
+    want = run_tf("Conv2DBackpropFilter", [x, i32((3, 2, 3, 5)), dy], conv)[0]
+    got = run_engine(backend, "Conv2DBackpropFilter", [_first(x), i32((3, 2, 3, 5)), _first(dy)], conv_first)[0]
+    assert_close(got, want, rtol=1e-4, atol=1e-5, what="Conv2DBackpropFilter NCHW")
