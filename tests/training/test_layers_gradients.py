@@ -111,3 +111,17 @@ def test_model_gradients_match_keras(backend, rng, tmp_path, build):
         expected = np.asarray(tf.convert_to_tensor(want[name]))
         scale = max(np.abs(expected).max(), 1e-6)
         assert np.abs(grad.numpy() - expected).max() <= 1e-4 * scale, name
+
+
+def test_a_webgl_training_step_stays_on_the_gpu(webgl, rng, tmp_path):
+    """Forward pass, backward pass and an Adam update of a small CNN: no op falls back to the CPU."""
+    keras_model = keras.Model(*small_cnn())
+    randomize(keras_model)
+    model = engine.load_layers_model(save_as_tfjs(keras_model, str(tmp_path)), backend="webgl")
+    x, targets = batch(rng, "small_cnn")
+    weights = weight_tensors(model)
+    before = dict(engine.backends.webgl.stats()["cpu_fallbacks"])
+    _, grads = gradients(lambda: crossentropy(model.backend, forward(model, x, weights)[0], targets),
+                         list(weights.values()))
+    engine.optimizers.Adam().apply_gradients(weights, dict(zip(weights, grads)), model.backend)
+    assert engine.backends.webgl.stats()["cpu_fallbacks"] == before
