@@ -10,14 +10,9 @@ from engine import tape as tapes
 from engine.autodiff import register_all  # noqa: F401  (every gradient definition)
 from engine.autodiff.grad import Grad
 from engine.autodiff.registry import gradient_for
-from engine.errors import TfglError
+from engine.errors import GradientError
 from engine.kernels import register_all as kernels  # noqa: F401  (the backward kernels)
 from engine.tensors import Tensor
-
-
-class GradientError(TfglError):
-    """A gradient was asked of something tfgl cannot differentiate (an op without a gradient, a
-    target that is not a float tensor, a tape used twice)."""
 
 
 class GradientTape:

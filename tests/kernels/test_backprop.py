@@ -128,3 +128,18 @@ def test_channels_first_window_grads(backend, rng):
     want = run_tf("Conv2DBackpropFilter", [x, i32((3, 2, 3, 5)), dy], conv)[0]
     got = run_engine(backend, "Conv2DBackpropFilter", [_first(x), i32((3, 2, 3, 5)), _first(dy)], conv_first)[0]
     assert_close(got, want, rtol=1e-4, atol=1e-5, what="Conv2DBackpropFilter NCHW")
+
+
+def test_conv3d_backprop_input(backend, rng):
+    attrs = {"strides": [1, 2, 1, 2, 1], "dilations": [1, 1, 2, 1, 1], "padding": "SAME"}
+    check(backend, "Conv3DBackpropInputV2", [i32((2, 3, 5, 4, 2)), rand(rng, (2, 2, 3, 2, 3)),
+                                             rand(rng, (2, 2, 5, 2, 3))], attrs, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["half", "corners", "plain"])
+@pytest.mark.parametrize("image, resized", [((2, 3, 4, 2), (7, 5)), ((1, 7, 6, 3), (3, 4)), ((1, 1, 1, 2), (3, 2))])
+def test_resize_grads(backend, rng, mode, image, resized):
+    attrs = {"align_corners": mode == "corners", "half_pixel_centers": mode == "half"}
+    grads = rand(rng, (image[0], *resized, image[3]))
+    check(backend, "ResizeBilinearGrad", [grads, rand(rng, image)], attrs, rtol=1e-5, atol=1e-6)
+    check(backend, "ResizeNearestNeighborGrad", [grads, i32(image[1:3])], attrs, rtol=1e-5, atol=1e-6)

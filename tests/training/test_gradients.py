@@ -10,7 +10,7 @@ import pytest
 
 import engine
 from engine.autodiff import GradientTape
-from engine.autodiff.backprop import GradientError
+from engine.errors import GradientError
 from tests.kernels.harness import assert_close, call_raw_op, conv_attrs, i32, tf, to_tensor
 
 pytestmark = pytest.mark.tf
@@ -83,6 +83,15 @@ CASES = [
      conv_attrs((1, 2), (1, 1), "EXPLICIT", [(1, 0), (2, 1)]), [0, 1]),
     *[(f"depthwise-{pad}-s{s}", "DepthwiseConv2dNative", [u(2, 7, 6, 3), u(3, 3, 3, 2)],
        conv_attrs((s, s), (1, 1), pad, None), [0, 1]) for pad, s in (("SAME", 1), ("VALID", 2))],
+    ("conv3d", "Conv3D", [u(1, 4, 5, 4, 2), u(2, 3, 2, 2, 3)],
+     {"strides": [1, 1, 2, 1, 1], "dilations": [1, 1, 1, 1, 1], "padding": "SAME"}, [0, 1]),
+    *[(f"resize-{op[6:].lower()}-{mode}", op, [u(2, 3, 4, 2), const(i32(size))],
+       {"align_corners": mode == "corners", "half_pixel_centers": mode == "half"}, [0])
+      for op in ("ResizeBilinear", "ResizeNearestNeighbor") for mode in ("half", "corners", "plain")
+      for size in ([7, 5],)],
+    ("resize-bilinear-down", "ResizeBilinear", [u(2, 7, 6, 2), const(i32([3, 4]))], {"half_pixel_centers": True}, [0]),
+    ("einsum-dot", "Einsum", [u(3, 4, 5), u(3, 4, 2)], {"equation": "abc,abd->acd", "N": 2}, [0, 1]),
+    ("einsum-matmul", "Einsum", [u(3, 4), u(4, 5)], {"equation": "ij,jk->ik", "N": 2}, [0, 1]),
     ("conv2d-backprop-input", "Conv2DBackpropInput", [const(i32([2, 7, 6, 3])), u(3, 3, 3, 4), u(2, 4, 3, 4)],
      conv_attrs((2, 2), (1, 1), "SAME", None), [1, 2]),
     *[(f"{op.lower()}-{pad}-s{s}", op, [u(2, 7, 6, 3)], pool_attrs(k, s, pad), [0])

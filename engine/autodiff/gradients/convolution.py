@@ -29,6 +29,11 @@ def conv2d(g: Grad) -> list:
     return _conv_grads(g, g.dy, "Conv2DBackpropInput", "Conv2DBackpropFilter")
 
 
+@GRADIENTS.define("Conv3D")
+def conv3d(g: Grad) -> list:
+    return _conv_grads(g, g.dy, "Conv3DBackpropInputV2", "Conv3DBackpropFilterV2")
+
+
 @GRADIENTS.define("_FusedConv2D")
 def fused_conv2d(g: Grad) -> list:
     dy, extras = epilogue_grads(g, g.attrs.get("data_format", "NHWC"))
@@ -69,3 +74,11 @@ def max_pool(g: Grad) -> list:
 def avg_pool(g: Grad) -> list:
     op = "AvgPool3DGrad" if g.op == "AvgPool3D" else "AvgPoolGrad"
     return [g.run(op, list(g.x.shape), g.dy, **_attrs(g, _POOL_ATTRS))]
+
+
+@GRADIENTS.define("ResizeBilinear", "ResizeNearestNeighbor")
+def resize(g: Grad) -> list:
+    attrs = {name: bool(g.attrs.get(name, False)) for name in ("align_corners", "half_pixel_centers")}
+    if g.op == "ResizeBilinear":
+        return [g.run("ResizeBilinearGrad", g.dy, g.x, **attrs), None]
+    return [g.run("ResizeNearestNeighborGrad", g.dy, list(g.x.shape[1:3]), **attrs), None]

@@ -3,7 +3,7 @@ the activation's gradient from the op's output, then the bias's."""
 from __future__ import annotations
 
 from engine.autodiff.grad import Grad
-from engine.errors import TfglError
+from engine.errors import GradientError
 from engine.tensors import Tensor
 
 
@@ -23,7 +23,7 @@ def _activation_grad(g: Grad, activation: str, dy: Tensor) -> Tensor:
         return g.run("TanhGrad", y, dy)
     if activation == "LeakyRelu":
         return g.run("LeakyReluGrad", dy, y, alpha=float(g.attrs.get("leakyrelu_alpha", 0.2)))
-    raise TfglError(f"{g.op}: no gradient for the fused activation {activation}")
+    raise GradientError(f"{g.op}: no gradient for the fused activation {activation}")
 
 
 def epilogue_grads(g: Grad, data_format: str = "NHWC") -> tuple[Tensor, list]:
@@ -32,7 +32,7 @@ def epilogue_grads(g: Grad, data_format: str = "NHWC") -> tuple[Tensor, list]:
     if not fused_ops:
         return g.dy, []
     if fused_ops[0] != "BiasAdd" or len(fused_ops) > 2:
-        raise TfglError(f"{g.op}: no gradient for the fused ops {fused_ops} (BiasAdd and an activation have one)")
+        raise GradientError(f"{g.op}: no gradient for the fused ops {fused_ops} (BiasAdd and an activation have one)")
     dy = _activation_grad(g, fused_ops[1], g.dy) if len(fused_ops) == 2 else g.dy
     bias_wanted = g.wants(2)
     bias = g.run("BiasAddGrad", dy, data_format="NCHW" if data_format.startswith("NC") else "NHWC") \

@@ -6,6 +6,7 @@ import numpy as np
 from engine.autodiff.grad import Grad
 from engine.autodiff.gradients.fused import epilogue_grads
 from engine.autodiff.registry import GradientTable
+from engine.errors import GradientError
 from engine.tensors import Tensor
 
 GRADIENTS = GradientTable()
@@ -50,3 +51,25 @@ def batch_mat_mul(g: Grad) -> list:
 def transpose(g: Grad) -> list:
     perm = np.asarray(g.inputs[1].numpy()).astype(np.int64) % max(g.x.rank, 1)
     return [g.run("Transpose", g.dy, np.argsort(perm).astype(np.int32).tolist()), None]
+
+
+@GRADIENTS.define("Einsum")
+def einsum(g: Grad) -> list:
+    """Two operands without ellipses (the Dot layer's): each operand's gradient is the einsum of dy
+    with the other operand into its labels, which covers every label that the operand shares with
+    the output or the other operand (one it alone has was summed away: that would need a broadcast)."""
+    equation = g.attrs["equation"].replace(" ", "")
+    operands, output = equation.split("->")
+    labels = operands.split(",")
+    if len(labels) != 2 or "." in equation or any(len(set(part)) != len(part) for part in labels):
+        raise GradientError(f"no gradient for Einsum {equation!r} (two operands, no ellipsis or repeated label)")
+    grads = []
+    for index, (mine, other) in enumerate(((labels[0], labels[1]), (labels[1], labels[0]))):
+        if not g.wants(index):
+            grads.append(None)
+            continue
+        if not set(mine) <= set(output) | set(other):
+            raise GradientError(f"no gradient for Einsum {equation!r}: a label only operand {index} has")
+        operand = g.inputs[1 - index]
+        grads.append(g.run("Einsum", g.dy, operand, equation=f"{output},{other}->{mine}", N=2))
+    return grads

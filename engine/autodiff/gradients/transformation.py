@@ -6,7 +6,7 @@ import numpy as np
 
 from engine.autodiff.grad import Grad
 from engine.autodiff.registry import GradientTable
-from engine.errors import TfglError
+from engine.errors import GradientError
 from engine.kernels.resolve.values import first_int
 
 GRADIENTS = GradientTable()
@@ -68,7 +68,7 @@ def gather(g: Grad) -> list:
     """Axis-0 gathers (Embedding): each gathered row's gradient added back onto its row."""
     params, indices, axis = g.inputs
     if first_int(axis.numpy()) % params.rank != 0 or int(g.attrs.get("batch_dims", 0) or 0):
-        raise TfglError("GatherV2's gradient covers axis 0 without batch_dims (Embedding)")
+        raise GradientError("GatherV2's gradient covers axis 0 without batch_dims (Embedding)")
     rows = g.reshape(g.dy, [indices.size, *params.shape[1:]])
     flat = g.reshape(indices, [indices.size])
     return [g.run("UnsortedSegmentSum", rows, flat, params.shape[0]), None, None]

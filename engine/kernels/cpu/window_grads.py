@@ -46,6 +46,20 @@ def conv_backprop_filter(x, filter_sizes, out_backprop, *, strides, padding: str
     return grad
 
 
+@KERNELS.define("Conv3DBackpropInputV2")
+def conv3d_backprop_input(input_sizes, filters, out_backprop, *, strides, padding: str, data_format: str = "NDHWC",
+                          dilations=None):
+    """Each tap's output gradients carried back through its filter slice onto the inputs it read."""
+    info = conv_info(int_list(input_sizes), filters.shape, strides=strides, padding=padding, data_format=data_format,
+                     dilations=dilations)
+    _check_backprop(out_backprop, info, "Conv3DBackpropInputV2")
+    grad = np.zeros((info.batch, *info.in_size, info.in_channels), np.result_type(filters, out_backprop))
+    dys = _channels_last(out_backprop, info)
+    for tap, outputs, inputs in tap_regions(info):
+        grad[inputs] += blas.matmul(dys[outputs], filters[tap].T)
+    return _from_channels_last(grad, info)
+
+
 def _depthwise_info(x_shape, filter_shape, strides, padding, data_format, dilations, explicit_paddings):
     return conv_info(x_shape, filter_shape, strides=strides, padding=padding, data_format=data_format,
                      dilations=dilations, explicit_paddings=explicit_paddings, depthwise=True)

@@ -14,7 +14,7 @@ from engine.kernels.conv_util import ConvInfo, conv_info, pool_info
 from engine.kernels.registry import KernelTable
 from engine.kernels.webgl.common import ints
 from engine.kernels.webgl.convolution import (
-    _coord_defines, _require_float, _tensor_defines, _three, _window_defines,
+    _coord_defines, _require_float, _tensor_defines, _three, _window_defines, backprop_input_tensor,
 )
 from engine.tensors import Tensor
 from engine.webgl.program import Program
@@ -96,6 +96,17 @@ def conv_backprop_filter(backend, x, filter_sizes, out_backprop, *, strides, pad
     info = conv_info(x.shape, sizes, strides=strides, padding=padding, data_format=data_format,
                      dilations=dilations, explicit_paddings=explicit_paddings)
     return _filter_grad(backend, x, sizes, out_backprop, info, False, "Conv2DBackpropFilter")
+
+
+@KERNELS.define("Conv3DBackpropInputV2")
+def conv3d_backprop_input(backend, input_sizes, filters, out_backprop, *, strides, padding: str,
+                          data_format: str = "NDHWC", dilations=None):
+    """Conv2DBackpropInput's program (convolution/backprop_input.glsl is 3-D throughout)."""
+    _require_float(filters, out_backprop)
+    info = conv_info(ints(input_sizes), filters.shape, strides=strides, padding=padding, data_format=data_format,
+                     dilations=dilations)
+    _check_backprop(out_backprop, info, "Conv3DBackpropInputV2")
+    return backprop_input_tensor(backend, filters, out_backprop, info)
 
 
 @KERNELS.define("DepthwiseConv2dNativeBackpropFilter")
