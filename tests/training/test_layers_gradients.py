@@ -68,11 +68,36 @@ def assorted_layers():
     return inputs, keras.layers.Dense(3, activation="softmax")(h)
 
 
+def image_layers():
+    """Resizing (bilinear and nearest), a transposed convolution, a separable one with a depth
+    multiplier, max pooling over the whole image."""
+    inputs = keras.Input((5, 4, 2))
+    h = keras.layers.UpSampling2D(interpolation="bilinear")(inputs)
+    h = keras.layers.Conv2DTranspose(3, 3, strides=2, padding="same", activation="relu")(h)
+    h = keras.layers.UpSampling2D()(keras.layers.AveragePooling2D(2)(h))
+    h = keras.layers.SeparableConv2D(4, 3, depth_multiplier=2, activation="tanh")(h)
+    return inputs, keras.layers.Dense(3, activation="softmax")(keras.layers.GlobalMaxPooling2D()(h))
+
+
+def merge_layers():
+    """Two branches joined by Dot, Concatenate, Average, Maximum and Subtract."""
+    inputs = keras.Input((5, 3))
+    a = keras.layers.Dense(4, activation="sigmoid")(inputs)
+    b = keras.layers.Dense(4)(inputs)
+    dot = keras.layers.Flatten()(keras.layers.Dot(axes=(2, 2))([a, b]))
+    joined = keras.layers.Concatenate()([keras.layers.Average()([a, b]), keras.layers.Maximum()([a, b]),
+                                         keras.layers.Subtract()([a, b])])
+    h = keras.layers.Concatenate()([keras.layers.Flatten()(joined), dot])
+    return inputs, keras.layers.Dense(3, activation="softmax")(h)
+
+
 def batch(rng, name):
     if name == "small_cnn":
         x = rng.normal(size=(4, 8, 8, 3)).astype(np.float32)
     elif name == "sequence_model":
         x = rng.integers(0, 10, (4, 7)).astype(np.int32)
+    elif name == "image_layers":
+        x = rng.normal(size=(4, 5, 4, 2)).astype(np.float32)
     else:
         x = rng.normal(size=(4, 5, 3)).astype(np.float32)
     return x, np.eye(3, dtype=np.float32)[[0, 2, 1, 2]]
@@ -86,7 +111,8 @@ def crossentropy(backend, probabilities, targets):
     return run("Neg", run("Mean", per_example, np.int32([0])))
 
 
-@pytest.mark.parametrize("build", [small_cnn, sequence_model, recurrent_model, assorted_layers],
+@pytest.mark.parametrize("build", [small_cnn, sequence_model, recurrent_model, assorted_layers, image_layers,
+                                   merge_layers],
                          ids=lambda f: f.__name__)
 def test_model_gradients_match_keras(backend, rng, tmp_path, build):
     import tensorflow as tf
