@@ -41,6 +41,9 @@ class GraphBuilder:
 
     def __init__(self, training: bool = False):
         self.training = training
+        # Training: a weight's value after the step (manifest name -> its new value), for the
+        # weights a layer updates itself rather than by gradient (BatchNormalization's statistics).
+        self.state_updates: dict[str, Sym] = {}
         self.nodes: list[Node] = []
         self.constants: dict[str, np.ndarray] = {}
         self._used: set[str] = set()

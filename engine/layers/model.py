@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,17 @@ from engine.layers.registry import LayerContext, WeightStore, builder_for, layer
 from engine.tensors import Tensor
 
 NESTED_MODELS = ("Functional", "Model", "Sequential")
+
+
+@dataclass(frozen=True)
+class WeightIO:
+    """How one built graph reads and updates the model's weights, by manifest name: `nodes`, the
+    Const node each weight is read from (feeding a tensor there runs the graph with that value);
+    `updates`, the graph tensor holding a weight's value after a training step, for the weights a
+    layer updates itself (BatchNormalization's moving statistics)."""
+
+    nodes: dict[str, str]
+    updates: dict[str, tuple[str, int]]
 
 
 def build_model(g: GraphBuilder, spec: ModelSpec, inputs: list[Sym], weights: WeightStore, scopes: list[str],
@@ -106,7 +118,7 @@ class LayersModel:
         self.outputs = self._output_infos()
         self.metadata = artifacts.user_defined_metadata or {}
         self._built: dict[tuple, tuple[Executor, list, list]] = {}
-        self._weight_nodes: dict[tuple, dict[str, str]] = {}
+        self._weight_io: dict[tuple, WeightIO] = {}
         self._lock = threading.Lock()
         self._validate()
 
@@ -164,14 +176,14 @@ class LayersModel:
                     raise UnsupportedOpsError(missing)
                 executor = Executor(graph, g.constants, Library({}, {}, lambda: self.backend))
                 self._built[key] = (executor, [p.key for p in placeholders], [o.key for o in outputs])
-                self._weight_nodes[key] = store.node_names()
+                self._weight_io[key] = WeightIO(store.node_names(),
+                                                {name: sym.key for name, sym in g.state_updates.items()})
             return self._built[key]
 
-    def weight_nodes(self, shapes: Sequence[tuple[int, ...]], training: bool = False) -> dict[str, str]:
-        """Manifest name -> Const node of each weight the graph for these shapes reads (feeding a
-        tensor there runs the graph with that value instead)."""
+    def weight_io(self, shapes: Sequence[tuple[int, ...]], training: bool = False) -> WeightIO:
+        """How the graph for these shapes reads the weights, and (training) updates some itself."""
         self.build(shapes, training)
-        return self._weight_nodes[(tuple(tuple(s) for s in shapes), training)]
+        return self._weight_io[(tuple(tuple(s) for s in shapes), training)]
 
     # -- running ----------------------------------------------------------------------------------
     def predict(self, x: Any) -> np.ndarray | dict[str, np.ndarray]:

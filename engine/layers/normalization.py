@@ -85,7 +85,20 @@ def _batch_normalization_training(ctx: LayerContext, x: Sym, axes: list[int], ep
     y = ctx.op("Mul", [ctx.op("Sub", [x, mean]), inv])
     if ctx.get("center", True):
         y = ctx.op("AddV2", [y, _feature_weight(ctx, x, axes, "beta")])
+    momentum = float(ctx.get("momentum", 0.99))
+    for final, batch_value in (("moving_mean", mean), ("moving_variance", variance)):
+        _moving_average(ctx, final, batch_value, momentum)
     return y
+
+
+def _moving_average(ctx: LayerContext, final: str, batch_value: Sym, momentum: float) -> None:
+    """Keras's update of a moving statistic: moving * momentum + batch * (1 - momentum)."""
+    name = ctx.weight_name(final)
+    moving = ctx.weight(final)
+    batch_value = ctx.op("Reshape", [batch_value, ctx.g.ints(list(moving.shape))])
+    kept = ctx.op("Mul", [moving, ctx.g.const(np.float32(momentum), "momentum")])
+    ctx.g.state_updates[name] = ctx.op("AddV2", [kept, ctx.op("Mul", [batch_value, ctx.g.const(
+        np.float32(1 - momentum), "one_minus_momentum")])])
 
 
 def _feature_weight(ctx: LayerContext, x: Sym, axes: list[int], final: str) -> Sym:

@@ -1,9 +1,10 @@
 """A layers model's forward pass with its weights as tensors the caller holds: what gradients are
-taken through (engine.autodiff records the ops the executor runs) and what optimizers will update.
+taken through (engine.autodiff records the ops the executor runs) and what optimizers update.
 compile / fit / evaluate (issue 15) build on these two functions."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -13,25 +14,36 @@ from engine.layers.model import LayersModel
 from engine.tensors import Tensor
 
 
+@dataclass(frozen=True)
+class Forward:
+    """A forward pass's outputs, and (training) the new values of the weights layers update
+    themselves (BatchNormalization's moving mean and variance), by manifest name."""
+
+    outputs: list[Tensor]
+    updates: dict[str, Tensor]
+
+
 def weight_tensors(model: LayersModel) -> dict[str, Tensor]:
     """The model's float32 weights as tensors, by manifest name (in manifest order, Keras's)."""
     return {name: Tensor(np.asarray(value, np.float32), "float32")
             for name, value in model.weights.items() if np.asarray(value).dtype.kind == "f"}
 
 
-def forward(model: LayersModel, inputs: Any, weights: Mapping[str, Tensor], training: bool = True) -> list[Tensor]:
+def forward(model: LayersModel, inputs: Any, weights: Mapping[str, Tensor], training: bool = True) -> Forward:
     """The model's outputs (tensors on its backend) for `inputs`, the graph reading each weight named
     in `weights` from that tensor; `training`: the layers' training-mode graph (batch statistics in
     BatchNormalization). Under a GradientTape that watches the weights, this records the pass."""
     tensors = model._inputs(inputs)
     shapes = [t.shape for t in tensors]
     executor, input_keys, output_keys = model.build(shapes, training)
-    nodes = model.weight_nodes(shapes, training)
+    io = model.weight_io(shapes, training)
     unknown = [name for name in weights if name not in model.weights]
     if unknown:
         raise InputError(f"unknown weight(s) {', '.join(unknown[:5])}; the model's weights are named as its manifest")
     feeds = dict(zip(input_keys, tensors))
-    feeds.update({(node, 0): weights[name] for name, node in nodes.items() if name in weights})
+    feeds.update({(node, 0): weights[name] for name, node in io.nodes.items() if name in weights})
+    update_names = list(io.updates)
     backend = model.backend
     with backend.session():
-        return executor.run(feeds, output_keys, backend)
+        results = executor.run(feeds, output_keys + [io.updates[name] for name in update_names], backend)
+    return Forward(results[:len(output_keys)], dict(zip(update_names, results[len(output_keys):])))

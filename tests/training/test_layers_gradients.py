@@ -121,7 +121,7 @@ def test_model_gradients_match_keras(backend, rng, tmp_path, build):
     model = engine.load_layers_model(save_as_tfjs(keras_model, str(tmp_path)), backend=backend)
     x, targets = batch(rng, build.__name__)
     weights = weight_tensors(model)
-    loss, grads = gradients(lambda: crossentropy(model.backend, forward(model, x, weights)[0], targets),
+    loss, grads = gradients(lambda: crossentropy(model.backend, forward(model, x, weights).outputs[0], targets),
                             list(weights.values()))
 
     with tf.GradientTape() as tape:
@@ -137,6 +137,12 @@ def test_model_gradients_match_keras(backend, rng, tmp_path, build):
         expected = np.asarray(tf.convert_to_tensor(want[name]))
         scale = max(np.abs(expected).max(), 1e-6)
         assert np.abs(grad.numpy() - expected).max() <= 1e-4 * scale, name
+    # Keras's training-mode call moved BatchNormalization's statistics once, as a step here does
+    updates = forward(model, x, weights).updates
+    moving = {weight_name(w): w.numpy() for w in keras_model.non_trainable_weights}
+    assert set(updates) == set(moving)
+    for name, value in updates.items():
+        np.testing.assert_allclose(value.numpy(), moving[name], rtol=1e-5, atol=1e-6, err_msg=name)
 
 
 def test_a_webgl_training_step_stays_on_the_gpu(webgl, rng, tmp_path):
@@ -147,7 +153,7 @@ def test_a_webgl_training_step_stays_on_the_gpu(webgl, rng, tmp_path):
     x, targets = batch(rng, "small_cnn")
     weights = weight_tensors(model)
     before = dict(engine.backends.webgl.stats()["cpu_fallbacks"])
-    _, grads = gradients(lambda: crossentropy(model.backend, forward(model, x, weights)[0], targets),
+    _, grads = gradients(lambda: crossentropy(model.backend, forward(model, x, weights).outputs[0], targets),
                          list(weights.values()))
     engine.optimizers.Adam().apply_gradients(weights, dict(zip(weights, grads)), model.backend)
     assert engine.backends.webgl.stats()["cpu_fallbacks"] == before

@@ -78,7 +78,7 @@ def test_training_a_dense_model_follows_keras(backend, rng, tmp_path, name, conf
     backend_impl = model.backend
 
     def mse(weights):
-        difference = backend_impl.run("SquaredDifference", [forward(model, x, weights)[0], target], {})[0]
+        difference = backend_impl.run("SquaredDifference", [forward(model, x, weights).outputs[0], target], {})[0]
         return backend_impl.run("Mean", [difference, axes], {})[0]
 
     ours, theirs = getattr(optimizers, name)(**config), getattr(keras.optimizers, name)(**config)
