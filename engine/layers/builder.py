@@ -44,6 +44,8 @@ class GraphBuilder:
         # Training: a weight's value after the step (manifest name -> its new value), for the
         # weights a layer updates itself rather than by gradient (BatchNormalization's statistics).
         self.state_updates: dict[str, Sym] = {}
+        # Training: Placeholder node -> the noise (engine.layers.noise.Noise) a step feeds it.
+        self.noise: dict[str, Any] = {}
         self.nodes: list[Node] = []
         self.constants: dict[str, np.ndarray] = {}
         self._used: set[str] = set()

@@ -22,6 +22,7 @@ from engine.layers import (  # noqa: F401  (registers the layer builders)
     convolutional,
     core,
     merge,
+    noise,
     normalization,
     pooling,
     recurrent,
@@ -37,14 +38,16 @@ NESTED_MODELS = ("Functional", "Model", "Sequential")
 
 
 @dataclass(frozen=True)
-class WeightIO:
-    """How one built graph reads and updates the model's weights, by manifest name: `nodes`, the
-    Const node each weight is read from (feeding a tensor there runs the graph with that value);
+class TrainingIO:
+    """What one built graph reads and gives besides inputs and outputs, by manifest name: `nodes`,
+    the Const node each weight is read from (feeding a tensor there runs the graph with that value);
     `updates`, the graph tensor holding a weight's value after a training step, for the weights a
-    layer updates itself (BatchNormalization's moving statistics)."""
+    layer updates itself (BatchNormalization's moving statistics); `noise`, the Placeholders a
+    training step fills with noise (engine.layers.noise: Dropout's masks, ...)."""
 
     nodes: dict[str, str]
     updates: dict[str, tuple[str, int]]
+    noise: dict[str, Any]
 
 
 def build_model(g: GraphBuilder, spec: ModelSpec, inputs: list[Sym], weights: WeightStore, scopes: list[str],
@@ -118,7 +121,7 @@ class LayersModel:
         self.outputs = self._output_infos()
         self.metadata = artifacts.user_defined_metadata or {}
         self._built: dict[tuple, tuple[Executor, list, list]] = {}
-        self._weight_io: dict[tuple, WeightIO] = {}
+        self._training_io: dict[tuple, TrainingIO] = {}
         self._lock = threading.Lock()
         self._validate()
 
@@ -176,14 +179,15 @@ class LayersModel:
                     raise UnsupportedOpsError(missing)
                 executor = Executor(graph, g.constants, Library({}, {}, lambda: self.backend))
                 self._built[key] = (executor, [p.key for p in placeholders], [o.key for o in outputs])
-                self._weight_io[key] = WeightIO(store.node_names(),
-                                                {name: sym.key for name, sym in g.state_updates.items()})
+                self._training_io[key] = TrainingIO(store.node_names(),
+                                                    {name: sym.key for name, sym in g.state_updates.items()},
+                                                    dict(g.noise))
             return self._built[key]
 
-    def weight_io(self, shapes: Sequence[tuple[int, ...]], training: bool = False) -> WeightIO:
-        """How the graph for these shapes reads the weights, and (training) updates some itself."""
+    def training_io(self, shapes: Sequence[tuple[int, ...]], training: bool = False) -> TrainingIO:
+        """How the graph for these shapes reads the weights, updates some itself and takes noise."""
         self.build(shapes, training)
-        return self._weight_io[(tuple(tuple(s) for s in shapes), training)]
+        return self._training_io[(tuple(tuple(s) for s in shapes), training)]
 
     # -- running ----------------------------------------------------------------------------------
     def predict(self, x: Any) -> np.ndarray | dict[str, np.ndarray]:

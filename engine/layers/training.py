@@ -29,19 +29,24 @@ def weight_tensors(model: LayersModel) -> dict[str, Tensor]:
             for name, value in model.weights.items() if np.asarray(value).dtype.kind == "f"}
 
 
-def forward(model: LayersModel, inputs: Any, weights: Mapping[str, Tensor], training: bool = True) -> Forward:
+def forward(model: LayersModel, inputs: Any, weights: Mapping[str, Tensor], training: bool = True,
+            seed: int | np.random.Generator | None = None) -> Forward:
     """The model's outputs (tensors on its backend) for `inputs`, the graph reading each weight named
     in `weights` from that tensor; `training`: the layers' training-mode graph (batch statistics in
-    BatchNormalization). Under a GradientTape that watches the weights, this records the pass."""
+    BatchNormalization, Dropout's masks drawn from `seed`, a generator to draw a new sample each step
+    or an int). Under a GradientTape that watches the weights, this records the pass."""
     tensors = model._inputs(inputs)
     shapes = [t.shape for t in tensors]
     executor, input_keys, output_keys = model.build(shapes, training)
-    io = model.weight_io(shapes, training)
+    io = model.training_io(shapes, training)
     unknown = [name for name in weights if name not in model.weights]
     if unknown:
         raise InputError(f"unknown weight(s) {', '.join(unknown[:5])}; the model's weights are named as its manifest")
     feeds = dict(zip(input_keys, tensors))
     feeds.update({(node, 0): weights[name] for name, node in io.nodes.items() if name in weights})
+    if io.noise:
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        feeds.update({(node, 0): Tensor(noise.sample(rng), "float32") for node, noise in io.noise.items()})
     update_names = list(io.updates)
     backend = model.backend
     with backend.session():
