@@ -1,6 +1,6 @@
 """A layers model's forward pass with its weights as tensors the caller holds: what gradients are
-taken through (engine.autodiff records the ops the executor runs) and what optimizers update.
-compile / fit / evaluate (issue 15) build on these two functions."""
+taken through (engine.autodiff records the ops the executor runs) and what optimizers update; and
+one training step made of them. compile / fit / evaluate (issue 15) build on these."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -9,8 +9,11 @@ from typing import Any
 
 import numpy as np
 
+from engine.autodiff import gradients
 from engine.errors import InputError
 from engine.layers.model import LayersModel
+from engine.losses import Loss
+from engine.optimizers import Optimizer
 from engine.tensors import Tensor
 
 
@@ -52,3 +55,23 @@ def forward(model: LayersModel, inputs: Any, weights: Mapping[str, Tensor], trai
     with backend.session():
         results = executor.run(feeds, output_keys + [io.updates[name] for name in update_names], backend)
     return Forward(results[:len(output_keys)], dict(zip(update_names, results[len(output_keys):])))
+
+
+def train_step(model: LayersModel, weights: Mapping[str, Tensor], optimizer: Optimizer, loss: Loss, x: Any, y: Any,
+               seed: int | np.random.Generator | None = None) -> tuple[Tensor, dict[str, Tensor]]:
+    """One step of Keras's training loop on a single-output model: the forward pass in training
+    mode, the loss's gradients with respect to the trainable weights (all but those layers update
+    themselves), the optimizer's update, and the layers' own updates. Returns (the loss before the
+    step, the weights after it)."""
+    shapes = [t.shape for t in model._inputs(x)]
+    self_updated = model.training_io(shapes, True).updates
+    trainable = [name for name in weights if name not in self_updated]
+    passes: list[Forward] = []
+
+    def loss_value() -> Tensor:
+        passes.append(forward(model, x, weights, seed=seed))
+        return loss(y, passes[-1].outputs[0], model.backend)
+    value, grads = gradients(loss_value, [weights[name] for name in trainable])
+    updated = optimizer.apply_gradients(weights, dict(zip(trainable, grads)), model.backend)
+    updated.update({name: tensor for name, tensor in passes[-1].updates.items() if name in weights})
+    return value, updated
