@@ -137,7 +137,8 @@ def test_conv3d_backprop_input(backend, rng):
 
 
 @pytest.mark.parametrize("mode", ["half", "corners", "plain"])
-@pytest.mark.parametrize("image, resized", [((2, 3, 4, 2), (7, 5)), ((1, 7, 6, 3), (3, 4)), ((1, 1, 1, 2), (3, 2))])
+@pytest.mark.parametrize("image, resized", [((2, 3, 4, 2), (7, 5)), ((1, 7, 6, 3), (3, 4)), ((1, 1, 1, 2), (3, 2)),
+                                           ((1, 4, 5, 2), (16, 20)), ((1, 20, 16, 1), (5, 4))])
 def test_resize_grads(backend, rng, mode, image, resized):
     attrs = {"align_corners": mode == "corners", "half_pixel_centers": mode == "half"}
     grads = rand(rng, (image[0], *resized, image[3]))

@@ -1,7 +1,6 @@
 """GL kernels of the backprop family: the activations' and elementwise functions' backward ops, each a
 binary program over (gradient, saved tensor) in TensorFlow's argument order, and BiasAddGrad, a GL
-sum. The window ops' backward kernels (MaxPoolGrad, AvgPoolGrad, Conv2DBackpropFilter, the depthwise
-ones) have no shader yet: on webgl they run their CPU kernel (engine/kernels/cpu/window_grads.py)."""
+sum. The window ops' backward kernels are window_grads.py's, the resizes' image.py's."""
 from __future__ import annotations
 
 import numpy as np
