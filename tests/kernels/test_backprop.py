@@ -144,3 +144,11 @@ def test_resize_grads(backend, rng, mode, image, resized):
     grads = rand(rng, (image[0], *resized, image[3]))
     check(backend, "ResizeBilinearGrad", [grads, rand(rng, image)], attrs, rtol=1e-5, atol=1e-6)
     check(backend, "ResizeNearestNeighborGrad", [grads, i32(image[1:3])], attrs, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("attrs", [{}, {"depth_radius": 2, "bias": 2.0, "alpha": 0.5, "beta": 0.75},
+                                   {"depth_radius": 1, "bias": 1.0, "alpha": 1e-4, "beta": 1.0}])
+def test_lrn_grad(backend, rng, attrs):
+    x = rand(rng, (2, 3, 2, 7))
+    y = run_tf("LRN", [x], attrs)[0]
+    check(backend, "LRNGrad", [rand(rng, x.shape), x, y], attrs, rtol=1e-4, atol=1e-6)

@@ -58,6 +58,7 @@ CASES = [
                                                                             "Reciprocal")],
     ("clip", "ClipByValue", [u(4, 5), const(np.float32(-1.0)), const(np.float32(1.5))], {}, [0]),
     ("softmax", "Softmax", [u(3, 6)], {}, [0]),
+    ("lrn", "LRN", [u(2, 3, 2, 6)], {"depth_radius": 2, "bias": 1.5, "alpha": 0.3, "beta": 0.75}, [0]),
     ("log-softmax", "LogSoftmax", [u(2, 3, 6)], {}, [0]),
     ("sum", "Sum", [u(2, 3, 4), const(i32([0, 2]))], {"keep_dims": False}, [0]),
     ("sum-keep", "Sum", [u(2, 3, 4), const(i32([1]))], {"keep_dims": True}, [0]),
