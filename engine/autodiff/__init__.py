@@ -16,21 +16,28 @@ Design, in the order a gradient is made:
   outputs and attrs and the gradients of its outputs, and returns one gradient per input, computed by
   running ops (`g.run("Conv2DBackpropFilter", ...)`) on the backend the forward op ran on.
 * **Backward kernels** are ordinary kernels under TensorFlow's names (ReluGrad, EluGrad,
-  Conv2DBackpropFilter, MaxPoolGrad, AvgPoolGrad, BiasAddGrad, ...), defined in the per-backend
-  kernel tables of their family (engine/kernels/{cpu,webgl}/backprop.py and window_grads.py, GLSL in
-  shaders/backprop/) and registered by engine/kernels/register_all.py like any forward kernel, so
-  `engine.ops`, the conformance harness and `tfgl ops` see them too. On webgl every backward op
-  that gradients here emit has a GL kernel (Conv2DBackpropInput is the forward family's), and so do
-  the forward ops gradients are made of (Mul, Sum, MatMul, Transpose, ...): a backward pass stays on
-  the GPU except where a kernel hands its case to the CPU (a loop past the driver's limit, an
-  UnsortedSegmentSum for Embedding, which has no shader yet).
+  Conv2DBackpropFilter, MaxPoolGrad, AvgPoolGrad, BiasAddGrad, LRNGrad, ResizeBilinearGrad, ...),
+  defined in the per-backend kernel tables of their family (engine/kernels/{cpu,webgl}/backprop.py
+  and window_grads.py, the resizes' in image.py, LRNGrad in normalization.py; GLSL in
+  shaders/backprop/ and beside the forward shaders) and registered by engine/kernels/register_all.py
+  like any forward kernel, so `engine.ops`, the conformance harness and `tfgl ops` see them too. On
+  webgl every backward op the gradients here emit has a GL kernel except UnsortedSegmentSum
+  (Embedding's gradient), and so do the forward ops gradients are made of (Mul, Sum, MatMul, ...):
+  a backward pass stays on the GPU except where a kernel hands its case to the CPU (a loop past the
+  driver's limit).
 * **Backprop** (backprop.py): `GradientTape` (watch, record, `gradient(target, sources)`) and
   `gradients(loss_fn, variables)`, TF.js's variableGrads: walks the kept ops from last to first,
   skipping those that do not lead to the target, summing the gradients of tensors read twice.
-* **Optimizers** (to come, engine/optimizers/) update a model's weights where the backend holds
-  them: the weights are tensors the layers model feeds to its graph, an update is ops on them
-  (on webgl, GL programs on their textures), and the model swaps in the updated tensors, so
-  weights stay on the GPU between steps and are downloaded only by `get_weights` / `save`.
+* **Layers models** (engine/layers/training.py): `forward` runs the model's training-mode graph
+  (LayersModel.build(shapes, training=True): BatchNormalization by batch statistics, Dropout's
+  masks as Placeholders filled from a seed, weights kept as inputs of the ops that use them) with
+  the weights fed as tensors; the graph also gives BatchNormalization's new moving statistics.
+  `train_step` is Keras's step: forward, loss (engine/losses.py, Keras 3's formulas as ops),
+  gradients of the trainable weights, the optimizer, the layers' own updates.
+* **Optimizers** (engine/optimizers/: SGD with momentum / Nesterov, Adam, RMSprop, Adagrad, Keras
+  3's rules and defaults) update weights where the backend holds them: an update is ops on the
+  weight tensors (GL programs on their textures on webgl) returning new tensors, so weights stay on
+  the GPU between steps and are downloaded only when read.
 """
 from __future__ import annotations
 
