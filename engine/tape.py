@@ -60,13 +60,16 @@ class Tape:
 
 
 _state = threading.local()
+# Tapes open in any thread: while there are none (inference), Backend.run's check costs one global read.
+_open = 0
+_open_lock = threading.Lock()
 
 
-def listening_tapes() -> list[Tape]:
+def listening_tapes() -> Sequence[Tape]:
     """This thread's open tapes, or none while a kernel runs (its inner ops are not recorded)."""
-    if getattr(_state, "depth", 0):
-        return []
-    return getattr(_state, "tapes", [])
+    if not _open or getattr(_state, "depth", 0):
+        return ()
+    return getattr(_state, "tapes", ())
 
 
 @contextlib.contextmanager
@@ -80,14 +83,19 @@ def inside_kernel() -> Iterator[None]:
 
 @contextlib.contextmanager
 def recording(tape: Tape) -> Iterator[Tape]:
+    global _open
     stack = _state.__dict__.setdefault("tapes", [])
     stack.append(tape)
+    with _open_lock:
+        _open += 1
     try:
         yield tape
     finally:
         stack.remove(tape)
+        with _open_lock:
+            _open -= 1
 
 
 def retained(tensor: Any) -> bool:
     """Whether an open tape will read `tensor` in its backward pass."""
-    return any(tape.retains(tensor) for tape in getattr(_state, "tapes", ()))
+    return bool(_open) and any(tape.retains(tensor) for tape in getattr(_state, "tapes", ()))
