@@ -14,7 +14,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from engine import backends, errors, io, ops, tfjs
+    from engine import autodiff, backends, errors, io, ops, optimizers, tfjs
     from engine.backends import available_backends, get_backend, set_backend
     from engine.graph import GraphModel, TensorInfo, load_graph_model
     from engine.layers import LayersModel, load_layers_model, load_model
@@ -23,16 +23,16 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _PUBLIC = {
-    "backends": "engine.backends", "errors": "engine.errors", "io": "engine.io", "ops": "engine.ops",
-    "tfjs": "engine.tfjs",
+    "autodiff": "engine.autodiff", "backends": "engine.backends", "errors": "engine.errors", "io": "engine.io",
+    "ops": "engine.ops", "optimizers": "engine.optimizers", "tfjs": "engine.tfjs",
     "available_backends": "engine.backends", "get_backend": "engine.backends", "set_backend": "engine.backends",
     "GraphModel": "engine.graph", "TensorInfo": "engine.graph", "load_graph_model": "engine.graph",
     "LayersModel": "engine.layers", "load_layers_model": "engine.layers", "load_model": "engine.layers",
     "Tensor": "engine.tfjs", "tensor": "engine.tfjs",
 }
-__all__ = ["GraphModel", "LayersModel", "Tensor", "TensorInfo", "available_backends", "backends", "errors",
-           "get_backend", "io", "load_graph_model", "load_layers_model", "load_model", "ops", "set_backend", "tensor",
-           "tfjs"]
+__all__ = ["GraphModel", "LayersModel", "Tensor", "TensorInfo", "autodiff", "available_backends", "backends", "errors",
+           "get_backend", "io", "load_graph_model", "load_layers_model", "load_model", "ops", "optimizers",
+           "set_backend", "tensor", "tfjs"]
 
 
 def __getattr__(name: str):

@@ -65,6 +65,11 @@ class ResourceLimitError(TfglError):
     """A tensor would exceed the configured size limit."""
 
 
+class GradientError(TfglError):
+    """A gradient was asked of something tfgl cannot differentiate (an op without a gradient
+    definition, a target that is not a float tensor, a tape used twice)."""
+
+
 class GLError(TfglError):
     """The OpenGL context failed or reported an error."""
 

@@ -73,6 +73,17 @@ def test_elementwise_ops_on_packed_inputs(backend, other_shape, rng):
     np.testing.assert_allclose(clipped.numpy(), want, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("size", [3, 8])
+def test_elementwise_op_on_a_packed_vector(backend, size, rng):
+    """A packed rank-1 output of odd length masks its last texel (a bias updated by an optimizer step)."""
+    a, b = (rng.normal(size=size).astype(np.float32) for _ in range(2))
+    packed = Tensor(a, "float32")
+    backend.texture_of(packed, packed=True)
+    [difference] = backend.run("Sub", [packed, Tensor(b, "float32")])
+    assert backend.gl_data(difference).packed
+    np.testing.assert_allclose(difference.numpy(), a - b, rtol=1e-6)
+
+
 @pytest.mark.parametrize("kernel, strides, padding", [((1, 1), 1, "VALID"), ((3, 3), 2, "SAME"), ((3, 3), 1, "SAME")])
 def test_fused_conv_with_residual_runs_packed(backend, kernel, strides, padding, rng):
     """_FusedConv2D (bias, residual addend, relu6) takes the packed product; values as numpy."""

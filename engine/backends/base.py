@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from engine import dtypes
+from engine import dtypes, tape
 from engine.errors import AttrError, KernelError, UnsupportedOpsError
 from engine.kernels.registry import BACKEND_NEUTRAL, Kernel, get_kernel
 from engine.tensors import Tensor, alias
@@ -58,8 +58,13 @@ class Backend:
         # Only bad input becomes a KernelError: kernels reject it with ValueError, as numpy does shapes
         # that don't fit, and Python raises OverflowError for values no int holds (an Inf size). Anything
         # else is a bug (or a TfglError of its own) and stays what it is, with the node in a note.
+        tapes = tape.listening_tapes()
         try:
-            outputs = self.call(kernel, list(inputs), kwargs)
+            if tapes:
+                with tape.inside_kernel():
+                    outputs = self.call(kernel, list(inputs), kwargs)
+            else:
+                outputs = self.call(kernel, list(inputs), kwargs)
         except (ValueError, OverflowError) as error:
             raise KernelError(f"node {where!r} ({op}): {error}") from error
         except Exception as error:
@@ -71,8 +76,11 @@ class Backend:
             entry[0] += 1
             entry[1] += (time.perf_counter() - started) * 1e3
         # Every output is a tensor object of its own, so freeing one never frees another.
-        return [alias(out) if isinstance(out, Tensor) and any(out is x for x in inputs) else out
-                for out in outputs]
+        outputs = [alias(out) if isinstance(out, Tensor) and any(out is x for x in inputs) else out
+                   for out in outputs]
+        for open_tape in tapes:
+            open_tape.record(self, op, inputs, attrs if attrs is not None else {}, outputs)
+        return outputs
 
     def _checked_attrs(self, kernel: Kernel, attrs: dict, where: str) -> dict:
         """The attrs `kernel` reads, checked; remembered per attrs dict (a graph node's, the same on

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from engine import dtypes
+from engine import dtypes, tape
 from engine.backends.base import Backend
 from engine.errors import GraphError, InputError
 from engine.graph.dataflow import run_dataflow
@@ -126,8 +126,9 @@ def _input(values: dict, key: TensorKey, node: str) -> Tensor:
 
 
 def _release(tensor: Any, keep: set) -> None:
-    """Frees a tensor's device storage now, unless it is a constant or a caller's input."""
-    if isinstance(tensor, Tensor) and tensor not in keep:
+    """Frees a tensor's device storage now, unless it is a constant, a caller's input, or kept for a
+    gradient tape's backward pass."""
+    if isinstance(tensor, Tensor) and tensor not in keep and not tape.retained(tensor):
         tensor.dispose()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from engine.kernels import registry
 from engine.kernels.cpu import (
     arithmetic,
+    backprop,
     basic_math,
     control,
     convolution,
@@ -23,9 +24,11 @@ from engine.kernels.cpu import (
     spectral,
     string,
     transformation,
+    window_grads,
 )
 from engine.kernels.neutral import functions, graph
 from engine.kernels.webgl import arithmetic as gl_arithmetic
+from engine.kernels.webgl import backprop as gl_backprop
 from engine.kernels.webgl import basic_math as gl_basic_math
 from engine.kernels.webgl import convolution as gl_convolution
 from engine.kernels.webgl import creation as gl_creation
@@ -38,13 +41,16 @@ from engine.kernels.webgl import reduction as gl_reduction
 from engine.kernels.webgl import slice_join as gl_slice_join
 from engine.kernels.webgl import spectral as gl_spectral
 from engine.kernels.webgl import transformation as gl_transformation
+from engine.kernels.webgl import window_grads as gl_window_grads
 
 FAMILIES = {
-    "cpu": (arithmetic, basic_math, control, convolution, creation, dynamic, evaluation, hash_table, image, logical,
-            matrices, normalization, ragged, reduction, slice_join, sparse, spectral, string, transformation),
+    "cpu": (arithmetic, backprop, basic_math, control, convolution, creation, dynamic, evaluation, hash_table, image,
+            logical, matrices, normalization, ragged, reduction, slice_join, sparse, spectral, string, transformation,
+            window_grads),
     registry.BACKEND_NEUTRAL: (functions, graph),
-    "webgl": (gl_arithmetic, gl_basic_math, gl_convolution, gl_creation, gl_evaluation, gl_image, gl_logical,
-              gl_matrices, gl_normalization, gl_reduction, gl_slice_join, gl_spectral, gl_transformation),
+    "webgl": (gl_arithmetic, gl_backprop, gl_basic_math, gl_convolution, gl_creation, gl_evaluation, gl_image,
+              gl_logical, gl_matrices, gl_normalization, gl_reduction, gl_slice_join, gl_spectral, gl_transformation,
+              gl_window_grads),
 }
 
 for _backend, _modules in FAMILIES.items():

@@ -36,7 +36,16 @@ class Sym:
 
 
 class GraphBuilder:
-    def __init__(self):
+    """`training`: layers emit their training-mode ops (BatchNormalization normalizes by the batch's
+    statistics) and keep every weight an input of the ops that use it, so gradients reach it."""
+
+    def __init__(self, training: bool = False):
+        self.training = training
+        # Training: a weight's value after the step (manifest name -> its new value), for the
+        # weights a layer updates itself rather than by gradient (BatchNormalization's statistics).
+        self.state_updates: dict[str, Sym] = {}
+        # Training: Placeholder node -> the noise (engine.layers.noise.Noise) a step feeds it.
+        self.noise: dict[str, Any] = {}
         self.nodes: list[Node] = []
         self.constants: dict[str, np.ndarray] = {}
         self._used: set[str] = set()

@@ -180,11 +180,20 @@ def grouped_conv(ctx: LayerContext, x: Sym, kernel: Sym, geo: Geometry, groups: 
     outs, applied = [], False
     for index, part in enumerate(parts):
         block = slice(index * per, (index + 1) * per)
-        k = derived_const(ctx, kernel, f"group{index}", lambda w, b=block: w[..., b])
-        b = None if bias is None else derived_const(ctx, bias, f"group{index}", lambda w, b=block: w[b])
+        if ctx.training:  # the blocks as ops on the weights, so gradients reach them
+            k, b = _last_axis_block(ctx, kernel, block), None if bias is None else _last_axis_block(ctx, bias, block)
+        else:
+            k = derived_const(ctx, kernel, f"group{index}", lambda w, b=block: w[..., b])
+            b = None if bias is None else derived_const(ctx, bias, f"group{index}", lambda w, b=block: w[b])
         y, applied = conv_op(ctx, part, k, geo, b, activation)
         outs.append(y)
     return ctx.op("ConcatV2", [*outs, ctx.g.ints(axis, "axis")], {"N": groups}), applied
+
+
+def _last_axis_block(ctx: LayerContext, weight: Sym, block: slice) -> Sym:
+    begin = [0] * (weight.rank - 1) + [block.start]
+    size = [-1] * (weight.rank - 1) + [block.stop - block.start]
+    return ctx.op("Slice", [weight, ctx.g.ints(begin, "begin"), ctx.g.ints(size, "size")])
 
 
 def finish(ctx: LayerContext, y: Sym, activation_applied: bool) -> Sym:
@@ -196,7 +205,9 @@ def optional_bias(ctx: LayerContext) -> Sym | None:
 
 
 def as_1d_kernel(ctx: LayerContext, kernel: Sym) -> Sym:
-    """A 1-D kernel (K, ...) as the 2-D op's (1, K, ...)."""
+    """A 1-D kernel (K, ...) as the 2-D op's (1, K, ...); an op on the weight when training."""
+    if ctx.training:
+        return ctx.op("ExpandDims", [kernel, ctx.g.ints(0, "axis")])
     return derived_const(ctx, kernel, "as_2d", lambda w: w[None])
 
 

@@ -1,5 +1,5 @@
 """Core layers: Dense, Activation, reshaping, Embedding, Rescaling, the activation layers, and the
-no-ops at inference (Dropout and friends)."""
+no-ops (ActivityRegularization, Masking)."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,8 +9,7 @@ from engine.layers import activations
 from engine.layers.builder import Sym
 from engine.layers.registry import LayerContext, layer
 
-INFERENCE_NO_OPS = ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
-                    "GaussianDropout", "AlphaDropout", "ActivityRegularization", "Masking")
+INFERENCE_NO_OPS = ("ActivityRegularization", "Masking")  # the noise layers are noise.py's
 
 
 def single(inputs: list[Sym], ctx: LayerContext) -> Sym:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from engine.layers import (  # noqa: F401  (registers the layer builders)
     convolutional,
     core,
     merge,
+    noise,
     normalization,
     pooling,
     recurrent,
@@ -34,6 +36,19 @@ from engine.layers.registry import LayerContext, WeightStore, builder_for, layer
 from engine.tensors import Tensor
 
 NESTED_MODELS = ("Functional", "Model", "Sequential")
+
+
+@dataclass(frozen=True)
+class TrainingIO:
+    """What one built graph reads and gives besides inputs and outputs, by manifest name: `nodes`,
+    the Const node each weight is read from (feeding a tensor there runs the graph with that value);
+    `updates`, the graph tensor holding a weight's value after a training step, for the weights a
+    layer updates itself (BatchNormalization's moving statistics); `noise`, the Placeholders a
+    training step fills with noise (engine.layers.noise: Dropout's masks, ...)."""
+
+    nodes: dict[str, str]
+    updates: dict[str, tuple[str, int]]
+    noise: dict[str, Any]
 
 
 def build_model(g: GraphBuilder, spec: ModelSpec, inputs: list[Sym], weights: WeightStore, scopes: list[str],
@@ -108,6 +123,7 @@ class LayersModel:
         self.outputs = self._output_infos()
         self.metadata = artifacts.user_defined_metadata or {}
         self._built: dict[tuple, tuple[Executor, list, list]] = {}
+        self._training_io: dict[tuple, TrainingIO] = {}
         self._lock = threading.Lock()
         self._validate()
 
@@ -147,24 +163,33 @@ class LayersModel:
         return get_backend(self._backend_name)
 
     # -- building ---------------------------------------------------------------------------------
-    def build(self, shapes: Sequence[tuple[int, ...]]) -> tuple[Executor, list, list]:
-        """The op graph for inputs of these shapes (built once, then cached)."""
-        key = tuple(tuple(s) for s in shapes)
+    def build(self, shapes: Sequence[tuple[int, ...]], training: bool = False) -> tuple[Executor, list, list]:
+        """The op graph for inputs of these shapes (built once, then cached); `training`: the layers'
+        training-mode ops (GraphBuilder)."""
+        key = (tuple(tuple(s) for s in shapes), training)
         with self._lock:
             if key not in self._built:
-                g = GraphBuilder()
+                g = GraphBuilder(training)
                 placeholders = [g.placeholder(info.name, shape, info.dtype) for info, shape in zip(self.inputs, shapes)]
+                store = WeightStore(self.weights)
                 # the model's own name as the outer scope: Keras 3 names a top-level Sequential's
                 # weights "sequential/dense/kernel", everything else "dense/kernel"
-                outputs = build_model(g, self.spec, placeholders, WeightStore(self.weights), [self.spec.name],
-                                      self.keras_version)
+                outputs = build_model(g, self.spec, placeholders, store, [self.spec.name], self.keras_version)
                 graph = g.graph()
                 missing = missing_ops(graph, self.backend)
                 if missing:
                     raise UnsupportedOpsError(missing)
                 executor = Executor(graph, g.constants, Library({}, {}, lambda: self.backend))
                 self._built[key] = (executor, [p.key for p in placeholders], [o.key for o in outputs])
+                self._training_io[key] = TrainingIO(store.node_names(),
+                                                    {name: sym.key for name, sym in g.state_updates.items()},
+                                                    dict(g.noise))
             return self._built[key]
+
+    def training_io(self, shapes: Sequence[tuple[int, ...]], training: bool = False) -> TrainingIO:
+        """How the graph for these shapes reads the weights, updates some itself and takes noise."""
+        self.build(shapes, training)
+        return self._training_io[(tuple(tuple(s) for s in shapes), training)]
 
     # -- running ----------------------------------------------------------------------------------
     def predict(self, x: Any) -> np.ndarray | dict[str, np.ndarray]:

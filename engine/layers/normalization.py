@@ -56,6 +56,8 @@ def batch_normalization(ctx: LayerContext, inputs: list[Sym], kwargs: dict) -> S
     x = single(inputs, ctx)
     axes = axes_of(ctx, x)
     epsilon = float(ctx.get("epsilon", 1e-3))
+    if ctx.training:
+        return _batch_normalization_training(ctx, x, axes, epsilon)
     mean = weight_array(ctx, "moving_mean")
     variance = weight_array(ctx, "moving_variance")
     gamma = weight_array(ctx, "gamma") if ctx.get("scale", True) else None
@@ -70,7 +72,47 @@ def batch_normalization(ctx: LayerContext, inputs: list[Sym], kwargs: dict) -> S
     return ctx.op("AddV2", [y, ctx.g.const(broadcastable(offset, x, axes), f"{ctx.name}/offset")])
 
 
+def _batch_normalization_training(ctx: LayerContext, x: Sym, axes: list[int], epsilon: float) -> Sym:
+    """Training: (x - mean) / sqrt(variance + epsilon) * gamma + beta with the batch's mean and
+    (biased) variance over every axis but the features', gamma and beta as ops' inputs."""
+    g = ctx.g
+    reduced = g.ints([a for a in range(x.rank) if a not in axes], "reduction_axes")
+    mean = ctx.op("Mean", [x, reduced], {"keep_dims": True})
+    variance = ctx.op("Mean", [ctx.op("SquaredDifference", [x, mean]), reduced], {"keep_dims": True})
+    inv = ctx.op("Rsqrt", [ctx.op("AddV2", [variance, g.const(np.float32(epsilon), "epsilon")])])
+    if ctx.get("scale", True):
+        inv = ctx.op("Mul", [inv, _feature_weight(ctx, x, axes, "gamma")])
+    y = ctx.op("Mul", [ctx.op("Sub", [x, mean]), inv])
+    if ctx.get("center", True):
+        y = ctx.op("AddV2", [y, _feature_weight(ctx, x, axes, "beta")])
+    momentum = float(ctx.get("momentum", 0.99))
+    for final, batch_value in (("moving_mean", mean), ("moving_variance", variance)):
+        _moving_average(ctx, final, batch_value, momentum)
+    return y
+
+
+def _moving_average(ctx: LayerContext, final: str, batch_value: Sym, momentum: float) -> None:
+    """Keras's update of a moving statistic: moving * momentum + batch * (1 - momentum)."""
+    name = ctx.weight_name(final)
+    moving = ctx.weight(final)
+    batch_value = ctx.op("Reshape", [batch_value, ctx.g.ints(list(moving.shape))])
+    kept = ctx.op("Mul", [moving, ctx.g.const(np.float32(momentum), "momentum")])
+    ctx.g.state_updates[name] = ctx.op("AddV2", [kept, ctx.op("Mul", [batch_value, ctx.g.const(
+        np.float32(1 - momentum), "one_minus_momentum")])])
+
+
+def _feature_weight(ctx: LayerContext, x: Sym, axes: list[int], final: str) -> Sym:
+    """The weight as a graph input, reshaped to broadcast over x when its features are not the last axis."""
+    weight = ctx.weight(final)
+    if axes == [x.rank - 1] or weight.rank == x.rank:
+        return weight
+    shape = [x.shape[a] if a in axes else 1 for a in range(x.rank)]
+    return ctx.op("Reshape", [weight, ctx.g.ints(shape)])
+
+
 def _param(ctx: LayerContext, x: Sym, axes: list[int], name: str) -> Sym:
+    if ctx.training:
+        return _feature_weight(ctx, x, axes, name)
     return ctx.g.const(broadcastable(weight_array(ctx, name), x, axes), f"{ctx.name}/{name}")
 
 
@@ -107,7 +149,7 @@ def rms_normalization(ctx: LayerContext, inputs: list[Sym], kwargs: dict) -> Sym
     y = ctx.op("Mul", [x, inv])
     scale = weight_array(ctx, "scale", required=False)
     if scale is not None:
-        y = ctx.op("Mul", [y, g.const(broadcastable(scale, x, axes), f"{ctx.name}/scale")])
+        y = ctx.op("Mul", [y, _param(ctx, x, axes, "scale")])
     return y
 
 

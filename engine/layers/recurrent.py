@@ -158,21 +158,22 @@ class _GRUStep(_Step):
         self.reset_after = bool(cell.get("reset_after", bias is not None and bias.ndim == 2))
         self.kernel = ctx.weight("kernel")
         self.input_bias = self.recurrent_bias = None
+        # the weights' parts: constants cut at build time, or, training, ops on the weights
+        part = _part_op if ctx.training else _part_const
         if bias is not None:
             if self.reset_after:
                 if bias.shape != (2, 3 * units):
                     raise ModelFormatError(f"layer {ctx.name!r} (GRU, reset_after): bias shape {bias.shape}, "
                                            f"expected {(2, 3 * units)}")
-                self.input_bias = g.const(bias[0], f"{ctx.name}/input_bias")
-                self.recurrent_bias = g.const(bias[1], f"{ctx.name}/recurrent_bias")
+                self.input_bias = part(ctx, "bias", [0, 0], [1, -1], [3 * units], "input_bias")
+                self.recurrent_bias = part(ctx, "bias", [1, 0], [1, -1], [3 * units], "recurrent_bias")
             else:
-                self.input_bias = g.const(bias.reshape(-1), f"{ctx.name}/bias")
+                self.input_bias = part(ctx, "bias", [0] * bias.ndim, [-1] * bias.ndim, [-1], "bias")
         if self.reset_after:
             self.recurrent = ctx.weight("recurrent_kernel")
         else:
-            recurrent = weight_array(ctx, "recurrent_kernel")
-            self.recurrent_zr = g.const(recurrent[:, :2 * units], f"{ctx.name}/recurrent_kernel_zr")
-            self.recurrent_h = g.const(recurrent[:, 2 * units:], f"{ctx.name}/recurrent_kernel_h")
+            self.recurrent_zr = part(ctx, "recurrent_kernel", [0, 0], [-1, 2 * units], None, "recurrent_kernel_zr")
+            self.recurrent_h = part(ctx, "recurrent_kernel", [0, 2 * units], [-1, -1], None, "recurrent_kernel_h")
         self.one = g.const(np.float32(1), "one")
 
     def __call__(self, x_t: Sym, states: list[Sym]) -> list[Sym]:
@@ -191,3 +192,19 @@ class _GRUStep(_Step):
             candidate = self.act(self.op("AddV2", [x_h, self.op("MatMul", [self.op("Mul", [r, h]), self.recurrent_h])]))
         h = self.op("AddV2", [self.op("Mul", [z, h]), self.op("Mul", [self.op("Sub", [self.one, z]), candidate])])
         return [h]
+
+
+def _part_const(ctx: LayerContext, final: str, begin: list[int], size: list[int], shape: list[int] | None,
+                tag: str) -> Sym:
+    """A block of a weight (begin, size as Slice's: -1 to the end), reshaped, as a constant."""
+    value = weight_array(ctx, final)
+    block = value[tuple(slice(b, None if n == -1 else b + n) for b, n in zip(begin, size))]
+    return ctx.g.const(block if shape is None else block.reshape(shape), f"{ctx.name}/{tag}")
+
+
+def _part_op(ctx: LayerContext, final: str, begin: list[int], size: list[int], shape: list[int] | None,
+             tag: str) -> Sym:
+    """_part_const as Slice and Reshape ops on the weight, so gradients reach it."""
+    g = ctx.g
+    block = g.op("Slice", [ctx.weight(final), g.ints(begin, "begin"), g.ints(size, "size")], name=f"{ctx.name}/{tag}")
+    return block if shape is None else ctx.op("Reshape", [block, g.ints(shape)])

@@ -47,6 +47,10 @@ class WeightStore:
             self._consts[name] = g.const(self.arrays[name], name)
         return self._consts[name]
 
+    def node_names(self) -> dict[str, str]:
+        """Manifest name -> the Const node holding that weight, for the weights the graph uses."""
+        return {name: sym.key[0] for name, sym in self._consts.items()}
+
 
 class LayerContext:
     """What a layer builder sees: its config, the graph builder, its weights, the Keras version."""
@@ -58,6 +62,10 @@ class LayerContext:
     @property
     def name(self) -> str:
         return self.spec.name
+
+    @property
+    def training(self) -> bool:
+        return self.g.training
 
     @property
     def config(self) -> dict:
@@ -78,9 +86,14 @@ class LayerContext:
 
     def weight(self, *finals: str, sub_scope: str | None = None, required: bool = True) -> Sym | None:
         """The layer's weight whose last name component is one of `finals` (kernel, bias, ...)."""
+        name = self.weight_name(*finals, sub_scope=sub_scope, required=required)
+        return None if name is None else self.weights.const(self.g, name)
+
+    def weight_name(self, *finals: str, sub_scope: str | None = None, required: bool = True) -> str | None:
+        """The manifest name of that weight."""
         for name in self.weight_names(sub_scope):
             if name.rsplit("/", 1)[-1].split(":")[0] in finals:
-                return self.weights.const(self.g, name)
+                return name
         if required:
             raise ModelFormatError(f"layer {self.name!r} ({self.spec.class_name}): no weight named "
                                    f"{' or '.join(finals)} in the manifest")

@@ -285,7 +285,7 @@ def output_header(s: Structure, storage: OutputStorage = FLOAT32) -> str:
         masks.append(f"if (rc.y + 1 >= OUT_SHAPE_{rank - 1}) v.yw = vec2(0.0);")
     if s.odd_rows:
         masks.append(f"if (rc.x + 1 >= OUT_SHAPE_{rank - 2}) v.zw = vec2(0.0);")
-    mask = " ".join([f"ivec2 rc = {coords}.{'xy' if rank == 2 else 'yz' if rank == 3 else 'zw'};"] + masks) \
+    mask = " ".join([f"ivec2 rc = {coords}.{'xy' if rank <= 2 else 'yz' if rank == 3 else 'zw'};"] + masks) \
         if masks else ""
     # Components past the shape stay zero: products over a padded shared dim then add nothing.
     lines.append(f"void setOutput(vec4 v) {{ {mask} tfgl_output = {storage.stored('v')}; }}")

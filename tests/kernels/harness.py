@@ -120,6 +120,14 @@ def assert_rejects(backend: str, op: str, inputs: Sequence[Any], attrs: dict | N
 
 def run_tf(op: str, inputs: Sequence[Any], attrs: dict | None = None) -> list[np.ndarray]:
     """Runs tf.raw_ops.<op>, mapping positional inputs onto the OpDef's (list) args."""
+    t = tf()
+    result = call_raw_op(op, [t.constant(v) for v in inputs], attrs)
+    return [np.asarray(dtypes.to_storage(np.asarray(r))) for r in _flatten(result)]
+
+
+def call_raw_op(op: str, inputs: Sequence[Any], attrs: dict | None = None) -> Any:
+    """tf.raw_ops.<op> on TensorFlow tensors (positional, mapped onto the OpDef's (list) args) and
+    tfgl's attr values; returns what the raw op returns."""
     from tensorflow.python.framework import op_def_registry
     t = tf()
     attrs = dict(attrs or {})
@@ -136,9 +144,9 @@ def run_tf(op: str, inputs: Sequence[Any], attrs: dict | None = None) -> list[np
             count = attrs.get(arg.number_attr) if arg.number_attr else None
             if count is None:
                 count = len(rest) - (len(args) - i - 1)
-            kwargs[python_name], rest = [t.constant(v) for v in rest[:count]], rest[count:]
+            kwargs[python_name], rest = rest[:count], rest[count:]
         else:
-            kwargs[python_name] = t.constant(rest.pop(0))
+            kwargs[python_name] = rest.pop(0)
     attr_types = {a.name: a.type for a in op_def.attr}
     accepted = set(parameters)
     for name, value in attrs.items():
@@ -149,8 +157,7 @@ def run_tf(op: str, inputs: Sequence[Any], attrs: dict | None = None) -> list[np
         elif attr_types.get(name) == "list(type)":
             value = [t.as_dtype(v) for v in value]
         kwargs[name] = value
-    result = raw(**kwargs)
-    return [np.asarray(dtypes.to_storage(np.asarray(r))) for r in _flatten(result)]
+    return raw(**kwargs)
 
 
 def _fallbacks(backend: str, op: str) -> int:

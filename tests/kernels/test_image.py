@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import engine
-from tests.kernels.harness import assert_rejects, check, rand, run_engine, tf
+from tests.kernels.harness import assert_rejects, check, i32, rand, run_engine, tf
 
 pytestmark = pytest.mark.tf
 
@@ -389,3 +389,13 @@ def test_rotate_with_offset_by_no_angle_fills_everything(backend, rng):
     for radians in (float("nan"), float("inf")):
         got = run_engine(backend, "RotateWithOffset", [image], {"radians": radians, "fill_value": 3.0})[0]
         np.testing.assert_array_equal(got, np.full(image.shape, 3.0, np.float32))
+
+
+@pytest.mark.parametrize("mode", ["half", "corners", "plain"])
+@pytest.mark.parametrize("image, resized", [((2, 3, 4, 2), (7, 5)), ((1, 7, 6, 3), (3, 4)), ((1, 1, 1, 2), (3, 2)),
+                                           ((1, 4, 5, 2), (16, 20)), ((1, 20, 16, 1), (5, 4))])
+def test_resize_grads(backend, rng, mode, image, resized):
+    attrs = {"align_corners": mode == "corners", "half_pixel_centers": mode == "half"}
+    grads = rand(rng, (image[0], *resized, image[3]))
+    check(backend, "ResizeBilinearGrad", [grads, rand(rng, image)], attrs, rtol=1e-5, atol=1e-6)
+    check(backend, "ResizeNearestNeighborGrad", [grads, i32(image[1:3])], attrs, rtol=1e-5, atol=1e-6)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from tests.kernels.harness import check, rand, run_engine, tf
+from tests.kernels.harness import check, rand, run_engine, run_tf, tf
 
 pytestmark = pytest.mark.tf
 
@@ -106,3 +106,11 @@ def test_euclidean_norm_long_rows(backend, rng):
     check(backend, "EuclideanNorm", [rand(rng, (100000,), low=0.0, high=1.0), np.int32(0)], reference=reference)
     check(backend, "EuclideanNorm", [rand(rng, (2, 50000), "int32", -9, 9), np.int32(1)], reference=reference)
     check(backend, "EuclideanNorm", [rand(rng, (1000, 3), "int32", -9, 9), np.int32(0)], reference=reference)
+
+
+@pytest.mark.parametrize("attrs", [{}, {"depth_radius": 2, "bias": 2.0, "alpha": 0.5, "beta": 0.75},
+                                   {"depth_radius": 1, "bias": 1.0, "alpha": 1e-4, "beta": 1.0}])
+def test_lrn_grad(backend, rng, attrs):
+    x = rand(rng, (2, 3, 2, 7))
+    y = run_tf("LRN", [x], attrs)[0]
+    check(backend, "LRNGrad", [rand(rng, x.shape), x, y], attrs, rtol=1e-4, atol=1e-6)

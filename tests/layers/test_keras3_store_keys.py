@@ -27,7 +27,7 @@ def _varied_model(keras):
     sequence = keras.Input((5, 6), name="sequence")
     y = layers.LSTM(4, return_sequences=True, name="encoder")(sequence)
     y = layers.GRU(4, return_sequences=True, use_bias=False, name="gru")(y)
-    y = layers.Bidirectional(layers.SimpleRNN(3, return_sequences=True), name="both_ways")(y)
+    y = layers.Bidirectional(layers.SimpleRNN(3, return_sequences=True, name="simple_rnn"), name="both_ways")(y)
     y = layers.TimeDistributed(layers.Dense(4), name="per_step")(y)
     y = layers.LayerNormalization(name="norm")(y)
     y = layers.BatchNormalization(scale=False, name="bn_no_scale")(y)

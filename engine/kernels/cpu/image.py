@@ -238,3 +238,39 @@ def rotate_with_offset(image, *, radians: float, fill_value=0.0, center=0.5):
     picked = image[:, np.where(inside, rows, 0).astype(np.int64), np.where(inside, cols, 0).astype(np.int64)]
     fill = np.asarray(fills, np.float64).astype(image.dtype)
     return np.where(inside[None, :, :, None], picked, fill)
+
+
+@KERNELS.define("ResizeBilinearGrad")
+def resize_bilinear_grad(grads, original_image, *, align_corners: bool = False, half_pixel_centers: bool = False):
+    """Each output gradient shared among the four pixels its value was interpolated from, with the
+    forward op's float32 weights."""
+    if grads.ndim != 4 or original_image.ndim != 4 or grads.shape[::3] != original_image.shape[::3]:
+        raise ValueError(f"grads of shape {list(grads.shape)} do not fit an image of shape "
+                         f"{list(original_image.shape)}")
+    _, in_h, in_w, _ = original_image.shape
+    out_h, out_w, scale_h, scale_w = resize_setup(original_image.shape, grads.shape[1:3], align_corners,
+                                                  half_pixel_centers)
+    y_lo, y_hi, y_lerp = _bilinear_weights(out_h, in_h, scale_h, half_pixel_centers)
+    x_lo, x_hi, x_lerp = _bilinear_weights(out_w, in_w, scale_w, half_pixel_centers)
+    grads = grads.astype(F32, copy=False)
+    out = np.zeros(original_image.shape, F32)
+    for rows, row_weight in ((y_lo, 1 - y_lerp), (y_hi, y_lerp)):
+        part = grads * row_weight[:, None, None]
+        for cols, col_weight in ((x_lo, 1 - x_lerp), (x_hi, x_lerp)):
+            np.add.at(out, (slice(None), rows[:, None], cols[None, :]), part * col_weight[:, None])
+    return out.astype(original_image.dtype, copy=False)
+
+
+@KERNELS.define("ResizeNearestNeighborGrad")
+def resize_nearest_neighbor_grad(grads, size, *, align_corners: bool = False, half_pixel_centers: bool = False):
+    """Each output gradient added onto the pixel the forward op copied it from."""
+    in_h, in_w = (int(s) for s in np.asarray(size).reshape(-1)[:2])
+    if grads.ndim != 4:
+        raise ValueError(f"grads must be 4-dimensional, got shape {list(grads.shape)}")
+    image_shape = (grads.shape[0], in_h, in_w, grads.shape[3])
+    out_h, out_w, scale_h, scale_w = resize_setup(image_shape, grads.shape[1:3], align_corners, half_pixel_centers)
+    rows = _nearest_indices(out_h, in_h, scale_h, align_corners, half_pixel_centers)
+    cols = _nearest_indices(out_w, in_w, scale_w, align_corners, half_pixel_centers)
+    out = np.zeros(image_shape, grads.dtype)
+    np.add.at(out, (slice(None), rows[:, None], cols[None, :]), grads)
+    return out

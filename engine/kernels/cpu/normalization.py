@@ -70,6 +70,26 @@ def lrn(x, *, depth_radius: int = 5, bias: float = 1.0, alpha: float = 1.0, beta
     return (x * np.power(scale, np.float32(-beta))).astype(x.dtype)
 
 
+@KERNELS.define("LRNGrad")
+def lrn_grad(input_grads, input_image, output_image, *, depth_radius: int = 5, bias: float = 1.0,
+             alpha: float = 1.0, beta: float = 0.5):
+    """dx_j = dy_j norm_j^-beta - 2 alpha beta x_j sum over k whose window holds j of dy_k y_k / norm_k,
+    norm_k the window sum LRN scaled channel k by (TensorFlow's LRNGrad, from the saved output)."""
+    if not input_grads.shape == input_image.shape == output_image.shape or input_image.ndim != 4:
+        raise ValueError(f"LRNGrad: grads, image and output must be 4-D of one shape, got {list(input_grads.shape)}, "
+                         f"{list(input_image.shape)} and {list(output_image.shape)}")
+    channels = np.arange(input_image.shape[-1])
+    band = (np.abs(channels[:, None] - channels[None, :]) <= depth_radius).astype(np.float32)
+    pixels = math.prod(input_image.shape[:-1])
+
+    def window_sums(values: np.ndarray) -> np.ndarray:
+        return blas.matmul(values.reshape(pixels, len(channels)), band).reshape(input_image.shape)
+    norm = np.float32(bias) + np.float32(alpha) * window_sums(np.square(input_image))
+    spread = window_sums(input_grads * output_image / norm)
+    return (input_grads * np.power(norm, np.float32(-beta))
+            - np.float32(2 * alpha * beta) * input_image * spread).astype(input_image.dtype)
+
+
 @KERNELS.define("Softmax")
 def softmax(logits):
     """Over the last axis, shifted by the row max for stability. A row holding NaN or +Inf (or only

@@ -237,6 +237,11 @@ def conv2d_backprop_input(backend, input_sizes, filters, out_backprop, *, stride
     info = backprop_input_info(ints(input_sizes), filters.shape, out_backprop.shape, strides=strides,
                                padding=padding, data_format=data_format, dilations=dilations,
                                explicit_paddings=explicit_paddings)
+    return backprop_input_tensor(backend, filters, out_backprop, info)
+
+
+def backprop_input_tensor(backend: WebGLBackend, filters: Tensor, out_backprop: Tensor, info: ConvInfo) -> Tensor:
+    """The input gradient of the convolution `info` (2-D or 3-D; out_backprop's shape checked by the caller)."""
     if prod(info.in_shape) == 0:
         return empty(info.in_shape, "float32")
     # An empty out_backprop (no window fits) reads nothing: the shader's loops find no output

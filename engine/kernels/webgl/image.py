@@ -1,6 +1,6 @@
-"""GL kernels of the image family: ResizeBilinear, ResizeNearestNeighbor, CropAndResize,
-ImageProjectiveTransformV3, and TF.js's FlipLeftRight and RotateWithOffset (shaders/image/).
-Arguments are checked by engine/kernels/resolve/image.py, as the CPU kernels' are.
+"""GL kernels of the image family: ResizeBilinear, ResizeNearestNeighbor, their gradients, CropAndResize,
+ImageProjectiveTransformV3, and TF.js's FlipLeftRight and RotateWithOffset (shaders/image/). Arguments
+are checked by engine/kernels/resolve/image.py, as the CPU kernels' are.
 
 Sampling positions are computed in float32 in the order of the CPU kernels (TensorFlow's), so the
 pixels read agree exactly: the resize scales come from resolve.image (the CPU kernels' too) and reach
@@ -35,7 +35,7 @@ from engine.kernels.resolve.image import (
 )
 from engine.kernels.webgl.common import empty, ints, require_gl_dtypes
 from engine.tensors import Tensor, alias
-from engine.webgl.program import Program
+from engine.webgl.program import CPUFallback, Program
 
 if TYPE_CHECKING:
     from engine.backends.webgl import WebGLBackend
@@ -164,3 +164,46 @@ def rotate_with_offset(backend, image, *, radians: float, fill_value=0.0, center
                       {"u_center": (float(center_x), float(center_y)), "u_rotation": (float(cos), float(sin)),
                        "u_fill": tuple((fills + fills[-1:] * 4)[:4])}, shape_uniforms=True)
     return backend.run_program(program, [image], image.shape, image.dtype)
+
+
+# -- gradients of resizing ----------------------------------------------------------------------------
+
+def _resize_grad(backend: WebGLBackend, grads: Tensor, image_shape: tuple[int, ...], bilinear: bool,
+                 align_corners: bool, half_pixel_centers: bool) -> Tensor:
+    """The image's gradient, each pixel gathering the output gradients it was read by (shaders/image/
+    resize_grad.glsl), with the forward op's scales."""
+    if grads.dtype != "float32":
+        raise CPUFallback("resize gradients are float32 on the GPU")
+    if grads.rank != 4 or len(image_shape) != 4 or grads.shape[::3] != tuple(image_shape)[::3]:
+        raise ValueError(f"grads of shape {list(grads.shape)} do not fit an image of shape {list(image_shape)}")
+    _, _, scale_h, scale_w = resize_setup(image_shape, grads.shape[1:3], align_corners, half_pixel_centers)
+    if math.prod(image_shape) == 0:
+        return empty(image_shape, "float32")
+    defines = {"BILINEAR": bilinear, "HALF_PIXEL": bool(half_pixel_centers), "ALIGN_CORNERS": bool(align_corners),
+               "IMAGE_H": image_shape[1], "IMAGE_W": image_shape[2], "GRAD_H": grads.shape[1],
+               "GRAD_W": grads.shape[2],
+               "SPAN_H": _span(scale_h, grads.shape[1]), "SPAN_W": _span(scale_w, grads.shape[2])}
+    program = Program("resize_grad", (_COMMON, "image/resize_grad.glsl"), ("Dy",), defines,
+                      {"u_scale": _vec2(scale_h, scale_w)},
+                      loop_iterations=defines["SPAN_H"] * defines["SPAN_W"])
+    return backend.run_program(program, [grads], tuple(image_shape), "float32")
+
+
+def _span(scale: float, outputs: int) -> int:
+    """How many output positions along an axis can read one pixel (source = o * scale within 1.5 of
+    it), with margin; all of them for a scale of 0 (align_corners onto one pixel)."""
+    return outputs if scale == 0 else min(math.ceil(4 / float(scale)) + 3, outputs)
+
+
+@KERNELS.define("ResizeBilinearGrad")
+def resize_bilinear_grad(backend, grads, original_image, *, align_corners: bool = False,
+                         half_pixel_centers: bool = False):
+    return _resize_grad(backend, grads, tuple(original_image.shape), True, align_corners, half_pixel_centers)
+
+
+@KERNELS.define("ResizeNearestNeighborGrad")
+def resize_nearest_neighbor_grad(backend, grads, size, *, align_corners: bool = False,
+                                 half_pixel_centers: bool = False):
+    height, width = ints(size)[:2]
+    return _resize_grad(backend, grads, (grads.shape[0], height, width, grads.shape[-1]) if grads.rank == 4
+                        else tuple(grads.shape), False, align_corners, half_pixel_centers)

@@ -109,3 +109,26 @@ def lrn(backend, x, *, depth_radius: int = 5, bias: float = 1.0, alpha: float = 
                        "lrnBeta": float(beta)})
     pixels = view(backend, x, (x.size // channels, channels))
     return reshaped(backend.run_program(program, [pixels], pixels.shape, x.dtype), x.shape)
+
+
+@KERNELS.define("LRNGrad")
+def lrn_grad(backend, input_grads, input_image, output_image, *, depth_radius: int = 5, bias: float = 1.0,
+             alpha: float = 1.0, beta: float = 0.5):
+    """Each gradient loops over its window and theirs (shaders/normalization/lrn_grad.glsl); a
+    non-positive bias (norms that may not be positive) runs the CPU kernel."""
+    require_gl_dtypes(input_grads, input_image, output_image)
+    if bias <= 0 or alpha < 0 or input_image.dtype != "float32":
+        raise CPUFallback("LRNGrad with norms that may not be positive")
+    if not input_grads.shape == input_image.shape == output_image.shape or input_image.rank != 4:
+        raise ValueError(f"LRNGrad: grads, image and output must be 4-D of one shape, got {list(input_grads.shape)}, "
+                         f"{list(input_image.shape)} and {list(output_image.shape)}")
+    if input_image.size == 0:
+        return empty(input_image.shape, "float32")
+    channels = input_image.shape[-1]
+    window = min(2 * int(depth_radius) + 1, channels)
+    program = Program("lrn_grad", ("normalization/lrn_grad.glsl",), ("Dy", "X", "Y"), {"CHANNELS": channels},
+                      {"depthRadius": int(depth_radius), "lrnBias": float(bias), "lrnAlpha": float(alpha),
+                       "lrnBeta": float(beta)}, loop_iterations=window * (window + 1) + window)
+    pixels = (input_image.size // channels, channels)
+    tensors = [view(backend, t, pixels) for t in (input_grads, input_image, output_image)]
+    return reshaped(backend.run_program(program, tensors, pixels, "float32"), input_image.shape)
