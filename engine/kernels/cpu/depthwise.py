@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.kernels.conv_util import ConvInfo, tap_regions
-from engine.kernels.cpu import parallel
+from engine.kernels.cpu import compiled, parallel
 from engine.kernels.cpu.fused import Fused
 from engine.kernels.cpu.workspace import scratch
 
@@ -103,6 +103,12 @@ def depthwise(x: np.ndarray, filters: np.ndarray, info: ConvInfo, fused: Fused |
         x = np.repeat(x, multiplier, axis=-1)
     x = np.ascontiguousarray(x, dtype)
     weights = filters.reshape(*info.window, info.out_channels).astype(dtype, copy=False)
+    if info.rank == 2 and compiled.handles(dtype):
+        epilogue = compiled.Epilogue.of(fused, info.out_channels, dtype)
+        pads = (info.pads[0][0], info.pads[1][0])
+        compiled.depthwise(x, np.ascontiguousarray(weights), out, info.strides, info.dilations, pads,
+                           epilogue or compiled.Epilogue.of(None, info.out_channels, dtype), parallel.for_rows)
+        return out if fused is None or epilogue is not None else fused.apply(out)
     if dtype.kind not in "fciu" or (dtype.kind in "fc" and not np.isfinite(weights).all()):
         out = _depthwise_by_taps(x, weights, info, out)
         return out if fused is None else fused.apply(out)
