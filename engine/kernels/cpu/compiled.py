@@ -99,7 +99,10 @@ class Epilogue:
         so no other array can take their ids; like every kernel input they never change in place."""
         dtype = np.dtype(dtype)
         if fused is None:
-            return cls(channels, dtype).kernel_args()
+            key = (channels, dtype)
+            if key not in _IDENTITIES:
+                _IDENTITIES[key] = cls(channels, dtype).kernel_args()
+            return _IDENTITIES[key]
         if any(np.ndim(a) > 1 or np.size(a) not in (1, channels) for a in fused.args):
             return None  # e.g. a residual 'Add' of a whole tensor, new on every call: never kept
         try:
@@ -145,15 +148,17 @@ class Epilogue:
 
 
 _EPILOGUES: dict[tuple, tuple] = {}
+_IDENTITIES: dict[tuple, tuple] = {}  # (channels, dtype) -> the epilogue that changes nothing
 
 
 def depthwise(x: np.ndarray, weights: np.ndarray, out: np.ndarray, strides: tuple[int, int],
-              dilations: tuple[int, int], pads: tuple[int, int], epilogue: tuple,
+              dilations: tuple[int, int], pads: tuple[tuple[int, int], ...], epilogue: tuple,
               for_rows: Callable[[int, int, Callable[[int, int], None]], None]) -> np.ndarray:
     """out = the depthwise convolution of contiguous x (N, H, W, C) by weights (KH, KW, C), padded
-    (top, left), then the epilogue; in chunks of output rows through `for_rows` (rows, work, fn)."""
+    ((top, bottom), (left, right)), then the epilogue; in chunks of output rows through `for_rows`
+    (rows, work, fn)."""
     run = kernels().depthwise_rows
-    args = (*strides, *dilations, *pads, *epilogue)
+    args = (*strides, *dilations, pads[0][0], pads[1][0], *epilogue)
 
     def rows(start: int, stop: int) -> None:
         run(x, weights, out, start, stop, *args)

@@ -12,7 +12,6 @@ Importing this module imports numba; engine.kernels.cpu.compiled decides whether
 from __future__ import annotations
 
 import numba
-import numpy as np
 
 _JIT = {"nogil": True, "cache": True, "error_model": "numpy", "boundscheck": False}
 
