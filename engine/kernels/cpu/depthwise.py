@@ -105,8 +105,7 @@ def depthwise(x: np.ndarray, filters: np.ndarray, info: ConvInfo, fused: Fused |
     weights = filters.reshape(*info.window, info.out_channels).astype(dtype, copy=False)
     if info.rank == 2 and compiled.handles(dtype):
         epilogue = compiled.Epilogue.of(fused, info.out_channels, dtype)
-        pads = (info.pads[0][0], info.pads[1][0])
-        compiled.depthwise(x, np.ascontiguousarray(weights), out, info.strides, info.dilations, pads,
+        compiled.depthwise(x, np.ascontiguousarray(weights), out, info.strides, info.dilations, info.pads,
                            epilogue or compiled.Epilogue.of(None, info.out_channels, dtype), parallel.for_rows)
         return out if fused is None or epilogue is not None else fused.apply(out)
     if dtype.kind not in "fciu" or (dtype.kind in "fc" and not np.isfinite(weights).all()):
