@@ -1,7 +1,7 @@
 """The compiled CPU kernels (engine.kernels.cpu.compiled, tfgl[fast-cpu]): they are what runs when
-numba is there, they give the numpy path's results, and without numba (or with TFGL_CPU_COMPILED=0)
-the backend runs on numpy alone and never imports numba. Like test_ray.py these need their extra
-(CI installs .[all]). The conformance tests of
+numba is there, they give the numpy path's results (the resize its very bits), and without numba
+(or with TFGL_CPU_COMPILED=0) the backend runs on numpy alone and never imports numba. Like
+test_ray.py these need their extra (CI installs .[all]). The conformance tests of
 test_convolution.py, test_cpu_fast_paths.py and test_cpu_parallel.py run both ways (conftest.py)."""
 import json
 import os
@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from engine.kernels.cpu import compiled, convolution
+from engine.kernels.cpu import compiled, convolution, image
 from tests.kernels.harness import rand
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -84,7 +84,7 @@ import json, sys
 {block}
 import numpy as np
 import engine
-from engine.kernels.cpu import compiled, convolution
+from engine.kernels.cpu import compiled, convolution, image
 x = np.ones((1, 5, 5, 3), np.float32)
 y = convolution.fused_depthwise_conv2d(x, np.ones((3, 3, 3, 1), np.float32), np.zeros(3, np.float32),
                                        strides=[1, 1, 1, 1], padding="SAME", fused_ops=["BiasAdd", "Relu"])
@@ -122,3 +122,17 @@ def test_machine_code_cached_under_tfgl_cache(tmp_path):
     assert got["enabled"] and got["numba"] and got["centre"] == 9.0
     assert got["cache"].startswith(str(tmp_path / "numba"))
     assert any((tmp_path / "numba").rglob("*.nbi"))  # numba's index of what it compiled
+
+
+@pytest.mark.parametrize("size", [(9, 14), (3, 5), (1, 1)], ids=str)
+@pytest.mark.parametrize("corners", [(False, False), (True, False), (False, True)], ids=str)
+def test_resize_bilinear_same_bits_as_numpy(monkeypatch, rng, size, corners):
+    """The compiled resize computes TensorFlow's float32 expressions in numpy's order: equal bits,
+    NaN and infinities included."""
+    images = rand(rng, (2, 6, 7, 5), specials=True).astype(np.float64)  # float64 in: both read float32
+    align_corners, half_pixel_centers = corners
+    with np.errstate(invalid="ignore"):  # numpy's path on inf - inf
+        fast, slow = _both_ways(monkeypatch, image.resize_bilinear, images, np.array(size, np.int32),
+                                align_corners=align_corners, half_pixel_centers=half_pixel_centers)
+    assert fast.dtype == slow.dtype == np.float32
+    np.testing.assert_array_equal(fast, slow)

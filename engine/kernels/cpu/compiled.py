@@ -175,3 +175,17 @@ def epilogue_rows(y: np.ndarray, epilogue: tuple) -> Callable[[int, int], None]:
     def apply(start: int, stop: int) -> None:
         run(rows, start, stop, *epilogue)
     return apply
+
+
+def resize_bilinear(pixels: np.ndarray, y_low: np.ndarray, y_high: np.ndarray, y_lerp: np.ndarray,
+                    x_low: np.ndarray, x_high: np.ndarray, x_lerp: np.ndarray, out: np.ndarray,
+                    for_rows: Callable[[int, int, Callable[[int, int], None]], None]) -> np.ndarray:
+    """out = the bilinear resize of contiguous float32 pixels (N, H, W, C) from the source indexes and
+    lerp weights per output row and column (engine.kernels.cpu.image), in chunks of output rows."""
+    run = kernels().resize_bilinear_rows
+
+    def rows(start: int, stop: int) -> None:
+        run(pixels, y_low, y_high, y_lerp, x_low, x_high, x_lerp, out, start, stop)
+    for_rows(out.shape[1], out.size * 6, rows)
+    return out
+

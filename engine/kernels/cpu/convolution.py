@@ -8,6 +8,9 @@ Depthwise convolution sums the taps with einsum over strided views of the padded
 weights loop over the window's taps instead, each tap one vectorized pass over the outputs whose tap
 lands inside the input, so padding is never materialized.
 
+With the compiled kernels on (engine.kernels.cpu.compiled), the depthwise convolution and the
+fused epilogues of both run compiled.
+
 Padded inputs and im2col blocks live in per-thread scratch buffers reused from call to call
 (engine.kernels.cpu.workspace); outputs are always fresh arrays. Matmuls go through
 engine.kernels.cpu.blas, which keeps small ones on one BLAS thread.

@@ -16,6 +16,10 @@ them by padding), as do dtypes einsum does not take.
 Where the views lie, what the planes hold and einsum's subscripts depend only on the call's shapes
 and attrs: they are worked out on a layer's first call and kept (`_plan`), since for small layers
 that took longer than the arithmetic.
+
+Where the compiled kernels are on (engine.kernels.cpu.compiled, tfgl[fast-cpu]), 2-D float
+depthwise convolutions run there instead (1.4 to 3 times faster than these numpy paths, measured
+on MoveNet's layers).
 """
 from __future__ import annotations
 

@@ -112,3 +112,24 @@ def epilogue_rows(y, row_start, row_stop, sub, mul, add, scales_negatives, low, 
     for n in range(y.shape[0]):
         for row in range(row_start, row_stop):
             _finish(y[n, row], sub, mul, add, scales_negatives, low, high, slope)
+
+
+@numba.njit(**_JIT)
+def resize_bilinear_rows(pixels, y_low, y_high, y_lerp, x_low, x_high, x_lerp, out, row_start, row_stop):
+    """out[:, row_start:row_stop] of the bilinear resize of pixels (N, H, W, C), from the source
+    indexes and lerp weights per output row and column: TensorFlow's float32 expressions (a lerp
+    along the width in the two rows read, then between them), so the same bits as numpy's path."""
+    for n in range(pixels.shape[0]):
+        for oy in range(row_start, row_stop):
+            top_row, bottom_row, row_lerp = pixels[n, y_low[oy]], pixels[n, y_high[oy]], y_lerp[oy]
+            row = out[n, oy]
+            for ox in range(row.shape[0]):
+                left, right, column_lerp = x_low[ox], x_high[ox], x_lerp[ox]
+                top_left, top_right = top_row[left], top_row[right]
+                bottom_left, bottom_right = bottom_row[left], bottom_row[right]
+                pixel = row[ox]
+                for c in range(pixel.shape[0]):
+                    top = top_left[c] + (top_right[c] - top_left[c]) * column_lerp
+                    bottom = bottom_left[c] + (bottom_right[c] - bottom_left[c]) * column_lerp
+                    pixel[c] = top + (bottom - top) * row_lerp
+
