@@ -84,7 +84,8 @@ import json, sys
 {block}
 import numpy as np
 import engine
-from engine.kernels.cpu import compiled, convolution, image
+from engine.kernels.cpu import compiled, convolution
+at_import = sys.modules.get("numba") is not None
 x = np.ones((1, 5, 5, 3), np.float32)
 y = convolution.fused_depthwise_conv2d(x, np.ones((3, 3, 3, 1), np.float32), np.zeros(3, np.float32),
                                        strides=[1, 1, 1, 1], padding="SAME", fused_ops=["BiasAdd", "Relu"])
@@ -93,7 +94,7 @@ if compiled.ENABLED:
     from engine.kernels.cpu import numba_kernels
     cache = numba_kernels.depthwise_rows._cache._cache_path
 print(json.dumps({{"enabled": compiled.ENABLED, "numba": sys.modules.get("numba") is not None,
-                  "centre": float(y[0, 2, 2, 0]), "cache": cache}}))
+                  "at_import": at_import, "centre": float(y[0, 2, 2, 0]), "cache": cache}}))
 """
 
 
@@ -109,17 +110,18 @@ def _probe(env: dict, block: str = "") -> dict:
 def test_numpy_alone_without_numba():
     """`import engine` and the CPU convolutions never need numba."""
     got = _probe({}, block="sys.modules['numba'] = None  # as if it were not installed")
-    assert got == {"enabled": False, "numba": False, "centre": 9.0, "cache": None}
+    assert got == {"enabled": False, "numba": False, "at_import": False, "centre": 9.0, "cache": None}
 
 
 def test_switched_off(tmp_path):
     got = _probe({"TFGL_CPU_COMPILED": "0", "TFGL_CACHE": str(tmp_path)})
-    assert got == {"enabled": False, "numba": False, "centre": 9.0, "cache": None}
+    assert got == {"enabled": False, "numba": False, "at_import": False, "centre": 9.0, "cache": None}
 
 
 def test_machine_code_cached_under_tfgl_cache(tmp_path):
     got = _probe({"TFGL_CACHE": str(tmp_path)})
     assert got["enabled"] and got["numba"] and got["centre"] == 9.0
+    assert not got["at_import"]  # numba comes with the first convolution, not with `import engine`
     assert got["cache"].startswith(str(tmp_path / "numba"))
     assert any((tmp_path / "numba").rglob("*.nbi"))  # numba's index of what it compiled
 
