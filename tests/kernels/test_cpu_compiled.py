@@ -138,3 +138,28 @@ def test_resize_bilinear_same_bits_as_numpy(monkeypatch, rng, size, corners):
                                 align_corners=align_corners, half_pixel_centers=half_pixel_centers)
     assert fast.dtype == slow.dtype == np.float32
     np.testing.assert_array_equal(fast, slow)
+
+
+def test_a_numba_that_fails_to_import_turns_them_off():
+    """numba is there but breaks on import (built for another numpy, say): a warning, then numpy."""
+    block = ("import importlib.abc, importlib.machinery\n"
+             "class Broken(importlib.abc.MetaPathFinder, importlib.abc.Loader):\n"
+             "    def find_spec(self, name, path, target=None):\n"
+             "        return importlib.machinery.ModuleSpec(name, self) if name == 'numba' else None\n"
+             "    def create_module(self, spec):\n"
+             "        return None\n"
+             "    def exec_module(self, module):\n"
+             "        raise ImportError('Numba needs NumPy 1.0 or less')\n"
+             "sys.meta_path.insert(0, Broken())\n"
+             "import warnings\n"
+             "warnings.simplefilter('error')\n"
+             "try:\n"
+             "    import engine.kernels.cpu.compiled as c\n"
+             "    c.handles('float32')\n"
+             "except RuntimeWarning as warning:\n"
+             "    assert 'importing numba failed' in str(warning) and 'NumPy 1.0' in str(warning), warning\n"
+             "else:\n"
+             "    raise AssertionError('no warning')\n"
+             "warnings.simplefilter('default')\n")
+    got = _probe({}, block=block)
+    assert got == {"enabled": False, "numba": False, "at_import": False, "centre": 9.0, "cache": None}

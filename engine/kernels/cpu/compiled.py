@@ -1,13 +1,14 @@
 """Compiled CPU kernels (numba), the optional extra `tfgl[fast-cpu]`, for what numpy cannot do fast:
-a depthwise convolution that keeps a pixel's window sum in registers instead of one pass over the
-output per tap, and fused epilogues in one pass instead of one per op.
+a depthwise convolution that keeps a 3x3 window's sum in registers instead of one pass over the
+output per tap, fused epilogues in one pass instead of one per op, and ResizeBilinear.
 
 Whether they are used is decided when this module is imported: numba must be installed and
 TFGL_CPU_COMPILED not 0 (set it to 0 to compare with the pure numpy path, which stays and gives the
-same results within float rounding). numba itself is imported on the first call, not with `engine`.
-Machine code is cached on disk (numba's cache=True) under $TFGL_CACHE/numba (default
-~/.cache/tfgl/numba) unless NUMBA_CACHE_DIR says elsewhere, so only a machine's first process
-compiles (a few seconds); later ones load it in milliseconds.
+same results within float rounding). numba itself is imported on the first call, not with `engine`;
+if that import fails, the compiled kernels turn off with a warning. Machine code is cached on disk
+(numba's cache=True) under $TFGL_CACHE/numba (default ~/.cache/tfgl/numba) unless NUMBA_CACHE_DIR
+says elsewhere, so only a machine's first process compiles (a few seconds); a later process's
+first call pays ~0.5 s (importing numba, loading the cache).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import importlib.util
 import math
 import os
 import threading
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -51,7 +53,8 @@ def _cache_folder() -> Path:
 
 
 def kernels() -> ModuleType:
-    """engine.kernels.cpu.numba_kernels, imported (with numba) on first use."""
+    """engine.kernels.cpu.numba_kernels, imported (with numba) on first use; only after `handles`
+    said yes."""
     global _kernels
     if _kernels is None:
         with _load_lock:
@@ -65,8 +68,21 @@ def kernels() -> ModuleType:
 
 
 def handles(dtype: np.dtype) -> bool:
-    """Whether the compiled kernels take results of this dtype."""
-    return ENABLED and np.dtype(dtype) in DTYPES
+    """Whether the compiled kernels take results of this dtype. The first time it says yes it imports
+    numba: a numba that fails to import (one built for another numpy, say) turns the compiled
+    kernels off with a warning, and everything runs on numpy."""
+    global ENABLED
+    if not ENABLED or np.dtype(dtype) not in DTYPES:
+        return False
+    if _kernels is None:
+        try:
+            kernels()
+        except Exception as error:  # noqa: BLE001 - any failure of a third-party import means: numpy only
+            ENABLED = False
+            warnings.warn(f"tfgl's compiled CPU kernels are off: importing numba failed ({error!r:.200}); "
+                          f"set {SWITCH_VARIABLE}=0 to silence this", RuntimeWarning, stacklevel=2)
+            return False
+    return True
 
 
 # fused activation -> (low, high) clamps; LeakyRelu and PReLU scale negatives instead
