@@ -30,7 +30,7 @@ SWITCH_VARIABLE = "TFGL_CPU_COMPILED"
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 # Epilogue loops run over spans of at least SPAN values, whole pixels and a multiple of VECTOR_BLOCK:
 # LLVM vectorizes a loop in blocks of 64 float32 (four AVX-512 registers) and leaves the rest to a
-# scalar loop, which for a span of 288 took as long as the vector part.
+# scalar loop, which such spans never reach.
 SPAN = 256
 VECTOR_BLOCK = 64
 
@@ -38,7 +38,10 @@ VECTOR_BLOCK = 64
 def _wanted() -> bool:
     if os.environ.get(SWITCH_VARIABLE, "1").strip().lower() in ("0", "false", "no", "off"):
         return False
-    return importlib.util.find_spec("numba") is not None
+    try:
+        return importlib.util.find_spec("numba") is not None
+    except ValueError:  # a numba module without a spec: not one to use
+        return False
 
 
 ENABLED = _wanted()
