@@ -118,6 +118,7 @@ def test_switched_off(tmp_path):
     assert got == {"enabled": False, "numba": False, "at_import": False, "centre": 9.0, "cache": None}
 
 
+@pytest.mark.slow  # compiles the depthwise kernel from scratch: 3 to 10 s
 def test_machine_code_cached_under_tfgl_cache(tmp_path):
     got = _probe({"TFGL_CACHE": str(tmp_path)})
     assert got["enabled"] and got["numba"] and got["centre"] == 9.0
