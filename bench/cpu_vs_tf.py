@@ -7,7 +7,9 @@ The machine this runs on is usually shared and noisy, so a single pass of bench/
 backend in a quiet minute and the other in a busy one. Here every round runs each backend once per
 model, in a fresh process (bench/peers.py's workers: same inputs, same SavedModels), in a shuffled
 order; a round's value is its steady median over --runs calls, and the reported ratio is the median
-over rounds of the paired ratio tfgl / TensorFlow within a round.
+over rounds of the paired ratio tfgl / TensorFlow within a round. A second table does the same with
+the process's CPU time per call (all threads; tfgl's from as many calls again after the timed
+ones), which a busy machine inflates far less than wall time.
 
 Models: bench/peers.py's (MobileNetV2 1.0 224 converted by tfgl, handtrack, MoveNet, selfie) and
 `mobilenet_v2_official`: tf.keras's MobileNetV2 1.0 224 (weights=None, seed 0) converted by the
@@ -92,18 +94,23 @@ def measure(command: list[str], job: dict, scratch: Path, timeout: float) -> dic
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     if result.returncode != 0 or not lines:
         return {"error": peers.last_line(result.stderr or result.stdout)}
-    calls = json.loads(lines[-1])["calls_ms"]
-    return {"median": float(np.median(calls[1:])), "calls": calls}
+    result = json.loads(lines[-1])
+    calls = result["calls_ms"]
+    out = {"median": float(np.median(calls[1:])), "calls": calls}
+    if result.get("cpu_ms"):
+        out["cpu_median"] = float(np.median(result["cpu_ms"]))
+    return out
 
 
 def jobs(model: peers.Model, runs: int, before: Path | None) -> dict[str, tuple[list[str], dict]]:
     base = {"model": str(model.path), "format": model.format, "runs": runs, "inputs": model.inputs}
     out = {"tensorflow": ([sys.executable, peers.__file__, "--worker"],
                           {**base, "kind": "tensorflow", "saved_model": str(model.saved_model)}),
-           "tfgl cpu": ([sys.executable, peers.__file__, "--worker"], {**base, "kind": "tfgl", "backend": "cpu"})}
+           "tfgl cpu": ([sys.executable, peers.__file__, "--worker"],
+                        {**base, "kind": "tfgl", "backend": "cpu", "cpu_time": True})}
     if before is not None:
         out["tfgl cpu before"] = ([sys.executable, str(before / "bench" / "peers.py"), "--worker"],
-                                  {**base, "kind": "tfgl", "backend": "cpu"})
+                                  {**base, "kind": "tfgl", "backend": "cpu", "cpu_time": True})
     return out
 
 
@@ -114,9 +121,12 @@ def summarize(rounds: list[dict[str, dict]]) -> dict:
     out = {name: float(np.median(values)) if values else None for name, values in medians.items()}
     for name in names:
         if name != "tensorflow":
-            paired = [r[name]["median"] / r["tensorflow"]["median"] for r in rounds
-                      if "median" in r[name] and "median" in r["tensorflow"]]
-            out[f"{name} / tensorflow"] = float(np.median(paired)) if paired else None
+            for key, label in (("median", ""), ("cpu_median", " cpu time")):
+                paired = [r[name][key] / r["tensorflow"][key] for r in rounds
+                          if key in r[name] and key in r["tensorflow"]]
+                out[f"{name} / tensorflow{label}"] = float(np.median(paired)) if paired else None
+        cpu = [r[name]["cpu_median"] for r in rounds if "cpu_median" in r[name]]
+        out[f"{name} cpu time"] = float(np.median(cpu)) if cpu else None
     return out
 
 
@@ -155,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     header = ["model", "TensorFlow ms", "tfgl cpu ms", "tfgl cpu / TF"]
     if args.before:
         header[2:2] = ["tfgl cpu before ms", "before / TF"]
-    table = []
+    table, cpu_table = [], []
     for entry in report["models"].values():
         if not entry["rounds"]:
             table.append([entry["title"], f"n/a: {entry['error']}"] + [""] * (len(header) - 2))
@@ -165,7 +175,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.before:
             cells += [_ms(s["tfgl cpu before"]), _x(s["tfgl cpu before / tensorflow"])]
         table.append(cells + [_ms(s["tfgl cpu"]), _x(s["tfgl cpu / tensorflow"])])
+        cells = [entry["title"], _ms(s["tensorflow cpu time"])]
+        if args.before:
+            cells += [_ms(s["tfgl cpu before cpu time"]), _x(s["tfgl cpu before / tensorflow cpu time"])]
+        cpu_table.append(cells + [_ms(s["tfgl cpu cpu time"]), _x(s["tfgl cpu / tensorflow cpu time"])])
     markdown = peers.markdown_table(header, table)
+    if cpu_table:  # what a loaded machine changes least: the work each call does, on all its threads
+        markdown += "\n\nCPU time per steady call (all threads of the process):\n\n" + peers.markdown_table(
+            [name.replace(" ms", " CPU ms") for name in header], cpu_table)
     print(markdown)
     if args.markdown:
         Path(args.markdown).write_text(markdown + "\n")

@@ -6,7 +6,8 @@ waking the other threads gains little even on an idle machine, and once another 
 core the product waits for a descheduled thread: a 0.1 ms product then takes a scheduler tick or
 more (measured: median 12 ms instead of 0.1 ms on a 2-core machine under load), and a MobileNetV2
 run three times as long as single-threaded. So `matmul` runs products below `THREADED_MIN_MACS`
-on one BLAS thread and leaves bigger ones to OpenBLAS's own setting.
+on one BLAS thread and leaves bigger ones to OpenBLAS's own setting (as it does the tiniest, below
+`OPENBLAS_SINGLE_MACS`, which OpenBLAS never splits).
 
 The thread count is OpenBLAS's process-wide setting, lowered to 1 for the duration of the small
 products and then restored (a few hundred nanoseconds each way). Nested or concurrent small
@@ -26,6 +27,9 @@ import numpy as np
 
 # Products of at least this many multiply-adds (~2 ms on one core) use OpenBLAS's threads.
 THREADED_MIN_MACS = 1 << 27
+# OpenBLAS runs products below this many multiply-adds on one thread by itself: lowering its setting
+# around them (~5 us) would cost more than the product (a squeeze-and-excite layer's 1x1 convolution).
+OPENBLAS_SINGLE_MACS = 1 << 18
 
 
 def _find_openblas():
@@ -87,7 +91,7 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     if _OPENBLAS is None or np.ndim(a) == 0 or np.ndim(b) == 0:
         return np.matmul(a, b, out=out)
     macs = np.size(a) * (np.shape(b)[-1] if np.ndim(b) > 1 else 1)
-    if macs >= THREADED_MIN_MACS:
+    if macs >= THREADED_MIN_MACS or macs < OPENBLAS_SINGLE_MACS:
         return np.matmul(a, b, out=out)
     with single_threaded():
         return np.matmul(a, b, out=out)

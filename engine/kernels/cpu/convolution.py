@@ -8,12 +8,16 @@ Depthwise convolution sums the taps with einsum over strided views of the padded
 weights loop over the window's taps instead, each tap one vectorized pass over the outputs whose tap
 lands inside the input, so padding is never materialized.
 
+With the compiled kernels on (engine.kernels.cpu.compiled), the depthwise convolution and the
+fused epilogues of both run compiled.
+
 Padded inputs and im2col blocks live in per-thread scratch buffers reused from call to call
 (engine.kernels.cpu.workspace); outputs are always fresh arrays. Matmuls go through
 engine.kernels.cpu.blas, which keeps small ones on one BLAS thread.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from math import prod
 
 import numpy as np
@@ -22,7 +26,7 @@ from numpy.lib.stride_tricks import as_strided
 from engine.kernels.conv_util import (
     ConvInfo, backprop_input_info, conv_info, dilation2d_info, pool_info, tap_regions,
 )
-from engine.kernels.cpu import blas, parallel
+from engine.kernels.cpu import blas, compiled, parallel
 from engine.kernels.cpu.depthwise import depthwise
 from engine.kernels.cpu.fused import Fused
 from engine.kernels.cpu.workspace import scratch
@@ -140,7 +144,7 @@ def _convolve(x: np.ndarray, filters: np.ndarray, info: ConvInfo, fused: Fused |
         return out if fused is None else fused.apply(out)
     weights = filters.reshape(-1, info.out_channels)  # rows ordered (*window, in_channel), as patches
     out = np.empty(out_shape, dtype)
-    epilogue = fused.rows(out) if fused is not None else None
+    epilogue = _epilogue_rows(fused, out)
     rows, depth = info.out_size[0], weights.shape[0]
     if _is_pointwise(info):
         pixels = x.reshape(info.batch, rows, -1, info.in_channels)
@@ -172,6 +176,17 @@ def _convolve(x: np.ndarray, filters: np.ndarray, info: ConvInfo, fused: Fused |
     if fused is not None and epilogue is None:
         fused.apply(out)
     return out
+
+
+def _epilogue_rows(fused: Fused | None, out: np.ndarray) -> Callable[[int, int], None] | None:
+    """`fused`'s epilogue on rows of out (None without one): compiled where it can be, else numpy's."""
+    if fused is None:
+        return None
+    if compiled.handles(out.dtype) and out.ndim >= 3:
+        epilogue = compiled.Epilogue.of(fused, out.shape[-1], out.dtype)
+        if epilogue is not None:
+            return compiled.epilogue_rows(out, epilogue)
+    return fused.rows(out)
 
 
 def _convolve_by_taps(x: np.ndarray, filters: np.ndarray, info: ConvInfo, dtype) -> np.ndarray:

@@ -24,7 +24,7 @@ _ARG_COUNTS = {"biasadd": 1, "add": 1, "fusedbatchnorm": 4, "prelu": 1}
 _OPS = {"biasadd", "add", "fusedbatchnorm", "prelu", "leakyrelu", "linear", "identity"}
 
 
-def _steps(fused_ops, args: Sequence[np.ndarray]) -> list[tuple[str, list[np.ndarray]]]:
+def fused_steps(fused_ops, args: Sequence[np.ndarray]) -> list[tuple[str, list[np.ndarray]]]:
     """(lower-case op name, its args) per op of `fused_ops`, NoOps dropped; ValueError when the names
     are not a list of strings or the args run short."""
     if not isinstance(fused_ops, (list, tuple)) or not all(isinstance(op, str) for op in fused_ops):
@@ -92,7 +92,7 @@ class EpilogueRows:
            leakyrelu_alpha: float = 0.2) -> EpilogueRows | None:
         """None where the rows do not fit: y not contiguous channels-last of rank 3 or more, or an arg
         other than a per-channel vector, a scalar or one of y's shape. ValueError for bad fused_ops."""
-        steps = _steps(fused_ops, args)
+        steps = fused_steps(fused_ops, args)
         if y.ndim < 3 or y.size == 0 or not y.flags.c_contiguous:
             return None
         channels, repeat = y.shape[-1], prod(y.shape[2:-1])
@@ -135,7 +135,7 @@ def apply_fused_ops(y: np.ndarray, fused_ops: Sequence[str], args: Sequence[np.n
             rows(0, y.shape[1])
             return y
     steps = [(name, [_per_channel(a, y.ndim, channel_axis) for a in step_args])
-             for name, step_args in _steps(fused_ops, args)]
+             for name, step_args in fused_steps(fused_ops, args)]
     _run_steps(y, steps, epsilon, leakyrelu_alpha)
     return y
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine import dtypes
+from engine.kernels.cpu import compiled, parallel
 from engine.kernels.registry import KernelTable
 from engine.kernels.resolve.image import (
     check_crop_boxes,
@@ -46,6 +47,10 @@ def resize_bilinear(images, size, *, align_corners: bool = False, half_pixel_cen
     y_lo, y_hi, y_lerp = _bilinear_weights(out_h, images.shape[1], scale_h, half_pixel_centers)
     x_lo, x_hi, x_lerp = _bilinear_weights(out_w, images.shape[2], scale_w, half_pixel_centers)
     pixels = images.astype(F32, copy=False)
+    if compiled.handles(F32) and pixels.ndim == 4 and pixels.size and out_h * out_w:
+        out = np.empty((pixels.shape[0], out_h, out_w, pixels.shape[3]), F32)
+        return compiled.resize_bilinear(np.ascontiguousarray(pixels), y_lo, y_hi, y_lerp, x_lo, x_hi, x_lerp, out,
+                                        parallel.for_rows)
     # Lerp along the width once per input row that is read (not once per output row: upsampling
     # reads each twice), then between rows; each value is TF's float32 expression all the same.
     rows_read = np.union1d(y_lo, y_hi)

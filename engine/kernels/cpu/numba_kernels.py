@@ -1,0 +1,135 @@
+"""The compiled kernels behind engine.kernels.cpu.compiled: numba functions over rows of output.
+
+Each works on output rows [row_start, row_stop) so that engine.kernels.cpu.parallel can hand chunks
+of one call to its threads (nogil: they run at the same time), and ends each row with the fused
+epilogue while the row is in cache: y = (y - sub) * mul + add per channel, then an activation. That
+is the numpy path's arithmetic, op for op, so bias and batch norm epilogues give the same bits; only
+the order in which a depthwise window's taps are summed differs. Comparisons are written so that NaN
+passes through every activation, as numpy's does.
+
+Importing this module imports numba; engine.kernels.cpu.compiled decides whether that happens.
+"""
+from __future__ import annotations
+
+import numba
+
+_JIT = {"nogil": True, "cache": True, "error_model": "numpy", "boundscheck": False}
+
+
+@numba.njit(inline="always")
+def _finish(values, sub, mul, add, scales_negatives, low, high, slope):
+    """The epilogue in place on the contiguous channels-last values of whole pixels: the affine step,
+    then values clamped to [low, high] (Relu, Relu6; -inf and inf for none) or, where
+    scales_negatives, negatives times the slope (LeakyRelu, PReLU). The per-channel args come
+    repeated over a span of pixels (engine.kernels.cpu.compiled.Epilogue), and the loops run over
+    such spans: over one pixel's channels they would be too short to vectorize well. Every
+    constant has the values' dtype: a Python 0 would make numba compute in float64."""
+    span = sub.shape[0]
+    for base in range(0, values.shape[0], span):
+        part = values[base:base + span]
+        if scales_negatives:
+            for j in range(part.shape[0]):
+                value = (part[j] - sub[j]) * mul[j] + add[j]
+                part[j] = value * slope[j] if value < low else value
+        else:
+            for j in range(part.shape[0]):
+                value = (part[j] - sub[j]) * mul[j] + add[j]
+                if value < low:
+                    value = low
+                elif value > high:
+                    value = high
+                part[j] = value
+
+
+@numba.njit(inline="always")
+def _window_sum(x, n, weights, pixel, oh, ow, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left):
+    """pixel = the sum over the window taps of output (oh, ow) that fall inside x."""
+    height, width = x.shape[1], x.shape[2]
+    pixel[:] = 0
+    for kh in range(weights.shape[0]):
+        ih = oh * stride_h + kh * dilation_h - pad_top
+        if ih < 0 or ih >= height:
+            continue
+        for kw in range(weights.shape[1]):
+            iw = ow * stride_w + kw * dilation_w - pad_left
+            if iw < 0 or iw >= width:
+                continue
+            source, tap = x[n, ih, iw], weights[kh, kw]
+            for c in range(pixel.shape[0]):
+                pixel[c] += source[c] * tap[c]
+
+
+@numba.njit(**_JIT)
+def depthwise_rows(x, weights, out, row_start, row_stop, stride_h, stride_w, dilation_h, dilation_w,
+                   pad_top, pad_left, sub, mul, add, scales_negatives, low, high, slope):
+    """out[:, row_start:row_stop] of the depthwise convolution of x (N, H, W, C) by weights (KH, KW, C)
+    (TensorFlow's, with one output channel per input channel), then the epilogue. Taps that fall in
+    the padding are skipped, never multiplied (TensorFlow's result stays finite for infinite weights).
+
+    3x3 windows that lie wholly inside the input sum their nine taps in one expression, so a
+    channel's sum stays in a register (twice as fast as summing tap after tap into the output)."""
+    batch, height, width, channels = x.shape
+    window_h, window_w = weights.shape[0], weights.shape[1]
+    out_w = out.shape[2]
+    # the output columns whose window lies inside the input's columns: [inside_start, inside_stop)
+    inside_start = min(out_w, (pad_left + stride_w - 1) // stride_w)
+    last = width - 1 - (window_w - 1) * dilation_w + pad_left
+    inside_stop = max(inside_start, min(out_w, last // stride_w + 1 if last >= 0 else 0))
+    w0, w1, w2 = weights[0, 0], weights[0, min(1, window_w - 1)], weights[0, min(2, window_w - 1)]
+    w3, w4, w5 = weights[min(1, window_h - 1), 0], weights[min(1, window_h - 1), min(1, window_w - 1)], \
+        weights[min(1, window_h - 1), min(2, window_w - 1)]
+    w6, w7, w8 = weights[min(2, window_h - 1), 0], weights[min(2, window_h - 1), min(1, window_w - 1)], \
+        weights[min(2, window_h - 1), min(2, window_w - 1)]
+    for n in range(batch):
+        for oh in range(row_start, row_stop):
+            row = out[n, oh]
+            top = oh * stride_h - pad_top
+            unrolled = window_h == 3 and window_w == 3 and top >= 0 and top + 2 * dilation_h < height
+            first, stop = (inside_start, inside_stop) if unrolled else (out_w, out_w)
+            for ow in range(first):
+                _window_sum(x, n, weights, row[ow], oh, ow, stride_h, stride_w, dilation_h, dilation_w,
+                            pad_top, pad_left)
+            if unrolled:
+                r0, r1, r2 = x[n, top], x[n, top + dilation_h], x[n, top + 2 * dilation_h]
+                for ow in range(first, stop):
+                    i0 = ow * stride_w - pad_left
+                    i1, i2 = i0 + dilation_w, i0 + 2 * dilation_w
+                    a0, a1, a2, b0, b1, b2 = r0[i0], r0[i1], r0[i2], r1[i0], r1[i1], r1[i2]
+                    c0, c1, c2 = r2[i0], r2[i1], r2[i2]
+                    pixel = row[ow]
+                    for c in range(channels):
+                        pixel[c] = (a0[c] * w0[c] + a1[c] * w1[c] + a2[c] * w2[c] + b0[c] * w3[c] + b1[c] * w4[c]
+                                    + b2[c] * w5[c] + c0[c] * w6[c] + c1[c] * w7[c] + c2[c] * w8[c])
+            for ow in range(stop, out_w):
+                _window_sum(x, n, weights, row[ow], oh, ow, stride_h, stride_w, dilation_h, dilation_w,
+                            pad_top, pad_left)
+            _finish(row.reshape(-1), sub, mul, add, scales_negatives, low, high, slope)
+
+
+@numba.njit(**_JIT)
+def epilogue_rows(y, row_start, row_stop, sub, mul, add, scales_negatives, low, high, slope):
+    """The epilogue in place on y[:, row_start:row_stop] of a (N, rows, pixels * C) result."""
+    for n in range(y.shape[0]):
+        for row in range(row_start, row_stop):
+            _finish(y[n, row], sub, mul, add, scales_negatives, low, high, slope)
+
+
+@numba.njit(**_JIT)
+def resize_bilinear_rows(pixels, y_low, y_high, y_lerp, x_low, x_high, x_lerp, out, row_start, row_stop):
+    """out[:, row_start:row_stop] of the bilinear resize of pixels (N, H, W, C), from the source
+    indexes and lerp weights per output row and column: TensorFlow's float32 expressions (a lerp
+    along the width in the two rows read, then between them), so the same bits as numpy's path."""
+    for n in range(pixels.shape[0]):
+        for oy in range(row_start, row_stop):
+            top_row, bottom_row, row_lerp = pixels[n, y_low[oy]], pixels[n, y_high[oy]], y_lerp[oy]
+            row = out[n, oy]
+            for ox in range(row.shape[0]):
+                left, right, column_lerp = x_low[ox], x_high[ox], x_lerp[ox]
+                top_left, top_right = top_row[left], top_row[right]
+                bottom_left, bottom_right = bottom_row[left], bottom_row[right]
+                pixel = row[ox]
+                for c in range(pixel.shape[0]):
+                    top = top_left[c] + (top_right[c] - top_left[c]) * column_lerp
+                    bottom = bottom_left[c] + (bottom_right[c] - bottom_left[c]) * column_lerp
+                    pixel[c] = top + (bottom - top) * row_lerp
+
