@@ -24,8 +24,8 @@ import numpy as np
 
 from engine import __version__
 from engine.errors import ConversionError, TfglError
-from engine.io import DEFAULT_SHARD_BYTES, LAYERS_MODEL, load_model_json, parse_manifest, read_weight_arrays, \
-    write_weights
+from engine.io import DEFAULT_SHARD_BYTES, LAYERS_MODEL, load_model_json, parse_manifest, read_weight_arrays
+from engine.io import saving
 from engine.io.keras_store import has_store_keys, rename_store_keys
 
 CONVERTED_BY = f"tfgl converter v{__version__}"
@@ -184,28 +184,15 @@ def read_keras_saved_model(path: str, split_by_layer: bool = False) -> tuple[dic
 
 # -- writing a layers model ---------------------------------------------------------------------------
 
-def generated_by(topology: dict | None) -> str | None:
-    if topology and "keras_version" in topology:
-        return f"keras v{topology['keras_version']}"
-    return None
-
-
 def write_layers_model(topology: dict | None, groups: Groups, folder: str, quantize: Mapping[str, object] | None = None,
                        shard_size_bytes: int = DEFAULT_SHARD_BYTES, metadata: dict | None = None,
                        generator: str | None = None) -> dict:
     """Writes model.json (the official converter's keys and order) and its shards into `folder`."""
-    model_json = {"format": LAYERS_MODEL, "generatedBy": generator or generated_by(topology),
-                  "convertedBy": CONVERTED_BY}
-    if metadata:
-        model_json["userDefinedMetadata"] = metadata
-    model_json["modelTopology"] = topology or None
     try:
-        model_json["weightsManifest"] = write_weights(groups, folder, shard_size_bytes, quantize)
+        return saving.write_layers_model(topology, groups, folder, CONVERTED_BY, quantize, shard_size_bytes,
+                                         metadata, generator)
     except ValueError as error:
         raise ConversionError(str(error)) from None
-    with open(os.path.join(folder, "model.json"), "w") as file:
-        json.dump(model_json, file)
-    return model_json
 
 
 def _model_json_path(path: str) -> str:
