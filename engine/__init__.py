@@ -14,7 +14,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from engine import autodiff, backends, errors, io, ops, optimizers, tfjs
+    from engine import autodiff, backends, callbacks, errors, io, losses, metrics, ops, optimizers, tfjs
     from engine.backends import available_backends, get_backend, set_backend
     from engine.graph import GraphModel, TensorInfo, load_graph_model
     from engine.layers import LayersModel, load_layers_model, load_model
@@ -24,15 +24,16 @@ __version__ = "0.1.0"
 
 _PUBLIC = {
     "autodiff": "engine.autodiff", "backends": "engine.backends", "errors": "engine.errors", "io": "engine.io",
-    "ops": "engine.ops", "optimizers": "engine.optimizers", "tfjs": "engine.tfjs",
+    "ops": "engine.ops", "optimizers": "engine.optimizers", "tfjs": "engine.tfjs", "callbacks": "engine.callbacks",
+    "losses": "engine.losses", "metrics": "engine.metrics",
     "available_backends": "engine.backends", "get_backend": "engine.backends", "set_backend": "engine.backends",
     "GraphModel": "engine.graph", "TensorInfo": "engine.graph", "load_graph_model": "engine.graph",
     "LayersModel": "engine.layers", "load_layers_model": "engine.layers", "load_model": "engine.layers",
     "Tensor": "engine.tfjs", "tensor": "engine.tfjs",
 }
-__all__ = ["GraphModel", "LayersModel", "Tensor", "TensorInfo", "autodiff", "available_backends", "backends", "errors",
-           "get_backend", "io", "load_graph_model", "load_layers_model", "load_model", "ops", "optimizers",
-           "set_backend", "tensor", "tfjs"]
+__all__ = ["GraphModel", "LayersModel", "Tensor", "TensorInfo", "autodiff", "available_backends", "backends",
+           "callbacks", "errors", "get_backend", "io", "load_graph_model", "load_layers_model", "load_model", "losses",
+           "metrics", "ops", "optimizers", "set_backend", "tensor", "tfjs"]
 
 
 def __getattr__(name: str):

@@ -5,8 +5,8 @@ averages those over the batch (Keras's default reduction, sum over batch size).
 The formulas are Keras 3's TensorFlow backend's: probabilities are normalized (categorical) and
 clipped to [epsilon, 1 - epsilon], epsilon 1e-7; from_logits runs the log-softmax / softplus form.
 Keras itself, given the output of a softmax or sigmoid activation, computes crossentropies from the
-activation's logits instead (its `_keras_logits`); a caller that has the logits passes them with
-from_logits=True to do the same.
+activation's logits instead (its `_keras_logits`, in eager calls and in fit alike); `Loss.on_logits`
+gives that loss, which train_step applies to the activation's input.
 """
 from __future__ import annotations
 
@@ -118,6 +118,8 @@ _FUNCTIONS: dict[str, Callable[..., Tensor]] = {
     "binary_crossentropy": binary_crossentropy,
 }
 
+CROSSENTROPIES = ("categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy")
+
 
 class Loss:
     """A loss function with its settings (from_logits, delta), reduced to the mean over the batch:
@@ -127,6 +129,13 @@ class Loss:
         if name not in _FUNCTIONS:
             raise InputError(f"unknown loss {name!r}; known: {', '.join(sorted(_FUNCTIONS))}")
         self.name, self.settings, self.function = name, settings, _FUNCTIONS[name]
+
+    def on_logits(self) -> Loss | None:
+        """This crossentropy computed from logits, as Keras computes it from a softmax's or sigmoid's
+        input (its `_keras_logits`); None for the other losses and those already from logits."""
+        if self.name not in CROSSENTROPIES or self.settings.get("from_logits"):
+            return None
+        return Loss(self.name, **{**self.settings, "from_logits": True})
 
     def __call__(self, y_true: Any, y_pred: Tensor, backend: Backend) -> Tensor:
         ops = _Ops(backend)

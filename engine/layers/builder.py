@@ -39,8 +39,10 @@ class GraphBuilder:
     """`training`: layers emit their training-mode ops (BatchNormalization normalizes by the batch's
     statistics) and keep every weight an input of the ops that use it, so gradients reach it."""
 
-    def __init__(self, training: bool = False):
+    def __init__(self, training: bool = False, frozen: frozenset[str] = frozenset()):
         self.training = training
+        # Training: the top-level layers set trainable=False (engine.layers.registry.LayerContext.frozen).
+        self.frozen = frozen
         # Training: a weight's value after the step (manifest name -> its new value), for the
         # weights a layer updates itself rather than by gradient (BatchNormalization's statistics).
         self.state_updates: dict[str, Sym] = {}

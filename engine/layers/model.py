@@ -31,6 +31,7 @@ from engine.layers import (  # noqa: F401  (registers the layer builders)
     wrappers,
 )
 from engine.layers.builder import GraphBuilder, Sym
+from engine.layers.keras_api import KerasAPI
 from engine.layers.config import ModelSpec, TensorRef, model_config, parse_model
 from engine.layers.registry import LayerContext, WeightStore, builder_for, layer
 from engine.tensors import Tensor
@@ -44,11 +45,14 @@ class TrainingIO:
     the Const node each weight is read from (feeding a tensor there runs the graph with that value);
     `updates`, the graph tensor holding a weight's value after a training step, for the weights a
     layer updates itself (BatchNormalization's moving statistics); `noise`, the Placeholders a
-    training step fills with noise (engine.layers.noise: Dropout's masks, ...)."""
+    training step fills with noise (engine.layers.noise: Dropout's masks, ...); `trainable`, the
+    weights gradients are taken for: those the graph reads, less the self-updated and the frozen
+    layers' ones, in manifest order."""
 
     nodes: dict[str, str]
     updates: dict[str, tuple[str, int]]
     noise: dict[str, Any]
+    trainable: list[str]
 
 
 def build_model(g: GraphBuilder, spec: ModelSpec, inputs: list[Sym], weights: WeightStore, scopes: list[str],
@@ -105,8 +109,9 @@ def input_layer(ctx: LayerContext, inputs: list[Sym], kwargs: dict) -> list[Sym]
     return inputs
 
 
-class LayersModel:
-    """A TF.js layers model. `predict`/`execute` take and return numpy arrays, like GraphModel."""
+class LayersModel(KerasAPI):
+    """A TF.js layers model. `predict`/`execute` take and return numpy arrays, like GraphModel;
+    compile / fit / evaluate / save train it (engine/layers/keras_api.py)."""
 
     def __init__(self, artifacts: ModelArtifacts, weights: Mapping[str, np.ndarray], backend: str | None = None):
         if artifacts.format != LAYERS_MODEL:
@@ -125,6 +130,7 @@ class LayersModel:
         self._built: dict[tuple, tuple[Executor, list, list]] = {}
         self._training_io: dict[tuple, TrainingIO] = {}
         self._lock = threading.Lock()
+        self.frozen: frozenset[str] = frozenset()   # top-level layers set trainable=False
         self._validate()
 
     def _input_info(self, ref: TensorRef) -> TensorInfo:
@@ -166,10 +172,10 @@ class LayersModel:
     def build(self, shapes: Sequence[tuple[int, ...]], training: bool = False) -> tuple[Executor, list, list]:
         """The op graph for inputs of these shapes (built once, then cached); `training`: the layers'
         training-mode ops (GraphBuilder)."""
-        key = (tuple(tuple(s) for s in shapes), training)
+        key = (tuple(tuple(s) for s in shapes), training, self.frozen if training else frozenset())
         with self._lock:
             if key not in self._built:
-                g = GraphBuilder(training)
+                g = GraphBuilder(training, self.frozen)
                 placeholders = [g.placeholder(info.name, shape, info.dtype) for info, shape in zip(self.inputs, shapes)]
                 store = WeightStore(self.weights)
                 # the model's own name as the outer scope: Keras 3 names a top-level Sequential's
@@ -181,15 +187,25 @@ class LayersModel:
                     raise UnsupportedOpsError(missing)
                 executor = Executor(graph, g.constants, Library({}, {}, lambda: self.backend))
                 self._built[key] = (executor, [p.key for p in placeholders], [o.key for o in outputs])
-                self._training_io[key] = TrainingIO(store.node_names(),
-                                                    {name: sym.key for name, sym in g.state_updates.items()},
-                                                    dict(g.noise))
+                nodes = store.node_names()
+                trainable = [name for name in self.weights if name in nodes and name not in g.state_updates
+                             and store.owners.get(name) not in self.frozen]
+                self._training_io[key] = TrainingIO(nodes, {name: sym.key for name, sym in g.state_updates.items()},
+                                                    dict(g.noise), trainable)
             return self._built[key]
 
     def training_io(self, shapes: Sequence[tuple[int, ...]], training: bool = False) -> TrainingIO:
         """How the graph for these shapes reads the weights, updates some itself and takes noise."""
         self.build(shapes, training)
-        return self._training_io[(tuple(tuple(s) for s in shapes), training)]
+        return self._training_io[(tuple(tuple(s) for s in shapes), training, self.frozen if training else frozenset())]
+
+    def _graphs_changed(self) -> None:
+        """Weights or frozen layers changed: graphs built before (their weights baked in) are stale."""
+        with self._lock:
+            self._built.clear()
+            self._training_io.clear()
+            paused, self.replays = self.replays.paused, Replays()   # recorded plans hold the old weights
+            self.replays.paused = paused
 
     # -- running ----------------------------------------------------------------------------------
     def predict(self, x: Any) -> np.ndarray | dict[str, np.ndarray]:

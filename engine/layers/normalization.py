@@ -56,7 +56,7 @@ def batch_normalization(ctx: LayerContext, inputs: list[Sym], kwargs: dict) -> S
     x = single(inputs, ctx)
     axes = axes_of(ctx, x)
     epsilon = float(ctx.get("epsilon", 1e-3))
-    if ctx.training:
+    if ctx.training and not ctx.frozen:
         return _batch_normalization_training(ctx, x, axes, epsilon)
     mean = weight_array(ctx, "moving_mean")
     variance = weight_array(ctx, "moving_variance")

@@ -36,6 +36,8 @@ class WeightStore:
     def __init__(self, arrays: dict[str, np.ndarray]):
         self.arrays = arrays
         self._consts: dict[str, Sym] = {}
+        # manifest name -> the top-level layer whose builder read the weight (freezing is per layer)
+        self.owners: dict[str, str] = {}
 
     def names_under(self, scope: str) -> list[str]:
         prefix = scope + "/"
@@ -68,6 +70,17 @@ class LayerContext:
         return self.g.training
 
     @property
+    def top_level_layer(self) -> str:
+        """The layer of the outermost model this call belongs to (itself, or a nested model / wrapper)."""
+        return (self.scopes[1:] + [self.name])[0]
+
+    @property
+    def frozen(self) -> bool:
+        """The layer (or the model / wrapper it is part of) was set trainable=False: Keras runs a
+        frozen BatchNormalization in inference mode even in training."""
+        return self.top_level_layer in self.g.frozen
+
+    @property
     def config(self) -> dict:
         return self.spec.config
 
@@ -87,7 +100,10 @@ class LayerContext:
     def weight(self, *finals: str, sub_scope: str | None = None, required: bool = True) -> Sym | None:
         """The layer's weight whose last name component is one of `finals` (kernel, bias, ...)."""
         name = self.weight_name(*finals, sub_scope=sub_scope, required=required)
-        return None if name is None else self.weights.const(self.g, name)
+        if name is None:
+            return None
+        self.weights.owners.setdefault(name, self.top_level_layer)
+        return self.weights.const(self.g, name)
 
     def weight_name(self, *finals: str, sub_scope: str | None = None, required: bool = True) -> str | None:
         """The manifest name of that weight."""

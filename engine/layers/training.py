@@ -1,29 +1,46 @@
 """A layers model's forward pass with its weights as tensors the caller holds: what gradients are
 taken through (engine.autodiff records the ops the executor runs) and what optimizers update; and
-one training step made of them. compile / fit / evaluate (issue 15) build on these."""
+one training step made of them, which model.fit (engine/layers/fit.py) repeats."""
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from engine.autodiff import gradients
 from engine.errors import InputError
-from engine.layers.model import LayersModel
 from engine.losses import Loss
 from engine.optimizers import Optimizer
 from engine.tensors import Tensor
+
+if TYPE_CHECKING:
+    from engine.layers.model import LayersModel
+
+# Keras keeps the input of these activations on their output (`_keras_logits`) and computes a
+# crossentropy of that output from the logits instead: so does a training step here.
+LOGITS_OF = ("Softmax", "Sigmoid")
 
 
 @dataclass(frozen=True)
 class Forward:
     """A forward pass's outputs, and (training) the new values of the weights layers update
-    themselves (BatchNormalization's moving mean and variance), by manifest name."""
+    themselves (BatchNormalization's moving mean and variance), by manifest name; `logits`, per
+    output, the input of the softmax or sigmoid that made it (None where no such op did)."""
 
     outputs: list[Tensor]
     updates: dict[str, Tensor]
+    logits: list[Tensor | None]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One training step: the loss before it, the weights after it, the outputs it trained on."""
+
+    loss: Tensor
+    weights: dict[str, Tensor]
+    outputs: list[Tensor]
 
 
 def weight_tensors(model: LayersModel) -> dict[str, Tensor]:
@@ -51,27 +68,39 @@ def forward(model: LayersModel, inputs: Any, weights: Mapping[str, Tensor], trai
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         feeds.update({(node, 0): Tensor(noise.sample(rng), "float32") for node, noise in io.noise.items()})
     update_names = list(io.updates)
+    logit_keys = [_logits_key(executor, key) for key in output_keys]
+    fetches = output_keys + [io.updates[name] for name in update_names] + [k for k in logit_keys if k]
     backend = model.backend
     with backend.session():
-        results = executor.run(feeds, output_keys + [io.updates[name] for name in update_names], backend)
-    return Forward(results[:len(output_keys)], dict(zip(update_names, results[len(output_keys):])))
+        results = executor.run(feeds, fetches, backend)
+    outputs, rest = results[:len(output_keys)], results[len(output_keys):]
+    updates, found = dict(zip(update_names, rest[:len(update_names)])), iter(rest[len(update_names):])
+    return Forward(outputs, updates, [next(found) if key else None for key in logit_keys])
+
+
+def _logits_key(executor, key: tuple[str, int]) -> tuple[str, int] | None:
+    node = executor.graph.nodes.get(key[0])
+    return node.inputs[0] if node is not None and node.op in LOGITS_OF and key[1] == 0 else None
 
 
 def train_step(model: LayersModel, weights: Mapping[str, Tensor], optimizer: Optimizer, loss: Loss, x: Any, y: Any,
-               seed: int | np.random.Generator | None = None) -> tuple[Tensor, dict[str, Tensor]]:
+               seed: int | np.random.Generator | None = None) -> Step:
     """One step of Keras's training loop on a single-output model: the forward pass in training
-    mode, the loss's gradients with respect to the trainable weights (all but those layers update
-    themselves), the optimizer's update, and the layers' own updates. Returns (the loss before the
-    step, the weights after it)."""
+    mode, the loss (from the logits where Keras takes them), its gradients with respect to the
+    trainable weights (all but those frozen layers hold or layers update themselves), the
+    optimizer's update, and the layers' own updates."""
     shapes = [t.shape for t in model._inputs(x)]
-    self_updated = model.training_io(shapes, True).updates
-    trainable = [name for name in weights if name not in self_updated]
+    trainable = [name for name in model.training_io(shapes, True).trainable if name in weights]
+    on_logits = loss.on_logits()
     passes: list[Forward] = []
 
     def loss_value() -> Tensor:
         passes.append(forward(model, x, weights, seed=seed))
+        logits = passes[-1].logits[0]
+        if on_logits is not None and logits is not None:
+            return on_logits(y, logits, model.backend)
         return loss(y, passes[-1].outputs[0], model.backend)
     value, grads = gradients(loss_value, [weights[name] for name in trainable])
     updated = optimizer.apply_gradients(weights, dict(zip(trainable, grads)), model.backend)
     updated.update({name: tensor for name, tensor in passes[-1].updates.items() if name in weights})
-    return value, updated
+    return Step(value, updated, passes[-1].outputs)

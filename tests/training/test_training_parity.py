@@ -57,7 +57,8 @@ def test_twenty_steps_follow_keras(backend, rng, tmp_path, build, name, config):
     ours, theirs = getattr(optimizers, name)(**config), getattr(keras.optimizers, name)(**config)
     loss, keras_loss = Loss("sparse_categorical_crossentropy"), keras.losses.SparseCategoricalCrossentropy()
     for step in range(STEPS):
-        value, weights = train_step(model, weights, ours, loss, x, labels)
+        step = train_step(model, weights, ours, loss, x, labels)
+        value, weights = step.loss, step.weights
         with tf.GradientTape() as tape:
             want = keras_loss(labels, keras_model(x, training=True))
         theirs.apply_gradients(zip(tape.gradient(want, keras_model.trainable_weights), keras_model.trainable_weights))
