@@ -118,6 +118,22 @@ _FUNCTIONS: dict[str, Callable[..., Tensor]] = {
     "binary_crossentropy": binary_crossentropy,
 }
 
+def _same_rank(ops: _Ops, y_true: np.ndarray, y_pred: Tensor) -> tuple[np.ndarray, Tensor]:
+    """Keras's squeeze_or_expand_to_same_rank: ranks one apart with a trailing axis of 1 on the
+    larger are made equal, expanding a rank-1 side, else squeezing that axis (targets of shape
+    [n] for a [n, 1] output, say)."""
+    rank = y_pred.rank
+    if y_true.ndim == rank + 1 and y_true.shape[-1:] == (1,):
+        if rank == 1:
+            return y_true, ops("Reshape", y_pred, [*y_pred.shape, 1])
+        return y_true[..., 0], y_pred
+    if rank == y_true.ndim + 1 and y_pred.shape[-1] == 1:
+        if y_true.ndim == 1:
+            return y_true[:, None], y_pred
+        return y_true, ops("Reshape", y_pred, list(y_pred.shape[:-1]))
+    return y_true, y_pred
+
+
 CROSSENTROPIES = ("categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy")
 
 
@@ -140,6 +156,8 @@ class Loss:
     def __call__(self, y_true: Any, y_pred: Tensor, backend: Backend) -> Tensor:
         ops = _Ops(backend)
         dtype = "int32" if self.function is sparse_categorical_crossentropy else "float32"
-        targets = Tensor(np.asarray(y_true, dtype), dtype)  # targets are data: no gradient flows to them
-        per_sample = self.function(ops, targets, y_pred, **self.settings)
+        targets = np.asarray(y_true, dtype)   # targets are data: no gradient flows to them
+        if self.function is not sparse_categorical_crossentropy:
+            targets, y_pred = _same_rank(ops, targets, y_pred)
+        per_sample = self.function(ops, Tensor(targets, dtype), y_pred, **self.settings)
         return ops("Mean", per_sample, list(range(per_sample.rank)), keep_dims=False)

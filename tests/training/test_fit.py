@@ -159,3 +159,25 @@ def test_progress_bar_per_epoch(rng, tmp_path, capfd):
     model.fit(x, np.arange(SAMPLES) % 3, batch_size=4, epochs=2)
     err = capfd.readouterr().err
     assert "Epoch 1/2" in err and "Epoch 2/2" in err and "3/3" in err and "loss=" in err
+
+
+@pytest.mark.parametrize("activation, units, loss", [("softmax", 3, "sparse_categorical_crossentropy"),
+                                                     ("sigmoid", 1, "binary_crossentropy")])
+def test_saturated_outputs_train_from_their_logits_as_in_keras(backend, rng, tmp_path, activation, units, loss):
+    """Outputs so confident and wrong that their probabilities clip at 1e-7: Keras's fit takes the
+    crossentropy from the activation's input (a loss past -log(1e-7) ~ 16.1, with gradients), so
+    does fit here; from the clipped probabilities the loss and the steps would differ."""
+    inputs = keras.Input((4,))
+    keras_model = keras.Model(inputs, keras.layers.Dense(units, activation=activation)(inputs))
+    kernel = np.tile(np.float32([10, -10, -10][:units]), (4, 1))   # class 0 wins by far
+    keras_model.set_weights([kernel, np.zeros(units, np.float32)])
+    model = engine.load_layers_model(save_as_tfjs(keras_model, str(tmp_path)), backend=backend)
+    x = np.abs(rng.normal(size=(6, 4))).astype(np.float32) + 1
+    y = np.full(6, int(units == 3))   # class 1 of three; 0 for a sigmoid near 1
+    for m, module in ((model, optimizers), (keras_model, keras.optimizers)):
+        m.compile(optimizer=module.SGD(0.01), loss=loss)
+    ours = model.fit(x, y, batch_size=3, epochs=2, shuffle=False, verbose=0)
+    theirs = keras_model.fit(x, y, batch_size=3, epochs=2, shuffle=False, verbose=0)
+    assert theirs.history["loss"][0] > 17
+    assert_relative(ours.history["loss"], theirs.history["loss"], "loss per epoch")
+    assert_same_weights(model, keras_model)
