@@ -25,7 +25,9 @@ def _categorical_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
 
 
 def _binary_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
-    return np.mean(((y_pred > 0.5) == (y_true > 0.5)).astype(np.float32), axis=-1)
+    if y_pred.ndim == y_true.ndim + 1 and y_pred.shape[-1] == 1:   # targets [n] for outputs [n, 1]
+        y_true = y_true[..., None]
+    return np.mean((y_true == (y_pred > 0.5)).astype(np.float32), axis=-1)
 
 
 ACCURACIES = {"sparse_categorical_accuracy": _sparse_accuracy, "categorical_accuracy": _categorical_accuracy,

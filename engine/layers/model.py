@@ -130,7 +130,8 @@ class LayersModel(KerasAPI):
         self._built: dict[tuple, tuple[Executor, list, list]] = {}
         self._training_io: dict[tuple, TrainingIO] = {}
         self._lock = threading.Lock()
-        self.frozen: frozenset[str] = frozenset()   # top-level layers set trainable=False
+        # top-level layers set trainable=False, first as the topology says (Keras honours it too)
+        self.frozen = frozenset(s.name for s in self.spec.layers if s.config.get("trainable") is False)
         self._validate()
 
     def _input_info(self, ref: TensorRef) -> TensorInfo:

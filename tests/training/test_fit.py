@@ -181,3 +181,14 @@ def test_saturated_outputs_train_from_their_logits_as_in_keras(backend, rng, tmp
     assert theirs.history["loss"][0] > 17
     assert_relative(ours.history["loss"], theirs.history["loss"], "loss per epoch")
     assert_same_weights(model, keras_model)
+
+
+def test_binary_accuracy_of_one_unit_with_flat_targets(rng, tmp_path):
+    inputs = keras.Input((4,))
+    keras_model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(inputs))
+    randomize(keras_model)
+    model = engine.load_layers_model(save_as_tfjs(keras_model, str(tmp_path)), backend="cpu")
+    x, y = rng.normal(size=(7, 4)).astype(np.float32), rng.integers(0, 2, 7)
+    for m in (model, keras_model):
+        m.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
+    assert_relative(model.evaluate(x, y, verbose=0), keras_model.evaluate(x, y, verbose=0), "loss, accuracy")
