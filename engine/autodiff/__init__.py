@@ -32,8 +32,10 @@ Design, in the order a gradient is made:
   (LayersModel.build(shapes, training=True): BatchNormalization by batch statistics, Dropout's
   masks as Placeholders filled from a seed, weights kept as inputs of the ops that use them) with
   the weights fed as tensors; the graph also gives BatchNormalization's new moving statistics.
-  `train_step` is Keras's step: forward, loss (engine/losses.py, Keras 3's formulas as ops),
-  gradients of the trainable weights, the optimizer, the layers' own updates.
+  `train_step` is Keras's step: forward, loss (engine/losses.py, Keras 3's formulas as ops; a
+  crossentropy from a softmax's or sigmoid's input, as Keras takes it), gradients of the trainable
+  weights (frozen layers' left out), the optimizer, the layers' own updates. engine/layers/fit.py
+  loops over it for LayersModel's compile / fit / evaluate (engine/layers/keras_api.py).
 * **Optimizers** (engine/optimizers/: SGD with momentum / Nesterov, Adam, RMSprop, Adagrad, Keras
   3's rules and defaults) update weights where the backend holds them: an update is ops on the
   weight tensors (GL programs on their textures on webgl) returning new tensors, so weights stay on

@@ -127,7 +127,7 @@ def fit(model: LayersModel, x: Any, y: Any, batch_size: int | None, epochs: int,
             if bar is not None:
                 bar.set_postfix(logs, refresh=False)
                 bar.update()
-        model._assign_weights({name: tensor.numpy() for name, tensor in weights.items()})
+        model._assign_weights({name: tensor.numpy() for name, tensor in weights.items()}, trained=True)
         weights_of = model.weights
         logs = totals.logs()
         if validation_data is not None:

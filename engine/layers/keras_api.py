@@ -102,9 +102,10 @@ class KerasAPI:
             arrays[name] = array.astype(old.dtype)
         self._assign_weights(arrays)
 
-    def _assign_weights(self: LayersModel, arrays: dict[str, np.ndarray]) -> None:
+    def _assign_weights(self: LayersModel, arrays: dict[str, np.ndarray], trained: bool = False) -> None:
+        """`trained`: the values a fit computed, which its training graphs already read from feeds."""
         self.weights = {name: arrays.get(name, value) for name, value in self.weights.items()}
-        self._graphs_changed()
+        self._graphs_changed(training_too=not trained)
 
     def compile(self: LayersModel, optimizer: str | optimizers.Optimizer = "rmsprop", loss: str | Loss | None = None,
                 metrics: Sequence[str] | None = None) -> None:

@@ -200,11 +200,13 @@ class LayersModel(KerasAPI):
         self.build(shapes, training)
         return self._training_io[(tuple(tuple(s) for s in shapes), training, self.frozen if training else frozenset())]
 
-    def _graphs_changed(self) -> None:
-        """Weights or frozen layers changed: graphs built before (their weights baked in) are stale."""
+    def _graphs_changed(self, training_too: bool = True) -> None:
+        """Weights or frozen layers changed: graphs built before (their weights baked in) are stale.
+        Training graphs read every weight a step changes from its feeds: fit keeps them."""
         with self._lock:
-            self._built.clear()
-            self._training_io.clear()
+            for key in [key for key in self._built if training_too or not key[1]]:
+                del self._built[key]
+                self._training_io.pop(key, None)
             paused, self.replays = self.replays.paused, Replays()   # recorded plans hold the old weights
             self.replays.paused = paused
 

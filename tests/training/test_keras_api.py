@@ -129,3 +129,21 @@ def test_misuse_gets_clear_errors(twins, tmp_path):
         model.save(tmp_path / "file")
     with pytest.raises(InputError, match="no layer named"):
         model.get_layer("nope")
+
+
+def test_fit_on_two_inputs_with_dropout_repeats_with_a_seed(tmp_path):
+    """The mlp source: two inputs (a list or a dict by name), batch norm and Dropout; the same seed
+    gives the same shuffles and masks, so the same losses and weights; another seed does not."""
+    from tests.fixtures import layers_sources
+    folder = save_as_tfjs(layers_sources.build("mlp", "3"), str(tmp_path / "mlp"))
+    x = layers_sources.inputs_for("mlp", batch=8)
+    y = np.arange(8) % 3
+    runs = []
+    for seed, inputs in ((1, x), (1, dict(zip(["features", "extra"], x))), (2, x)):
+        model = engine.load_layers_model(folder, backend="cpu")
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        history = model.fit(inputs, y, batch_size=3, epochs=2, seed=seed, verbose=0)
+        runs.append((history.history["loss"], model.get_weights()))
+    (loss_a, weights_a), (loss_b, weights_b), (loss_c, _) = runs
+    assert loss_a == loss_b and all(np.array_equal(a, b) for a, b in zip(weights_a, weights_b))
+    assert loss_a != loss_c
