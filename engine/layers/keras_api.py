@@ -1,5 +1,5 @@
 """Keras's model API on LayersModel, in Python's idiom: compile / fit / evaluate, get_weights /
-set_weights in Keras's order (the manifest's), layers[i].trainable for freezing, save in the TF.js
+set_weights in Keras's order, layers[i].trainable for freezing, save in the TF.js
 layers format. The loops are in engine/layers/fit.py, the writer in engine/layers/saving.py."""
 from __future__ import annotations
 
@@ -85,12 +85,12 @@ class KerasAPI:
             self._graphs_changed()
 
     def get_weights(self: LayersModel) -> list[np.ndarray]:
-        """Every weight (trainable or not) as a numpy copy, in Keras's order (the manifest's)."""
-        return [np.array(value) for value in self.weights.values()]
+        """Every weight (trainable or not) as a numpy copy, in Keras's order (weight_order)."""
+        return [np.array(self.weights[name]) for name in self.weight_order]
 
     def set_weights(self: LayersModel, values: Sequence[Any]) -> None:
         """Replaces every weight, given in get_weights' order, shapes unchanged."""
-        names = list(self.weights)
+        names = self.weight_order
         if len(values) != len(names):
             raise InputError(f"set_weights takes {len(names)} arrays (the model's weights), got {len(values)}")
         arrays = {}

@@ -2,6 +2,7 @@
 same executor and kernels as graph models."""
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Mapping, Sequence
@@ -161,6 +162,25 @@ class LayersModel(KerasAPI):
                 if layer_spec.class_name in NESTED_MODELS:
                     walk(parse_model({"class_name": layer_spec.class_name, "config": layer_spec.config}))
         walk(self.spec)
+
+    @functools.cached_property
+    def weight_order(self) -> list[str]:
+        """The weights' manifest names in Keras's order (model.weights, get_weights): by layer in the
+        topology's order, nested models' layers in theirs, each layer's as its manifest lists them.
+        A converted .keras archive lists its layers by name instead."""
+        order: list[str] = []
+        store = WeightStore(self.weights)
+
+        def walk(spec: ModelSpec, scopes: list[str]) -> None:
+            for layer_spec in spec.layers:
+                if layer_spec.class_name in NESTED_MODELS:
+                    walk(parse_model({"class_name": layer_spec.class_name, "config": layer_spec.config}),
+                         scopes + [layer_spec.name])
+                    continue
+                names = LayerContext(GraphBuilder(), layer_spec, store, scopes, self.keras_version).weight_names()
+                order.extend(name for name in names if name not in order)
+        walk(self.spec, [self.spec.name])
+        return order + [name for name in self.weights if name not in order]
 
     @property
     def backend(self) -> Backend:

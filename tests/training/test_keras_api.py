@@ -33,7 +33,7 @@ def twins(tmp_path, rng):
 
 def test_get_and_set_weights_round_trip_in_keras_order(twins, rng):
     model, keras_model, x = twins
-    assert list(model.weights) == [weight_name(v) for v in keras_model.weights]
+    assert model.weight_order == [weight_name(v) for v in keras_model.weights]
     for ours, theirs in zip(model.get_weights(), keras_model.get_weights()):
         assert np.array_equal(ours, theirs)
     new = [w + rng.normal(0, 0.1, w.shape).astype(np.float32) for w in model.get_weights()]
@@ -147,3 +147,21 @@ def test_fit_on_two_inputs_with_dropout_repeats_with_a_seed(tmp_path):
     (loss_a, weights_a), (loss_b, weights_b), (loss_c, _) = runs
     assert loss_a == loss_b and all(np.array_equal(a, b) for a, b in zip(weights_a, weights_b))
     assert loss_a != loss_c
+
+
+def test_get_weights_follows_keras_for_a_converted_keras_archive(tmp_path):
+    """A .keras archive lists its layers by name (the converted manifest too); get_weights gives
+    Keras's order: layers as the topology has them, a nested model's inside it."""
+    from engine.cli import main
+    inputs = keras.Input((4, 3))
+    h = keras.layers.BatchNormalization()(keras.layers.LSTM(5)(inputs))
+    head = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4), keras.layers.Dense(3)], name="head")
+    keras_model = keras.Model(inputs, head(h))
+    randomize(keras_model)
+    keras_model.save(tmp_path / "model.keras")
+    assert main(["convert", str(tmp_path / "model.keras"), str(tmp_path / "web"), "--input_format=keras"]) == 0
+    model = engine.load_layers_model(str(tmp_path / "web"), backend="cpu")
+    assert list(model.weights) != model.weight_order   # the archive's order differs from Keras's
+    assert len(model.get_weights()) == len(keras_model.weights)
+    for ours, theirs in zip(model.get_weights(), keras_model.get_weights()):
+        assert np.array_equal(ours, theirs)
