@@ -36,8 +36,11 @@ class LambdaCallback(Callback):
     def __init__(self, on_epoch_begin: Callable | None = None, on_epoch_end: Callable | None = None,
                  on_train_begin: Callable | None = None, on_train_end: Callable | None = None,
                  on_train_batch_begin: Callable | None = None, on_train_batch_end: Callable | None = None):
-        for name, function in locals().items():
-            if name != "self" and function is not None:
+        hooks = {"on_epoch_begin": on_epoch_begin, "on_epoch_end": on_epoch_end, "on_train_begin": on_train_begin,
+                 "on_train_end": on_train_end, "on_train_batch_begin": on_train_batch_begin,
+                 "on_train_batch_end": on_train_batch_end}
+        for name, function in hooks.items():
+            if function is not None:
                 setattr(self, name, function)
 
 
