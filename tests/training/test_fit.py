@@ -200,3 +200,26 @@ def test_binary_accuracy_of_one_unit_with_flat_targets(rng, tmp_path):
     for m in (model, keras_model):
         m.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
     assert_relative(model.evaluate(x, y, verbose=0), keras_model.evaluate(x, y, verbose=0), "loss, accuracy")
+
+
+def test_a_frozen_nested_base_trains_only_its_head_as_in_keras(backend, rng, tmp_path):
+    """Transfer learning's shape: a nested model as the base, frozen as one layer (its batch norm in
+    inference mode), a new head trained; as Keras does from the same weights."""
+    base = keras.Sequential([keras.Input((6, 6, 2)), keras.layers.Conv2D(3, 3, use_bias=False),
+                             keras.layers.BatchNormalization(), keras.layers.GlobalAveragePooling2D()], name="base")
+    inputs = keras.Input((6, 6, 2))
+    keras_model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax", name="head")(base(inputs)))
+    randomize(keras_model)
+    model = engine.load_layers_model(save_as_tfjs(keras_model, str(tmp_path)), backend=backend)
+    x, y = rng.normal(size=(SAMPLES, 6, 6, 2)).astype(np.float32), np.arange(SAMPLES) % 3
+    model.get_layer("base").trainable = False
+    keras_model.get_layer("base").trainable = False
+    before = model.get_weights()
+    for m, module in ((model, optimizers), (keras_model, keras.optimizers)):
+        m.compile(optimizer=module.Adam(0.05), loss="sparse_categorical_crossentropy")
+    ours = model.fit(x, y, batch_size=BATCH, epochs=2, shuffle=False, verbose=0)
+    theirs = keras_model.fit(x, y, batch_size=BATCH, epochs=2, shuffle=False, verbose=0)
+    assert_relative(ours.history["loss"], theirs.history["loss"], "loss per epoch")
+    assert_same_weights(model, keras_model)
+    changed = [not np.array_equal(a, b) for a, b in zip(model.get_weights(), before)]
+    assert changed == [name.startswith("head/") for name in model.weight_order]
