@@ -165,3 +165,17 @@ def test_get_weights_follows_keras_for_a_converted_keras_archive(tmp_path):
     assert len(model.get_weights()) == len(keras_model.weights)
     for ours, theirs in zip(model.get_weights(), keras_model.get_weights()):
         assert np.array_equal(ours, theirs)
+
+
+def test_a_model_frozen_whole_keeps_every_weight(twins):
+    model, keras_model, x = twins
+    model.trainable = keras_model.trainable = False
+    assert not any(layer.trainable for layer in model.layers)
+    before = model.get_weights()
+    for m in (model, keras_model):
+        m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    ours = model.fit(x, np.arange(6) % 2, batch_size=4, verbose=0)
+    with pytest.warns(UserWarning, match="trainable weights"):
+        theirs = keras_model.fit(x, np.arange(6) % 2, batch_size=4, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), before))
+    np.testing.assert_allclose(ours.history["loss"], theirs.history["loss"], rtol=1e-4)
