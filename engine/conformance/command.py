@@ -9,7 +9,7 @@ import sys
 import numpy as np
 
 from engine.conformance.compare import Tolerance
-from engine.conformance.report import ModelReport, Report, model_report
+from engine.conformance.report import ModelReport, Report, json_safe, model_report
 from engine.errors import InputError
 
 
@@ -99,4 +99,4 @@ def _write_json(path: str, data: dict) -> None:
     from engine.batch_io import staged
     with staged(path) as staging:
         with open(staging, "w", encoding="utf-8") as file:
-            json.dump(data, file, indent=1)
+            json.dump(json_safe(data), file, indent=1)

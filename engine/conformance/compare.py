@@ -20,7 +20,8 @@ class Tolerance:
 class Comparison:
     """One tensor against its reference. Errors cover the elements finite in both; an element NaN or
     infinite in one and not the same in the other counts in `nonfinite_mismatches`.
-    max_rel_error divides by max(|reference|, atol), so elements near zero do not blow it up."""
+    max_rel_error divides by max(|reference|, atol), and max_ulps counts elements with |reference| >= atol,
+    so elements near zero (where a sum's cancellation leaves a large relative error) do not blow them up."""
 
     max_abs_error: float
     max_rel_error: float
@@ -78,7 +79,11 @@ def _compare_floats(value: np.ndarray, reference: np.ndarray, tolerance: Toleran
     out = int(np.count_nonzero(error > tolerance.atol + tolerance.rtol * magnitude))
     rel = error / np.maximum(magnitude, tolerance.atol) if tolerance.atol > 0 else \
         np.divide(error, magnitude, out=np.where(error > 0, np.inf, 0.0), where=magnitude > 0)
-    return Comparison(float(error.max()), float(rel.max()), int(ulp_distance(a, r).max()),
+    # Near zero a float32 ULP is tiny (a sum's cancellation is millions of ULPs off): ULPs count where
+    # |reference| >= atol.
+    scaled = magnitude >= tolerance.atol
+    ulps = int(ulp_distance(a[scaled], r[scaled]).max()) if scaled.any() else 0
+    return Comparison(float(error.max()), float(rel.max()), ulps,
                       out + nonfinite_mismatches, nonfinite_mismatches, value.size,
                       out + nonfinite_mismatches == 0)
 

@@ -55,7 +55,7 @@ class Report:
                          .isoformat(timespec="seconds"))
 
     def as_dict(self) -> dict:
-        return _finite({
+        return json_safe({
             "tool": "tfgl conformance", "tfgl": __version__, "created": self.created,
             "reference": self.reference, "reference_description": REFERENCE_NAMES[self.reference],
             "backends": self.backends, "tolerance": {"atol": self.tolerance.atol, "rtol": self.tolerance.rtol},
@@ -69,14 +69,14 @@ class Report:
         })
 
 
-def _finite(value):
+def json_safe(value):
     """JSON has no Infinity or NaN: they become null (a shape mismatch's error)."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_finite(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 
