@@ -92,7 +92,8 @@ CASES: list[Case] = [
     Case("LeakyRelu", (Rand((2, 3, 5)),), {"alpha": 0.3}),
     Case("Cast", (Rand((3, 4)),), {"DstT": "int32"}), Case("Cast", (Ints((3, 4)),), {"DstT": "float32"}, "int"),
     Case("ClipByValue", (Rand((3, 4)), f32(-1.0), f32(1.5))),
-    *[c for op in ("Add", "AddV2", "Sub", "Mul", "Maximum", "Minimum", "SquaredDifference", "Atan2") for c in _binary(op)],
+    *[c for op in ("Add", "AddV2", "Sub", "Mul", "Maximum", "Minimum", "SquaredDifference", "Atan2")
+      for c in _binary(op)],
     *[c for op in ("Div", "RealDiv", "DivNoNan", "FloorDiv", "FloorMod", "Mod") for c in _binary(op, 0.5, 4.0)],
     *_binary("Pow", 0.5, 2.0),
     Case("AddN", (Rand((2, 3)), Rand((2, 3)), Rand((2, 3)))),
