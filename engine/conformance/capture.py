@@ -9,12 +9,24 @@ from typing import Any
 import numpy as np
 
 from engine import dtypes
-from engine.backends import Backend, CPUBackend
+from engine.backends import Backend, CPUBackend, get_backend
 from engine.backends.base import as_outputs, as_tensor
+from engine.errors import InputError
 from engine.graph import GraphModel
 from engine.tensors import Tensor
 
 TensorName = str  # "node" for a node's first output, "node:1" for its second
+
+
+def backend_named(name: str) -> Backend:
+    """The backend engine.get_backend gives for `name`; an unknown or unavailable one is the user's error."""
+    try:
+        backend = get_backend(name)
+    except ValueError as error:
+        raise InputError(str(error)) from None
+    if name != "cpu" and backend.name == "cpu":
+        raise InputError(f"backend {name} is not available here (no GL context)")
+    return backend
 
 
 def tensor_name(node: str, index: int) -> TensorName:

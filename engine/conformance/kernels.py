@@ -8,22 +8,16 @@ import numpy as np
 from tqdm import tqdm
 
 from engine import dtypes
-from engine.conformance.capture import Float64CPUBackend
+from engine.conformance.capture import Float64CPUBackend, backend_named
 from engine.conformance.compare import Tolerance, compare
 from engine.conformance.kernel_cases import CASES, Case
-from engine.errors import InputError
 from engine.tensors import Tensor
 
 
 def kernel_table(backends: Sequence[str], tolerance: Tolerance, cases: Sequence[Case] = CASES,
                  progress: bool = False) -> dict[str, dict[str, dict]]:
     """op -> backend -> {passed, cases, failures (what failed, why), max_abs_error, cpu_fallback}."""
-    import engine
-    impls = {}
-    for name in backends:
-        impls[name] = engine.get_backend(name)
-        if name != "cpu" and impls[name].name == "cpu":
-            raise InputError(f"backend {name} is not available here (no GL context)")
+    impls = {name: backend_named(name) for name in backends}
     reference = Float64CPUBackend()
     table: dict[str, dict[str, dict]] = {}
     for case in tqdm(cases, desc="kernel cases", unit="case", disable=not progress, leave=False):

@@ -11,10 +11,9 @@ import numpy as np
 from tqdm import tqdm
 
 from engine import __version__
-from engine.conformance.capture import TensorName, capture, graph_depths
+from engine.conformance.capture import TensorName, backend_named, capture, graph_depths
 from engine.conformance.compare import Comparison, Tolerance, compare
 from engine.conformance.references import reference_values
-from engine.errors import InputError
 from engine.graph import GraphModel
 
 REFERENCE_NAMES = {"cpu": "tfgl CPU kernels in float64", "tf": "TensorFlow (tfgl's reverse converter)",
@@ -82,14 +81,11 @@ def json_safe(value):
 
 def model_report(model: GraphModel, location: str, inputs: dict[str, np.ndarray], backends: Sequence[str],
                  reference: str, tolerance: Tolerance, progress: bool = False) -> ModelReport:
-    import engine
     nodes = model.graph.nodes
     runnable = sum(1 for node in nodes.values() if node.op not in ("Const", "Placeholder"))
     captured: dict[str, dict[TensorName, np.ndarray]] = {}
     for name in backends:
-        backend = engine.get_backend(name)
-        if name != "cpu" and backend.name == "cpu":
-            raise InputError(f"backend {name} is not available here (no GL context)")
+        backend = backend_named(name)
         with tqdm(total=runnable, desc=f"{_short(location)} on {name}", unit="node", disable=not progress,
                   leave=False) as bar:
             captured[name] = capture(model, backend, inputs, on_node=bar.update)
