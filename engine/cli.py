@@ -109,7 +109,7 @@ def _add_conformance(commands) -> None:
     conformance.add_argument("--atol", type=float, default=DEFAULT_ATOL, help=f"default {DEFAULT_ATOL:g}")
     conformance.add_argument("--rtol", type=float, default=DEFAULT_RTOL,
                              help=f"an element is out of tolerance when |value - reference| > atol + rtol * "
-                                  f"|reference| (default {DEFAULT_RTOL:g})")
+                                  f"max|reference| (the tensor's largest; default {DEFAULT_RTOL:g})")
     conformance.add_argument("--html", metavar="REPORT.html", help="one self-contained page (needs tfgl[bench])")
     conformance.add_argument("--json", metavar="REPORT.json", help="the same data as JSON")
     conformance.add_argument("--quiet", action="store_true", help="no progress bars")

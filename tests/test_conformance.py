@@ -52,11 +52,13 @@ def test_ulp_distance_counts_float32_steps_across_zero():
 
 
 def test_compare_flags_what_leaves_tolerance():
+    """The bound, atol + rtol * max|reference|, is 0.1001 here."""
     reference = np.array([1.0, 100.0, 0.0, np.inf, np.nan])
-    close = compare(np.array([1.0005, 100.05, 5e-5, np.inf, np.nan], np.float32), reference, Tolerance(1e-4, 1e-3))
+    close = compare(np.array([1.09, 100.05, 5e-5, np.inf, np.nan], np.float32), reference, Tolerance(1e-4, 1e-3))
     assert close.within_tolerance and close.nonfinite_mismatches == 0
-    assert close.max_abs_error == pytest.approx(0.05, rel=1e-3)
-    far = compare(np.array([1.01, 100.0, 0.0, -np.inf, 0.0], np.float32), reference, Tolerance(1e-4, 1e-3))
+    assert close.max_abs_error == pytest.approx(0.09, rel=1e-5)
+    assert close.max_rel_error == pytest.approx(0.09 / 100, rel=1e-5)
+    far = compare(np.array([1.11, 100.0, 0.0, -np.inf, 0.0], np.float32), reference, Tolerance(1e-4, 1e-3))
     assert not far.within_tolerance and far.mismatches == 3 and far.nonfinite_mismatches == 2
     assert compare(np.array([1, 2, 3], np.int32), np.array([1, 2, 4], np.int32), Tolerance()).mismatches == 1
     assert "shape" in compare(np.zeros(3, np.float32), np.zeros(4), Tolerance()).note

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         inputs = model_inputs(model, supplied)
         reports.append(model_report(model, location, inputs, backends, args.reference, tolerance,
                                     progress=not args.quiet))
-        print(summary(reports[-1], backends))
+        print(summary(reports[-1], backends, args.reference))
     report = Report(args.reference, backends, tolerance, reports)
     if args.json:
         _write_json(args.json, report.as_dict())
@@ -75,7 +75,7 @@ def model_inputs(model, supplied: dict[str, np.ndarray] | None) -> dict[str, np.
     return inputs
 
 
-def summary(report: ModelReport, backends: list[str]) -> str:
+def summary(report: ModelReport, backends: list[str], reference: str) -> str:
     lines = [f"{report.model}: {len(report.rows)} tensors"]
     for backend in backends:
         results = [(row, row.results[backend]) for row in report.rows if row.results.get(backend) is not None]
@@ -92,6 +92,10 @@ def summary(report: ModelReport, backends: list[str]) -> str:
                      f"{result.mismatches}/{result.size} elements out{worst_text}")
     if report.unreferenced:
         lines.append(f"  {len(report.unreferenced)} tensor(s) have no reference value")
+    narrowed = report.float32_references() if reference == "cpu" else []
+    if narrowed:
+        lines.append(f"  {len(narrowed)} float tensor(s) whose reference kernel computed in float32 "
+                     f"(reference_dtype float32: {', '.join(sorted({report.row(t).op for t in narrowed}))})")
     return "\n".join(lines)
 
 

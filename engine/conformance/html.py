@@ -47,7 +47,7 @@ def render(report: Report) -> str:
              f"<style>{_STYLE}</style></head><body><h1>tfgl conformance</h1>",
              f"<p>Reference: {html.escape(report.reference)} ({html.escape(_describe(report))}); "
              f"tolerance |value &minus; reference| &le; {report.tolerance.atol:g} + {report.tolerance.rtol:g}&middot;"
-             f"|reference|; created {html.escape(report.created)}.</p>"]
+             f"max|reference| (the tensor's largest value); created {html.escape(report.created)}.</p>"]
     for model in report.models:
         parts.append(_model_section(model, report))
     parts.append(f"<script>{_SORT}</script></body></html>")
@@ -74,6 +74,11 @@ def _model_section(model: ModelReport, report: Report) -> str:
                        f"{_number(result.max_abs_error)}, {result.mismatches} of {result.size} elements out</li>")
     if model.unreferenced:
         out.append(f"<li>{len(model.unreferenced)} tensor(s) without a reference value</li>")
+    narrowed = model.float32_references() if report.reference == "cpu" else []
+    if narrowed:
+        ops = ", ".join(sorted({model.row(t).op for t in narrowed}))
+        out.append(f"<li>{len(narrowed)} float tensor(s) whose reference kernel computed in float32 "
+                   f"({html.escape(ops)})</li>")
     out.append("</ul>")
     out.append(_image(_depth_plot(model, report)) + _image(_ulp_plot(model, backends)))
     head = "".join(f"<th>{html.escape(b)} {k}</th>" for b in backends for k in ("abs err", "rel err", "ULPs", "ok"))
@@ -135,7 +140,7 @@ def _depth_plot(model: ModelReport, report: Report) -> bytes:
     axes.axhline(report.tolerance.rtol, color="grey", linestyle="--", linewidth=1, label="rtol")
     axes.set_yscale("log")
     axes.set_xlabel("node depth")
-    axes.set_ylabel("max relative error (0 drawn at 1e-9)")
+    axes.set_ylabel("max abs error / max|reference| (0 at 1e-9)")
     axes.set_title("error by node depth")
     axes.legend(fontsize=8)
     return _png(figure)

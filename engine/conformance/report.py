@@ -43,6 +43,10 @@ class ModelReport:
     def row(self, tensor: TensorName) -> TensorRow:
         return next(row for row in self.rows if row.tensor == tensor)
 
+    def float32_references(self) -> list[TensorName]:
+        """Float tensors the float64 reference computed in float32 (a kernel that casts, as Cast does)."""
+        return [row.tensor for row in self.rows if row.dtype == "float32" and row.reference_dtype == "float32"]
+
 
 @dataclass
 class Report:
