@@ -58,6 +58,7 @@ def test_wheel_contains_shaders_and_example(tmp_path):
                for f in files if f.endswith(".glsl")]
     assert sorted(glsl) == sorted(p.replace(os.sep, "/") for p in on_disk)
     assert "engine/examples/small_cnn/model.json" in names and "engine/op_targets.json" in names
+    assert {"engine/conformance/kernel_cases.py", "engine/conformance/tfjs_nodes.js"} <= set(names)
     assert any(n.startswith("converter/") for n in names)
     assert not any(n.startswith("tests/") for n in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))

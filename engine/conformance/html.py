@@ -10,7 +10,7 @@ import json
 
 import numpy as np
 
-from engine.conformance.report import ModelReport, Report
+from engine.conformance.report import REFERENCE_NAMES, ModelReport, Report
 from engine.errors import TfglError
 
 _STYLE = """body{font:14px system-ui,sans-serif;margin:1.5em;color:#222}
@@ -45,18 +45,13 @@ def write_html(report: Report, path: str) -> None:
 def render(report: Report) -> str:
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>tfgl conformance</title>"
              f"<style>{_STYLE}</style></head><body><h1>tfgl conformance</h1>",
-             f"<p>Reference: {html.escape(report.reference)} ({html.escape(_describe(report))}); "
+             f"<p>Reference: {html.escape(report.reference)} ({html.escape(REFERENCE_NAMES[report.reference])}); "
              f"tolerance |value &minus; reference| &le; {report.tolerance.atol:g} + {report.tolerance.rtol:g}&middot;"
              f"max|reference| (the tensor's largest value); created {html.escape(report.created)}.</p>"]
     for model in report.models:
         parts.append(_model_section(model, report))
     parts.append(f"<script>{_SORT}</script></body></html>")
     return "".join(parts)
-
-
-def _describe(report: Report) -> str:
-    from engine.conformance.report import REFERENCE_NAMES
-    return REFERENCE_NAMES[report.reference]
 
 
 def _model_section(model: ModelReport, report: Report) -> str:
