@@ -97,6 +97,21 @@ def capture(model: GraphModel, backend: Backend, inputs: dict[str, np.ndarray],
     return watcher.values
 
 
+def loop_frame_nodes(model: GraphModel) -> set[str]:
+    """The nodes inside a v1 while loop (from an Enter up to, not including, its Exit): they run once
+    per iteration, and TensorFlow and TF.js return no single value for them."""
+    consumers = model.graph.consumers()
+    inside: set[str] = set()
+    stack = [name for name, node in model.graph.nodes.items() if node.op in ("Enter", "RefEnter")]
+    while stack:
+        name = stack.pop()
+        if name in inside or model.graph.nodes[name].op in ("Exit", "RefExit"):
+            continue
+        inside.add(name)
+        stack.extend(consumers[name])
+    return inside
+
+
 def graph_depths(model: GraphModel) -> dict[str, int]:
     """Each node's depth: the longest chain of data inputs back to a node with none (an input, a
     constant). A v1 loop's back edge (NextIteration into Merge) is not followed."""

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.conformance.capture import Float64CPUBackend, TensorName, capture
+from engine.conformance.capture import Float64CPUBackend, TensorName, capture, loop_frame_nodes
 from engine.errors import TfglError
 from engine.graph import GraphModel
 
@@ -26,9 +26,12 @@ TFJS_TEST_INSTALL = "tfjs-4.22.0"
 
 def reference_values(kind: str, model: GraphModel, location: str, inputs: dict[str, np.ndarray],
                      tensors: Sequence[TensorName]) -> dict[TensorName, np.ndarray]:
-    """`location`: the model.json's path (TensorFlow and TF.js load the model themselves)."""
+    """`location`: the model.json's path (TensorFlow and TF.js load the model themselves). Those two
+    give no value for a tensor inside a loop frame."""
     if kind == "cpu":
         return capture(model, Float64CPUBackend(), inputs)
+    in_loops = loop_frame_nodes(model)
+    tensors = [name for name in tensors if name.rsplit(":", 1)[0] not in in_loops]
     if kind == "tf":
         return _tensorflow(model, location, inputs, tensors)
     if kind == "tfjs":
@@ -51,18 +54,22 @@ def _tensorflow(model: GraphModel, location: str, inputs: dict[str, np.ndarray],
     with graph.as_default():
         tf.import_graph_def(graph_def, name="")
     feeds = {_key(info.tensor): inputs[info.name] for info in model.inputs}
-    present = {name: _key(name) for name in tensors if _in_graph(graph, _key(name))}
+    present = [name for name in tensors if _in_graph(graph, _key(name))]
     with tf.compat.v1.Session(graph=graph) as session:
-        try:
-            return dict(zip(present, session.run(list(present.values()), feeds)))
-        except tf.errors.OpError:  # a tensor of a branch not taken: ask for each alone, keep what runs
-            values = {}
-            for name, key in present.items():
-                try:
-                    values[name] = session.run(key, feeds)
-                except tf.errors.OpError:
-                    pass
-            return values
+        return _fetch_what_runs(session, present, feeds, tf.errors.OpError)
+
+
+def _fetch_what_runs(session, names: list[TensorName], feeds: dict, errors) -> dict[TensorName, np.ndarray]:
+    """Every tensor TensorFlow computes: a fetch that fails (a branch not taken) is halved until the
+    tensors it cannot give are left out, a few runs per such tensor."""
+    try:
+        return dict(zip(names, session.run([_key(name) for name in names], feeds)))
+    except errors:
+        if len(names) == 1:
+            return {}
+        half = len(names) // 2
+        return {**_fetch_what_runs(session, names[:half], feeds, errors),
+                **_fetch_what_runs(session, names[half:], feeds, errors)}
 
 
 def _in_graph(graph, key: str) -> bool:
