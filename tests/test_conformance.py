@@ -14,6 +14,7 @@ import pytest
 import engine
 from engine.cli import EXAMPLE_MODEL, main
 from engine.conformance import html as html_report
+from engine.conformance.capture import loop_frame_nodes
 from engine.conformance.compare import Tolerance, compare, ulp_distance
 from engine.conformance.kernel_cases import CASES
 from engine.conformance.references import reference_values
@@ -196,3 +197,22 @@ def test_kernel_table_refuses_an_unknown_backend():
     from engine.conformance.kernels import kernel_table
     with pytest.raises(InputError, match="unknown backend 'webgl-nope'"):
         kernel_table(["webgl-nope"], Tolerance())
+
+
+@pytest.mark.tf
+@pytest.mark.node
+def test_references_leave_out_loop_frames_but_give_the_rest(monkeypatch):
+    """A v1 while loop (and a scalar input): TensorFlow and TF.js give no single value for a tensor
+    inside the loop frame; every other tensor has its reference."""
+    from tests.real import npm
+    monkeypatch.setenv("TFGL_TFJS_DIR", str(npm.tfjs_dir()))
+    location = fixture_path("loop_cf1")
+    model = engine.load_model(location, backend="cpu")
+    inputs = {"n": np.int32(5), "x": np.arange(4, dtype=np.float32).reshape(1, 4)}
+    in_loop = loop_frame_nodes(model)
+    for reference in ("tf", "tfjs"):
+        report = model_report(model, location, inputs, ["cpu"], reference, Tolerance())
+        assert report.unreferenced and all(name.rsplit(":", 1)[0] in in_loop for name in report.unreferenced)
+        outside = [row for row in report.rows if row.tensor not in report.unreferenced]
+        assert {"Identity", "Identity_1"} <= {row.tensor for row in outside}
+        assert all(row.results["cpu"].within_tolerance for row in outside)

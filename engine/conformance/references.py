@@ -98,9 +98,9 @@ def _tfjs(model: GraphModel, location: str, inputs: dict[str, np.ndarray], tenso
     with tempfile.TemporaryDirectory(prefix="tfgl-tfjs-") as scratch:
         specs = []
         for index, info in enumerate(model.inputs):
-            value = np.ascontiguousarray(inputs[info.name])
+            value = np.asarray(inputs[info.name])  # (not ascontiguousarray: it makes a scalar 1-d)
             path = Path(scratch) / f"input{index}.bin"
-            path.write_bytes(value.astype(value.dtype.newbyteorder("<")).tobytes())
+            path.write_bytes(value.astype(value.dtype.newbyteorder("<"), copy=False).tobytes())
             specs.append({"name": info.tensor, "dtype": str(value.dtype), "shape": list(value.shape),
                           "file": str(path)})
         job = {"model": os.path.abspath(location),
