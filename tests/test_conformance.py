@@ -128,6 +128,13 @@ def test_missing_tfjs_is_a_clear_error(monkeypatch, tmp_path):
         reference_values("tfjs", model, EXAMPLE_MODEL, inputs, ["Identity"])
 
 
+def test_tf_and_tfjs_references_need_a_local_model_json():
+    model, inputs = small_cnn()
+    for reference in ("tf", "tfjs"):
+        with pytest.raises(TfglError, match="give a local model.json path, not https://example.com/model.json"):
+            reference_values(reference, model, "https://example.com/model.json", inputs, ["Identity"])
+
+
 @pytest.mark.tf
 def test_tensorflow_reference_gives_every_tensor():
     model, inputs = small_cnn()

@@ -30,6 +30,8 @@ def reference_values(kind: str, model: GraphModel, location: str, inputs: dict[s
     give no value for a tensor inside a loop frame."""
     if kind == "cpu":
         return capture(model, Float64CPUBackend(), inputs)
+    if kind in ("tf", "tfjs") and not os.path.isfile(location):
+        raise TfglError(f"--reference {kind} reads the model itself: give a local model.json path, not {location}")
     in_loops = loop_frame_nodes(model)
     tensors = [name for name in tensors if name.rsplit(":", 1)[0] not in in_loops]
     if kind == "tf":
