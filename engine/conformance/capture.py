@@ -53,15 +53,17 @@ def _widened(array: np.ndarray) -> np.ndarray:
 
 
 class _Watcher:
-    """Stands in for a backend: runs each op on it and keeps a copy of every output of the graph's
-    own nodes (not of the nodes inside a function a node calls), read before the executor frees it."""
+    """Stands in for a backend: runs each op on it and hands a copy of every output of the graph's
+    own nodes (not of the nodes inside a function a node calls), read before the executor frees it,
+    to `on_tensor`."""
 
-    def __init__(self, backend: Backend, nodes: set[str], on_node: Callable[[], None]):
+    def __init__(self, backend: Backend, nodes: set[str], on_tensor: Callable[[TensorName, np.ndarray], None],
+                 on_node: Callable[[], None]):
         self._backend = backend
         self._nodes = nodes
+        self._on_tensor = on_tensor
         self._on_node = on_node
         self._depth = 0
-        self.values: dict[TensorName, np.ndarray] = {}
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._backend, name)
@@ -75,7 +77,7 @@ class _Watcher:
         if self._depth == 0 and node in self._nodes:
             for index, out in enumerate(outputs):
                 if isinstance(out, Tensor) and out.dtype != "string":
-                    self.values[tensor_name(node, index)] = _read(out)
+                    self._on_tensor(tensor_name(node, index), _read(out))
             self._on_node()
         return outputs
 
@@ -88,13 +90,19 @@ def _read(tensor: Tensor) -> np.ndarray:
     return dtypes.to_storage(tensor.device_data.download(), tensor.dtype).reshape(tensor.shape)
 
 
-def capture(model: GraphModel, backend: Backend, inputs: dict[str, np.ndarray],
-            on_node: Callable[[], None] = lambda: None) -> dict[TensorName, np.ndarray]:
+def watch(model: GraphModel, backend: Backend, inputs: dict[str, np.ndarray],
+          on_tensor: Callable[[TensorName, np.ndarray], None], on_node: Callable[[], None] = lambda: None) -> None:
+    """Runs the unfused graph once on `backend`, calling on_tensor(name, values) for every tensor its
+    nodes produce, in execution order (a node inside a loop frame: once per iteration)."""
+    model.run_on(_Watcher(backend, set(model.graph.nodes), on_tensor, on_node), inputs, fused=False)  # type: ignore[arg-type]
+
+
+def capture(model: GraphModel, backend: Backend, inputs: dict[str, np.ndarray]) -> dict[TensorName, np.ndarray]:
     """Every tensor the unfused graph's nodes produce in one run on `backend` (a node inside a loop
     frame: its last iteration's value)."""
-    watcher = _Watcher(backend, set(model.graph.nodes), on_node)
-    model.run_on(watcher, inputs, fused=False)  # type: ignore[arg-type]
-    return watcher.values
+    values: dict[TensorName, np.ndarray] = {}
+    watch(model, backend, inputs, values.__setitem__)
+    return values
 
 
 def loop_frame_nodes(model: GraphModel) -> set[str]:

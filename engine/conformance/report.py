@@ -6,12 +6,13 @@ import datetime
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
 from engine import __version__
-from engine.conformance.capture import TensorName, backend_named, capture, graph_depths
+from engine.conformance.capture import TensorName, backend_named, graph_depths, watch
 from engine.conformance.compare import Comparison, Tolerance, compare
 from engine.conformance.references import reference_values
 from engine.graph import GraphModel
@@ -85,33 +86,51 @@ def json_safe(value):
 
 def model_report(model: GraphModel, location: str, inputs: dict[str, np.ndarray], backends: Sequence[str],
                  reference: str, tolerance: Tolerance, progress: bool = False) -> ModelReport:
-    nodes = model.graph.nodes
-    runnable = sum(1 for node in nodes.values() if node.op not in ("Const", "Placeholder"))
-    captured: dict[str, dict[TensorName, np.ndarray]] = {}
+    """Each backend's tensors are compared as they are produced and dropped: memory holds the
+    reference's values (and, with a TensorFlow or TF.js reference, whose tensors to ask for are only
+    known after a run, the first backend's)."""
+    runnable = sum(1 for node in model.graph.nodes.values() if node.op not in ("Const", "Placeholder"))
+    expected = reference_values(reference, model, location, inputs, []) if reference == "cpu" else None
+    rows: dict[TensorName, TensorRow] = {}
+    first_failure: dict[str, TensorName | None] = {}
     for name in backends:
         backend = backend_named(name)
         with tqdm(total=runnable, desc=f"{_short(location)} on {name}", unit="node", disable=not progress,
                   leave=False) as bar:
-            captured[name] = capture(model, backend, inputs, on_node=bar.update)
-    order = list(dict.fromkeys(t for values in captured.values() for t in values))
-    expected = reference_values(reference, model, location, inputs, order)
-    depths = graph_depths(model)
-    rows = []
-    for tensor in order:
-        node = tensor if tensor in nodes else tensor.rsplit(":", 1)[0]
-        some = next(values[tensor] for values in captured.values() if tensor in values)
-        ref = expected.get(tensor)
-        row = TensorRow(tensor, node, nodes[node].op, depths.get(node, 0), list(some.shape), str(some.dtype),
-                        None if ref is None else str(ref.dtype))
-        for name in backends:
-            value = captured[name].get(tensor)
-            row.results[name] = None if value is None or ref is None else compare(value, ref, tolerance)
-        rows.append(row)
-    by_tensor = {row.tensor: row for row in rows}
-    first_failure = {name: next((t for t in captured[name] if (c := by_tensor[t].results[name]) is not None
-                                 and not c.within_tolerance), None) for name in backends}
-    return ModelReport(location, {k: list(v.shape) for k, v in inputs.items()}, rows, first_failure,
-                       [t for t in order if t not in expected])
+            results = _backend_results(model, backend, inputs, rows, expected, tolerance, bar.update)
+        if expected is None:
+            expected = reference_values(reference, model, location, inputs, list(results))
+            results = {tensor: _compared(value, expected.get(tensor), tolerance) for tensor, value in results.items()}
+        for tensor, result in results.items():
+            rows[tensor].results[name] = result
+        first_failure[name] = next((t for t, c in results.items() if c is not None and not c.within_tolerance), None)
+    for row in rows.values():
+        row.results = {name: row.results.get(name) for name in backends}
+        row.reference_dtype = str(expected[row.tensor].dtype) if expected and row.tensor in expected else None
+    return ModelReport(location, {k: list(v.shape) for k, v in inputs.items()}, list(rows.values()), first_failure,
+                       [t for t in rows if not expected or t not in expected])
+
+
+def _backend_results(model: GraphModel, backend, inputs: dict[str, np.ndarray], rows: dict[TensorName, TensorRow],
+                     expected: dict[TensorName, np.ndarray] | None, tolerance: Tolerance, on_node) -> dict:
+    """tensor -> its Comparison (None: no reference value) from one run; without `expected` yet, the
+    values themselves. New tensors get a row."""
+    nodes, depths = model.graph.nodes, graph_depths(model)
+    results: dict[TensorName, Any] = {}
+
+    def keep(tensor: TensorName, value: np.ndarray) -> None:
+        if tensor not in rows:
+            node = tensor if tensor in nodes else tensor.rsplit(":", 1)[0]
+            rows[tensor] = TensorRow(tensor, node, nodes[node].op, depths.get(node, 0), list(value.shape),
+                                     str(value.dtype), None)
+        results[tensor] = value if expected is None else _compared(value, expected.get(tensor), tolerance)
+
+    watch(model, backend, inputs, keep, on_node=on_node)
+    return results
+
+
+def _compared(value: np.ndarray, reference: np.ndarray | None, tolerance: Tolerance) -> Comparison | None:
+    return None if reference is None else compare(value, reference, tolerance)
 
 
 def _short(location: str) -> str:
