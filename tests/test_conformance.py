@@ -106,10 +106,18 @@ def test_inputs_from_npz_and_clear_errors(tmp_path, capsys):
     cases = [([EXAMPLE_MODEL, "--inputs", str(tmp_path / "other.npz")], "--inputs has no array for input 'image'"),
              ([fixture_path("layers_cnn")], "reports on graph models"),
              ([], "give one or more MODEL.json"),
-             ([EXAMPLE_MODEL, "--backends", "tpu"], "unknown backend 'tpu'")]
+             ([EXAMPLE_MODEL, "--backends", "tpu"], "unknown backend 'tpu'"),
+             ([EXAMPLE_MODEL, "--rtol", "nan"], "--atol and --rtol must be zero or more")]
     for arguments, message in cases:
         assert main(["conformance", *arguments, "--quiet"]) == 1
         assert message in capsys.readouterr().err
+
+
+def test_html_without_matplotlib_is_a_clear_error(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert main(["conformance", EXAMPLE_MODEL, "--backends", "cpu", "--html", str(tmp_path / "r.html"), "--quiet"]) == 1
+    assert "--html needs matplotlib for its plots: pip install 'tfgl[bench]'" in capsys.readouterr().err
+    assert not (tmp_path / "r.html").exists()
 
 
 def test_missing_tensorflow_is_a_clear_error(monkeypatch):

@@ -16,6 +16,8 @@ from engine.errors import InputError
 def run(args: argparse.Namespace) -> int:
     import engine
     backends = [b for b in (args.backends.split(",") if args.backends else engine.available_backends()) if b]
+    if not (args.atol >= 0 and args.rtol >= 0):
+        raise InputError("--atol and --rtol must be zero or more")
     tolerance = Tolerance(args.atol, args.rtol)
     if args.kernels:
         from engine.conformance.kernels import format_table, kernel_table
