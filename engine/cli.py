@@ -1,4 +1,4 @@
-"""The `tfgl` command: convert | run | batch | bench | demo | ops | cache.
+"""The `tfgl` command: convert | run | batch | bench | demo | ops | cache | conformance.
 
 Each command imports the engine (or the converter) when it runs, not at start-up: `tfgl --help` stays
 fast, and `bench` can choose the drivers' cache variables before anything loads a GL driver.
@@ -92,7 +92,31 @@ def _parser() -> argparse.ArgumentParser:
     info = actions.add_parser("info", help="where it is, what it holds, its limit and the variables that steer it")
     info.add_argument("--json", action="store_true")
     actions.add_parser("clear", help="delete the compiled shaders and program binaries (the rest of $TFGL_CACHE stays)")
+    _add_conformance(commands)
     return parser
+
+
+def _add_conformance(commands) -> None:
+    from engine.conformance.compare import DEFAULT_ATOL, DEFAULT_RTOL
+    conformance = commands.add_parser("conformance", help="every node of a model on each backend against a "
+                                                          "reference; --kernels: the kernel cases on this GL driver")
+    conformance.add_argument("models", nargs="*", metavar="MODEL.json", help="graph model(s): model.json path or URL")
+    conformance.add_argument("--kernels", action="store_true",
+                             help="run tfgl's kernel cases on this machine's driver instead: pass/fail per op "
+                                  "and backend")
+    conformance.add_argument("--backends", help="comma separated, e.g. webgl,cpu (default: all available)")
+    conformance.add_argument("--reference", choices=["cpu", "tf", "tfjs"], default="cpu",
+                             help="cpu: tfgl's CPU kernels in float64 (default); tf: TensorFlow through tfgl's "
+                                  "reverse converter; tfjs: TF.js in node")
+    conformance.add_argument("--inputs", metavar="FILE.npz", help="one array per model input, keyed by input name "
+                                                                   "(default: random, seeded)")
+    conformance.add_argument("--atol", type=float, default=DEFAULT_ATOL, help=f"default {DEFAULT_ATOL:g}")
+    conformance.add_argument("--rtol", type=float, default=DEFAULT_RTOL,
+                             help=f"an element is out of tolerance when |value - reference| > atol + rtol * "
+                                  f"max|reference| (the tensor's largest; default {DEFAULT_RTOL:g})")
+    conformance.add_argument("--html", metavar="REPORT.html", help="one self-contained page (needs tfgl[bench])")
+    conformance.add_argument("--json", metavar="REPORT.json", help="the same data as JSON")
+    conformance.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -328,6 +352,11 @@ def _cache(args: argparse.Namespace) -> int:
     return 0
 
 
+def _conformance(args: argparse.Namespace) -> int:
+    from engine.conformance.command import run
+    return run(args)
+
+
 def _size(count: float) -> str:
     for unit in ("B", "KiB", "MiB"):
         if count < 1024:
@@ -337,7 +366,7 @@ def _size(count: float) -> str:
 
 
 _COMMANDS = {"convert": _convert, "run": _run, "batch": _batch, "bench": _bench, "demo": _demo, "ops": _ops,
-             "cache": _cache}
+             "cache": _cache, "conformance": _conformance}
 
 
 if __name__ == "__main__":

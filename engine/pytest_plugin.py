@@ -205,7 +205,7 @@ def _compare_exact(name: str, got: np.ndarray, want: np.ndarray, rtol: float, at
         return None
     index = np.unravel_index(int(np.argmax(wrong)), want.shape)
     return (f"output {name!r}: {int(wrong.sum())} of {want.size} elements differ; the first at index "
-            f"{tuple(int(i) for i in index)}: got {got[index]!r}, snapshot {want[index]!r}")
+            f"{tuple(int(i) for i in index)}: got {got[index].item()!r}, snapshot {want[index].item()!r}")
 
 
 def _compare_floats(name: str, got: np.ndarray, want: np.ndarray, rtol: float, atol: float) -> str | None:
@@ -225,5 +225,11 @@ def _compare_floats(name: str, got: np.ndarray, want: np.ndarray, rtol: float, a
     worst_error = error[index]
     relative = worst_error / abs(want64[index]) if want64[index] != 0 else np.inf
     return (f"output {name!r}: {int(mismatched.sum())} of {want.size} elements out of tolerance "
-            f"(rtol={rtol:g}, atol={atol:g}); the worst at index {index}: got {got[index]!r}, snapshot "
-            f"{want[index]!r}, abs error {worst_error:.6g}, rel error {relative:.6g}")
+            f"(rtol={rtol:g}, atol={atol:g}); the worst at index {index}: got {_number(got[index])}, snapshot "
+            f"{_number(want[index])}, abs error {worst_error:.6g}, rel error {relative:.6g}")
+
+
+def _number(value: np.generic) -> str:
+    """A float as its own precision prints it (float32: 9 significant digits), no numpy repr."""
+    digits = 9 if value.dtype.itemsize <= 4 or value.dtype.kind == "c" and value.dtype.itemsize <= 8 else 17
+    return f"{value.item():.{digits}g}"

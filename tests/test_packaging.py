@@ -59,7 +59,10 @@ def test_wheel_contains_shaders_and_example(tmp_path):
     assert sorted(glsl) == sorted(p.replace(os.sep, "/") for p in on_disk)
     assert "engine/examples/small_cnn/model.json" in names and "engine/op_targets.json" in names
     assert "engine/tfjs_webgl.json" in names  # tfgl ops reads it
+    assert {"engine/conformance/kernel_cases.py", "engine/conformance/tfjs_nodes.js"} <= set(names)
     assert any(n.startswith("converter/") for n in names)
     assert not any(n.startswith("tests/") for n in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "tfgl = engine.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    declared = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "tfgl = engine.cli:main" in declared
+    assert "[pytest11]" in declared and "tfgl = engine.pytest_plugin" in declared  # pytest finds the plugin

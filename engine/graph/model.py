@@ -163,11 +163,25 @@ class GraphModel:
         with self.backend.session():
             return self.replays.run(self._executor_for(feeds, fetches), feeds, fetches, self.backend)
 
+    def run_on(self, backend: Backend, inputs: Any, fused: bool = True) -> list[np.ndarray]:
+        """The signature outputs computed on `backend`, an instance the caller made or wraps (the
+        conformance report's float64 CPU backend, or one that watches every node), never replayed.
+        fused=False runs the graph as model.json has it: every node as itself."""
+        feeds = self._feeds(inputs)
+        fetches = [info.key for info in self.outputs]
+        self._state.backend = backend
+        with backend.session():
+            tensors = (self.executor if fused else self._unfused()).run(feeds, fetches, backend)
+        return [t.numpy() for t in tensors]
+
     def _executor_for(self, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey]) -> Executor:
         """The fused graph, unless a feed or fetch names a tensor fusion removed."""
         names = {name for name, _ in list(feeds) + list(fetches)}
         if names <= set(self.executor.graph.nodes):
             return self.executor
+        return self._unfused()
+
+    def _unfused(self) -> Executor:
         if self._unfused_executor is None:
             self._unfused_executor = Executor(self.graph, self._weights, self.library, self._bound)
         return self._unfused_executor
