@@ -22,6 +22,8 @@ class Backend:
     kernel_chain: tuple[str, ...] = ()
     # op -> [calls, ms] while profiling (engine.bench.profile_ops); each op then waits for its result
     profile: dict | None = None
+    # whether models loaded for this backend fuse elementwise chains (engine/graph/fuse_elementwise.py)
+    fuses_elementwise = False
 
     def __init__(self) -> None:
         # (id(kernel), id(attrs)) -> (attrs, the kwargs `run` passes): see _checked_attrs

@@ -8,3 +8,4 @@ from engine.kernels.registry import BACKEND_NEUTRAL
 class CPUBackend(Backend):
     name = "cpu"
     kernel_chain = ("cpu", BACKEND_NEUTRAL)
+    fuses_elementwise = True
