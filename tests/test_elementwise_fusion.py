@@ -80,3 +80,12 @@ def test_control_edges_other_types_and_single_ops_are_left_alone():
 
 def test_only_the_cpu_backend_fuses():
     assert CPUBackend.fuses_elementwise and not WebGLBackend.fuses_elementwise
+
+
+def test_a_cycle_is_not_fused():
+    """Left for the executor, which refuses it (test_graph.py)."""
+    nodes = [Node("x", "Placeholder", [], [], {"dtype": "float32"}),
+             Node("a", "AddV2", [("x", 0), ("b", 0)], [], {"T": "float32"}),
+             Node("b", "Relu", [("a", 0)], [], {"T": "float32"})]
+    graph = Graph(nodes)
+    assert fuse_elementwise_chains(graph) is graph

@@ -36,6 +36,11 @@ class Backend:
         """A context a whole model run happens in (the WebGL backend makes its context current once)."""
         return contextlib.nullcontext()
 
+    def runner(self, op: str, attrs: dict, node: str):
+        """A function inputs -> outputs that runs `op` as `run` does, faster, or None: use `run`.
+        Executors keep one per plan step (CPUBackend's)."""
+        return None
+
     def kernel_for(self, op: str) -> Kernel | None:
         for backend in self.kernel_chain:
             kernel = get_kernel(op, backend)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from engine.backends.base import Backend
 from engine.errors import GraphError, InputError
@@ -50,6 +50,8 @@ class Wiring:
     consumers: dict[str, tuple[str, ...]]
     expected: dict[str, int]   # arrivals (one per distinct source) before a node runs
     starts: tuple[str, ...]
+    # node -> (backend, attrs, Backend.runner's function), made on the node's first run there
+    runners: dict[str, tuple] = field(default_factory=dict)
 
 
 def _wiring(graph, plan: Plan, fed_nodes: set[str]) -> Wiring:
@@ -79,6 +81,7 @@ class _Run:
         if plan.wiring is None:  # the plan is per set of fed tensors, so per set of fed nodes
             plan.wiring = _wiring(self.graph, plan, self.fed_nodes)
         self.consumers, self.expected, self.starts = plan.wiring.consumers, plan.wiring.expected, plan.wiring.starts
+        self.runners = plan.wiring.runners
         self.outputs: dict[tuple[str, Context], list] = {}
         self.arrived: dict[tuple[str, Context], int] = defaultdict(int)
         self.ready: deque[tuple[str, Context]] = deque()
@@ -177,7 +180,17 @@ class _Run:
             return self._emit(node.name, ctx, [self.executor.constants[node.name]])
         if op == "Placeholder":
             raise InputError(f"input {node.name!r} is needed but was not given")
-        outputs = self.backend.run(op, inputs, self.executor.node_attrs(node), node=node.name)
+        attrs = self.executor.node_attrs(node)
+        cached = self.runners.get(node.name)
+        if cached is not None and cached[0] is self.backend and cached[1] is attrs:
+            outputs = cached[2](inputs)
+        else:
+            fast = self.backend.runner(op, attrs, node.name)
+            if fast is not None:  # kept only where the backend has one, as Executor's steps
+                self.runners[node.name] = (self.backend, attrs, fast)
+                outputs = fast(inputs)
+            else:
+                outputs = self.backend.run(op, inputs, attrs, node=node.name)
         self._emit(node.name, ctx, outputs)
 
     def _merge(self, node: Node, ctx: Context, inputs: list) -> None:

@@ -13,7 +13,7 @@ from engine.backends.base import Backend
 from engine.errors import GraphError, InputError
 from engine.graph.dataflow import run_dataflow
 from engine.graph.graph import Function, Graph, Node
-from engine.graph.plan import Plan, TensorKey, build_plan
+from engine.graph.plan import Plan, Step, TensorKey, build_plan
 from engine.io.graph_def import FuncRef
 from engine.kernels.cpu.hash_table import RESOURCE_OPS, Resources
 from engine.tensors import Tensor
@@ -99,7 +99,7 @@ class Executor:
                 if node.op == "Placeholder":
                     raise InputError(f"input {node.name!r} is needed but was not given")
                 inputs = [_input(values, key, node.name) for key in step.input_keys]
-                outputs = backend.run(node.op, inputs, step.attrs, node=node.name)
+                outputs = _runner(step, backend)(inputs)
                 for index, out in enumerate(outputs):
                     values[(node.name, index)] = out
                 for key in step.frees:
@@ -116,6 +116,20 @@ class Executor:
         for tensor in values.values():  # outputs of multi-output nodes that nobody read
             _release(tensor, keep)
         return results
+
+
+def _runner(step: Step, backend: Backend):
+    """The step's function inputs -> outputs on this backend: Backend.runner's, kept in the step
+    (only a backend that has one is kept alive by the plan), else backend.run."""
+    cached = step.runner
+    if cached is not None and cached[0] is backend:
+        return cached[1]
+    node = step.node
+    fast = backend.runner(node.op, step.attrs, node.name)
+    if fast is None:
+        return lambda inputs: backend.run(node.op, inputs, step.attrs, node=node.name)
+    step.runner = (backend, fast)
+    return fast
 
 
 def _input(values: dict, key: TensorKey, node: str) -> Tensor:

@@ -35,11 +35,12 @@ def fuse_elementwise_chains(graph: Graph, protected: Iterable[str] = ()) -> Grap
         if not _fusable(node) or _feeds_one_fusable(node, nodes, consumers, protected):
             continue
         group = _grow(node, nodes, consumers, protected)
-        if len(group) > 1:
+        replacement = _fused_node(node, [graph.nodes[m] for m in order if m in group]) if len(group) > 1 else None
+        if replacement is not None:
             fused.update(group)
             for member in group - {name}:
                 del nodes[member]
-            nodes[name] = _fused_node(node, [graph.nodes[m] for m in order if m in group])
+            nodes[name] = replacement
     return Graph(list(nodes.values()), graph.functions) if fused else graph
 
 
@@ -71,9 +72,12 @@ def _grow(output: Node, nodes: dict, consumers: dict, protected: set) -> set[str
     return group
 
 
-def _fused_node(output: Node, members: list[Node]) -> Node:
-    """One node: the group's outside inputs, and a program of its steps in topological order."""
+def _fused_node(output: Node, members: list[Node]) -> Node | None:
+    """One node: the group's outside inputs, and a program of its steps in topological order; None
+    for a cycle (left for the executor to refuse)."""
     inside = {member.name: index for index, member in enumerate(members)}
+    if any(inside.get(source, -1) >= inside[member.name] for member in members for source, _ in member.inputs):
+        return None
     inputs: list[tuple[str, int]] = []
     for member in members:
         for key in member.inputs:

@@ -18,6 +18,8 @@ class Step:
     input_keys: list[TensorKey]
     attrs: dict[str, Any]
     frees: list[TensorKey]      # tensors whose last reader is this step
+    # (backend, Backend.runner's function for this step), made on its first run there (engine.graph.executor)
+    runner: tuple[Any, Any] | None = None
 
 
 @dataclass
