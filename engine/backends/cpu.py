@@ -40,32 +40,34 @@ class CPUBackend(Backend):
         that are not tensors, an arity the kernel does not take, a listening gradient tape,
         profiling) goes through `run`, as does a node whose attrs are wrong (`run` says so)."""
         kernel = self.kernel_for(op)
-        if kernel is None or kernel.backend != "cpu":
+        if kernel is None:
             return None
         try:
             kwargs = self._checked_attrs(kernel, attrs, node)
         except TfglError:
             return None
         fn, arity, variadic, where = kernel.fn, len(kernel.inputs), kernel.variadic, node or op
+        on_arrays = kernel.backend == "cpu"  # else backend-neutral: takes tensors and handles as they are
 
         def run(inputs: Sequence) -> list:
             count = len(inputs)
             if count != arity and not (variadic and count > arity) or self.profile is not None \
-                    or tape.listening_tapes() or not all(type(x) is Tensor for x in inputs):
+                    or tape.listening_tapes() or on_arrays and not all(type(x) is Tensor for x in inputs):
                 return self.run(op, inputs, attrs, node)
-            args = [x.numpy() for x in inputs]
             try:
-                if getattr(_state, "quiet", 0):
-                    result = fn(*args, **kwargs)
+                if not on_arrays:
+                    result = fn(*inputs, **kwargs)
+                elif getattr(_state, "quiet", 0):
+                    result = fn(*[x.numpy() for x in inputs], **kwargs)
                 else:
                     with np.errstate(all="ignore"):
-                        result = fn(*args, **kwargs)
+                        result = fn(*[x.numpy() for x in inputs], **kwargs)
             except (ValueError, OverflowError) as error:  # as `run`: bad input
                 raise KernelError(f"node {where!r} ({op}): {error}") from error
             except Exception as error:
                 add_note(error, f"while running node {where!r} ({op})")
                 raise
-            outputs = [as_tensor(out) for out in as_outputs(result)]
+            outputs = [as_tensor(out) for out in as_outputs(result)] if on_arrays else as_outputs(result)
             return [alias(out) if isinstance(out, Tensor) and any(out is x for x in inputs) else out
                     for out in outputs]
         return run

@@ -35,6 +35,7 @@ NEXT = frozenset({"NextIteration", "RefNextIteration"})
 MERGE = frozenset({"Merge", "RefMerge"})
 SWITCH = frozenset({"Switch", "RefSwitch"})
 MAX_ITERATIONS = 10_000_000
+_NOT_KERNELS = ENTER | EXIT | NEXT | MERGE | SWITCH | {"LoopCond", "Const", "Placeholder"}
 
 
 def run_dataflow(executor, plan: Plan, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey],
@@ -50,6 +51,8 @@ class Wiring:
     consumers: dict[str, tuple[str, ...]]
     expected: dict[str, int]   # arrivals (one per distinct source) before a node runs
     starts: tuple[str, ...]
+    merges: frozenset[str]     # the Merge nodes, whose inputs arrive in their own way (_emit)
+    plain: frozenset[str]      # nodes a kernel runs (no control flow op, Const or Placeholder)
     # node -> (backend, attrs, Backend.runner's function), made on the node's first run there
     runners: dict[str, tuple] = field(default_factory=dict)
 
@@ -68,7 +71,9 @@ def _wiring(graph, plan: Plan, fed_nodes: set[str]) -> Wiring:
         expected[name] = 1 if is_loop_merge else len(sources)
     starts = tuple(name for name in sorted(plan.needed) if name in fed_nodes
                    or not graph.nodes[name].inputs and not graph.nodes[name].control_inputs)
-    return Wiring({name: tuple(users) for name, users in consumers.items()}, expected, starts)
+    merges = frozenset(name for name in plan.needed if graph.nodes[name].op in MERGE)
+    plain = frozenset(name for name in plan.needed if graph.nodes[name].op not in _NOT_KERNELS)
+    return Wiring({name: tuple(users) for name, users in consumers.items()}, expected, starts, merges, plain)
 
 
 class _Run:
@@ -83,7 +88,8 @@ class _Run:
         self.consumers, self.expected, self.starts = plan.wiring.consumers, plan.wiring.expected, plan.wiring.starts
         self.runners = plan.wiring.runners
         self.outputs: dict[tuple[str, Context], list] = {}
-        self.arrived: dict[tuple[str, Context], int] = defaultdict(int)
+        self.arrived: dict[tuple[str, Context], int] = {}
+        self.merges, self.plain = plan.wiring.merges, plan.wiring.plain
         self.ready: deque[tuple[str, Context]] = deque()
         self.scheduled: set[tuple[str, Context]] = set()
         self.constant_enters: dict[tuple[Context, str], list[tuple[str, list]]] = defaultdict(list)
@@ -116,16 +122,16 @@ class _Run:
 
     def _emit(self, name: str, ctx: Context, outputs) -> None:
         self.outputs[(name, ctx)] = outputs
+        arrived, expected, merges = self.arrived, self.expected, self.merges
         for consumer in self.consumers.get(name, ()):
             key = (consumer, ctx)
-            self.arrived[key] += 1
-            node = self.graph.nodes[consumer]
-            if node.op in MERGE:
+            count = arrived[key] = arrived.get(key, 0) + 1
+            if consumer in merges:
                 # A merge runs on its first live input, or once every input it can get is dead.
-                if key not in self.scheduled and (self._has_live_input(node, ctx)
-                                                  or self.arrived[key] >= self.expected[consumer]):
+                if key not in self.scheduled and (self._has_live_input(self.graph.nodes[consumer], ctx)
+                                                  or count >= expected[consumer]):
                     self._schedule(key)
-            elif self.arrived[key] == self.expected[consumer]:
+            elif count == expected[consumer]:
                 self._schedule(key)
 
     def _schedule(self, key: tuple[str, Context]) -> None:
@@ -147,6 +153,8 @@ class _Run:
 
     # -- one node ---------------------------------------------------------------------------------
     def _execute(self, node: Node, ctx: Context) -> None:
+        if node.name in self.plain and node.name not in self.executor.constants:
+            return self._run_kernel(node, ctx)
         op = node.op
         inputs = [self._value(s, i, ctx) for s, i in node.inputs]
         if op in MERGE:
@@ -180,17 +188,37 @@ class _Run:
             return self._emit(node.name, ctx, [self.executor.constants[node.name]])
         if op == "Placeholder":
             raise InputError(f"input {node.name!r} is needed but was not given")
+
+    def _run_kernel(self, node: Node, ctx: Context) -> None:
+        """A node a kernel runs: its outputs, or DEAD where an input (or a control input) is dead."""
+        produced_by = self.outputs
+        inputs = []
+        for source, index in node.inputs:
+            produced = produced_by.get((source, ctx))
+            if produced is DEAD:
+                return self._emit(node.name, ctx, DEAD)
+            if produced is None:
+                inputs.append(None)
+            elif index < len(produced):
+                value = produced[index]
+                if value is DEAD:
+                    return self._emit(node.name, ctx, DEAD)
+                inputs.append(value)
+            else:
+                raise GraphError(f"node {source!r} has no output {index}")
+        if any(produced_by.get((c, ctx)) is DEAD for c in node.control_inputs):
+            return self._emit(node.name, ctx, DEAD)
         attrs = self.executor.node_attrs(node)
         cached = self.runners.get(node.name)
         if cached is not None and cached[0] is self.backend and cached[1] is attrs:
             outputs = cached[2](inputs)
         else:
-            fast = self.backend.runner(op, attrs, node.name)
+            fast = self.backend.runner(node.op, attrs, node.name)
             if fast is not None:  # kept only where the backend has one, as Executor's steps
                 self.runners[node.name] = (self.backend, attrs, fast)
                 outputs = fast(inputs)
             else:
-                outputs = self.backend.run(op, inputs, attrs, node=node.name)
+                outputs = self.backend.run(node.op, inputs, attrs, node=node.name)
         self._emit(node.name, ctx, outputs)
 
     def _merge(self, node: Node, ctx: Context, inputs: list) -> None:
