@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from engine.kernels.cpu import arithmetic, basic_math, compiled, parallel
+from engine.kernels.cpu import arithmetic, basic_math, compiled
 from engine.kernels.registry import KernelTable
 
 KERNELS = KernelTable()
@@ -106,11 +106,8 @@ def _compiled(operands: Sequence[np.ndarray], steps) -> np.ndarray | None:
     out = np.empty(shape, dtype)
     flat = out.reshape(-1)
     whole += [whole[0] if whole else flat[:0]] * (MAX_WHOLE_OPERANDS - len(whole))
-    run, zero, six = compiled.kernels().chain_spans, dtype.type(0), dtype.type(6)
-
-    def spans(start: int, stop: int) -> None:
-        run(codes, *whole, constants, flat, zero, six, start, stop)
-    parallel.for_rows(-(-size // span), size * len(steps), spans)
+    # one thread: the steps are bound by memory, which a second core's share of would not speed up
+    compiled.kernels().chain_spans(codes, *whole, constants, flat, dtype.type(0), dtype.type(6), 0, -(-size // span))
     return out
 
 
