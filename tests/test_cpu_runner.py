@@ -7,9 +7,12 @@ import numpy as np
 import pytest
 
 import engine
+from engine.backends.base import Backend
+from engine.backends.cpu import CPUBackend
 from engine.errors import AttrError, KernelError
 from engine.graph.model import GraphModel
 from engine.io import parse_model_json
+from tests.conftest import fixture_path
 
 FLOAT = {"T": {"type": "DT_FLOAT"}}
 
@@ -72,3 +75,20 @@ def test_errors_name_the_node():
     mismatch.predict(np.ones((2, 2), np.float32))  # the runner is made
     with pytest.raises(KernelError, match="node 'r' \\(MatMul\\)"):
         mismatch.predict(np.ones((2, 3), np.float32))
+
+
+def test_the_dataflow_executor_keeps_runners_across_shapes_and_loop_counts(monkeypatch, rng):
+    """A v1 while loop (tests/fixtures/loop_cf1): runners made on the first call serve later calls
+    of other shapes and iteration counts, with the results of Backend.run."""
+    fast = engine.load_graph_model(fixture_path("loop_cf1"), backend="cpu")
+    calls = [(rng.normal(size=(rows, 4)).astype(np.float32), np.int32(n))
+             for rows, n in ((2, 3), (5, 1), (1, 6), (2, 3))]
+    results = [fast.predict({"x": x, "n": n}) for x, n in calls]
+    [plan] = fast.executor._plans.values()
+    assert plan.dataflow and plan.wiring.runners
+    monkeypatch.setattr(CPUBackend, "runner", Backend.runner)  # every node through Backend.run
+    plain = engine.load_graph_model(fixture_path("loop_cf1"), backend="cpu")
+    for (x, n), got in zip(calls, results):
+        want = plain.predict({"x": x, "n": n})
+        for key in want:
+            np.testing.assert_array_equal(got[key], want[key])

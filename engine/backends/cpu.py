@@ -67,7 +67,8 @@ class CPUBackend(Backend):
             except Exception as error:
                 add_note(error, f"while running node {where!r} ({op})")
                 raise
-            outputs = [as_tensor(out) for out in as_outputs(result)] if on_arrays else as_outputs(result)
+            if on_arrays:  # new tensors: the kernel saw arrays, never the input tensors themselves
+                return [as_tensor(out) for out in as_outputs(result)]
             return [alias(out) if isinstance(out, Tensor) and any(out is x for x in inputs) else out
-                    for out in outputs]
+                    for out in as_outputs(result)]
         return run
