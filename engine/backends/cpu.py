@@ -10,6 +10,7 @@ import numpy as np
 from engine import tape
 from engine.backends.base import Backend, add_note, as_outputs, as_tensor
 from engine.errors import KernelError, TfglError
+from engine.kernels.cpu import allocator
 from engine.kernels.registry import BACKEND_NEUTRAL
 from engine.tensors import Tensor, alias
 
@@ -24,7 +25,9 @@ class CPUBackend(Backend):
     @contextlib.contextmanager
     def session(self) -> Iterator[None]:
         """A model run: NaN/Inf results follow IEEE without numpy's warnings, set once for every
-        kernel of the run rather than per kernel (a per-call np.errstate cost as much as a small op)."""
+        kernel of the run rather than per kernel (a per-call np.errstate cost as much as a small op).
+        The first one sets glibc's allocator up for big arrays (engine/kernels/cpu/allocator.py)."""
+        allocator.tune_once()
         depth = getattr(_state, "quiet", 0)
         with np.errstate(all="ignore"):
             _state.quiet = depth + 1
