@@ -92,3 +92,22 @@ def test_the_dataflow_executor_keeps_runners_across_shapes_and_loop_counts(monke
         want = plain.predict({"x": x, "n": n})
         for key in want:
             np.testing.assert_array_equal(got[key], want[key])
+
+
+def test_the_dataflow_executor_frees_root_frame_outputs_after_their_last_reader(monkeypatch, rng):
+    """Outputs only kernels read are released once the last has run, never a fetched one; the results
+    stay those of a run that frees nothing."""
+    from engine.graph import dataflow
+    model = engine.load_graph_model(fixture_path("loop_cf1"), backend="cpu")
+    feeds = {"x": rng.normal(size=(3, 4)).astype(np.float32), "n": np.int32(2)}
+    monkeypatch.setattr(dataflow, "release", lambda tensor, keep: None)
+    want = model.predict(feeds)
+    released = []
+    monkeypatch.setattr(dataflow, "release", lambda tensor, keep: released.append(tensor))
+    got = model.predict(feeds)
+    assert released
+    for key in want:
+        np.testing.assert_array_equal(got[key], want[key])
+    [plan] = model.executor._plans.values()
+    fetched = {info.key[0] for info in model.outputs}
+    assert not fetched & set(plan.wiring.reads)

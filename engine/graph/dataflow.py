@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from engine.backends.base import Backend
 from engine.errors import GraphError, InputError
 from engine.graph.graph import Node
-from engine.graph.plan import Plan, TensorKey
+from engine.graph.plan import Plan, TensorKey, release
 from engine.io.limits import Limits
 from engine.tensors import Tensor, alias, tensor
 
@@ -40,7 +40,7 @@ _NOT_KERNELS = ENTER | EXIT | NEXT | MERGE | SWITCH | {"LoopCond", "Const", "Pla
 
 def run_dataflow(executor, plan: Plan, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey],
                  backend: Backend) -> list[Tensor]:
-    return _Run(executor, plan, feeds, backend).run(fetches)
+    return _Run(executor, plan, feeds, backend, fetches).run(fetches)
 
 
 @dataclass
@@ -53,11 +53,15 @@ class Wiring:
     starts: tuple[str, ...]
     merges: frozenset[str]     # the Merge nodes, whose inputs arrive in their own way (_emit)
     plain: frozenset[str]      # nodes a kernel runs (no control flow op, Const or Placeholder)
+    # node -> its readers, for nodes whose readers all are plain and which are neither fetched nor
+    # constants: in the root frame their outputs are dropped once every reader has run (_consumed)
+    reads: dict[str, int]
     # node -> (backend, attrs, Backend.runner's function), made on the node's first run there
     runners: dict[str, tuple] = field(default_factory=dict)
 
 
-def _wiring(graph, plan: Plan, fed_nodes: set[str]) -> Wiring:
+def _wiring(graph, plan: Plan, fed_nodes: set[str], kept: set[str]) -> Wiring:
+    """`kept`: nodes whose outputs live to the end of the run (fetched, constants)."""
     consumers: dict[str, list[str]] = defaultdict(list)
     expected: dict[str, int] = {}
     for name in plan.needed:
@@ -73,23 +77,29 @@ def _wiring(graph, plan: Plan, fed_nodes: set[str]) -> Wiring:
                    or not graph.nodes[name].inputs and not graph.nodes[name].control_inputs)
     merges = frozenset(name for name in plan.needed if graph.nodes[name].op in MERGE)
     plain = frozenset(name for name in plan.needed if graph.nodes[name].op not in _NOT_KERNELS)
-    return Wiring({name: tuple(users) for name, users in consumers.items()}, expected, starts, merges, plain)
+    reads = {name: len(users) for name, users in consumers.items()
+             if name not in kept and name in plan.needed and all(user in plain for user in users)}
+    return Wiring({name: tuple(users) for name, users in consumers.items()}, expected, starts, merges, plain, reads)
 
 
 class _Run:
-    def __init__(self, executor, plan: Plan, feeds: Mapping[TensorKey, Tensor], backend: Backend):
+    def __init__(self, executor, plan: Plan, feeds: Mapping[TensorKey, Tensor], backend: Backend,
+                 fetches: Sequence[TensorKey]):
         self.executor, self.backend = executor, backend
         self.graph = executor.graph
         self.needed = plan.needed
         self.feeds = feeds
         self.fed_nodes = {name for name, _ in feeds}
         if plan.wiring is None:  # the plan is per set of fed tensors, so per set of fed nodes
-            plan.wiring = _wiring(self.graph, plan, self.fed_nodes)
+            plan.wiring = _wiring(self.graph, plan, self.fed_nodes,
+                                  {name for name, _ in fetches} | set(executor.constants))
         self.consumers, self.expected, self.starts = plan.wiring.consumers, plan.wiring.expected, plan.wiring.starts
         self.runners = plan.wiring.runners
         self.outputs: dict[tuple[str, Context], list] = {}
         self.arrived: dict[tuple[str, Context], int] = {}
         self.merges, self.plain = plan.wiring.merges, plan.wiring.plain
+        self.unread = dict(plan.wiring.reads)  # readers yet to run in the root frame
+        self.keep = set(feeds.values()) | set(executor.constants.values())
         self.ready: deque[tuple[str, Context]] = deque()
         self.scheduled: set[tuple[str, Context]] = set()
         self.constant_enters: dict[tuple[Context, str], list[tuple[str, list]]] = defaultdict(list)
@@ -192,22 +202,28 @@ class _Run:
     def _run_kernel(self, node: Node, ctx: Context) -> None:
         """A node a kernel runs: its outputs, or DEAD where an input (or a control input) is dead."""
         produced_by = self.outputs
-        inputs = []
+        inputs, dead = [], False
         for source, index in node.inputs:
             produced = produced_by.get((source, ctx))
             if produced is DEAD:
-                return self._emit(node.name, ctx, DEAD)
-            if produced is None:
+                dead = True
+            elif produced is None:
                 inputs.append(None)
             elif index < len(produced):
                 value = produced[index]
-                if value is DEAD:
-                    return self._emit(node.name, ctx, DEAD)
+                dead = dead or value is DEAD
                 inputs.append(value)
             else:
                 raise GraphError(f"node {source!r} has no output {index}")
-        if any(produced_by.get((c, ctx)) is DEAD for c in node.control_inputs):
-            return self._emit(node.name, ctx, DEAD)
+        dead = dead or any(produced_by.get((c, ctx)) is DEAD for c in node.control_inputs)
+        if dead:
+            self._emit(node.name, ctx, DEAD)
+        else:
+            self._emit(node.name, ctx, self._call(node, inputs))
+        if not ctx:
+            self._consumed(node)
+
+    def _call(self, node: Node, inputs: list) -> list:
         attrs = self.executor.node_attrs(node)
         cached = self.runners.get(node.name)
         if cached is not None and cached[0] is self.backend and cached[1] is attrs:
@@ -219,7 +235,24 @@ class _Run:
                 outputs = fast(inputs)
             else:
                 outputs = self.backend.run(node.op, inputs, attrs, node=node.name)
-        self._emit(node.name, ctx, outputs)
+        return outputs
+
+    def _consumed(self, node: Node) -> None:
+        """`node` has run in the root frame: outputs nothing else will read are dropped (and their
+        device storage freed) now, as the step executor frees them, not at the end of the run."""
+        for source in {s for s, _ in node.inputs} | set(node.control_inputs):
+            left = self.unread.get(source)
+            if left is None:
+                continue
+            if left > 1:
+                self.unread[source] = left - 1
+                continue
+            del self.unread[source]
+            produced = self.outputs.get((source, ()))
+            if produced is not None and produced is not DEAD:
+                self.outputs[(source, ())] = ()  # a read after this is a bug: "has no output"
+                for tensor in produced:
+                    release(tensor, self.keep)
 
     def _merge(self, node: Node, ctx: Context, inputs: list) -> None:
         for index, value in enumerate(inputs):
