@@ -110,8 +110,7 @@ def test_op_codes_match_the_compiled_kernel():
 
 
 def test_the_compiled_kernel_takes_scalars_and_per_channel_constants(monkeypatch, rng):
-    if "compiled" not in CPU_KERNELS:
-        pytest.skip("the compiled kernels need numba (tfgl[fast-cpu])")
+    """Needs numba, like test_cpu_compiled.py (CI installs .[all])."""
     monkeypatch.setattr(compiled, "ENABLED", True)
     operands = [rand(rng, (1, 40, 48, 16)), rand(rng, ()), rand(rng, (1, 1, 16))]
     steps = elementwise_chain.parse_program(tuple(HARD_SWISH), 3)
