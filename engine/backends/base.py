@@ -22,6 +22,8 @@ class Backend:
     kernel_chain: tuple[str, ...] = ()
     # op -> [calls, ms] while profiling (engine.bench.profile_ops); each op then waits for its result
     profile: dict | None = None
+    # whether models loaded for this backend fuse elementwise chains (engine/graph/fuse_elementwise.py)
+    fuses_elementwise = False
 
     def __init__(self) -> None:
         # (id(kernel), id(attrs)) -> (attrs, the kwargs `run` passes): see _checked_attrs
@@ -33,6 +35,11 @@ class Backend:
     def session(self):
         """A context a whole model run happens in (the WebGL backend makes its context current once)."""
         return contextlib.nullcontext()
+
+    def runner(self, op: str, attrs: dict, node: str):
+        """A function inputs -> outputs that runs `op` as `run` does, faster, or None: use `run`.
+        Executors keep one per plan step (CPUBackend's)."""
+        return None
 
     def kernel_for(self, op: str) -> Kernel | None:
         for backend in self.kernel_chain:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from engine.backends.base import Backend
 from engine.errors import GraphError, InputError
 from engine.graph.graph import Node
-from engine.graph.plan import Plan, TensorKey
+from engine.graph.plan import Plan, TensorKey, release
 from engine.io.limits import Limits
 from engine.tensors import Tensor, alias, tensor
 
@@ -35,11 +35,12 @@ NEXT = frozenset({"NextIteration", "RefNextIteration"})
 MERGE = frozenset({"Merge", "RefMerge"})
 SWITCH = frozenset({"Switch", "RefSwitch"})
 MAX_ITERATIONS = 10_000_000
+_NOT_KERNELS = ENTER | EXIT | NEXT | MERGE | SWITCH | {"LoopCond", "Const", "Placeholder"}
 
 
 def run_dataflow(executor, plan: Plan, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey],
                  backend: Backend) -> list[Tensor]:
-    return _Run(executor, plan, feeds, backend).run(fetches)
+    return _Run(executor, plan, feeds, backend, fetches).run(fetches)
 
 
 @dataclass
@@ -50,9 +51,17 @@ class Wiring:
     consumers: dict[str, tuple[str, ...]]
     expected: dict[str, int]   # arrivals (one per distinct source) before a node runs
     starts: tuple[str, ...]
+    merges: frozenset[str]     # the Merge nodes, whose inputs arrive in their own way (_emit)
+    plain: frozenset[str]      # nodes a kernel runs (no control flow op, Const or Placeholder)
+    # node -> its readers, for nodes whose readers all are plain and which are neither fetched nor
+    # constants: in the root frame their outputs are dropped once every reader has run (_consumed)
+    reads: dict[str, int]
+    # node -> (backend, attrs, Backend.runner's function), made on the node's first run there
+    runners: dict[str, tuple] = field(default_factory=dict)
 
 
-def _wiring(graph, plan: Plan, fed_nodes: set[str]) -> Wiring:
+def _wiring(graph, plan: Plan, fed_nodes: set[str], kept: set[str]) -> Wiring:
+    """`kept`: nodes whose outputs live to the end of the run (fetched, constants)."""
     consumers: dict[str, list[str]] = defaultdict(list)
     expected: dict[str, int] = {}
     for name in plan.needed:
@@ -66,21 +75,31 @@ def _wiring(graph, plan: Plan, fed_nodes: set[str]) -> Wiring:
         expected[name] = 1 if is_loop_merge else len(sources)
     starts = tuple(name for name in sorted(plan.needed) if name in fed_nodes
                    or not graph.nodes[name].inputs and not graph.nodes[name].control_inputs)
-    return Wiring({name: tuple(users) for name, users in consumers.items()}, expected, starts)
+    merges = frozenset(name for name in plan.needed if graph.nodes[name].op in MERGE)
+    plain = frozenset(name for name in plan.needed if graph.nodes[name].op not in _NOT_KERNELS)
+    reads = {name: len(users) for name, users in consumers.items()
+             if name not in kept and name in plan.needed and all(user in plain for user in users)}
+    return Wiring({name: tuple(users) for name, users in consumers.items()}, expected, starts, merges, plain, reads)
 
 
 class _Run:
-    def __init__(self, executor, plan: Plan, feeds: Mapping[TensorKey, Tensor], backend: Backend):
+    def __init__(self, executor, plan: Plan, feeds: Mapping[TensorKey, Tensor], backend: Backend,
+                 fetches: Sequence[TensorKey]):
         self.executor, self.backend = executor, backend
         self.graph = executor.graph
         self.needed = plan.needed
         self.feeds = feeds
         self.fed_nodes = {name for name, _ in feeds}
         if plan.wiring is None:  # the plan is per set of fed tensors, so per set of fed nodes
-            plan.wiring = _wiring(self.graph, plan, self.fed_nodes)
+            plan.wiring = _wiring(self.graph, plan, self.fed_nodes,
+                                  {name for name, _ in fetches} | set(executor.constants))
         self.consumers, self.expected, self.starts = plan.wiring.consumers, plan.wiring.expected, plan.wiring.starts
+        self.runners = plan.wiring.runners
         self.outputs: dict[tuple[str, Context], list] = {}
-        self.arrived: dict[tuple[str, Context], int] = defaultdict(int)
+        self.arrived: dict[tuple[str, Context], int] = {}
+        self.merges, self.plain = plan.wiring.merges, plan.wiring.plain
+        self.unread = dict(plan.wiring.reads)  # readers yet to run in the root frame
+        self.keep = set(feeds.values()) | set(executor.constants.values())
         self.ready: deque[tuple[str, Context]] = deque()
         self.scheduled: set[tuple[str, Context]] = set()
         self.constant_enters: dict[tuple[Context, str], list[tuple[str, list]]] = defaultdict(list)
@@ -113,16 +132,16 @@ class _Run:
 
     def _emit(self, name: str, ctx: Context, outputs) -> None:
         self.outputs[(name, ctx)] = outputs
+        arrived, expected, merges = self.arrived, self.expected, self.merges
         for consumer in self.consumers.get(name, ()):
             key = (consumer, ctx)
-            self.arrived[key] += 1
-            node = self.graph.nodes[consumer]
-            if node.op in MERGE:
+            count = arrived[key] = arrived.get(key, 0) + 1
+            if consumer in merges:
                 # A merge runs on its first live input, or once every input it can get is dead.
-                if key not in self.scheduled and (self._has_live_input(node, ctx)
-                                                  or self.arrived[key] >= self.expected[consumer]):
+                if key not in self.scheduled and (self._has_live_input(self.graph.nodes[consumer], ctx)
+                                                  or count >= expected[consumer]):
                     self._schedule(key)
-            elif self.arrived[key] == self.expected[consumer]:
+            elif count == expected[consumer]:
                 self._schedule(key)
 
     def _schedule(self, key: tuple[str, Context]) -> None:
@@ -144,6 +163,8 @@ class _Run:
 
     # -- one node ---------------------------------------------------------------------------------
     def _execute(self, node: Node, ctx: Context) -> None:
+        if node.name in self.plain and node.name not in self.executor.constants:
+            return self._run_kernel(node, ctx)
         op = node.op
         inputs = [self._value(s, i, ctx) for s, i in node.inputs]
         if op in MERGE:
@@ -177,8 +198,61 @@ class _Run:
             return self._emit(node.name, ctx, [self.executor.constants[node.name]])
         if op == "Placeholder":
             raise InputError(f"input {node.name!r} is needed but was not given")
-        outputs = self.backend.run(op, inputs, self.executor.node_attrs(node), node=node.name)
-        self._emit(node.name, ctx, outputs)
+
+    def _run_kernel(self, node: Node, ctx: Context) -> None:
+        """A node a kernel runs: its outputs, or DEAD where an input (or a control input) is dead."""
+        produced_by = self.outputs
+        inputs, dead = [], False
+        for source, index in node.inputs:
+            produced = produced_by.get((source, ctx))
+            if produced is DEAD:
+                dead = True
+            elif produced is None:
+                inputs.append(None)
+            elif index < len(produced):
+                value = produced[index]
+                dead = dead or value is DEAD
+                inputs.append(value)
+            else:
+                raise GraphError(f"node {source!r} has no output {index}")
+        dead = dead or any(produced_by.get((c, ctx)) is DEAD for c in node.control_inputs)
+        if dead:
+            self._emit(node.name, ctx, DEAD)
+        else:
+            self._emit(node.name, ctx, self._call(node, inputs))
+        if not ctx:
+            self._consumed(node)
+
+    def _call(self, node: Node, inputs: list) -> list:
+        attrs = self.executor.node_attrs(node)
+        cached = self.runners.get(node.name)
+        if cached is not None and cached[0] is self.backend and cached[1] is attrs:
+            outputs = cached[2](inputs)
+        else:
+            fast = self.backend.runner(node.op, attrs, node.name)
+            if fast is not None:  # kept only where the backend has one, as Executor's steps
+                self.runners[node.name] = (self.backend, attrs, fast)
+                outputs = fast(inputs)
+            else:
+                outputs = self.backend.run(node.op, inputs, attrs, node=node.name)
+        return outputs
+
+    def _consumed(self, node: Node) -> None:
+        """`node` has run in the root frame: outputs nothing else will read are dropped (and their
+        device storage freed) now, as the step executor frees them, not at the end of the run."""
+        for source in {s for s, _ in node.inputs} | set(node.control_inputs):
+            left = self.unread.get(source)
+            if left is None:
+                continue
+            if left > 1:
+                self.unread[source] = left - 1
+                continue
+            del self.unread[source]
+            produced = self.outputs.get((source, ()))
+            if produced is not None and produced is not DEAD:
+                self.outputs[(source, ())] = ()  # a read after this is a bug: "has no output"
+                for tensor in produced:
+                    release(tensor, self.keep)
 
     def _merge(self, node: Node, ctx: Context, inputs: list) -> None:
         for index, value in enumerate(inputs):

@@ -8,12 +8,12 @@ from typing import Any
 
 import numpy as np
 
-from engine import dtypes, tape
+from engine import dtypes
 from engine.backends.base import Backend
 from engine.errors import GraphError, InputError
 from engine.graph.dataflow import run_dataflow
 from engine.graph.graph import Function, Graph, Node
-from engine.graph.plan import Plan, TensorKey, build_plan
+from engine.graph.plan import Plan, Step, TensorKey, build_plan, release
 from engine.io.graph_def import FuncRef
 from engine.kernels.cpu.hash_table import RESOURCE_OPS, Resources
 from engine.tensors import Tensor
@@ -99,23 +99,37 @@ class Executor:
                 if node.op == "Placeholder":
                     raise InputError(f"input {node.name!r} is needed but was not given")
                 inputs = [_input(values, key, node.name) for key in step.input_keys]
-                outputs = backend.run(node.op, inputs, step.attrs, node=node.name)
+                outputs = _runner(step, backend)(inputs)
                 for index, out in enumerate(outputs):
                     values[(node.name, index)] = out
                 for key in step.frees:
-                    _release(values.pop(key, None), keep)
+                    release(values.pop(key, None), keep)
             missing = [f"{n}:{i}" for n, i in fetches if (n, i) not in values]
             if missing:
                 raise GraphError(f"output(s) {', '.join(missing)} were not produced")
             results = [values[key] for key in fetches]
         except BaseException:
             for tensor in values.values():
-                _release(tensor, keep)
+                release(tensor, keep)
             raise
         keep.update(results)
         for tensor in values.values():  # outputs of multi-output nodes that nobody read
-            _release(tensor, keep)
+            release(tensor, keep)
         return results
+
+
+def _runner(step: Step, backend: Backend):
+    """The step's function inputs -> outputs on this backend: Backend.runner's, kept in the step
+    (only a backend that has one is kept alive by the plan), else backend.run."""
+    cached = step.runner
+    if cached is not None and cached[0] is backend:
+        return cached[1]
+    node = step.node
+    fast = backend.runner(node.op, step.attrs, node.name)
+    if fast is None:
+        return lambda inputs: backend.run(node.op, inputs, step.attrs, node=node.name)
+    step.runner = (backend, fast)
+    return fast
 
 
 def _input(values: dict, key: TensorKey, node: str) -> Tensor:
@@ -123,13 +137,6 @@ def _input(values: dict, key: TensorKey, node: str) -> Tensor:
         return values[key]
     except KeyError:
         raise GraphError(f"node {node!r} reads {key[0]}:{key[1]}, an output {key[0]!r} does not produce") from None
-
-
-def _release(tensor: Any, keep: set) -> None:
-    """Frees a tensor's device storage now, unless it is a constant, a caller's input, or kept for a
-    gradient tape's backward pass."""
-    if isinstance(tensor, Tensor) and tensor not in keep and not tape.retained(tensor):
-        tensor.dispose()
 
 
 class Library:

@@ -15,6 +15,7 @@ from engine.errors import InputError, ModelFormatError, UnsupportedOpsError
 from engine.graph.executor import Executor, Library
 from engine.graph.graph import Graph, build_graph, parse_tensor_name
 from engine.graph.initializer import bind_resources, initializer_graph, resource_inputs, run_initializer
+from engine.graph.fuse_elementwise import fuse_elementwise_chains
 from engine.graph.optimize import fuse_contractions
 from engine.graph.plan import TensorKey
 from engine.graph.replay import Replays
@@ -86,12 +87,14 @@ class GraphModel:
         self._bound = bind_resources(self.graph, captured, made)
         self._state = threading.local()
         self.library = Library(self.graph.functions, weights, lambda: self._state.backend, self.resources)
+        self.inputs, self.outputs = self._signature(artifacts.signature or {})
         fused_graph, fused_weights = fuse_contractions(self.graph, weights)
+        if self.backend.fuses_elementwise:
+            fused_graph = fuse_elementwise_chains(fused_graph, protected={info.key[0] for info in self.outputs})
         self.executor = Executor(fused_graph, fused_weights, self.library, self._bound)
         self._weights = weights
         self._unfused_executor: Executor | None = None
         self.replays = Replays()
-        self.inputs, self.outputs = self._signature(artifacts.signature or {})
         self.metadata = artifacts.user_defined_metadata or {}
 
     @property

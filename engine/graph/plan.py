@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from engine import tape
 from engine.errors import GraphError
 from engine.graph.graph import Graph, Node
 from engine.kernels.registry import CONTROL_FLOW_V1
+from engine.tensors import Tensor
 
 TensorKey = tuple[str, int]
 
@@ -18,6 +20,8 @@ class Step:
     input_keys: list[TensorKey]
     attrs: dict[str, Any]
     frees: list[TensorKey]      # tensors whose last reader is this step
+    # (backend, Backend.runner's function for this step), made on its first run there (engine.graph.executor)
+    runner: tuple[Any, Any] | None = None
 
 
 @dataclass
@@ -94,3 +98,10 @@ def build_plan(graph: Graph, feeds: set[TensorKey], fetches: list[TensorKey],
         if key not in kept:
             steps[index].frees.append(key)
     return Plan(steps, needed, dataflow=False, initial_frees=initial_frees)
+
+
+def release(tensor: Any, keep: set) -> None:
+    """Frees a tensor's device storage now, unless it is a constant, a caller's input, or kept for a
+    gradient tape's backward pass."""
+    if isinstance(tensor, Tensor) and tensor not in keep and not tape.retained(tensor):
+        tensor.dispose()

@@ -11,6 +11,7 @@ from engine.kernels.cpu import (
     convolution,
     creation,
     dynamic,
+    elementwise_chain,
     evaluation,
     hash_table,
     image,
@@ -44,7 +45,8 @@ from engine.kernels.webgl import transformation as gl_transformation
 from engine.kernels.webgl import window_grads as gl_window_grads
 
 FAMILIES = {
-    "cpu": (arithmetic, backprop, basic_math, control, convolution, creation, dynamic, evaluation, hash_table, image,
+    "cpu": (arithmetic, backprop, basic_math, control, convolution, creation, dynamic, elementwise_chain, evaluation,
+            hash_table, image,
             logical, matrices, normalization, ragged, reduction, slice_join, sparse, spectral, string, transformation,
             window_grads),
     registry.BACKEND_NEUTRAL: (functions, graph),

@@ -12,6 +12,7 @@ Importing this module imports numba; engine.kernels.cpu.compiled decides whether
 from __future__ import annotations
 
 import numba
+import numpy as np
 
 _JIT = {"nogil": True, "cache": True, "error_model": "numpy", "boundscheck": False}
 
@@ -133,3 +134,73 @@ def resize_bilinear_rows(pixels, y_low, y_high, y_lerp, x_low, x_high, x_lerp, o
                     bottom = bottom_left[c] + (bottom_right[c] - bottom_left[c]) * column_lerp
                     pixel[c] = top + (bottom - top) * row_lerp
 
+
+
+# engine.kernels.cpu.elementwise_chain's op codes: the step's operation on its operands a and b
+CHAIN_ADD, CHAIN_SUB, CHAIN_MUL, CHAIN_MAXIMUM, CHAIN_MINIMUM, CHAIN_RELU, CHAIN_RELU6, CHAIN_NEG = range(8)
+
+
+@numba.njit(inline="always")
+def _chain_operand(ref, base, count, full0, full1, full2, full3, constants, results):
+    """The `count` values from `base` of operand `ref`: 0-3 a whole tensor, then a row of
+    `constants` (repeated over a span), then an earlier step's result."""
+    if ref == 0:
+        return full0[base:base + count]
+    if ref == 1:
+        return full1[base:base + count]
+    if ref == 2:
+        return full2[base:base + count]
+    if ref == 3:
+        return full3[base:base + count]
+    if ref < 4 + constants.shape[0]:
+        return constants[ref - 4, :count]
+    return results[ref - 4 - constants.shape[0], :count]
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy", boundscheck=False)
+def _chain_step(code, target, a, b, zero, six):
+    """target = one step's op on a (and b), each loop a vectorizable pass of its own."""
+    if code == CHAIN_ADD:
+        for j in range(target.shape[0]):
+            target[j] = a[j] + b[j]
+    elif code == CHAIN_SUB:
+        for j in range(target.shape[0]):
+            target[j] = a[j] - b[j]
+    elif code == CHAIN_MUL:
+        for j in range(target.shape[0]):
+            target[j] = a[j] * b[j]
+    elif code == CHAIN_MAXIMUM:
+        for j in range(target.shape[0]):
+            target[j] = a[j] if a[j] >= b[j] or a[j] != a[j] else b[j]
+    elif code == CHAIN_MINIMUM:
+        for j in range(target.shape[0]):
+            target[j] = a[j] if a[j] <= b[j] or a[j] != a[j] else b[j]
+    elif code == CHAIN_RELU:
+        for j in range(target.shape[0]):
+            target[j] = zero if a[j] < zero else a[j]
+    elif code == CHAIN_RELU6:
+        for j in range(target.shape[0]):
+            value = a[j]
+            target[j] = zero if value < zero else six if value > six else value
+    else:
+        for j in range(target.shape[0]):
+            target[j] = -a[j]
+
+
+@numba.njit(**_JIT)
+def chain_spans(codes, full0, full1, full2, full3, constants, out, zero, six, span_start, span_stop):
+    """out's spans [span_start, span_stop) of a chain of elementwise steps, each evaluated over one
+    span (constants.shape[1] values, in cache) before the next step reads it. codes: (steps, 3) of
+    op code, operand a, operand b (see _chain_operand); the last step writes out. NaN passes through
+    every step as in numpy (the comparisons are written so). zero and six have out's dtype."""
+    span = constants.shape[1]
+    steps = codes.shape[0]
+    results = np.empty((steps, span), out.dtype)
+    for first in range(span_start * span, min(span_stop * span, out.shape[0]), span):
+        count = min(span, out.shape[0] - first)
+        for step in range(steps):
+            code = codes[step, 0]
+            a = _chain_operand(codes[step, 1], first, count, full0, full1, full2, full3, constants, results)
+            b = _chain_operand(max(codes[step, 2], 0), first, count, full0, full1, full2, full3, constants, results)
+            target = out[first:first + count] if step == steps - 1 else results[step, :count]
+            _chain_step(code, target, a, b, zero, six)
