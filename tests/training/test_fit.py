@@ -6,6 +6,7 @@ batch norm and an LSTM classifier, on every backend; evaluate gives Keras's; fre
 Keras's (a frozen BatchNormalization in inference mode)."""
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
@@ -15,7 +16,6 @@ from tests.fixtures.layers_sources import weight_name
 from tests.layers.keras_models import randomize, save_as_tfjs
 
 pytestmark = pytest.mark.tf
-keras = pytest.importorskip("keras")
 SAMPLES, BATCH, EPOCHS = 10, 4, 7   # 3 steps an epoch, 21 in all
 
 

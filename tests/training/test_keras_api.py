@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 
+import keras
 import numpy as np
 import pytest
 
@@ -15,7 +16,6 @@ from tests.fixtures.layers_sources import weight_name
 from tests.layers.keras_models import randomize, save_as_tfjs
 
 pytestmark = pytest.mark.tf
-keras = pytest.importorskip("keras")
 
 
 @pytest.fixture

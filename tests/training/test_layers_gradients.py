@@ -3,6 +3,7 @@ weights fed as watched tensors) gives the gradients Keras 3 gives under tf.Gradi
 same weights, batch and loss, with BatchNormalization in training mode."""
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
@@ -13,7 +14,6 @@ from tests.fixtures.layers_sources import weight_name
 from tests.layers.keras_models import randomize, save_as_tfjs
 
 pytestmark = pytest.mark.tf
-keras = pytest.importorskip("keras")
 
 
 def small_cnn():

@@ -2,6 +2,7 @@
 predictions (tf.GradientTape), on every backend."""
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
@@ -12,7 +13,6 @@ from engine.losses import Loss
 from tests.kernels.harness import assert_close, tf
 
 pytestmark = pytest.mark.tf
-keras = pytest.importorskip("keras")
 
 
 def probabilities(rng, shape):

@@ -2,6 +2,7 @@
 Keras 3's scaling, gradients through the mask; untouched at inference."""
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
@@ -12,7 +13,6 @@ from engine.layers.training import forward, weight_tensors
 from tests.layers.keras_models import randomize, save_as_tfjs
 
 pytestmark = pytest.mark.tf
-keras = pytest.importorskip("keras")
 
 
 def load(tmp_path, backend, layer, shape=(6,)):

@@ -2,6 +2,7 @@
 training a tiny Dense model from the same weights on a fixed batch gives Keras's losses and weights."""
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
@@ -14,7 +15,6 @@ from tests.fixtures.layers_sources import weight_name
 from tests.layers.keras_models import randomize, save_as_tfjs
 
 pytestmark = pytest.mark.tf
-keras = pytest.importorskip("keras")
 
 CONFIGS = [
     ("SGD", {}), ("SGD", {"learning_rate": 0.1, "momentum": 0.9}),

@@ -5,6 +5,7 @@ every backend. Keras's side is its own loop: a training-mode call under tf.Gradi
 the optimizer's apply_gradients."""
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
@@ -16,7 +17,6 @@ from tests.fixtures.layers_sources import weight_name
 from tests.layers.keras_models import randomize, save_as_tfjs
 
 pytestmark = pytest.mark.tf
-keras = pytest.importorskip("keras")
 STEPS = 20
 
 
