@@ -10,7 +10,7 @@ from engine.errors import KernelError
 from engine.kernels.cpu import compiled, elementwise_chain
 from tests.kernels.harness import rand, run_engine
 
-OP = elementwise_chain.OP
+OP = "_FusedElementwise"  # as the load-time pass writes it into graphs
 CPU_KERNELS = ["compiled", "numpy"] if importlib.util.find_spec("numba") else ["numpy"]
 
 # every op once: operands 0-2 are the inputs, 3.. the steps' results
@@ -98,6 +98,10 @@ def test_shapes_that_do_not_broadcast_are_refused(cpu_kernels):
     with pytest.raises(KernelError):
         run_engine("cpu", OP, [np.ones((4, 5), np.float32), np.ones((4, 6), np.float32)],
                    {"program": ["Add 0 1"]})
+
+
+def test_the_kernel_is_registered_under_the_op_the_graph_pass_writes():
+    assert elementwise_chain.OP == OP and OP in dict(elementwise_chain.KERNELS.items())
 
 
 def test_op_codes_match_the_compiled_kernel():
