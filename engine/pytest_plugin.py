@@ -231,5 +231,5 @@ def _compare_floats(name: str, got: np.ndarray, want: np.ndarray, rtol: float, a
 
 def _number(value: np.generic) -> str:
     """A float as its own precision prints it (float32: 9 significant digits), no numpy repr."""
-    digits = 9 if value.dtype.itemsize <= 4 or value.dtype.kind == "c" and value.dtype.itemsize <= 8 else 17
+    digits = 9 if np.finfo(value.dtype).bits <= 32 else 17
     return f"{value.item():.{digits}g}"
