@@ -4,7 +4,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import numpy as np
@@ -32,8 +32,9 @@ class Backend:
     def synchronize(self) -> None:
         """Waits until every queued op has finished (a no-op where ops run synchronously)."""
 
-    def session(self):
-        """A context a whole model run happens in (the WebGL backend makes its context current once)."""
+    def session(self, workload: Hashable | None = None):
+        """A context a whole model run happens in (the WebGL backend makes its context current once).
+        `workload` names what the run computes (Executor.workload), for backends that tune per workload."""
         return contextlib.nullcontext()
 
     def runner(self, op: str, attrs: dict, node: str):

@@ -3,18 +3,19 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 
 import numpy as np
 
 from engine import tape
 from engine.backends.base import Backend, add_note, as_outputs, as_tensor
 from engine.errors import KernelError, TfglError
-from engine.kernels.cpu import allocator
+from engine.kernels.cpu import allocator, blas
 from engine.kernels.registry import BACKEND_NEUTRAL
 from engine.tensors import Tensor, alias
 
 _state = threading.local()
+MAX_WORKLOADS = 256  # thread choices kept (one per model and input shapes)
 
 
 class CPUBackend(Backend):
@@ -22,19 +23,33 @@ class CPUBackend(Backend):
     kernel_chain = ("cpu", BACKEND_NEUTRAL)
     fuses_elementwise = True
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._thread_choices: dict[Hashable, blas.ThreadChoice] = {}
+
     @contextlib.contextmanager
-    def session(self) -> Iterator[None]:
+    def session(self, workload: Hashable | None = None) -> Iterator[None]:
         """A model run: NaN/Inf results follow IEEE without numpy's warnings, set once for every
         kernel of the run rather than per kernel (a per-call np.errstate cost as much as a small op).
-        The first one sets glibc's allocator up for big arrays (engine/kernels/cpu/allocator.py)."""
+        The first one sets glibc's allocator up for big arrays (engine/kernels/cpu/allocator.py). A
+        `workload`'s runs learn whether OpenBLAS's threads pay for it (engine/kernels/cpu/blas.py)."""
         allocator.tune_once()
         depth = getattr(_state, "quiet", 0)
-        with np.errstate(all="ignore"):
+        choice = self._thread_choice(workload) if workload is not None and depth == 0 else None
+        with np.errstate(all="ignore"), choice.call() if choice else contextlib.nullcontext():
             _state.quiet = depth + 1
             try:
                 yield
             finally:
                 _state.quiet = depth
+
+    def _thread_choice(self, workload: Hashable) -> blas.ThreadChoice:
+        choice = self._thread_choices.get(workload)
+        if choice is None:
+            if len(self._thread_choices) >= MAX_WORKLOADS:  # inputs of ever new shapes: start over
+                self._thread_choices.clear()
+            choice = self._thread_choices.setdefault(workload, blas.ThreadChoice())
+        return choice
 
     def runner(self, op: str, attrs: dict, node: str) -> Callable[[Sequence], list] | None:
         """`run` for one graph node, with what `run` works out per call (the kernel, its checked

@@ -25,6 +25,7 @@ import threading
 import time
 import warnings
 import weakref
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -185,7 +186,7 @@ class WebGLBackend(Backend):
         with self.current():
             self.ctx.finish()
 
-    def session(self):
+    def session(self, workload: Hashable | None = None):
         """One context section around a whole model run, so ops don't switch contexts each."""
         return self.current()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -76,6 +76,10 @@ class Executor:
             for name, _ in keys:
                 if name not in self.graph.nodes:
                     raise InputError(f"unknown {kind} {name!r}: the graph has no such node")
+
+    def workload(self, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey]) -> Hashable:
+        """What a run of this graph computes, for Backend.session: the feeds' shapes and the fetches."""
+        return id(self), tuple((key, tensor.shape) for key, tensor in feeds.items()), tuple(fetches)
 
     def run(self, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey], backend: Backend,
             targets: Sequence[str] = ()) -> list[Tensor]:

@@ -163,8 +163,9 @@ class GraphModel:
     def run(self, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey]) -> list[Tensor]:
         """Tensor-level execution (no conversion): what predict/execute and benchmarks call."""
         self._state.backend = self.backend
-        with self.backend.session():
-            return self.replays.run(self._executor_for(feeds, fetches), feeds, fetches, self.backend)
+        executor = self._executor_for(feeds, fetches)
+        with self.backend.session(executor.workload(feeds, fetches)):
+            return self.replays.run(executor, feeds, fetches, self.backend)
 
     def run_on(self, backend: Backend, inputs: Any, fused: bool = True) -> list[np.ndarray]:
         """The signature outputs computed on `backend`, an instance the caller made or wraps (the

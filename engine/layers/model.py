@@ -243,8 +243,9 @@ class LayersModel(KerasAPI):
         indices = list(range(len(self.outputs))) if outputs is None else \
             [self._output_index(name) for name in ([outputs] if isinstance(outputs, str) else outputs)]
         fetches = [output_keys[index] for index in indices]
-        with self.backend.session():
-            results = self.replays.run(executor, dict(zip(input_keys, tensors)), fetches, self.backend)
+        feeds = dict(zip(input_keys, tensors))
+        with self.backend.session(executor.workload(feeds, fetches)):
+            results = self.replays.run(executor, feeds, fetches, self.backend)
         arrays = [t.numpy() for t in results]
         return arrays[0] if isinstance(outputs, str) else arrays
 

@@ -71,7 +71,7 @@ def forward(model: LayersModel, inputs: Any, weights: Mapping[str, Tensor], trai
     logit_keys = [_logits_key(executor, key) for key in output_keys]
     fetches = output_keys + [io.updates[name] for name in update_names] + [k for k in logit_keys if k]
     backend = model.backend
-    with backend.session():
+    with backend.session(executor.workload(feeds, fetches)):
         results = executor.run(feeds, fetches, backend)
     outputs, rest = results[:len(output_keys)], results[len(output_keys):]
     updates, found = dict(zip(update_names, rest[:len(update_names)])), iter(rest[len(update_names):])

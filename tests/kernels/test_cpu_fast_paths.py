@@ -5,7 +5,7 @@ the reused scratch buffers, and the BLAS thread setting around small products.""
 import numpy as np
 import pytest
 
-from engine.kernels.cpu import blas, convolution, workspace
+from engine.kernels.cpu import convolution, workspace
 from tests.kernels.harness import check, conv_attrs, rand, run_engine, run_tf, tf
 
 pytestmark = pytest.mark.tf
@@ -134,22 +134,6 @@ def test_scratch_is_per_slot_and_grows():
     assert workspace.scratch("test-slot", (0, 3), np.float32).shape == (0, 3)
     huge = workspace.scratch("test-slot", (workspace.MAX_KEPT_BYTES // 4 + 1,), np.float32)
     assert not np.shares_memory(huge, workspace.scratch("test-slot", (4,), np.float32))
-
-
-def test_blas_thread_setting_is_restored(rng):
-    """Small products run single-threaded, and OpenBLAS's setting returns to what it was."""
-    if blas._OPENBLAS is None:
-        pytest.skip("numpy's BLAS is not OpenBLAS")
-    get, _ = blas._OPENBLAS
-    before = get()
-    a, b = rand(rng, (64, 32)), rand(rng, (32, 16))
-    np.testing.assert_allclose(blas.matmul(a, b), a @ b, rtol=1e-5)
-    with blas.single_threaded():
-        assert get() == 1
-        with blas.single_threaded():
-            assert get() == 1
-        assert get() == 1
-    assert get() == before
 
 
 def test_conv_info_cache_matches_conv_info():

@@ -1,35 +1,40 @@
-"""Matrix products through numpy's BLAS, threaded only where threads pay.
+"""OpenBLAS's threads, used for a model's calls where they are seen to pay.
 
-OpenBLAS (numpy's BLAS) splits any product of more than ~2.6e5 multiply-adds across all its threads.
-For the products of a typical convnet layer (1e6 to 5e7 multiply-adds, 0.02 to 1 ms on one core)
-waking the other threads gains little even on an idle machine, and once another process holds a
-core the product waits for a descheduled thread: a 0.1 ms product then takes a scheduler tick or
-more (measured: median 12 ms instead of 0.1 ms on a 2-core machine under load), and a MobileNetV2
-run three times as long as single-threaded. So `matmul` runs products below `THREADED_MIN_MACS`
-on one BLAS thread and leaves bigger ones to OpenBLAS's own setting (as it does the tiniest, below
-`OPENBLAS_SINGLE_MACS`, which OpenBLAS never splits).
+OpenBLAS (numpy's BLAS) splits any product of more than ~2.6e5 multiply-adds across all its
+threads. On an idle 2-core machine that pays for a convnet's products (handtrack's convolutions: 40
+GMAC/s on one thread, 75 on two; MoveNet's call 14.7 -> 11.1 ms), but not once another process holds
+a core: a product then waits for a descheduled thread (a 0.1 ms product took a scheduler tick or more,
+median 12 ms, on a 2-core machine under load), and OpenBLAS's threads, which spin a while after each
+product, take the caller's core between products (MoveNet beside one busy process: 23 ms threaded,
+14.6 ms on one thread). The products' own timings miss that second cost, so the choice is made per
+workload (a model on inputs of given shapes) from the wall time of whole calls: `ThreadChoice` times
+calls each way, runs them the way whose latest calls' median has been faster, and tries the other way
+again now and then: less often each time it loses (every `FIRST_RETRY` calls at first, at most every
+`LAST_RETRY`), at once again when it wins, so a machine that becomes busy or idle is noticed within a
+few calls while a losing way costs little.
 
-The thread count is OpenBLAS's process-wide setting, lowered to 1 for the duration of the small
-products and then restored (a few hundred nanoseconds each way). Nested or concurrent small
-products share one lowering, counted under a lock, so the setting always returns to what it was;
-a product running in another thread meanwhile may run single-threaded. Never raised: a process
-that set OPENBLAS_NUM_THREADS=1 stays single-threaded. Without OpenBLAS (another BLAS, another
-platform) `matmul` is plain np.matmul.
+The thread count is OpenBLAS's process-wide setting, lowered to 1 for a single-threaded stretch and
+then restored. Nested or concurrent lowerings are counted under a lock, so the setting always returns
+to what it was. Never raised: a process that set OPENBLAS_NUM_THREADS=1 stays single-threaded.
+Without OpenBLAS (another BLAS, another platform) there is nothing to choose.
 """
 from __future__ import annotations
 
 import ctypes
 import os
+import statistics
 import threading
+import time
+from collections import deque
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
 
-# Products of at least this many multiply-adds (~2 ms on one core) use OpenBLAS's threads.
-THREADED_MIN_MACS = 1 << 27
-# OpenBLAS runs products below this many multiply-adds on one thread by itself: lowering its setting
-# around them (~5 us) would cost more than the product (a squeeze-and-excite layer's 1x1 convolution).
-OPENBLAS_SINGLE_MACS = 1 << 18
+SAMPLES = 3         # calls timed each way before a workload picks the faster
+WINDOW = 5          # latest calls per way whose median is what that way costs (one outlier is not)
+FIRST_RETRY = 16    # calls between tries of the losing way; doubled each time it loses again
+LAST_RETRY = 1024
 
 
 def _find_openblas():
@@ -86,12 +91,60 @@ def single_threaded():
                 set_(_saved)
 
 
-def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """np.matmul(a, b, out=out), single-threaded when the product is small (THREADED_MIN_MACS)."""
-    if _OPENBLAS is None or np.ndim(a) == 0 or np.ndim(b) == 0:
-        return np.matmul(a, b, out=out)
-    macs = np.size(a) * (np.shape(b)[-1] if np.ndim(b) > 1 else 1)
-    if macs >= THREADED_MIN_MACS or macs < OPENBLAS_SINGLE_MACS:
-        return np.matmul(a, b, out=out)
-    with single_threaded():
-        return np.matmul(a, b, out=out)
+def threads_can_help() -> bool:
+    """Whether OpenBLAS is there with more than one thread to use."""
+    return _OPENBLAS is not None and _depth == 0 and _OPENBLAS[0]() > 1
+
+
+class ThreadChoice:
+    """Whether one workload's calls run faster with OpenBLAS's threads or on one thread, learned
+    from their wall times (see the module doc)."""
+
+    def __init__(self) -> None:
+        # [one thread, threads]: each way's latest call times; their medians are what it costs
+        self.times = (deque(maxlen=WINDOW), deque(maxlen=WINDOW))
+        self.calls = 0
+        self.retry_every = self.until_retry = FIRST_RETRY
+
+    def threaded_next(self) -> bool:
+        """Which way the next call runs."""
+        single, threaded = self.times
+        if len(single) < SAMPLES or len(threaded) < SAMPLES:
+            return len(threaded) < len(single)
+        self.until_retry -= 1
+        return self.threads_faster() != (self.until_retry <= 0)
+
+    def threads_faster(self) -> bool:
+        single, threaded = (statistics.median(times) for times in self.times)
+        return threaded < single
+
+    def record(self, threaded: bool, seconds: float) -> None:
+        if self.until_retry > 0:
+            self.times[threaded].append(seconds)
+            return
+        # that call tried the losing way: if it beat the winner's median, try it again at once (it
+        # takes a few such calls to move the median), else wait twice as long as last time
+        won = seconds < statistics.median(self.times[not threaded])
+        self.times[threaded].append(seconds)
+        if won:
+            self.until_retry, self.retry_every = 1, FIRST_RETRY
+        else:
+            self.retry_every = min(self.retry_every * 2, LAST_RETRY)
+            self.until_retry = self.retry_every
+
+    @contextmanager
+    def call(self) -> Iterator[None]:
+        """One call of the workload, on the threads or on one thread; timed unless it is the first
+        (which pays for allocations and compiles) or fails."""
+        self.calls += 1
+        if self.calls == 1 or not threads_can_help():
+            yield
+            return
+        threaded = self.threaded_next()
+        started = time.perf_counter()
+        if threaded:
+            yield
+        else:
+            with single_threaded():
+                yield
+        self.record(threaded, time.perf_counter() - started)

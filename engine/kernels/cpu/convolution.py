@@ -12,8 +12,8 @@ With the compiled kernels on (engine.kernels.cpu.compiled), the depthwise convol
 fused epilogues of both run compiled.
 
 Padded inputs and im2col blocks live in per-thread scratch buffers reused from call to call
-(engine.kernels.cpu.workspace); outputs are always fresh arrays. Matmuls go through
-engine.kernels.cpu.blas, which keeps small ones on one BLAS thread.
+(engine.kernels.cpu.workspace); outputs are always fresh arrays. Whether the matmuls use
+OpenBLAS's threads is chosen per model call (engine.kernels.cpu.blas).
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from numpy.lib.stride_tricks import as_strided
 from engine.kernels.conv_util import (
     ConvInfo, backprop_input_info, conv_info, dilation2d_info, pool_info, tap_regions,
 )
-from engine.kernels.cpu import blas, compiled, parallel
+from engine.kernels.cpu import compiled, parallel
 from engine.kernels.cpu.depthwise import depthwise
 from engine.kernels.cpu.fused import Fused
 from engine.kernels.cpu.workspace import scratch
@@ -35,7 +35,7 @@ from engine.kernels.registry import KernelTable
 KERNELS = KernelTable()
 
 # Elements of one im2col block (8 MB of float32): bounds the patch buffer of big inputs while
-# keeping the matmuls few and large (big ones multithreaded, see engine.kernels.cpu.blas).
+# keeping the matmuls few and large.
 _IM2COL_BLOCK = 1 << 21
 
 # ---------------------------------------------------------------------------------------------
@@ -110,7 +110,7 @@ def conv2d_backprop_input(input_sizes, filters, out_backprop, *, strides, paddin
     grad_input = np.zeros((info.batch, *info.in_size, info.in_channels), np.result_type(out_backprop, filters))
     if not info.is_empty:
         grad = _channels_last(out_backprop, info).reshape(-1, info.out_channels)
-        cols = blas.matmul(grad, filters.reshape(-1, info.out_channels).T)
+        cols = np.matmul(grad, filters.reshape(-1, info.out_channels).T)
         cols = cols.reshape(info.batch, *info.out_size, *info.window, info.in_channels)
         for tap, outputs, inputs in tap_regions(info):
             grad_input[inputs] += cols[outputs + tap]
@@ -152,7 +152,7 @@ def _convolve(x: np.ndarray, filters: np.ndarray, info: ConvInfo, fused: Fused |
 
         def chunk(start: int, stop: int) -> None:
             for image in range(info.batch):
-                blas.matmul(pixels[image, start:stop].reshape(-1, info.in_channels), weights,
+                np.matmul(pixels[image, start:stop].reshape(-1, info.in_channels), weights,
                             out=products[image, start:stop].reshape(-1, info.out_channels))
             if epilogue is not None:
                 epilogue(start, stop)
@@ -168,7 +168,7 @@ def _convolve(x: np.ndarray, filters: np.ndarray, info: ConvInfo, fused: Fused |
                     window = patches[image, first:min(stop, first + rows_per_block)]
                     cols = buffer[:window.size].reshape(window.shape)
                     np.copyto(cols, window)
-                    blas.matmul(cols.reshape(-1, depth), weights,
+                    np.matmul(cols.reshape(-1, depth), weights,
                                 out=out[image, first:first + window.shape[0]].reshape(-1, info.out_channels))
             if epilogue is not None:
                 epilogue(start, stop)
@@ -194,7 +194,7 @@ def _convolve_by_taps(x: np.ndarray, filters: np.ndarray, info: ConvInfo, dtype)
     weights: im2col would multiply them by padding zeros (NaN), where TensorFlow's result stays finite."""
     out = np.zeros((info.batch, *info.out_size, info.out_channels), dtype)
     for tap, outputs, inputs in tap_regions(info):
-        out[outputs] += blas.matmul(x[inputs], filters[tap])
+        out[outputs] += np.matmul(x[inputs], filters[tap])
     return out
 
 

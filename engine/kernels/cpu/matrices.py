@@ -1,11 +1,10 @@
 """Matrix ops (op_list/matrices.json): matmuls (plain, batched with broadcasting, fused), Transpose,
-Einsum, MatrixBandPart and Diag, as TensorFlow. Products go through np.matmul (engine.kernels.cpu.blas:
-small ones on one BLAS thread) and np.einsum, so float32 runs on BLAS."""
+Einsum, MatrixBandPart and Diag, as TensorFlow. Products go through np.matmul and np.einsum, so
+float32 runs on BLAS (its threads where they pay: engine.kernels.cpu.blas)."""
 from __future__ import annotations
 
 import numpy as np
 
-from engine.kernels.cpu import blas
 from engine.kernels.cpu.fused import apply_fused_ops
 from engine.kernels.registry import KernelTable
 from engine.kernels.resolve.matrices import check_band_bounds, diag_shape
@@ -19,13 +18,13 @@ def mat_mul(a, b, *, transpose_a: bool = False, transpose_b: bool = False):
     """MatMul's transpose flags do not conjugate complex inputs (BatchMatMul's adj_x/adj_y do)."""
     if a.ndim != 2 or b.ndim != 2:
         raise ValueError(f"MatMul needs matrices, got shapes {list(a.shape)} and {list(b.shape)}")
-    return blas.matmul(a.T if transpose_a else a, b.T if transpose_b else b)
+    return np.matmul(a.T if transpose_a else a, b.T if transpose_b else b)
 
 
 @KERNELS.define("BatchMatMul", "BatchMatMulV2")
 def batch_mat_mul(x, y, *, adj_x: bool = False, adj_y: bool = False):
     """Batch dims broadcast (BatchMatMulV2's rule; V1 graphs always have equal ones)."""
-    return blas.matmul(_adjoint(x) if adj_x else x, _adjoint(y) if adj_y else y)
+    return np.matmul(_adjoint(x) if adj_x else x, _adjoint(y) if adj_y else y)
 
 
 def _adjoint(matrices: np.ndarray) -> np.ndarray:
@@ -42,7 +41,7 @@ def fused_mat_mul(a, b, *args, transpose_a: bool = False, transpose_b: bool = Fa
     inputs broadcast onto the product."""
     if a.ndim < 2 or b.ndim < 2:
         raise ValueError(f"_FusedMatMul takes matrices or batches of them, not {list(a.shape)} and {list(b.shape)}")
-    product = blas.matmul(np.swapaxes(a, -1, -2) if transpose_a else a, np.swapaxes(b, -1, -2) if transpose_b else b)
+    product = np.matmul(np.swapaxes(a, -1, -2) if transpose_a else a, np.swapaxes(b, -1, -2) if transpose_b else b)
     return apply_fused_ops(product, fused_ops, args, epsilon=epsilon, leakyrelu_alpha=leakyrelu_alpha)
 
 

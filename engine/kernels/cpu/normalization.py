@@ -5,7 +5,6 @@ import math
 
 import numpy as np
 
-from engine.kernels.cpu import blas
 from engine.kernels.registry import KernelTable
 from engine.kernels.resolve.values import reduction_axes
 
@@ -65,7 +64,7 @@ def lrn(x, *, depth_radius: int = 5, bias: float = 1.0, alpha: float = 1.0, beta
     channels = np.arange(x.shape[-1])
     band = (np.abs(channels[:, None] - channels[None, :]) <= depth_radius).astype(x.dtype)
     pixels = np.square(x).reshape(math.prod(x.shape[:-1]), len(channels))
-    window_sums = blas.matmul(pixels, band).reshape(x.shape)
+    window_sums = np.matmul(pixels, band).reshape(x.shape)
     scale = np.float32(bias) + np.float32(alpha) * window_sums
     return (x * np.power(scale, np.float32(-beta))).astype(x.dtype)
 
@@ -83,7 +82,7 @@ def lrn_grad(input_grads, input_image, output_image, *, depth_radius: int = 5, b
     pixels = math.prod(input_image.shape[:-1])
 
     def window_sums(values: np.ndarray) -> np.ndarray:
-        return blas.matmul(values.reshape(pixels, len(channels)), band).reshape(input_image.shape)
+        return np.matmul(values.reshape(pixels, len(channels)), band).reshape(input_image.shape)
     norm = np.float32(bias) + np.float32(alpha) * window_sums(np.square(input_image))
     spread = window_sums(input_grads * output_image / norm)
     return (input_grads * np.power(norm, np.float32(-beta))

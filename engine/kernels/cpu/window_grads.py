@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 
 from engine.kernels.conv_util import ConvInfo, conv_info, pool_info, tap_regions
-from engine.kernels.cpu import blas
 from engine.kernels.registry import KernelTable
 from engine.kernels.resolve.values import int_list
 
@@ -41,7 +40,7 @@ def conv_backprop_filter(x, filter_sizes, out_backprop, *, strides, padding: str
     grad = np.zeros(sizes, np.result_type(x, out_backprop))
     xs, dys = _channels_last(x, info), _channels_last(out_backprop, info)
     for tap, outputs, inputs in tap_regions(info):
-        grad[tap] = blas.matmul(xs[inputs].reshape(-1, info.in_channels).T,
+        grad[tap] = np.matmul(xs[inputs].reshape(-1, info.in_channels).T,
                                 dys[outputs].reshape(-1, info.out_channels))
     return grad
 
@@ -56,7 +55,7 @@ def conv3d_backprop_input(input_sizes, filters, out_backprop, *, strides, paddin
     grad = np.zeros((info.batch, *info.in_size, info.in_channels), np.result_type(filters, out_backprop))
     dys = _channels_last(out_backprop, info)
     for tap, outputs, inputs in tap_regions(info):
-        grad[inputs] += blas.matmul(dys[outputs], filters[tap].T)
+        grad[inputs] += np.matmul(dys[outputs], filters[tap].T)
     return _from_channels_last(grad, info)
 
 
