@@ -41,7 +41,7 @@ def in_new_backend(monkeypatch, setting: str | None, fn):
 
 
 def programs_named(backend, name: str) -> int:
-    return sum(1 for key in backend._programs if key[0][0] == name)
+    return sum(1 for key in backend.programs.compiled if key[0][0] == name)
 
 
 RNG = np.random.default_rng(11)
@@ -127,7 +127,7 @@ def test_replayed_mobilenet_matches_the_cpu_with_shape_uniforms(monkeypatch, rng
         model = engine.load_graph_model(path, backend="webgl")
         outputs = [model.predict(x) for x in inputs]
         assert model.replays.last is not None
-        return outputs, len(backend._programs)
+        return outputs, len(backend.programs.compiled)
 
     outputs, programs = in_new_backend(monkeypatch, setting, run)
     for x, out in zip(inputs, outputs):

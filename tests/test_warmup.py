@@ -8,7 +8,8 @@ import pytest
 
 import engine
 from engine.backends import webgl as webgl_backend
-from engine.backends.dry_run import ThrowawayPool
+from engine.backends.webgl.dry_run import ThrowawayPool
+from engine.webgl.programs import Stats, driver_variant
 from engine.webgl.textures import TextureManager, is_power_of_two
 from engine.errors import InputError
 from tests.conftest import fixture_path
@@ -22,7 +23,7 @@ def _image(model, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
 
 
-def _gl_stats() -> webgl_backend.Stats:
+def _gl_stats() -> Stats:
     return webgl_backend.backend_for_thread().stats
 
 
@@ -117,7 +118,7 @@ def test_the_first_call_after_warmup_meets_no_driver_variant_the_dry_run_left_ou
         dry, real, submit = set(), set(), backend._submit
 
         def spy(compiled, fbo, textures, uniforms):
-            (dry if backend.compiling_only else real).add((compiled.program, webgl_backend.driver_variant(textures)))
+            (dry if backend.compiling_only else real).add((compiled.program, driver_variant(textures)))
             submit(compiled, fbo, textures, uniforms)
         backend._submit = spy
         model.warmup()
@@ -139,7 +140,7 @@ def test_dry_runs_keep_what_drivers_see_of_texture_sizes_and_no_more(webgl):
         assert max(stand_in) <= 3
         assert [is_power_of_two(n) for n in stand_in] == [is_power_of_two(n) for n in allocated]
     texture = type("Texture", (), {"size": (4, 6)})
-    assert webgl_backend.driver_variant([texture, texture]) == (True, False, True, False)
+    assert driver_variant([texture, texture]) == (True, False, True, False)
 
 
 def test_warmup_frees_every_texture_it_made(webgl):

@@ -38,6 +38,11 @@ class Job:
     output: tuple[int, int, int, str]
 
 
+def texture_spec(texture) -> tuple[int, int, int, str]:
+    """A moderngl texture's (cols, rows, channels, dtype), as a Job holds it."""
+    return (*texture.size, texture.components, texture.dtype)
+
+
 def wanted() -> int:
     """Workers the settings allow: TFGL_WARMUP_THREADS, else one per CPU, at most MAX_THREADS."""
     setting = os.environ.get(THREADS_VARIABLE, "").strip()

@@ -13,7 +13,7 @@ is read by coordinates or flat index, the output's coordinates only where they a
 the textures with `Program.layout_blind`, which reads everything by flat index), and the output's
 parity not where the program masks any (`Program.any_parity`).
 
-Which programs are generic (backends/webgl.py): by default the families that opt in with
+Which programs are generic (programs.py): by default the families that opt in with
 `Program.shape_uniforms` because it costs little or nothing in steady state on llvmpipe (per-draw
 A/B against programs per shape, GPU time of each family's draws in MoveNet, handtrack, selfie and
 MobileNetV2): packed matmul, packed depthwise, packed elementwise, pack/unpack; unpacked elementwise

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from engine.webgl import parallel_jit
+from engine.webgl.programs import CompiledProgram
 from engine.webgl.textures import GLTensorData, TextureManager, is_power_of_two
 
 
@@ -31,7 +32,7 @@ class ThrowawayPool(TextureManager):
 
 @dataclass
 class DeferredDraw:
-    compiled: object                # the backend's linked program
+    compiled: CompiledProgram
     job: parallel_jit.Job
     fbo: object
     textures: list
