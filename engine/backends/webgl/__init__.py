@@ -26,7 +26,6 @@ from engine.errors import GLError
 from engine.webgl import half_float
 from engine.webgl.context import create_context
 from engine.webgl.half_float import FLOAT32
-from engine.webgl.programs import Stats
 
 _local = threading.local()
 _failure: dict[str, str | None] = {"reason": None}
@@ -83,10 +82,4 @@ def stats() -> dict:
                 textures_alive=backend.textures.textures_alive())
 
 
-def reset_stats() -> None:
-    backend = backend_for_thread()
-    if backend is not None:
-        backend.stats = backend.programs.stats = Stats()  # one Stats: the programs count into it too
-
-
-__all__ = ["WebGLBackend", "available", "backend_for_thread", "check_thread_error", "reset_stats", "stats"]
+__all__ = ["WebGLBackend", "available", "backend_for_thread", "check_thread_error", "stats"]
