@@ -225,8 +225,8 @@ def test_hard_nms_many_boxes_same_selection_as_numpy(monkeypatch, rng, max_outpu
     calls = []
     original = compiled.kernels().hard_nms
     monkeypatch.setattr(compiled.kernels(), "hard_nms", lambda *args: (calls.append(args), original(*args))[1])
-    for score_threshold in (_LOWEST, 0.3):
-        (fast, _), (slow, _) = _hard_nms_both_ways(boxes, scores, max_output_size, iou_threshold, score_threshold)
+    for laid_out, score_threshold in ((boxes, _LOWEST), (np.asfortranarray(boxes), 0.3)):  # F: a transpose's
+        (fast, _), (slow, _) = _hard_nms_both_ways(laid_out, scores, max_output_size, iou_threshold, score_threshold)
         np.testing.assert_array_equal(fast, slow)
         assert 1 <= fast.size <= max_output_size
     assert len(calls) == 2  # the compiled loop ran each time
