@@ -1,7 +1,7 @@
 """The product and convolution kernels have a packed and an unpacked GL program each (WEBGL_PACK):
-their conformance tests run on the WebGL backend both ways. The CPU convolutions have compiled
-kernels (tfgl[fast-cpu], engine.kernels.cpu.compiled) beside the numpy ones: where numba is
-installed their tests run on the CPU backend both ways."""
+their conformance tests run on the WebGL backend both ways. The CPU convolutions and hard NMS have
+compiled kernels (tfgl[fast-cpu], engine.kernels.cpu.compiled) beside the numpy ones: where numba
+is installed their tests run on the CPU backend both ways."""
 import importlib.util
 
 import pytest
@@ -10,7 +10,7 @@ import engine
 from engine.kernels.cpu import compiled
 
 PACKING_MODULES = ("test_convolution", "test_matrices")
-COMPILED_MODULES = ("test_convolution", "test_cpu_fast_paths", "test_cpu_parallel")
+COMPILED_MODULES = ("test_convolution", "test_cpu_fast_paths", "test_cpu_parallel", "test_dynamic")
 CPU_KERNELS = ["compiled", "numpy"] if importlib.util.find_spec("numba") else ["numpy"]
 
 
@@ -51,6 +51,6 @@ def webgl_packing(request, backend):
 
 @pytest.fixture
 def cpu_kernels(request, monkeypatch):
-    """The CPU backend's convolutions compiled or in numpy."""
+    """The CPU backend's kernels compiled or in numpy."""
     monkeypatch.setattr(compiled, "ENABLED", request.param == "compiled")
     return request.param

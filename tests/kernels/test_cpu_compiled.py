@@ -2,7 +2,8 @@
 numba is there, they give the numpy path's results (the resize its very bits), and without numba
 (or with TFGL_CPU_COMPILED=0) the backend runs on numpy alone and never imports numba. Like
 test_ray.py these need their extra (CI installs .[all]). The conformance tests of
-test_convolution.py, test_cpu_fast_paths.py and test_cpu_parallel.py run both ways (conftest.py)."""
+test_convolution.py, test_cpu_fast_paths.py, test_cpu_parallel.py and test_dynamic.py run both
+ways (conftest.py)."""
 import json
 import os
 import subprocess
@@ -10,8 +11,10 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra.numpy import arrays
 
-from engine.kernels.cpu import compiled, convolution, image
+from engine.kernels.cpu import compiled, convolution, dynamic, image
 from tests.kernels.harness import rand
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -164,3 +167,84 @@ def test_a_numba_that_fails_to_import_turns_them_off():
              "warnings.simplefilter('default')\n")
     got = _probe({}, block=block)
     assert got == {"enabled": False, "numba": False, "at_import": False, "centre": 9.0, "cache": None}
+
+
+# Box corners and scores: specials, signed zeros and a few repeated values (ties, duplicated and
+# zero-area boxes) among floats that make boxes overlap.
+_CORNERS = st.sampled_from([0.0, -0.0, 0.5, 1.0, 2.0, 3.4e38, np.nan, np.inf, -np.inf]) | st.floats(-1, 3, width=32)
+_SCORES = st.sampled_from([0.0, -0.0, 0.5, 1.0, np.nan, np.inf, -np.inf]) | st.floats(-1, 1, width=32)
+_LOWEST = float(np.finfo(np.float32).min)  # NonMaxSuppressionV2's threshold
+
+
+def _hard_nms_both_ways(boxes, scores, max_output_size, iou_threshold, score_threshold):
+    """The indices and scores hard NMS selects, compiled and in numpy."""
+    results = []
+    with pytest.MonkeyPatch.context() as patch, np.errstate(invalid="ignore", over="ignore"):
+        for enabled in (True, False):
+            patch.setattr(compiled, "ENABLED", enabled)
+            results.append(dynamic._non_max_suppression(boxes, scores, np.int32(max_output_size),
+                                                        np.float32(iou_threshold), np.float32(score_threshold)))
+    return results
+
+
+@settings(derandomize=True, database=None, deadline=None, max_examples=300)
+@given(st.data())
+def test_hard_nms_same_selection_as_numpy(data):
+    """Any boxes and scores, NaN, infinities and empty inputs included: the compiled loop selects the
+    numpy path's boxes in the same order (the numpy path is TensorFlow's, test_dynamic.py)."""
+    count = data.draw(st.integers(0, 40))
+    boxes = data.draw(arrays(np.float32, (count, 4), elements=_CORNERS))
+    scores = data.draw(arrays(np.float32, count, elements=_SCORES))
+    max_output_size = data.draw(st.integers(0, count + 2))
+    iou_threshold = data.draw(st.sampled_from([0.0, 1.0]) | st.floats(0, 1, width=32))
+    score_threshold = data.draw(st.sampled_from([_LOWEST, -np.inf, 0.0, np.nan]) | st.floats(-1, 1, width=32))
+    (fast, fast_scores), (slow, slow_scores) = _hard_nms_both_ways(boxes, scores, max_output_size, iou_threshold,
+                                                                   score_threshold)
+    assert fast.dtype == slow.dtype
+    np.testing.assert_array_equal(fast, slow)
+    np.testing.assert_array_equal(fast_scores, slow_scores)
+
+
+@pytest.mark.parametrize("max_output_size", [2, 100, 5000])
+@pytest.mark.parametrize("iou_threshold", [0.0, 0.5, 1.0])
+def test_hard_nms_many_boxes_same_selection_as_numpy(monkeypatch, rng, max_output_size, iou_threshold):
+    """Thousands of overlapping boxes with tied scores, a few specials and zero-area boxes: the
+    compiled loop sorts candidates a chunk at a time, from a sample of the scores, until NMS stops
+    (at IOU threshold 0, after thousands of candidates)."""
+    count = 6000
+    corners = rng.integers(0, 24, (count, 2)) / 4
+    boxes = np.concatenate([corners, corners + rng.integers(1, 12, (count, 2)) / 4], axis=1).astype(np.float32)
+    flipped = rng.random(count) < 0.3
+    boxes[flipped] = boxes[flipped][:, [2, 3, 0, 1]]
+    thin = rng.random(count) < 0.005
+    boxes[thin, 2] = boxes[thin, 0]
+    specials = np.flatnonzero(rng.random(count) < 0.01)
+    boxes[specials, rng.integers(0, 4, specials.size)] = rng.choice([np.nan, np.inf, -np.inf], specials.size)
+    scores = np.round(rng.random(count), 2).astype(np.float32)
+    scores[rng.random(count) < 0.01] = np.nan
+    calls = []
+    original = compiled.kernels().hard_nms
+    monkeypatch.setattr(compiled.kernels(), "hard_nms", lambda *args: (calls.append(args), original(*args))[1])
+    for laid_out, score_threshold in ((boxes, _LOWEST), (np.asfortranarray(boxes), 0.3)):  # F: a transpose's
+        (fast, _), (slow, _) = _hard_nms_both_ways(laid_out, scores, max_output_size, iou_threshold, score_threshold)
+        np.testing.assert_array_equal(fast, slow)
+        assert 1 <= fast.size <= max_output_size
+    assert len(calls) == 2  # the compiled loop ran each time
+
+
+def test_hard_nms_iou_to_the_bit(rng):
+    """At an IOU threshold equal to two boxes' IOU (numpy's float32 bits) the second box stays; one
+    float below, it goes: an IOU one unit in the last place off would flip one of the two."""
+    boxes = rng.uniform(0, 1, (300, 2, 4)).astype(np.float32)
+    boxes[..., 2:] += rng.uniform(0, 1, (300, 2, 2)).astype(np.float32)
+    scores = np.array([1, 0.5], np.float32)
+    checked = 0
+    for pair in boxes:
+        iou = dynamic._Boxes(pair).iou(np.array([0]), np.array([1]))[0, 0]
+        if iou == 0:
+            continue
+        checked += 1
+        for threshold, expected in ((iou, [0, 1]), (np.nextafter(iou, np.float32(0)), [0])):
+            for selected, _ in _hard_nms_both_ways(pair, scores, 2, threshold, 0.0):
+                assert selected.tolist() == expected
+    assert checked > 100

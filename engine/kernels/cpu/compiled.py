@@ -1,6 +1,7 @@
 """Compiled CPU kernels (numba), the optional extra `tfgl[fast-cpu]`, for what numpy cannot do fast:
 a depthwise convolution that keeps a 3x3 window's sum in registers instead of one pass over the
-output per tap, fused epilogues in one pass instead of one per op, and ResizeBilinear.
+output per tap, fused epilogues in one pass instead of one per op, ResizeBilinear, and hard
+non-max suppression (a greedy loop over candidates, a few operations each).
 
 Whether they are used is decided when this module is imported: numba must be installed and
 TFGL_CPU_COMPILED not 0 (set it to 0 to compare with the pure numpy path, which stays and gives the
@@ -208,3 +209,11 @@ def resize_bilinear(pixels: np.ndarray, y_low: np.ndarray, y_high: np.ndarray, y
     for_rows(out.shape[1], out.size * 6, rows)
     return out
 
+
+def hard_nms(boxes: np.ndarray, scores: np.ndarray, max_output_size: int, iou_threshold: np.float32,
+             score_threshold: np.float32) -> np.ndarray:
+    """The indices TensorFlow's greedy hard NMS selects from float32 boxes (N, 4) and scores (N,):
+    engine.kernels.cpu.dynamic's numpy path's, to the bit. The boxes are read in place, whatever
+    their layout (a model's are often a transpose's view; copying them took longer than the NMS)."""
+    return kernels().hard_nms(boxes, np.ascontiguousarray(scores), max_output_size, np.float32(iou_threshold),
+                              np.float32(score_threshold))

@@ -1,6 +1,11 @@
 """Dynamic-shape ops (op_list/dynamic.json): non-max suppression, Where and ListDiff, as TensorFlow.
 
 Their output shapes depend on the input values, not only on the input shapes.
+
+Hard NMS (soft_nms_sigma 0, the usual detector's) runs compiled where tfgl[fast-cpu] is installed
+(engine.kernels.cpu.compiled.hard_nms): one greedy loop over the candidates, against the numpy
+path's block IOU matrices here; both compute each IOU with TensorFlow's float32 expression
+(_Boxes.iou), so they select the same boxes, to the bit. Soft NMS stays in numpy.
 """
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from engine.kernels.cpu import compiled
 from engine.kernels.registry import KernelTable
 
 KERNELS = KernelTable()
@@ -70,8 +76,9 @@ def _by_score(scores: np.ndarray, candidates: np.ndarray, first: int) -> Iterato
 
 
 def _hard_nms(geometry: _Boxes, ordered: Iterator[np.ndarray], limit: int, iou_threshold: np.float32) -> np.ndarray:
-    """TensorFlow's greedy hard NMS, a block of candidates at a time: one IOU matrix drops those that
-    overlap the boxes already selected, another settles the block among itself, in score order."""
+    """TensorFlow's greedy hard NMS in numpy, a block of candidates at a time: one IOU matrix drops
+    those that overlap the boxes already selected, another settles the block among itself, in score
+    order."""
     selected = np.empty(limit, np.int64)
     count = 0
     for chunk in ordered:
@@ -123,6 +130,9 @@ def _non_max_suppression(boxes, scores, max_output_size, iou_threshold, score_th
     if not soft_nms_sigma >= 0:
         raise ValueError("soft_nms_sigma_val must be >= 0")
 
+    if soft_nms_sigma == 0 and compiled.handles(F32):
+        selected = compiled.hard_nms(boxes, scores, max_output_size, iou_threshold, score_threshold)
+        return selected, scores[selected]
     candidates = np.flatnonzero(scores > score_threshold)  # NaN scores never qualify
     geometry = _Boxes(boxes)
     limit = min(max_output_size, candidates.size)

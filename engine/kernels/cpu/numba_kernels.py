@@ -204,3 +204,85 @@ def chain_spans(codes, full0, full1, full2, full3, constants, out, zero, six, sp
             b = _chain_operand(max(codes[step, 2], 0), first, count, full0, full1, full2, full3, constants, results)
             target = out[first:first + count] if step == steps - 1 else results[step, :count]
             _chain_step(code, target, a, b, zero, six)
+
+
+
+@numba.njit(inline="always")
+def _remaining(score, score_threshold, upper, bounded):
+    """Whether an NMS candidate (a score above the threshold, so never NaN) is not in a chunk yet:
+    below `upper`, the last chunk's lowest score, once there is one."""
+    return score > score_threshold and (not bounded or score < upper)
+
+
+@numba.njit(inline="always")
+def _cut(scores, score_threshold, upper, bounded, size):
+    """A score such that about `size` remaining candidates score at least that much, from a sample
+    of every so many scores; -inf to take all of them. Any value gives the same selection."""
+    stride = max(1, scores.shape[0] // 512)
+    sample = np.empty(-(-scores.shape[0] // stride), scores.dtype)
+    sampled = 0
+    for index in range(0, scores.shape[0], stride):
+        if _remaining(scores[index], score_threshold, upper, bounded):
+            sample[sampled] = scores[index]
+            sampled += 1
+    rank = -(-size // stride)
+    if rank >= sampled:
+        return np.float32(-np.inf)
+    return np.sort(sample[:sampled])[sampled - 1 - rank]
+
+
+@numba.njit(inline="always")
+def _nan_min(a, b):
+    return a if a <= b or a != a else b  # NaN if either is, as numpy's minimum
+
+
+@numba.njit(inline="always")
+def _nan_max(a, b):
+    return a if a >= b or a != a else b
+
+
+@numba.njit(**_JIT)
+def hard_nms(boxes, scores, max_output_size, iou_threshold, score_threshold):
+    """TensorFlow's greedy hard NMS of float32 boxes (N, 4) by scores (N,): candidates (scores above
+    score_threshold) by descending score, ties by lower index, each selected unless its IOU with a
+    box already selected exceeds iou_threshold. The IOU is engine.kernels.cpu.dynamic._Boxes.iou's
+    float32 expression, op for op, so the same bits and the same selection. Candidates are sorted a
+    chunk at a time, all those scoring at least a cut (ties stay together), the first of about
+    four times max_output_size: NMS usually stops long before the last candidate."""
+    zero = np.float32(0)
+    limit = min(max_output_size, scores.shape[0])
+    selected = np.empty(limit, np.int64)
+    corners = np.empty((4, limit), np.float32)  # y_min, x_min, y_max, x_max of each selected box
+    areas = np.empty(limit, np.float32)
+    chunk = np.empty(scores.shape[0], np.int64)
+    count, upper, bounded, size = 0, np.float32(np.inf), False, 4 * limit
+    while count < limit:
+        cut = _cut(scores, score_threshold, upper, bounded, size)
+        taken = 0
+        for index in range(scores.shape[0]):
+            chunk[taken] = index
+            taken += _remaining(scores[index], score_threshold, upper, bounded) and scores[index] >= cut
+        ordered = chunk[:taken][np.argsort(-scores[chunk[:taken]], kind="mergesort")]  # stable: ties by index
+        for index in ordered:
+            y_min, y_max = _nan_min(boxes[index, 0], boxes[index, 2]), _nan_max(boxes[index, 0], boxes[index, 2])
+            x_min, x_max = _nan_min(boxes[index, 1], boxes[index, 3]), _nan_max(boxes[index, 1], boxes[index, 3])
+            area = (y_max - y_min) * (x_max - x_min)
+            suppressed = False
+            for other in range(count):  # no break: a loop without one vectorizes, twice as fast here
+                height = _nan_max(_nan_min(y_max, corners[2, other]) - _nan_max(y_min, corners[0, other]), zero)
+                width = _nan_max(_nan_min(x_max, corners[3, other]) - _nan_max(x_min, corners[1, other]), zero)
+                intersection = height * width
+                union = area + areas[other] - intersection
+                iou = zero if area <= zero or areas[other] <= zero else intersection / union
+                suppressed |= iou > iou_threshold  # not for NaN
+            if not suppressed:
+                selected[count] = index
+                corners[0, count], corners[1, count], corners[2, count], corners[3, count] = y_min, x_min, y_max, x_max
+                areas[count] = area
+                count += 1
+                if count == limit:
+                    break
+        if cut == np.float32(-np.inf):
+            break
+        upper, bounded, size = cut, True, 4 * size
+    return selected[:count]
