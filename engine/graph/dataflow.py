@@ -38,16 +38,18 @@ MAX_ITERATIONS = 10_000_000
 _NOT_KERNELS = ENTER | EXIT | NEXT | MERGE | SWITCH | {"LoopCond", "Const", "Placeholder"}
 
 
-def run_dataflow(executor, plan: Plan, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey],
-                 backend: Backend) -> list[Tensor]:
-    return _Run(executor, plan, feeds, backend, fetches).run(fetches)
+def run_dataflow(executor, plan: Plan, feeds: Mapping[TensorKey, Tensor], handed: Mapping[str, list[Tensor]],
+                 fetches: Sequence[TensorKey], backend: Backend) -> list[Tensor]:
+    """Runs the plan's dataflow part, which starts from the feeds and from `handed`: the outputs
+    of the prefix nodes it reads (engine.graph.plan), which it frees as it frees its own."""
+    return _Run(executor, plan, feeds, handed, backend, fetches).run(fetches)
 
 
 @dataclass
 class Wiring:
-    """What a run of one plan needs to know about the graph, worked out once per plan: who reads
-    each node, how many arrivals each waits for, and where a run starts: the fed nodes and those
-    without inputs, in name order."""
+    """What a run of one plan's dataflow part needs to know about the graph, worked out once per
+    plan: who reads each node, how many arrivals each waits for, and where a run starts: the nodes
+    it starts from as if fed and those without inputs, in name order."""
     consumers: dict[str, tuple[str, ...]]
     expected: dict[str, int]   # arrivals (one per distinct source) before a node runs
     starts: tuple[str, ...]
@@ -60,11 +62,12 @@ class Wiring:
     runners: dict[str, tuple] = field(default_factory=dict)
 
 
-def _wiring(graph, plan: Plan, fed_nodes: set[str], kept: set[str]) -> Wiring:
+def _wiring(graph, plan: Plan, kept: set[str]) -> Wiring:
     """`kept`: nodes whose outputs live to the end of the run (fetched, constants)."""
+    nodes, fed_nodes = plan.flow_nodes, plan.flow_sources
     consumers: dict[str, list[str]] = defaultdict(list)
     expected: dict[str, int] = {}
-    for name in plan.needed:
+    for name in nodes:
         node = graph.nodes[name]
         if name in fed_nodes:
             continue
@@ -73,26 +76,24 @@ def _wiring(graph, plan: Plan, fed_nodes: set[str], kept: set[str]) -> Wiring:
             consumers[source].append(name)
         is_loop_merge = node.op in MERGE and any(graph.nodes[s].op in NEXT for s in sources)
         expected[name] = 1 if is_loop_merge else len(sources)
-    starts = tuple(name for name in sorted(plan.needed) if name in fed_nodes
+    starts = tuple(name for name in sorted(nodes) if name in fed_nodes
                    or not graph.nodes[name].inputs and not graph.nodes[name].control_inputs)
-    merges = frozenset(name for name in plan.needed if graph.nodes[name].op in MERGE)
-    plain = frozenset(name for name in plan.needed if graph.nodes[name].op not in _NOT_KERNELS)
+    merges = frozenset(name for name in nodes if graph.nodes[name].op in MERGE)
+    plain = frozenset(name for name in nodes if graph.nodes[name].op not in _NOT_KERNELS)
     reads = {name: len(users) for name, users in consumers.items()
-             if name not in kept and name in plan.needed and all(user in plain for user in users)}
+             if name not in kept and name in nodes and all(user in plain for user in users)}
     return Wiring({name: tuple(users) for name, users in consumers.items()}, expected, starts, merges, plain, reads)
 
 
 class _Run:
-    def __init__(self, executor, plan: Plan, feeds: Mapping[TensorKey, Tensor], backend: Backend,
-                 fetches: Sequence[TensorKey]):
+    def __init__(self, executor, plan: Plan, feeds: Mapping[TensorKey, Tensor], handed: Mapping[str, list[Tensor]],
+                 backend: Backend, fetches: Sequence[TensorKey]):
         self.executor, self.backend = executor, backend
         self.graph = executor.graph
-        self.needed = plan.needed
-        self.feeds = feeds
+        self.feeds, self.handed = feeds, handed
         self.fed_nodes = {name for name, _ in feeds}
-        if plan.wiring is None:  # the plan is per set of fed tensors, so per set of fed nodes
-            plan.wiring = _wiring(self.graph, plan, self.fed_nodes,
-                                  {name for name, _ in fetches} | set(executor.constants))
+        if plan.wiring is None:
+            plan.wiring = _wiring(self.graph, plan, {name for name, _ in fetches} | set(executor.constants))
         self.consumers, self.expected, self.starts = plan.wiring.consumers, plan.wiring.expected, plan.wiring.starts
         self.runners = plan.wiring.runners
         self.outputs: dict[tuple[str, Context], list] = {}
@@ -109,7 +110,9 @@ class _Run:
     def run(self, fetches: Sequence[TensorKey]) -> list[Tensor]:
         constants = self.executor.constants
         for name in self.starts:
-            if name in self.fed_nodes:
+            if name in self.handed:
+                self._emit(name, (), self.handed[name])
+            elif name in self.fed_nodes:
                 self._emit(name, (), [self.feeds.get((name, i)) for i in range(_width(self.feeds, name))])
             elif name in constants:  # hundreds in a detector: straight out, not through the queue
                 self._emit(name, (), [constants[name]])

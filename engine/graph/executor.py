@@ -84,21 +84,28 @@ class Executor:
     def run(self, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey], backend: Backend,
             targets: Sequence[str] = ()) -> list[Tensor]:
         plan = self.plan(list(feeds), fetches, targets)
-        if plan.dataflow:
-            return run_dataflow(self, plan, feeds, fetches, backend)
-        return self._run_steps(plan, feeds, fetches, backend)
-
-    def _run_steps(self, plan: Plan, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey],
-                   backend: Backend) -> list[Tensor]:
-        values: dict[TensorKey, Tensor] = dict(feeds)
-        for name in plan.needed:
-            if name in self.constants and (name, 0) not in values:
-                values[(name, 0)] = self.constants[name]
         keep = set(feeds.values()) | set(self.constants.values())
+        values = self._run_steps(plan, feeds, backend, keep)
+        if plan.dataflow:
+            return run_dataflow(self, plan, feeds, _hand_over(values, plan.handover, keep), fetches, backend)
+        missing = [f"{n}:{i}" for n, i in fetches if (n, i) not in values]
+        if missing:
+            _release_all(values, keep)
+            raise GraphError(f"output(s) {', '.join(missing)} were not produced")
+        results = [values[key] for key in fetches]
+        keep.update(results)
+        _release_all(values, keep)  # outputs of multi-output nodes that nobody read
+        return results
+
+    def _run_steps(self, plan: Plan, feeds: Mapping[TensorKey, Tensor], backend: Backend,
+                   keep: set) -> dict[TensorKey, Tensor]:
+        """Runs the plan's steps; returns the values they leave: fetched, handed over, never read."""
+        values: dict[TensorKey, Tensor] = dict(feeds)
         try:
             for step in plan.steps:
                 node = step.node
                 if node.name in self.constants:  # a Const, or a Placeholder bound to a resource
+                    values.setdefault((node.name, 0), self.constants[node.name])
                     continue
                 if node.op == "Placeholder":
                     raise InputError(f"input {node.name!r} is needed but was not given")
@@ -108,18 +115,27 @@ class Executor:
                     values[(node.name, index)] = out
                 for key in step.frees:
                     release(values.pop(key, None), keep)
-            missing = [f"{n}:{i}" for n, i in fetches if (n, i) not in values]
-            if missing:
-                raise GraphError(f"output(s) {', '.join(missing)} were not produced")
-            results = [values[key] for key in fetches]
         except BaseException:
-            for tensor in values.values():
-                release(tensor, keep)
+            _release_all(values, keep)
             raise
-        keep.update(results)
-        for tensor in values.values():  # outputs of multi-output nodes that nobody read
+        return values
+
+
+def _hand_over(values: dict[TensorKey, Tensor], handover: frozenset[str], keep: set) -> dict[str, list[Tensor]]:
+    """The outputs of each handed-over node, for the dataflow run; the prefix's other values (outputs
+    nobody reads) are freed."""
+    handed: dict[str, list[Tensor]] = {name: [] for name in handover}
+    for (name, _), tensor in values.items():  # a node's outputs in order: its step stored them so
+        if name in handed:
+            handed[name].append(tensor)
+        else:
             release(tensor, keep)
-        return results
+    return handed
+
+
+def _release_all(values: dict[TensorKey, Tensor], keep: set) -> None:
+    for tensor in values.values():
+        release(tensor, keep)
 
 
 def _runner(step: Step, backend: Backend):
