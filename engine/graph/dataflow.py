@@ -9,7 +9,7 @@ except Merge, which forwards the first live input.
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from engine.backends.base import Backend
@@ -39,10 +39,13 @@ _NOT_KERNELS = ENTER | EXIT | NEXT | MERGE | SWITCH | {"LoopCond", "Const", "Pla
 
 
 def run_dataflow(executor, plan: Plan, feeds: Mapping[TensorKey, Tensor], handed: Mapping[str, list[Tensor]],
-                 fetches: Sequence[TensorKey], backend: Backend) -> list[Tensor]:
-    """Runs the plan's dataflow part, which starts from the feeds and from `handed`: the outputs
-    of the prefix nodes it reads (engine.graph.plan), which it frees as it frees its own."""
-    return _Run(executor, plan, feeds, handed, backend, fetches).run(fetches)
+                 backend: Backend) -> _Run:
+    """Runs the plan's control flow part (engine.graph.plan), which starts from the feeds and from
+    `handed`: the outputs of the prefix nodes it reads, which it frees as it frees its own. Its
+    results are read from what it returns."""
+    run = _Run(executor, plan, feeds, handed, backend)
+    run.run()
+    return run
 
 
 @dataclass
@@ -63,8 +66,8 @@ class Wiring:
 
 
 def _wiring(graph, plan: Plan, kept: set[str]) -> Wiring:
-    """`kept`: nodes whose outputs live to the end of the run (fetched, constants)."""
-    nodes, fed_nodes = plan.flow_nodes, plan.flow_sources
+    """`kept`: nodes whose outputs live to the end of the run (fetched, read by the tail, constants)."""
+    nodes, fed_nodes = plan.flow.nodes, plan.flow.sources
     consumers: dict[str, list[str]] = defaultdict(list)
     expected: dict[str, int] = {}
     for name in nodes:
@@ -87,13 +90,13 @@ def _wiring(graph, plan: Plan, kept: set[str]) -> Wiring:
 
 class _Run:
     def __init__(self, executor, plan: Plan, feeds: Mapping[TensorKey, Tensor], handed: Mapping[str, list[Tensor]],
-                 backend: Backend, fetches: Sequence[TensorKey]):
+                 backend: Backend):
         self.executor, self.backend = executor, backend
         self.graph = executor.graph
         self.feeds, self.handed = feeds, handed
         self.fed_nodes = {name for name, _ in feeds}
         if plan.wiring is None:
-            plan.wiring = _wiring(self.graph, plan, {name for name, _ in fetches} | set(executor.constants))
+            plan.wiring = _wiring(self.graph, plan, plan.flow.kept | set(executor.constants))
         self.consumers, self.expected, self.starts = plan.wiring.consumers, plan.wiring.expected, plan.wiring.starts
         self.runners = plan.wiring.runners
         self.outputs: dict[tuple[str, Context], list] = {}
@@ -107,7 +110,7 @@ class _Run:
         self.iterations: dict[tuple[Context, str], int] = {}
 
     # -- driving ----------------------------------------------------------------------------------
-    def run(self, fetches: Sequence[TensorKey]) -> list[Tensor]:
+    def run(self) -> None:
         constants = self.executor.constants
         for name in self.starts:
             if name in self.handed:
@@ -125,13 +128,30 @@ class _Run:
                 raise GraphError("control flow did not finish within the step limit")
             name, ctx = self.ready.popleft()
             self._execute(self.graph.nodes[name], ctx)
-        results = []
-        for name, index in fetches:
+
+    # -- results, once run --------------------------------------------------------------------------
+    def hand_back(self, keys: Iterable[TensorKey]) -> dict[TensorKey, Tensor]:
+        """The live root-frame values among `keys`, for their readers after the run: one on an
+        untaken branch or never produced is left out, which makes its readers dead in turn."""
+        found = {}
+        for name, index in keys:
+            value = self._value(name, index, ())  # raises for an output its node lacks, as a reader here would
+            if value is not None and value is not DEAD:
+                found[(name, index)] = value
+        return found
+
+    def fetched(self, keys: Iterable[TensorKey]) -> dict[TensorKey, Tensor]:
+        """The live root-frame values among fetched `keys`; those left out were not produced."""
+        found = {}
+        for name, index in keys:
             outputs = self.outputs.get((name, ()))
-            if outputs is None or outputs is DEAD or index >= len(outputs) or outputs[index] is DEAD:
-                raise GraphError(f"output {name}:{index} was not produced (it lies on an untaken branch)")
-            results.append(outputs[index])
-        return results
+            if outputs is not None and outputs is not DEAD and index < len(outputs) and outputs[index] is not DEAD:
+                found[(name, index)] = outputs[index]
+        return found
+
+    def live(self, names: Iterable[str]) -> set[str]:
+        """Those of `names` that ran in the root frame and were not dead."""
+        return {name for name in names if (outputs := self.outputs.get((name, ()))) is not None and outputs is not DEAD}
 
     def _emit(self, name: str, ctx: Context, outputs) -> None:
         self.outputs[(name, ctx)] = outputs

@@ -1,10 +1,12 @@
 """Execution plans: which nodes a (feeds, fetches) pair needs, in what order, and when each
-intermediate tensor can be freed. With v1 control flow, only the nodes a control flow op feeds
-(directly or not) go to the dataflow executor; the plain prefix before them runs as steps."""
+intermediate tensor can be freed. With v1 control flow, only the control flow ops and the nodes
+between them go to the dataflow executor (engine.graph.dataflow), which costs more per node:
+the plain prefix that no control flow op feeds runs as steps before it, the plain tail that
+feeds none as steps after it."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from engine import tape
@@ -27,17 +29,28 @@ class Step:
 
 
 @dataclass
+class ControlFlow:
+    """A plan's part for the dataflow executor, and the tail of steps that runs after it."""
+    nodes: frozenset[str]       # what its run covers: the part, and the nodes it starts from
+    sources: frozenset[str]     # fed nodes and prefix nodes the part reads: it starts from them as if fed
+    handover: frozenset[str]    # the prefix nodes among them
+    kept: frozenset[str]        # nodes whose outputs its run must not free: fetched, or the tail reads them
+    tail: list[Step]
+    handback: tuple[TensorKey, ...]  # the part's outputs the tail reads
+    awaited: frozenset[str]     # the part's nodes tail nodes wait for by a control edge
+
+
+@dataclass
 class Plan:
-    steps: list[Step]           # all the work, or with v1 control flow the plain prefix's
+    steps: list[Step]           # all the work; with v1 control flow, the plain prefix
     needed: set[str]
-    dataflow: bool              # v1 control flow: the rest runs by the dataflow executor after the steps
     initial_frees: list[TensorKey]
+    flow: ControlFlow | None = None
     wiring: Any = None          # the dataflow executor's static wiring, built on its first run
-    # The dataflow part: its nodes, and among them the fed nodes and prefix nodes it starts from as
-    # if fed (the prefix's are handed over: outputs it reads, or fetched ones).
-    flow_nodes: frozenset[str] = frozenset()
-    flow_sources: frozenset[str] = frozenset()
-    handover: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def dataflow(self) -> bool:
+        return self.flow is not None
 
 
 def sources(node: Node) -> set[str]:
@@ -114,20 +127,32 @@ def build_plan(graph: Graph, feeds: set[TensorKey], fetches: list[TensorKey],
     fed_nodes = {name for name, _ in feeds}
     needed = needed_nodes(graph, feeds, [name for name, _ in fetches] + list(targets))
     flow = control_flow_part(graph, needed, fed_nodes)
-    order = topological_order(graph, needed - flow, fed_nodes)
-    steps = [Step(node, list(node.inputs), node_attrs(node), []) for node in order if node.name not in fed_nodes]
+
+    def steps_of(names: set[str]) -> list[Step]:
+        order = topological_order(graph, names, fed_nodes)
+        return [Step(node, list(node.inputs), node_attrs(node), []) for node in order if node.name not in fed_nodes]
+
+    steps = steps_of(needed - flow)
     if not flow:
         kept = set(fetches)
         last_reader = _set_frees(steps, kept)
         initial_frees = [key for key in feeds if key not in last_reader and key not in kept]
-        return Plan(steps, needed, dataflow=False, initial_frees=initial_frees)
-    # The flow's own inputs from outside it, and fetched nodes outside it, start its run.
-    flow_sources = {source for name in flow for source in sources(graph.nodes[name]) if source not in flow}
-    flow_sources |= {name for name, _ in fetches if name not in flow}
-    handover = flow_sources - fed_nodes
-    _set_frees(steps, {key for step in steps for key in step.input_keys if key[0] in handover})
-    return Plan(steps, needed, dataflow=True, initial_frees=[], flow_nodes=frozenset(flow | flow_sources),
-                flow_sources=frozenset(flow_sources), handover=frozenset(handover))
+        return Plan(steps, needed, initial_frees=initial_frees)
+    control_flow_ops = [name for name in flow if graph.nodes[name].op in CONTROL_FLOW_V1]
+    part = flow & needed_nodes(graph, feeds, control_flow_ops)  # what feeds no control flow op is the tail
+    tail = steps_of(flow - part)
+    part_sources = {source for name in part for source in sources(graph.nodes[name]) if source not in part}
+    handover = part_sources - fed_nodes
+    tail_reads = {key for step in tail for key in step.input_keys}
+    _set_frees(steps, {key for step in steps for key in step.input_keys if key[0] in handover}
+               | tail_reads | set(fetches))
+    _set_frees(tail, set(fetches))
+    control_flow = ControlFlow(
+        nodes=frozenset(part | part_sources), sources=frozenset(part_sources), handover=frozenset(handover),
+        kept=frozenset({name for name, _ in fetches} | {source for step in tail for source in sources(step.node)}),
+        tail=tail, handback=tuple(sorted(key for key in tail_reads if key[0] in part)),
+        awaited=frozenset(name for step in tail for name in step.node.control_inputs if name in part))
+    return Plan(steps, needed, initial_frees=[], flow=control_flow)
 
 
 def _set_frees(steps: list[Step], kept: set[TensorKey]) -> dict[TensorKey, int]:
