@@ -104,21 +104,26 @@ def topological_order(graph: Graph, needed: set[str], fed_nodes: set[str]) -> li
     return order
 
 
-def control_flow_part(graph: Graph, needed: set[str], fed_nodes: set[str]) -> set[str]:
-    """The needed v1 control flow ops and every node they feed, directly or not. The other needed
-    nodes run once each, in the root frame, and never see a dead value: plain steps."""
+def control_flow_split(graph: Graph, needed: set[str], feeds: set[TensorKey]) -> tuple[set[str], set[str]]:
+    """(part, tail): the needed v1 control flow ops and the nodes between them, for the dataflow
+    executor, and the nodes after them that feed none. The other needed nodes, the prefix, are
+    those no control flow op feeds: like the tail's, they run once each, in the root frame, and
+    never see a dead value, so steps run them."""
+    fed_nodes = {name for name, _ in feeds}
     readers: dict[str, list[str]] = defaultdict(list)
     for name in needed - fed_nodes:
         for source in sources(graph.nodes[name]):
             readers[source].append(name)
-    part: set[str] = set()
-    stack = [name for name in needed - fed_nodes if graph.nodes[name].op in CONTROL_FLOW_V1]
+    control_flow_ops = [name for name in needed - fed_nodes if graph.nodes[name].op in CONTROL_FLOW_V1]
+    fed_by_control_flow: set[str] = set()
+    stack = list(control_flow_ops)
     while stack:
         name = stack.pop()
-        if name not in part:
-            part.add(name)
+        if name not in fed_by_control_flow:
+            fed_by_control_flow.add(name)
             stack.extend(readers[name])
-    return part
+    part = fed_by_control_flow & needed_nodes(graph, feeds, control_flow_ops)
+    return part, fed_by_control_flow - part
 
 
 def build_plan(graph: Graph, feeds: set[TensorKey], fetches: list[TensorKey],
@@ -126,21 +131,19 @@ def build_plan(graph: Graph, feeds: set[TensorKey], fetches: list[TensorKey],
     """`targets`: nodes to run for their effect only (a table initializer), not fetched."""
     fed_nodes = {name for name, _ in feeds}
     needed = needed_nodes(graph, feeds, [name for name, _ in fetches] + list(targets))
-    flow = control_flow_part(graph, needed, fed_nodes)
+    part, tail_nodes = control_flow_split(graph, needed, feeds)
 
     def steps_of(names: set[str]) -> list[Step]:
         order = topological_order(graph, names, fed_nodes)
         return [Step(node, list(node.inputs), node_attrs(node), []) for node in order if node.name not in fed_nodes]
 
-    steps = steps_of(needed - flow)
-    if not flow:
+    steps = steps_of(needed - part - tail_nodes)
+    if not part:
         kept = set(fetches)
         last_reader = _set_frees(steps, kept)
         initial_frees = [key for key in feeds if key not in last_reader and key not in kept]
         return Plan(steps, needed, initial_frees=initial_frees)
-    control_flow_ops = [name for name in flow if graph.nodes[name].op in CONTROL_FLOW_V1]
-    part = flow & needed_nodes(graph, feeds, control_flow_ops)  # what feeds no control flow op is the tail
-    tail = steps_of(flow - part)
+    tail = steps_of(tail_nodes)
     part_sources = {source for name in part for source in sources(graph.nodes[name]) if source not in part}
     handover = part_sources - fed_nodes
     tail_reads = {key for step in tail for key in step.input_keys}
