@@ -38,11 +38,11 @@ MAX_ITERATIONS = 10_000_000
 _NOT_KERNELS = ENTER | EXIT | NEXT | MERGE | SWITCH | {"LoopCond", "Const", "Placeholder"}
 
 
-def run_dataflow(executor, plan: Plan, feeds: Mapping[TensorKey, Tensor], handed: Mapping[str, list[Tensor]],
+def run_dataflow(executor, plan: Plan, feeds: Mapping[TensorKey, Tensor], handed: dict[str, list[Tensor]],
                  backend: Backend) -> _Run:
     """Runs the plan's control flow part (engine.graph.plan), which starts from the feeds and from
-    `handed`: the outputs of the prefix nodes it reads, which it frees as it frees its own. Its
-    results are read from what it returns."""
+    `handed`: the outputs of the prefix nodes it reads, which it takes and frees as it frees its
+    own. Its results are read from what it returns."""
     run = _Run(executor, plan, feeds, handed, backend)
     run.run()
     return run
@@ -89,7 +89,7 @@ def _wiring(graph, plan: Plan, kept: set[str]) -> Wiring:
 
 
 class _Run:
-    def __init__(self, executor, plan: Plan, feeds: Mapping[TensorKey, Tensor], handed: Mapping[str, list[Tensor]],
+    def __init__(self, executor, plan: Plan, feeds: Mapping[TensorKey, Tensor], handed: dict[str, list[Tensor]],
                  backend: Backend):
         self.executor, self.backend = executor, backend
         self.graph = executor.graph
@@ -113,8 +113,8 @@ class _Run:
     def run(self) -> None:
         constants = self.executor.constants
         for name in self.starts:
-            if name in self.handed:
-                self._emit(name, (), self.handed[name])
+            if name in self.handed:  # taken out, so that only the run's outputs hold them
+                self._emit(name, (), self.handed.pop(name))
             elif name in self.fed_nodes:
                 self._emit(name, (), [self.feeds.get((name, i)) for i in range(_width(self.feeds, name))])
             elif name in constants:  # hundreds in a detector: straight out, not through the queue

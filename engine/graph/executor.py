@@ -124,7 +124,7 @@ class Executor:
         """After the prefix's steps: the control flow part by the dataflow executor, then the tail's steps."""
         flow = plan.flow
         handed = {name: _outputs(values, name, taken=name not in flow.kept) for name in flow.handover}
-        run = run_dataflow(self, plan, feeds, handed, backend)
+        run = run_dataflow(self, plan, feeds, handed, backend)  # which empties `handed`
         values.update(run.fetched(key for key in fetches if key not in values))  # the part's
         values.update(run.hand_back(flow.handback))
         dead = flow.awaited - run.live(flow.awaited)
