@@ -96,14 +96,17 @@ def test_the_dataflow_executor_keeps_runners_across_shapes_and_loop_counts(monke
 
 def test_the_dataflow_executor_frees_root_frame_outputs_after_their_last_reader(monkeypatch, rng):
     """Outputs only kernels read are released once the last has run, never a fetched one; the results
-    stay those of a run that frees nothing."""
-    from engine.graph import dataflow
+    stay those of a run that frees nothing. (Root-frame nodes outside the loop run as steps, which
+    release through the executor.)"""
+    from engine.graph import dataflow, executor
     model = engine.load_graph_model(fixture_path("loop_cf1"), backend="cpu")
     feeds = {"x": rng.normal(size=(3, 4)).astype(np.float32), "n": np.int32(2)}
-    monkeypatch.setattr(dataflow, "release", lambda tensor, keep: None)
+    for module in (dataflow, executor):
+        monkeypatch.setattr(module, "release", lambda tensor, keep: None)
     want = model.predict(feeds)
     released = []
-    monkeypatch.setattr(dataflow, "release", lambda tensor, keep: released.append(tensor))
+    for module in (dataflow, executor):
+        monkeypatch.setattr(module, "release", lambda tensor, keep: released.append(tensor))
     got = model.predict(feeds)
     assert released
     for key in want:

@@ -9,7 +9,7 @@ except Merge, which forwards the first live input.
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from engine.backends.base import Backend
@@ -38,16 +38,21 @@ MAX_ITERATIONS = 10_000_000
 _NOT_KERNELS = ENTER | EXIT | NEXT | MERGE | SWITCH | {"LoopCond", "Const", "Placeholder"}
 
 
-def run_dataflow(executor, plan: Plan, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey],
-                 backend: Backend) -> list[Tensor]:
-    return _Run(executor, plan, feeds, backend, fetches).run(fetches)
+def run_dataflow(executor, plan: Plan, feeds: Mapping[TensorKey, Tensor], handed: dict[str, list[Tensor]],
+                 backend: Backend) -> _Run:
+    """Runs the plan's control flow part (engine.graph.plan), which starts from the feeds and from
+    `handed`: the outputs of the prefix nodes it reads, which it takes and frees as it frees its
+    own. Its results are read from what it returns."""
+    run = _Run(executor, plan, feeds, handed, backend)
+    run.run()
+    return run
 
 
 @dataclass
 class Wiring:
-    """What a run of one plan needs to know about the graph, worked out once per plan: who reads
-    each node, how many arrivals each waits for, and where a run starts: the fed nodes and those
-    without inputs, in name order."""
+    """What a run of one plan's dataflow part needs to know about the graph, worked out once per
+    plan: who reads each node, how many arrivals each waits for, and where a run starts: the nodes
+    it starts from as if fed and those without inputs, in name order."""
     consumers: dict[str, tuple[str, ...]]
     expected: dict[str, int]   # arrivals (one per distinct source) before a node runs
     starts: tuple[str, ...]
@@ -60,11 +65,12 @@ class Wiring:
     runners: dict[str, tuple] = field(default_factory=dict)
 
 
-def _wiring(graph, plan: Plan, fed_nodes: set[str], kept: set[str]) -> Wiring:
-    """`kept`: nodes whose outputs live to the end of the run (fetched, constants)."""
+def _wiring(graph, plan: Plan, kept: set[str]) -> Wiring:
+    """`kept`: nodes whose outputs live to the end of the run (fetched, read by the tail, constants)."""
+    nodes, fed_nodes = plan.flow.nodes, plan.flow.sources
     consumers: dict[str, list[str]] = defaultdict(list)
     expected: dict[str, int] = {}
-    for name in plan.needed:
+    for name in nodes:
         node = graph.nodes[name]
         if name in fed_nodes:
             continue
@@ -73,26 +79,24 @@ def _wiring(graph, plan: Plan, fed_nodes: set[str], kept: set[str]) -> Wiring:
             consumers[source].append(name)
         is_loop_merge = node.op in MERGE and any(graph.nodes[s].op in NEXT for s in sources)
         expected[name] = 1 if is_loop_merge else len(sources)
-    starts = tuple(name for name in sorted(plan.needed) if name in fed_nodes
+    starts = tuple(name for name in sorted(nodes) if name in fed_nodes
                    or not graph.nodes[name].inputs and not graph.nodes[name].control_inputs)
-    merges = frozenset(name for name in plan.needed if graph.nodes[name].op in MERGE)
-    plain = frozenset(name for name in plan.needed if graph.nodes[name].op not in _NOT_KERNELS)
+    merges = frozenset(name for name in nodes if graph.nodes[name].op in MERGE)
+    plain = frozenset(name for name in nodes if graph.nodes[name].op not in _NOT_KERNELS)
     reads = {name: len(users) for name, users in consumers.items()
-             if name not in kept and name in plan.needed and all(user in plain for user in users)}
+             if name not in kept and name in nodes and all(user in plain for user in users)}
     return Wiring({name: tuple(users) for name, users in consumers.items()}, expected, starts, merges, plain, reads)
 
 
 class _Run:
-    def __init__(self, executor, plan: Plan, feeds: Mapping[TensorKey, Tensor], backend: Backend,
-                 fetches: Sequence[TensorKey]):
+    def __init__(self, executor, plan: Plan, feeds: Mapping[TensorKey, Tensor], handed: dict[str, list[Tensor]],
+                 backend: Backend):
         self.executor, self.backend = executor, backend
         self.graph = executor.graph
-        self.needed = plan.needed
-        self.feeds = feeds
+        self.feeds, self.handed = feeds, handed
         self.fed_nodes = {name for name, _ in feeds}
-        if plan.wiring is None:  # the plan is per set of fed tensors, so per set of fed nodes
-            plan.wiring = _wiring(self.graph, plan, self.fed_nodes,
-                                  {name for name, _ in fetches} | set(executor.constants))
+        if plan.wiring is None:
+            plan.wiring = _wiring(self.graph, plan, plan.flow.kept | set(executor.constants))
         self.consumers, self.expected, self.starts = plan.wiring.consumers, plan.wiring.expected, plan.wiring.starts
         self.runners = plan.wiring.runners
         self.outputs: dict[tuple[str, Context], list] = {}
@@ -106,10 +110,12 @@ class _Run:
         self.iterations: dict[tuple[Context, str], int] = {}
 
     # -- driving ----------------------------------------------------------------------------------
-    def run(self, fetches: Sequence[TensorKey]) -> list[Tensor]:
+    def run(self) -> None:
         constants = self.executor.constants
         for name in self.starts:
-            if name in self.fed_nodes:
+            if name in self.handed:  # taken out, so that only the run's outputs hold them
+                self._emit(name, (), self.handed.pop(name))
+            elif name in self.fed_nodes:
                 self._emit(name, (), [self.feeds.get((name, i)) for i in range(_width(self.feeds, name))])
             elif name in constants:  # hundreds in a detector: straight out, not through the queue
                 self._emit(name, (), [constants[name]])
@@ -122,13 +128,30 @@ class _Run:
                 raise GraphError("control flow did not finish within the step limit")
             name, ctx = self.ready.popleft()
             self._execute(self.graph.nodes[name], ctx)
-        results = []
-        for name, index in fetches:
+
+    # -- results, once run --------------------------------------------------------------------------
+    def hand_back(self, keys: Iterable[TensorKey]) -> dict[TensorKey, Tensor]:
+        """The live root-frame values among `keys`, for their readers after the run: one on an
+        untaken branch or never produced is left out, which makes its readers dead in turn."""
+        found = {}
+        for name, index in keys:
+            value = self._value(name, index, ())  # raises for an output its node lacks, as a reader here would
+            if value is not None and value is not DEAD:
+                found[(name, index)] = value
+        return found
+
+    def fetched(self, keys: Iterable[TensorKey]) -> dict[TensorKey, Tensor]:
+        """The live root-frame values among fetched `keys`; those left out were not produced."""
+        found = {}
+        for name, index in keys:
             outputs = self.outputs.get((name, ()))
-            if outputs is None or outputs is DEAD or index >= len(outputs) or outputs[index] is DEAD:
-                raise GraphError(f"output {name}:{index} was not produced (it lies on an untaken branch)")
-            results.append(outputs[index])
-        return results
+            if outputs is not None and outputs is not DEAD and index < len(outputs) and outputs[index] is not DEAD:
+                found[(name, index)] = outputs[index]
+        return found
+
+    def live(self, names: Iterable[str]) -> set[str]:
+        """Those of `names` that ran in the root frame and were not dead."""
+        return {name for name in names if (outputs := self.outputs.get((name, ()))) is not None and outputs is not DEAD}
 
     def _emit(self, name: str, ctx: Context, outputs) -> None:
         self.outputs[(name, ctx)] = outputs

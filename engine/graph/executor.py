@@ -1,5 +1,6 @@
 """Runs a graph (the model's or a library function's) on a backend, one cached plan per
-(feeds, fetches) pair; graphs with v1 control flow go to the dataflow executor."""
+(feeds, fetches) pair: steps in order, and for v1 control flow the dataflow executor between
+the steps before it and those after it (engine.graph.plan)."""
 from __future__ import annotations
 
 import threading
@@ -13,7 +14,7 @@ from engine.backends.base import Backend
 from engine.errors import GraphError, InputError
 from engine.graph.dataflow import run_dataflow
 from engine.graph.graph import Function, Graph, Node
-from engine.graph.plan import Plan, Step, TensorKey, build_plan, release
+from engine.graph.plan import Plan, Step, TensorKey, build_plan, release, sources
 from engine.io.graph_def import FuncRef
 from engine.kernels.cpu.hash_table import RESOURCE_OPS, Resources
 from engine.tensors import Tensor
@@ -84,42 +85,83 @@ class Executor:
     def run(self, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey], backend: Backend,
             targets: Sequence[str] = ()) -> list[Tensor]:
         plan = self.plan(list(feeds), fetches, targets)
-        if plan.dataflow:
-            return run_dataflow(self, plan, feeds, fetches, backend)
-        return self._run_steps(plan, feeds, fetches, backend)
-
-    def _run_steps(self, plan: Plan, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey],
-                   backend: Backend) -> list[Tensor]:
-        values: dict[TensorKey, Tensor] = dict(feeds)
-        for name in plan.needed:
-            if name in self.constants and (name, 0) not in values:
-                values[(name, 0)] = self.constants[name]
         keep = set(feeds.values()) | set(self.constants.values())
+        values: dict[TensorKey, Tensor] = dict(feeds)
         try:
-            for step in plan.steps:
-                node = step.node
-                if node.name in self.constants:  # a Const, or a Placeholder bound to a resource
-                    continue
-                if node.op == "Placeholder":
-                    raise InputError(f"input {node.name!r} is needed but was not given")
-                inputs = [_input(values, key, node.name) for key in step.input_keys]
-                outputs = _runner(step, backend)(inputs)
-                for index, out in enumerate(outputs):
-                    values[(node.name, index)] = out
-                for key in step.frees:
-                    release(values.pop(key, None), keep)
+            self._run_steps(plan.steps, values, backend, keep)
+            if plan.flow is not None:
+                self._run_control_flow(plan, feeds, values, fetches, backend, keep)
             missing = [f"{n}:{i}" for n, i in fetches if (n, i) not in values]
+            if missing and plan.flow is not None:
+                raise GraphError(f"output {missing[0]} was not produced (it lies on an untaken branch)")
             if missing:
                 raise GraphError(f"output(s) {', '.join(missing)} were not produced")
             results = [values[key] for key in fetches]
         except BaseException:
-            for tensor in values.values():
-                release(tensor, keep)
+            _release_all(values, keep)
             raise
         keep.update(results)
-        for tensor in values.values():  # outputs of multi-output nodes that nobody read
-            release(tensor, keep)
+        _release_all(values, keep)  # outputs nobody read
         return results
+
+    def _run_steps(self, steps: list[Step], values: dict[TensorKey, Tensor], backend: Backend, keep: set) -> None:
+        for step in steps:
+            node = step.node
+            if node.name in self.constants:  # a Const, or a Placeholder bound to a resource
+                values.setdefault((node.name, 0), self.constants[node.name])
+                continue
+            if node.op == "Placeholder":
+                raise InputError(f"input {node.name!r} is needed but was not given")
+            inputs = [_input(values, key, node.name) for key in step.input_keys]
+            outputs = _runner(step, backend)(inputs)
+            for index, out in enumerate(outputs):
+                values[(node.name, index)] = out
+            for key in step.frees:
+                release(values.pop(key, None), keep)
+
+    def _run_control_flow(self, plan: Plan, feeds: Mapping[TensorKey, Tensor], values: dict[TensorKey, Tensor],
+                          fetches: Sequence[TensorKey], backend: Backend, keep: set) -> None:
+        """After the prefix's steps: the control flow part by the dataflow executor, then the tail's steps."""
+        flow = plan.flow
+        handed = {name: _outputs(values, name, taken=name not in flow.kept) for name in flow.handover}
+        run = run_dataflow(self, plan, feeds, handed, backend)  # which empties `handed`
+        values.update(run.fetched(key for key in fetches if key not in values))  # the part's
+        values.update(run.hand_back(flow.handback))
+        dead = flow.awaited - run.live(flow.awaited)
+        del run  # what else it holds is freed before the tail runs
+        tail = flow.tail if not dead and all(key in values for key in flow.handback) else \
+            _live_steps(flow.tail, values, dead)
+        self._run_steps(tail, values, backend, keep)
+
+
+def _outputs(values: dict[TensorKey, Tensor], name: str, taken: bool) -> list[Tensor]:
+    """A node's outputs among `values` (its step stored them all), taken out of them if `taken`."""
+    outputs, index = [], 0
+    while (name, index) in values:
+        outputs.append(values.pop((name, index)) if taken else values[(name, index)])
+        index += 1
+    return outputs
+
+
+def _live_steps(steps: list[Step], values: dict[TensorKey, Tensor], dead: set[str]) -> list[Step]:
+    """The tail's steps that run when some value it reads from the control flow part is on an untaken
+    branch or was never produced, as in the dataflow executor: a node that would read one, or wait
+    for a `dead` node, does not run, and neither do its readers."""
+    ours = {step.node.name for step in steps}
+    dead, live = set(dead), []
+    for step in steps:
+        node = step.node
+        missing = any(key[0] not in ours and key not in values for key in step.input_keys)
+        if missing or any(name in dead for name in sources(node)):
+            dead.add(node.name)
+        else:
+            live.append(step)
+    return live
+
+
+def _release_all(values: dict[TensorKey, Tensor], keep: set) -> None:
+    for tensor in values.values():
+        release(tensor, keep)
 
 
 def _runner(step: Step, backend: Backend):
