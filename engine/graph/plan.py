@@ -44,7 +44,6 @@ class ControlFlow:
 class Plan:
     steps: list[Step]           # all the work; with v1 control flow, the plain prefix
     needed: set[str]
-    initial_frees: list[TensorKey]
     flow: ControlFlow | None = None
     wiring: Any = None          # the dataflow executor's static wiring, built on its first run
 
@@ -139,10 +138,8 @@ def build_plan(graph: Graph, feeds: set[TensorKey], fetches: list[TensorKey],
 
     steps = steps_of(needed - part - tail_nodes)
     if not part:
-        kept = set(fetches)
-        last_reader = _set_frees(steps, kept)
-        initial_frees = [key for key in feeds if key not in last_reader and key not in kept]
-        return Plan(steps, needed, initial_frees=initial_frees)
+        _set_frees(steps, set(fetches))
+        return Plan(steps, needed)
     tail = steps_of(tail_nodes)
     part_sources = {source for name in part for source in sources(graph.nodes[name]) if source not in part}
     handover = part_sources - fed_nodes
@@ -155,12 +152,11 @@ def build_plan(graph: Graph, feeds: set[TensorKey], fetches: list[TensorKey],
         kept=frozenset({name for name, _ in fetches} | {source for step in tail for source in sources(step.node)}),
         tail=tail, handback=tuple(sorted(key for key in tail_reads if key[0] in part)),
         awaited=frozenset(name for step in tail for name in step.node.control_inputs if name in part))
-    return Plan(steps, needed, initial_frees=[], flow=control_flow)
+    return Plan(steps, needed, flow=control_flow)
 
 
-def _set_frees(steps: list[Step], kept: set[TensorKey]) -> dict[TensorKey, int]:
-    """Lists each tensor the steps read, but `kept`, in the frees of its last reader; returns the
-    index of each one's last reader."""
+def _set_frees(steps: list[Step], kept: set[TensorKey]) -> None:
+    """Lists each tensor the steps read, but `kept`, in the frees of its last reader."""
     last_reader: dict[TensorKey, int] = {}
     for index, step in enumerate(steps):
         for key in step.input_keys:
@@ -168,7 +164,6 @@ def _set_frees(steps: list[Step], kept: set[TensorKey]) -> dict[TensorKey, int]:
     for key, index in last_reader.items():
         if key not in kept:
             steps[index].frees.append(key)
-    return last_reader
 
 
 def release(tensor: Any, keep: set) -> None:
