@@ -431,7 +431,8 @@ def test_bad_manifest_entries(tmp_path, entry, pattern):
         read_weight_arrays(manifest, str(tmp_path))
 
 
-@pytest.mark.parametrize("manifest", [{}, None, [{"paths": "a.bin", "weights": []}], [{"weights": []}], [[]]])
+@pytest.mark.parametrize("manifest", [{}, None, [{"paths": "a.bin", "weights": []}], [{"weights": []}], [[]],
+                                      [{"paths": ["a.bin", 0], "weights": []}], [{"paths": [None], "weights": []}]])
 def test_bad_manifest_structure(manifest):
     with pytest.raises(WeightsError, match="weightsManifest"):
         parse_manifest(manifest)

@@ -56,6 +56,9 @@ def parse_manifest(manifest: object) -> list[WeightGroup]:
         if not isinstance(group, dict) or not isinstance(group.get("paths"), list) \
                 or not isinstance(group.get("weights"), list):
             raise WeightsError(f"weightsManifest[{g}] needs 'paths' and 'weights' lists")
+        bad_paths = [path for path in group["paths"] if not isinstance(path, str)]
+        if bad_paths:
+            raise WeightsError(f"weightsManifest[{g}].paths holds {bad_paths[0]!r}: shard paths are strings")
         specs = []
         for entry in group["weights"]:
             spec = _parse_spec(entry, g)
