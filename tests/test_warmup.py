@@ -389,3 +389,48 @@ def test_programs_from_binaries_are_not_sent_to_the_workers(tmp_path, webgl):
     if parallel:
         assert cold_runs == [compiled] and compiled > 0
     assert warm_runs == [] and warm_compiled == 0 and loaded == compiled
+
+
+def test_a_first_call_on_cached_programs_stops_its_dry_run_early(tmp_path, webgl):
+    """A second process's first call finds its programs in the binaries: the dry run stops after a few
+    (LOADED_PROGRAMS_TO_STOP), the call loads the rest, and the outputs are the first process's bits."""
+    import json
+    import subprocess
+    import sys
+
+    from engine.backends.webgl.dry_run import LOADED_PROGRAMS_TO_STOP
+    from tests.test_shader_cache import ROOT, fresh_environment
+    script = ("import engine, json, sys, numpy as np\n"
+              "m = engine.load_graph_model(sys.argv[1], backend='webgl')\n"
+              "x = np.random.default_rng(5).standard_normal((1, *m.inputs[0].shape[1:])).astype(np.float32)\n"
+              "y = m.predict(x); s = m.backend.stats\n"
+              "print(json.dumps([s.dry_draws, s.programs_compiled, s.programs_loaded, y.tobytes().hex()]))")
+    env = fresh_environment(tmp_path, TFGL_WARMUP_THREADS="2", TFGL_COMPILE_AHEAD="1")
+    reports = []
+    for _ in range(2):
+        result = subprocess.run([sys.executable, "-c", script, MOBILENET], cwd=ROOT, capture_output=True,
+                                text=True, timeout=180, env=env)
+        assert result.returncode == 0, result.stderr[-3000:]
+        reports.append(json.loads(result.stdout.splitlines()[-1]))
+    (cold_dry, compiled, _, cold_output), (warm_dry, warm_compiled, loaded, warm_output) = reports
+    assert compiled > LOADED_PROGRAMS_TO_STOP and warm_compiled == 0 and loaded == compiled
+    if cold_dry:  # the cold process compiled ahead (parallel JIT possible here): one dry draw a program
+        assert cold_dry >= compiled
+    assert warm_dry < LOADED_PROGRAMS_TO_STOP
+    assert warm_output == cold_output
+
+
+def test_a_dry_run_stops_on_cached_programs_only_while_none_compiles():
+    from engine.backends.webgl.dry_run import LOADED_PROGRAMS_TO_STOP, DryRun, ProgramsAreCached
+    walk = DryRun(pool=None, stop_when_cached=True)
+    for _ in range(LOADED_PROGRAMS_TO_STOP - 1):
+        walk.linked(1, 0)
+    with pytest.raises(ProgramsAreCached):
+        walk.linked(1, 0)
+    walk = DryRun(pool=None, stop_when_cached=True)
+    walk.linked(0, 1)  # one program to JIT: the workers are worth the walk
+    for _ in range(3 * LOADED_PROGRAMS_TO_STOP):
+        walk.linked(1, 0)
+    warmup = DryRun(pool=None)  # warmup() walks everything
+    for _ in range(3 * LOADED_PROGRAMS_TO_STOP):
+        warmup.linked(1, 0)

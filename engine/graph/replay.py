@@ -53,7 +53,7 @@ class Replays:
         entry = entries.get(key)
         if entry is None or entry == _WARMED or isinstance(entry, _Unreplayable):
             if entry is None and compiles_ahead_on_first_call(backend):
-                compile_ahead(backend, lambda on_gpu: executor.run(on_gpu, fetches, backend), feeds, run_on_zeros=False)
+                compile_ahead(backend, lambda on_gpu: executor.run(on_gpu, fetches, backend), feeds, first_call=True)
             entries[key] = entry if isinstance(entry, _Unreplayable) else _SEEN
             # Feeds go to the GPU as a recording takes them, so every call compiles the same programs.
             return executor.run(backend.feeds_on_gpu(feeds), fetches, backend)

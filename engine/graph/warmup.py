@@ -8,7 +8,9 @@ the model once for real on zeros instead, and says so in a log line.
 
 A model's first call with new input shapes compiles ahead by itself where the backend JITs a dry
 run's programs in parallel (Mesa's disk cache on, more than one CPU): the workers compile while the
-call would otherwise JIT one program after another. TFGL_COMPILE_AHEAD=0 turns that off.
+call would otherwise JIT one program after another. Where a process before it left the programs in
+tfgl's program binaries, that dry run stops after its first few programs (walking the rest of the
+graph would only load them a call early). TFGL_COMPILE_AHEAD=0 turns compiling ahead off.
 """
 from __future__ import annotations
 
@@ -71,20 +73,21 @@ def compiles_ahead_on_first_call(backend) -> bool:
         os.environ.get(AUTO_VARIABLE, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
-def compile_ahead(backend, run: Run, feeds: Mapping[TensorKey, Tensor], run_on_zeros: bool = True) -> None:
+def compile_ahead(backend, run: Run, feeds: Mapping[TensorKey, Tensor], first_call: bool = False) -> None:
     """Compiles what `run(feeds on the GPU)` needs with the backend's compile-only mode; a backend with
-    nothing to compile (the CPU) does nothing. If the dry run fails, `run_on_zeros` runs the model once
-    on zeros instead (warmup()); without it (a first call about to run anyway) nothing more is done."""
+    nothing to compile (the CPU) does nothing. If the dry run fails, warmup() runs the model once on
+    zeros instead; a `first_call` (about to run anyway) does nothing more, and its dry run stops early
+    where the programs come from tfgl's program binaries (the call loads them as it goes)."""
     compile_only = getattr(backend, "compile_only", None)
     if compile_only is None:
         return
     with backend.session():
         try:
-            with compile_only():
+            with compile_only(stop_when_cached=first_call):
                 run(backend.feeds_on_gpu(feeds))
             return
         except TfglError as error:
-            if not run_on_zeros:
+            if first_call:
                 log.info("first call: the compile-only run failed on zeros read back (%s); compiling as it runs",
                          str(error).splitlines()[0])
                 return

@@ -53,4 +53,6 @@ def webgl_packing(request, backend):
 def cpu_kernels(request, monkeypatch):
     """The CPU backend's kernels compiled or in numpy."""
     monkeypatch.setattr(compiled, "ENABLED", request.param == "compiled")
+    if request.param == "compiled":
+        compiled.kernels()  # imported, as a model's convolutions would: some kernels wait for that
     return request.param

@@ -22,6 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 def _both_ways(monkeypatch, kernel, *args, **attrs):
     """The kernel's result compiled and in numpy."""
+    compiled.kernels()  # imported, as a model's convolutions would: some kernels wait for that
     monkeypatch.setattr(compiled, "ENABLED", True)
     fast = kernel(*args, **attrs)
     monkeypatch.setattr(compiled, "ENABLED", False)
@@ -179,6 +180,7 @@ _LOWEST = float(np.finfo(np.float32).min)  # NonMaxSuppressionV2's threshold
 def _hard_nms_both_ways(boxes, scores, max_output_size, iou_threshold, score_threshold):
     """The indices and scores hard NMS selects, compiled and in numpy."""
     results = []
+    compiled.kernels()
     with pytest.MonkeyPatch.context() as patch, np.errstate(invalid="ignore", over="ignore"):
         for enabled in (True, False):
             patch.setattr(compiled, "ENABLED", enabled)
@@ -248,3 +250,25 @@ def test_hard_nms_iou_to_the_bit(rng):
             for selected, _ in _hard_nms_both_ways(pair, scores, 2, threshold, 0.0):
                 assert selected.tolist() == expected
     assert checked > 100
+
+
+def test_nms_and_resize_alone_do_not_import_numba(tmp_path):
+    """A process whose only CPU kernels are NMS and ResizeBilinear (a WebGL detector's host steps and
+    preprocessing) keeps numpy's: importing numba would cost its first call more than it saves. Once a
+    convolution imported it, they run compiled, with the same results."""
+    script = ("import sys, numpy as np, engine\nfrom engine.kernels.cpu import compiled, dynamic, image\n"
+              "boxes = np.random.default_rng(0).uniform(0, 1, (50, 4)).astype(np.float32)\n"
+              "scores = np.linspace(1, 0, 50, dtype=np.float32)\n"
+              "def both(): return (dynamic.non_max_suppression_v3(boxes, scores, 10, 0.5, 0.0),\n"
+              "                    image.resize_bilinear(boxes.reshape(1, 10, 5, 4), np.array([7, 9], np.int32)))\n"
+              "first = both()\n"
+              "alone = 'numba' in sys.modules\n"
+              "from engine.kernels.cpu import convolution\n"
+              "convolution.depthwise_conv2d(np.ones((1, 4, 4, 2), np.float32), np.ones((3, 3, 2, 1), np.float32),\n"
+              "                             strides=[1, 1, 1, 1], padding='SAME')\n"
+              "again = both()\n"
+              "print(alone, compiled.ENABLED and 'numba' in sys.modules, all(map(np.array_equal, first, again)))")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "TFGL_CACHE": str(tmp_path)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["False", "True", "True"]

@@ -14,7 +14,7 @@ import numpy as np
 
 from engine import dtypes
 from engine.backends.base import Backend, as_outputs, run_cpu_kernel
-from engine.backends.webgl.dry_run import DeferredDraw, DryRun, ThrowawayPool
+from engine.backends.webgl.dry_run import DeferredDraw, DryRun, ProgramsAreCached, ThrowawayPool
 from engine.backends.webgl.tensor_textures import TensorTextures
 from engine.errors import GLError
 from engine.kernels.registry import BACKEND_NEUTRAL, Kernel, get_kernel
@@ -101,13 +101,14 @@ class WebGLBackend(TensorTextures, Backend):
         return self._parallel_jit and parallel_jit.wanted() > 1
 
     @contextlib.contextmanager
-    def compile_only(self):
+    def compile_only(self, stop_when_cached: bool = False):
         """A dry run for warm-up: programs compile (one-pixel draws, `stats.dry_draws`), uploads move
         no bytes, downloads read zeros, and every texture, twin and upload made inside is deleted at
-        the end. Only the compiled programs stay."""
+        the end. Only the compiled programs stay. `stop_when_cached` (a model's first call): the run
+        ends quietly as soon as its programs prove to come from the program binaries (dry_run.py)."""
         if self._dry is not None:
             raise RuntimeError("compile_only() runs are not nested")
-        shared, dry = self.textures, DryRun(ThrowawayPool(self.ctx))
+        shared, dry = self.textures, DryRun(ThrowawayPool(self.ctx), stop_when_cached=stop_when_cached)
         if self.compiles_in_parallel:
             dry.deferred = []
         with self.current():
@@ -117,6 +118,8 @@ class WebGLBackend(TensorTextures, Backend):
                 yield
                 if dry.deferred:
                     self._draw_deferred(dry.deferred)
+            except ProgramsAreCached:
+                pass
             finally:
                 self.textures, self._dry = shared, None
                 # moderngl rebinds its last framebuffer after making one: it must not be a deleted one.
@@ -227,7 +230,11 @@ class WebGLBackend(TensorTextures, Backend):
         rows, cols = self._layout(out_shape if texture_for is None else texture_for, packed)
         output_layout = Layout(out_shape, rows, cols, packed)
         started = time.perf_counter()
+        stats, dry = self.stats, self._dry
+        loaded, made = stats.programs_loaded, stats.programs_compiled
         compiled, shape_values = self.programs.bind(program, layouts, output_layout)
+        if dry is not None:
+            dry.linked(stats.programs_loaded - loaded, stats.programs_compiled - made)
         output = self.textures.acquire(rows, cols, 4 if packed else 1, self.storage.texture_dtype)
         size = int(np.prod(out_shape, dtype=np.int64))
         result = GLTensorData(self, output, rows, cols, size, out_dtype, out_shape if packed else None)
@@ -235,7 +242,6 @@ class WebGLBackend(TensorTextures, Backend):
         variant = driver_variant(textures)
         new_variant = variant not in compiled.variants
         compiled.variants.add(variant)
-        dry = self._dry
         if dry is not None and not new_variant:  # a dry run draws only what the driver has not compiled
             return result
         uniforms = shape_values + compiled.bound(program.uniforms or {})

@@ -89,6 +89,14 @@ def handles(dtype: np.dtype) -> bool:
     return True
 
 
+def handles_once_loaded(dtype: np.dtype) -> bool:
+    """`handles`, for kernels that would not repay importing numba and loading its code (~0.8 s) by
+    themselves: yes only once a convolution has imported it. NMS and ResizeBilinear save a fraction
+    of a millisecond a call compiled; in a WebGL model they are the CPU kernels that remain (host
+    steps, a preprocessing loop), and would put numba's import into its first call."""
+    return _kernels is not None and handles(dtype)
+
+
 # fused activation -> (low, high) clamps; LeakyRelu and PReLU scale negatives instead
 _CLAMPS = {"linear": (-np.inf, np.inf), "identity": (-np.inf, np.inf), "relu": (0, np.inf), "relu6": (0, 6)}
 

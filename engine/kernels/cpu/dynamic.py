@@ -3,7 +3,7 @@
 Their output shapes depend on the input values, not only on the input shapes.
 
 Hard NMS (soft_nms_sigma 0, the usual detector's) runs compiled where tfgl[fast-cpu] is installed
-(engine.kernels.cpu.compiled.hard_nms): one greedy loop over the candidates, against the numpy
+and a convolution has imported numba (engine.kernels.cpu.compiled.hard_nms): one greedy loop over the candidates, against the numpy
 path's block IOU matrices here; both compute each IOU with TensorFlow's float32 expression
 (_Boxes.iou), so they select the same boxes, to the bit. Soft NMS stays in numpy.
 """
@@ -130,7 +130,7 @@ def _non_max_suppression(boxes, scores, max_output_size, iou_threshold, score_th
     if not soft_nms_sigma >= 0:
         raise ValueError("soft_nms_sigma_val must be >= 0")
 
-    if soft_nms_sigma == 0 and compiled.handles(F32):
+    if soft_nms_sigma == 0 and compiled.handles_once_loaded(F32):
         selected = compiled.hard_nms(boxes, scores, max_output_size, iou_threshold, score_threshold)
         return selected, scores[selected]
     candidates = np.flatnonzero(scores > score_threshold)  # NaN scores never qualify

@@ -47,7 +47,7 @@ def resize_bilinear(images, size, *, align_corners: bool = False, half_pixel_cen
     y_lo, y_hi, y_lerp = _bilinear_weights(out_h, images.shape[1], scale_h, half_pixel_centers)
     x_lo, x_hi, x_lerp = _bilinear_weights(out_w, images.shape[2], scale_w, half_pixel_centers)
     pixels = images.astype(F32, copy=False)
-    if compiled.handles(F32) and pixels.ndim == 4 and pixels.size and out_h * out_w:
+    if compiled.handles_once_loaded(F32) and pixels.ndim == 4 and pixels.size and out_h * out_w:
         out = np.empty((pixels.shape[0], out_h, out_w, pixels.shape[3]), F32)
         return compiled.resize_bilinear(np.ascontiguousarray(pixels), y_lo, y_hi, y_lerp, x_lo, x_hi, x_lerp, out,
                                         parallel.for_rows)
