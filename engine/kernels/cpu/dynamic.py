@@ -3,9 +3,10 @@
 Their output shapes depend on the input values, not only on the input shapes.
 
 Hard NMS (soft_nms_sigma 0, the usual detector's) runs compiled where tfgl[fast-cpu] is installed
-and a convolution has imported numba (engine.kernels.cpu.compiled.hard_nms): one greedy loop over the candidates, against the numpy
-path's block IOU matrices here; both compute each IOU with TensorFlow's float32 expression
-(_Boxes.iou), so they select the same boxes, to the bit. Soft NMS stays in numpy.
+and a convolution has imported numba (engine.kernels.cpu.compiled.hard_nms): one greedy loop over
+the candidates, against the numpy path's block IOU matrices here; both compute each IOU with
+TensorFlow's float32 expression (_Boxes.iou), so they select the same boxes, to the bit. Soft NMS
+stays in numpy.
 """
 from __future__ import annotations
 
