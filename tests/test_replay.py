@@ -36,6 +36,27 @@ def test_replays_allocate_no_textures(webgl, rng):
     assert not np.array_equal(outputs[0], outputs[1])  # fresh inputs reach the replayed draws
 
 
+def test_a_recording_reuses_the_textures_the_call_before_it_freed(webgl, rng):
+    """The second call records into textures of its own, taken from those the first call used and
+    freed (already allocated and written) before any new one is made; its results are the same."""
+    model = engine.load_graph_model(fixture_path("mobilenet_v2"), backend="webgl")
+    x = rng.random(tuple(1 if d is None else d for d in model.inputs[0].shape), np.float32)
+    first = model.predict(x)
+    shared = model.backend.textures
+    free_before = sum(len(textures) for textures in shared._free.values())
+    second = model.predict(x)
+    replay = model.replays._entries(model.backend)[next(iter(model.replays._entries(model.backend)))]
+    lent = free_before - sum(len(textures) for textures in shared._free.values())
+    assert lent > 10 and replay.pool.created < lent  # mostly the first call's textures, few new ones
+    np.testing.assert_array_equal(second, first)
+    np.testing.assert_array_equal(model.predict(x), first)  # replayed in them
+    assert model.replays.last is replay
+    pools = (shared, replay.pool)  # texture_bytes counts the plan's textures too (and other models' plans)
+    assert replay.pool in model.backend.replay_pools
+    assert model.backend.texture_bytes() >= sum(pool.bytes_in_use + pool.bytes_free for pool in pools)
+    assert replay.pool.bytes_free > 0  # its textures, between its replays
+
+
 def test_replays_bind_textures_one_unit_at_a_time_without_multi_bind(webgl, rng, monkeypatch):
     """Contexts older than GL 4.4 lack glBindTextures: replays bind each texture unit by itself."""
     model = engine.load_graph_model(fixture_path("small_cnn"), backend="webgl")

@@ -185,10 +185,14 @@ def texture_bytes(cols: int, rows: int, channels: int, dtype: str) -> int:
 
 class TextureManager:
     """Owns every texture of one GL context. `acquire` reuses a free texture of the same size and
-    dtype. A texture's `extra` holds the (cols, rows) it was acquired for (write_texels, read_texels)."""
+    dtype. A texture's `extra` holds the (cols, rows) it was acquired for (write_texels, read_texels).
+    A pool with a `lender` (a recording's, whose lender is the backend's pool) takes the lender's free
+    textures before it makes new ones: those the call before it used and freed, already allocated and
+    written (llvmpipe pays for both on a texture's first use)."""
 
-    def __init__(self, ctx):
+    def __init__(self, ctx, lender: TextureManager | None = None):
         self.ctx = ctx
+        self.lender = lender
         self.max_size = int(ctx.info["GL_MAX_TEXTURE_SIZE"])
         self.forward_to: TextureManager | None = None  # set once merged into another pool
         self._free: dict[tuple[int, int, int, str], list] = defaultdict(list)
@@ -210,11 +214,22 @@ class TextureManager:
                 texture = None
             self.in_use += 1
             self.bytes_in_use += nbytes
+        if texture is None and self.lender is not None:
+            texture = self.lender.lend(key, nbytes)
         if texture is None:
             texture = self.ctx.texture(self.allocated_size(cols, rows), channels, dtype=dtype)  # read by texelFetch
             texture.extra = (cols, rows)
             self.created += 1
         return texture
+
+    def lend(self, key: tuple[int, int, int, str], nbytes: int):
+        """A free texture of this key, no longer this pool's (None if there is none)."""
+        with self._lock:
+            free = self._free.get(key)
+            if not free:
+                return None
+            self.bytes_free -= nbytes
+            return free.pop()
 
     def allocated_size(self, cols: int, rows: int) -> tuple[int, int]:
         return padded_side(cols, self.max_size), padded_side(rows, self.max_size)

@@ -8,6 +8,7 @@ import contextlib
 import logging
 import os
 import time
+import weakref
 from collections.abc import Hashable
 
 import numpy as np
@@ -45,6 +46,7 @@ class WebGLBackend(TensorTextures, Backend):
         if storage.half:
             self.name = "webgl-fp16"
         self.textures = TextureManager(ctx)
+        self.replay_pools: weakref.WeakSet = weakref.WeakSet()  # recordings' own textures (texture_bytes)
         self.max_texture_size = int(ctx.info["GL_MAX_TEXTURE_SIZE"])
         # llvmpipe silently stops a fragment's loops after 65535 iterations in all (gallivm's guard
         # against endless loops); kernels split longer work or run it on the CPU.
@@ -304,7 +306,8 @@ class WebGLBackend(TensorTextures, Backend):
         """Runs `run(feeds on the GPU)` once, recording it; returns its outputs (read back), and the
         Replay for later calls with feeds of these shapes, or why this run cannot be replayed."""
         recorder, shared = Recorder(), self.textures
-        pool = TextureManager(self.ctx)
+        pool = TextureManager(self.ctx, lender=shared)
+        self.replay_pools.add(pool)
         with self.current():
             self.textures, self.recorder = pool, recorder
             try:

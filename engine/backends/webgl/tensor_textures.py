@@ -47,6 +47,7 @@ class TensorTextures:
     (`_draw`), makes its GL context current (`current`) and checks it for errors (`check_error`)."""
 
     textures: TextureManager      # the pool new textures come from (a dry run's or a recording's own)
+    replay_pools: weakref.WeakSet  # the recorded plans' pools, while their plans live
     max_texture_size: int
     stats: Stats
     recorder: Recorder | None     # the call being recorded for replays (replay.py)
@@ -200,4 +201,6 @@ class TensorTextures:
         return raw
 
     def texture_bytes(self) -> int:
-        return self.textures.bytes_in_use + self.textures.bytes_free
+        """Bytes of every texture alive: the backend's pool and the recorded plans' own."""
+        pools = {id(pool): pool for pool in (self.textures, *self.replay_pools)}  # recording: the same one twice
+        return sum(pool.bytes_in_use + pool.bytes_free for pool in pools.values())
