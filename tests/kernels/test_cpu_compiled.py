@@ -103,8 +103,10 @@ print(json.dumps({{"enabled": compiled.ENABLED, "numba": sys.modules.get("numba"
 
 
 def _probe(env: dict, block: str = "") -> dict:
-    environment = {**os.environ, "PYTHONPATH": ROOT, **env}
-    environment.pop("NUMBA_CACHE_DIR", None)
+    environment = {**os.environ, "PYTHONPATH": ROOT}
+    for name in ("NUMBA_CACHE_DIR", compiled.SWITCH_VARIABLE):  # the probe's own, not this run's
+        environment.pop(name, None)
+    environment.update(env)
     result = subprocess.run([sys.executable, "-c", _PROBE.format(block=block)], capture_output=True, text=True,
                             env=environment, cwd=ROOT, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -268,7 +270,8 @@ def test_nms_and_resize_alone_do_not_import_numba(tmp_path):
               "                             strides=[1, 1, 1, 1], padding='SAME')\n"
               "again = both()\n"
               "print(alone, compiled.ENABLED and 'numba' in sys.modules, all(map(np.array_equal, first, again)))")
+    environment = {name: value for name, value in os.environ.items() if name != compiled.SWITCH_VARIABLE}
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
-                            env={**os.environ, "TFGL_CACHE": str(tmp_path)})
+                            env={**environment, "TFGL_CACHE": str(tmp_path)})
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == ["False", "True", "True"]
