@@ -79,8 +79,9 @@ class Executor:
                     raise InputError(f"unknown {kind} {name!r}: the graph has no such node")
 
     def workload(self, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey]) -> Hashable:
-        """What a run of this graph computes, for Backend.session: the feeds' shapes and the fetches."""
-        return id(self), tuple((key, tensor.shape) for key, tensor in feeds.items()), tuple(fetches)
+        """What a run of this graph computes: the feeds' shapes and dtypes and the fetches. Backends tune
+        per workload (Backend.session); replays keep one recording per workload (engine.graph.replay)."""
+        return id(self), tuple((key, tensor.shape, tensor.dtype) for key, tensor in feeds.items()), tuple(fetches)
 
     def run(self, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey], backend: Backend,
             targets: Sequence[str] = ()) -> list[Tensor]:

@@ -49,7 +49,7 @@ class Replays:
         if getattr(backend, "record", None) is None or not replay_enabled() or backend.profile is not None or \
                 self.paused:
             return executor.run(feeds, fetches, backend)
-        entries, key = self._entries(backend), _key(executor, feeds, fetches)
+        entries, key = self._entries(backend), executor.workload(feeds, fetches)
         entry = entries.get(key)
         if entry is None or entry == _WARMED or isinstance(entry, _Unreplayable):
             if entry is None and compiles_ahead_on_first_call(backend):
@@ -84,7 +84,7 @@ class Replays:
 
     def warmed(self, executor, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey], backend) -> None:
         """Notes that warmup() compiled these calls' programs: their first call need not compile ahead."""
-        self._entries(backend).setdefault(_key(executor, feeds, fetches), _WARMED)
+        self._entries(backend).setdefault(executor.workload(feeds, fetches), _WARMED)
 
     def _entries(self, backend) -> dict:
         with self._lock:
@@ -98,7 +98,3 @@ class Replays:
                         entry.discard()
             self._by_backend.clear()
             self._misses.clear()
-
-
-def _key(executor, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey]) -> tuple:
-    return id(executor), tuple(fetches), tuple((k, t.shape, t.dtype) for k, t in feeds.items())
