@@ -421,16 +421,23 @@ def test_a_first_call_on_cached_programs_stops_its_dry_run_early(tmp_path, webgl
 
 
 def test_a_dry_run_stops_on_cached_programs_only_while_none_compiles():
+    """Counted from the backend's totals when the walk began (programs linked before it do not count)."""
     from engine.backends.webgl.dry_run import LOADED_PROGRAMS_TO_STOP, DryRun, ProgramsAreCached
-    walk = DryRun(pool=None, stop_when_cached=True)
+    stats = Stats(programs_loaded=5, programs_compiled=2)
+    walk = DryRun(pool=None, stop_when_cached=True, linked_before=(5, 2))
     for _ in range(LOADED_PROGRAMS_TO_STOP - 1):
-        walk.linked(1, 0)
+        stats.programs_loaded += 1
+        walk.check_cached(stats)
+    stats.programs_loaded += 1
     with pytest.raises(ProgramsAreCached):
-        walk.linked(1, 0)
-    walk = DryRun(pool=None, stop_when_cached=True)
-    walk.linked(0, 1)  # one program to JIT: the workers are worth the walk
+        walk.check_cached(stats)
+    walk = DryRun(pool=None, stop_when_cached=True, linked_before=(stats.programs_loaded, 2))
+    stats.programs_compiled += 1  # one program to JIT: the workers are worth the walk
+    walk.check_cached(stats)
     for _ in range(3 * LOADED_PROGRAMS_TO_STOP):
-        walk.linked(1, 0)
-    warmup = DryRun(pool=None)  # warmup() walks everything
+        stats.programs_loaded += 1
+        walk.check_cached(stats)
+    warmup = DryRun(pool=None, linked_before=(0, 0))  # warmup() walks everything
     for _ in range(3 * LOADED_PROGRAMS_TO_STOP):
-        warmup.linked(1, 0)
+        stats.programs_loaded += 1
+        warmup.check_cached(stats)

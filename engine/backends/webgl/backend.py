@@ -110,7 +110,8 @@ class WebGLBackend(TensorTextures, Backend):
         ends quietly as soon as its programs prove to come from the program binaries (dry_run.py)."""
         if self._dry is not None:
             raise RuntimeError("compile_only() runs are not nested")
-        shared, dry = self.textures, DryRun(ThrowawayPool(self.ctx), stop_when_cached=stop_when_cached)
+        shared, dry = self.textures, DryRun(ThrowawayPool(self.ctx), stop_when_cached=stop_when_cached,
+                                            linked_before=(self.stats.programs_loaded, self.stats.programs_compiled))
         if self.compiles_in_parallel:
             dry.deferred = []
         with self.current():
@@ -232,11 +233,10 @@ class WebGLBackend(TensorTextures, Backend):
         rows, cols = self._layout(out_shape if texture_for is None else texture_for, packed)
         output_layout = Layout(out_shape, rows, cols, packed)
         started = time.perf_counter()
-        stats, dry = self.stats, self._dry
-        loaded, made = stats.programs_loaded, stats.programs_compiled
+        dry = self._dry
         compiled, shape_values = self.programs.bind(program, layouts, output_layout)
         if dry is not None:
-            dry.linked(stats.programs_loaded - loaded, stats.programs_compiled - made)
+            dry.check_cached(self.stats)
         output = self.textures.acquire(rows, cols, 4 if packed else 1, self.storage.texture_dtype)
         size = int(np.prod(out_shape, dtype=np.int64))
         result = GLTensorData(self, output, rows, cols, size, out_dtype, out_shape if packed else None)

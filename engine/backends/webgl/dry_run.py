@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from engine.webgl import parallel_jit
-from engine.webgl.programs import CompiledProgram
+from engine.webgl.programs import CompiledProgram, Stats
 from engine.webgl.textures import GLTensorData, TextureManager, is_power_of_two
 
 # A first call's dry run stops once this many programs came from tfgl's program binaries and none
@@ -69,13 +69,14 @@ class DryRun:
     # draw at once)
     deferred: list | None = None
     stop_when_cached: bool = False  # a first call's dry run: stop once programs prove to be cached
-    loaded: int = 0                 # programs this dry run loaded from binaries
-    compiled: int = 0               # and compiled from source
+    linked_before: tuple[int, int] = (0, 0)  # the backend's (programs loaded, compiled) when it began
 
-    def linked(self, loaded: int, compiled: int) -> None:
-        """Counts the programs a draw just linked; raises ProgramsAreCached when the walk can stop."""
-        self.loaded, self.compiled = self.loaded + loaded, self.compiled + compiled
-        if self.stop_when_cached and not self.compiled and self.loaded >= LOADED_PROGRAMS_TO_STOP:
+    def check_cached(self, stats: Stats) -> None:
+        """Raises ProgramsAreCached once the walk can stop: the programs linked since it began
+        (`stats`, the backend's) all came from binaries, and enough of them."""
+        loaded, compiled = self.linked_before
+        if self.stop_when_cached and stats.programs_compiled == compiled \
+                and stats.programs_loaded - loaded >= LOADED_PROGRAMS_TO_STOP:
             raise ProgramsAreCached
 
     def twins_of(self, data: GLTensorData) -> dict:
