@@ -49,29 +49,29 @@ class EpochTimes:
         self.times.append(time.perf_counter() - self.start)
 
 
-def time_tfgl(web_model: str, backend: str, x, y, batch: int, epochs: int) -> tuple[list[float], list[float]]:
-    import engine
-    model = engine.load_layers_model(web_model, backend=backend)
-    base = next(layer for layer in model.layers if layer.class_name == "Functional")
-    base.trainable = False
-    model.compile(optimizer=engine.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+def fit_timed(model, library, x, y, batch: int, epochs: int) -> tuple[list[float], list[float]]:
+    """Compiles `model` as the bench does and fits it; `library` is `engine` or `keras`, whose
+    optimizers and callbacks the two fits take. Epoch times and losses."""
+    model.compile(optimizer=library.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
-    timer = type("Timer", (EpochTimes, engine.callbacks.Callback), {})()
+    timer = type("Timer", (EpochTimes, library.callbacks.Callback), {})()
     EpochTimes.__init__(timer)
     history = model.fit(x, y, batch_size=batch, epochs=epochs, shuffle=False, verbose=0, callbacks=[timer])
     return timer.times, history.history["loss"]
+
+
+def time_tfgl(web_model: str, backend: str, x, y, batch: int, epochs: int) -> tuple[list[float], list[float]]:
+    import engine
+    model = engine.load_layers_model(web_model, backend=backend)
+    next(layer for layer in model.layers if layer.class_name == "Functional").trainable = False
+    return fit_timed(model, engine, x, y, batch, epochs)
 
 
 def time_keras(source: str, x, y, batch: int, epochs: int) -> tuple[list[float], list[float]]:
     import keras
     model = keras.saving.load_model(source, compile=False)
     next(layer for layer in model.layers if isinstance(layer, keras.Model)).trainable = False
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    timer = type("Timer", (EpochTimes, keras.callbacks.Callback), {})()
-    EpochTimes.__init__(timer)
-    history = model.fit(x, y, batch_size=batch, epochs=epochs, shuffle=False, verbose=0, callbacks=[timer])
-    return timer.times, history.history["loss"]
+    return fit_timed(model, keras, x, y, batch, epochs)
 
 
 def main(argv: list[str] | None = None) -> None:
