@@ -10,7 +10,7 @@ import numpy as np
 from engine import tape
 from engine.backends.base import Backend, add_note, as_outputs, as_tensor
 from engine.errors import KernelError, TfglError
-from engine.kernels.cpu import allocator, blas
+from engine.kernels.cpu import allocator, blas, openmp
 from engine.kernels.registry import BACKEND_NEUTRAL
 from engine.tensors import Tensor, alias
 
@@ -36,7 +36,9 @@ class CPUBackend(Backend):
         allocator.tune_once()
         depth = getattr(_state, "quiet", 0)
         choice = self._thread_choice(workload) if workload is not None and depth == 0 else None
-        with np.errstate(all="ignore"), choice.call() if choice else contextlib.nullcontext():
+        if choice is not None and not choice.calls and blas.threads_can_help():
+            openmp.available()  # loaded in a workload's first call (untimed), not in its first on threads
+        with np.errstate(all="ignore"), choice.call(openmp.threads) if choice else contextlib.nullcontext():
             _state.quiet = depth + 1
             try:
                 yield

@@ -2,6 +2,8 @@
 faster way wins, one slow call does not flip it, the losing way is tried again less and less often
 and wins back when the machine changes; OpenBLAS's setting always comes back; either way computes
 the same bits."""
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -61,7 +63,7 @@ def test_a_machine_that_gets_busy_turns_the_threads_off_and_back_on():
 
 @needs_openblas
 def test_a_single_threaded_call_restores_openblas_setting():
-    get, _ = blas._OPENBLAS
+    get = blas._OPENBLAS[0]
     before = get()
     choice = blas.ThreadChoice()
     seen = []
@@ -81,6 +83,22 @@ def test_a_single_threaded_call_restores_openblas_setting():
             assert get() == 1
         assert get() == 1
     assert get() == before
+
+
+def test_the_first_call_runs_the_threaded_way_and_is_not_timed():
+    """The first call starts the threaded way's threads: on OpenMP, running it on OpenBLAS's threads
+    instead would leave those spinning against OpenMP's through the timed calls after it."""
+    entered = []
+
+    @contextlib.contextmanager
+    def threads():
+        entered.append(True)
+        yield
+
+    choice = blas.ThreadChoice()
+    with choice.call(threads):
+        pass
+    assert entered == [True] and choice.calls == 1 and not any(choice.times)
 
 
 @needs_openblas

@@ -11,7 +11,9 @@ workload (a model on inputs of given shapes) from the wall time of whole calls: 
 calls each way, runs them the way whose latest calls' median has been faster, and tries the other way
 again now and then: less often each time it loses (every `FIRST_RETRY` calls at first, at most every
 `LAST_RETRY`), at once again when it wins, so a machine that becomes busy or idle is noticed within a
-few calls while a losing way costs little.
+few calls while a losing way costs little. The CPU backend's threaded way is OpenMP's threads for the
+products, depthwise convolutions and epilogues together where numba has them
+(engine.kernels.cpu.openmp), else OpenBLAS's own.
 
 The thread count is OpenBLAS's process-wide setting, lowered to 1 for a single-threaded stretch and
 then restored. Nested or concurrent lowerings are counted under a lock, so the setting always returns
@@ -26,8 +28,8 @@ import statistics
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 import numpy as np
 
@@ -38,7 +40,7 @@ LAST_RETRY = 1024
 
 
 def _find_openblas():
-    """(get_num_threads, set_num_threads) of the OpenBLAS numpy loaded, or None."""
+    """(get_num_threads, set_num_threads, the library) of the OpenBLAS numpy loaded, or None."""
     try:
         with open("/proc/self/maps") as maps:
             paths = {line.split(None, 5)[-1].strip() for line in maps if "openblas" in line.lower()}
@@ -58,11 +60,28 @@ def _find_openblas():
                 if get is not None and set_ is not None:
                     get.restype, get.argtypes = ctypes.c_int, []
                     set_.restype, set_.argtypes = None, [ctypes.c_int]
-                    return get, set_
+                    return get, set_, lib
     return None
 
 
 _OPENBLAS = _find_openblas()
+
+
+def cblas_sgemm():
+    """numpy's OpenBLAS's cblas_sgemm as a ctypes function (its integers 64-bit where OpenBLAS was
+    built so), for kernels that call it per block of rows on threads of their own; None if not found."""
+    if _OPENBLAS is None:
+        return None
+    lib = _OPENBLAS[2]
+    for prefix in ("scipy_", ""):
+        for suffix, integer in (("64_", ctypes.c_int64), ("", ctypes.c_int)):
+            function = getattr(lib, f"{prefix}cblas_sgemm{suffix}", None)
+            if function is not None:
+                c = ctypes
+                prototype = c.CFUNCTYPE(None, c.c_int, c.c_int, c.c_int, integer, integer, integer, c.c_float,
+                                        c.c_void_p, integer, c.c_void_p, integer, c.c_float, c.c_void_p, integer)
+                return prototype((function.__name__, lib))
+    return None
 _lock = threading.Lock()
 _depth = 0
 _saved = 1
@@ -75,7 +94,7 @@ def single_threaded():
     if _OPENBLAS is None:
         yield
         return
-    get, set_ = _OPENBLAS
+    get, set_, _ = _OPENBLAS
     with _lock:
         if _depth == 0:
             _saved = get()
@@ -133,18 +152,18 @@ class ThreadChoice:
             self.until_retry = self.retry_every
 
     @contextmanager
-    def call(self) -> Iterator[None]:
-        """One call of the workload, on the threads or on one thread; timed unless it is the first
-        (which pays for allocations and compiles) or fails."""
+    def call(self, threads: Callable[[], AbstractContextManager] | None = None) -> Iterator[None]:
+        """One call of the workload, on threads (inside `threads()`, default OpenBLAS's own) or on one
+        thread; timed unless it is the workload's first (which pays for allocations and compiles, on
+        threads so that they have started before any timed call) or fails."""
         self.calls += 1
+        on_threads = threads() if threads is not None else nullcontext()
         if self.calls == 1 or not threads_can_help():
-            yield
+            with on_threads:
+                yield
             return
         threaded = self.threaded_next()
         started = time.perf_counter()
-        if threaded:
+        with on_threads if threaded else single_threaded():
             yield
-        else:
-            with single_threaded():
-                yield
         self.record(threaded, time.perf_counter() - started)

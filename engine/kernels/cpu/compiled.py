@@ -24,6 +24,7 @@ from types import ModuleType
 
 import numpy as np
 
+from engine.kernels.cpu import openmp
 from engine.kernels.cpu.fused import Fused, fused_steps
 
 SWITCH_VARIABLE = "TFGL_CPU_COMPILED"
@@ -187,6 +188,8 @@ def depthwise(x: np.ndarray, weights: np.ndarray, out: np.ndarray, strides: tupl
     (rows, work, fn)."""
     run = kernels().depthwise_rows
     args = (*strides, *dilations, pads[0][0], pads[1][0], *epilogue)
+    if openmp.depthwise(x, weights, out, args):
+        return out
 
     def rows(start: int, stop: int) -> None:
         run(x, weights, out, start, stop, *args)
@@ -201,7 +204,8 @@ def epilogue_rows(y: np.ndarray, epilogue: tuple) -> Callable[[int, int], None]:
     rows = y.reshape(y.shape[0], y.shape[1], -1)
 
     def apply(start: int, stop: int) -> None:
-        run(rows, start, stop, *epilogue)
+        if not openmp.epilogue(rows, start, stop, epilogue):
+            run(rows, start, stop, *epilogue)
     return apply
 
 

@@ -26,7 +26,7 @@ from numpy.lib.stride_tricks import as_strided
 from engine.kernels.conv_util import (
     ConvInfo, backprop_input_info, conv_info, dilation2d_info, pool_info, tap_regions,
 )
-from engine.kernels.cpu import compiled, parallel
+from engine.kernels.cpu import compiled, openmp, parallel
 from engine.kernels.cpu.depthwise import depthwise
 from engine.kernels.cpu.fused import Fused
 from engine.kernels.cpu.workspace import scratch
@@ -152,7 +152,7 @@ def _convolve(x: np.ndarray, filters: np.ndarray, info: ConvInfo, fused: Fused |
 
         def chunk(start: int, stop: int) -> None:
             for image in range(info.batch):
-                np.matmul(pixels[image, start:stop].reshape(-1, info.in_channels), weights,
+                openmp.matmul(pixels[image, start:stop].reshape(-1, info.in_channels), weights,
                             out=products[image, start:stop].reshape(-1, info.out_channels))
             if epilogue is not None:
                 epilogue(start, stop)
@@ -168,7 +168,7 @@ def _convolve(x: np.ndarray, filters: np.ndarray, info: ConvInfo, fused: Fused |
                     window = patches[image, first:min(stop, first + rows_per_block)]
                     cols = buffer[:window.size].reshape(window.shape)
                     np.copyto(cols, window)
-                    np.matmul(cols.reshape(-1, depth), weights,
+                    openmp.matmul(cols.reshape(-1, depth), weights,
                                 out=out[image, first:first + window.shape[0]].reshape(-1, info.out_channels))
             if epilogue is not None:
                 epilogue(start, stop)

@@ -1,10 +1,11 @@
 """Matrix ops (op_list/matrices.json): matmuls (plain, batched with broadcasting, fused), Transpose,
 Einsum, MatrixBandPart and Diag, as TensorFlow. Products go through np.matmul and np.einsum, so
-float32 runs on BLAS (its threads where they pay: engine.kernels.cpu.blas)."""
+float32 runs on BLAS (on threads where they pay: engine.kernels.cpu.blas and openmp)."""
 from __future__ import annotations
 
 import numpy as np
 
+from engine.kernels.cpu import openmp
 from engine.kernels.cpu.fused import apply_fused_ops
 from engine.kernels.registry import KernelTable
 from engine.kernels.resolve.matrices import check_band_bounds, diag_shape
@@ -18,7 +19,7 @@ def mat_mul(a, b, *, transpose_a: bool = False, transpose_b: bool = False):
     """MatMul's transpose flags do not conjugate complex inputs (BatchMatMul's adj_x/adj_y do)."""
     if a.ndim != 2 or b.ndim != 2:
         raise ValueError(f"MatMul needs matrices, got shapes {list(a.shape)} and {list(b.shape)}")
-    return np.matmul(a.T if transpose_a else a, b.T if transpose_b else b)
+    return openmp.matmul(a.T if transpose_a else a, b.T if transpose_b else b)
 
 
 @KERNELS.define("BatchMatMul", "BatchMatMulV2")
@@ -41,7 +42,8 @@ def fused_mat_mul(a, b, *args, transpose_a: bool = False, transpose_b: bool = Fa
     inputs broadcast onto the product."""
     if a.ndim < 2 or b.ndim < 2:
         raise ValueError(f"_FusedMatMul takes matrices or batches of them, not {list(a.shape)} and {list(b.shape)}")
-    product = np.matmul(np.swapaxes(a, -1, -2) if transpose_a else a, np.swapaxes(b, -1, -2) if transpose_b else b)
+    product = openmp.matmul(np.swapaxes(a, -1, -2) if transpose_a else a,
+                            np.swapaxes(b, -1, -2) if transpose_b else b)
     return apply_fused_ops(product, fused_ops, args, epsilon=epsilon, leakyrelu_alpha=leakyrelu_alpha)
 
 

@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from engine.kernels.cpu import blas
+from engine.kernels.cpu import blas, openmp
 
 # Below this many element operations (multiply-adds, or elements times passes) a kernel runs whole
 # on the calling thread: ~0.2 ms of numpy work, a few times what handing chunks out costs.
@@ -152,7 +152,7 @@ def for_rows(rows: int, work: int, fn: Callable[[int, int], None]) -> None:
     """fn(start, stop) over [0, rows) in chunks, on the helper threads too when `work` (element
     operations in all) is worth splitting; fn must write disjoint outputs for disjoint rows. OpenBLAS
     runs single-threaded meanwhile."""
-    pool = _the_pool() if work >= MIN_PARALLEL_WORK and rows > 1 else None
+    pool = _the_pool() if work >= MIN_PARALLEL_WORK and rows > 1 and not openmp.active() else None
     if pool is None or pool.solo():  # one chunk: each costs tens of microseconds of glue
         fn(0, rows)
         return

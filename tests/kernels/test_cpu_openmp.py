@@ -1,0 +1,97 @@
+"""The CPU kernels on OpenMP's threads (engine.kernels.cpu.openmp): inside threads() the products,
+depthwise convolutions and epilogues run in blocks of rows on OpenMP's threads with the very bits of
+the one-thread kernels; outside it, or in a forked child, everything runs on the calling thread."""
+import multiprocessing
+
+import numpy as np
+import pytest
+
+from engine.kernels.cpu import blas, compiled, convolution, openmp
+
+needs_openmp = pytest.mark.skipif(not openmp.available(), reason="no numba threading layer or OpenBLAS cblas here")
+
+
+class _Counting:
+    """numba_parallel with its kernels counted."""
+
+    def __init__(self, module):
+        self.module, self.calls = module, []
+
+    def __getattr__(self, name):
+        kernel = getattr(self.module, name)
+
+        def counted(*args):
+            self.calls.append(name)
+            return kernel(*args)
+        return counted
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    kernels, sgemm, count = openmp._kernels
+    spy = _Counting(kernels)
+    monkeypatch.setattr(openmp, "_kernels", (spy, sgemm, max(count, 2)))
+    monkeypatch.setattr(openmp, "MIN_WORK", 1)  # every depthwise convolution and epilogue in blocks
+    return spy
+
+
+@needs_openmp
+@pytest.mark.parametrize("shape", [(1600, 128, 128), (400, 96, 576), (101, 960, 33), (3, 4096, 64)], ids=str)
+def test_products_in_blocks_give_numpys_bits(rng, counted, shape):
+    m, k, n = shape
+    a, b = rng.standard_normal((m, k)).astype(np.float32), rng.standard_normal((k, n)).astype(np.float32)
+    with openmp.threads():
+        assert blas._OPENBLAS[0]() == 1  # OpenBLAS's own threads would spin against OpenMP's
+        got = openmp.matmul(a, b)
+        out = np.empty((m, n), np.float32)
+        assert openmp.matmul(a, b, out=out) is out
+    assert counted.calls == ["products", "products"]
+    want = np.matmul(a, b)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(out, want)
+
+
+@needs_openmp
+def test_what_does_not_fit_runs_as_numpy(rng, counted):
+    a = rng.standard_normal((300, 200)).astype(np.float32)
+    with openmp.threads():
+        cases = [(a, a.T.copy()), (a.T, a), (a.astype(np.float64), a.T.astype(np.float64)), (a[:4], a.T[:, :4].copy())]
+        for x, y in cases:
+            np.testing.assert_array_equal(openmp.matmul(x, y), np.matmul(x, y))  # strided, float64, tiny
+    np.testing.assert_array_equal(openmp.matmul(a, a.T.copy()), np.matmul(a, a.T))  # outside threads()
+    assert counted.calls == ["products"]  # only the first fits
+
+
+@needs_openmp
+@pytest.mark.parametrize("case", [((1, 40, 36, 48), (3, 3, 48, 1), 1), ((2, 33, 20, 64), (5, 5, 64, 1), 2)], ids=str)
+def test_depthwise_and_epilogues_in_blocks_give_the_same_bits(rng, counted, case):
+    x_shape, w_shape, stride = case
+    x, w = rng.standard_normal(x_shape).astype(np.float32), rng.standard_normal(w_shape).astype(np.float32)
+    bias = rng.standard_normal(w_shape[2]).astype(np.float32)
+    attrs = {"strides": [1, stride, stride, 1], "padding": "SAME", "fused_ops": ["BiasAdd", "Relu6"]}
+    pointwise = (rng.standard_normal((1, 1, x_shape[3], 64)).astype(np.float32),
+                 rng.standard_normal(64).astype(np.float32))
+    one_thread = [convolution.fused_depthwise_conv2d(x, w, bias, **attrs),
+                  convolution.fused_conv2d(x, *pointwise, **attrs)]
+    with openmp.threads():
+        blocks = [convolution.fused_depthwise_conv2d(x, w, bias, **attrs),
+                  convolution.fused_conv2d(x, *pointwise, **attrs)]
+    assert {"depthwise", "products", "epilogue"} <= set(counted.calls)
+    for got, want in zip(blocks, one_thread):
+        np.testing.assert_array_equal(got, want)
+
+
+def _child(queue):
+    queue.put((openmp.available(), openmp.active()))
+
+
+@needs_openmp
+def test_a_forked_child_runs_on_its_calling_thread():
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    with openmp.threads():
+        child = context.Process(target=_child, args=(queue,))
+        child.start()
+        child.join(60)
+    assert queue.get(timeout=5) == (False, False)
+    assert openmp.available() and compiled.ENABLED
