@@ -1,6 +1,7 @@
 """Tensor: an immutable n-d value whose data lives on the CPU (numpy), on the GPU (a texture), or both."""
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -44,7 +45,7 @@ class Tensor:
     # -- data ---------------------------------------------------------------------------------
     @property
     def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)
 
     @property
     def rank(self) -> int:

@@ -169,5 +169,6 @@ def _set_frees(steps: list[Step], kept: set[TensorKey]) -> None:
 def release(tensor: Any, keep: set) -> None:
     """Frees a tensor's device storage now, unless it is a constant, a caller's input, or kept for a
     gradient tape's backward pass."""
-    if isinstance(tensor, Tensor) and tensor not in keep and not tape.retained(tensor):
+    if isinstance(tensor, Tensor) and tensor.device_data is not None and tensor not in keep \
+            and not tape.retained(tensor):
         tensor.dispose()

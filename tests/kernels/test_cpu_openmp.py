@@ -6,7 +6,7 @@ import multiprocessing
 import numpy as np
 import pytest
 
-from engine.kernels.cpu import blas, compiled, convolution, openmp
+from engine.kernels.cpu import blas, compiled, convolution, elementwise_chain, openmp
 
 needs_openmp = pytest.mark.skipif(not openmp.available(), reason="no numba threading layer or OpenBLAS cblas here")
 
@@ -64,21 +64,45 @@ def test_what_does_not_fit_runs_as_numpy(rng, counted):
 
 @needs_openmp
 @pytest.mark.parametrize("case", [((1, 40, 36, 48), (3, 3, 48, 1), 1), ((2, 33, 20, 64), (5, 5, 64, 1), 2)], ids=str)
-def test_depthwise_and_epilogues_in_blocks_give_the_same_bits(rng, counted, case):
+def test_convolutions_and_epilogues_in_blocks_give_the_same_bits(rng, counted, case):
+    """Depthwise, pointwise and windowed convolutions (the windowed one with the same sgemms on one
+    thread as on OpenMP's), each with its fused epilogue."""
     x_shape, w_shape, stride = case
     x, w = rng.standard_normal(x_shape).astype(np.float32), rng.standard_normal(w_shape).astype(np.float32)
     bias = rng.standard_normal(w_shape[2]).astype(np.float32)
     attrs = {"strides": [1, stride, stride, 1], "padding": "SAME", "fused_ops": ["BiasAdd", "Relu6"]}
     pointwise = (rng.standard_normal((1, 1, x_shape[3], 64)).astype(np.float32),
                  rng.standard_normal(64).astype(np.float32))
-    one_thread = [convolution.fused_depthwise_conv2d(x, w, bias, **attrs),
-                  convolution.fused_conv2d(x, *pointwise, **attrs)]
+    windowed = (rng.standard_normal((*w_shape[:2], x_shape[3], 7)).astype(np.float32),
+                rng.standard_normal(7).astype(np.float32))
+    pointwise_attrs = {**attrs, "strides": [1, 1, 1, 1]}
+
+    def convolutions():
+        return [convolution.fused_depthwise_conv2d(x, w, bias, **attrs),
+                convolution.fused_conv2d(x, *pointwise, **pointwise_attrs),
+                convolution.fused_conv2d(x, *windowed, **attrs)]
+    one_thread = convolutions()
+    assert counted.calls == ["chunk_rows", "convolve_on_one_thread"]
+    counted.calls.clear()
     with openmp.threads():
-        blocks = [convolution.fused_depthwise_conv2d(x, w, bias, **attrs),
-                  convolution.fused_conv2d(x, *pointwise, **attrs)]
-    assert {"depthwise", "products", "epilogue"} <= set(counted.calls)
+        blocks = convolutions()
+    assert {"depthwise", "products", "epilogue", "convolve"} <= set(counted.calls)
     for got, want in zip(blocks, one_thread):
         np.testing.assert_array_equal(got, want)
+
+
+@needs_openmp
+@pytest.mark.parametrize("shape", [(1, 128, 128, 16), (2, 33, 20, 72)], ids=str)
+def test_an_elementwise_chain_in_blocks_gives_the_same_bits(rng, counted, shape):
+    x = rng.standard_normal(shape).astype(np.float32)
+    bias = rng.standard_normal(shape[-1]).astype(np.float32)
+    hard_swish_less_bias = ["AddV2 0 1", "Relu6 4", "Mul 0 5", "Mul 6 2", "Sub 7 3"]
+    args = (x, np.float32(3), np.float32(1 / 6), bias)
+    one_thread = elementwise_chain.fused_elementwise(*args, program=hard_swish_less_bias)
+    with openmp.threads():
+        blocks = elementwise_chain.fused_elementwise(*args, program=hard_swish_less_bias)
+    assert counted.calls == ["chain"]
+    np.testing.assert_array_equal(blocks, one_thread)
 
 
 def _child(queue):

@@ -9,7 +9,9 @@ weights loop over the window's taps instead, each tap one vectorized pass over t
 lands inside the input, so padding is never materialized.
 
 With the compiled kernels on (engine.kernels.cpu.compiled), the depthwise convolution and the
-fused epilogues of both run compiled.
+fused epilogues of both run compiled, and where numpy's OpenBLAS lends its sgemm
+(engine.kernels.cpu.openmp) a convolution with a window gathers, multiplies and finishes chunk by
+chunk of output rows in one compiled kernel, padding never materialized.
 
 Padded inputs and im2col blocks live in per-thread scratch buffers reused from call to call
 (engine.kernels.cpu.workspace); outputs are always fresh arrays. Whether the matmuls use
@@ -144,6 +146,10 @@ def _convolve(x: np.ndarray, filters: np.ndarray, info: ConvInfo, fused: Fused |
         return out if fused is None else fused.apply(out)
     weights = filters.reshape(-1, info.out_channels)  # rows ordered (*window, in_channel), as patches
     out = np.empty(out_shape, dtype)
+    if not _is_pointwise(info):
+        epilogue_args = _compiled_epilogue(fused, out)
+        if epilogue_args is not None and openmp.convolve(x, weights, out, info, epilogue_args):
+            return out
     epilogue = _epilogue_rows(fused, out)
     rows, depth = info.out_size[0], weights.shape[0]
     if _is_pointwise(info):
@@ -182,11 +188,16 @@ def _epilogue_rows(fused: Fused | None, out: np.ndarray) -> Callable[[int, int],
     """`fused`'s epilogue on rows of out (None without one): compiled where it can be, else numpy's."""
     if fused is None:
         return None
-    if compiled.handles(out.dtype) and out.ndim >= 3:
-        epilogue = compiled.Epilogue.of(fused, out.shape[-1], out.dtype)
-        if epilogue is not None:
-            return compiled.epilogue_rows(out, epilogue)
-    return fused.rows(out)
+    epilogue = _compiled_epilogue(fused, out)
+    return compiled.epilogue_rows(out, epilogue) if epilogue is not None else fused.rows(out)
+
+
+def _compiled_epilogue(fused: Fused | None, out: np.ndarray) -> tuple | None:
+    """The compiled kernels' args for `fused`'s epilogue on out (the identity's without one), or None
+    where they do not handle it."""
+    if not compiled.handles(out.dtype) or out.ndim < 3:
+        return None
+    return compiled.Epilogue.of(fused, out.shape[-1], out.dtype)
 
 
 def _convolve_by_taps(x: np.ndarray, filters: np.ndarray, info: ConvInfo, dtype) -> np.ndarray:

@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from engine.kernels.cpu import arithmetic, basic_math, compiled
+from engine.kernels.cpu import arithmetic, basic_math, compiled, openmp
 from engine.kernels.registry import KernelTable
 
 KERNELS = KernelTable()
@@ -76,8 +76,9 @@ def _compiled(operands: Sequence[np.ndarray], steps) -> np.ndarray | None:
     dtype = operands[0].dtype
     if any(x.dtype != dtype for x in operands) or not compiled.handles(dtype):
         return None
+    shapes = {x.shape for x in operands}
     try:
-        shape = np.broadcast_shapes(*(x.shape for x in operands))
+        shape = shapes.pop() if len(shapes) == 1 else np.broadcast_shapes(*(x.shape for x in operands))
     except ValueError:
         return None  # the unfused kernels say which shapes do not fit
     size = math.prod(shape)
@@ -91,24 +92,51 @@ def _compiled(operands: Sequence[np.ndarray], steps) -> np.ndarray | None:
             whole.append(np.ascontiguousarray(x).reshape(-1))
         elif x.size == 1 or x.size == channels and x.shape[-1] == channels:
             refs.append(-1 - len(rows))
-            rows.append(np.broadcast_to(x.reshape(-1), (channels,)))
+            rows.append(x)
         else:
             return None
     block = math.lcm(channels, 64)
     span = block * -(-SPAN // block)
     if span > MAX_SPAN:
         return None
-    constants = np.empty((len(rows), span), dtype)
-    for row, values in zip(constants, rows):
-        row.reshape(-1, channels)[:] = values
-    codes = np.array([[CODES[op], *(_ref(refs, i, len(operands), len(rows)) for i in indexes),
-                       *([-1] if len(indexes) == 1 else [])] for op, indexes in steps], np.int64)
+    constants = _constant_rows(rows, channels, span, dtype)
+    codes = _codes(steps, tuple(refs), len(operands), len(rows))
     out = np.empty(shape, dtype)
     flat = out.reshape(-1)
     whole += [whole[0] if whole else flat[:0]] * (MAX_WHOLE_OPERANDS - len(whole))
-    # one thread: the steps are bound by memory, which a second core's share of would not speed up
-    compiled.kernels().chain_spans(codes, *whole, constants, flat, dtype.type(0), dtype.type(6), 0, -(-size // span))
+    spans = -(-size // span)
+    if not openmp.chain(codes, whole, constants, flat, spans):
+        compiled.kernels().chain_spans(codes, *whole, constants, flat, dtype.type(0), dtype.type(6), 0, spans)
     return out
+
+
+@lru_cache(maxsize=1024)
+def _codes(steps, refs: tuple[int, ...], inputs: int, constant_rows: int) -> np.ndarray:
+    """chain_spans' (steps, 3) codes: op code, operand a, operand b (-1 for none)."""
+    codes = np.array([[CODES[op], *(_ref(refs, i, inputs, constant_rows) for i in indexes),
+                       *([-1] if len(indexes) == 1 else [])] for op, indexes in steps], np.int64)
+    codes.flags.writeable = False
+    return codes
+
+
+def _constant_rows(rows: list[np.ndarray], channels: int, span: int, dtype) -> np.ndarray:
+    """The scalar and per-channel operands, each repeated over a span: made once per node, whose
+    operands are the same constant arrays on every call (kept in the entry, so no other array can
+    take their ids; like every kernel input they never change in place)."""
+    key = (channels, span, dtype, *map(id, rows))
+    entry = _CONSTANT_ROWS.get(key)
+    if entry is None:
+        constants = np.empty((len(rows), span), dtype)
+        for row, values in zip(constants, rows):
+            row.reshape(-1, channels)[:] = np.broadcast_to(values.reshape(-1), (channels,))
+        constants.flags.writeable = False
+        if len(_CONSTANT_ROWS) >= 1024:
+            _CONSTANT_ROWS.clear()
+        entry = _CONSTANT_ROWS[key] = (rows, constants)
+    return entry[1]
+
+
+_CONSTANT_ROWS: dict[tuple, tuple] = {}
 
 
 def _ref(refs: list[int], index: int, inputs: int, constant_rows: int) -> int:

@@ -21,6 +21,7 @@ from engine.kernels.cpu import numba_kernels as serial
 _PARALLEL = {"parallel": True, "nogil": True, "cache": True, "error_model": "numpy", "boundscheck": False}
 _ROW_MAJOR, _NO_TRANSPOSE = 101, 111  # CBLAS's enums
 SGEMM = blas.cblas_sgemm()
+IM2COL_CHUNK = 1 << 15  # gathered window values per sgemm: 128 KiB, in cache for the product
 
 
 def _array(ndim: int, readonly: bool = True) -> types.Array:
@@ -63,3 +64,97 @@ def epilogue(y, row_start, row_stop, blocks, sub, mul, add, scales_negatives, lo
     for block in numba.prange(blocks):
         serial.epilogue_rows(y, row_start + rows * block // blocks, row_start + rows * (block + 1) // blocks,
                              sub, mul, add, scales_negatives, low, high, slope)
+
+
+@numba.njit(inline="always")
+def _gather_row(x, n, cols, oh, out_w, stride_h, stride_w, pad_top, pad_left, window_h, window_w, dilation_h,
+                dilation_w):
+    """cols[ow] = the window of output (oh, ow) in x[n], for every ow: taps in (KH, KW, C) order, zeros
+    where a tap falls outside x. Where a window's row lies inside x it is one run of KW * C values."""
+    height, width, channels = x.shape[1], x.shape[2], x.shape[3]
+    span = window_w * channels
+    flat = cols.reshape(-1)
+    depth = window_h * span
+    for kh in range(window_h):
+        ih = oh * stride_h + kh * dilation_h - pad_top
+        if ih < 0 or ih >= height:
+            for ow in range(out_w):
+                base = ow * depth + kh * span
+                for j in range(span):
+                    flat[base + j] = 0
+            continue
+        source = x[n, ih].reshape(-1)
+        for ow in range(out_w):
+            base = ow * depth + kh * span
+            left = ow * stride_w - pad_left
+            if dilation_w == 1 and left >= 0 and left + window_w <= width:
+                start = left * channels
+                for j in range(span):
+                    flat[base + j] = source[start + j]
+                continue
+            for kw in range(window_w):
+                iw = left + kw * dilation_w
+                inside = 0 <= iw < width
+                for c in range(channels):
+                    flat[base + kw * channels + c] = source[iw * channels + c] if inside else 0
+
+
+@numba.njit(inline="always")
+def _convolve_chunks(sgemm, x, weights, out, chunk_start, chunk_stop, chunk_rows, out_w, window_h, window_w,
+                     stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, sub, mul, add, scales_negatives,
+                     low, high, slope):
+    """Chunks [chunk_start, chunk_stop) of `chunk_rows` output rows of every image: gathered, one sgemm
+    each, then the epilogue, while the chunk is in cache."""
+    out_h, columns, depth = out.shape[1], weights.shape[1], weights.shape[0]
+    cols = np.empty((min(chunk_rows, out_h) * out_w, depth), np.float32)
+    for n in range(x.shape[0]):
+        for chunk in range(chunk_start, chunk_stop):
+            first, last = chunk * chunk_rows, min(out_h, (chunk + 1) * chunk_rows)
+            for oh in range(first, last):
+                _gather_row(x, n, cols[(oh - first) * out_w:], oh, out_w, stride_h, stride_w, pad_top, pad_left,
+                            window_h, window_w, dilation_h, dilation_w)
+            sgemm(_ROW_MAJOR, _NO_TRANSPOSE, _NO_TRANSPOSE, (last - first) * out_w, columns, depth, np.float32(1.0),
+                  cols.ctypes.data, depth, weights.ctypes.data, columns, np.float32(0.0), out[n, first:].ctypes.data,
+                  columns)
+            serial.epilogue_rows(out[n:n + 1], first, last, sub, mul, add, scales_negatives, low, high, slope)
+
+
+def chunk_rows(out_w: int, depth: int) -> int:
+    """Output rows per chunk of a convolution: at most IM2COL_CHUNK gathered values (or one row)."""
+    return max(1, IM2COL_CHUNK // (out_w * depth))
+
+
+_CONVOLVE = types.void(make_function_type(SGEMM), _array(4), _array(2), _array(3, False), *(types.int64,) * 11,
+                       *_EPILOGUE)
+
+
+@numba.njit([_CONVOLVE], **_PARALLEL)
+def convolve(sgemm, x, weights, out, blocks, chunk_rows, out_w, window_h, window_w, stride_h, stride_w, dilation_h,
+             dilation_w, pad_top, pad_left, sub, mul, add, scales_negatives, low, high, slope):
+    """out (N, OH, OW * OC) = the convolution of x (N, H, W, C) by weights (KH * KW * C, OC), then the
+    epilogue, in chunks of `chunk_rows` output rows (the same chunks, so the same sgemms and bits, as
+    convolve_on_one_thread), the chunks shared out in `blocks`."""
+    chunks = -(-out.shape[1] // chunk_rows)
+    for block in numba.prange(blocks):
+        _convolve_chunks(sgemm, x, weights, out, chunks * block // blocks, chunks * (block + 1) // blocks, chunk_rows,
+                         out_w, window_h, window_w, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,
+                         sub, mul, add, scales_negatives, low, high, slope)
+
+
+@numba.njit([_CONVOLVE], **{**_PARALLEL, "parallel": False})
+def convolve_on_one_thread(sgemm, x, weights, out, blocks, chunk_rows, out_w, window_h, window_w, stride_h, stride_w,
+                           dilation_h, dilation_w, pad_top, pad_left, sub, mul, add, scales_negatives, low, high,
+                           slope):
+    """convolve's work on the calling thread (`blocks` is ignored)."""
+    _convolve_chunks(sgemm, x, weights, out, 0, -(-out.shape[1] // chunk_rows), chunk_rows, out_w, window_h, window_w,
+                     stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, sub, mul, add, scales_negatives,
+                     low, high, slope)
+
+
+@numba.njit([types.void(types.Array(types.int64, 2, "C", readonly=True), *(_array(1),) * 4, _array(2),
+                        _array(1, False), types.float32, types.float32, types.int64, types.int64)], **_PARALLEL)
+def chain(codes, full0, full1, full2, full3, constants, out, zero, six, spans, blocks):
+    """numba_kernels.chain_spans over out's `spans` spans, in `blocks` of spans."""
+    for block in numba.prange(blocks):
+        serial.chain_spans(codes, full0, full1, full2, full3, constants, out, zero, six, spans * block // blocks,
+                           spans * (block + 1) // blocks)

@@ -7,7 +7,9 @@ scheduler tick meanwhile (numba's OpenMP depthwise kernel: 0.3 ms alone, 4-8 ms 
 threaded product). So inside `threads()` OpenBLAS keeps one thread and the products are split
 instead: rows in blocks, one single-threaded sgemm per block on OpenMP's threads
 (numba_parallel.products; 1600x128 @ 128x128 on 2 cores: 515 us on one thread, 258 in blocks, 261
-threaded OpenBLAS, the same bits), and so are the depthwise convolutions and the fused epilogues.
+threaded OpenBLAS, the same bits), and so are the depthwise convolutions, the windowed convolutions
+(gather, sgemm and epilogue per chunk of rows; the same chunks on one thread, so the same bits), the
+fused epilogues and the elementwise chains.
 
 GNU OpenMP does not survive a fork: a forked child runs everything on its calling thread.
 """
@@ -126,4 +128,33 @@ def epilogue(rows: np.ndarray, start: int, stop: int, args: tuple) -> bool:
         return False
     kernels, _, count = _kernels
     kernels.epilogue(rows, start, stop, count, *args)
+    return True
+
+
+def convolve(x: np.ndarray, weights: np.ndarray, out: np.ndarray, info, epilogue: tuple) -> bool:
+    """A channels-last convolution with a window, gathered, multiplied and finished chunk by chunk of
+    output rows (numba_parallel.convolve): on OpenMP's threads inside threads(), else on the calling
+    thread with the same sgemms, so either way gives the same bits. x (N, H, W, C), weights
+    (KH * KW * C, OC), out (N, OH, OW, OC), `info` its ConvInfo, `epilogue` compiled.Epilogue.of's
+    args. False where it does not run (no OpenMP kernels here, not float32, not 2-D, or too small)."""
+    if len(info.window) != 2 or any(a.dtype != F32 for a in (x, weights, out)) \
+            or out.size * weights.shape[0] < MIN_MACS or not available():
+        return False
+    kernels, sgemm, count = _kernels
+    run = kernels.convolve if active() else kernels.convolve_on_one_thread
+    (pad_top, _), (pad_left, _) = info.pads
+    run(sgemm, np.ascontiguousarray(x), np.ascontiguousarray(weights), out.reshape(out.shape[0], out.shape[1], -1),
+        count, kernels.chunk_rows(out.shape[2], weights.shape[0]), out.shape[2], *info.window, *info.strides,
+        *info.dilations, pad_top, pad_left, *epilogue)
+    return True
+
+
+def chain(codes: np.ndarray, whole: list[np.ndarray], constants: np.ndarray, out: np.ndarray, spans: int) -> bool:
+    """elementwise_chain's compiled chain (numba_kernels.chain_spans's args) on OpenMP's threads inside
+    threads(), its spans in blocks; False where it does not run so (outside threads(), not float32, or
+    too small). Each value is computed as on one thread."""
+    if not active() or out.dtype != F32 or out.size * codes.shape[0] < MIN_WORK:
+        return False
+    kernels, _, count = _kernels
+    kernels.chain(codes, *whole, constants, out, np.float32(0), np.float32(6), spans, count)
     return True

@@ -1,6 +1,7 @@
 """Graph-category ops that never read values: identities, shape queries, no-ops."""
 from __future__ import annotations
 
+import math
 import sys
 
 import numpy as np
@@ -87,19 +88,19 @@ def resolve_reshape(shape: tuple[int, ...], target: list[int]) -> tuple[int, ...
     """Fills one -1 dimension; raises when sizes don't match. As TensorFlow, zero dimensions are left
     out of the -1's arithmetic when the target has one, so an empty tensor's other dimensions can
     still be inferred ([0] to [-1, 0] is [1, 0])."""
-    size = int(np.prod(shape, dtype=np.int64))
+    size = math.prod(shape)
     unknown = [i for i, d in enumerate(target) if d == -1]
     if len(unknown) > 1 or any(d < -1 for d in target):
         raise ValueError(f"Reshape: bad target shape {target}")
     if unknown:
         skip_zeros = 0 in target
-        known = int(np.prod([d for d in target if d != -1 and (d or not skip_zeros)], dtype=np.int64))
-        counted = int(np.prod([d for d in shape if d or not skip_zeros], dtype=np.int64))
+        known = math.prod(d for d in target if d != -1 and (d or not skip_zeros))
+        counted = math.prod(d for d in shape if d or not skip_zeros)
         if known == 0 or (counted == size and counted % known):
             raise ValueError(f"Reshape: cannot reshape {list(shape)} ({size} values) to {target}")
         target = list(target)
         target[unknown[0]] = counted // known
-    if int(np.prod(target, dtype=np.int64)) != size:
+    if math.prod(target) != size:
         raise ValueError(f"Reshape: cannot reshape {list(shape)} ({size} values) to {target}")
     return tuple(target)
 
