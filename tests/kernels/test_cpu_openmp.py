@@ -6,7 +6,7 @@ import multiprocessing
 import numpy as np
 import pytest
 
-from engine.kernels.cpu import blas, compiled, convolution, elementwise_chain, openmp
+from engine.kernels.cpu import blas, compiled, convolution, elementwise_chain, image, openmp
 
 needs_openmp = pytest.mark.skipif(not openmp.available(), reason="no numba threading layer or OpenBLAS cblas here")
 
@@ -119,3 +119,15 @@ def test_a_forked_child_runs_on_its_calling_thread():
         child.join(60)
     assert queue.get(timeout=5) == (False, False)
     assert openmp.available() and compiled.ENABLED
+
+
+@needs_openmp
+@pytest.mark.parametrize("sizes", [((2, 20, 30, 24), (57, 41)), ((1, 96, 96, 3), (48, 48))], ids=str)
+def test_a_bilinear_resize_in_blocks_gives_the_same_bits(rng, counted, sizes):
+    shape, size = sizes
+    images = rng.standard_normal(shape).astype(np.float32)
+    one_thread = image.resize_bilinear(images, np.array(size, np.int32), half_pixel_centers=True)
+    with openmp.threads():
+        blocks = image.resize_bilinear(images, np.array(size, np.int32), half_pixel_centers=True)
+    assert counted.calls == ["resize_bilinear"]
+    np.testing.assert_array_equal(blocks, one_thread)

@@ -214,6 +214,8 @@ def resize_bilinear(pixels: np.ndarray, y_low: np.ndarray, y_high: np.ndarray, y
                     for_rows: Callable[[int, int, Callable[[int, int], None]], None]) -> np.ndarray:
     """out = the bilinear resize of contiguous float32 pixels (N, H, W, C) from the source indexes and
     lerp weights per output row and column (engine.kernels.cpu.image), in chunks of output rows."""
+    if openmp.resize_bilinear(pixels, (y_low, y_high, y_lerp, x_low, x_high, x_lerp), out):
+        return out
     run = kernels().resize_bilinear_rows
 
     def rows(start: int, stop: int) -> None:

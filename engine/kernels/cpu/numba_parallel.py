@@ -158,3 +158,16 @@ def chain(codes, full0, full1, full2, full3, constants, out, zero, six, spans, b
     for block in numba.prange(blocks):
         serial.chain_spans(codes, full0, full1, full2, full3, constants, out, zero, six, spans * block // blocks,
                            spans * (block + 1) // blocks)
+
+
+_INDEXES = types.Array(types.int64, 1, "C", readonly=True)
+
+
+@numba.njit([types.void(_array(4), _INDEXES, _INDEXES, _array(1), _INDEXES, _INDEXES, _array(1), _array(4, False),
+                        types.int64)], **_PARALLEL)
+def resize_bilinear(pixels, y_low, y_high, y_lerp, x_low, x_high, x_lerp, out, blocks):
+    """numba_kernels.resize_bilinear_rows over all of out's rows, in `blocks` of rows."""
+    rows = out.shape[1]
+    for block in numba.prange(blocks):
+        serial.resize_bilinear_rows(pixels, y_low, y_high, y_lerp, x_low, x_high, x_lerp, out, rows * block // blocks,
+                                    rows * (block + 1) // blocks)

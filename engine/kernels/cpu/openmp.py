@@ -158,3 +158,15 @@ def chain(codes: np.ndarray, whole: list[np.ndarray], constants: np.ndarray, out
     kernels, _, count = _kernels
     kernels.chain(codes, *whole, constants, out, np.float32(0), np.float32(6), spans, count)
     return True
+
+
+def resize_bilinear(pixels: np.ndarray, indexes_and_lerps: tuple, out: np.ndarray) -> bool:
+    """compiled.resize_bilinear's work on OpenMP's threads inside threads() (indexes_and_lerps: y_low,
+    y_high, y_lerp, x_low, x_high, x_lerp); False where it does not run so."""
+    y_low, y_high, y_lerp, x_low, x_high, x_lerp = indexes_and_lerps
+    if not active() or out.size * 6 < MIN_WORK or any(a.dtype != np.int64 for a in (y_low, y_high, x_low, x_high)) \
+            or any(a.dtype != F32 for a in (pixels, y_lerp, x_lerp, out)):
+        return False
+    kernels, _, count = _kernels
+    kernels.resize_bilinear(pixels, *indexes_and_lerps, out, count)
+    return True
