@@ -24,6 +24,9 @@ class Backend:
     profile: dict | None = None
     # whether models loaded for this backend fuse elementwise chains (engine/graph/fuse_elementwise.py)
     fuses_elementwise = False
+    # a workload's later runs take the values its first run computed from shapes and constants
+    # (engine.graph.static_values): for backends whose tensors live in host memory, never disposed
+    folds_static_values = False
 
     def __init__(self) -> None:
         # (id(kernel), id(attrs)) -> (attrs, the kwargs `run` passes): see _checked_attrs

@@ -9,12 +9,13 @@ from typing import Any
 
 import numpy as np
 
-from engine import dtypes
+from engine import dtypes, tape
 from engine.backends.base import Backend
 from engine.errors import GraphError, InputError
 from engine.graph.dataflow import run_dataflow
 from engine.graph.graph import Function, Graph, Node
 from engine.graph.plan import Plan, Step, TensorKey, build_plan, release, sources
+from engine.graph.static_values import MAX_WORKLOADS, Folding, Recording, mark_static
 from engine.io.graph_def import FuncRef
 from engine.kernels.cpu.hash_table import RESOURCE_OPS, Resources
 from engine.tensors import Tensor
@@ -51,6 +52,7 @@ class Executor:
                           for node in graph.nodes.values() if node.op == "Const"}
         self.constants.update(bound or {})
         self._plans: dict[tuple, Plan] = {}
+        self._recordings: dict[Hashable, Recording] = {}  # per workload and targets
         self._lock = threading.Lock()
 
     def node_attrs(self, node: Node) -> dict[str, Any]:
@@ -69,6 +71,8 @@ class Executor:
                 if plan is None:
                     self._check_keys(feeds, fetches)
                     plan = build_plan(self.graph, set(feeds), list(fetches), self.node_attrs, tuple(targets))
+                    mark_static(plan.steps + (plan.flow.tail if plan.flow else []), self.constants,
+                                {name for name, _ in fetches})
                     self._plans[key] = plan
         return plan
 
@@ -88,24 +92,52 @@ class Executor:
         plan = self.plan(list(feeds), fetches, targets)
         keep = set(feeds.values()) | set(self.constants.values())
         values: dict[TensorKey, Tensor] = dict(feeds)
+        folding = self._folding(feeds, fetches, targets, backend)
         try:
-            self._run_steps(plan.steps, values, backend, keep)
+            self._run_steps(plan.steps, values, backend, keep, folding)
             if plan.flow is not None:
-                self._run_control_flow(plan, feeds, values, fetches, backend, keep)
+                self._run_control_flow(plan, feeds, values, fetches, backend, keep, folding)
             missing = [f"{n}:{i}" for n, i in fetches if (n, i) not in values]
             if missing and plan.flow is not None:
                 raise GraphError(f"output {missing[0]} was not produced (it lies on an untaken branch)")
             if missing:
                 raise GraphError(f"output(s) {', '.join(missing)} were not produced")
             results = [values[key] for key in fetches]
+            if folding is not None:
+                results = folding.private(results)
         except BaseException:
             _release_all(values, keep)
             raise
         keep.update(results)
         _release_all(values, keep)  # outputs nobody read
+        if folding is not None:
+            self._recorded(feeds, fetches, targets, folding)
         return results
 
-    def _run_steps(self, steps: list[Step], values: dict[TensorKey, Tensor], backend: Backend, keep: set) -> None:
+    def _folding(self, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey], targets: Sequence[str],
+                 backend: Backend) -> Folding | None:
+        """This run's use of its workload's static values (engine.graph.static_values), if the backend
+        folds them, no gradient tape listens (a tape records the ops that run) and every feed is a
+        tensor (a loop body's TensorList has no shape to key a workload by)."""
+        if not backend.folds_static_values or tape.listening_tapes() \
+                or not all(type(tensor) is Tensor for tensor in feeds.values()):
+            return None
+        recording = self._recordings.get((self.workload(feeds, fetches), tuple(targets)))
+        return Folding(recording, making=False) if recording is not None else Folding(Recording(), making=True)
+
+    def _recorded(self, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey], targets: Sequence[str],
+                  folding: Folding) -> None:
+        """After a run that succeeded: keeps the recording it made; drops one a guard found stale."""
+        key = (self.workload(feeds, fetches), tuple(targets))
+        if folding.making:
+            if len(self._recordings) >= MAX_WORKLOADS:
+                self._recordings.clear()
+            self._recordings[key] = folding.recording
+        elif folding.recording.stale:
+            self._recordings.pop(key, None)
+
+    def _run_steps(self, steps: list[Step], values: dict[TensorKey, Tensor], backend: Backend, keep: set,
+                   folding: Folding | None) -> None:
         for step in steps:
             node = step.node
             if node.name in self.constants:  # a Const, or a Placeholder bound to a resource
@@ -117,8 +149,12 @@ class Executor:
                 inputs = [values[key] for key in step.input_keys]
             except KeyError:
                 inputs = [_input(values, key, node.name) for key in step.input_keys]  # says which
-            runner = step.runner
-            outputs = (runner[1] if runner is not None and runner[0] is backend else _runner(step, backend))(inputs)
+            outputs = folding.take(step, inputs) if step.static and folding is not None else None
+            if outputs is None:
+                runner = step.runner
+                outputs = (runner[1] if runner is not None and runner[0] is backend else _runner(step, backend))(inputs)
+                if step.static and folding is not None:
+                    folding.remember(step, inputs, outputs)
             name = node.name
             for index, out in enumerate(outputs):
                 values[(name, index)] = out
@@ -126,7 +162,7 @@ class Executor:
                 release(values.pop(key, None), keep)
 
     def _run_control_flow(self, plan: Plan, feeds: Mapping[TensorKey, Tensor], values: dict[TensorKey, Tensor],
-                          fetches: Sequence[TensorKey], backend: Backend, keep: set) -> None:
+                          fetches: Sequence[TensorKey], backend: Backend, keep: set, folding: Folding | None) -> None:
         """After the prefix's steps: the control flow part by the dataflow executor, then the tail's steps."""
         flow = plan.flow
         handed = {name: _outputs(values, name, taken=name not in flow.kept) for name in flow.handover}
@@ -137,7 +173,7 @@ class Executor:
         del run  # what else it holds is freed before the tail runs
         tail = flow.tail if not dead and all(key in values for key in flow.handback) else \
             _live_steps(flow.tail, values, dead)
-        self._run_steps(tail, values, backend, keep)
+        self._run_steps(tail, values, backend, keep, folding)
 
 
 def _outputs(values: dict[TensorKey, Tensor], name: str, taken: bool) -> list[Tensor]:

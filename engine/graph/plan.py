@@ -26,6 +26,7 @@ class Step:
     frees: list[TensorKey]      # tensors whose last reader is this step
     # (backend, Backend.runner's function for this step), made on its first run there (engine.graph.executor)
     runner: tuple[Any, Any] | None = None
+    static: bool = False        # its value follows from shapes and constants (engine.graph.static_values)
 
 
 @dataclass

@@ -31,19 +31,33 @@ def _array(ndim: int, readonly: bool = True) -> types.Array:
 _EPILOGUE = (_array(1), _array(1), _array(1), types.boolean, types.float32, types.float32, _array(1))
 
 
-@numba.njit([types.void(make_function_type(SGEMM), _array(2), _array(2), _array(2, False), types.int64)],
-            **_PARALLEL)
+@numba.njit(inline="always")
+def _product_block(sgemm, a, b, out, block, blocks):
+    rows, depth = a.shape
+    columns = b.shape[1]
+    start, stop = rows * block // blocks, rows * (block + 1) // blocks
+    if stop > start:
+        sgemm(_ROW_MAJOR, _NO_TRANSPOSE, _NO_TRANSPOSE, stop - start, columns, depth, np.float32(1.0),
+              a[start:].ctypes.data, depth, b.ctypes.data, columns, np.float32(0.0), out[start:].ctypes.data, columns)
+
+
+_PRODUCTS = types.void(make_function_type(SGEMM), _array(2), _array(2), _array(2, False), types.int64)
+
+
+@numba.njit([_PRODUCTS], **_PARALLEL)
 def products(sgemm, a, b, out, blocks):
     """out = a @ b for C-contiguous a (M, K), b (K, N), out (M, N): rows of a in `blocks`, one `sgemm`
     (CBLAS's, passed in so that the cached machine code holds no address) per block."""
-    rows, depth = a.shape
-    columns = b.shape[1]
     for block in numba.prange(blocks):
-        start, stop = rows * block // blocks, rows * (block + 1) // blocks
-        if stop > start:
-            sgemm(_ROW_MAJOR, _NO_TRANSPOSE, _NO_TRANSPOSE, stop - start, columns, depth, np.float32(1.0),
-                  a[start:].ctypes.data, depth, b.ctypes.data, columns, np.float32(0.0), out[start:].ctypes.data,
-                  columns)
+        _product_block(sgemm, a, b, out, block, blocks)
+
+
+@numba.njit([_PRODUCTS], **{**_PARALLEL, "parallel": False})
+def products_on_one_thread(sgemm, a, b, out, blocks):
+    """products' sgemms, one after another on the calling thread: the same bits (OpenBLAS's sgemm can
+    sum in another order for another number of rows, as its small-matrix kernels take over)."""
+    for block in range(blocks):
+        _product_block(sgemm, a, b, out, block, blocks)
 
 
 @numba.njit([types.void(_array(4), _array(3), _array(4, False), *(types.int64,) * 7, *_EPILOGUE)], **_PARALLEL)
