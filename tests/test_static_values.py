@@ -62,6 +62,10 @@ def expected(x: np.ndarray) -> dict:
     return {"y": x.reshape(len(x), -1), "count": np.float32((x > 0).sum())}
 
 
+def recordings(net: GraphModel) -> dict:
+    return net.executor._recordings.get(net.backend, {})
+
+
 def plan_of(net: GraphModel):
     [plan] = net.executor._plans.values()
     return plan
@@ -99,7 +103,7 @@ def test_a_shape_that_depends_on_values_is_guarded_and_recorded_anew(rng):
         got = net.predict(x)
         for key, want in expected(x).items():
             np.testing.assert_array_equal(got[key], want)
-    assert len(net.executor._recordings) == 1  # the last run recorded for the shapes they share
+    assert len(recordings(net)) == 1  # the last run recorded for the shapes they share
 
 
 def test_the_caller_may_write_into_a_fetched_view_of_a_static_value(rng):
@@ -122,10 +126,10 @@ def test_a_failed_run_records_nothing(rng):
     x = rng.normal(size=(3, 4)).astype(np.float32)
     with pytest.raises(RuntimeError, match="kernel failed"):
         net.predict(x)
-    assert not net.executor._recordings
+    assert not recordings(net)
     reshape.runner = None
     np.testing.assert_array_equal(net.predict(x), x.reshape(3, -1))
-    assert len(net.executor._recordings) == 1
+    assert len(recordings(net)) == 1
 
 
 def test_backends_with_device_storage_do_not_fold(rng):
@@ -133,4 +137,18 @@ def test_backends_with_device_storage_do_not_fold(rng):
     x = rng.normal(size=(3, 4)).astype(np.float32)
     for _ in range(3):
         np.testing.assert_array_equal(net.predict(x), x.reshape(3, -1))
-    assert not net.executor._recordings
+    assert not recordings(net)
+
+
+def test_each_backend_keeps_recordings_of_its_own(rng):
+    """The conformance report's float64 backend computes the Fill in float64: the CPU backend's run
+    after it must not take that."""
+    from engine.conformance.capture import Float64CPUBackend
+    net = model({"y": "y", "count": "count"})
+    x = rng.normal(size=(4, 3)).astype(np.float32)
+    wide = Float64CPUBackend()
+    net.run_on(wide, x)
+    net.run_on(wide, x)
+    got = net.predict(x)
+    assert got["count"].dtype == np.float32 and got["count"] == expected(x)["count"]
+    assert len(net.executor._recordings[wide]) == 1 and len(recordings(net)) == 1

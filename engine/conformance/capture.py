@@ -57,6 +57,8 @@ class _Watcher:
     own nodes (not of the nodes inside a function a node calls), read before the executor frees it,
     to `on_tensor`."""
 
+    folds_static_values = False  # every node runs, to be seen
+
     def __init__(self, backend: Backend, nodes: set[str], on_tensor: Callable[[TensorName, np.ndarray], None],
                  on_node: Callable[[], None]):
         self._backend = backend

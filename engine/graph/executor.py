@@ -4,6 +4,7 @@ the steps before it and those after it (engine.graph.plan)."""
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
@@ -52,7 +53,8 @@ class Executor:
                           for node in graph.nodes.values() if node.op == "Const"}
         self.constants.update(bound or {})
         self._plans: dict[tuple, Plan] = {}
-        self._recordings: dict[Hashable, Recording] = {}  # per workload and targets
+        # per backend (a float64 one computes other values), then per workload and targets
+        self._recordings: weakref.WeakKeyDictionary[Backend, dict[Hashable, Recording]] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
     def node_attrs(self, node: Node) -> dict[str, Any]:
@@ -111,7 +113,7 @@ class Executor:
         keep.update(results)
         _release_all(values, keep)  # outputs nobody read
         if folding is not None:
-            self._recorded(feeds, fetches, targets, folding)
+            self._recorded(feeds, fetches, targets, backend, folding)
         return results
 
     def _folding(self, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey], targets: Sequence[str],
@@ -122,19 +124,20 @@ class Executor:
         if not backend.folds_static_values or tape.listening_tapes() \
                 or not all(type(tensor) is Tensor for tensor in feeds.values()):
             return None
-        recording = self._recordings.get((self.workload(feeds, fetches), tuple(targets)))
+        recording = self._recordings.get(backend, {}).get((self.workload(feeds, fetches), tuple(targets)))
         return Folding(recording, making=False) if recording is not None else Folding(Recording(), making=True)
 
     def _recorded(self, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey], targets: Sequence[str],
-                  folding: Folding) -> None:
+                  backend: Backend, folding: Folding) -> None:
         """After a run that succeeded: keeps the recording it made; drops one a guard found stale."""
         key = (self.workload(feeds, fetches), tuple(targets))
+        recordings = self._recordings.setdefault(backend, {})
         if folding.making:
-            if len(self._recordings) >= MAX_WORKLOADS:
-                self._recordings.clear()
-            self._recordings[key] = folding.recording
+            if len(recordings) >= MAX_WORKLOADS:
+                recordings.clear()
+            recordings[key] = folding.recording
         elif folding.recording.stale:
-            self._recordings.pop(key, None)
+            recordings.pop(key, None)
 
     def _run_steps(self, steps: list[Step], values: dict[TensorKey, Tensor], backend: Backend, keep: set,
                    folding: Folding | None) -> None:
