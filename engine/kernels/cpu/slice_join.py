@@ -5,6 +5,8 @@ CPU kernels reject them rather than clamp (TF.js's GPU behaviour).
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from engine.kernels.registry import KernelTable
@@ -90,14 +92,22 @@ def strided_slice(x, begin, end, strides, *, begin_mask: int = 0, end_mask: int 
                   new_axis_mask: int = 0, shrink_axis_mask: int = 0):
     """TensorFlow's full slice spec, resolved to one range per input dimension (resolve.slice_join);
     the sliced block is reshaped to drop shrunk axes and insert new ones."""
-    starts, sizes, steps, out_shape = strided_slice_ranges(
-        x.shape, int_list(begin), int_list(end), int_list(strides), begin_mask, end_mask, ellipsis_mask,
-        new_axis_mask, shrink_axis_mask)
+    index, out_shape = _strided_index(x.shape, tuple(int_list(begin)), tuple(int_list(end)), tuple(int_list(strides)),
+                                      begin_mask, end_mask, ellipsis_mask, new_axis_mask, shrink_axis_mask)
+    return x[index].reshape(out_shape)
+
+
+@lru_cache(maxsize=4096)
+def _strided_index(shape: tuple[int, ...], begin: tuple[int, ...], end: tuple[int, ...], strides: tuple[int, ...],
+                   *masks: int) -> tuple[tuple[slice, ...], tuple[int, ...]]:
+    """StridedSlice's numpy index and result shape, worked out once per distinct spec: a model slices
+    the same way on every call, and resolving the spec cost more than the slicing."""
+    starts, sizes, steps, out_shape = strided_slice_ranges(shape, list(begin), list(end), list(strides), *masks)
     index = []
     for start, size, stride in zip(starts, sizes, steps):
         stop = start + size * stride
         index.append(slice(start, stop if stop >= 0 else None, stride) if size else slice(0, 0))
-    return x[tuple(index)].reshape(out_shape)
+    return tuple(index), tuple(out_shape)
 
 
 @KERNELS.define("Reverse")

@@ -10,7 +10,8 @@ STORAGE_ITEMSIZE = 4  # float32 and int32 storage; what a value-sized output is 
 
 def int_list(values) -> list[int]:
     """A shape-like input (an axis, sizes, a permutation) as a flat list of Python ints."""
-    return [int(v) for v in np.asarray(values).reshape(-1)]
+    flat = np.asarray(values).reshape(-1)
+    return flat.tolist() if flat.dtype.kind in "iu" else [int(v) for v in flat]
 
 
 def first_int(value) -> int:
