@@ -63,7 +63,7 @@ def expected(x: np.ndarray) -> dict:
 
 
 def recordings(net: GraphModel) -> dict:
-    return net.executor._recordings.get(net.backend, {})
+    return net.executor._static.of(net.backend)
 
 
 def plan_of(net: GraphModel):
@@ -151,4 +151,4 @@ def test_each_backend_keeps_recordings_of_its_own(rng):
     net.run_on(wide, x)
     got = net.predict(x)
     assert got["count"].dtype == np.float32 and got["count"] == expected(x)["count"]
-    assert len(net.executor._recordings[wide]) == 1 and len(recordings(net)) == 1
+    assert len(net.executor._static.of(wide)) == 1 and len(recordings(net)) == 1

@@ -4,7 +4,6 @@ the steps before it and those after it (engine.graph.plan)."""
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
@@ -16,7 +15,7 @@ from engine.errors import GraphError, InputError
 from engine.graph.dataflow import run_dataflow
 from engine.graph.graph import Function, Graph, Node
 from engine.graph.plan import Plan, Step, TensorKey, build_plan, release, sources
-from engine.graph.static_values import MAX_WORKLOADS, Folding, Recording, mark_static
+from engine.graph.static_values import Folding, StaticValues, mark_static
 from engine.io.graph_def import FuncRef
 from engine.kernels.cpu.hash_table import RESOURCE_OPS, Resources
 from engine.tensors import Tensor
@@ -53,8 +52,7 @@ class Executor:
                           for node in graph.nodes.values() if node.op == "Const"}
         self.constants.update(bound or {})
         self._plans: dict[tuple, Plan] = {}
-        # per backend (a float64 one computes other values), then per workload and targets
-        self._recordings: weakref.WeakKeyDictionary[Backend, dict[Hashable, Recording]] = weakref.WeakKeyDictionary()
+        self._static = StaticValues()
         self._lock = threading.Lock()
 
     def node_attrs(self, node: Node) -> dict[str, Any]:
@@ -113,7 +111,7 @@ class Executor:
         keep.update(results)
         _release_all(values, keep)  # outputs nobody read
         if folding is not None:
-            self._recorded(feeds, fetches, targets, backend, folding)
+            self._static.finish(folding)
         return results
 
     def _folding(self, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey], targets: Sequence[str],
@@ -124,20 +122,7 @@ class Executor:
         if not backend.folds_static_values or tape.listening_tapes() \
                 or not all(type(tensor) is Tensor for tensor in feeds.values()):
             return None
-        recording = self._recordings.get(backend, {}).get((self.workload(feeds, fetches), tuple(targets)))
-        return Folding(recording, making=False) if recording is not None else Folding(Recording(), making=True)
-
-    def _recorded(self, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey], targets: Sequence[str],
-                  backend: Backend, folding: Folding) -> None:
-        """After a run that succeeded: keeps the recording it made; drops one a guard found stale."""
-        key = (self.workload(feeds, fetches), tuple(targets))
-        recordings = self._recordings.setdefault(backend, {})
-        if folding.making:
-            if len(recordings) >= MAX_WORKLOADS:
-                recordings.clear()
-            recordings[key] = folding.recording
-        elif folding.recording.stale:
-            recordings.pop(key, None)
+        return self._static.start(backend, (self.workload(feeds, fetches), tuple(targets)))
 
     def _run_steps(self, steps: list[Step], values: dict[TensorKey, Tensor], backend: Backend, keep: set,
                    folding: Folding | None) -> None:

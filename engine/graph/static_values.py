@@ -17,6 +17,8 @@ before the first failing guard never depended on it.
 """
 from __future__ import annotations
 
+import weakref
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,18 +62,49 @@ class Recording:
     stale: bool = False
 
 
+class StaticValues:
+    """An executor's recordings: per backend (a float64 one computes other values), then per workload."""
+
+    def __init__(self) -> None:
+        self._recordings: weakref.WeakKeyDictionary[Any, dict[Hashable, Recording]] = weakref.WeakKeyDictionary()
+
+    def start(self, backend: Any, workload: Hashable) -> Folding:
+        """A run's folding: taking the workload's recording, or making one."""
+        recordings = self._recordings.setdefault(backend, {})
+        recording = recordings.get(workload)
+        if recording is None:
+            return Folding(recordings, workload, Recording(), making=True)
+        return Folding(recordings, workload, recording, making=False)
+
+    def finish(self, folding: Folding) -> None:
+        """After a run that succeeded: keeps the recording it made; drops one a guard found stale."""
+        recordings, workload = folding.recordings, folding.workload
+        if folding.making:
+            if len(recordings) >= MAX_WORKLOADS:
+                recordings.clear()
+            recordings[workload] = folding.recording
+        elif folding.recording.stale:
+            recordings.pop(workload, None)
+
+    def of(self, backend: Any) -> dict[Hashable, Recording]:
+        """The backend's recordings by workload."""
+        return self._recordings.get(backend, {})
+
+
 class Folding:
     """One run's use of its workload's recording: taking its values while the guards hold, or (on the
     workload's first run) making it."""
 
-    __slots__ = ("recording", "making", "holding")
+    __slots__ = ("recordings", "workload", "recording", "making", "holding")
 
-    def __init__(self, recording: Recording, making: bool):
+    def __init__(self, recordings: dict, workload: Hashable, recording: Recording, making: bool):
+        self.recordings, self.workload = recordings, workload
         self.recording, self.making, self.holding = recording, making, True
 
     def take(self, step: Step, inputs: list) -> list | None:
-        """The step's recorded outputs, or None where it must run: on the first run, or once a guard
-        failed (this one: its input has another shape than when recorded)."""
+        """The step's recorded outputs, or None where it must run: on the first run, once a guard
+        failed (this one: its input has another shape than when recorded), or where the recording
+        run did not run it (a tail step waiting on an untaken branch then)."""
         if self.making or not self.holding:
             return None
         recording = self.recording
@@ -81,7 +114,7 @@ class Folding:
             self.holding = False
             recording.stale = True
             return None
-        return recording.outputs[name]
+        return recording.outputs.get(name)
 
     def remember(self, step: Step, inputs: list, outputs: list) -> None:
         if self.making:
