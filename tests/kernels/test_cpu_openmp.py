@@ -145,3 +145,26 @@ def test_a_bilinear_resize_in_blocks_gives_the_same_bits(rng, counted, sizes):
         blocks = image.resize_bilinear(images, np.array(size, np.int32), half_pixel_centers=True)
     assert counted.calls == ["resize_bilinear"]
     np.testing.assert_array_equal(blocks, one_thread)
+
+
+@needs_openmp
+@pytest.mark.parametrize("case", [
+    ((2, 21, 17, 6), (3, 3, 6, 40), [1, 1, 1, 1], [1, 1, 1, 1], "SAME"),
+    ((1, 30, 26, 8), (5, 3, 8, 33), [1, 2, 3, 1], [1, 1, 1, 1], "SAME"),
+    ((1, 33, 29, 16), (3, 3, 16, 24), [1, 1, 1, 1], [1, 2, 3, 1], "SAME"),
+    ((2, 40, 40, 3), (7, 7, 3, 64), [1, 2, 2, 1], [1, 1, 1, 1], "VALID"),
+], ids=str)
+def test_a_windowed_convolution_gathered_in_chunks_matches_numpys_im2col(rng, monkeypatch, case):
+    """numba_parallel.convolve's gather (padding, strides, dilations, batches) against the numpy path
+    it stands in for; the sgemms' row blocks differ, so to float rounding."""
+    x_shape, w_shape, strides, dilations, padding = case
+    x, w = rng.standard_normal(x_shape).astype(np.float32), rng.standard_normal(w_shape).astype(np.float32)
+    bias = rng.standard_normal(w_shape[3]).astype(np.float32)
+    attrs = {"strides": strides, "dilations": dilations, "padding": padding, "fused_ops": ["BiasAdd", "Relu"]}
+    gathered = convolution.fused_conv2d(x, w, bias, **attrs)
+    with openmp.threads():
+        on_threads = convolution.fused_conv2d(x, w, bias, **attrs)
+    monkeypatch.setattr(openmp, "convolve", lambda *args: False)
+    im2col = convolution.fused_conv2d(x, w, bias, **attrs)
+    np.testing.assert_array_equal(on_threads, gathered)
+    np.testing.assert_allclose(gathered, im2col, rtol=1e-5, atol=1e-5)

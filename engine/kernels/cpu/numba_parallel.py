@@ -1,7 +1,10 @@
 """The compiled kernels on OpenMP's threads (numba `parallel=True`): each cuts its output's rows into
-`blocks` and runs the one-thread kernel of engine.kernels.cpu.numba_kernels (or one sgemm of numpy's
-OpenBLAS, itself on one thread) per block, the blocks at the same time. engine.kernels.cpu.openmp
-decides when they run; importing this module imports numba and needs OpenBLAS's cblas_sgemm.
+`blocks` and runs the one-thread kernel of engine.kernels.cpu.numba_kernels (or sgemms of numpy's
+OpenBLAS, itself on one thread) per block, the blocks at the same time. Where a block's sgemm could
+sum in another order than a whole product's (OpenBLAS's small-matrix kernels), a `_on_one_thread`
+twin runs the very blocks one after another, so both ways give the same bits.
+engine.kernels.cpu.openmp decides when they run; importing this module imports numba and needs
+OpenBLAS's cblas_sgemm.
 
 Each has one explicit float32 signature whose inputs are read-only arrays (writable ones convert to
 them): compiled, or loaded from numba's cache, when this module is imported, so no call ever waits
