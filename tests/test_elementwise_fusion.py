@@ -8,6 +8,7 @@ from engine.backends.webgl import WebGLBackend
 from engine.graph.fuse_elementwise import fuse_elementwise_chains
 from engine.graph.graph import Graph, Node
 from engine.graph.model import GraphModel
+from engine.kernels.cpu import elementwise_chain
 from engine.io import parse_model_json
 
 FLOAT = {"T": {"type": "DT_FLOAT"}}
@@ -89,3 +90,25 @@ def test_a_cycle_is_not_fused():
              Node("b", "Relu", [("a", 0)], [], {"T": "float32"})]
     graph = Graph(nodes)
     assert fuse_elementwise_chains(graph) is graph
+
+
+def test_a_caller_writing_into_a_per_channel_operand_between_calls_gets_new_results(monkeypatch):
+    """The chain's constant rows are made once per distinct values; a fed array the caller changes in
+    place is not the array it was (model inputs are copied, and the rows are keyed by value)."""
+    nodes = [{"name": "x", "op": "Placeholder", "attr": {"dtype": {"type": "DT_FLOAT"}}},
+             {"name": "s", "op": "Placeholder", "attr": {"dtype": {"type": "DT_FLOAT"}}},
+             _node("m", "Mul", ["x", "s"]), _node("a", "Add", ["m", "s"]), _node("r", "Relu", ["a"])]
+    data = {"format": "graph-model", "modelTopology": {"node": nodes}, "weightsManifest": [],
+            "signature": {"inputs": {"x": {"name": "x:0"}, "s": {"name": "s:0"}}, "outputs": {"r": {"name": "r:0"}}}}
+    net = load(data, True, monkeypatch)
+    assert any(node.op == "_FusedElementwise" for node in net.executor.graph.nodes.values())
+    x = np.abs(np.random.default_rng(0).standard_normal((1, 16, 16, 32))).astype(np.float32)
+    s = np.ones(32, np.float32)
+    np.testing.assert_allclose(net.predict({"x": x, "s": s}), x + 1)
+    s[:] = 2
+    np.testing.assert_allclose(net.predict({"x": x, "s": s}), x * 2 + 2)
+    fused = elementwise_chain.fused_elementwise
+    program = ["Mul 0 1", "Add 2 1", "Relu 3"]
+    np.testing.assert_allclose(fused(x, s, program=program), x * 2 + 2)
+    s[:] = 3
+    np.testing.assert_allclose(fused(x, s, program=program), x * 3 + 3)

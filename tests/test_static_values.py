@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import engine
+from engine.graph import static_values
 from engine.graph.model import GraphModel
 from engine.io import parse_model_json
 
@@ -152,3 +153,23 @@ def test_each_backend_keeps_recordings_of_its_own(rng):
     got = net.predict(x)
     assert got["count"].dtype == np.float32 and got["count"] == expected(x)["count"]
     assert len(net.executor._static.of(wide)) == 1 and len(recordings(net)) == 1
+
+
+def test_steps_reading_a_fed_constant_are_not_static(rng):
+    net = model({"count": "count"})
+    x = np.array([1.0, -1.0, 2.0], np.float32)
+    counts = [net.execute({"x": x, "one_f": np.float32(value)}, "count") for value in (2, 3, 5)]
+    assert counts == [4.0, 6.0, 10.0]
+
+
+def test_big_static_values_are_not_kept(rng, monkeypatch):
+    """A Fill of a big shape runs on every call rather than stay in memory for each workload; the
+    static values after it are still taken."""
+    monkeypatch.setattr(static_values, "MAX_RECORDED_BYTES", 8)  # more than a shape, less than the ones
+    net = model({"y": "y", "count": "count"})
+    x = rng.normal(size=(6, 5)).astype(np.float32)
+    for _ in range(3):
+        got = net.predict(x)
+        np.testing.assert_array_equal(got["count"], expected(x)["count"])
+    [recording] = recordings(net).values()
+    assert "ones" not in recording.outputs and {"shape", "target", "found_vector"} <= set(recording.outputs)

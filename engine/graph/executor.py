@@ -71,7 +71,8 @@ class Executor:
                 if plan is None:
                     self._check_keys(feeds, fetches)
                     plan = build_plan(self.graph, set(feeds), list(fetches), self.node_attrs, tuple(targets))
-                    mark_static(plan.steps + (plan.flow.tail if plan.flow else []), self.constants,
+                    fed = {name for name, _ in feeds}  # a fed Const takes the caller's values
+                    mark_static(plan.steps + (plan.flow.tail if plan.flow else []), self.constants.keys() - fed,
                                 {name for name, _ in fetches})
                     self._plans[key] = plan
         return plan

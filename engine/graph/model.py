@@ -275,7 +275,8 @@ _SAFE_CASTS = {"float32": "iuf", "int32": "iu", "bool": "b", "complex64": "iufc"
 
 def check_input(name: str, value: Any, info: TensorInfo | None) -> Tensor:
     """Converts one input to a Tensor, checking its dtype against the signature and its shape against
-    `info.accepted_shape`."""
+    `info.accepted_shape`. A caller's array becomes a copy: kernels' caches keep what they read (an
+    epilogue's bias, a chain's constants), and the caller may write into its array between calls."""
     if isinstance(value, Tensor):
         tensor = value
     else:
@@ -284,6 +285,8 @@ def check_input(name: str, value: Any, info: TensorInfo | None) -> Tensor:
         if dtype is not None and array.dtype.kind not in _SAFE_CASTS[dtype]:
             raise InputError(f"input {name!r} must be {dtype}, got an array of {array.dtype}")
         array = dtypes.to_storage(array, dtype)
+        if isinstance(value, np.ndarray) and np.may_share_memory(array, value):
+            array = array.copy()
         tensor = Tensor(array, dtype or dtypes.dtype_of_array(array))
     if info is None:
         return tensor

@@ -18,7 +18,7 @@ before the first failing guard never depended on it.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Hashable
+from collections.abc import Hashable, Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,11 +37,14 @@ FOLDABLE = SHAPE_QUERIES | frozenset({
     "Select", "SelectV2", "Prod", "Sum", "Max", "Min",
 })
 MAX_WORKLOADS = 64
+# a step's outputs above this size are not kept (a Fill or Tile of a big shape): it runs every call
+MAX_RECORDED_BYTES = 1 << 20
 
 
-def mark_static(steps: list[Step], constants: Any, fetched: set[str]) -> None:
+def mark_static(steps: list[Step], constants: Set[str], fetched: set[str]) -> None:
     """Sets step.static for the steps (a plan's, in order) whose values are static; never for a
-    fetched node (the caller gets a value of its own on every call)."""
+    fetched node (the caller gets a value of its own on every call). `constants`: the nodes whose
+    values never change (not a Const the plan's caller feeds)."""
     static: set[str] = set()
     for step in steps:
         node = step.node
@@ -121,6 +124,8 @@ class Folding:
             name = step.node.name
             if step.node.op in SHAPE_QUERIES:
                 self.recording.guards[name] = tuple(getattr(x, "shape", None) for x in inputs)
+            if sum(x.numpy().nbytes for x in outputs if isinstance(x, Tensor) and x.has_values()) > MAX_RECORDED_BYTES:
+                return
             self.recording.outputs[name] = outputs
             self.recording.arrays.update(id(_memory(x)) for x in outputs if isinstance(x, Tensor) and x.has_values())
 

@@ -6,7 +6,7 @@ import multiprocessing
 import numpy as np
 import pytest
 
-from engine.kernels.cpu import blas, compiled, convolution, elementwise_chain, image, openmp
+from engine.kernels.cpu import blas, compiled, convolution, elementwise_chain, image, openmp, parallel
 
 needs_openmp = pytest.mark.skipif(not openmp.available(), reason="no numba threading layer or OpenBLAS cblas here")
 
@@ -168,3 +168,19 @@ def test_a_windowed_convolution_gathered_in_chunks_matches_numpys_im2col(rng, mo
     im2col = convolution.fused_conv2d(x, w, bias, **attrs)
     np.testing.assert_array_equal(on_threads, gathered)
     np.testing.assert_allclose(gathered, im2col, rtol=1e-5, atol=1e-5)
+
+
+@needs_openmp
+def test_once_openmp_is_loaded_one_thread_is_one_chunk(rng):
+    """The helper threads' chunks would cut a 1x1 convolution's product into other sgemms than the
+    OpenMP blocks (other bits): once OpenMP's kernels are loaded, rows run whole on the calling thread."""
+    chunks = []
+    parallel.for_rows(400, 1 << 30, lambda start, stop: chunks.append((start, stop)))
+    assert chunks == [(0, 400)]
+    x = rng.standard_normal((1, 40, 40, 64)).astype(np.float32)
+    w = rng.standard_normal((1, 1, 64, 24)).astype(np.float32)
+    attrs = {"strides": [1, 1, 1, 1], "padding": "VALID"}
+    with openmp.threads():
+        on_threads = convolution.conv2d(x, w, **attrs)
+    for _ in range(3):
+        np.testing.assert_array_equal(convolution.conv2d(x, w, **attrs), on_threads)

@@ -5,7 +5,7 @@ import threading
 import numpy as np
 import pytest
 
-from engine.kernels.cpu import convolution, parallel
+from engine.kernels.cpu import convolution, openmp, parallel
 from tests.kernels.harness import check, rand
 
 pytestmark = pytest.mark.tf
@@ -21,7 +21,9 @@ def two_threads():
 @pytest.fixture
 def split_everything(monkeypatch, two_threads):
     """Every kernel call splits its rows, whatever its size, over two threads at least, however
-    little that gains on a busy machine."""
+    little that gains on a busy machine; as where OpenMP's kernels are not loaded (with them, one
+    thread is one chunk)."""
+    monkeypatch.setattr(openmp, "loaded", lambda: False)
     monkeypatch.setattr(parallel, "MIN_PARALLEL_WORK", 1)
     monkeypatch.setattr(parallel, "MIN_SPEEDUP", 0.0)
     monkeypatch.setattr(parallel, "_pool", two_threads)

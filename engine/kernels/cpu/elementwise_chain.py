@@ -120,23 +120,22 @@ def _codes(steps, refs: tuple[int, ...], inputs: int, constant_rows: int) -> np.
 
 
 def _constant_rows(rows: list[np.ndarray], channels: int, span: int, dtype) -> np.ndarray:
-    """The scalar and per-channel operands, each repeated over a span: made once per node, whose
-    operands are the same constant arrays on every call (kept in the entry, so no other array can
-    take their ids; like every kernel input they never change in place)."""
-    key = (channels, span, dtype, *map(id, rows))
-    entry = _CONSTANT_ROWS.get(key)
-    if entry is None:
+    """The scalar and per-channel operands, each repeated over a span: made once per distinct set of
+    values (a node's operands are the same on every call, and they are a few bytes to key by)."""
+    key = (channels, span, dtype, *((row.size, row.tobytes()) for row in rows))
+    constants = _CONSTANT_ROWS.get(key)
+    if constants is None:
         constants = np.empty((len(rows), span), dtype)
         for row, values in zip(constants, rows):
             row.reshape(-1, channels)[:] = np.broadcast_to(values.reshape(-1), (channels,))
         constants.flags.writeable = False
         if len(_CONSTANT_ROWS) >= 1024:
             _CONSTANT_ROWS.clear()
-        entry = _CONSTANT_ROWS[key] = (rows, constants)
-    return entry[1]
+        _CONSTANT_ROWS[key] = constants
+    return constants
 
 
-_CONSTANT_ROWS: dict[tuple, tuple] = {}
+_CONSTANT_ROWS: dict[tuple, np.ndarray] = {}
 
 
 def _ref(refs: list[int], index: int, inputs: int, constant_rows: int) -> int:

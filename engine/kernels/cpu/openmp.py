@@ -93,20 +93,24 @@ def threads() -> Iterator[None]:
             _local.on = False
 
 
+def loaded() -> bool:
+    """Whether the OpenMP kernels are loaded here (available() was called and they work)."""
+    return _kernels is not None and _kernels is not False
+
+
 def active() -> bool:
-    return getattr(_local, "on", False) and _kernels not in (None, False)
+    return getattr(_local, "on", False) and loaded()
 
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """np.matmul(a, b, out=out); once the OpenMP kernels are loaded, where it fits (float32, 2-D,
     C-contiguous, at least MIN_MACS), in blocks of rows: on OpenMP's threads inside threads(), else the
     same blocks on the calling thread, so that either way gives the same bits."""
-    kernels = _kernels
-    if kernels is None or kernels is False or a.ndim != 2 or b.ndim != 2 or a.dtype != F32 or b.dtype != F32 \
+    if not loaded() or a.ndim != 2 or b.ndim != 2 or a.dtype != F32 or b.dtype != F32 \
             or a.shape[0] * a.shape[1] * b.shape[1] < MIN_MACS or not a.flags.c_contiguous \
             or not b.flags.c_contiguous or (out is not None and (out.dtype != F32 or not out.flags.c_contiguous)):
         return np.matmul(a, b, out=out)
-    module, sgemm, count = kernels
+    module, sgemm, count = _kernels
     if out is None:
         out = np.empty((a.shape[0], b.shape[1]), F32)
     (module.products if active() else module.products_on_one_thread)(sgemm, a, b, out, count)

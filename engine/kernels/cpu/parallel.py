@@ -152,7 +152,9 @@ def for_rows(rows: int, work: int, fn: Callable[[int, int], None]) -> None:
     """fn(start, stop) over [0, rows) in chunks, on the helper threads too when `work` (element
     operations in all) is worth splitting; fn must write disjoint outputs for disjoint rows. OpenBLAS
     runs single-threaded meanwhile."""
-    pool = _the_pool() if work >= MIN_PARALLEL_WORK and rows > 1 and not openmp.active() else None
+    # with OpenMP's kernels loaded, the threaded way is theirs, and one thread means one thread: the
+    # helpers' chunks would cut products into other sgemms than the OpenMP blocks, with other bits
+    pool = _the_pool() if work >= MIN_PARALLEL_WORK and rows > 1 and not openmp.loaded() else None
     if pool is None or pool.solo():  # one chunk: each costs tens of microseconds of glue
         fn(0, rows)
         return
