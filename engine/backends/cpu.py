@@ -37,8 +37,6 @@ class CPUBackend(Backend):
         allocator.tune_once()
         depth = getattr(_state, "quiet", 0)
         choice = self._thread_choice(workload) if workload is not None and depth == 0 else None
-        if choice is not None and not choice.calls and blas.threads_can_help():
-            openmp.available()  # loaded in a workload's first call (untimed), not in its first on threads
         with np.errstate(all="ignore"), choice.call(openmp.threads) if choice else contextlib.nullcontext():
             _state.quiet = depth + 1
             try:

@@ -102,6 +102,25 @@ def test_the_first_call_runs_the_threaded_way_and_is_not_timed():
 
 
 @needs_openblas
+def test_where_threads_cannot_help_no_call_runs_the_threaded_way():
+    """OpenBLAS held at one thread (as OPENBLAS_NUM_THREADS=1 does): no call, the first included,
+    enters `threads()` (OpenMP's threads, with the OpenMP kernels)."""
+    entered = []
+
+    @contextlib.contextmanager
+    def threads():
+        entered.append(True)
+        yield
+
+    choice = blas.ThreadChoice()
+    with blas.single_threaded():
+        for _ in range(1 + 2 * blas.SAMPLES):
+            with choice.call(threads):
+                pass
+    assert entered == [] and not any(choice.times)
+
+
+@needs_openblas
 def test_either_way_computes_the_same_bits():
     model = engine.load_graph_model(fixture_path("mobilenet_v2"), backend="cpu")
     x = np.random.default_rng(0).uniform(-1, 1, (2, *model.inputs[0].shape[1:])).astype(np.float32)

@@ -23,6 +23,7 @@ Without OpenBLAS (another BLAS, another platform) there is nothing to choose.
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import statistics
 import threading
@@ -67,6 +68,7 @@ def _find_openblas():
 _OPENBLAS = _find_openblas()
 
 
+@functools.cache
 def cblas_sgemm():
     """numpy's OpenBLAS's cblas_sgemm as a ctypes function (its integers 64-bit where OpenBLAS was
     built so), for kernels that call it per block of rows on threads of their own; None if not found."""
@@ -82,6 +84,8 @@ def cblas_sgemm():
                                         c.c_void_p, integer, c.c_void_p, integer, c.c_float, c.c_void_p, integer)
                 return prototype((function.__name__, lib))
     return None
+
+
 _lock = threading.Lock()
 _depth = 0
 _saved = 1
@@ -157,8 +161,11 @@ class ThreadChoice:
         thread; timed unless it is the workload's first (which pays for allocations and compiles, on
         threads so that they have started before any timed call) or fails."""
         self.calls += 1
+        if not threads_can_help():
+            yield
+            return
         on_threads = threads() if threads is not None else nullcontext()
-        if self.calls == 1 or not threads_can_help():
+        if self.calls == 1:
             with on_threads:
                 yield
             return
