@@ -5,7 +5,8 @@ the reused scratch buffers, and the BLAS thread setting around small products.""
 import numpy as np
 import pytest
 
-from engine.kernels.cpu import convolution, workspace
+from engine import dtypes
+from engine.kernels.cpu import control, convolution, slice_join, transformation, workspace
 from tests.kernels.harness import check, conv_attrs, rand, run_engine, run_tf, tf
 
 pytestmark = pytest.mark.tf
@@ -153,3 +154,58 @@ def test_per_channel_broadcast_along_rows(rng, op, small_shape):
     image, channel = rand(rng, (2, 40, 33, 3)), rand(rng, small_shape, low=0.5)
     check(CPU, op, [image, channel])
     check(CPU, op, [channel, image])
+
+
+# -- small ops' direct paths: what the executor hands them (views, tiny tensors) --------------------
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_gather_from_strided_views(rng, axis):
+    """Params that are a transpose's view (an SSD's boxes) are indexed in place, not copied whole
+    by np.take: the same values as TensorFlow's gather of the same tensor."""
+    params = rand(rng, (4, 50)).T  # F-contiguous (50, 4)
+    indices = rng.integers(0, params.shape[axis], (3, 2)).astype(np.int32)
+    got = slice_join.gather_v2(params, indices, np.int32(axis))
+    np.testing.assert_array_equal(got, run_tf("GatherV2", [np.ascontiguousarray(params), indices, np.int32(axis)])[0])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int32", "bool", "string"])
+def test_constant_pad_fills_directly(rng, dtype):
+    x = rand(rng, (3, 4), dtype)
+    paddings = np.array([[1, 2], [0, 3]], np.int32)
+    np.testing.assert_array_equal(transformation.pad(x, paddings), run_tf("Pad", [x, paddings])[0])
+    if dtype == "float32":
+        value = np.float32(-7.5)
+        np.testing.assert_array_equal(transformation.pad_v2(x, paddings, value),
+                                      run_tf("PadV2", [x, paddings, value])[0])
+
+
+@pytest.mark.parametrize("target", ["int32", "int64"])
+def test_float_to_int_cast(target):
+    """Values inside int32's range take C's cast, up to its edges; one NaN sends the tensor down
+    TensorFlow's out-of-range rule (long tensors: TF's scalar tail wraps instead, see Cast)."""
+    inside = np.tile(np.array([2.9, -2.9, 0.5, -0.5, -2147483648.0, 2147483520.0], np.float32), 32)
+    with_nan = inside.copy()
+    with_nan[7] = np.nan
+    for x in (inside, with_nan):
+        got = dtypes.to_storage(transformation.cast(x, DstT=target))  # int64 is kept as int32, as run_tf's
+        np.testing.assert_array_equal(got, run_tf("Cast", [x], {"DstT": target, "SrcT": "float32"})[0])
+
+
+def test_split_pieces(rng):
+    x = rand(rng, (6, 8))
+    for got, want in zip(slice_join.split(np.int32(1), x, num_split=4),
+                         run_tf("Split", [np.int32(1), x], {"num_split": 4}), strict=True):
+        np.testing.assert_array_equal(got, want)
+    sizes = np.array([1, -1, 2], np.int32)
+    for got, want in zip(slice_join.split_v(x, sizes, np.int32(0)),
+                         run_tf("SplitV", [x, sizes, np.int32(0)], {"num_split": 3}), strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_stacking_a_list_of_one_is_a_view(rng):
+    """A batch of one (map_fn over one image) is stacked without a copy."""
+    element = rand(rng, (5, 4, 3))
+    stacked = control.tensor_list_stack(control.TensorList([element], (-1, -1, 3), "float32"),
+                                        np.array([-1, -1, 3], np.int32), element_dtype="float32")
+    assert stacked.shape == (1, 5, 4, 3) and np.shares_memory(stacked, element)
+    np.testing.assert_array_equal(stacked[0], element)

@@ -387,7 +387,9 @@ def _element_shape(tensor_list: TensorList, element_shape: np.ndarray, infer_fro
 def _stack(elements: Sequence, shape: tuple[int, ...], dtype: str) -> np.ndarray:
     if not elements:
         return _zeros((0,) + shape, dtype)
-    zeros = _zeros(shape, dtype)
+    if len(elements) == 1 and elements[0] is not None:  # a view: a batch of one image needs no copy
+        return np.asarray(elements[0])[np.newaxis]
+    zeros = _zeros(shape, dtype) if any(e is None for e in elements) else None
     return np.stack([zeros if e is None else e for e in elements])
 
 

@@ -146,13 +146,18 @@ def _convolve(x: np.ndarray, filters: np.ndarray, info: ConvInfo, fused: Fused |
         return out if fused is None else fused.apply(out)
     weights = filters.reshape(-1, info.out_channels)  # rows ordered (*window, in_channel), as patches
     out = np.empty(out_shape, dtype)
-    if not _is_pointwise(info):
+    pointwise = _is_pointwise(info)
+    if fused is not None or not pointwise:  # (a plain 1x1 convolution is a product alone)
         epilogue_args = _compiled_epilogue(fused, out)
-        if epilogue_args is not None and openmp.convolve(x, weights, out, info, epilogue_args):
-            return out
+        if epilogue_args is not None:
+            if pointwise and openmp.pointwise(x.reshape(-1, info.in_channels), weights,
+                                              out.reshape(-1, info.out_channels), epilogue_args):
+                return out
+            if not pointwise and openmp.convolve(x, weights, out, info, epilogue_args):
+                return out
     epilogue = _epilogue_rows(fused, out)
     rows, depth = info.out_size[0], weights.shape[0]
-    if _is_pointwise(info):
+    if pointwise:
         pixels = x.reshape(info.batch, rows, -1, info.in_channels)
         products = out.reshape(info.batch, rows, -1, info.out_channels)
 

@@ -63,6 +63,33 @@ def products_on_one_thread(sgemm, a, b, out, blocks):
         _product_block(sgemm, a, b, out, block, blocks)
 
 
+@numba.njit(inline="always")
+def _pointwise_block(sgemm, a, b, out, block, blocks, sub, mul, add, scales_negatives, low, high, slope):
+    """A block's product, then the epilogue on its rows (whole pixels: each row is one pixel's channels)."""
+    _product_block(sgemm, a, b, out, block, blocks)
+    rows, columns = a.shape[0], b.shape[1]
+    start, stop = rows * block // blocks, rows * (block + 1) // blocks
+    serial._finish(out.reshape(-1)[start * columns:stop * columns], sub, mul, add, scales_negatives, low, high, slope)
+
+
+_POINTWISE = types.void(make_function_type(SGEMM), _array(2), _array(2), _array(2, False), types.int64, *_EPILOGUE)
+
+
+@numba.njit([_POINTWISE], **_PARALLEL)
+def pointwise(sgemm, a, b, out, blocks, sub, mul, add, scales_negatives, low, high, slope):
+    """A 1x1 convolution over pixels: out = a @ b as `products` (the same blocks, so the same bits),
+    each block finished with the epilogue in the same parallel region (one fork instead of two)."""
+    for block in numba.prange(blocks):
+        _pointwise_block(sgemm, a, b, out, block, blocks, sub, mul, add, scales_negatives, low, high, slope)
+
+
+@numba.njit([_POINTWISE], **{**_PARALLEL, "parallel": False})
+def pointwise_on_one_thread(sgemm, a, b, out, blocks, sub, mul, add, scales_negatives, low, high, slope):
+    """pointwise's blocks one after another on the calling thread: the same bits."""
+    for block in range(blocks):
+        _pointwise_block(sgemm, a, b, out, block, blocks, sub, mul, add, scales_negatives, low, high, slope)
+
+
 @numba.njit([types.void(_array(4), _array(3), _array(4, False), *(types.int64,) * 7, *_EPILOGUE)], **_PARALLEL)
 def depthwise(x, weights, out, blocks, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,
               sub, mul, add, scales_negatives, low, high, slope):

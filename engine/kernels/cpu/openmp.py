@@ -117,6 +117,18 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     return out
 
 
+def pointwise(pixels: np.ndarray, weights: np.ndarray, out: np.ndarray, epilogue: tuple) -> bool:
+    """out = pixels @ weights then the epilogue (compiled.Epilogue.of's args), as matmul's blocks each
+    finished in the same pass (numba_parallel.pointwise): on OpenMP's threads inside threads(), else
+    the same blocks on the calling thread. False where matmul would not split the product."""
+    if not loaded() or pixels.shape[0] * pixels.shape[1] * weights.shape[1] < MIN_MACS \
+            or any(a.dtype != F32 or not a.flags.c_contiguous for a in (pixels, weights, out)):
+        return False
+    module, sgemm, count = _kernels
+    (module.pointwise if active() else module.pointwise_on_one_thread)(sgemm, pixels, weights, out, count, *epilogue)
+    return True
+
+
 def depthwise(x: np.ndarray, weights: np.ndarray, out: np.ndarray, args: tuple) -> bool:
     """compiled.depthwise's work on OpenMP's threads inside threads() (args: the kernel's after
     `out`); False where it does not run so (outside threads(), not float32, or too small)."""

@@ -18,9 +18,17 @@ KERNELS = KernelTable()
 
 
 def _pad(x: np.ndarray, pairs: list[tuple[int, int]], **how) -> np.ndarray:
-    """np.pad, which can't take the empty padding list of a scalar."""
-    checked_size("a padded tensor", [d + b + a for d, (b, a) in zip(x.shape, pairs)])
-    return np.pad(x, pairs, **how) if pairs else x
+    """np.pad, which can't take the empty padding list of a scalar. A constant padding is filled and
+    copied in directly: np.pad costs some 30 us of Python per call, more than a small tensor's copy."""
+    shape = [d + b + a for d, (b, a) in zip(x.shape, pairs)]
+    checked_size("a padded tensor", shape)
+    if not pairs:
+        return x
+    if "mode" in how:
+        return np.pad(x, pairs, **how)
+    out = np.full(shape, how["constant_values"], x.dtype)
+    out[tuple(slice(b, b + d) for d, (b, _) in zip(x.shape, pairs))] = x
+    return out
 
 
 def _zero_of(dtype: np.dtype):
@@ -63,6 +71,10 @@ def cast(x, *, DstT: str, Truncate: bool = False):
 
 def _float_to_int(x: np.ndarray, target: np.dtype) -> np.ndarray:
     lowest, limit, marker = float_to_int_rule(target.name)
+    # int32 and int64 hold [lowest, limit): without NaN or values out of it, C's cast is the same
+    if target.kind == "i" and target.itemsize >= 4 and x.size and lowest <= float(x.min()) \
+            and float(x.max()) < limit:
+        return x.astype(target)
     values = np.trunc(x.astype(np.float64))
     values = np.where((values >= lowest) & (values < limit), values, marker)
     if target.itemsize < 4:

@@ -183,6 +183,8 @@ def gather_batch_dims(batch_dims: int, params_shape: Shape, indices_shape: Shape
 def check_bounds(indices: np.ndarray, limit: int, op: str) -> None:
     """Every index in [0, limit)."""
     check_int_indices(indices, op)
+    if not indices.size or (indices.min() >= 0 and indices.max() < limit):
+        return
     bad = (indices < 0) | (indices >= limit)
     if bad.any():
         position = np.unravel_index(int(np.argmax(bad)), indices.shape)
