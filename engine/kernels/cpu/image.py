@@ -44,9 +44,11 @@ def _bilinear_weights(out_size: int, in_size: int, scale: np.float32, half_pixel
 @KERNELS.define("ResizeBilinear")
 def resize_bilinear(images, size, *, align_corners: bool = False, half_pixel_centers: bool = False):
     out_h, out_w, scale_h, scale_w = resize_setup(images.shape, size, align_corners, half_pixel_centers)
+    pixels = images.astype(F32, copy=False)
+    if (out_h, out_w) == pixels.shape[1:3]:  # TensorFlow copies the image (its infinities too)
+        return pixels
     y_lo, y_hi, y_lerp = _bilinear_weights(out_h, images.shape[1], scale_h, half_pixel_centers)
     x_lo, x_hi, x_lerp = _bilinear_weights(out_w, images.shape[2], scale_w, half_pixel_centers)
-    pixels = images.astype(F32, copy=False)
     if compiled.handles_once_loaded(F32) and pixels.ndim == 4 and pixels.size and out_h * out_w:
         out = np.empty((pixels.shape[0], out_h, out_w, pixels.shape[3]), F32)
         return compiled.resize_bilinear(np.ascontiguousarray(pixels), y_lo, y_hi, y_lerp, x_lo, x_hi, x_lerp, out,
