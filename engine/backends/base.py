@@ -24,6 +24,8 @@ class Backend:
     profile: dict | None = None
     # whether models loaded for this backend fuse elementwise chains (engine/graph/fuse_elementwise.py)
     fuses_elementwise = False
+    # whether they fuse a depthwise convolution into the 1x1 one that reads it (engine/graph/fuse_separable.py)
+    fuses_separable = False
     # a workload's later runs take the values its first run computed from shapes and constants
     # (engine.graph.static_values): for backends whose tensors live in host memory, never disposed
     folds_static_values = False

@@ -22,6 +22,7 @@ class CPUBackend(Backend):
     name = "cpu"
     kernel_chain = ("cpu", BACKEND_NEUTRAL)
     fuses_elementwise = True
+    fuses_separable = True
     folds_static_values = True
 
     def __init__(self) -> None:

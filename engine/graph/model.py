@@ -16,6 +16,7 @@ from engine.graph.executor import Executor, Library
 from engine.graph.graph import Graph, build_graph, parse_tensor_name
 from engine.graph.initializer import bind_resources, initializer_graph, resource_inputs, run_initializer
 from engine.graph.fuse_elementwise import fuse_elementwise_chains
+from engine.graph.fuse_separable import fuse_separable_convolutions
 from engine.graph.optimize import fuse_contractions
 from engine.graph.plan import TensorKey
 from engine.graph.replay import Replays
@@ -89,8 +90,11 @@ class GraphModel:
         self.library = Library(self.graph.functions, weights, lambda: self._state.backend, self.resources)
         self.inputs, self.outputs = self._signature(artifacts.signature or {})
         fused_graph, fused_weights = fuse_contractions(self.graph, weights)
+        outputs = {info.key[0] for info in self.outputs}
+        if self.backend.fuses_separable:
+            fused_graph = fuse_separable_convolutions(fused_graph, protected=outputs)
         if self.backend.fuses_elementwise:
-            fused_graph = fuse_elementwise_chains(fused_graph, protected={info.key[0] for info in self.outputs})
+            fused_graph = fuse_elementwise_chains(fused_graph, protected=outputs)
         self.executor = Executor(fused_graph, fused_weights, self.library, self._bound)
         self._weights = weights
         self._unfused_executor: Executor | None = None

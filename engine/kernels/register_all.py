@@ -20,6 +20,7 @@ from engine.kernels.cpu import (
     normalization,
     ragged,
     reduction,
+    separable,
     slice_join,
     sparse,
     spectral,
@@ -47,7 +48,8 @@ from engine.kernels.webgl import window_grads as gl_window_grads
 FAMILIES = {
     "cpu": (arithmetic, backprop, basic_math, control, convolution, creation, dynamic, elementwise_chain, evaluation,
             hash_table, image,
-            logical, matrices, normalization, ragged, reduction, slice_join, sparse, spectral, string, transformation,
+            logical, matrices, normalization, ragged, reduction, separable, slice_join, sparse, spectral, string,
+            transformation,
             window_grads),
     registry.BACKEND_NEUTRAL: (functions, graph),
     "webgl": (gl_arithmetic, gl_backprop, gl_basic_math, gl_convolution, gl_creation, gl_evaluation, gl_image,

@@ -139,10 +139,10 @@ def test_scratch_is_per_slot_and_grows():
 
 def test_conv_info_cache_matches_conv_info():
     kwargs = {"strides": [1, 2, 2, 1], "padding": "SAME", "data_format": "NHWC", "dilations": [1, 1, 1, 1]}
-    first = convolution._conv_info((1, 9, 9, 3), (3, 3, 3, 4), **kwargs)
-    again = convolution._conv_info((1, 9, 9, 3), (3, 3, 3, 4), **{**kwargs, "strides": (1, 2, 2, 1)})
+    first = convolution.cached_conv_info((1, 9, 9, 3), (3, 3, 3, 4), **kwargs)
+    again = convolution.cached_conv_info((1, 9, 9, 3), (3, 3, 3, 4), **{**kwargs, "strides": (1, 2, 2, 1)})
     assert first is again
-    assert convolution._conv_info((1, 9, 9, 3), (3, 3, 3, 4), **{**kwargs, "strides": np.array([1, 1, 1, 1])}) \
+    assert convolution.cached_conv_info((1, 9, 9, 3), (3, 3, 3, 4), **{**kwargs, "strides": np.array([1, 1, 1, 1])}) \
         .strides == (1, 1)
 
 

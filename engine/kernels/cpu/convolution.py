@@ -46,14 +46,14 @@ _IM2COL_BLOCK = 1 << 21
 @KERNELS.define("Conv2D")
 def conv2d(x, filters, *, strides, padding: str, data_format: str = "NHWC", dilations=None,
            explicit_paddings=()):
-    info = _conv_info(x.shape, filters.shape, strides=strides, padding=padding, data_format=data_format,
+    info = cached_conv_info(x.shape, filters.shape, strides=strides, padding=padding, data_format=data_format,
                       dilations=dilations, explicit_paddings=explicit_paddings)
     return _from_channels_last(_convolve(_channels_last(x, info), filters, info), info)
 
 
 @KERNELS.define("Conv3D")
 def conv3d(x, filters, *, strides, padding: str, data_format: str = "NDHWC", dilations=None):
-    info = _conv_info(x.shape, filters.shape, strides=strides, padding=padding, data_format=data_format,
+    info = cached_conv_info(x.shape, filters.shape, strides=strides, padding=padding, data_format=data_format,
                       dilations=dilations)
     return _from_channels_last(_convolve(_channels_last(x, info), filters, info), info)
 
@@ -62,7 +62,7 @@ def conv3d(x, filters, *, strides, padding: str, data_format: str = "NDHWC", dil
 def conv1d(x, filters, *, stride: int, padding: str, data_format: str = "NWC", dilation: int = 1):
     """TF.js's conv1d (no such TensorFlow op: tf.nn.conv1d is a Conv2D over a height of 1), with
     TF.js's attr names: a scalar `stride` and `dilation`, x (N, W, C), filter (W, C, O)."""
-    info = _conv_info(x.shape, filters.shape, strides=[stride], padding=padding, data_format=data_format,
+    info = cached_conv_info(x.shape, filters.shape, strides=[stride], padding=padding, data_format=data_format,
                       dilations=[dilation])
     return _from_channels_last(_convolve(_channels_last(x, info), filters, info), info)
 
@@ -71,7 +71,7 @@ def conv1d(x, filters, *, stride: int, padding: str, data_format: str = "NWC", d
 def depthwise_conv2d(x, filters, *, strides, padding: str, data_format: str = "NHWC", dilations=None,
                      explicit_paddings=()):
     """Filter (KH, KW, C, M): output channel c * M + m convolves input channel c alone."""
-    info = _conv_info(x.shape, filters.shape, strides=strides, padding=padding, data_format=data_format,
+    info = cached_conv_info(x.shape, filters.shape, strides=strides, padding=padding, data_format=data_format,
                       dilations=dilations, explicit_paddings=explicit_paddings, depthwise=True)
     return _from_channels_last(depthwise(_channels_last(x, info), filters, info), info)
 
@@ -80,7 +80,7 @@ def depthwise_conv2d(x, filters, *, strides, padding: str, data_format: str = "N
 def fused_conv2d(x, filters, *args, strides, padding: str, data_format: str = "NHWC", dilations=None,
                  explicit_paddings=(), fused_ops=(), epsilon: float = 1e-4, leakyrelu_alpha: float = 0.2):
     """Conv2D followed by `fused_ops` (bias or batch norm, then an activation) on `args`."""
-    info = _conv_info(x.shape, filters.shape, strides=strides, padding=padding, data_format=data_format,
+    info = cached_conv_info(x.shape, filters.shape, strides=strides, padding=padding, data_format=data_format,
                       dilations=dilations, explicit_paddings=explicit_paddings)
     fused = Fused(fused_ops, args, epsilon, leakyrelu_alpha)
     if not info.channels_last:
@@ -93,7 +93,7 @@ def fused_depthwise_conv2d(x, filters, *args, strides, padding: str, data_format
                            dilations=None, explicit_paddings=(), fused_ops=(), epsilon: float = 1e-4,
                            leakyrelu_alpha: float = 0.2):
     """DepthwiseConv2dNative followed by `fused_ops` on `args`, as _FusedConv2D."""
-    info = _conv_info(x.shape, filters.shape, strides=strides, padding=padding, data_format=data_format,
+    info = cached_conv_info(x.shape, filters.shape, strides=strides, padding=padding, data_format=data_format,
                       dilations=dilations, explicit_paddings=explicit_paddings, depthwise=True)
     fused = Fused(fused_ops, args, epsilon, leakyrelu_alpha)
     if not info.channels_last:
@@ -229,7 +229,7 @@ def _patches(padded: np.ndarray, info: ConvInfo) -> np.ndarray:
     return as_strided(padded, shape, strides, writeable=False)
 
 
-def _conv_info(x_shape, filter_shape, *, strides, padding: str, data_format: str, dilations=None,
+def cached_conv_info(x_shape, filter_shape, *, strides, padding: str, data_format: str, dilations=None,
                explicit_paddings=(), depthwise: bool = False) -> ConvInfo:
     """conv_info, remembered per distinct call: a model asks for each layer's geometry again on
     every run, and working it out costs as much as a small layer's arithmetic."""

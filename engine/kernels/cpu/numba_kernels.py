@@ -60,50 +60,73 @@ def _window_sum(x, n, weights, pixel, oh, ow, stride_h, stride_w, dilation_h, di
                 pixel[c] += source[c] * tap[c]
 
 
-@numba.njit(**_JIT)
-def depthwise_rows(x, weights, out, row_start, row_stop, stride_h, stride_w, dilation_h, dilation_w,
-                   pad_top, pad_left, sub, mul, add, scales_negatives, low, high, slope):
-    """out[:, row_start:row_stop] of the depthwise convolution of x (N, H, W, C) by weights (KH, KW, C)
-    (TensorFlow's, with one output channel per input channel), then the epilogue. Taps that fall in
-    the padding are skipped, never multiplied (TensorFlow's result stays finite for infinite weights).
+@numba.njit(inline="always")
+def depthwise_row(x, n, weights, taps, row, oh, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,
+                  inside_start, inside_stop):
+    """row (OW, C) = output row oh of image n of the depthwise convolution of x (N, H, W, C) by weights
+    (KH, KW, C), TensorFlow's, with one output channel per input channel; `taps`: depthwise_taps(weights);
+    [inside_start, inside_stop): the output columns whose window lies inside the input's columns
+    (depthwise_columns). Taps that
+    fall in the padding are skipped, never multiplied (TensorFlow's result stays finite for infinite
+    weights).
 
     3x3 windows that lie wholly inside the input sum their nine taps in one expression, so a
     channel's sum stays in a register (twice as fast as summing tap after tap into the output)."""
-    batch, height, width, channels = x.shape
+    height, channels = x.shape[1], x.shape[3]
     window_h, window_w = weights.shape[0], weights.shape[1]
-    out_w = out.shape[2]
-    # the output columns whose window lies inside the input's columns: [inside_start, inside_stop)
+    out_w = row.shape[0]
+    top = oh * stride_h - pad_top
+    unrolled = window_h == 3 and window_w == 3 and top >= 0 and top + 2 * dilation_h < height
+    first, stop = (inside_start, inside_stop) if unrolled else (out_w, out_w)
+    for ow in range(first):
+        _window_sum(x, n, weights, row[ow], oh, ow, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left)
+    if unrolled:
+        w0, w1, w2, w3, w4, w5, w6, w7, w8 = taps
+        r0, r1, r2 = x[n, top], x[n, top + dilation_h], x[n, top + 2 * dilation_h]
+        for ow in range(first, stop):
+            i0 = ow * stride_w - pad_left
+            i1, i2 = i0 + dilation_w, i0 + 2 * dilation_w
+            a0, a1, a2, b0, b1, b2 = r0[i0], r0[i1], r0[i2], r1[i0], r1[i1], r1[i2]
+            c0, c1, c2 = r2[i0], r2[i1], r2[i2]
+            pixel = row[ow]
+            for c in range(channels):
+                pixel[c] = (a0[c] * w0[c] + a1[c] * w1[c] + a2[c] * w2[c] + b0[c] * w3[c] + b1[c] * w4[c]
+                            + b2[c] * w5[c] + c0[c] * w6[c] + c1[c] * w7[c] + c2[c] * w8[c])
+    for ow in range(stop, out_w):
+        _window_sum(x, n, weights, row[ow], oh, ow, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left)
+
+
+@numba.njit(inline="always")
+def depthwise_taps(weights):
+    """A 3x3 window's nine taps (C,) in row-major order (clamped indexes for other windows, which
+    depthwise_row does not unroll), made once per call rather than once per row."""
+    h1, h2 = min(1, weights.shape[0] - 1), min(2, weights.shape[0] - 1)
+    w1, w2 = min(1, weights.shape[1] - 1), min(2, weights.shape[1] - 1)
+    return (weights[0, 0], weights[0, w1], weights[0, w2], weights[h1, 0], weights[h1, w1], weights[h1, w2],
+            weights[h2, 0], weights[h2, w1], weights[h2, w2])
+
+
+@numba.njit(inline="always")
+def depthwise_columns(width, window_w, out_w, stride_w, dilation_w, pad_left):
+    """The output columns whose window lies inside the input's columns: (inside_start, inside_stop)."""
     inside_start = min(out_w, (pad_left + stride_w - 1) // stride_w)
     last = width - 1 - (window_w - 1) * dilation_w + pad_left
-    inside_stop = max(inside_start, min(out_w, last // stride_w + 1 if last >= 0 else 0))
-    w0, w1, w2 = weights[0, 0], weights[0, min(1, window_w - 1)], weights[0, min(2, window_w - 1)]
-    w3, w4, w5 = weights[min(1, window_h - 1), 0], weights[min(1, window_h - 1), min(1, window_w - 1)], \
-        weights[min(1, window_h - 1), min(2, window_w - 1)]
-    w6, w7, w8 = weights[min(2, window_h - 1), 0], weights[min(2, window_h - 1), min(1, window_w - 1)], \
-        weights[min(2, window_h - 1), min(2, window_w - 1)]
-    for n in range(batch):
+    return inside_start, max(inside_start, min(out_w, last // stride_w + 1 if last >= 0 else 0))
+
+
+@numba.njit(**_JIT)
+def depthwise_rows(x, weights, out, row_start, row_stop, stride_h, stride_w, dilation_h, dilation_w,
+                   pad_top, pad_left, sub, mul, add, scales_negatives, low, high, slope):
+    """out[:, row_start:row_stop] of the depthwise convolution of x by weights (depthwise_row), then
+    the epilogue."""
+    inside_start, inside_stop = depthwise_columns(x.shape[2], weights.shape[1], out.shape[2], stride_w, dilation_w,
+                                                  pad_left)
+    taps = depthwise_taps(weights)
+    for n in range(x.shape[0]):
         for oh in range(row_start, row_stop):
             row = out[n, oh]
-            top = oh * stride_h - pad_top
-            unrolled = window_h == 3 and window_w == 3 and top >= 0 and top + 2 * dilation_h < height
-            first, stop = (inside_start, inside_stop) if unrolled else (out_w, out_w)
-            for ow in range(first):
-                _window_sum(x, n, weights, row[ow], oh, ow, stride_h, stride_w, dilation_h, dilation_w,
-                            pad_top, pad_left)
-            if unrolled:
-                r0, r1, r2 = x[n, top], x[n, top + dilation_h], x[n, top + 2 * dilation_h]
-                for ow in range(first, stop):
-                    i0 = ow * stride_w - pad_left
-                    i1, i2 = i0 + dilation_w, i0 + 2 * dilation_w
-                    a0, a1, a2, b0, b1, b2 = r0[i0], r0[i1], r0[i2], r1[i0], r1[i1], r1[i2]
-                    c0, c1, c2 = r2[i0], r2[i1], r2[i2]
-                    pixel = row[ow]
-                    for c in range(channels):
-                        pixel[c] = (a0[c] * w0[c] + a1[c] * w1[c] + a2[c] * w2[c] + b0[c] * w3[c] + b1[c] * w4[c]
-                                    + b2[c] * w5[c] + c0[c] * w6[c] + c1[c] * w7[c] + c2[c] * w8[c])
-            for ow in range(stop, out_w):
-                _window_sum(x, n, weights, row[ow], oh, ow, stride_h, stride_w, dilation_h, dilation_w,
-                            pad_top, pad_left)
+            depthwise_row(x, n, weights, taps, row, oh, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,
+                          inside_start, inside_stop)
             _finish(row.reshape(-1), sub, mul, add, scales_negatives, low, high, slope)
 
 

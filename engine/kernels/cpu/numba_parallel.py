@@ -25,6 +25,8 @@ _PARALLEL = {"parallel": True, "nogil": True, "cache": True, "error_model": "num
 _ROW_MAJOR, _NO_TRANSPOSE = 101, 111  # CBLAS's enums
 SGEMM = blas.cblas_sgemm()
 IM2COL_CHUNK = 1 << 15  # gathered window values per sgemm: 128 KiB, in cache for the product
+SEPARABLE_CHUNK = 1 << 15  # depthwise values per chunk of a separable convolution (128 KiB), likewise
+SEPARABLE_MIN_PIXELS = 128  # and at least this many pixels per chunk's product (each repacks the 1x1 filter)
 
 
 def _array(ndim: int, readonly: bool = True) -> types.Array:
@@ -88,6 +90,86 @@ def pointwise_on_one_thread(sgemm, a, b, out, blocks, sub, mul, add, scales_nega
     """pointwise's blocks one after another on the calling thread: the same bits."""
     for block in range(blocks):
         _pointwise_block(sgemm, a, b, out, block, blocks, sub, mul, add, scales_negatives, low, high, slope)
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy", boundscheck=False)
+def _separable_chunk(sgemm, x, depthwise_weights, taps, pointwise_weights, out, chunk, chunks, chunk_rows,
+                     stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, inside_start, inside_stop,
+                     sub, mul, add, scales_negatives, low, high, slope,
+                     out_sub, out_mul, out_add, out_scales_negatives, out_low, out_high, out_slope):
+    """Output rows [start, stop) of image n: their depthwise rows (and its epilogue) into a buffer
+    of this chunk's own, then one sgemm by the 1x1 filter into out, then out's epilogue."""
+    n, start = chunk // chunks, chunk % chunks * chunk_rows
+    rows, out_w, channels = out.shape[1], out.shape[2], x.shape[3]
+    stop = min(rows, start + chunk_rows)
+    hidden = np.empty((stop - start, out_w, channels), np.float32)
+    for oh in range(start, stop):
+        row = hidden[oh - start]
+        serial.depthwise_row(x, n, depthwise_weights, taps, row, oh, stride_h, stride_w, dilation_h, dilation_w,
+                             pad_top, pad_left, inside_start, inside_stop)
+        serial._finish(row.reshape(-1), sub, mul, add, scales_negatives, low, high, slope)
+    columns = pointwise_weights.shape[1]
+    values = out.reshape(-1)[(n * rows + start) * out_w * columns:(n * rows + stop) * out_w * columns]
+    sgemm(_ROW_MAJOR, _NO_TRANSPOSE, _NO_TRANSPOSE, (stop - start) * out_w, columns, channels, np.float32(1.0),
+          hidden.ctypes.data, channels, pointwise_weights.ctypes.data, columns, np.float32(0.0), values.ctypes.data,
+          columns)
+    serial._finish(values, out_sub, out_mul, out_add, out_scales_negatives, out_low, out_high, out_slope)
+
+
+@numba.njit(nogil=True, cache=True)
+def _separable_setup(x, depthwise_weights, out, chunk_rows, stride_w, dilation_w, pad_left):
+    """Chunks per image, the output columns whose depthwise windows lie inside x, the 3x3 taps."""
+    inside_start, inside_stop = serial.depthwise_columns(x.shape[2], depthwise_weights.shape[1], out.shape[2],
+                                                         stride_w, dilation_w, pad_left)
+    return -(-out.shape[1] // chunk_rows), inside_start, inside_stop, serial.depthwise_taps(depthwise_weights)
+
+
+_SEPARABLE = types.void(make_function_type(SGEMM), _array(4), _array(3), _array(2), _array(4, False),
+                        *(types.int64,) * 7, *_EPILOGUE, *_EPILOGUE)
+
+
+@numba.njit([_SEPARABLE], **_PARALLEL)
+def separable(sgemm, x, depthwise_weights, pointwise_weights, out, chunk_rows, stride_h, stride_w, dilation_h,
+              dilation_w, pad_top, pad_left, sub, mul, add, scales_negatives, low, high, slope,
+              out_sub, out_mul, out_add, out_scales_negatives, out_low, out_high, out_slope):
+    """out = the 1x1 convolution by pointwise_weights (C, OC) of the depthwise convolution of x
+    (N, H, W, C) by depthwise_weights (KH, KW, C), each with its epilogue, in chunks of chunk_rows
+    output rows: the depthwise rows of a chunk stay in cache for its product."""
+    chunks, inside_start, inside_stop, taps = _separable_setup(x, depthwise_weights, out, chunk_rows, stride_w,
+                                                               dilation_w, pad_left)
+    for chunk in numba.prange(out.shape[0] * chunks):
+        _separable_chunk(sgemm, x, depthwise_weights, taps, pointwise_weights, out, chunk, chunks, chunk_rows,
+                         stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, inside_start, inside_stop,
+                         sub, mul, add, scales_negatives, low, high, slope,
+                         out_sub, out_mul, out_add, out_scales_negatives, out_low, out_high, out_slope)
+
+
+@numba.njit([_SEPARABLE], **{**_PARALLEL, "parallel": False})
+def separable_on_one_thread(sgemm, x, depthwise_weights, pointwise_weights, out, chunk_rows, stride_h, stride_w,
+                            dilation_h, dilation_w, pad_top, pad_left, sub, mul, add, scales_negatives, low, high,
+                            slope, out_sub, out_mul, out_add, out_scales_negatives, out_low, out_high, out_slope):
+    """separable's chunks one after another on the calling thread: the same bits."""
+    chunks, inside_start, inside_stop, taps = _separable_setup(x, depthwise_weights, out, chunk_rows, stride_w,
+                                                               dilation_w, pad_left)
+    for chunk in range(out.shape[0] * chunks):
+        _separable_chunk(sgemm, x, depthwise_weights, taps, pointwise_weights, out, chunk, chunks, chunk_rows,
+                         stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, inside_start, inside_stop,
+                         sub, mul, add, scales_negatives, low, high, slope,
+                         out_sub, out_mul, out_add, out_scales_negatives, out_low, out_high, out_slope)
+
+
+def separable_chunk_rows(rows: int, out_w: int, channels: int, threads: int) -> int:
+    """Output rows per chunk of `separable`: depthwise buffers of about SEPARABLE_CHUNK values, but
+    products of at least SEPARABLE_MIN_PIXELS rows (each repacks the 1x1 filter), in a multiple of
+    `threads` chunks of even size. The chunks depend on the shape and thread count alone, so both
+    ways give the same bits."""
+    wanted = max(1, SEPARABLE_CHUNK // max(1, out_w * channels), _ceil(SEPARABLE_MIN_PIXELS, max(1, out_w)))
+    chunks = min(rows, _ceil(_ceil(rows, wanted), threads) * threads)
+    return _ceil(rows, max(1, chunks))
+
+
+def _ceil(a: int, b: int) -> int:
+    return -(-a // b)
 
 
 @numba.njit([types.void(_array(4), _array(3), _array(4, False), *(types.int64,) * 7, *_EPILOGUE)], **_PARALLEL)

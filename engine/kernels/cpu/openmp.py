@@ -167,6 +167,25 @@ def convolve(x: np.ndarray, weights: np.ndarray, out: np.ndarray, info, epilogue
     return True
 
 
+def separable(x: np.ndarray, depthwise_weights: np.ndarray, pointwise_weights: np.ndarray, out: np.ndarray, info,
+              depthwise_epilogue: tuple, epilogue: tuple) -> bool:
+    """A depthwise convolution (ConvInfo `info`, weights (KH, KW, C)) and the 1x1 one by
+    pointwise_weights (C, OC) that reads it, chunk by chunk of output rows (numba_parallel.separable):
+    on OpenMP's threads inside threads() where the product is big enough, else the same chunks on the
+    calling thread. False where it does not run (no OpenMP kernels here, not float32, not 2-D)."""
+    if len(info.window) != 2 or not loaded() \
+            or any(a.dtype != F32 or not a.flags.c_contiguous for a in (x, depthwise_weights, pointwise_weights, out)):
+        return False
+    kernels, sgemm, count = _kernels
+    threaded = active() and out.size * pointwise_weights.shape[0] >= MIN_MACS
+    run = kernels.separable if threaded else kernels.separable_on_one_thread
+    (pad_top, _), (pad_left, _) = info.pads
+    run(sgemm, x, depthwise_weights, pointwise_weights, out,
+        kernels.separable_chunk_rows(out.shape[1], out.shape[2], x.shape[3], count), *info.strides, *info.dilations,
+        pad_top, pad_left, *depthwise_epilogue, *epilogue)
+    return True
+
+
 def chain(codes: np.ndarray, whole: list[np.ndarray], constants: np.ndarray, out: np.ndarray, spans: int) -> bool:
     """elementwise_chain's compiled chain (numba_kernels.chain_spans's args) on OpenMP's threads inside
     threads(), its spans in blocks; False where it does not run so (outside threads(), not float32, or
