@@ -157,3 +157,26 @@ def test_tensors_past_max_texture_size_never_give_garbage(backend, rng):
             assert data is None or max(data.rows, data.cols) <= limit
     finally:
         backend.max_texture_size = saved
+
+
+POOLS = [("AvgPool", (1, 16, 16, 6), (3, 3), (2, 2), "SAME"), ("AvgPool", (2, 7, 7, 5), (2, 2), (2, 2), "SAME"),
+         ("MaxPool", (2, 9, 7, 5), (2, 2), (1, 1), "VALID"), ("MaxPool", (1, 8, 9, 3), (3, 3), (1, 1), "SAME"),
+         ("AvgPool", (1, 5, 6, 3), (5, 6), (1, 1), "VALID"), ("MaxPool", (1, 3, 4, 2), (4, 5), (2, 3), "SAME")]
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize("op, x_shape, ksize, strides, padding", POOLS)
+def test_pools_of_packed_inputs_run_packed(backend, op, x_shape, ksize, strides, padding, rng):
+    """A pool whose input is packed on the GPU draws one packed program (no unpack first): TensorFlow's
+    values, NaN skipped by MaxPool and infinities kept, odd widths and channel counts included."""
+    import tensorflow as tf
+    x = rng.normal(size=x_shape).astype(np.float32)
+    x.reshape(-1)[[0, 5, 9, 13]] = [np.nan, np.inf, -np.inf, -0.0]
+    attrs = {"ksize": [1, *ksize, 1], "strides": [1, *strides, 1], "padding": padding}
+    x_gl = Tensor(x, "float32")
+    backend.texture_of(x_gl, packed=True)
+    draws = backend.stats.draws
+    [out] = backend.run(op, [x_gl], attrs)
+    assert backend.gl_data(out).packed and backend.stats.draws - draws == 1
+    want = (tf.raw_ops.AvgPool(value=x, **attrs) if op == "AvgPool" else tf.raw_ops.MaxPool(input=x, **attrs)).numpy()
+    np.testing.assert_allclose(out.numpy(), want, rtol=1e-6, atol=1e-6, equal_nan=True)

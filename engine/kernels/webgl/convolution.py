@@ -264,6 +264,10 @@ def pool_tensor(backend: WebGLBackend, x: Tensor, info: ConvInfo, op: int, filte
     _require_float(x, *([filters] if filters is not None else []))
     if info.is_empty:
         return empty(info.out_shape, out_dtype)
+    if op in (POOL_MAX, POOL_AVG):
+        result = packed.pool(backend, x, info, op)
+        if result is not None:
+            return result
     macros, sizes = _input_output_defines(info)
     names, tensors = ("X",), [x]
     if filters is not None:

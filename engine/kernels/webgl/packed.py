@@ -175,6 +175,17 @@ def depthwise(backend: WebGLBackend, x: Tensor, filters: Tensor, info: ConvInfo,
     return backend.run_program(program, [x, w2, *packed_epilogue.tensors], info.out_shape, "float32")
 
 
+def pool(backend: WebGLBackend, x: Tensor, info: ConvInfo, op: int) -> Tensor | None:
+    """NHWC MaxPool or AvgPool (`op`: pool.glsl's POOL_OP, 0 or 1) of an input already packed on the GPU
+    (packing just for it would cost more than it saves), two output columns of two channels per fragment."""
+    if not (_plain_2d(info) and _usable(backend, x) and _is_packed(backend, x)):
+        return None
+    program = Program("pool_packed", ("convolution/pool_packed.glsl",), ("X",), {"POOL_OP": op, **_window(info)},
+                      sizes={**_image_sizes(info), "OUT_W": info.out_size[1]}, loop_iterations=math.prod(info.window),
+                      packed_inputs=True, packed_output=True, shape_uniforms=True, any_parity=True)
+    return backend.run_program(program, [x], info.out_shape, "float32")
+
+
 def elementwise(backend: WebGLBackend, inputs: list[Tensor], name: str, shaders: tuple[str, ...], out_shape,
                 defines: dict, uniforms: dict | None = None) -> Tensor | None:
     """A unary or binary op (`shaders` define unary_op or binary_op) on inputs already packed on the GPU
