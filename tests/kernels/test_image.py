@@ -26,13 +26,13 @@ def test_resize_bilinear(backend, rng, align_corners, half_pixel_centers, shapes
 
 
 @pytest.mark.parametrize("align_corners,half_pixel_centers", RESIZE_MODES)
-def test_resize_bilinear_to_the_same_size_keeps_tensorflows_bits(rng, align_corners, half_pixel_centers):
+def test_resize_bilinear_to_the_same_size_keeps_tensorflows_bits(backend, rng, align_corners, half_pixel_centers):
     """A resize to the image's own size is TensorFlow's copy of the image, not a lerp of each pixel
     with itself (which turns -0 into +0 and infinities into NaN)."""
     image = rand(rng, (2, 5, 4, 3), specials=True)
     image[0, 1, 1] = [-0.0, 0.0, np.inf]
     attrs = {"align_corners": align_corners, "half_pixel_centers": half_pixel_centers}
-    (got,) = run_engine("cpu", "ResizeBilinear", [image, np.array([5, 4], np.int32)], attrs)
+    (got,) = run_engine(backend, "ResizeBilinear", [image, np.array([5, 4], np.int32)], attrs)
     want = tf().raw_ops.ResizeBilinear(images=image, size=[5, 4], **attrs).numpy()
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
     finite = ~np.isnan(want)

@@ -60,6 +60,8 @@ def _resize(backend: WebGLBackend, op: str, images: Tensor, size: Tensor, align_
     out_h, out_w, scale_h, scale_w = resize_setup(images.shape, ints(size), align_corners, half_pixel_centers)
     bilinear = op == "ResizeBilinear"
     out_dtype = "float32" if bilinear else images.dtype
+    if (out_h, out_w) == tuple(images.shape[1:3]) and out_dtype == images.dtype:
+        return alias(images)  # TensorFlow copies an image resized to its own size (a lerp would turn inf into NaN)
     out_shape = (images.shape[0], out_h, out_w, images.shape[3])
     if math.prod(out_shape) == 0:
         return empty(out_shape, out_dtype)
