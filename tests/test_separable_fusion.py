@@ -9,7 +9,7 @@ from engine.backends.cpu import CPUBackend
 from engine.backends.webgl import WebGLBackend
 from engine.graph.fuse_separable import fuse_separable_convolutions
 from engine.graph.graph import Graph, Node
-from engine.kernels.cpu import openmp, separable
+from engine.kernels.cpu import convolution, openmp, separable
 from tests.test_graph import model_from_tf_graph, run_tf1
 
 RNG = np.random.default_rng(11)
@@ -49,6 +49,27 @@ def test_fused_separable_convolutions_match_tensorflow(monkeypatch, shape):
     [hidden] = fused.execute({"x:0": feeds["x"]}, ["head_dw"])  # fused away: the unfused graph serves it
     [want] = plain.execute({"x:0": feeds["x"]}, ["head_dw"])
     np.testing.assert_array_equal(hidden, want)
+
+
+def wider_readers(p):
+    """Depthwise convolutions read by convolutions whose attrs pass for 1x1 but whose filters are not:
+    a 3x3 SAME one, and a dilated 2x2 VALID one."""
+    import tensorflow as tf
+    dw = tf.nn.depthwise_conv2d(p["x"], RNG.normal(size=(3, 3, 4, 1)).astype(np.float32), [1, 1, 1, 1], "SAME")
+    wide = tf.nn.conv2d(dw, RNG.normal(size=(3, 3, 4, 6)).astype(np.float32), 1, "SAME", name="wide")
+    dw2 = tf.nn.depthwise_conv2d(wide, RNG.normal(size=(3, 3, 6, 1)).astype(np.float32), [1, 1, 1, 1], "SAME")
+    dilated = tf.nn.conv2d(dw2, RNG.normal(size=(2, 2, 6, 3)).astype(np.float32), 1, "VALID", dilations=2,
+                           name="dilated")
+    return {"out": dilated}
+
+
+@pytest.mark.tf
+def test_fused_pairs_whose_filter_is_not_1x1_run_unfused_with_their_own_geometry():
+    feeds = {"x": RNG.normal(size=(1, 9, 9, 4)).astype(np.float32)}
+    graph, names, expected = run_tf1(wider_readers, feeds)
+    model = model_from_tf_graph(graph, {"x": "x:0"}, names, "cpu")
+    assert [node.op for node in model.executor.graph.nodes.values()].count("_FusedSeparableConv2D") == 2
+    np.testing.assert_allclose(model.predict(feeds["x"]), expected["out"], rtol=1e-4, atol=1e-4)
 
 
 def _graph(*extra: Node, dw_attrs: dict | None = None, pw_attrs: dict | None = None, pw_inputs=None) -> Graph:
@@ -145,6 +166,37 @@ def test_what_does_not_fit_runs_unfused():
     got = _fused_call(x64, dw.astype(np.float64), pw, bias.astype(np.float64))
     hidden = tf.nn.depthwise_conv2d(x64, dw.astype(np.float64), [1, 1, 1, 1], "SAME")
     np.testing.assert_allclose(got, tf.nn.relu(tf.nn.conv2d(hidden, pw, 1, "VALID") + bias), rtol=1e-10)
+    no_channels = separable.fused_separable_conv2d(x, dw, np.zeros((1, 1, 4, 0), np.float32), np.zeros(0, np.float32),
+                                                   num_depthwise_inputs=2, depthwise_strides=[1, 1, 1, 1],
+                                                   depthwise_padding="SAME", fused_ops=["BiasAdd"])
+    assert no_channels.shape == (1, 9, 9, 0)
     with pytest.raises(ValueError, match="num_depthwise_inputs"):
         separable.fused_separable_conv2d(x, dw, num_depthwise_inputs=2, depthwise_strides=[1, 1, 1, 1],
                                          depthwise_padding="SAME")
+
+
+def test_the_first_call_takes_the_compiled_path_too(monkeypatch):
+    """The fused kernel loads the OpenMP kernels itself (as windowed convolutions do): a process's
+    first call must not run unfused and give other bits than the calls after it."""
+    if not openmp.available():
+        pytest.skip("no numba threading layer or OpenBLAS cblas here")
+    x = RNG.normal(size=(1, 24, 20, 16)).astype(np.float32)
+    dw = RNG.normal(size=(3, 3, 16, 1)).astype(np.float32)
+    pw, bias = RNG.normal(size=(1, 1, 16, 32)).astype(np.float32), RNG.normal(size=32).astype(np.float32)
+    monkeypatch.setattr(openmp, "_kernels", None)  # as in a fresh process
+    calls = []
+    run = openmp.separable
+    monkeypatch.setattr(openmp, "separable", lambda *a: calls.append(1) or run(*a))
+    first, second = _fused_call(x, dw, pw, bias), _fused_call(x, dw, pw, bias)
+    assert len(calls) == 2 and openmp.loaded()
+    np.testing.assert_array_equal(first, second)
+    monkeypatch.setattr(openmp, "_kernels", None)  # likewise a 1x1 convolution with its epilogue alone
+    pixels = RNG.normal(size=(1, 32, 32, 16)).astype(np.float32)  # 2^19 multiply-adds: past MIN_MACS
+
+    def pointwise():
+        return convolution.fused_conv2d(pixels, pw, bias, strides=[1, 1, 1, 1], padding="VALID",
+                                        fused_ops=["BiasAdd", "Relu6"])
+    first = pointwise()
+    assert openmp.loaded()
+    second = pointwise()
+    np.testing.assert_array_equal(first, second)

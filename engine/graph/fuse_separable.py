@@ -8,7 +8,8 @@ and saves the executor a step. The WebGL backend does not get it (`Backend.fuses
 depthwise node's name survives in the original graph, which GraphModel runs for fetches of it.
 
 What is checked here is what a node's attrs say; the filters' shapes are known only when the node
-runs, and the kernel runs the two convolutions unfused where they do not fit.
+runs, and the kernel runs the two convolutions unfused where they do not fit (a convolution that
+turns out not to be 1x1 keeps its own padding and dilations).
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from engine.kernels.cpu.separable import OP
 DEPTHWISE_OPS = ("DepthwiseConv2dNative", "FusedDepthwiseConv2dNative")
 POINTWISE_OPS = ("Conv2D", "_FusedConv2D")
 DEPTHWISE_ATTRS = ("strides", "padding", "dilations", "explicit_paddings", "fused_ops", "epsilon", "leakyrelu_alpha")
-POINTWISE_ATTRS = ("fused_ops", "epsilon", "leakyrelu_alpha")
+POINTWISE_ATTRS = ("padding", "dilations", "fused_ops", "epsilon", "leakyrelu_alpha")
 
 
 def fuse_separable_convolutions(graph: Graph, protected: Iterable[str] = ()) -> Graph:

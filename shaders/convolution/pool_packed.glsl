@@ -1,7 +1,8 @@
 // Packed NHWC MaxPool and AvgPool (POOL_OP 0 and 1 of pool.glsl, with its rules): a texel is output
 // columns ox, ox+1 by channels ch, ch+1, and each tap reads input column x (and x + STRIDE_W) from
 // the half of its texel that matches the column's parity, as depthwise_packed.glsl. Only taps inside
-// the input count; a half past the output's last column (an odd width's padding) is left 0.
+// the input count; a half past the output's last column (an odd width's padding) is left 0, and an
+// odd channel count's padding lane stays 0 as the input's does (max and mean of zeros).
 #define LOWEST uintBitsToFloat(0xff7fffffu)
 
 vec2 pairAt(vec4 texel, int x) { return (x & 1) == 0 ? texel.xy : texel.zw; }

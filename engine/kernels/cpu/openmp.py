@@ -120,9 +120,10 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
 def pointwise(pixels: np.ndarray, weights: np.ndarray, out: np.ndarray, epilogue: tuple) -> bool:
     """out = pixels @ weights then the epilogue (compiled.Epilogue.of's args), as matmul's blocks each
     finished in the same pass (numba_parallel.pointwise): on OpenMP's threads inside threads(), else
-    the same blocks on the calling thread. False where matmul would not split the product."""
-    if not loaded() or pixels.shape[0] * pixels.shape[1] * weights.shape[1] < MIN_MACS \
-            or any(a.dtype != F32 or not a.flags.c_contiguous for a in (pixels, weights, out)):
+    the same blocks on the calling thread (loading the kernels if need be, as `convolve`, so a model's
+    first call takes the path later ones do). False where matmul would not split the product."""
+    if pixels.shape[0] * pixels.shape[1] * weights.shape[1] < MIN_MACS \
+            or any(a.dtype != F32 or not a.flags.c_contiguous for a in (pixels, weights, out)) or not available():
         return False
     module, sgemm, count = _kernels
     (module.pointwise if active() else module.pointwise_on_one_thread)(sgemm, pixels, weights, out, count, *epilogue)
@@ -173,7 +174,7 @@ def separable(x: np.ndarray, depthwise_weights: np.ndarray, pointwise_weights: n
     pointwise_weights (C, OC) that reads it, chunk by chunk of output rows (numba_parallel.separable):
     on OpenMP's threads inside threads() where the product is big enough, else the same chunks on the
     calling thread. False where it does not run (no OpenMP kernels here, not float32, not 2-D)."""
-    if len(info.window) != 2 or not loaded() \
+    if len(info.window) != 2 or not available() \
             or any(a.dtype != F32 or not a.flags.c_contiguous for a in (x, depthwise_weights, pointwise_weights, out)):
         return False
     kernels, sgemm, count = _kernels
