@@ -20,6 +20,7 @@ OpenBLAS's threads is chosen per model call (engine.kernels.cpu.blas).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from math import prod
 
 import numpy as np
@@ -331,7 +332,7 @@ def _mean_over_windows(x: np.ndarray, info: ConvInfo) -> np.ndarray:
     total = np.zeros((info.batch, *info.out_size, info.out_channels), x.dtype)
     for _, outputs, inputs in tap_regions(info):
         np.add(total[outputs], x[inputs], out=total[outputs])
-    return np.divide(total, _window_counts(info).astype(x.dtype), out=total)
+    return np.divide(total, _window_counts(info, x.dtype), out=total)
 
 
 def _mean_of_single_window(x: np.ndarray, info: ConvInfo) -> np.ndarray:
@@ -383,14 +384,18 @@ def _window_sums_by_prefix(x: np.ndarray, info: ConvInfo) -> np.ndarray:
 PREFIX_SUM_MIN_TAPS = 16  # above this many taps per window, averages come from prefix sums
 
 
-def _window_counts(info: ConvInfo) -> np.ndarray:
-    """How many of each output's window positions fall inside the input, shaped (1, *out, 1)."""
+@lru_cache(maxsize=256)
+def _window_counts(info: ConvInfo, dtype: np.dtype = np.dtype(np.int64)) -> np.ndarray:
+    """How many of each output's window positions fall inside the input, shaped (1, *out, 1), in
+    `dtype`; worked out once per layer (read-only)."""
     counts = np.ones((1,) * (info.rank + 2), np.int64)
     for axis, (size, out, k, s, d, (before, _)) in enumerate(
             zip(info.in_size, info.out_size, info.window, info.strides, info.dilations, info.pads)):
         where = np.arange(out)[:, None] * s + np.arange(k)[None, :] * d - before
         inside = ((where >= 0) & (where < size)).sum(axis=1)
         counts = counts * inside.reshape((1,) * (axis + 1) + (-1,) + (1,) * (info.rank - axis))
+    counts = counts.astype(dtype)
+    counts.flags.writeable = False
     return counts
 
 
