@@ -385,7 +385,7 @@ PREFIX_SUM_MIN_TAPS = 16  # above this many taps per window, averages come from 
 
 
 @lru_cache(maxsize=256)
-def _window_counts(info: ConvInfo, dtype: np.dtype = np.dtype(np.int64)) -> np.ndarray:
+def _window_counts(info: ConvInfo, dtype: type = np.int64) -> np.ndarray:
     """How many of each output's window positions fall inside the input, shaped (1, *out, 1), in
     `dtype`; worked out once per layer (read-only)."""
     counts = np.ones((1,) * (info.rank + 2), np.int64)
