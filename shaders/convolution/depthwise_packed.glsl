@@ -2,7 +2,7 @@
 // ch, ch+1. Per tap, input column x (and x + STRIDE_W) gives its channel pair from the half of its
 // texel that matches the column's parity; both columns share one texel when x is even at stride 1.
 // W is the filter viewed as (taps, channels): tap t's pair is the .xy or .zw half by t's parity.
-vec2 pairAt(vec4 texel, int x) { return (x & 1) == 0 ? texel.xy : texel.zw; }
+// (pairAt: column_pairs.glsl)
 
 void run() {
   ivec4 c = getOutputCoords();

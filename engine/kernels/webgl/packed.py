@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 # The few such dims of a model's first layers cost a program each; all larger dims share one. (16 texels
 # would save another 3-10% of the products' time for 4-7 more programs per model.)
 _UNROLLED_SHARED_TEXELS = 8
+_COLUMN_PAIRS = ("convolution/column_pairs.glsl",)  # pairAt, for the window programs
 
 
 def packed_view(backend: WebGLBackend, t: Tensor, shape) -> Tensor:
@@ -168,7 +169,8 @@ def depthwise(backend: WebGLBackend, x: Tensor, filters: Tensor, info: ConvInfo,
         return None
     taps = math.prod(info.window)
     w2 = packed_view(backend, filters, (taps, info.in_channels))
-    program = Program("depthwise_packed", packed_epilogue.shaders + ("convolution/depthwise_packed.glsl",),
+    shaders = packed_epilogue.shaders + _COLUMN_PAIRS + ("convolution/depthwise_packed.glsl",)
+    program = Program("depthwise_packed", shaders,
                       ("X", "W") + packed_epilogue.inputs, {**packed_epilogue.defines, **_window(info)},
                       packed_epilogue.uniforms, sizes=_image_sizes(info), loop_iterations=taps, packed_inputs=True,
                       packed_output=True, shape_uniforms=True, any_parity=True)
@@ -180,7 +182,8 @@ def pool(backend: WebGLBackend, x: Tensor, info: ConvInfo, op: int) -> Tensor | 
     (packing just for it would cost more than it saves), two output columns of two channels per fragment."""
     if not (_plain_2d(info) and _usable(backend, x) and _is_packed(backend, x)):
         return None
-    program = Program("pool_packed", ("convolution/pool_packed.glsl",), ("X",), {"POOL_OP": op, **_window(info)},
+    program = Program("pool_packed", _COLUMN_PAIRS + ("convolution/pool_packed.glsl",), ("X",),
+                      {"POOL_OP": op, **_window(info)},
                       sizes={**_image_sizes(info), "OUT_W": info.out_size[1]}, loop_iterations=math.prod(info.window),
                       packed_inputs=True, packed_output=True, shape_uniforms=True, any_parity=True)
     return backend.run_program(program, [x], info.out_shape, "float32")
