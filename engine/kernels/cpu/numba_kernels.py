@@ -66,9 +66,8 @@ def depthwise_row(x, n, weights, taps, row, oh, stride_h, stride_w, dilation_h, 
     """row (OW, C) = output row oh of image n of the depthwise convolution of x (N, H, W, C) by weights
     (KH, KW, C), TensorFlow's, with one output channel per input channel; `taps`: depthwise_taps(weights);
     [inside_start, inside_stop): the output columns whose window lies inside the input's columns
-    (depthwise_columns). Taps that
-    fall in the padding are skipped, never multiplied (TensorFlow's result stays finite for infinite
-    weights).
+    (depthwise_columns). Taps that fall in the padding are skipped, never multiplied (TensorFlow's
+    result stays finite for infinite weights).
 
     3x3 windows that lie wholly inside the input sum their nine taps in one expression, so a
     channel's sum stays in a register (twice as fast as summing tap after tap into the output)."""
