@@ -148,15 +148,15 @@ def _convolve(x: np.ndarray, filters: np.ndarray, info: ConvInfo, fused: Fused |
     weights = filters.reshape(-1, info.out_channels)  # rows ordered (*window, in_channel), as patches
     out = np.empty(out_shape, dtype)
     pointwise = _is_pointwise(info)
-    if fused is not None or not pointwise:  # (a plain 1x1 convolution is a product alone)
-        epilogue_args = _compiled_epilogue(fused, out)
-        if epilogue_args is not None:
-            if pointwise and openmp.pointwise(x.reshape(-1, info.in_channels), weights,
-                                              out.reshape(-1, info.out_channels), epilogue_args):
-                return out
-            if not pointwise and openmp.convolve(x, weights, out, info, epilogue_args):
-                return out
-    epilogue = _epilogue_rows(fused, out)
+    # (a plain 1x1 convolution is a product alone)
+    epilogue_args = _compiled_epilogue(fused, out) if fused is not None or not pointwise else None
+    if epilogue_args is not None:
+        if pointwise and openmp.pointwise(x.reshape(-1, info.in_channels), weights,
+                                          out.reshape(-1, info.out_channels), epilogue_args):
+            return out
+        if not pointwise and openmp.convolve(x, weights, out, info, epilogue_args):
+            return out
+    epilogue = _epilogue_rows(fused, out, epilogue_args)
     rows, depth = info.out_size[0], weights.shape[0]
     if pointwise:
         pixels = x.reshape(info.batch, rows, -1, info.in_channels)
@@ -190,12 +190,13 @@ def _convolve(x: np.ndarray, filters: np.ndarray, info: ConvInfo, fused: Fused |
     return out
 
 
-def _epilogue_rows(fused: Fused | None, out: np.ndarray) -> Callable[[int, int], None] | None:
-    """`fused`'s epilogue on rows of out (None without one): compiled where it can be, else numpy's."""
+def _epilogue_rows(fused: Fused | None, out: np.ndarray,
+                   compiled_args: tuple | None) -> Callable[[int, int], None] | None:
+    """`fused`'s epilogue on rows of out (None without one): compiled where `compiled_args`
+    (_compiled_epilogue's) are, else numpy's."""
     if fused is None:
         return None
-    epilogue = _compiled_epilogue(fused, out)
-    return compiled.epilogue_rows(out, epilogue) if epilogue is not None else fused.rows(out)
+    return compiled.epilogue_rows(out, compiled_args) if compiled_args is not None else fused.rows(out)
 
 
 def _compiled_epilogue(fused: Fused | None, out: np.ndarray) -> tuple | None:
