@@ -85,16 +85,21 @@ def test_a_single_threaded_call_restores_openblas_setting():
     assert get() == before
 
 
-def test_the_first_call_runs_the_threaded_way_and_is_not_timed():
-    """The first call starts the threaded way's threads: on OpenMP, running it on OpenBLAS's threads
-    instead would leave those spinning against OpenMP's through the timed calls after it."""
+def _counted_threads():
+    """A stand-in for `threads()` that notes each entry: (the entries, the context manager)."""
     entered = []
 
     @contextlib.contextmanager
     def threads():
         entered.append(True)
         yield
+    return entered, threads
 
+
+def test_the_first_call_runs_the_threaded_way_and_is_not_timed():
+    """The first call starts the threaded way's threads: on OpenMP, running it on OpenBLAS's threads
+    instead would leave those spinning against OpenMP's through the timed calls after it."""
+    entered, threads = _counted_threads()
     choice = blas.ThreadChoice()
     with choice.call(threads):
         pass
@@ -105,13 +110,7 @@ def test_the_first_call_runs_the_threaded_way_and_is_not_timed():
 def test_where_threads_cannot_help_no_call_runs_the_threaded_way():
     """OpenBLAS held at one thread (as OPENBLAS_NUM_THREADS=1 does): no call, the first included,
     enters `threads()` (OpenMP's threads, with the OpenMP kernels)."""
-    entered = []
-
-    @contextlib.contextmanager
-    def threads():
-        entered.append(True)
-        yield
-
+    entered, threads = _counted_threads()
     choice = blas.ThreadChoice()
     with blas.single_threaded():
         for _ in range(1 + 2 * blas.SAMPLES):
