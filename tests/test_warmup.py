@@ -64,16 +64,19 @@ def test_warmup_compiles_what_the_first_call_needs_with_one_pixel_draws(webgl):
     model = engine.load_graph_model(MOBILENET, backend=webgl)
 
     def warm_then_call():
-        stats = _gl_stats()
+        backend = webgl_backend.backend_for_thread()
         model.warmup()
-        after_warmup = stats.as_dict()
+        after_warmup, textures_made = backend.stats.as_dict(), backend.textures.created
         model.predict(_image(model))
-        return after_warmup, stats.as_dict()
-    warmed, called = _in_a_new_thread(warm_then_call)
+        return after_warmup, backend.stats.as_dict(), backend.textures.created - textures_made
+    warmed, called, textures_made_by_the_call = _in_a_new_thread(warm_then_call)
     made = warmed["programs_compiled"] + warmed["programs_loaded"]  # from source or from the program cache
     assert made > 0
-    # Every draw was a dry run's one-pixel draw, one per program (its one driver variant), no bytes moved.
-    assert warmed["draws"] == 0 and warmed["uploads"] == 0 and warmed["downloads"] == 0
+    # Every draw was a dry run's one-pixel draw, one per program (its one driver variant); the weights
+    # were uploaded, and the textures the call holds made: the call uploads its image and makes none.
+    assert warmed["draws"] == 0 and warmed["downloads"] == 0
+    assert warmed["uploads"] > 0 and called["uploads"] == warmed["uploads"] + 1
+    assert textures_made_by_the_call == 0
     assert warmed["dry_draws"] == made == len(warmed["program_compiles"])
     assert "pack" in {name for name, _, _ in warmed["program_compiles"]}  # the weights' twins
     assert called["programs_compiled"] + called["programs_loaded"] == made
@@ -143,13 +146,21 @@ def test_dry_runs_keep_what_drivers_see_of_texture_sizes_and_no_more(webgl):
     assert driver_variant([texture, texture]) == (True, False, True, False)
 
 
-def test_warmup_frees_every_texture_it_made(webgl):
-    backend = webgl_backend.backend_for_thread()
+def test_warmup_keeps_only_the_weights_uploads_and_free_textures_for_the_first_call(webgl):
     model = engine.load_graph_model(MOBILENET, backend=webgl)
-    alive, in_use = backend.textures.textures_alive(), backend.textures.in_use
-    model.warmup({"image": (2, 96, 96, 3)})
-    assert backend.textures.textures_alive() == alive and backend.textures.in_use == in_use
-    assert all(c.device_data is None for c in model.executor.constants.values())
+
+    def warm() -> tuple:
+        backend = webgl_backend.backend_for_thread()  # a new thread's: an empty pool
+        model.warmup({"image": (2, 96, 96, 3)})
+        uploaded = [c for c in model.executor.constants.values() if c.device_data is not None]
+        for weight in uploaded:  # real uploads in full-size textures, not a dry run's stand-ins
+            data = weight.device_data
+            assert data.texture.size == backend.textures.allocated_size(data.cols, data.rows)
+            np.testing.assert_array_equal(data.download(), weight.numpy().reshape(-1))
+        pool = backend.textures
+        return len(uploaded), pool.in_use, pool.textures_alive() - pool.in_use, pool.created
+    uploaded, in_use, free, created = _in_a_new_thread(warm)
+    assert uploaded and in_use == uploaded and free > 0 and created == in_use + free
 
 
 def test_warmup_shapes_and_examples(backend):

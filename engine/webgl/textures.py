@@ -216,11 +216,22 @@ class TextureManager:
             self.bytes_in_use += nbytes
         if texture is None and self.lender is not None:
             texture = self.lender.lend(key, nbytes)
-        if texture is None:
-            texture = self.ctx.texture(self.allocated_size(cols, rows), channels, dtype=dtype)  # read by texelFetch
-            texture.extra = (cols, rows)
-            self.created += 1
+        return self._make(key) if texture is None else texture
+
+    def _make(self, key: tuple[int, int, int, str]):
+        cols, rows, channels, dtype = key
+        texture = self.ctx.texture(self.allocated_size(cols, rows), channels, dtype=dtype)  # read by texelFetch
+        texture.extra = (cols, rows)
+        self.created += 1
         return texture
+
+    def reserve(self, counts: dict[tuple[int, int, int, str], int]) -> None:
+        """Makes free textures until each (cols, rows, channels, dtype) key has `counts[key]`: those a
+        warm-up found the first call will hold at once, made ahead so that the call allocates none
+        (llvmpipe zero-fills a texture's memory when it makes it)."""
+        for key, count in counts.items():
+            for _ in range(count - len(self._free.get(key, ()))):
+                self.adopt(self._make(key))
 
     def lend(self, key: tuple[int, int, int, str], nbytes: int):
         """A free texture of this key, no longer this pool's (None if there is none)."""
@@ -236,7 +247,7 @@ class TextureManager:
 
     def release(self, texture) -> None:
         """Returns a texture to the pool. Makes no GL call, so any thread (or a finalizer) may call it."""
-        key = _key(texture)
+        key = texture_key(texture)
         nbytes = texture_bytes(*key)
         if self.forward_to is not None:
             with self._lock:
@@ -252,7 +263,7 @@ class TextureManager:
 
     def adopt(self, texture) -> None:
         """Takes a texture another pool made into this pool's free list."""
-        key = _key(texture)
+        key = texture_key(texture)
         with self._lock:
             self._free[key].append(texture)
             self.bytes_free += texture_bytes(*key)
@@ -271,7 +282,7 @@ class TextureManager:
         return self.in_use + sum(len(v) for v in self._free.values())
 
 
-def _key(texture) -> tuple[int, int, int, str]:
+def texture_key(texture) -> tuple[int, int, int, str]:
     """(cols, rows, channels, dtype): which acquire() calls a texture can serve."""
     return (*texture.extra, texture.components, texture.dtype)
 

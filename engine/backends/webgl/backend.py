@@ -9,7 +9,7 @@ import logging
 import os
 import time
 import weakref
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 
 import numpy as np
 
@@ -103,15 +103,19 @@ class WebGLBackend(TensorTextures, Backend):
         return self._parallel_jit and parallel_jit.wanted() > 1
 
     @contextlib.contextmanager
-    def compile_only(self, stop_when_cached: bool = False):
+    def compile_only(self, stop_when_cached: bool = False, weights: Iterable[Tensor] = ()):
         """A dry run for warm-up: programs compile (one-pixel draws, `stats.dry_draws`), uploads move
         no bytes, downloads read zeros, and every texture, twin and upload made inside is deleted at
-        the end. Only the compiled programs stay. `stop_when_cached` (a model's first call): the run
-        ends quietly as soon as its programs prove to come from the program binaries (dry_run.py)."""
+        the end. Only the compiled programs stay, and, given `weights` (a warm-up's), those of them the
+        run read on the GPU, uploaded for real, and the textures the run held at once, made ahead in
+        the backend's pool: a first call with these shapes then allocates and uploads nothing but its
+        inputs. `stop_when_cached` (a model's first call): the run ends quietly as soon as its
+        programs prove to come from the program binaries (dry_run.py)."""
         if self._dry is not None:
             raise RuntimeError("compile_only() runs are not nested")
-        shared, dry = self.textures, DryRun(ThrowawayPool(self.ctx), stop_when_cached=stop_when_cached,
-                                            linked_before=(self.stats.programs_loaded, self.stats.programs_compiled))
+        shared = self.textures
+        dry = DryRun(ThrowawayPool(self.ctx), shared, {id(t): t for t in weights}, stop_when_cached=stop_when_cached,
+                     linked_before=(self.stats.programs_loaded, self.stats.programs_compiled))
         if self.compiles_in_parallel:
             dry.deferred = []
         with self.current():
@@ -121,6 +125,8 @@ class WebGLBackend(TensorTextures, Backend):
                 yield
                 if dry.deferred:
                     self._draw_deferred(dry.deferred)
+                if dry.weights:
+                    shared.reserve(dry.pool.peak)
             except ProgramsAreCached:
                 pass
             finally:

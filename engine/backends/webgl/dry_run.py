@@ -2,11 +2,12 @@
 and the first draws it puts off until the parallel JIT workers have filled the driver's cache."""
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from engine.webgl import parallel_jit
 from engine.webgl.programs import CompiledProgram, Stats
-from engine.webgl.textures import GLTensorData, TextureManager, is_power_of_two
+from engine.webgl.textures import GLTensorData, TextureManager, is_power_of_two, texture_key
 
 # A first call's dry run stops once this many programs came from tfgl's program binaries and none
 # from source: the model ran before with these shapes, so the rest come from the binaries too, and
@@ -24,11 +25,14 @@ class ThrowawayPool(TextureManager):
     """A compile-only run's textures: stand-ins a few texels wide that keep what a driver compiles into
     a shader from texture sizes (llvmpipe: whether each side is a power of two, textures.padded_side),
     not the memory: one pixel is drawn, and what it reads out of bounds is never used. The pool
-    remembers every texture it made, to delete them all at the end."""
+    remembers every texture it made, to delete them all at the end, and how many of each size the run
+    held at once (`peak`: what a real call with these shapes allocates)."""
 
     def __init__(self, ctx):
         super().__init__(ctx)
         self.made: list = []
+        self.peak: Counter = Counter()
+        self._held: Counter = Counter()
 
     def allocated_size(self, cols: int, rows: int) -> tuple[int, int]:
         return tuple(1 if is_power_of_two(n) else 3 for n in super().allocated_size(cols, rows))
@@ -38,7 +42,14 @@ class ThrowawayPool(TextureManager):
         texture = super().acquire(rows, cols, channels, dtype)
         if self.created != created:
             self.made.append(texture)
+        key = (cols, rows, channels, dtype)
+        self._held[key] += 1
+        self.peak[key] = max(self.peak[key], self._held[key])
         return texture
+
+    def release(self, texture) -> None:
+        self._held[texture_key(texture)] -= 1
+        super().release(texture)
 
 
 @dataclass
@@ -58,9 +69,12 @@ class DryRun:
     """What a compile-only run made, deleted when it ends: uploads it attached to tensors (a weight
     among them; kernels alias a tensor once uploaded, as a real run's do, so they take the same
     paths), and those it kept aside, and twins. Keyed by id() with the object held, so an id is
-    never reused meanwhile."""
+    never reused meanwhile. A warm-up's run uploads the model's weights for real instead (`weights`,
+    into the backend's own pool, `real_pool`): a first call would upload them anyway."""
 
     pool: ThrowawayPool
+    real_pool: TextureManager | None = None
+    weights: dict = field(default_factory=dict)       # id(tensor) -> tensor: uploaded for real
     attached: list = field(default_factory=list)      # (tensor, the upload it was given)
     uploads: dict = field(default_factory=dict)       # id(tensor) -> (tensor, its upload)
     twins: dict = field(default_factory=dict)         # id(data) -> (data, {layout key: twin})

@@ -1,7 +1,7 @@
 """Where a tensor's values are on the WebGL backend: its texture in the layout a kernel asks for,
 uploaded on first use, with a twin made once in the other layout (packed: four values a texel, TF.js's
 WEBGL_PACK), and downloads. A compile-only run's uploads and twins are its own (dry_run.py), so it
-leaves none behind.
+leaves none behind, but for a warm-up's weights, uploaded as a first call would.
 """
 from __future__ import annotations
 
@@ -118,6 +118,8 @@ class TensorTextures:
             return self._in_layout(data, tensor.shape, packed)
         if tensor.dtype not in GL_DTYPES:
             raise CPUFallback(f"{tensor.dtype} tensors stay on the CPU")
+        if self._dry is not None and id(tensor) in self._dry.weights:
+            return self._upload_for_real(tensor, packed, upload_shape)
         host = host_steps.host_value(self, tensor) if self.recorder is not None else None
         values = tensor.numpy() if host is None else host.values
         shape = upload_shape if packed and upload_shape else tensor.shape
@@ -126,6 +128,16 @@ class TensorTextures:
             host_steps.record_upload(self.recorder, host, shape, data)
         self._keep_upload(tensor, data)
         return data
+
+    def _upload_for_real(self, tensor: Tensor, packed: bool, upload_shape: tuple[int, ...] | None) -> GLTensorData:
+        """A warm-up's upload of a weight, kept as a real run's (into the backend's pool): only the
+        layout twins it may need stay the dry run's."""
+        dry = self._dry
+        self.textures, self._dry = dry.real_pool, None
+        try:
+            return self.texture_of(tensor, packed, upload_shape)
+        finally:
+            self.textures, self._dry = dry.pool, dry
 
     def _in_layout(self, data: GLTensorData, shape: tuple[int, ...], packed: bool) -> GLTensorData:
         if not packed and not data.packed:
