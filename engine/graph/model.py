@@ -195,7 +195,8 @@ class GraphModel:
         return self._unfused_executor
 
     def warmup(self, inputs: Any = None) -> None:
-        """Compiles every program a call needs, without running the model's math (engine/graph/warmup.py).
+        """Compiles every program a call needs and uploads the weights it reads on the GPU, without running
+        the model's math (engine/graph/warmup.py).
         `inputs`: None for the signature's shapes (unknown dimensions 1), or a dict by input name / a
         list in input order of shapes or example arrays. Warms this thread's GL context."""
         feeds = self._feeds({info.name: value for info, value in zip(self.inputs, example_values(self.inputs, inputs))})
@@ -309,7 +310,8 @@ def load_graph_model(location: str | os.PathLike, backend: str | None = None,
                      headers: Mapping[str, str] | None = None, progress: bool = False,
                      warmup: bool = False) -> GraphModel:
     """Loads a TF.js graph model from a model.json path (or its folder), file:// or http(s):// URL;
-    `warmup` compiles its programs for the signature's shapes before returning (GraphModel.warmup)."""
+    `warmup` compiles its programs and uploads its weights for the signature's shapes before returning
+    (GraphModel.warmup)."""
     artifacts = load_model_json(location, headers)
     weights = read_weight_arrays(artifacts.weights_manifest, artifacts.base, artifacts.headers, progress=progress)
     model = GraphModel(artifacts, weights, backend)

@@ -4,7 +4,9 @@ its first draw, ~40 ms each, so a model's first call costs 15-70x its steady sta
 
 The dry run reads zeros wherever an op reads a value back on the CPU, so data-dependent shapes and
 control flow follow the zero path. If that path fails (a shape zeros make impossible), warm-up runs
-the model once for real on zeros instead, and says so in a log line.
+the model once for real on zeros instead, and says so in a log line. What the first call would do
+anyway, warm-up does for real: it uploads the weights the GL kernels read and makes the textures the
+call holds at once, so that the first call after it is the math and its inputs' uploads.
 
 A model's first call with new input shapes compiles ahead by itself where the backend JITs a dry
 run's programs in parallel (Mesa's disk cache on, more than one CPU): the workers compile while the

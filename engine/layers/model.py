@@ -277,7 +277,8 @@ class LayersModel(KerasAPI):
         return [check_input(info.name, value, info) for info, value in zip(self.inputs, values)]
 
     def warmup(self, inputs: Any = None) -> None:
-        """Compiles every program a call needs, without running the model's math (engine/graph/warmup.py).
+        """Compiles every program a call needs and uploads the weights it reads on the GPU, without running
+        the model's math (engine/graph/warmup.py).
         `inputs`: None for the input layers' shapes (unknown dimensions 1), or a dict by input name /
         a list in input order of shapes or example arrays. Warms this thread's GL context."""
         tensors = self._inputs(example_values(self.inputs, inputs))
@@ -299,7 +300,8 @@ def load_layers_model(location: str | os.PathLike, backend: str | None = None,
                       headers: Mapping[str, str] | None = None, progress: bool = False,
                       warmup: bool = False) -> LayersModel:
     """Loads a TF.js layers model from a model.json path (or its folder), file:// or http(s):// URL;
-    `warmup` compiles its programs for the input layers' shapes before returning (LayersModel.warmup)."""
+    `warmup` compiles its programs and uploads its weights for the input layers' shapes before returning
+    (LayersModel.warmup)."""
     artifacts = load_model_json(location, headers)
     weights = read_weight_arrays(artifacts.weights_manifest, artifacts.base, artifacts.headers, progress=progress)
     model = LayersModel(artifacts, weights, backend)
