@@ -176,6 +176,17 @@ def test_warmup_shapes_and_examples(backend):
                                rtol=1e-4, atol=1e-5)
 
 
+def test_warmup_takes_the_input_names_predict_takes(webgl):
+    model = engine.load_graph_model(fixture_path("small_cnn"), backend=webgl)
+
+    def warm_by_tensor_name_then_call() -> int:
+        model.warmup({"image:0": (5, 24, 24, 3)})
+        made = _gl_stats().programs_made
+        model.predict({"image:0": np.zeros((5, 24, 24, 3), np.float32)})
+        return _gl_stats().programs_made - made
+    assert _in_a_new_thread(warm_by_tensor_name_then_call) == 0
+
+
 def test_layers_model_warmup(backend):
     from tests.fixtures import layers_sources
     x = layers_sources.inputs_for("cnn")[0][:1]  # the default warm-up's batch of one

@@ -199,6 +199,10 @@ class GraphModel:
         the model's math (engine/graph/warmup.py).
         `inputs`: None for the signature's shapes (unknown dimensions 1), or a dict by input name / a
         list in input order of shapes or example arrays. Warms this thread's GL context."""
+        if isinstance(inputs, Mapping):  # by the names predict() takes: signature key, node or tensor name
+            names = {info.key: info.name for info in self.inputs}
+            inputs = {names.get(self._resolve(name, self.inputs, "input"), name): value
+                      for name, value in inputs.items()}
         feeds = self._feeds({info.name: value for info, value in zip(self.inputs, example_values(self.inputs, inputs))})
         fetches = [info.key for info in self.outputs]
         executor = self._executor_for(feeds, fetches)
