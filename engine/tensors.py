@@ -28,9 +28,10 @@ class Tensor:
     """A tensor of one of the storage dtypes (float32, int32, bool, string, complex64).
 
     Values are read lazily: a tensor produced on the GPU is downloaded on the first `numpy()`.
+    `constant`: a model's Const, whose values hold for the model's life (and its aliases).
     """
 
-    __slots__ = ("shape", "dtype", "_values", "_device", "__weakref__")
+    __slots__ = ("shape", "dtype", "_values", "_device", "constant", "__weakref__")
 
     def __init__(self, values: np.ndarray | None, dtype: str, shape: Sequence[int] | None = None,
                  device: DeviceData | None = None):
@@ -41,6 +42,7 @@ class Tensor:
             tuple(int(d) for d in (shape if shape is not None else values.shape))
         self._values = values
         self._device = device
+        self.constant = False
 
     # -- data ---------------------------------------------------------------------------------
     @property
@@ -156,7 +158,9 @@ def alias(source: Tensor, shape: Sequence[int] | None = None) -> Tensor:
     values = source._values if source._values is None or shape == source.shape else source._values.reshape(shape)
     if source._device is not None:
         source._device.retain()
-    return Tensor(values, source.dtype, shape, device=source._device)
+    view = Tensor(values, source.dtype, shape, device=source._device)
+    view.constant = source.constant
+    return view
 
 
 def tensor(values: Any, dtype: str | None = None) -> Tensor:

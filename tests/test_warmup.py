@@ -12,6 +12,8 @@ from engine.backends.webgl.dry_run import ThrowawayPool
 from engine.webgl.programs import Stats, driver_variant
 from engine.webgl.textures import TextureManager, is_power_of_two
 from engine.errors import InputError
+from engine.graph.model import GraphModel
+from engine.io import parse_model_json
 from tests.conftest import fixture_path
 from tests.fixtures import sources
 
@@ -146,7 +148,7 @@ def test_dry_runs_keep_what_drivers_see_of_texture_sizes_and_no_more(webgl):
     assert driver_variant([texture, texture]) == (True, False, True, False)
 
 
-def test_warmup_keeps_only_the_weights_uploads_and_free_textures_for_the_first_call(webgl):
+def test_warmup_keeps_only_the_weights_uploads_and_free_textures_for_the_first_call(webgl, monkeypatch):
     model = engine.load_graph_model(MOBILENET, backend=webgl)
 
     def warm() -> tuple:
@@ -161,6 +163,13 @@ def test_warmup_keeps_only_the_weights_uploads_and_free_textures_for_the_first_c
         return len(uploaded), pool.in_use, pool.textures_alive() - pool.in_use, pool.created
     uploaded, in_use, free, created = _in_a_new_thread(warm)
     assert uploaded and in_use == uploaded and free > 0 and created == in_use + free
+
+    def a_first_call_without_warmup() -> int:  # as many textures as the warm-up made, no more
+        monkeypatch.setenv("TFGL_COMPILE_AHEAD", "0")
+        fresh = engine.load_graph_model(MOBILENET, backend=webgl)
+        fresh.predict(np.zeros((2, 96, 96, 3), np.float32))
+        return webgl_backend.backend_for_thread().textures.created
+    assert _in_a_new_thread(a_first_call_without_warmup) == created
 
 
 def test_warmup_shapes_and_examples(backend):
@@ -185,6 +194,82 @@ def test_warmup_takes_the_input_names_predict_takes(webgl):
         model.predict({"image:0": np.zeros((5, 24, 24, 3), np.float32)})
         return _gl_stats().programs_made - made
     assert _in_a_new_thread(warm_by_tensor_name_then_call) == 0
+
+
+def _constant_side_model() -> GraphModel:
+    """y = exp(sin(c) * 3) * (x + c): the exp side, first in order, reads only a small constant (CPU
+    handoff, as TF.js's), which the x side then uploads."""
+    def node(name, op, *inputs):
+        return {"name": name, "op": op, "input": list(inputs), "attr": {"T": {"type": "DT_FLOAT"}}}
+    const = {"dtype": {"type": "DT_FLOAT"}}
+    nodes = [{"name": "x", "op": "Placeholder", "attr": const}, {"name": "c", "op": "Const", "attr": const},
+             {"name": "three", "op": "Const", "attr": const}, node("sine", "Sin", "c"),
+             node("scaled", "Mul", "sine", "three"), node("small", "Exp", "scaled"), node("big", "AddV2", "x", "c"),
+             node("y", "Mul", "big", "small")]
+    data = {"format": "graph-model", "modelTopology": {"node": nodes}, "weightsManifest": [],
+            "signature": {"inputs": {"x": {"name": "x:0"}}, "outputs": {"y": {"name": "y:0"}}}}
+    weights = {"c": np.random.default_rng(3).uniform(-3, 3, 128).astype(np.float32), "three": np.float32(3)}
+    return GraphModel(parse_model_json(data, "."), weights, "webgl")
+
+
+def test_small_ops_on_constants_take_one_path_in_every_call_warmed_or_not(webgl, monkeypatch):
+    """The exp side runs on the CPU whether or not the x side uploaded the constant yet: the first call,
+    later calls and a warmed-up model's first call give the same bits, and warm-up compiled all it needs."""
+    x = np.random.default_rng(0).standard_normal((64, 128)).astype(np.float32)
+
+    def fresh() -> list:
+        monkeypatch.setenv("TFGL_COMPILE_AHEAD", "0")
+        model = _constant_side_model()
+        return [model.predict({"x": x}) for _ in range(3)]
+
+    def warmed() -> tuple:
+        monkeypatch.delenv("TFGL_COMPILE_AHEAD", raising=False)
+        model = _constant_side_model()
+        model.warmup({"x": x.shape})
+        made = _gl_stats().programs_made
+        first = model.predict({"x": x})
+        return first, _gl_stats().programs_made - made
+    calls = _in_a_new_thread(fresh)
+    first, compiled = _in_a_new_thread(warmed)
+    for y in calls[1:] + [first]:
+        np.testing.assert_array_equal(y, calls[0])
+    assert compiled == 0
+
+
+def test_warmup_makes_as_many_textures_as_a_first_call(webgl, monkeypatch):
+    """The LSTM repacks activations step after step: a dry run's twins of its own tensors go with them,
+    so the textures it counts as held at once are a real call's (they are not all kept to the end)."""
+    from tests.fixtures import layers_sources
+    x = layers_sources.inputs_for("lstm")[0][:1]
+
+    def textures_made(warm: bool) -> int:
+        monkeypatch.setenv("TFGL_COMPILE_AHEAD", "0")
+        model = engine.load_model(fixture_path("layers_lstm"), backend=webgl)
+        if warm:
+            model.warmup(x)
+        made = webgl_backend.backend_for_thread().textures.created
+        model.predict(x)
+        assert not warm or webgl_backend.backend_for_thread().textures.created == made
+        return made if warm else webgl_backend.backend_for_thread().textures.created
+    assert _in_a_new_thread(lambda: textures_made(True)) == _in_a_new_thread(lambda: textures_made(False))
+
+
+def test_weights_warmed_on_one_thread_upload_once_on_another(webgl):
+    """Kernels read a weight through views (aliases): a thread whose GPU did not upload it finds its own
+    upload by the weight's device data, so its later calls (and the plan it records) upload the input only."""
+    model = engine.load_graph_model(MOBILENET, backend=webgl)
+    _in_a_new_thread(model.warmup)
+    x = _image(model)
+
+    def uploads_per_call() -> list[int]:
+        stats, counts = _gl_stats(), []
+        for _ in range(2):  # the executor's first call, then the call that records the plan
+            before = stats.uploads
+            model.predict(x)
+            counts.append(stats.uploads - before)
+        return counts
+    first, recording = _in_a_new_thread(uploads_per_call)
+    assert first > 1 and recording == 1
 
 
 def test_layers_model_warmup(backend):

@@ -208,8 +208,7 @@ class GraphModel:
         executor = self._executor_for(feeds, fetches)
         self._state.backend = backend = self.backend
         executor.plan(list(feeds), fetches)
-        compile_ahead(backend, lambda on_gpu: executor.run(on_gpu, fetches, backend), feeds,
-                      weights=executor.constants.values())
+        compile_ahead(backend, lambda on_gpu: executor.run(on_gpu, fetches, backend), feeds)
         self.replays.warmed(executor, feeds, fetches, backend)
 
     def _resolve(self, name: str, infos: Sequence[TensorInfo], kind: str) -> TensorKey:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -75,12 +75,11 @@ def compiles_ahead_on_first_call(backend) -> bool:
         os.environ.get(AUTO_VARIABLE, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
-def compile_ahead(backend, run: Run, feeds: Mapping[TensorKey, Tensor], first_call: bool = False,
-                  weights: Iterable[Tensor] = ()) -> None:
+def compile_ahead(backend, run: Run, feeds: Mapping[TensorKey, Tensor], first_call: bool = False) -> None:
     """Compiles what `run(feeds on the GPU)` needs with the backend's compile-only mode; a backend with
     nothing to compile (the CPU) does nothing. warmup() also has the backend upload the model's
-    `weights` that the run reads on the GPU and make the textures it holds, so that the first call does
-    only the math. If the dry run fails, warmup() runs the model once on zeros instead; a `first_call`
+    constants that the run reads on the GPU and make the textures it holds, so that the first call
+    does only the math. If the dry run fails, warmup() runs the model once on zeros instead; a `first_call`
     (about to run anyway) does nothing more, and its dry run stops early where the programs come from
     tfgl's program binaries (the call loads them as it goes)."""
     compile_only = getattr(backend, "compile_only", None)
@@ -88,7 +87,7 @@ def compile_ahead(backend, run: Run, feeds: Mapping[TensorKey, Tensor], first_ca
         return
     with backend.session():
         try:
-            with compile_only(stop_when_cached=first_call, weights=() if first_call else weights):
+            with compile_only(stop_when_cached=first_call, warmup=not first_call):
                 run(backend.feeds_on_gpu(feeds))
             return
         except TfglError as error:

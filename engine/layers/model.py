@@ -286,8 +286,7 @@ class LayersModel(KerasAPI):
         backend = self.backend
         feeds = dict(zip(input_keys, tensors))
         executor.plan(list(feeds), output_keys)
-        compile_ahead(backend, lambda on_gpu: executor.run(on_gpu, output_keys, backend), feeds,
-                      weights=executor.constants.values())
+        compile_ahead(backend, lambda on_gpu: executor.run(on_gpu, output_keys, backend), feeds)
         self.replays.warmed(executor, feeds, output_keys, backend)
 
     def __repr__(self) -> str:

@@ -40,7 +40,7 @@ class HostValue:
     """A host step's output during a recording (a tensor's device data): its values stay on the host,
     and only host steps and uploads may read them without voiding the recording."""
 
-    __slots__ = ("backend", "values", "slot", "op")
+    __slots__ = ("backend", "values", "slot", "op", "__weakref__")
 
     def __init__(self, backend, values: np.ndarray, slot: int, op: str):
         self.backend, self.values, self.slot, self.op = backend, values, slot, op

@@ -294,7 +294,7 @@ class GLTensorData:
     """A tensor's values in a texture, shared (with a reference count) by tensors that alias it."""
 
     __slots__ = ("backend", "pool", "texture", "rows", "cols", "size", "dtype", "packed_shape", "twins", "_refs",
-                 "_lock")
+                 "_lock", "__weakref__")
 
     def __init__(self, backend, texture, rows: int, cols: int, size: int, dtype: str,
                  packed_shape: tuple[int, ...] | None = None):
@@ -334,7 +334,7 @@ class ComplexGLData:
     """A complex64 tensor on the GPU, as TF.js keeps one: its real and imaginary parts in two float
     textures. Holds a reference on both parts."""
 
-    __slots__ = ("backend", "real", "imag")
+    __slots__ = ("backend", "real", "imag", "__weakref__")
 
     def __init__(self, real: GLTensorData, imag: GLTensorData):
         self.backend, self.real, self.imag = real.backend, real, imag

@@ -9,7 +9,7 @@ import logging
 import os
 import time
 import weakref
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable
 
 import numpy as np
 
@@ -103,18 +103,18 @@ class WebGLBackend(TensorTextures, Backend):
         return self._parallel_jit and parallel_jit.wanted() > 1
 
     @contextlib.contextmanager
-    def compile_only(self, stop_when_cached: bool = False, weights: Iterable[Tensor] = ()):
+    def compile_only(self, stop_when_cached: bool = False, warmup: bool = False):
         """A dry run for warm-up: programs compile (one-pixel draws, `stats.dry_draws`), uploads move
         no bytes, downloads read zeros, and every texture, twin and upload made inside is deleted at
-        the end. Only the compiled programs stay, and, given `weights` (a warm-up's), those of them the
-        run read on the GPU, uploaded for real, and the textures the run held at once, made ahead in
-        the backend's pool: a first call with these shapes then allocates and uploads nothing but its
-        inputs. `stop_when_cached` (a model's first call): the run ends quietly as soon as its
-        programs prove to come from the program binaries (dry_run.py)."""
+        the end. Only the compiled programs stay, and, for a `warmup` (not a first call's run), the
+        model's constants the run read on the GPU, uploaded for real, and the textures the run held at
+        once, made ahead in the backend's pool: a first call with these shapes then allocates and
+        uploads nothing but its inputs. `stop_when_cached` (a model's first call): the run ends quietly as soon
+        as its programs prove to come from the program binaries (dry_run.py)."""
         if self._dry is not None:
             raise RuntimeError("compile_only() runs are not nested")
         shared = self.textures
-        dry = DryRun(ThrowawayPool(self.ctx), shared, {id(t): t for t in weights}, stop_when_cached=stop_when_cached,
+        dry = DryRun(ThrowawayPool(self.ctx), shared, warmup, stop_when_cached=stop_when_cached,
                      linked_before=(self.stats.programs_loaded, self.stats.programs_compiled))
         if self.compiles_in_parallel:
             dry.deferred = []
@@ -125,8 +125,6 @@ class WebGLBackend(TensorTextures, Backend):
                 yield
                 if dry.deferred:
                     self._draw_deferred(dry.deferred)
-                if dry.weights:
-                    shared.reserve(dry.pool.peak)
             except ProgramsAreCached:
                 pass
             finally:
@@ -134,6 +132,18 @@ class WebGLBackend(TensorTextures, Backend):
                 # moderngl rebinds its last framebuffer after making one: it must not be a deleted one.
                 bound.use()
                 dry.discard()
+            if warmup:
+                self._make_ahead(dry.pool.peak)
+
+    def _make_ahead(self, counts: dict) -> None:
+        """The textures a warmed-up first call holds at once, made now: saving that call the time, never
+        its result, so a failure (out of memory) only says so."""
+        try:
+            self.textures.reserve(counts)
+            self.check_error("making textures ahead")
+        except Exception as error:  # noqa: BLE001
+            log.warning("warm-up could not make the first call's textures ahead (%s); that call will make them",
+                        str(error).splitlines()[0] if str(error) else type(error).__name__)
 
     def _draw_deferred(self, deferred) -> None:
         """The dry run's first draws: the workers JIT them into Mesa's disk cache in parallel, then this
@@ -198,8 +208,11 @@ class WebGLBackend(TensorTextures, Backend):
         return run_cpu_kernel(get_kernel(op, "cpu"), list(inputs), attrs or {})
 
     def _forward_to_cpu(self, inputs: list) -> bool:
+        """Small ops on host values run on the CPU (TF.js's CPU handoff). A model's constant counts as
+        host values whether or not a kernel uploaded it yet, so that every call, the first or a later
+        one, warmed up or not, takes the same path."""
         tensors = [x for x in inputs if isinstance(x, Tensor)]
-        return all(not self.on_gpu(t) and t.size <= CPU_FORWARD_MAX_SIZE for t in tensors)
+        return all(t.size <= CPU_FORWARD_MAX_SIZE and (t.constant or not self.on_gpu(t)) for t in tensors)
 
     def _note_fallback(self, op: str, reason: str) -> None:
         self.stats.cpu_fallbacks[op] = self.stats.cpu_fallbacks.get(op, 0) + 1

@@ -69,13 +69,14 @@ class DryRun:
     """What a compile-only run made, deleted when it ends: uploads it attached to tensors (a weight
     among them; kernels alias a tensor once uploaded, as a real run's do, so they take the same
     paths), and those it kept aside, and twins. Keyed by id() with the object held, so an id is
-    never reused meanwhile. A warm-up's run uploads the model's weights for real instead (`weights`,
-    into the backend's own pool, `real_pool`): a first call would upload them anyway."""
+    never reused meanwhile. A warm-up's run (`warmup`) uploads the model's constants for real instead,
+    into the backend's own pool (`real_pool`): a first call would upload them anyway."""
 
     pool: ThrowawayPool
     real_pool: TextureManager | None = None
-    weights: dict = field(default_factory=dict)       # id(tensor) -> tensor: uploaded for real
-    attached: list = field(default_factory=list)      # (tensor, the upload it was given)
+    warmup: bool = False
+    # (weak reference to a tensor, the upload it was given): a tensor the run drops releases its own
+    attached: list = field(default_factory=list)
     uploads: dict = field(default_factory=dict)       # id(tensor) -> (tensor, its upload)
     twins: dict = field(default_factory=dict)         # id(data) -> (data, {layout key: twin})
     framebuffers: dict = field(default_factory=dict)  # texture glo -> one-pixel framebuffer
@@ -97,8 +98,9 @@ class DryRun:
         return self.twins.setdefault(id(data), (data, {}))[1]
 
     def discard(self) -> None:
-        for tensor, data in self.attached:
-            if tensor.device_data is data:
+        for ref, data in self.attached:
+            tensor = ref()
+            if tensor is not None and tensor.device_data is data:
                 tensor.dispose()
         for _, data in self.uploads.values():
             data.release()

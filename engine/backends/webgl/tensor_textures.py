@@ -29,17 +29,20 @@ _RELAYOUT_SHADERS = {"pack": "templates/pack.glsl", "unpack": "templates/unpack.
 
 
 class _DeviceCache:
-    """Textures this backend uploaded for tensors whose own device data belongs elsewhere."""
+    """Textures this backend uploaded for tensors whose own device data belongs elsewhere (another
+    thread's GPU, a recording's host value), by that device data: the tensor's aliases share it, so a
+    kernel's view of a weight uploaded on another thread finds this backend's upload, every call."""
 
     def __init__(self):
-        self._by_tensor: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._by_data: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def get(self, tensor: Tensor) -> GLTensorData | None:
-        return self._by_tensor.get(tensor)
+        device = tensor.device_data
+        return None if device is None else self._by_data.get(device)
 
     def put(self, tensor: Tensor, data: GLTensorData) -> None:
-        self._by_tensor[tensor] = data
-        weakref.finalize(tensor, data.release)
+        self._by_data[tensor.device_data] = data
+        weakref.finalize(tensor.device_data, data.release)
 
 
 class TensorTextures:
@@ -75,7 +78,7 @@ class TensorTextures:
         if tensor.device_data is None:
             tensor.attach_device(data)
             if self._dry is not None:
-                self._dry.attached.append((tensor, data))
+                self._dry.attached.append((weakref.ref(tensor), data))
         elif self._dry is not None:
             self._dry.uploads[id(tensor)] = (tensor, data)
         else:
@@ -118,7 +121,7 @@ class TensorTextures:
             return self._in_layout(data, tensor.shape, packed)
         if tensor.dtype not in GL_DTYPES:
             raise CPUFallback(f"{tensor.dtype} tensors stay on the CPU")
-        if self._dry is not None and id(tensor) in self._dry.weights:
+        if self._dry is not None and self._dry.warmup and tensor.constant:
             return self._upload_for_real(tensor, packed, upload_shape)
         host = host_steps.host_value(self, tensor) if self.recorder is not None else None
         values = tensor.numpy() if host is None else host.values
@@ -130,8 +133,8 @@ class TensorTextures:
         return data
 
     def _upload_for_real(self, tensor: Tensor, packed: bool, upload_shape: tuple[int, ...] | None) -> GLTensorData:
-        """A warm-up's upload of a weight, kept as a real run's (into the backend's pool): only the
-        layout twins it may need stay the dry run's."""
+        """A warm-up's upload of a model's constant, kept as a real run's (into the backend's pool):
+        only the layout twins it may need stay the dry run's."""
         dry = self._dry
         self.textures, self._dry = dry.real_pool, None
         try:
@@ -149,8 +152,9 @@ class TensorTextures:
         twin = data.twins.get(key)
         if twin is not None:
             return twin
-        # A dry run's twin holds one pixel of values: it must never land on the (long-lived) data.
-        twins = data.twins if self._dry is None else self._dry.twins_of(data)
+        # A dry run's twin holds one pixel of values: it must never land on long-lived data (a weight),
+        # only on the dry run's own, which takes it along when released.
+        twins = data.twins if self._dry is None or data.pool is self._dry.pool else self._dry.twins_of(data)
         twin = twins.get(key)
         if twin is None:
             if packed:
