@@ -152,6 +152,13 @@ class Tensor:
     def __rtruediv__(self, other): return tensor(other, self.dtype).div(self)
 
 
+def caller_values(tensor: Tensor) -> np.ndarray:
+    """A model output's values for the caller to own: a copy where they are read-only (a constant of
+    the model's, or a view of one), so that writing into a result never changes the model."""
+    values = tensor.numpy()
+    return values if values.flags.writeable else values.copy()
+
+
 def alias(source: Tensor, shape: Sequence[int] | None = None) -> Tensor:
     """A new tensor sharing `source`'s data (optionally under another shape of the same size)."""
     shape = source.shape if shape is None else tuple(shape)

@@ -173,3 +173,25 @@ def test_nan_and_inf_inputs_flow_through_as_in_tensorflow(backend):
     for key in ("out", "pooled"):
         assert not np.isfinite(want[key]).all()  # the non-finite values reach both outputs
         np.testing.assert_allclose(got[key], want[key], rtol=1e-4, atol=1e-5, equal_nan=True)
+
+
+def test_writing_into_a_result_never_changes_the_model(backend):
+    """A constant fetched as is (Identity of a Const) comes back as the caller's own copy; the model's
+    constants are read-only, so no kernel writes into them either."""
+    from engine.io import parse_model_json
+    attr = {"T": {"type": "DT_FLOAT"}}
+    nodes = [{"name": "x", "op": "Placeholder", "attr": {"dtype": {"type": "DT_FLOAT"}}},
+             {"name": "c", "op": "Const", "attr": {"dtype": {"type": "DT_FLOAT"}}},
+             {"name": "y", "op": "Mul", "input": ["x", "scale"], "attr": attr},
+             {"name": "scale", "op": "Exp", "input": ["c"], "attr": attr},
+             {"name": "z", "op": "Identity", "input": ["c"], "attr": attr}]
+    data = {"format": "graph-model", "modelTopology": {"node": nodes}, "weightsManifest": [],
+            "signature": {"inputs": {"x": {"name": "x:0"}}, "outputs": {"y": {"name": "y:0"}, "z": {"name": "z:0"}}}}
+    model = GraphModel(parse_model_json(data, "."), {"c": np.zeros(8, np.float32)}, backend)
+    x = np.ones((2, 8), np.float32)
+    for _ in range(4):  # the executor, the recording call and replays
+        got = model.predict({"x": x})
+        np.testing.assert_array_equal(got["y"], x)
+        np.testing.assert_array_equal(got["z"], np.zeros(8, np.float32))
+        got["z"][:] = 100
+    assert not model.executor.constants["c"].numpy().flags.writeable

@@ -35,7 +35,9 @@ def constant_tensor(node: Node, weights: Mapping[str, np.ndarray]) -> Tensor:
         raise GraphError(f"Const node {node.name!r} has no value: not in the weights and no 'value' attr")
     dtype = dtypes.storage_dtype(node.attrs["dtype"]) if isinstance(node.attrs.get("dtype"), str) \
         else dtypes.dtype_of_array(array)
-    value = Tensor(dtypes.to_storage(array, dtype), dtype)
+    stored = dtypes.to_storage(array, dtype).view()
+    stored.flags.writeable = False  # it holds for the model's life: no kernel or caller may write into it
+    value = Tensor(stored, dtype)
     value.constant = True
     return value
 

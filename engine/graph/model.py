@@ -25,7 +25,7 @@ from engine.io import GRAPH_MODEL, ModelArtifacts, graph_def, load_model_json, r
 from engine.kernels import register_all  # noqa: F401  (every kernel registered before a model runs)
 from engine.kernels.cpu.hash_table import Resources
 from engine.kernels.registry import EXECUTOR_OPS
-from engine.tensors import Tensor
+from engine.tensors import Tensor, caller_values
 
 
 _LIKE_SHAPE = object()  # TensorInfo.accepted_shape's default: the same as `shape`
@@ -161,7 +161,7 @@ class GraphModel:
             [outputs] if isinstance(outputs, str) else list(outputs)
         fetches = [self._resolve(name, self.outputs, "output") for name in names]
         tensors = self.run(feeds, fetches)
-        arrays = [t.numpy() for t in tensors]
+        arrays = [caller_values(t) for t in tensors]
         return arrays[0] if isinstance(outputs, str) else arrays
 
     def run(self, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey]) -> list[Tensor]:
@@ -180,7 +180,7 @@ class GraphModel:
         self._state.backend = backend
         with backend.session():
             tensors = (self.executor if fused else self._unfused()).run(feeds, fetches, backend)
-        return [t.numpy() for t in tensors]
+        return [caller_values(t) for t in tensors]
 
     def _executor_for(self, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey]) -> Executor:
         """The fused graph, unless a feed or fetch names a tensor fusion removed."""

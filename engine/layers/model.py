@@ -35,7 +35,7 @@ from engine.layers.builder import GraphBuilder, Sym
 from engine.layers.keras_api import KerasAPI
 from engine.layers.config import ModelSpec, TensorRef, model_config, parse_model
 from engine.layers.registry import LayerContext, WeightStore, builder_for, layer
-from engine.tensors import Tensor
+from engine.tensors import Tensor, caller_values
 
 NESTED_MODELS = ("Functional", "Model", "Sequential")
 
@@ -246,7 +246,7 @@ class LayersModel(KerasAPI):
         feeds = dict(zip(input_keys, tensors))
         with self.backend.session(executor.workload(feeds, fetches)):
             results = self.replays.run(executor, feeds, fetches, self.backend)
-        arrays = [t.numpy() for t in results]
+        arrays = [caller_values(t) for t in results]
         return arrays[0] if isinstance(outputs, str) else arrays
 
     def _output_index(self, name: str) -> int:
