@@ -79,9 +79,9 @@ def compile_ahead(backend, run: Run, feeds: Mapping[TensorKey, Tensor], first_ca
     """Compiles what `run(feeds on the GPU)` needs with the backend's compile-only mode; a backend with
     nothing to compile (the CPU) does nothing. warmup() also has the backend upload the model's
     constants that the run reads on the GPU and make the textures it holds, so that the first call
-    does only the math. If the dry run fails, warmup() runs the model once on zeros instead; a `first_call`
-    (about to run anyway) does nothing more, and its dry run stops early where the programs come from
-    tfgl's program binaries (the call loads them as it goes)."""
+    does only the math. If the dry run fails, warmup() runs the model once on zeros instead; a
+    `first_call` (about to run anyway) does nothing more, and its dry run stops early where the
+    programs come from tfgl's program binaries (the call loads them as it goes)."""
     compile_only = getattr(backend, "compile_only", None)
     if compile_only is None:
         return

@@ -109,8 +109,8 @@ class WebGLBackend(TensorTextures, Backend):
         the end. Only the compiled programs stay, and, for a `warmup` (not a first call's run), the
         model's constants the run read on the GPU, uploaded for real, and the textures the run held at
         once, made ahead in the backend's pool: a first call with these shapes then allocates and
-        uploads nothing but its inputs. `stop_when_cached` (a model's first call): the run ends quietly as soon
-        as its programs prove to come from the program binaries (dry_run.py)."""
+        uploads nothing but its inputs. `stop_when_cached` (a model's first call): the run ends quietly
+        as soon as its programs prove to come from the program binaries (dry_run.py)."""
         if self._dry is not None:
             raise RuntimeError("compile_only() runs are not nested")
         shared = self.textures
