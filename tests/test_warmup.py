@@ -236,6 +236,55 @@ def test_small_ops_on_constants_take_one_path_in_every_call_warmed_or_not(webgl,
     assert compiled == 0
 
 
+def _detector_model() -> GraphModel:
+    """Boxes kept by NMS, and probabilities kept by Where, each read on by a GL kernel. Zeros read back
+    keep nothing (sigmoid(0) = 0.5 is under both thresholds), so a dry run on them would leave the
+    gathers and what reads them to the first call."""
+    def node(name, op, *inputs, **attr):
+        return {"name": name, "op": op, "input": list(inputs), "attr": {"T": {"type": "DT_FLOAT"}, **attr}}
+
+    def const(name, dtype):
+        return {"name": name, "op": "Const", "attr": {"dtype": {"type": dtype}}}
+    nodes = [node("x", "Placeholder", dtype={"type": "DT_FLOAT"}), node("s", "Placeholder", dtype={"type": "DT_FLOAT"}),
+             const("two", "DT_FLOAT"), const("most", "DT_INT32"), const("iou", "DT_FLOAT"),
+             const("least", "DT_FLOAT"), const("sigma", "DT_FLOAT"), const("axis", "DT_INT32"),
+             const("high", "DT_FLOAT"), const("flat", "DT_INT32"),
+             node("boxes", "Mul", "x", "two"), node("probs", "Sigmoid", "s"),
+             node("nms", "NonMaxSuppressionV5", "boxes", "probs", "most", "iou", "least", "sigma",
+                  pad_to_max_output_size={"b": False}),
+             node("picked", "GatherV2", "boxes", "nms", "axis"), node("y", "Exp", "picked"),
+             node("mask", "Greater", "probs", "high"), node("where", "Where", "mask"),
+             node("rows", "Reshape", "where", "flat"), node("chosen", "GatherV2", "probs", "rows", "axis"),
+             node("z", "Log", "chosen")]
+    data = {"format": "graph-model", "modelTopology": {"node": nodes}, "weightsManifest": [],
+            "signature": {"inputs": {"x": {"name": "x:0"}, "s": {"name": "s:0"}},
+                          "outputs": {"y": {"name": "y:0"}, "z": {"name": "z:0"}}}}
+    weights = {"two": np.float32(2), "most": np.int32(8), "iou": np.float32(0.5), "least": np.float32(0.6),
+               "sigma": np.float32(0), "axis": np.int32(0), "high": np.float32(0.9), "flat": np.int32([-1])}
+    return GraphModel(parse_model_json(data, "."), weights, "webgl")
+
+
+def test_warmup_compiles_what_follows_nms_and_where_as_if_they_kept_the_most(webgl, monkeypatch):
+    rng = np.random.default_rng(5)
+    feeds = {"x": rng.uniform(0, 10, (300, 4)).astype(np.float32), "s": rng.standard_normal(300).astype(np.float32)}
+
+    def warmed() -> tuple:
+        model = _detector_model()
+        model.warmup({name: value.shape for name, value in feeds.items()})
+        made = _gl_stats().programs_made
+        return model.predict(feeds), _gl_stats().programs_made - made
+
+    def never_warmed() -> dict:
+        monkeypatch.setenv("TFGL_COMPILE_AHEAD", "0")
+        return _detector_model().predict(feeds)
+    got, compiled_by_the_call = _in_a_new_thread(warmed)
+    want = _in_a_new_thread(never_warmed)
+    assert got["y"].shape == (8, 4) and got["z"].size > 0  # the call found something, on both paths
+    assert compiled_by_the_call == 0
+    for name in want:
+        np.testing.assert_array_equal(got[name], want[name])
+
+
 def test_warmup_makes_as_many_textures_as_a_first_call(webgl, monkeypatch):
     """The LSTM repacks activations step after step: a dry run's twins of its own tensors go with them,
     so the textures it counts as held at once are a real call's (they are not all kept to the end)."""

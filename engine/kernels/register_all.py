@@ -60,6 +60,7 @@ FAMILIES = {
 for _backend, _modules in FAMILIES.items():
     for _module in _modules:
         registry.register(_module.KERNELS, _backend)
+registry.register(dynamic.LARGEST, registry.DRY_RUN)
 
 
 def supported_ops() -> frozenset[str]:

@@ -14,7 +14,9 @@ Backends:
   "cpu"   receives numpy arrays, returns arrays (or tuples of them);
   "webgl" receives the WebGL backend and Tensors, returns Tensors;
   "*"     receives Tensors (and list/array handles) and works on any backend without
-          touching values: shape ops, Identity, control flow, TensorList bookkeeping.
+          touching values: shape ops, Identity, control flow, TensorList bookkeeping;
+  "dry-run" as "cpu", for ops whose output sizes depend on values: what a compile-only run (which
+          reads zeros where values live on the GPU) runs instead, the largest outputs the op can give.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from typing import Any
 import numpy as np
 
 BACKEND_NEUTRAL = "*"
+DRY_RUN = "dry-run"
 
 
 def _is_int(value: Any) -> bool:

@@ -18,7 +18,7 @@ from engine.backends.base import Backend, as_outputs, run_cpu_kernel
 from engine.backends.webgl.dry_run import DeferredDraw, DryRun, ProgramsAreCached, ThrowawayPool
 from engine.backends.webgl.tensor_textures import TensorTextures
 from engine.errors import GLError
-from engine.kernels.registry import BACKEND_NEUTRAL, Kernel, get_kernel
+from engine.kernels.registry import BACKEND_NEUTRAL, DRY_RUN, Kernel, get_kernel
 from engine.tensors import Tensor
 from engine.webgl import host_steps, parallel_jit, program_cache, shader_cache
 from engine.webgl.compiler import Layout
@@ -196,7 +196,10 @@ class WebGLBackend(TensorTextures, Backend):
         return self._run_cpu(kernel, inputs, attrs)
 
     def _run_cpu(self, kernel: Kernel, inputs: list, attrs: dict) -> list:
-        """A CPU kernel; while recording, a host step of the plan where its inputs depend on values."""
+        """A CPU kernel; while recording, a host step of the plan where its inputs depend on values. A
+        dry run runs an op's stand-in where it has one: zeros read back would keep nothing."""
+        if self._dry is not None:
+            kernel = get_kernel(kernel.op, DRY_RUN) or kernel
         if self.recorder is None:
             return run_cpu_kernel(kernel, inputs, attrs)
         with self.current():

@@ -1,6 +1,10 @@
 """Dynamic-shape ops (op_list/dynamic.json): non-max suppression, Where and ListDiff, as TensorFlow.
 
-Their output shapes depend on the input values, not only on the input shapes.
+Their output shapes depend on the input values, not only on the input shapes. A compile-only run
+(warm-up's dry run) reads zeros where values live on the GPU, and zeros keep nothing here: no score
+above a threshold, no true element. So each op also has a stand-in in LARGEST (registry.DRY_RUN),
+which gives the most the op can keep, for the programs after it to compile as for a call that finds
+something (handtrack's 7 x 100 detections: 9 programs that warm-up left to the first call).
 
 Hard NMS (soft_nms_sigma 0, the usual detector's) runs compiled where tfgl[fast-cpu] is installed
 and a convolution has imported numba (engine.kernels.cpu.compiled.hard_nms): one greedy loop over
@@ -108,12 +112,7 @@ def _scalar(x):
     return np.asarray(x).reshape(-1)[0]
 
 
-def _non_max_suppression(boxes, scores, max_output_size, iou_threshold, score_threshold,
-                         soft_nms_sigma=0.0) -> tuple[np.ndarray, np.ndarray]:
-    """TensorFlow's greedy NMS: candidates by descending score (ties: lower index first); hard NMS
-    drops a candidate whose IOU with a selected box exceeds iou_threshold; soft NMS (sigma > 0)
-    decays its score by exp(-0.5 IOU^2 / sigma) per selected box and requeues it while it stays
-    above score_threshold. Returns the selected indices and their (possibly decayed) scores."""
+def _checked_boxes(boxes, scores, max_output_size) -> tuple[np.ndarray, np.ndarray, int]:
     boxes = np.asarray(boxes, F32)
     scores = np.asarray(scores, F32).reshape(-1)
     if boxes.ndim != 2 or boxes.shape[1] != 4:
@@ -123,6 +122,16 @@ def _non_max_suppression(boxes, scores, max_output_size, iou_threshold, score_th
     max_output_size = int(_scalar(max_output_size))
     if max_output_size < 0:
         raise ValueError("output size must be non-negative")
+    return boxes, scores, max_output_size
+
+
+def _non_max_suppression(boxes, scores, max_output_size, iou_threshold, score_threshold,
+                         soft_nms_sigma=0.0) -> tuple[np.ndarray, np.ndarray]:
+    """TensorFlow's greedy NMS: candidates by descending score (ties: lower index first); hard NMS
+    drops a candidate whose IOU with a selected box exceeds iou_threshold; soft NMS (sigma > 0)
+    decays its score by exp(-0.5 IOU^2 / sigma) per selected box and requeues it while it stays
+    above score_threshold. Returns the selected indices and their (possibly decayed) scores."""
+    boxes, scores, max_output_size = _checked_boxes(boxes, scores, max_output_size)
     iou_threshold = F32(_scalar(iou_threshold))
     if not 0 <= iou_threshold <= 1:
         raise ValueError("iou_threshold must be in [0, 1]")
@@ -190,10 +199,7 @@ def non_max_suppression_v4(boxes, scores, max_output_size, iou_threshold, score_
                            pad_to_max_output_size: bool = False):
     """Outputs the indices (zero-padded to max_output_size if asked) and how many are valid."""
     selected, _ = _non_max_suppression(boxes, scores, max_output_size, iou_threshold, score_threshold)
-    valid = np.int32(selected.size)
-    if pad_to_max_output_size:
-        selected = _padded(selected, int(_scalar(max_output_size)))
-    return selected.astype(np.int32), valid
+    return _v4_outputs(selected, max_output_size, pad_to_max_output_size)
 
 
 @KERNELS.define("NonMaxSuppressionV5")
@@ -202,8 +208,20 @@ def non_max_suppression_v5(boxes, scores, max_output_size, iou_threshold, score_
     """Soft NMS when soft_nms_sigma > 0; also outputs the selected (decayed) scores."""
     selected, selected_scores = _non_max_suppression(boxes, scores, max_output_size, iou_threshold,
                                                      score_threshold, soft_nms_sigma)
+    return _v5_outputs(selected, selected_scores, max_output_size, pad_to_max_output_size)
+
+
+def _v4_outputs(selected: np.ndarray, max_output_size, pad: bool) -> tuple[np.ndarray, np.int32]:
     valid = np.int32(selected.size)
-    if pad_to_max_output_size:
+    if pad:
+        selected = _padded(selected, int(_scalar(max_output_size)))
+    return selected.astype(np.int32), valid
+
+
+def _v5_outputs(selected: np.ndarray, selected_scores: np.ndarray, max_output_size,
+                pad: bool) -> tuple[np.ndarray, np.ndarray, np.int32]:
+    valid = np.int32(selected.size)
+    if pad:
         size = int(_scalar(max_output_size))
         selected, selected_scores = _padded(selected, size), _padded(selected_scores, size)
     return selected.astype(np.int32), selected_scores, valid
@@ -220,7 +238,57 @@ def where(condition):
 @KERNELS.define("ListDiff")
 def list_diff(x, y, *, out_idx: str = "int32"):
     """The values of x not in y, in x's order, and their positions in x (NaN is never found)."""
-    if x.ndim != 1 or y.ndim != 1:
-        raise ValueError("x and y must be 1-D")
+    _check_vectors(x, y)
     positions = np.flatnonzero(~np.isin(x, y))
     return x[positions], positions.astype(out_idx)
+
+
+def _check_vectors(x, y) -> None:
+    if x.ndim != 1 or y.ndim != 1:
+        raise ValueError("x and y must be 1-D")
+
+
+# -- stand-ins for a dry run: the most each op can keep ----------------------------------------------
+LARGEST = KernelTable()
+
+
+def _most_selected(boxes, scores, max_output_size) -> tuple[np.ndarray, np.ndarray]:
+    """Every box up to max_output_size, as if none scored too low or overlapped another."""
+    boxes, _, limit = _checked_boxes(boxes, scores, max_output_size)
+    count = min(limit, boxes.shape[0])
+    return np.arange(count), np.zeros(count, F32)
+
+
+@LARGEST.define("NonMaxSuppressionV2")
+def most_selected_v2(boxes, scores, max_output_size, iou_threshold):
+    return _most_selected(boxes, scores, max_output_size)[0].astype(np.int32)
+
+
+@LARGEST.define("NonMaxSuppressionV3")
+def most_selected_v3(boxes, scores, max_output_size, iou_threshold, score_threshold):
+    return _most_selected(boxes, scores, max_output_size)[0].astype(np.int32)
+
+
+@LARGEST.define("NonMaxSuppressionV4")
+def most_selected_v4(boxes, scores, max_output_size, iou_threshold, score_threshold, *,
+                     pad_to_max_output_size: bool = False):
+    selected, _ = _most_selected(boxes, scores, max_output_size)
+    return _v4_outputs(selected, max_output_size, pad_to_max_output_size)
+
+
+@LARGEST.define("NonMaxSuppressionV5")
+def most_selected_v5(boxes, scores, max_output_size, iou_threshold, score_threshold, soft_nms_sigma, *,
+                     pad_to_max_output_size: bool = False):
+    selected, selected_scores = _most_selected(boxes, scores, max_output_size)
+    return _v5_outputs(selected, selected_scores, max_output_size, pad_to_max_output_size)
+
+
+@LARGEST.define("Where")
+def every_coordinate(condition):
+    return where(np.ones(np.shape(condition), bool))
+
+
+@LARGEST.define("ListDiff")
+def nothing_removed(x, y, *, out_idx: str = "int32"):
+    _check_vectors(x, y)
+    return x, np.arange(x.size).astype(out_idx)
