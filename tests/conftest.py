@@ -4,6 +4,9 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Ray's driver installs a handler for fatal signals that stays after ray.shutdown() and writes into a
+# closed log: a native crash in a later test would end the run without faulthandler's traceback.
+os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
 
 import engine  # noqa: E402
 

@@ -75,3 +75,64 @@ def test_textures_and_programs_stay_flat_over_1000_inferences(webgl, rng):
     assert (backend.textures.textures_alive(), backend.texture_bytes(), backend.stats.programs_made,
             backend.textures.in_use) == counters
     np.testing.assert_array_equal(call(0), first[0])
+
+
+def _on_a_thread_of_its_own(fn):
+    """fn() on a thread that ends before this returns; its result, or its exception raised here."""
+    result = {}
+
+    def run():
+        try:
+            result["value"] = fn()
+        except BaseException as error:
+            result["error"] = error
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
+def test_a_threads_backend_closes_and_goes_when_the_thread_ends(webgl, rng):
+    """Threads that come and go (a server's, a pool's) do not pile up GL contexts: each one's backend
+    closes when it ends, and the model's recorded plans and weight uploads for it go too."""
+    import gc
+    import weakref
+
+    from engine.backends import webgl as webgl_backend
+    model = engine.load_graph_model(fixture_path("mobilenet_v2"), backend="webgl")
+    x = _inputs(model, rng, 1)[0]
+    want = model.predict(x)  # this thread's backend uploads the weights first: theirs to keep
+
+    def call_three_times():  # the executor, the recording, a replay
+        got = [model.predict(x) for _ in range(3)]
+        backend = webgl_backend.backend_for_thread()
+        assert model.replays.last.backend is backend
+        return got, weakref.ref(backend)
+    for _ in range(2):
+        got, backend = _on_a_thread_of_its_own(call_three_times)
+        for y in got:
+            np.testing.assert_array_equal(y, want)
+        gc.collect()
+        assert backend() is None
+        assert model.replays.last is None  # it was the ended thread's
+    np.testing.assert_array_equal(model.predict(x), want)
+
+
+def test_a_tensor_left_on_an_ended_threads_gpu_says_where_it_went(webgl):
+    from engine.backends import webgl as webgl_backend
+    from engine.errors import GLError
+    from engine.tensors import Tensor
+
+    def exp_on_the_gpu():
+        backend = webgl_backend.backend_for_thread()
+        x = Tensor(np.linspace(-1, 1, 300, dtype=np.float32), "float32")
+        backend.texture_of(x)
+        (y,) = backend.run("Exp", [x])
+        assert not y.has_values() and backend.on_gpu(y)
+        return y, backend
+    y, backend = _on_a_thread_of_its_own(exp_on_the_gpu)
+    assert backend.closed
+    with pytest.raises(GLError, match="thread ended"):
+        y.numpy()

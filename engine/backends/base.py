@@ -42,6 +42,10 @@ class Backend:
         `workload` names what the run computes (Executor.workload), for backends that tune per workload."""
         return contextlib.nullcontext()
 
+    def when_closed(self, forget) -> None:
+        """Has a cache call forget(self) (a weakref.WeakMethod) when the backend closes; most never do
+        (the WebGL backend closes when its thread ends)."""
+
     def runner(self, op: str, attrs: dict, node: str):
         """A function inputs -> outputs that runs `op` as `run` does, faster, or None: use `run`.
         Executors keep one per plan step (CPUBackend's)."""

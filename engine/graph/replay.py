@@ -88,7 +88,19 @@ class Replays:
 
     def _entries(self, backend) -> dict:
         with self._lock:
-            return self._by_backend.setdefault(backend, {})
+            entries = self._by_backend.get(backend)
+            if entries is None:
+                entries = self._by_backend[backend] = {}
+                backend.when_closed(weakref.WeakMethod(self._forget))
+            return entries
+
+    def _forget(self, backend) -> None:
+        """A closed backend's plans: its context took their textures (the plans hold the backend)."""
+        with self._lock:
+            self._by_backend.pop(backend, None)
+            self._misses = {key: n for key, n in self._misses.items() if key[0] != id(backend)}
+            if self.last is not None and self.last.backend is backend:
+                self.last = None
 
     def clear(self) -> None:
         with self._lock:

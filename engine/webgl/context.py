@@ -9,7 +9,9 @@ Environment:
 
 Thread rules: an OpenGL context is current in one thread at a time. tfgl gives each thread its own
 context (and its own WebGL backend, program cache and textures); every GL section enters it with
-`with ctx:` so a thread never runs GL calls against another thread's context.
+`with ctx:` so a thread never runs GL calls against another thread's context. When the thread ends,
+its context is destroyed with everything in it (release_context), so threads that come and go do
+not pile up GPU memory.
 """
 from __future__ import annotations
 
@@ -42,7 +44,16 @@ def create_context(kind: str | None = None, device: int | None = None):
     if ctx.version_code < MIN_VERSION:
         raise GLError(f"OpenGL {ctx.version_code / 100:.1f} is too old; tfgl needs 3.3 or newer")
     ctx.tfgl_proc_address = proc_address_loader(kind)
+    ctx.tfgl_kind = kind
     return ctx
+
+
+def release_context(ctx) -> None:
+    """Destroys an EGL context create_context made, and every object in it; current in no thread (a
+    GL section left it), so EGL destroys it at once. A glfw context stays: it lives in a window of
+    the main thread, which ends only with the process."""
+    if ctx.tfgl_kind == "egl":
+        ctx.release()
 
 
 def _egl_device() -> int:

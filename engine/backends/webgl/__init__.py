@@ -1,8 +1,9 @@
 """The WebGL backend: tensors in float textures, ops as fragment-shader programs drawn into them.
 
-Each thread gets its own context and backend (engine/webgl/context.py has the thread rules); when
-no context can be made, tfgl warns once and uses the CPU backend. The webgl-fp16 backend is this one
-with every program's output stored as a half, on a context of its own (engine/webgl/half_float.py).
+Each thread gets its own context and backend (engine/webgl/context.py has the thread rules), closed
+when the thread ends; when no context can be made, tfgl warns once and uses the CPU backend. The
+webgl-fp16 backend is this one with every program's output stored as a half, on a context of its
+own (engine/webgl/half_float.py).
 
 Programs compile on first use and are cached by what their GLSL is made of (engine/webgl/programs.py).
 `compile_only()` is a dry run for warm-up: each new program is compiled and drawn into one pixel
@@ -18,6 +19,7 @@ This package: the backend per thread (here), the backend (backend.py), where its
 """
 from __future__ import annotations
 
+import sys
 import threading
 import warnings
 
@@ -26,6 +28,18 @@ from engine.errors import GLError
 from engine.webgl import half_float
 from engine.webgl.context import create_context
 from engine.webgl.half_float import FLOAT32
+
+
+
+class _ThreadBackends(dict):
+    """A thread's backends, by storage. Only its thread-local slot holds it, so it goes when the thread
+    ends, in that thread, and closes them: their GL contexts go with the thread, not the process."""
+
+    def __del__(self, finalizing=sys.is_finalizing):
+        if not finalizing():  # at exit, the process takes its contexts with it
+            for backend in self.values():
+                backend.close()
+
 
 _local = threading.local()
 _failure: dict[str, str | None] = {"reason": None}
@@ -41,7 +55,7 @@ def backend_for_thread(half: bool | None = None) -> WebGLBackend | None:
     storage = half_float.half_storage() if half else FLOAT32
     backends = getattr(_local, "backends", None)
     if backends is None:
-        backends = _local.backends = {}
+        backends = _local.backends = _ThreadBackends()
     backend = backends.get(storage)
     if backend is not None or _failure["reason"] is not None:
         return backend

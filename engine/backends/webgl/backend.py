@@ -22,6 +22,7 @@ from engine.kernels.registry import BACKEND_NEUTRAL, DRY_RUN, Kernel, get_kernel
 from engine.tensors import Tensor
 from engine.webgl import host_steps, parallel_jit, program_cache, shader_cache
 from engine.webgl.compiler import Layout
+from engine.webgl.context import release_context
 from engine.webgl.gl import GL, GL_TRIANGLES
 from engine.webgl.half_float import FLOAT32, OutputStorage
 from engine.webgl.program import CPUFallback, Program
@@ -63,6 +64,8 @@ class WebGLBackend(TensorTextures, Backend):
         self._framebuffers: dict[int, object] = {}
         self._logged_fallbacks: set[str] = set()
         self._current = False
+        self.closed = False
+        self._on_close: list[weakref.WeakMethod] = []
         self.recorder: Recorder | None = None
         self._dry: DryRun | None = None
         with self.current():
@@ -90,12 +93,35 @@ class WebGLBackend(TensorTextures, Backend):
         if self._current:
             yield
             return
+        if self.closed:
+            raise GLError("this WebGL backend was closed when its thread ended, and its GL context with it: "
+                          "tensors it held on the GPU are gone (fetch values before the thread ends)")
         self._current = True
         try:
             with self.ctx:
                 yield
         finally:
             self._current = False
+
+    def when_closed(self, forget: weakref.WeakMethod) -> None:
+        """Calls forget(self) when the backend closes: a cache of something of this backend's (a
+        model's recorded plans) drops it, and the backend with it. Held weakly: a cache that goes
+        first is not kept alive."""
+        self._on_close.append(forget)
+
+    def close(self) -> None:
+        """Destroys the GL context with every texture and program in it (its thread ended: the
+        backend is the thread's). Caches that hold this backend's uploads or plans forget them."""
+        if self.closed:
+            return
+        self.closed = True
+        for method in self._on_close:
+            forget = method()
+            if forget is not None:
+                forget(self)
+        self._on_close = []
+        self._uploads.clear()
+        release_context(self.ctx)
 
     @property
     def compiles_in_parallel(self) -> bool:

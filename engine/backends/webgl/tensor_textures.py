@@ -34,15 +34,22 @@ class _DeviceCache:
     kernel's view of a weight uploaded on another thread finds this backend's upload, every call."""
 
     def __init__(self):
-        self._by_data: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._by_data: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # -> (upload, its finalizer)
 
     def get(self, tensor: Tensor) -> GLTensorData | None:
         device = tensor.device_data
-        return None if device is None else self._by_data.get(device)
+        entry = None if device is None else self._by_data.get(device)
+        return None if entry is None else entry[0]
 
     def put(self, tensor: Tensor, data: GLTensorData) -> None:
-        self._by_data[tensor.device_data] = data
-        weakref.finalize(tensor.device_data, data.release)
+        self._by_data[tensor.device_data] = (data, weakref.finalize(tensor.device_data, data.release))
+
+    def clear(self) -> None:
+        """Forgets every upload: the finalizers would otherwise hold them (and their backend) as long
+        as the tensors live (a model's weights: as long as the model)."""
+        for _, finalizer in list(self._by_data.values()):
+            finalizer.detach()
+        self._by_data.clear()
 
 
 class TensorTextures:
