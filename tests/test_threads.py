@@ -136,3 +136,20 @@ def test_a_tensor_left_on_an_ended_threads_gpu_says_where_it_went(webgl):
     assert backend.closed
     with pytest.raises(GLError, match="thread ended"):
         y.numpy()
+
+
+def test_models_that_come_and_go_leave_nothing_on_a_long_lived_threads_backend(webgl, rng):
+    import gc
+
+    from engine.backends import webgl as webgl_backend
+
+    def load_and_drop_models() -> int:
+        for _ in range(4):
+            model = engine.load_graph_model(fixture_path("small_cnn"), backend="webgl")
+            x = _inputs(model, rng, 1)[0]
+            for _ in range(2):  # the second call records a plan: the model's replays note the backend
+                model.predict(x)
+            del model
+            gc.collect()
+        return len(webgl_backend.backend_for_thread()._on_close)
+    assert _on_a_thread_of_its_own(load_and_drop_models) == 1  # the last model's, dropped at the next one

@@ -30,7 +30,6 @@ from engine.webgl.context import create_context
 from engine.webgl.half_float import FLOAT32
 
 
-
 class _ThreadBackends(dict):
     """A thread's backends, by storage. Only its thread-local slot holds it, so it goes when the thread
     ends, in that thread, and closes them: their GL contexts go with the thread, not the process."""

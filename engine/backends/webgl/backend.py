@@ -106,8 +106,8 @@ class WebGLBackend(TensorTextures, Backend):
     def when_closed(self, forget: weakref.WeakMethod) -> None:
         """Calls forget(self) when the backend closes: a cache of something of this backend's (a
         model's recorded plans) drops it, and the backend with it. Held weakly: a cache that goes
-        first is not kept alive."""
-        self._on_close.append(forget)
+        first is not kept alive (and is dropped here: a long-lived thread sees many models come and go)."""
+        self._on_close = [method for method in self._on_close if method() is not None] + [forget]
 
     def close(self) -> None:
         """Destroys the GL context with every texture and program in it (its thread ended: the
