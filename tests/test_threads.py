@@ -153,3 +153,60 @@ def test_models_that_come_and_go_leave_nothing_on_a_long_lived_threads_backend(w
             gc.collect()
         return len(webgl_backend.backend_for_thread()._on_close)
     assert _on_a_thread_of_its_own(load_and_drop_models) == 1  # the last model's, dropped at the next one
+
+
+def test_calls_with_ever_new_shapes_keep_a_bounded_number_of_plans_and_free_textures(webgl, rng, monkeypatch):
+    """Each batch size records a plan that holds its textures, and frees textures of its sizes: a
+    model keeps the TFGL_REPLAY_PLANS plans replayed last, the backend TFGL_TEXTURE_POOL_MB of free
+    textures (those freed longest ago go first). A shape whose plan went records again, same bits."""
+    from engine.backends import webgl as webgl_backend
+    monkeypatch.setenv("TFGL_REPLAY_PLANS", "2")
+    monkeypatch.setenv("TFGL_TEXTURE_POOL_MB", "1")
+    model = engine.load_graph_model(fixture_path("small_cnn"), backend="webgl")
+    shape = [1 if d is None else d for d in model.inputs[0].shape]
+    batches = {n: rng.random([n] + shape[1:], np.float32) for n in range(1, 9)}
+
+    def calls():
+        backend = webgl_backend.backend_for_thread()
+        first, free_bytes = {}, []
+        for n, x in batches.items():
+            first[n] = [model.predict(x) for _ in range(3)]  # the executor, the recording, a replay
+            free_bytes.append(backend.textures.bytes_free)
+        plans = [entry for entry in model.replays._by_backend[backend].values() if not isinstance(entry, str)]
+        again = [model.predict(batches[1]) for _ in range(3)]  # recorded again, then replayed
+        return first, free_bytes, len(plans), again, backend.textures.created
+    first, free_bytes, plans, again, created = _on_a_thread_of_its_own(calls)
+    assert plans == 2
+    assert max(free_bytes) <= 1 << 20 and created > len(batches)
+    for outputs in first.values():
+        for y in outputs[1:]:
+            np.testing.assert_array_equal(y, outputs[0])
+    for y in again:
+        np.testing.assert_array_equal(y, first[1][0])
+
+
+def test_a_pool_past_its_free_limit_deletes_the_sizes_freed_into_longest_ago(webgl):
+    from engine.backends import webgl as webgl_backend
+    from engine.webgl.textures import TextureManager, free_texture_limit, texture_bytes
+    backend = webgl_backend.backend_for_thread()
+    one = texture_bytes(64, 64, 4, "f4")
+    with backend.current():
+        pool = TextureManager(backend.ctx, free_limit=2 * one)
+        a, b, c = (pool.acquire(64, 64, 4) for _ in range(3))
+        small = pool.acquire(8, 8, 1)
+        for texture in (a, b, small, c):
+            pool.release(texture)
+        # Past the limit at the small one (a goes), and at c, which makes the big size the one freed
+        # into last: the small size goes, not b.
+        assert pool.evicted == [a, small] and pool.bytes_free == 2 * one
+        d = pool.acquire(16, 16, 4)
+        pool.release(d)
+        assert pool.evicted == [a, small, b]
+        assert pool.textures_alive() == 5
+        pool.delete_evicted()
+        assert pool.evicted == [] and pool.textures_alive() == 2
+        assert pool.acquire(64, 64, 4) is c and pool.acquire(16, 16, 4) is d
+    assert free_texture_limit({"TFGL_TEXTURE_POOL_MB": "3"}) == 3 << 20
+    assert free_texture_limit({"TFGL_TEXTURE_POOL_MB": "0"}) == 0
+    with pytest.warns(RuntimeWarning, match="TFGL_TEXTURE_POOL_MB"):
+        assert free_texture_limit({"TFGL_TEXTURE_POOL_MB": "lots"}) == free_texture_limit({})

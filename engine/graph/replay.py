@@ -5,12 +5,15 @@ later ones replay the recording (engine/webgl/replay.py). A replay whose guard f
 output took another shape, a value read on the CPU another value: engine/webgl/host_steps.py) hands
 its call to the executor, recording again; a plan is recorded again only then. Calls whose guards
 fail MAX_MISSES_IN_A_ROW times in a row (control flow that depends on the inputs' values) stop
-replaying: each miss costs a recording on top of the executor. TFGL_REPLAY=0 turns replays off."""
+replaying: each miss costs a recording on top of the executor. A model keeps TFGL_REPLAY_PLANS plans
+per thread (default 8), the least recently replayed going first: each holds every texture its call
+draws into, and calls with ever new shapes would pile them up. TFGL_REPLAY=0 turns replays off."""
 from __future__ import annotations
 
 import logging
 import os
 import threading
+import warnings
 import weakref
 from collections.abc import Mapping, Sequence
 
@@ -21,6 +24,8 @@ from engine.webgl.host_steps import ReplayMiss
 
 log = logging.getLogger("tfgl.replay")
 MAX_MISSES_IN_A_ROW = 3
+PLANS_VARIABLE = "TFGL_REPLAY_PLANS"
+DEFAULT_PLANS = 8
 # a call's state before it has a recording: compiled ahead by warmup(), run once
 _WARMED, _SEEN = "warmed", "seen"
 
@@ -31,6 +36,16 @@ class _Unreplayable(str):
 
 def replay_enabled() -> bool:
     return os.environ.get("TFGL_REPLAY", "1") not in ("", "0")
+
+
+def plans_kept() -> int:
+    text = os.environ.get(PLANS_VARIABLE, "").strip()
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    if text:
+        warnings.warn(f"tfgl: {PLANS_VARIABLE} must be a positive whole number, not {text!r}; using {DEFAULT_PLANS}",
+                      RuntimeWarning, stacklevel=2)
+    return DEFAULT_PLANS
 
 
 class Replays:
@@ -71,6 +86,7 @@ class Replays:
             log.info("not replaying: %s", self.void_reason)
             return executor.run(backend.feeds_on_gpu(feeds), fetches, backend)
         self._misses.pop((id(backend), key), None)
+        entries[key] = entries.pop(key)  # the most recently replayed, last to go
         self.last = entry
         return [Tensor(a, slot.dtype) for a, slot in zip(arrays, entry.outputs)]
 
@@ -78,8 +94,11 @@ class Replays:
         entries[key] = _SEEN  # until the recording succeeds (a call that raises records on the next)
         results, plan = backend.record(lambda on_gpu: executor.run(on_gpu, fetches, backend), feeds)
         self.recordings += 1
+        del entries[key]
         entries[key] = _Unreplayable(plan) if isinstance(plan, str) else plan
         self.void_reason = plan if isinstance(plan, str) else None
+        if not isinstance(plan, str):
+            _drop_stale_plans(entries, plans_kept())
         return results
 
     def warmed(self, executor, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey], backend) -> None:
@@ -110,3 +129,12 @@ class Replays:
                         entry.discard()
             self._by_backend.clear()
             self._misses.clear()
+
+
+def _drop_stale_plans(entries: dict, kept: int) -> None:
+    """Discards the plans past the `kept` most recently replayed (entries are in that order); their
+    calls record again when they come back."""
+    plans = [key for key, entry in entries.items() if not isinstance(entry, str)]
+    for key in plans[:max(0, len(plans) - kept)]:
+        entries[key].discard()
+        entries[key] = _SEEN

@@ -130,7 +130,8 @@ class Replay:
         """Gives the plan's textures back to the backend's pool (no GL call: any thread may)."""
         pool, self.pool = self.pool, None
         if pool is not None:
-            pool.merge_into(self.backend.textures)
+            # Its own pool: when a finalizer runs this, `textures` may be a dry run's or a recording's.
+            pool.merge_into(self.backend.own_textures)
 
     def __del__(self):
         self.discard()

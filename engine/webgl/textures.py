@@ -11,9 +11,10 @@ into R16F/RGBA16F textures instead (half_float.py); uploads are float32 everywhe
 from __future__ import annotations
 
 import math
+import os
 import threading
-from collections import defaultdict
-from collections.abc import Sequence
+import warnings
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -178,6 +179,22 @@ def read_texels(texture) -> np.ndarray:
     return raw.astype(np.float32, copy=False)
 
 
+POOL_VARIABLE = "TFGL_TEXTURE_POOL_MB"
+DEFAULT_POOL_MB = 512
+
+
+def free_texture_limit(environ: Mapping[str, str] = os.environ) -> int:
+    """Bytes of free textures a backend keeps for reuse: TFGL_TEXTURE_POOL_MB (default 512; 0 keeps
+    none). The bench models free at most 70 MB a call, so their steady calls never evict."""
+    text = environ.get(POOL_VARIABLE, "").strip()
+    if text.isdigit():
+        return int(text) << 20
+    if text:
+        warnings.warn(f"tfgl: {POOL_VARIABLE} must be a whole number of megabytes, not {text!r}; using "
+                      f"{DEFAULT_POOL_MB}", RuntimeWarning, stacklevel=2)
+    return DEFAULT_POOL_MB << 20
+
+
 # moderngl's texture dtypes: float32 (uploads, and outputs of float32 storage) and half (webgl-fp16's outputs).
 _NUMPY_OF_TEXTURE = {"f4": np.float32, "f2": np.float16}
 
@@ -191,14 +208,22 @@ class TextureManager:
     dtype. A texture's `extra` holds the (cols, rows) it was acquired for (write_texels, read_texels).
     A pool with a `lender` (a recording's, whose lender is the backend's pool) takes the lender's free
     textures before it makes new ones: those the call before it used and freed, already allocated and
-    written (llvmpipe pays for both on a texture's first use)."""
+    written (llvmpipe pays for both on a texture's first use).
 
-    def __init__(self, ctx, lender: TextureManager | None = None):
+    A pool with a `free_limit` (the backend's own) keeps at most that many bytes of free textures:
+    calls with ever new shapes would otherwise leave textures of every size behind. The sizes freed
+    into longest ago go first, into `evicted`, deleted at the next GL section (delete_evicted):
+    release() makes no GL call."""
+
+    def __init__(self, ctx, lender: TextureManager | None = None, free_limit: int | None = None):
         self.ctx = ctx
         self.lender = lender
+        self.free_limit = free_limit
         self.max_size = int(ctx.info["GL_MAX_TEXTURE_SIZE"])
         self.forward_to: TextureManager | None = None  # set once merged into another pool
-        self._free: dict[tuple[int, int, int, str], list] = defaultdict(list)
+        # free textures by key, the key freed into longest ago first; no key without one
+        self._free: dict[tuple[int, int, int, str], list] = {}
+        self.evicted: list = []
         self._lock = threading.Lock()
         self.in_use = 0
         self.bytes_in_use = 0
@@ -209,12 +234,7 @@ class TextureManager:
         key = (cols, rows, channels, dtype)
         nbytes = texture_bytes(cols, rows, channels, dtype)
         with self._lock:
-            free = self._free.get(key)
-            if free:
-                texture = free.pop()
-                self.bytes_free -= nbytes
-            else:
-                texture = None
+            texture = self._take(key, nbytes)
             self.in_use += 1
             self.bytes_in_use += nbytes
         if texture is None and self.lender is not None:
@@ -239,11 +259,41 @@ class TextureManager:
     def lend(self, key: tuple[int, int, int, str], nbytes: int):
         """A free texture of this key, no longer this pool's (None if there is none)."""
         with self._lock:
-            free = self._free.get(key)
+            return self._take(key, nbytes)
+
+    def _take(self, key: tuple[int, int, int, str], nbytes: int):
+        free = self._free.get(key)
+        if not free:
+            return None
+        texture = free.pop()
+        if not free:
+            del self._free[key]
+        self.bytes_free -= nbytes
+        return texture
+
+    def _put(self, key: tuple[int, int, int, str], texture) -> None:
+        """Into the free textures (the lock held), its key now the one freed into last; then evicts
+        the oldest past free_limit."""
+        free = self._free.pop(key, [])
+        free.append(texture)
+        self._free[key] = free
+        self.bytes_free += texture_bytes(*key)
+        if self.free_limit is None:
+            return
+        while self.bytes_free > self.free_limit:
+            oldest = next(iter(self._free))
+            free = self._free[oldest]
+            self.evicted.append(free.pop(0))
             if not free:
-                return None
-            self.bytes_free -= nbytes
-            return free.pop()
+                del self._free[oldest]
+            self.bytes_free -= texture_bytes(*oldest)
+
+    def delete_evicted(self) -> None:
+        """Deletes the textures eviction took out of the pool (the pool's context current)."""
+        with self._lock:
+            doomed, self.evicted = self.evicted, []
+        for texture in doomed:
+            texture.release()
 
     def allocated_size(self, cols: int, rows: int) -> tuple[int, int]:
         return padded_side(cols, self.max_size), padded_side(rows, self.max_size)
@@ -259,22 +309,19 @@ class TextureManager:
             self.forward_to.adopt(texture)
             return
         with self._lock:
-            self._free[key].append(texture)
             self.in_use -= 1
             self.bytes_in_use -= nbytes
-            self.bytes_free += nbytes
+            self._put(key, texture)
 
     def adopt(self, texture) -> None:
         """Takes a texture another pool made into this pool's free list."""
-        key = texture_key(texture)
         with self._lock:
-            self._free[key].append(texture)
-            self.bytes_free += texture_bytes(*key)
+            self._put(texture_key(texture), texture)
 
     def merge_into(self, other: TextureManager) -> None:
         """Hands every free texture to `other`; textures still in use go there when released."""
         with self._lock:
-            free, self._free = self._free, defaultdict(list)
+            free, self._free = self._free, {}
             self.forward_to = other
             self.bytes_free = 0
         for textures in free.values():
@@ -282,7 +329,7 @@ class TextureManager:
                 other.adopt(texture)
 
     def textures_alive(self) -> int:
-        return self.in_use + sum(len(v) for v in self._free.values())
+        return self.in_use + len(self.evicted) + sum(len(v) for v in self._free.values())
 
 
 def texture_key(texture) -> tuple[int, int, int, str]:

@@ -28,7 +28,7 @@ from engine.webgl.half_float import FLOAT32, OutputStorage
 from engine.webgl.program import CPUFallback, Program
 from engine.webgl.programs import CompiledProgram, ProgramStore, Stats, driver_variant, layouts_summary
 from engine.webgl.replay import UNREPEATABLE_OPS, OutputSlot, Recorder, Replay
-from engine.webgl.textures import GL_DTYPES, GLTensorData, TextureManager
+from engine.webgl.textures import GL_DTYPES, GLTensorData, TextureManager, free_texture_limit
 
 log = logging.getLogger("tfgl.webgl")
 CPU_FORWARD_MAX_SIZE = 128
@@ -46,7 +46,8 @@ class WebGLBackend(TensorTextures, Backend):
         self.storage = storage
         if storage.half:
             self.name = "webgl-fp16"
-        self.textures = TextureManager(ctx)
+        # The pool new textures come from: its own, or a dry run's or a recording's while one runs.
+        self.textures = self.own_textures = TextureManager(ctx, free_limit=free_texture_limit())
         self.replay_pools: weakref.WeakSet = weakref.WeakSet()  # recordings' own textures (texture_bytes)
         self.max_texture_size = int(ctx.info["GL_MAX_TEXTURE_SIZE"])
         # llvmpipe silently stops a fragment's loops after 65535 iterations in all (gallivm's guard
@@ -99,6 +100,8 @@ class WebGLBackend(TensorTextures, Backend):
         self._current = True
         try:
             with self.ctx:
+                if self.own_textures.evicted:
+                    self.own_textures.delete_evicted()
                 yield
         finally:
             self._current = False
