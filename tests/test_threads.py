@@ -203,10 +203,38 @@ def test_a_pool_past_its_free_limit_deletes_the_sizes_freed_into_longest_ago(web
         pool.release(d)
         assert pool.evicted == [a, small, b]
         assert pool.textures_alive() == 5
-        pool.delete_evicted()
+        for texture in pool.take_evicted():
+            texture.release()
         assert pool.evicted == [] and pool.textures_alive() == 2
         assert pool.acquire(64, 64, 4) is c and pool.acquire(16, 16, 4) is d
     assert free_texture_limit({"TFGL_TEXTURE_POOL_MB": "3"}) == 3 << 20
     assert free_texture_limit({"TFGL_TEXTURE_POOL_MB": "0"}) == 0
     with pytest.warns(RuntimeWarning, match="TFGL_TEXTURE_POOL_MB"):
         assert free_texture_limit({"TFGL_TEXTURE_POOL_MB": "lots"}) == free_texture_limit({})
+
+
+def test_an_evicted_texture_takes_its_framebuffer_with_it(webgl, monkeypatch):
+    """Drivers hand a deleted texture's name to later ones (NVIDIA's does): a framebuffer cached under
+    the name would draw into the deleted texture."""
+    import moderngl
+
+    from engine.backends import webgl as webgl_backend
+    from engine.tensors import Tensor
+    monkeypatch.setenv("TFGL_TEXTURE_POOL_MB", "0")  # keep no free texture
+
+    def draw_then_free():
+        backend = webgl_backend.backend_for_thread()
+        x = Tensor(np.linspace(-1, 1, 300, dtype=np.float32), "float32")
+        backend.texture_of(x)
+        (y,) = backend.run("Exp", [x])
+        texture = y.device_data.texture
+        drawn = texture.glo in backend._framebuffers
+        y.dispose()  # into the pool, and out of it at once: evicted
+        evicted = backend.own_textures.evicted == [texture]
+        with backend.current():  # the next GL section deletes it
+            pass
+        return drawn, evicted, texture, backend
+    drawn, evicted, texture, backend = _on_a_thread_of_its_own(draw_then_free)
+    assert drawn and evicted
+    assert isinstance(texture.mglo, moderngl.InvalidObject)  # deleted
+    assert texture.glo not in backend._framebuffers

@@ -212,8 +212,8 @@ class TextureManager:
 
     A pool with a `free_limit` (the backend's own) keeps at most that many bytes of free textures:
     calls with ever new shapes would otherwise leave textures of every size behind. The sizes freed
-    into longest ago go first, into `evicted`, deleted at the next GL section (delete_evicted):
-    release() makes no GL call."""
+    into longest ago go first, into `evicted`, which the backend deletes at its next GL section
+    (take_evicted): release() makes no GL call."""
 
     def __init__(self, ctx, lender: TextureManager | None = None, free_limit: int | None = None):
         self.ctx = ctx
@@ -288,12 +288,11 @@ class TextureManager:
                 del self._free[oldest]
             self.bytes_free -= texture_bytes(*oldest)
 
-    def delete_evicted(self) -> None:
-        """Deletes the textures eviction took out of the pool (the pool's context current)."""
+    def take_evicted(self) -> list:
+        """The textures eviction took out of the pool, for their owner to delete."""
         with self._lock:
             doomed, self.evicted = self.evicted, []
-        for texture in doomed:
-            texture.release()
+        return doomed
 
     def allocated_size(self, cols: int, rows: int) -> tuple[int, int]:
         return padded_side(cols, self.max_size), padded_side(rows, self.max_size)

@@ -101,7 +101,7 @@ class WebGLBackend(TensorTextures, Backend):
         try:
             with self.ctx:
                 if self.own_textures.evicted:
-                    self.own_textures.delete_evicted()
+                    self._delete_evicted()
                 yield
         finally:
             self._current = False
@@ -340,6 +340,15 @@ class WebGLBackend(TensorTextures, Backend):
         ms = link_ms + (time.perf_counter() - started) * 1e3
         self.stats.compile_ms += ms
         self.stats.program_compiles.append((name, layouts, ms))
+
+    def _delete_evicted(self) -> None:
+        """Deletes the textures the pool evicted, and their framebuffers: a driver may give a deleted
+        texture's name to the next new one (NVIDIA's does), which must not find the old framebuffer."""
+        for texture in self.own_textures.take_evicted():
+            fbo = self._framebuffers.pop(texture.glo, None)
+            if fbo is not None:
+                fbo.release()
+            texture.release()
 
     def _framebuffer(self, texture):
         """The texture's framebuffer, drawing the texels it was acquired for (not its padding); in a dry
