@@ -103,7 +103,9 @@ def test_a_threads_backend_closes_and_goes_when_the_thread_ends(webgl, rng):
     from engine.backends import webgl as webgl_backend
     model = engine.load_graph_model(fixture_path("mobilenet_v2"), backend="webgl")
     x = _inputs(model, rng, 1)[0]
-    want = model.predict(x)  # this thread's backend uploads the weights first: theirs to keep
+    # This thread uploads the weights first, and they keep that upload: a thread that uploads first and
+    # ends leaves its closed backend to the weights (its GL context goes all the same).
+    want = model.predict(x)
 
     def call_three_times():  # the executor, the recording, a replay
         got = [model.predict(x) for _ in range(3)]
@@ -155,16 +157,19 @@ def test_models_that_come_and_go_leave_nothing_on_a_long_lived_threads_backend(w
     assert _on_a_thread_of_its_own(load_and_drop_models) == 1  # the last model's, dropped at the next one
 
 
-def test_calls_with_ever_new_shapes_keep_a_bounded_number_of_plans_and_free_textures(webgl, rng, monkeypatch):
+@pytest.mark.parametrize("pool_mb", [1, 0])
+def test_calls_with_ever_new_shapes_keep_a_bounded_number_of_plans_and_free_textures(webgl, rng, monkeypatch,
+                                                                                     pool_mb):
     """Each batch size records a plan that holds its textures, and frees textures of its sizes: a
     model keeps the TFGL_REPLAY_PLANS plans replayed last, the backend TFGL_TEXTURE_POOL_MB of free
-    textures (those freed longest ago go first). A shape whose plan went records again, same bits."""
+    textures (the sizes freed into longest ago go first; 0: none, so textures and their framebuffers
+    are deleted between draws). A shape whose plan went records again, same bits."""
     from engine.backends import webgl as webgl_backend
     monkeypatch.setenv("TFGL_REPLAY_PLANS", "2")
-    monkeypatch.setenv("TFGL_TEXTURE_POOL_MB", "1")
+    monkeypatch.setenv("TFGL_TEXTURE_POOL_MB", str(pool_mb))
     model = engine.load_graph_model(fixture_path("small_cnn"), backend="webgl")
     shape = [1 if d is None else d for d in model.inputs[0].shape]
-    batches = {n: rng.random([n] + shape[1:], np.float32) for n in range(1, 9)}
+    batches = {n: rng.random([n] + shape[1:], np.float32) for n in range(1, 13)}
 
     def calls():
         backend = webgl_backend.backend_for_thread()
@@ -172,12 +177,14 @@ def test_calls_with_ever_new_shapes_keep_a_bounded_number_of_plans_and_free_text
         for n, x in batches.items():
             first[n] = [model.predict(x) for _ in range(3)]  # the executor, the recording, a replay
             free_bytes.append(backend.textures.bytes_free)
-        plans = [entry for entry in model.replays._by_backend[backend].values() if not isinstance(entry, str)]
+        entries = model.replays._by_backend[backend]
+        plans = [entry for entry in entries.values() if not isinstance(entry, str)]
+        shapes = len(entries)
         again = [model.predict(batches[1]) for _ in range(3)]  # recorded again, then replayed
-        return first, free_bytes, len(plans), again, backend.textures.created
-    first, free_bytes, plans, again, created = _on_a_thread_of_its_own(calls)
-    assert plans == 2
-    assert max(free_bytes) <= 1 << 20 and created > len(batches)
+        return first, free_bytes, len(plans), shapes, again
+    first, free_bytes, plans, shapes, again = _on_a_thread_of_its_own(calls)
+    assert plans == 2 and shapes == 8  # the shapes remembered without a plan: under 4x as many
+    assert max(free_bytes) <= pool_mb << 20
     for outputs in first.values():
         for y in outputs[1:]:
             np.testing.assert_array_equal(y, outputs[0])
@@ -207,6 +214,21 @@ def test_a_pool_past_its_free_limit_deletes_the_sizes_freed_into_longest_ago(web
             texture.release()
         assert pool.evicted == [] and pool.textures_alive() == 2
         assert pool.acquire(64, 64, 4) is c and pool.acquire(16, 16, 4) is d
+        pool.release(c)
+        plan = TextureManager(backend.ctx, lender=pool)
+        old = plan.acquire(80, 80, 4)
+        plan.release(old)
+        plan.merge_into(pool)  # past the limit: a dropped plan's textures go first, though they came last
+        assert pool.evicted == [old]
+        old.release()
+        pool.take_evicted()
+        held = [pool.acquire(64, 64, 4) for _ in range(2)]
+        assert held[0] is c
+        created = pool.created
+        pool.reserve({(64, 64, 4, "f4"): 5})  # warm-up's make-ahead stops at the limit
+        assert pool.created == created + 2 and pool.evicted == [] and pool.bytes_free == 2 * one
+        for texture in held + [d] + [pool.acquire(64, 64, 4) for _ in range(2)]:
+            texture.release()
     assert free_texture_limit({"TFGL_TEXTURE_POOL_MB": "3"}) == 3 << 20
     assert free_texture_limit({"TFGL_TEXTURE_POOL_MB": "0"}) == 0
     with pytest.warns(RuntimeWarning, match="TFGL_TEXTURE_POOL_MB"):

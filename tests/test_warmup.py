@@ -285,6 +285,41 @@ def test_warmup_compiles_what_follows_nms_and_where_as_if_they_kept_the_most(web
         np.testing.assert_array_equal(got[name], want[name])
 
 
+SQUEEZED_WEIGHTS = np.random.default_rng(4).standard_normal((3, 5)).astype(np.float32)
+
+
+def _squeezing_model() -> GraphModel:
+    """z = reshape(x, ListDiff(shape(x), [1])) @ w: a dynamic-shape op on values the dry run knows."""
+    def node(name, op, *inputs, **attr):
+        return {"name": name, "op": op, "input": list(inputs), "attr": {"T": {"type": "DT_FLOAT"}, **attr}}
+    nodes = [node("x", "Placeholder", dtype={"type": "DT_FLOAT"}),
+             {"name": "one", "op": "Const", "attr": {"dtype": {"type": "DT_INT32"}}},
+             {"name": "w", "op": "Const", "attr": {"dtype": {"type": "DT_FLOAT"}}},
+             node("shape", "Shape", "x", out_type={"type": "DT_INT32"}),
+             node("keep", "ListDiff", "shape", "one", T={"type": "DT_INT32"}, out_idx={"type": "DT_INT32"}),
+             node("y", "Reshape", "x", "keep"), node("z", "MatMul", "y", "w")]
+    data = {"format": "graph-model", "modelTopology": {"node": nodes}, "weightsManifest": [],
+            "signature": {"inputs": {"x": {"name": "x:0"}}, "outputs": {"z": {"name": "z:0"}}}}
+    weights = {"one": np.int32([1]), "w": SQUEEZED_WEIGHTS}
+    return GraphModel(parse_model_json(data, "."), weights, "webgl")
+
+
+def test_dynamic_shape_ops_on_values_the_dry_run_knows_give_their_own_answer(webgl, caplog):
+    """ListDiff of a shape is no selection a stand-in should guess: the dry run takes the real call's path."""
+    x = np.random.default_rng(6).standard_normal((40, 1, 3)).astype(np.float32)
+
+    def warmed() -> tuple:
+        model = _squeezing_model()
+        model.warmup({"x": x.shape})
+        made = _gl_stats().programs_made
+        return model.predict({"x": x}), _gl_stats().programs_made - made
+    with caplog.at_level(logging.INFO, logger="tfgl.warmup"):
+        got, compiled_by_the_call = _in_a_new_thread(warmed)
+    assert "failed" not in caplog.text
+    assert compiled_by_the_call == 0
+    np.testing.assert_allclose(got, x.reshape(40, 3) @ SQUEEZED_WEIGHTS, rtol=1e-5, atol=1e-5)
+
+
 def test_warmup_makes_as_many_textures_as_a_first_call(webgl, monkeypatch):
     """The LSTM repacks activations step after step: a dry run's twins of its own tensors go with them,
     so the textures it counts as held at once are a real call's (they are not all kept to the end)."""

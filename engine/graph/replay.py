@@ -7,7 +7,8 @@ its call to the executor, recording again; a plan is recorded again only then. C
 fail MAX_MISSES_IN_A_ROW times in a row (control flow that depends on the inputs' values) stop
 replaying: each miss costs a recording on top of the executor. A model keeps TFGL_REPLAY_PLANS plans
 per thread (default 8), the least recently replayed going first: each holds every texture its call
-draws into, and calls with ever new shapes would pile them up. TFGL_REPLAY=0 turns replays off."""
+draws into, and calls with ever new shapes would pile them up (the shapes it remembers without a
+plan stay under 4x as many). TFGL_REPLAY=0 turns replays off."""
 from __future__ import annotations
 
 import logging
@@ -70,6 +71,8 @@ class Replays:
             if entry is None and compiles_ahead_on_first_call(backend):
                 compile_ahead(backend, lambda on_gpu: executor.run(on_gpu, fetches, backend), feeds, first_call=True)
             entries[key] = entry if isinstance(entry, _Unreplayable) else _SEEN
+            if entry is None:
+                _keep_bounded(entries, plans_kept())
             # Feeds go to the GPU as a recording takes them, so every call compiles the same programs.
             return executor.run(backend.feeds_on_gpu(feeds), fetches, backend)
         if entry == _SEEN:
@@ -98,7 +101,7 @@ class Replays:
         entries[key] = _Unreplayable(plan) if isinstance(plan, str) else plan
         self.void_reason = plan if isinstance(plan, str) else None
         if not isinstance(plan, str):
-            _drop_stale_plans(entries, plans_kept())
+            _keep_bounded(entries, plans_kept())
         return results
 
     def warmed(self, executor, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey], backend) -> None:
@@ -131,10 +134,14 @@ class Replays:
             self._misses.clear()
 
 
-def _drop_stale_plans(entries: dict, kept: int) -> None:
-    """Discards the plans past the `kept` most recently replayed (entries are in that order); their
-    calls record again when they come back."""
+def _keep_bounded(entries: dict, kept: int) -> None:
+    """Discards the plans past the `kept` most recently replayed (entries are in that order; their
+    calls record again when they come back), and forgets the oldest shapes past 4 x `kept` that have
+    no plan."""
     plans = [key for key, entry in entries.items() if not isinstance(entry, str)]
     for key in plans[:max(0, len(plans) - kept)]:
         entries[key].discard()
         entries[key] = _SEEN
+    planless = [key for key, entry in entries.items() if isinstance(entry, str)]
+    for key in planless[:max(0, len(entries) - 4 * kept)]:
+        del entries[key]

@@ -224,7 +224,8 @@ class TextureManager:
         # free textures by key, the key freed into longest ago first; no key without one
         self._free: dict[tuple[int, int, int, str], list] = {}
         self.evicted: list = []
-        self._lock = threading.Lock()
+        # Reentrant: a garbage collection while it is held may finalize a tensor that releases into this pool.
+        self._lock = threading.RLock()
         self.in_use = 0
         self.bytes_in_use = 0
         self.bytes_free = 0
@@ -254,6 +255,8 @@ class TextureManager:
         (llvmpipe zero-fills a texture's memory when it makes it)."""
         for key, count in counts.items():
             for _ in range(count - len(self._free.get(key, ()))):
+                if self.free_limit is not None and self.bytes_free + texture_bytes(*key) > self.free_limit:
+                    return  # it would only be evicted
                 self.adopt(self._make(key))
 
     def lend(self, key: tuple[int, int, int, str], nbytes: int):
@@ -274,10 +277,17 @@ class TextureManager:
     def _put(self, key: tuple[int, int, int, str], texture) -> None:
         """Into the free textures (the lock held), its key now the one freed into last; then evicts
         the oldest past free_limit."""
-        free = self._free.pop(key, [])
-        free.append(texture)
+        alone = [texture]  # made first: a collection it sets off (a release in it) meets the pool whole
+        free = self._free.pop(key, None)
+        if free is None:
+            free = alone
+        else:
+            free.append(texture)
         self._free[key] = free
         self.bytes_free += texture_bytes(*key)
+        self._evict_past_limit()
+
+    def _evict_past_limit(self) -> None:
         if self.free_limit is None:
             return
         while self.bytes_free > self.free_limit:
@@ -318,14 +328,21 @@ class TextureManager:
             self._put(texture_key(texture), texture)
 
     def merge_into(self, other: TextureManager) -> None:
-        """Hands every free texture to `other`; textures still in use go there when released."""
+        """Hands every free texture to `other`, as freed before any of its own (a dropped plan's:
+        those of the shapes in use stay longer); textures still in use go there when released."""
         with self._lock:
             free, self._free = self._free, {}
             self.forward_to = other
             self.bytes_free = 0
-        for textures in free.values():
-            for texture in textures:
-                other.adopt(texture)
+        other._adopt_as_oldest(free)
+
+    def _adopt_as_oldest(self, free: dict) -> None:
+        with self._lock:
+            for key, textures in free.items():
+                self.bytes_free += texture_bytes(*key) * len(textures)
+                free[key] = textures + self._free.pop(key, [])
+            self._free = {**free, **self._free}
+            self._evict_past_limit()
 
     def textures_alive(self) -> int:
         return self.in_use + len(self.evicted) + sum(len(v) for v in self._free.values())

@@ -37,7 +37,11 @@ class _ThreadBackends(dict):
     def __del__(self, finalizing=sys.is_finalizing):
         if not finalizing():  # at exit, the process takes its contexts with it
             for backend in self.values():
-                backend.close()
+                try:
+                    backend.close()
+                except Exception as error:  # the thread's other backend still closes
+                    warnings.warn(f"tfgl: closing an ended thread's {backend.name} backend failed: {error}",
+                                  RuntimeWarning, stacklevel=1)
 
 
 _local = threading.local()

@@ -225,10 +225,14 @@ class WebGLBackend(TensorTextures, Backend):
         return self._run_cpu(kernel, inputs, attrs)
 
     def _run_cpu(self, kernel: Kernel, inputs: list, attrs: dict) -> list:
-        """A CPU kernel; while recording, a host step of the plan where its inputs depend on values. A
-        dry run runs an op's stand-in where it has one: zeros read back would keep nothing."""
-        if self._dry is not None:
-            kernel = get_kernel(kernel.op, DRY_RUN) or kernel
+        """A CPU kernel; while recording, a host step of the plan where its inputs depend on values. In
+        a dry run, an op fed values the run never computed runs its stand-in where it has one (zeros
+        read back would keep nothing), and its outputs count as never computed too."""
+        dry = self._dry
+        if dry is not None and any(dry.unknown(x) for x in inputs):
+            outputs = run_cpu_kernel(get_kernel(kernel.op, DRY_RUN) or kernel, inputs, attrs)
+            dry.note_unknown(outputs)
+            return outputs
         if self.recorder is None:
             return run_cpu_kernel(kernel, inputs, attrs)
         with self.current():
@@ -347,6 +351,8 @@ class WebGLBackend(TensorTextures, Backend):
         for texture in self.own_textures.take_evicted():
             fbo = self._framebuffers.pop(texture.glo, None)
             if fbo is not None:
+                if self.ctx.fbo is fbo:  # moderngl rebinds its last framebuffer after making one
+                    self.ctx.detect_framebuffer(0).use()
                 fbo.release()
             texture.release()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from engine.tensors import Tensor
 from engine.webgl import parallel_jit
 from engine.webgl.programs import CompiledProgram, Stats
 from engine.webgl.textures import GLTensorData, TextureManager, is_power_of_two, texture_key
@@ -84,6 +85,10 @@ class DryRun:
     # draw at once)
     deferred: list | None = None
     stop_when_cached: bool = False  # a first call's dry run: stop once programs prove to be cached
+    # Values the run never computed: device data read back as zeros, and CPU outputs made from
+    # them. Only ops fed from them run their stand-ins (engine.kernels.cpu.dynamic.LARGEST).
+    read_as_zeros: dict = field(default_factory=dict)  # id(data) -> data
+    made_of_zeros: dict = field(default_factory=dict)  # id(tensor) -> tensor
     linked_before: tuple[int, int] = (0, 0)  # the backend's (programs loaded, compiled) when it began
 
     def check_cached(self, stats: Stats) -> None:
@@ -93,6 +98,21 @@ class DryRun:
         if self.stop_when_cached and stats.programs_compiled == compiled \
                 and stats.programs_loaded - loaded >= LOADED_PROGRAMS_TO_STOP:
             raise ProgramsAreCached
+
+    def unknown(self, value) -> bool:
+        """Whether an input holds values the run never computed (reading it back gives zeros): a
+        constant's or a shape's are known, and what CPU ops made of known values."""
+        if not isinstance(value, Tensor):
+            return False
+        if id(value) in self.made_of_zeros:
+            return True
+        data = value.device_data
+        return data is not None and (not value.has_values() or id(data) in self.read_as_zeros)
+
+    def note_unknown(self, outputs: list) -> None:
+        for output in outputs:
+            if isinstance(output, Tensor):
+                self.made_of_zeros[id(output)] = output
 
     def twins_of(self, data: GLTensorData) -> dict:
         return self.twins.setdefault(id(data), (data, {}))[1]

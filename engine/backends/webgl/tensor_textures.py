@@ -208,6 +208,7 @@ class TensorTextures:
     def download(self, data: GLTensorData) -> np.ndarray:
         if self._dry is not None:
             # Zeros, not a dry texture's garbage: a value read on the CPU may size later work.
+            self._dry.read_as_zeros[id(data)] = data
             texels = data.rows * data.cols * (4 if data.packed else 1)
             return decode_texels(np.zeros(texels, np.float32), data.packed_shape, data.size, data.dtype)
         raw = self.read_back(data)
