@@ -302,3 +302,24 @@ def test_top_k_and_segment_sums_replay(webgl, rng):
             np.testing.assert_array_equal(got[key], want[key])
         assert (model.replays.last is not None) == (call >= 2)
     assert model.backend.stats.cpu_fallbacks.get("TopKV2", 0) == fallbacks
+
+
+def test_a_model_forgets_the_oldest_shapes_merely_seen_before_those_it_learned_about():
+    from engine.graph import replay
+
+    class Plan:
+        discarded = False
+
+        def discard(self):
+            self.discarded = True
+    plans = [Plan() for _ in range(3)]
+    entries = {"old plan": plans[0], "seen 1": replay._SEEN, "unreplayable": replay._Unreplayable("a random op"),
+               "warmed": replay._WARMED, "seen 2": replay._SEEN, "plan": plans[1], "seen 3": replay._SEEN,
+               "newest plan": plans[2], "seen 4": replay._SEEN}
+    forgotten = replay._keep_bounded(entries, kept=2)  # 2 plans, and at most 8 entries
+    assert plans[0].discarded and not plans[1].discarded and not plans[2].discarded
+    # The dropped plan's shape counts as merely seen now, the oldest of them: forgotten first.
+    assert forgotten == ["old plan"] and len(entries) == 8
+    forgotten = replay._keep_bounded(entries, kept=1)
+    assert forgotten == ["seen 1", "seen 2", "plan", "seen 3"]
+    assert list(entries) == ["unreplayable", "warmed", "newest plan", "seen 4"]

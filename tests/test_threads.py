@@ -260,3 +260,32 @@ def test_an_evicted_texture_takes_its_framebuffer_with_it(webgl, monkeypatch):
     assert drawn and evicted
     assert isinstance(texture.mglo, moderngl.InvalidObject)  # deleted
     assert texture.glo not in backend._framebuffers
+
+
+def test_a_release_that_a_collection_nests_inside_a_pool_change_waits_for_it(webgl):
+    """A garbage collection in the middle of a pool change may finalize a tensor that releases into the
+    same pool, on the same thread: that release must meet the pool whole (not lose its texture)."""
+    from engine.backends import webgl as webgl_backend
+    from engine.webgl.textures import TextureManager
+
+    class Collecting(dict):
+        def __init__(self, nested):
+            super().__init__()
+            self.nested = nested
+
+        def pop(self, *args):
+            found = super().pop(*args)
+            while self.nested:
+                self.nested.pop()()  # the finalizer, halfway through the outer release
+            return found
+
+    backend = webgl_backend.backend_for_thread()
+    with backend.current():
+        pool = TextureManager(backend.ctx)
+        a, b = pool.acquire(4, 4), pool.acquire(4, 4)
+        pool._free = Collecting([lambda: pool.release(b)])
+        pool.release(a)
+        assert pool.in_use == 0 and pool.textures_alive() == 2
+        assert {id(pool.acquire(4, 4)), id(pool.acquire(4, 4))} == {id(a), id(b)}
+        a.release()
+        b.release()

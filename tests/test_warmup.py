@@ -255,12 +255,16 @@ def _detector_model() -> GraphModel:
              node("picked", "GatherV2", "boxes", "nms", "axis"), node("y", "Exp", "picked"),
              node("mask", "Greater", "probs", "high"), node("where", "Where", "mask"),
              node("rows", "Reshape", "where", "flat"), node("chosen", "GatherV2", "probs", "rows", "axis"),
-             node("z", "Log", "chosen")]
+             node("z", "Log", "chosen"),
+             # the rest, through a view of Where's output (Reshape): unknown values stay unknown
+             const("everyone", "DT_INT64"), node("rest", "ListDiff", "everyone", "rows", T={"type": "DT_INT64"}),
+             node("others", "GatherV2", "probs", "rest", "axis"), node("u", "Tanh", "others")]
     data = {"format": "graph-model", "modelTopology": {"node": nodes}, "weightsManifest": [],
             "signature": {"inputs": {"x": {"name": "x:0"}, "s": {"name": "s:0"}},
-                          "outputs": {"y": {"name": "y:0"}, "z": {"name": "z:0"}}}}
+                          "outputs": {"y": {"name": "y:0"}, "z": {"name": "z:0"}, "u": {"name": "u:0"}}}}
     weights = {"two": np.float32(2), "most": np.int32(8), "iou": np.float32(0.5), "least": np.float32(0.6),
-               "sigma": np.float32(0), "axis": np.int32(0), "high": np.float32(0.9), "flat": np.int32([-1])}
+               "sigma": np.float32(0), "axis": np.int32(0), "high": np.float32(0.9), "flat": np.int32([-1]),
+               "everyone": np.arange(300, dtype=np.int64)}
     return GraphModel(parse_model_json(data, "."), weights, "webgl")
 
 
@@ -279,7 +283,7 @@ def test_warmup_compiles_what_follows_nms_and_where_as_if_they_kept_the_most(web
         return _detector_model().predict(feeds)
     got, compiled_by_the_call = _in_a_new_thread(warmed)
     want = _in_a_new_thread(never_warmed)
-    assert got["y"].shape == (8, 4) and got["z"].size > 0  # the call found something, on both paths
+    assert got["y"].shape == (8, 4) and got["z"].size > 0 and got["u"].size > 0  # found something, every path
     assert compiled_by_the_call == 0
     for name in want:
         np.testing.assert_array_equal(got[name], want[name])

@@ -72,7 +72,7 @@ class Replays:
                 compile_ahead(backend, lambda on_gpu: executor.run(on_gpu, fetches, backend), feeds, first_call=True)
             entries[key] = entry if isinstance(entry, _Unreplayable) else _SEEN
             if entry is None:
-                _keep_bounded(entries, plans_kept())
+                self._forget_misses(backend, _keep_bounded(entries, plans_kept()))
             # Feeds go to the GPU as a recording takes them, so every call compiles the same programs.
             return executor.run(backend.feeds_on_gpu(feeds), fetches, backend)
         if entry == _SEEN:
@@ -97,11 +97,11 @@ class Replays:
         entries[key] = _SEEN  # until the recording succeeds (a call that raises records on the next)
         results, plan = backend.record(lambda on_gpu: executor.run(on_gpu, fetches, backend), feeds)
         self.recordings += 1
-        del entries[key]
+        entries.pop(key, None)  # so that it goes in last, the most recently used
         entries[key] = _Unreplayable(plan) if isinstance(plan, str) else plan
         self.void_reason = plan if isinstance(plan, str) else None
         if not isinstance(plan, str):
-            _keep_bounded(entries, plans_kept())
+            self._forget_misses(backend, _keep_bounded(entries, plans_kept()))
         return results
 
     def warmed(self, executor, feeds: Mapping[TensorKey, Tensor], fetches: Sequence[TensorKey], backend) -> None:
@@ -115,6 +115,10 @@ class Replays:
                 entries = self._by_backend[backend] = {}
                 backend.when_closed(weakref.WeakMethod(self._forget))
             return entries
+
+    def _forget_misses(self, backend, keys: list) -> None:
+        for key in keys:
+            self._misses.pop((id(backend), key), None)
 
     def _forget(self, backend) -> None:
         """A closed backend's plans: its context took their textures (the plans hold the backend)."""
@@ -134,14 +138,17 @@ class Replays:
             self._misses.clear()
 
 
-def _keep_bounded(entries: dict, kept: int) -> None:
+def _keep_bounded(entries: dict, kept: int) -> list:
     """Discards the plans past the `kept` most recently replayed (entries are in that order; their
     calls record again when they come back), and forgets the oldest shapes past 4 x `kept` that have
-    no plan."""
+    no plan, those merely seen before those found unreplayable or warmed up. Returns the keys forgotten."""
     plans = [key for key, entry in entries.items() if not isinstance(entry, str)]
     for key in plans[:max(0, len(plans) - kept)]:
         entries[key].discard()
         entries[key] = _SEEN
-    planless = [key for key, entry in entries.items() if isinstance(entry, str)]
-    for key in planless[:max(0, len(entries) - 4 * kept)]:
+    planless = sorted((key for key, entry in entries.items() if isinstance(entry, str)),
+                      key=lambda key: entries[key] != _SEEN)  # stable: oldest first within each kind
+    forgotten = planless[:max(0, len(entries) - 4 * kept)]
+    for key in forgotten:
         del entries[key]
+    return forgotten

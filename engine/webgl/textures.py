@@ -224,23 +224,44 @@ class TextureManager:
         # free textures by key, the key freed into longest ago first; no key without one
         self._free: dict[tuple[int, int, int, str], list] = {}
         self.evicted: list = []
-        # Reentrant: a garbage collection while it is held may finalize a tensor that releases into this pool.
         self._lock = threading.RLock()
+        self._busy = False   # a change under way on the thread holding the lock
+        self._queued: list = []  # changes that came in during it (see _serially)
         self.in_use = 0
         self.bytes_in_use = 0
         self.bytes_free = 0
         self.created = 0
 
+    def _serially(self, change, *args):
+        """change(*args) with the lock held. A garbage collection during a change may finalize a tensor
+        (or a plan) that releases into this pool on the same thread: that change waits in `_queued`
+        until the one under way ends, so no change sees the pool half made."""
+        with self._lock:
+            if self._busy:
+                self._queued.append((change, args))
+                return None
+            self._busy = True
+            try:
+                result = change(*args)
+                while self._queued:
+                    queued, queued_args = self._queued.pop(0)
+                    queued(*queued_args)
+                return result
+            finally:
+                self._busy = False
+
     def acquire(self, rows: int, cols: int, channels: int = 1, dtype: str = "f4"):
         key = (cols, rows, channels, dtype)
         nbytes = texture_bytes(cols, rows, channels, dtype)
-        with self._lock:
-            texture = self._take(key, nbytes)
-            self.in_use += 1
-            self.bytes_in_use += nbytes
+        texture = self._serially(self._acquired, key, nbytes)
         if texture is None and self.lender is not None:
             texture = self.lender.lend(key, nbytes)
         return self._make(key) if texture is None else texture
+
+    def _acquired(self, key: tuple[int, int, int, str], nbytes: int):
+        self.in_use += 1
+        self.bytes_in_use += nbytes
+        return self._take(key, nbytes)
 
     def _make(self, key: tuple[int, int, int, str]):
         cols, rows, channels, dtype = key
@@ -252,17 +273,17 @@ class TextureManager:
     def reserve(self, counts: dict[tuple[int, int, int, str], int]) -> None:
         """Makes free textures until each (cols, rows, channels, dtype) key has `counts[key]`: those a
         warm-up found the first call will hold at once, made ahead so that the call allocates none
-        (llvmpipe zero-fills a texture's memory when it makes it)."""
+        (llvmpipe zero-fills a texture's memory when it makes it). Never past free_limit: they would
+        only be evicted."""
         for key, count in counts.items():
             for _ in range(count - len(self._free.get(key, ()))):
                 if self.free_limit is not None and self.bytes_free + texture_bytes(*key) > self.free_limit:
-                    return  # it would only be evicted
+                    break
                 self.adopt(self._make(key))
 
     def lend(self, key: tuple[int, int, int, str], nbytes: int):
         """A free texture of this key, no longer this pool's (None if there is none)."""
-        with self._lock:
-            return self._take(key, nbytes)
+        return self._serially(self._take, key, nbytes)
 
     def _take(self, key: tuple[int, int, int, str], nbytes: int):
         free = self._free.get(key)
@@ -275,14 +296,10 @@ class TextureManager:
         return texture
 
     def _put(self, key: tuple[int, int, int, str], texture) -> None:
-        """Into the free textures (the lock held), its key now the one freed into last; then evicts
-        the oldest past free_limit."""
-        alone = [texture]  # made first: a collection it sets off (a release in it) meets the pool whole
-        free = self._free.pop(key, None)
-        if free is None:
-            free = alone
-        else:
-            free.append(texture)
+        """Into the free textures, its key now the one freed into last; then evicts the oldest past
+        free_limit."""
+        free = self._free.pop(key, None) or []
+        free.append(texture)
         self._free[key] = free
         self.bytes_free += texture_bytes(*key)
         self._evict_past_limit()
@@ -290,7 +307,7 @@ class TextureManager:
     def _evict_past_limit(self) -> None:
         if self.free_limit is None:
             return
-        while self.bytes_free > self.free_limit:
+        while self.bytes_free > self.free_limit and self._free:
             oldest = next(iter(self._free))
             free = self._free[oldest]
             self.evicted.append(free.pop(0))
@@ -300,8 +317,10 @@ class TextureManager:
 
     def take_evicted(self) -> list:
         """The textures eviction took out of the pool, for their owner to delete."""
-        with self._lock:
-            doomed, self.evicted = self.evicted, []
+        return self._serially(self._take_evicted)
+
+    def _take_evicted(self) -> list:
+        doomed, self.evicted = self.evicted, []
         return doomed
 
     def allocated_size(self, cols: int, rows: int) -> tuple[int, int]:
@@ -309,40 +328,38 @@ class TextureManager:
 
     def release(self, texture) -> None:
         """Returns a texture to the pool. Makes no GL call, so any thread (or a finalizer) may call it."""
+        self._serially(self._released, texture)
+
+    def _released(self, texture) -> None:
         key = texture_key(texture)
-        nbytes = texture_bytes(*key)
+        self.in_use -= 1
+        self.bytes_in_use -= texture_bytes(*key)
         if self.forward_to is not None:
-            with self._lock:
-                self.in_use -= 1
-                self.bytes_in_use -= nbytes
             self.forward_to.adopt(texture)
-            return
-        with self._lock:
-            self.in_use -= 1
-            self.bytes_in_use -= nbytes
+        else:
             self._put(key, texture)
 
     def adopt(self, texture) -> None:
         """Takes a texture another pool made into this pool's free list."""
-        with self._lock:
-            self._put(texture_key(texture), texture)
+        self._serially(self._put, texture_key(texture), texture)
 
     def merge_into(self, other: TextureManager) -> None:
         """Hands every free texture to `other`, as freed before any of its own (a dropped plan's:
         those of the shapes in use stay longer); textures still in use go there when released."""
-        with self._lock:
-            free, self._free = self._free, {}
-            self.forward_to = other
-            self.bytes_free = 0
-        other._adopt_as_oldest(free)
+        self._serially(self._hand_over, other)
+
+    def _hand_over(self, other: TextureManager) -> None:
+        free, self._free = self._free, {}
+        self.forward_to = other
+        self.bytes_free = 0
+        other._serially(other._adopt_as_oldest, free)
 
     def _adopt_as_oldest(self, free: dict) -> None:
-        with self._lock:
-            for key, textures in free.items():
-                self.bytes_free += texture_bytes(*key) * len(textures)
-                free[key] = textures + self._free.pop(key, [])
-            self._free = {**free, **self._free}
-            self._evict_past_limit()
+        for key, textures in free.items():
+            self.bytes_free += texture_bytes(*key) * len(textures)
+            free[key] = textures + self._free.pop(key, [])
+        self._free = {**free, **self._free}
+        self._evict_past_limit()
 
     def textures_alive(self) -> int:
         return self.in_use + len(self.evicted) + sum(len(v) for v in self._free.values())

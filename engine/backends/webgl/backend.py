@@ -118,13 +118,15 @@ class WebGLBackend(TensorTextures, Backend):
         if self.closed:
             return
         self.closed = True
-        for method in self._on_close:
-            forget = method()
-            if forget is not None:
-                forget(self)
-        self._on_close = []
-        self._uploads.clear()
-        release_context(self.ctx)
+        try:
+            for method in self._on_close:
+                forget = method()
+                if forget is not None:
+                    forget(self)
+        finally:
+            self._on_close = []
+            self._uploads.clear()
+            release_context(self.ctx)
 
     @property
     def compiles_in_parallel(self) -> bool:
@@ -205,7 +207,10 @@ class WebGLBackend(TensorTextures, Backend):
 
     def _call(self, kernel: Kernel, inputs: list, attrs: dict) -> list:
         if kernel.backend == BACKEND_NEUTRAL:
-            return as_outputs(kernel.fn(*inputs, **attrs))
+            outputs = as_outputs(kernel.fn(*inputs, **attrs))
+            if self._dry is not None:
+                self._dry.note_views(inputs, outputs)
+            return outputs
         if kernel.backend == "webgl":
             cpu = get_kernel(kernel.op, "cpu")
             if cpu is not None and self._forward_to_cpu(inputs):

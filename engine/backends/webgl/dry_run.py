@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from engine.tensors import Tensor
 from engine.webgl import parallel_jit
 from engine.webgl.programs import CompiledProgram, Stats
@@ -113,6 +115,14 @@ class DryRun:
         for output in outputs:
             if isinstance(output, Tensor):
                 self.made_of_zeros[id(output)] = output
+
+    def note_views(self, inputs: list, outputs: list) -> None:
+        """A shape op's outputs that view an unknown input's host values (Reshape, Squeeze, Identity)
+        are unknown too; what it computes from shapes alone (Shape, Size) is known."""
+        unknown = [x.numpy() for x in inputs if isinstance(x, Tensor) and x.has_values() and self.unknown(x)]
+        if unknown:
+            self.note_unknown([out for out in outputs if isinstance(out, Tensor) and out.has_values()
+                               and any(np.may_share_memory(out.numpy(), values) for values in unknown)])
 
     def twins_of(self, data: GLTensorData) -> dict:
         return self.twins.setdefault(id(data), (data, {}))[1]
