@@ -1,4 +1,5 @@
 import os
+import threading
 
 import numpy as np
 import pytest
@@ -76,6 +77,24 @@ def saved_models(tmp_path_factory):
 
 def fixture_path(name: str) -> str:
     return os.path.join(FIXTURES, name, "model.json")
+
+
+def on_a_thread_of_its_own(fn):
+    """fn() on a new thread (its own GL context and backend, closed when it ends, before this returns);
+    its result, or its exception raised here."""
+    result = {}
+
+    def run():
+        try:
+            result["value"] = fn()
+        except BaseException as error:  # re-raised in the test's thread
+            result["error"] = error
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
 
 
 def convert(*args: str) -> None:

@@ -2,7 +2,6 @@
 results, replayed plans included; by default only the families that opt in (Program.shape_uniforms)
 are generic, and TFGL_SHAPE_UNIFORMS=1 / 0 makes every program generic / per-shape. Packed products
 and depthwise convolutions of any sizes share a program by default, but short products."""
-import threading
 
 import numpy as np
 import pytest
@@ -14,7 +13,7 @@ from engine.kernels.webgl import packed
 from engine.tensors import Tensor, alias
 from engine.webgl import shape_uniforms
 from engine.webgl.compiler import Layout
-from tests.conftest import fixture_path
+from tests.conftest import fixture_path, on_a_thread_of_its_own
 
 pytestmark = pytest.mark.webgl
 
@@ -25,19 +24,7 @@ def in_new_backend(monkeypatch, setting: str | None, fn):
         monkeypatch.delenv("TFGL_SHAPE_UNIFORMS", raising=False)
     else:
         monkeypatch.setenv("TFGL_SHAPE_UNIFORMS", setting)
-    result = {}
-
-    def run():
-        try:
-            result["value"] = fn(webgl.backend_for_thread())
-        except BaseException as error:  # re-raised in the test's thread
-            result["error"] = error
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if "error" in result:
-        raise result["error"]
-    return result["value"]
+    return on_a_thread_of_its_own(lambda: fn(webgl.backend_for_thread()))
 
 
 def programs_named(backend, name: str) -> int:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import engine
-from tests.conftest import fixture_path
+from tests.conftest import fixture_path, on_a_thread_of_its_own
 
 pytestmark = pytest.mark.webgl
 
@@ -77,23 +77,6 @@ def test_textures_and_programs_stay_flat_over_1000_inferences(webgl, rng):
     np.testing.assert_array_equal(call(0), first[0])
 
 
-def _on_a_thread_of_its_own(fn):
-    """fn() on a thread that ends before this returns; its result, or its exception raised here."""
-    result = {}
-
-    def run():
-        try:
-            result["value"] = fn()
-        except BaseException as error:
-            result["error"] = error
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if "error" in result:
-        raise result["error"]
-    return result["value"]
-
-
 def test_a_threads_backend_closes_and_goes_when_the_thread_ends(webgl, rng):
     """Threads that come and go (a server's, a pool's) do not pile up GL contexts: each one's backend
     closes when it ends, and the model's recorded plans and weight uploads for it go too."""
@@ -113,7 +96,7 @@ def test_a_threads_backend_closes_and_goes_when_the_thread_ends(webgl, rng):
         assert model.replays.last.backend is backend
         return got, weakref.ref(backend)
     for _ in range(2):
-        got, backend = _on_a_thread_of_its_own(call_three_times)
+        got, backend = on_a_thread_of_its_own(call_three_times)
         for y in got:
             np.testing.assert_array_equal(y, want)
         gc.collect()
@@ -134,7 +117,7 @@ def test_a_tensor_left_on_an_ended_threads_gpu_says_where_it_went(webgl):
         (y,) = backend.run("Exp", [x])
         assert not y.has_values() and backend.on_gpu(y)
         return y, backend
-    y, backend = _on_a_thread_of_its_own(exp_on_the_gpu)
+    y, backend = on_a_thread_of_its_own(exp_on_the_gpu)
     assert backend.closed
     with pytest.raises(GLError, match="thread ended"):
         y.numpy()
@@ -154,7 +137,7 @@ def test_models_that_come_and_go_leave_nothing_on_a_long_lived_threads_backend(w
             del model
             gc.collect()
         return len(webgl_backend.backend_for_thread()._on_close)
-    assert _on_a_thread_of_its_own(load_and_drop_models) == 1  # the last model's, dropped at the next one
+    assert on_a_thread_of_its_own(load_and_drop_models) == 1  # the last model's, dropped at the next one
 
 
 @pytest.mark.parametrize("pool_mb", [1, 0])
@@ -182,7 +165,7 @@ def test_calls_with_ever_new_shapes_keep_a_bounded_number_of_plans_and_free_text
         shapes = len(entries)
         again = [model.predict(batches[1]) for _ in range(3)]  # recorded again, then replayed
         return first, free_bytes, len(plans), shapes, again
-    first, free_bytes, plans, shapes, again = _on_a_thread_of_its_own(calls)
+    first, free_bytes, plans, shapes, again = on_a_thread_of_its_own(calls)
     assert plans == 2 and shapes == 8  # the shapes remembered without a plan: under 4x as many
     assert max(free_bytes) <= pool_mb << 20
     for outputs in first.values():
@@ -256,7 +239,7 @@ def test_an_evicted_texture_takes_its_framebuffer_with_it(webgl, monkeypatch):
         with backend.current():  # the next GL section deletes it
             pass
         return drawn, evicted, texture, backend
-    drawn, evicted, texture, backend = _on_a_thread_of_its_own(draw_then_free)
+    drawn, evicted, texture, backend = on_a_thread_of_its_own(draw_then_free)
     assert drawn and evicted
     assert isinstance(texture.mglo, moderngl.InvalidObject)  # deleted
     assert texture.glo not in backend._framebuffers
