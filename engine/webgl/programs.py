@@ -34,6 +34,7 @@ class Stats:
     downloads: int = 0
     cpu_fallbacks: dict = field(default_factory=dict)
     dry_draws: int = 0   # one-pixel draws of compile-only runs (not in `draws`)
+    textures_evicted: int = 0  # free textures deleted past the pool's limit (TFGL_TEXTURE_POOL_MB)
     # (program name, its layouts in short, ms) per program compiled, in order: the first draw included
     program_compiles: list = field(default_factory=list)
 

@@ -354,6 +354,7 @@ class WebGLBackend(TensorTextures, Backend):
         """Deletes the textures the pool evicted, and their framebuffers: a driver may give a deleted
         texture's name to the next new one (NVIDIA's does), which must not find the old framebuffer."""
         for texture in self.own_textures.take_evicted():
+            self.stats.textures_evicted += 1
             fbo = self._framebuffers.pop(texture.glo, None)
             if fbo is not None:
                 if self.ctx.fbo is fbo:  # moderngl rebinds its last framebuffer after making one
