@@ -272,3 +272,21 @@ def test_a_release_that_a_collection_nests_inside_a_pool_change_waits_for_it(web
         assert {id(pool.acquire(4, 4)), id(pool.acquire(4, 4))} == {id(a), id(b)}
         a.release()
         b.release()
+
+
+def test_an_ended_threads_backends_all_close_though_one_fails_to(webgl):
+    from engine.backends.webgl import _ThreadBackends
+
+    class Backend:
+        def __init__(self, name, fails):
+            self.name, self.fails, self.closed = name, fails, False
+
+        def close(self):
+            self.closed = True
+            if self.fails:
+                raise RuntimeError("the driver said no")
+    failing, other = Backend("webgl", True), Backend("webgl-fp16", False)
+    holder = _ThreadBackends(first=failing, second=other)
+    with pytest.warns(RuntimeWarning, match="closing an ended thread's webgl backend failed: the driver said no"):
+        del holder
+    assert failing.closed and other.closed
