@@ -11,7 +11,8 @@ from engine.tensors import Tensor
 from engine.webgl.compiler import Layout, fragment_source
 from engine.webgl.half_float import FLOAT32, half_storage
 from engine.webgl.program import Program
-from engine.webgl.textures import TextureManager, decode_texels
+from engine.webgl.texture_pool import TextureManager
+from engine.webgl.textures import decode_texels
 from tests.test_pytest_plugin import EXAMPLE, run_pytest
 
 pytestmark = pytest.mark.webgl

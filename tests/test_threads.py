@@ -177,7 +177,7 @@ def test_calls_with_ever_new_shapes_keep_a_bounded_number_of_plans_and_free_text
 
 def test_a_pool_past_its_free_limit_deletes_the_sizes_freed_into_longest_ago(webgl):
     from engine.backends import webgl as webgl_backend
-    from engine.webgl.textures import TextureManager, free_texture_limit, texture_bytes
+    from engine.webgl.texture_pool import TextureManager, free_texture_limit, texture_bytes
     backend = webgl_backend.backend_for_thread()
     one = texture_bytes(64, 64, 4, "f4")
     with backend.current():
@@ -249,7 +249,7 @@ def test_a_release_that_a_collection_nests_inside_a_pool_change_waits_for_it(web
     """A garbage collection in the middle of a pool change may finalize a tensor that releases into the
     same pool, on the same thread: that release must meet the pool whole (not lose its texture)."""
     from engine.backends import webgl as webgl_backend
-    from engine.webgl.textures import TextureManager
+    from engine.webgl.texture_pool import TextureManager
 
     class Collecting(dict):
         def __init__(self, nested):

@@ -10,7 +10,8 @@ import engine
 from engine.backends import webgl as webgl_backend
 from engine.backends.webgl.dry_run import ThrowawayPool
 from engine.webgl.programs import Stats, driver_variant
-from engine.webgl.textures import TextureManager, is_power_of_two
+from engine.webgl.texture_pool import TextureManager
+from engine.webgl.textures import is_power_of_two
 from engine.errors import InputError
 from engine.graph.model import GraphModel
 from engine.io import parse_model_json

@@ -28,7 +28,8 @@ from engine.webgl.half_float import FLOAT32, OutputStorage
 from engine.webgl.program import CPUFallback, Program
 from engine.webgl.programs import CompiledProgram, ProgramStore, Stats, driver_variant, layouts_summary
 from engine.webgl.replay import UNREPEATABLE_OPS, OutputSlot, Recorder, Replay
-from engine.webgl.textures import GL_DTYPES, GLTensorData, TextureManager, free_texture_limit
+from engine.webgl.texture_pool import TextureManager, free_texture_limit
+from engine.webgl.textures import GL_DTYPES, GLTensorData
 
 log = logging.getLogger("tfgl.webgl")
 CPU_FORWARD_MAX_SIZE = 128

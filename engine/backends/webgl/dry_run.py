@@ -10,7 +10,8 @@ import numpy as np
 from engine.tensors import Tensor
 from engine.webgl import parallel_jit
 from engine.webgl.programs import CompiledProgram, Stats
-from engine.webgl.textures import GLTensorData, TextureManager, is_power_of_two, texture_key
+from engine.webgl.texture_pool import TextureManager, texture_key
+from engine.webgl.textures import GLTensorData, is_power_of_two
 
 # A first call's dry run stops once this many programs came from tfgl's program binaries and none
 # from source: the model ran before with these shapes, so the rest come from the binaries too, and

@@ -14,9 +14,10 @@ from engine.tensors import Tensor
 from engine.webgl import host_steps
 from engine.webgl.compiler import Layout
 from engine.webgl.program import CPUFallback, Program
+from engine.webgl.texture_pool import TextureManager
 from engine.webgl.textures import (
-    GL_DTYPES, ComplexGLData, GLTensorData, TextureManager, decode_texels, packed_geometry, packed_texture_shape,
-    read_texels, same_packing, texels_of, texture_shape, write_texels,
+    GL_DTYPES, ComplexGLData, GLTensorData, decode_texels, packed_geometry, packed_texture_shape, read_texels,
+    same_packing, texels_of, texture_shape, write_texels,
 )
 
 if TYPE_CHECKING:
