@@ -323,3 +323,15 @@ def test_a_model_forgets_the_oldest_shapes_merely_seen_before_those_it_learned_a
     forgotten = replay._keep_bounded(entries, kept=1)
     assert forgotten == ["seen 1", "seen 2", "plan", "seen 3"]
     assert list(entries) == ["unreplayable", "warmed", "newest plan", "seen 4"]
+
+
+def test_plans_kept_setting(monkeypatch):
+    from engine.graph import replay
+    monkeypatch.delenv("TFGL_REPLAY_PLANS", raising=False)
+    assert replay.plans_kept() == replay.DEFAULT_PLANS
+    monkeypatch.setenv("TFGL_REPLAY_PLANS", "3")
+    assert replay.plans_kept() == 3
+    for bad in ("0", "many", "-2"):
+        monkeypatch.setenv("TFGL_REPLAY_PLANS", bad)
+        with pytest.warns(RuntimeWarning, match="TFGL_REPLAY_PLANS must be a positive whole number"):
+            assert replay.plans_kept() == replay.DEFAULT_PLANS

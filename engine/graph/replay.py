@@ -14,12 +14,12 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import warnings
 import weakref
 from collections.abc import Mapping, Sequence
 
 from engine.graph.plan import TensorKey
 from engine.graph.warmup import compile_ahead, compiles_ahead_on_first_call
+from engine.settings import whole_number
 from engine.tensors import Tensor
 from engine.webgl.host_steps import ReplayMiss
 
@@ -40,13 +40,7 @@ def replay_enabled() -> bool:
 
 
 def plans_kept() -> int:
-    text = os.environ.get(PLANS_VARIABLE, "").strip()
-    if text.isdigit() and int(text) > 0:
-        return int(text)
-    if text:
-        warnings.warn(f"tfgl: {PLANS_VARIABLE} must be a positive whole number, not {text!r}; using {DEFAULT_PLANS}",
-                      RuntimeWarning, stacklevel=2)
-    return DEFAULT_PLANS
+    return whole_number(PLANS_VARIABLE, DEFAULT_PLANS, minimum=1)
 
 
 class Replays:

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import TfglError
+from engine.settings import whole_number
 from engine.webgl.program_cache import ProgramCache
 
 ROOT_VARIABLE = "TFGL_CACHE"
@@ -126,14 +127,7 @@ def binaries_enabled(environ: MutableMapping[str, str] = os.environ) -> bool:
 
 
 def limit_mb(environ: MutableMapping[str, str] = os.environ) -> int:
-    text = environ.get(LIMIT_VARIABLE, "").strip()
-    if not text:
-        return DEFAULT_LIMIT_MB
-    if text.isdigit() and int(text) > 0:
-        return int(text)
-    warnings.warn(f"tfgl: {LIMIT_VARIABLE} must be a positive whole number of megabytes, not {text!r}; "
-                  f"using {DEFAULT_LIMIT_MB}", RuntimeWarning, stacklevel=2)
-    return DEFAULT_LIMIT_MB
+    return whole_number(LIMIT_VARIABLE, DEFAULT_LIMIT_MB, minimum=1, unit="megabytes", environ=environ)
 
 
 def user_settings(environ: MutableMapping[str, str] = os.environ) -> dict[str, list[str]]:

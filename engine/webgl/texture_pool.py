@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import threading
-import warnings
 from collections.abc import Mapping
 
 import numpy as np
 
+from engine.settings import whole_number
 from engine.webgl.textures import NUMPY_OF_TEXTURE, padded_side
 
 POOL_VARIABLE = "TFGL_TEXTURE_POOL_MB"
@@ -18,13 +18,7 @@ DEFAULT_POOL_MB = 512
 def free_texture_limit(environ: Mapping[str, str] = os.environ) -> int:
     """Bytes of free textures a backend keeps for reuse: TFGL_TEXTURE_POOL_MB (default 512; 0 keeps
     none). The bench models free at most 70 MB a call, so their steady calls never evict."""
-    text = environ.get(POOL_VARIABLE, "").strip()
-    if text.isdigit():
-        return int(text) << 20
-    if text:
-        warnings.warn(f"tfgl: {POOL_VARIABLE} must be a whole number of megabytes, not {text!r}; using "
-                      f"{DEFAULT_POOL_MB}", RuntimeWarning, stacklevel=2)
-    return DEFAULT_POOL_MB << 20
+    return whole_number(POOL_VARIABLE, DEFAULT_POOL_MB, unit="megabytes", environ=environ) << 20
 
 
 def texture_bytes(cols: int, rows: int, channels: int, dtype: str) -> int:
