@@ -15,7 +15,7 @@ from engine.webgl.textures import is_power_of_two
 from engine.errors import InputError
 from engine.graph.model import GraphModel
 from engine.io import parse_model_json
-from tests.conftest import fixture_path
+from tests.conftest import fixture_path, on_a_thread_of_its_own
 from tests.fixtures import sources
 
 MOBILENET = fixture_path("mobilenet_v2")
@@ -28,13 +28,6 @@ def _image(model, seed: int = 0) -> np.ndarray:
 
 def _gl_stats() -> Stats:
     return webgl_backend.backend_for_thread().stats
-
-
-def _in_a_new_thread(fn):
-    """Runs `fn` on a thread of its own: a GL context and program cache no other test filled."""
-    from concurrent.futures import ThreadPoolExecutor
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(fn).result()
 
 
 def test_warmup_then_predict_is_bit_identical_to_a_model_never_warmed(webgl, monkeypatch):
@@ -72,7 +65,7 @@ def test_warmup_compiles_what_the_first_call_needs_with_one_pixel_draws(webgl):
         after_warmup, textures_made = backend.stats.as_dict(), backend.textures.created
         model.predict(_image(model))
         return after_warmup, backend.stats.as_dict(), backend.textures.created - textures_made
-    warmed, called, textures_made_by_the_call = _in_a_new_thread(warm_then_call)
+    warmed, called, textures_made_by_the_call = on_a_thread_of_its_own(warm_then_call)
     made = warmed["programs_compiled"] + warmed["programs_loaded"]  # from source or from the program cache
     assert made > 0
     # Every draw was a dry run's one-pixel draw, one per program (its one driver variant); the weights
@@ -89,7 +82,7 @@ def test_warmup_compiles_what_the_first_call_needs_with_one_pixel_draws(webgl):
         fresh = engine.load_graph_model(MOBILENET, backend=webgl)
         fresh.predict(_image(fresh))
         return _gl_stats().programs_made
-    assert _in_a_new_thread(first_call) == made
+    assert on_a_thread_of_its_own(first_call) == made
 
 
 def test_dry_run_framebuffers_draw_one_pixel(webgl):
@@ -106,7 +99,7 @@ def test_dry_run_framebuffers_draw_one_pixel(webgl):
         backend._framebuffer = spy
         model.warmup({"image": (3, 24, 24, 3)})
         return viewports
-    viewports = _in_a_new_thread(viewports_of_a_warmup)
+    viewports = on_a_thread_of_its_own(viewports_of_a_warmup)
     assert viewports and set(viewports) == {(0, 0, 1, 1)}
 
 
@@ -130,7 +123,7 @@ def test_the_first_call_after_warmup_meets_no_driver_variant_the_dry_run_left_ou
         model.warmup()
         model.predict(_image(model))
         return dry, real
-    dry, real = _in_a_new_thread(variants_drawn)
+    dry, real = on_a_thread_of_its_own(variants_drawn)
     programs = {program for program, _ in real}
     assert len(programs) == len(real) if padded else len(programs) < len(real)
     assert real <= dry
@@ -162,7 +155,7 @@ def test_warmup_keeps_only_the_weights_uploads_and_free_textures_for_the_first_c
             np.testing.assert_array_equal(data.download(), weight.numpy().reshape(-1))
         pool = backend.textures
         return len(uploaded), pool.in_use, pool.textures_alive() - pool.in_use, pool.created
-    uploaded, in_use, free, created = _in_a_new_thread(warm)
+    uploaded, in_use, free, created = on_a_thread_of_its_own(warm)
     assert uploaded and in_use == uploaded and free > 0 and created == in_use + free
 
     def a_first_call_without_warmup() -> int:  # as many textures as the warm-up made, no more
@@ -170,7 +163,7 @@ def test_warmup_keeps_only_the_weights_uploads_and_free_textures_for_the_first_c
         fresh = engine.load_graph_model(MOBILENET, backend=webgl)
         fresh.predict(np.zeros((2, 96, 96, 3), np.float32))
         return webgl_backend.backend_for_thread().textures.created
-    assert _in_a_new_thread(a_first_call_without_warmup) == created
+    assert on_a_thread_of_its_own(a_first_call_without_warmup) == created
 
 
 def test_warmup_shapes_and_examples(backend):
@@ -194,7 +187,7 @@ def test_warmup_takes_the_input_names_predict_takes(webgl):
         made = _gl_stats().programs_made
         model.predict({"image:0": np.zeros((5, 24, 24, 3), np.float32)})
         return _gl_stats().programs_made - made
-    assert _in_a_new_thread(warm_by_tensor_name_then_call) == 0
+    assert on_a_thread_of_its_own(warm_by_tensor_name_then_call) == 0
 
 
 def _constant_side_model() -> GraphModel:
@@ -230,8 +223,8 @@ def test_small_ops_on_constants_take_one_path_in_every_call_warmed_or_not(webgl,
         made = _gl_stats().programs_made
         first = model.predict({"x": x})
         return first, _gl_stats().programs_made - made
-    calls = _in_a_new_thread(fresh)
-    first, compiled = _in_a_new_thread(warmed)
+    calls = on_a_thread_of_its_own(fresh)
+    first, compiled = on_a_thread_of_its_own(warmed)
     for y in calls[1:] + [first]:
         np.testing.assert_array_equal(y, calls[0])
     assert compiled == 0
@@ -282,8 +275,8 @@ def test_warmup_compiles_what_follows_nms_and_where_as_if_they_kept_the_most(web
     def never_warmed() -> dict:
         monkeypatch.setenv("TFGL_COMPILE_AHEAD", "0")
         return _detector_model().predict(feeds)
-    got, compiled_by_the_call = _in_a_new_thread(warmed)
-    want = _in_a_new_thread(never_warmed)
+    got, compiled_by_the_call = on_a_thread_of_its_own(warmed)
+    want = on_a_thread_of_its_own(never_warmed)
     assert got["y"].shape == (8, 4) and got["z"].size > 0 and got["u"].size > 0  # found something, every path
     assert compiled_by_the_call == 0
     for name in want:
@@ -319,7 +312,7 @@ def test_dynamic_shape_ops_on_values_the_dry_run_knows_give_their_own_answer(web
         made = _gl_stats().programs_made
         return model.predict({"x": x}), _gl_stats().programs_made - made
     with caplog.at_level(logging.INFO, logger="tfgl.warmup"):
-        got, compiled_by_the_call = _in_a_new_thread(warmed)
+        got, compiled_by_the_call = on_a_thread_of_its_own(warmed)
     assert "failed" not in caplog.text
     assert compiled_by_the_call == 0
     np.testing.assert_allclose(got, x.reshape(40, 3) @ SQUEEZED_WEIGHTS, rtol=1e-5, atol=1e-5)
@@ -340,14 +333,14 @@ def test_warmup_makes_as_many_textures_as_a_first_call(webgl, monkeypatch):
         model.predict(x)
         assert not warm or webgl_backend.backend_for_thread().textures.created == made
         return made if warm else webgl_backend.backend_for_thread().textures.created
-    assert _in_a_new_thread(lambda: textures_made(True)) == _in_a_new_thread(lambda: textures_made(False))
+    assert on_a_thread_of_its_own(lambda: textures_made(True)) == on_a_thread_of_its_own(lambda: textures_made(False))
 
 
 def test_weights_warmed_on_one_thread_upload_once_on_another(webgl):
     """Kernels read a weight through views (aliases): a thread whose GPU did not upload it finds its own
     upload by the weight's device data, so its later calls (and the plan it records) upload the input only."""
     model = engine.load_graph_model(MOBILENET, backend=webgl)
-    _in_a_new_thread(model.warmup)
+    on_a_thread_of_its_own(model.warmup)
     x = _image(model)
 
     def uploads_per_call() -> list[int]:
@@ -357,7 +350,7 @@ def test_weights_warmed_on_one_thread_upload_once_on_another(webgl):
             model.predict(x)
             counts.append(stats.uploads - before)
         return counts
-    first, recording = _in_a_new_thread(uploads_per_call)
+    first, recording = on_a_thread_of_its_own(uploads_per_call)
     assert first > 1 and recording == 1
 
 
@@ -419,7 +412,7 @@ def _warm_in_a_new_thread(model, threads: str, monkeypatch) -> dict:
         with backend.current():
             error = backend.ctx.error
         return backend.stats.as_dict(), error
-    stats, error = _in_a_new_thread(warm)
+    stats, error = on_a_thread_of_its_own(warm)
     return {"stats": stats, "error": error, "runs": runs}
 
 
@@ -518,7 +511,7 @@ def _first_call_in_a_new_thread(model, x, monkeypatch, compile_ahead: str = "1",
         first = model.predict(x)
         stats = _gl_stats().as_dict()
         return before, stats, [first] + [model.predict(x) for _ in range(2)]
-    before, stats, outputs = _in_a_new_thread(call)
+    before, stats, outputs = on_a_thread_of_its_own(call)
     return {"before": before, "stats": stats, "runs": list(runs), "outputs": outputs}
 
 
