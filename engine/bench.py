@@ -55,6 +55,7 @@ class BenchResult:
     cold_programs: dict | None = None    # {"compiled": n, "loaded": n}: where each fresh process got its programs
     warm_programs: dict | None = None
     textures_evicted_steady: int = 0  # textures the steady calls made again past the pool's limit (WebGL)
+    programs_evicted_steady: int = 0  # programs the steady calls deleted past TFGL_LINKED_PROGRAMS (WebGL)
     slowest_programs: list = field(default_factory=list)  # the cold process's ten slowest: [name, shapes, ms]
     program_compile_ms: list[float] = field(default_factory=list)  # the cold process's, in compile order
 
@@ -76,8 +77,10 @@ def _gl_counters(model: Model) -> tuple[int, float, int, int]:
     return stats.programs_compiled, stats.compile_ms, model.backend.texture_bytes(), stats.draws
 
 
-def _textures_evicted(model: Model) -> int:
-    return getattr(getattr(model.backend, "stats", None), "textures_evicted", 0)
+def _evicted(model: Model) -> tuple[int, int]:
+    """(textures, programs) the WebGL backend deleted past its limits so far."""
+    stats = getattr(model.backend, "stats", None)
+    return getattr(stats, "textures_evicted", 0), getattr(stats, "programs_evicted", 0)
 
 
 def _programs_loaded(model: Model) -> int:
@@ -103,7 +106,7 @@ def benchmark(model: Model, runs: int = 20, inputs: dict | None = None, warmup: 
     replays = getattr(model, "replays", None)
     if replays is not None:
         replays.last = None  # set again by the steady calls that replay
-    evicted_before = _textures_evicted(model)
+    evicted_before = _evicted(model)
     calls, host = [], []
     for _ in range(runs):
         start, cpu_start = time.perf_counter(), time.thread_time()
@@ -111,7 +114,7 @@ def benchmark(model: Model, runs: int = 20, inputs: dict | None = None, warmup: 
         calls.append((time.perf_counter() - start) * 1e3)
         host.append(time.thread_time() - cpu_start)
     compiled_steady, _, texture_bytes, draws_after = _gl_counters(model)
-    evicted_steady = _textures_evicted(model) - evicted_before
+    textures_evicted, programs_evicted = (after - before for after, before in zip(_evicted(model), evicted_before))
     draws = (draws_after - draws_before) / runs if runs else 0.0
     replayed = replays is not None and replays.last is not None
     executor_host = _executor_host_seconds(model, inputs, min(runs, 5)) if replayed else host
@@ -123,7 +126,8 @@ def benchmark(model: Model, runs: int = 20, inputs: dict | None = None, warmup: 
         programs_compiled_steady=compiled_steady - compiled_first,
         compile_ms=compile_ms - compile_ms_before,
         texture_bytes=texture_bytes,
-        textures_evicted_steady=evicted_steady,
+        textures_evicted_steady=textures_evicted,
+        programs_evicted_steady=programs_evicted,
         calls_ms=[first_ms] + calls,
         draws_per_call=draws,
         host_us_per_op=float(np.median(host)) * 1e6 / draws if draws and host else 0.0,
@@ -253,6 +257,8 @@ def format_table(results: dict[str, BenchResult]) -> str:
     lines += [f"{name}: not replayed: {r.replay_void_reason}" for name, r in results.items() if not r.replayed]
     lines += [f"{name}: steady calls made {r.textures_evicted_steady} textures again past the free-texture limit "
               f"(TFGL_TEXTURE_POOL_MB)" for name, r in results.items() if r.textures_evicted_steady]
+    lines += [f"{name}: steady calls deleted {r.programs_evicted_steady} programs past the linked-program limit, "
+              f"to link them again (TFGL_LINKED_PROGRAMS)" for name, r in results.items() if r.programs_evicted_steady]
     return "\n".join(lines)
 
 

@@ -115,7 +115,8 @@ def test_bench_json_reports_compiles_and_latencies():
             "programs_compiled_steady", "compile_ms", "texture_bytes", "draws_per_call", "host_us_per_op",
             "replayed", "replay_void_reason", "executor_host_us_per_op", "profile", "warmup_ms",
             "programs_compiled_warmup", "cold_first_ms", "warm_first_ms", "cold_warmup_ms", "warm_warmup_ms",
-            "slowest_programs", "programs_loaded_first", "cold_programs", "warm_programs", "textures_evicted_steady"}
+            "slowest_programs", "programs_loaded_first", "cold_programs", "warm_programs", "textures_evicted_steady",
+            "programs_evicted_steady"}
     for result in data.values():
         assert set(result) == keys
         assert "Conv2D" in result["profile"] or "_FusedConv2D" in result["profile"]
@@ -136,6 +137,7 @@ def test_bench_json_reports_compiles_and_latencies():
         assert data["webgl"]["replay_void_reason"] is None
         assert data["webgl"]["host_us_per_op"] > 0
         assert data["webgl"]["textures_evicted_steady"] == 0  # the default pool holds what a call frees
+        assert data["webgl"]["programs_evicted_steady"] == 0  # and 256 programs what a model links
         # the fresh cold process compiled everything: its ten slowest, slowest first
         slowest = data["webgl"]["slowest_programs"]
         assert len(slowest) == 10 and all(isinstance(name, str) and "->" in shapes for name, shapes, _ in slowest)
@@ -175,13 +177,16 @@ def test_run_picks_the_layers_loader_from_the_format(tmp_path, backend):
     np.testing.assert_allclose(saved[saved.files[0]], want, rtol=1e-5, atol=1e-6)
 
 
-def test_bench_says_when_steady_calls_make_textures_again_past_the_pool_limit(webgl, monkeypatch):
-    """Unreplayed calls free their textures into the pool and take them back: a pool kept empty
-    deletes them between calls, and the bench says so."""
+def test_bench_says_when_steady_calls_make_textures_and_programs_again_past_their_limits(webgl, monkeypatch):
+    """Unreplayed calls free their textures into the pool and take them back, and bind every program of
+    the model: a pool kept empty deletes textures between calls, a limit of one program all but one,
+    and the bench says so."""
     import engine
     from engine.bench import benchmark, format_table
     monkeypatch.setenv("TFGL_TEXTURE_POOL_MB", "0")
+    monkeypatch.setenv("TFGL_LINKED_PROGRAMS", "1")
     monkeypatch.setenv("TFGL_REPLAY", "0")
     result = on_a_thread_of_its_own(lambda: benchmark(engine.load_model(EXAMPLE_MODEL, backend=webgl), runs=3))
-    assert result.textures_evicted_steady > 0
-    assert "past the free-texture limit" in format_table({webgl: result})
+    assert result.textures_evicted_steady > 0 and result.programs_evicted_steady > 0
+    table = format_table({webgl: result})
+    assert "past the free-texture limit" in table and "past the linked-program limit" in table

@@ -3,13 +3,20 @@
 or for the families that are free in steady state with shapes as uniforms (TF.js's
 WEBGL_USE_SHAPES_UNIFORMS; Program.shape_uniforms, shape_uniforms.py) the layouts' structure, so shapes
 share programs; TFGL_SHAPE_UNIFORMS=1 or 0 makes every program one or the other.
+
+A context keeps at most TFGL_LINKED_PROGRAMS of them (default 256) beyond those its live replay plans
+draw: a program per shape (im2col, pack) would otherwise pile up as input shapes come and go. The
+programs bound longest ago go first, and come back from the program binaries when needed again.
 """
 from __future__ import annotations
 
+import itertools
 import os
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from engine.errors import GLError
+from engine.settings import whole_number
 from engine.webgl import program_cache, shader_cache, shape_uniforms
 from engine.webgl.compiler import (
     VERTEX_SHADER, Layout, check_ranks, fragment_source, generic_fragment_source, structures,
@@ -18,6 +25,16 @@ from engine.webgl.gl import GL, Uniform
 from engine.webgl.half_float import OutputStorage
 from engine.webgl.program import Program
 from engine.webgl.textures import is_power_of_two
+
+PROGRAMS_VARIABLE = "TFGL_LINKED_PROGRAMS"
+DEFAULT_PROGRAMS = 256
+BINDINGS_PER_PROGRAM = 16  # exact layouts remembered per program kept, on average
+
+
+def linked_programs_kept(environ: Mapping[str, str] = os.environ) -> int:
+    """How many linked programs a context keeps beyond those its live replay plans draw: the biggest
+    bench model needs 57, and 118 with shape uniforms off."""
+    return whole_number(PROGRAMS_VARIABLE, DEFAULT_PROGRAMS, minimum=1, environ=environ)
 
 
 @dataclass
@@ -35,6 +52,7 @@ class Stats:
     cpu_fallbacks: dict = field(default_factory=dict)
     dry_draws: int = 0   # one-pixel draws of compile-only runs (not in `draws`)
     textures_evicted: int = 0  # free textures deleted past the pool's limit (TFGL_TEXTURE_POOL_MB)
+    programs_evicted: int = 0  # linked programs deleted past TFGL_LINKED_PROGRAMS
     # (program name, its layouts in short, ms) per program compiled, in order: the first draw included
     program_compiles: list = field(default_factory=list)
 
@@ -47,17 +65,18 @@ class Stats:
         return dict(self.__dict__, cpu_fallbacks=dict(self.cpu_fallbacks), program_compiles=list(self.program_compiles))
 
 
-@dataclass
+@dataclass(eq=False)
 class CompiledProgram:
     program: int                  # the GL program object (engine/webgl/gl.py)
     uniforms: dict[str, Uniform]  # its active uniforms
-    source: str                   # its fragment shader, for warm-up's workers (parallel_jit.py)
+    source: str = field(repr=False)  # its fragment shader, for warm-up's workers (parallel_jit.py)
     # driver_variant()s drawn, or handed to warm-up's workers: the driver finishes compiling at each
     # one's first draw (llvmpipe JITs there), and a shape-generic program meets textures of many sizes
     variants: set = field(default_factory=set)
     # Loaded from tfgl's program binaries: the driver's JIT output is cached beside them (written by the
     # same first draw), so warm-up's workers would only load it a second time.
     from_binary: bool = False
+    last_bound: int = 0  # ProgramStore's tick at its latest bind: the least recent go first
 
     def bound(self, values: dict) -> list[tuple]:
         """(setter, location, count, values) per uniform of `values` that the linked program kept: the
@@ -94,8 +113,11 @@ class ProgramStore:
         setting = os.environ.get("TFGL_SHAPE_UNIFORMS", "")
         self.shape_uniforms: bool | None = None if setting == "" else setting != "0"
         self.compiled: dict[tuple, CompiledProgram] = {}  # by what the GLSL is made of
-        # Per program and exact layouts: its compiled program and its shape uniforms, resolved.
+        # Per program and exact layouts: its compiled program and its shape uniforms, resolved. The
+        # oldest go past a bound: shape-generic programs meet ever new layouts as shapes change.
         self._bindings: dict[tuple, tuple[CompiledProgram, list]] = {}
+        self.kept = linked_programs_kept()
+        self._ticks = itertools.count(1)
 
     def bind(self, program: Program, inputs: tuple[Layout, ...], output: Layout) -> tuple[CompiledProgram, list]:
         """The linked program for these layouts and its shape uniforms, bound as draws set them
@@ -106,6 +128,7 @@ class ProgramStore:
         binding = self._bindings.get(key)
         if binding is not None:
             self.stats.cache_hits += 1
+            binding[0].last_bound = next(self._ticks)
             return binding
         check_ranks(program, list(inputs), output)
         generic = self._generic_form(program, inputs, output)
@@ -124,9 +147,33 @@ class ProgramStore:
             self.stats.cache_hits += 1
         values = {**shape_uniforms.values(program.inputs, inputs, output), **(program.sizes or {})} \
             if generic else {}
+        compiled.last_bound = next(self._ticks)
         binding = compiled, compiled.bound(values)
         self._bindings[key] = binding
+        if len(self._bindings) > self.kept * BINDINGS_PER_PROGRAM:
+            del self._bindings[next(iter(self._bindings))]
         return binding
+
+    @property
+    def over_limit(self) -> bool:
+        return len(self.compiled) > self.kept
+
+    def evict(self, drawn: Collection[CompiledProgram]) -> list[CompiledProgram]:
+        """Deletes the programs bound longest ago, past the limit, that no live plan or recording
+        draws (`drawn`), and forgets their bindings; returns them (the caller forgets what it keeps
+        by their GL names: NVIDIA's driver gives a deleted program's name to the next one). Run in a
+        GL section, never while a dry run holds programs for deferred draws."""
+        spare = sorted((c for c in self.compiled.values() if c not in drawn), key=lambda c: c.last_bound)
+        gone = spare[:max(0, len(self.compiled) - self.kept)]
+        if not gone:
+            return []
+        doomed = set(gone)
+        self.compiled = {key: c for key, c in self.compiled.items() if c not in doomed}
+        self._bindings = {key: b for key, b in self._bindings.items() if b[0] not in doomed}
+        for compiled in gone:
+            self.gl.DeleteProgram(compiled.program)
+        self.stats.programs_evicted += len(gone)
+        return gone
 
     def _generic_form(self, program: Program, inputs: tuple[Layout, ...], output: Layout) -> tuple | None:
         """(the program as compiled shape-generic, its input structures, output structure), or None

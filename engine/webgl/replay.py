@@ -39,6 +39,7 @@ class Recorder:
     op: str | None = None    # the op the backend runs now: who reads a value on the CPU
     slots: int = 0           # host values the host steps make
     handles: dict = field(default_factory=dict)  # id(handle a host step made) -> (slot, the handle)
+    programs: set = field(default_factory=set)   # the CompiledPrograms its draws use
 
     def void(self, reason: str) -> None:
         if self.void_reason is None:
@@ -82,6 +83,7 @@ class Replay:
         self.outputs = outputs
         self.pool = pool
         self.feeds = recorder.feeds
+        self.programs = frozenset(recorder.programs)  # kept linked while the plan lives (programs.py)
         self.draws = sum(1 for step in recorder.steps if step[0] == "draw")
         self.host_steps = sum(1 for step in recorder.steps if step[0] == "host")
         self._slots: list = [None] * recorder.slots
@@ -129,6 +131,7 @@ class Replay:
     def discard(self) -> None:
         """Gives the plan's textures back to the backend's pool (no GL call: any thread may)."""
         pool, self.pool = self.pool, None
+        self.programs = frozenset()
         if pool is not None:
             # Its own pool: when a finalizer runs this, `textures` may be a dry run's or a recording's.
             pool.merge_into(self.backend.own_textures)

@@ -50,6 +50,7 @@ class WebGLBackend(TensorTextures, Backend):
         # The pool new textures come from: its own, or a dry run's or a recording's while one runs.
         self.textures = self.own_textures = TextureManager(ctx, free_limit=free_texture_limit())
         self.replay_pools: weakref.WeakSet = weakref.WeakSet()  # recordings' own textures (texture_bytes)
+        self.replays: weakref.WeakSet = weakref.WeakSet()  # live plans, whose programs stay linked
         self.max_texture_size = int(ctx.info["GL_MAX_TEXTURE_SIZE"])
         # llvmpipe silently stops a fragment's loops after 65535 iterations in all (gallivm's guard
         # against endless loops); kernels split longer work or run it on the CPU.
@@ -298,6 +299,8 @@ class WebGLBackend(TensorTextures, Backend):
         compiled, shape_values = self.programs.bind(program, layouts, output_layout)
         if dry is not None:
             dry.check_cached(self.stats)
+        elif self.programs.over_limit:
+            self._evict_programs(compiled)
         output = self.textures.acquire(rows, cols, 4 if packed else 1, self.storage.texture_dtype)
         size = int(np.prod(out_shape, dtype=np.int64))
         result = GLTensorData(self, output, rows, cols, size, out_dtype, out_shape if packed else None)
@@ -323,6 +326,7 @@ class WebGLBackend(TensorTextures, Backend):
             self.stats.draws += 1
         if self.recorder is not None:
             self.recorder.steps.append(("draw", fbo, textures, compiled.program, uniforms))
+            self.recorder.programs.add(compiled)
         if new_variant:
             self._first_drawn(program.name, layouts_summary(layouts, output_layout), started)
         return result
@@ -363,6 +367,17 @@ class WebGLBackend(TensorTextures, Backend):
                 fbo.release()
             texture.release()
 
+    def _evict_programs(self, drawing: CompiledProgram) -> None:
+        """Deletes the programs bound longest ago past TFGL_LINKED_PROGRAMS, keeping `drawing` and
+        those a live plan or this recording draws, and forgets the uniform values set in them."""
+        drawn = {drawing, *(self.recorder.programs if self.recorder is not None else ())}
+        for replay in list(self.replays):
+            drawn.update(replay.programs)
+        gone = {compiled.program for compiled in self.programs.evict(drawn)}
+        if gone:  # in place: replays' calls hold this dict
+            for key in [key for key in self.uniform_values if key[0] in gone]:
+                del self.uniform_values[key]
+
     def _framebuffer(self, texture):
         """The texture's framebuffer, drawing the texels it was acquired for (not its padding); in a dry
         run one that draws its first pixel only."""
@@ -395,7 +410,9 @@ class WebGLBackend(TensorTextures, Backend):
             log.info("not replaying: %s", recorder.void_reason)
             pool.merge_into(shared)
             return results, recorder.void_reason
-        return results, Replay(self, recorder, slots, pool)
+        replay = Replay(self, recorder, slots, pool)
+        self.replays.add(replay)
+        return results, replay
 
     def feeds_on_gpu(self, feeds: dict, recorder: Recorder | None = None) -> dict:
         """The feeds uploaded (unpacked) with no host copy, so reading one on the CPU shows as a
