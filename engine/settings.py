@@ -1,6 +1,6 @@
 """Whole-number settings read from the environment (TFGL_CACHE_MAX_MB, TFGL_TEXTURE_POOL_MB,
-TFGL_REPLAY_PLANS): unset or empty takes the default; anything else that is not a whole number at
-least `minimum` warns, naming the variable, and takes the default too."""
+TFGL_REPLAY_PLANS, TFGL_LINKED_PROGRAMS): unset or empty takes the default; anything else that is
+not a whole number at least `minimum` warns, naming the variable, and takes the default too."""
 from __future__ import annotations
 
 import os

@@ -30,6 +30,7 @@ def _calls_with_new_batch_sizes(rng_seed: int = 0):
         kept = [c for c in backend.programs.compiled.values() if c not in drawn]
         assert all(c.last_bound > g.last_bound for c in kept for g in gone)  # least recently bound first
         assert not any(g in drawn for g in gone)
+        assert len(kept) <= backend.programs.kept  # beyond those drawn
         return gone
     backend.programs.evict = spy
     outputs = {n: [model.predict(x) for _ in range(3)] for n, x in batches.items()}
@@ -49,7 +50,6 @@ def test_programs_past_the_limit_go_but_never_those_a_live_plan_draws(webgl, mon
     assert kept == 3 and len(unbounded[4]) > 3  # the limit bites: without it, more stay linked
     assert evicted and len(evicted) == len({id(c) for c in evicted})
     assert drawn and drawn <= set(linked)           # every live plan's programs are still linked
-    assert len(linked) <= kept + len(drawn)
     assert remembered <= {c.program for c in linked}  # no uniform value kept under a deleted program's name
     for n in BATCHES:  # the same bits as with every program kept, in every call
         for got, want in zip(outputs[n], unbounded[0][n]):
@@ -63,3 +63,23 @@ def test_linked_programs_setting():
     for bad in ("0", "many"):
         with pytest.warns(RuntimeWarning, match="TFGL_LINKED_PROGRAMS must be a positive whole number"):
             assert linked_programs_kept({"TFGL_LINKED_PROGRAMS": bad}) == DEFAULT_PROGRAMS
+
+
+def test_a_plan_recorded_before_other_shapes_evicted_programs_still_replays(webgl, monkeypatch):
+    """Batch 1's plan outlives the programs that batches 2 and 3 evict: the ones it draws stay linked."""
+    monkeypatch.setenv("TFGL_REPLAY_PLANS", "4")
+    monkeypatch.setenv("TFGL_LINKED_PROGRAMS", "3")
+
+    def calls():
+        from engine.backends import webgl as webgl_backend
+        model = engine.load_graph_model(fixture_path("small_cnn"), backend="webgl")
+        shape = [1 if d is None else d for d in model.inputs[0].shape]
+        rng = np.random.default_rng(1)
+        batches = {n: rng.random([n] + shape[1:], np.float32) for n in (1, 2, 3)}
+        first = {n: [model.predict(x) for _ in range(3)][0] for n, x in batches.items()}
+        model.replays.last = None
+        again = model.predict(batches[1])
+        return first[1], again, model.replays.last is not None, webgl_backend.backend_for_thread().stats.programs_evicted
+    first, again, replayed, evicted = on_a_thread_of_its_own(calls)
+    assert replayed and evicted > 0
+    np.testing.assert_array_equal(again, first)

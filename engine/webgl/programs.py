@@ -5,8 +5,9 @@ WEBGL_USE_SHAPES_UNIFORMS; Program.shape_uniforms, shape_uniforms.py) the layout
 share programs; TFGL_SHAPE_UNIFORMS=1 or 0 makes every program one or the other.
 
 A context keeps at most TFGL_LINKED_PROGRAMS of them (default 256) beyond those its live replay plans
-draw: a program per shape (im2col, pack) would otherwise pile up as input shapes come and go. The
-programs bound longest ago go first, and come back from the program binaries when needed again.
+draw: a program per shape (im2col, pack) would otherwise pile up as input shapes come and go. Past
+that, each program linked deletes those bound longest ago; they are linked again (from the program
+binaries, where that cache is on) when needed again.
 """
 from __future__ import annotations
 
@@ -117,6 +118,7 @@ class ProgramStore:
         # oldest go past a bound: shape-generic programs meet ever new layouts as shapes change.
         self._bindings: dict[tuple, tuple[CompiledProgram, list]] = {}
         self.kept = linked_programs_kept()
+        self.evict_due = False  # a program was linked past the limit (the backend then calls evict)
         self._ticks = itertools.count(1)
 
     def bind(self, program: Program, inputs: tuple[Layout, ...], output: Layout) -> tuple[CompiledProgram, list]:
@@ -143,6 +145,7 @@ class ProgramStore:
                 else fragment_source(program, list(inputs), output, self.storage)
             compiled = self._link(program, source)
             self.compiled[program_key] = compiled
+            self.evict_due = len(self.compiled) > self.kept
         else:
             self.stats.cache_hits += 1
         values = {**shape_uniforms.values(program.inputs, inputs, output), **(program.sizes or {})} \
@@ -154,17 +157,14 @@ class ProgramStore:
             del self._bindings[next(iter(self._bindings))]
         return binding
 
-    @property
-    def over_limit(self) -> bool:
-        return len(self.compiled) > self.kept
-
     def evict(self, drawn: Collection[CompiledProgram]) -> list[CompiledProgram]:
-        """Deletes the programs bound longest ago, past the limit, that no live plan or recording
-        draws (`drawn`), and forgets their bindings; returns them (the caller forgets what it keeps
+        """Of the programs no live plan or recording draws (`drawn`), deletes those bound longest ago
+        past the limit, and forgets their bindings; returns them (the caller forgets what it keeps
         by their GL names: NVIDIA's driver gives a deleted program's name to the next one). Run in a
         GL section, never while a dry run holds programs for deferred draws."""
+        self.evict_due = False
         spare = sorted((c for c in self.compiled.values() if c not in drawn), key=lambda c: c.last_bound)
-        gone = spare[:max(0, len(self.compiled) - self.kept)]
+        gone = spare[:max(0, len(spare) - self.kept)]
         if not gone:
             return []
         doomed = set(gone)

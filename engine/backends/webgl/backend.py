@@ -16,7 +16,7 @@ import numpy as np
 from engine import dtypes
 from engine.backends.base import Backend, as_outputs, run_cpu_kernel
 from engine.backends.webgl.dry_run import DeferredDraw, DryRun, ProgramsAreCached, ThrowawayPool
-from engine.backends.webgl.tensor_textures import TensorTextures
+from engine.backends.webgl.tensor_textures import TensorTextures, alive
 from engine.errors import GLError
 from engine.kernels.registry import BACKEND_NEUTRAL, DRY_RUN, Kernel, get_kernel
 from engine.tensors import Tensor
@@ -299,7 +299,7 @@ class WebGLBackend(TensorTextures, Backend):
         compiled, shape_values = self.programs.bind(program, layouts, output_layout)
         if dry is not None:
             dry.check_cached(self.stats)
-        elif self.programs.over_limit:
+        elif self.programs.evict_due:
             self._evict_programs(compiled)
         output = self.textures.acquire(rows, cols, 4 if packed else 1, self.storage.texture_dtype)
         size = int(np.prod(out_shape, dtype=np.int64))
@@ -371,7 +371,7 @@ class WebGLBackend(TensorTextures, Backend):
         """Deletes the programs bound longest ago past TFGL_LINKED_PROGRAMS, keeping `drawing` and
         those a live plan or this recording draws, and forgets the uniform values set in them."""
         drawn = {drawing, *(self.recorder.programs if self.recorder is not None else ())}
-        for replay in list(self.replays):
+        for replay in alive(self.replays):
             drawn.update(replay.programs)
         gone = {compiled.program for compiled in self.programs.evict(drawn)}
         if gone:  # in place: replays' calls hold this dict

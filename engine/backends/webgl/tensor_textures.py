@@ -29,6 +29,16 @@ if TYPE_CHECKING:
 _RELAYOUT_SHADERS = {"pack": "templates/pack.glsl", "unpack": "templates/unpack.glsl"}
 
 
+def alive(items: weakref.WeakSet) -> list:
+    """A WeakSet's members (recorded plans, their pools): a garbage collection on another thread may
+    drop one while they are copied."""
+    while True:
+        try:
+            return list(items)
+        except RuntimeError:  # "set changed size during iteration"
+            continue
+
+
 class _DeviceCache:
     """Textures this backend uploaded for tensors whose own device data belongs elsewhere (another
     thread's GPU, a recording's host value), by that device data: the tensor's aliases share it, so a
@@ -227,5 +237,5 @@ class TensorTextures:
 
     def texture_bytes(self) -> int:
         """Bytes of every texture alive: the backend's pool and the recorded plans' own."""
-        pools = {id(pool): pool for pool in (self.textures, *self.replay_pools)}  # recording: the same one twice
+        pools = {id(pool): pool for pool in (self.textures, *alive(self.replay_pools))}  # recording: the same one twice
         return sum(pool.bytes_in_use + pool.bytes_free for pool in pools.values())
