@@ -79,7 +79,8 @@ def test_a_plan_recorded_before_other_shapes_evicted_programs_still_replays(webg
         first = {n: [model.predict(x) for _ in range(3)][0] for n, x in batches.items()}
         model.replays.last = None
         again = model.predict(batches[1])
-        return first[1], again, model.replays.last is not None, webgl_backend.backend_for_thread().stats.programs_evicted
+        evicted = webgl_backend.backend_for_thread().stats.programs_evicted
+        return first[1], again, model.replays.last is not None, evicted
     first, again, replayed, evicted = on_a_thread_of_its_own(calls)
     assert replayed and evicted > 0
     np.testing.assert_array_equal(again, first)
