@@ -453,3 +453,35 @@ def test_deep_gather_nd_index_tuples_get_a_program_of_their_own(monkeypatch):
     assert programs == 2
     for out, expected in zip(outputs, run_ops(get_backend("cpu"), calls)):
         np.testing.assert_array_equal(out[0], expected[0])
+
+
+def test_convolutions_of_new_batch_sizes_share_their_im2col_and_pack_programs(monkeypatch):
+    """A batch size is a shape: im2col (its window and image sizes still defines) and packing an
+    unpacked input (even where its reads divide: one draw per input) share programs across them,
+    where a program per batch size cost each new size a compile; bit for bit as programs per shape."""
+    batches = (1, 2, 3, 5, 8, 13)
+    attrs = {"strides": [1, 2, 2, 1], "padding": "SAME", "data_format": "NHWC", "dilations": [1, 1, 1, 1]}
+
+    def run(backend):
+        rng = np.random.default_rng(3)
+        filters = Tensor(rng.normal(size=(3, 3, 3, 8)).astype(np.float32), "float32")
+        outputs = []
+        with backend.session():
+            for n in batches:
+                x = Tensor(rng.normal(size=(n, 96, 96, 3)).astype(np.float32), "float32")
+                backend.texture_of(x)  # unpacked, as a model's input: the convolution packs it
+                outputs.append(backend.run("Conv2D", [x, filters], attrs)[0].numpy())
+        return outputs, programs_named(backend, "im2col_packed"), programs_named(backend, "pack")
+
+    generic, im2col, pack = in_new_backend(monkeypatch, None, run)
+    per_shape, im2col_per_shape, pack_per_shape = in_new_backend(monkeypatch, "0", run)
+    assert im2col_per_shape == pack_per_shape == len(batches)
+    assert im2col <= 3 and pack <= 3  # batch 1 (a unit dim folded), and textures that are rows or not
+    for got, want in zip(generic, per_shape):
+        np.testing.assert_array_equal(got, want)
+    cpu = get_backend("cpu")
+    rng = np.random.default_rng(3)
+    filters = Tensor(rng.normal(size=(3, 3, 3, 8)).astype(np.float32), "float32")
+    for n, got in zip(batches, generic):
+        x = Tensor(rng.normal(size=(n, 96, 96, 3)).astype(np.float32), "float32")
+        np.testing.assert_allclose(got, cpu.run("Conv2D", [x, filters], attrs)[0].numpy(), rtol=1e-4, atol=1e-4)

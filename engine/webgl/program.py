@@ -34,6 +34,11 @@ class Program:
     # unit dims, padding): every read and the output coordinates divide, for one program per rank in
     # families whose draws are too cheap for that to matter.
     layout_blind: bool = False
+    # Shape-generic even where an unpacked input's read divides by a uniform (Structure.divides): a
+    # family whose draws the divisions do not slow (packing waits on its texel fetches: 0.42 ms either
+    # way for 2x96x96x3 in a 235x236 texture on llvmpipe), where a program per shape would have every
+    # new batch size of a model's input compile one.
+    may_divide: bool = False
 
     def with_constant_sizes(self) -> Program:
         """This program with its `constant_sizes` moved from sizes to defines."""

@@ -179,14 +179,15 @@ class ProgramStore:
         """(the program as compiled shape-generic, its input structures, output structure), or None
         for a program per shape: a family that does not opt in (unless TFGL_SHAPE_UNIFORMS=1), sizes
         past divInt's exact range, or, by default, reads that would divide (unless the family reads
-        everything by flat index on purpose: layout_blind)."""
+        everything by flat index on purpose, layout_blind, or is drawn too seldom to care, may_divide)."""
         forced = self.shape_uniforms
         if not (program.shape_uniforms if forced is None else forced) or not shape_uniforms.exact((*inputs, output)):
             return None
         if forced is None:
             program = program.with_constant_sizes()
         input_structures, output_structure = structures(program, list(inputs), output)
-        if forced is None and not program.layout_blind and any(s.divides for s in input_structures):
+        if forced is None and not (program.layout_blind or program.may_divide) \
+                and any(s.divides for s in input_structures):
             return None
         return program, input_structures, output_structure
 

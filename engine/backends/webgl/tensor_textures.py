@@ -185,7 +185,7 @@ class TensorTextures:
     def _relayout(self, data: GLTensorData, geometry: tuple[int, int, int], direction: str) -> GLTensorData:
         """A pack or unpack program's copy of `data`, viewed as (batch, rows, cols) matrices."""
         program = Program(direction, (_RELAYOUT_SHADERS[direction],), ("A",), packed_inputs=direction == "unpack",
-                          packed_output=direction == "pack", shape_uniforms=True)
+                          packed_output=direction == "pack", shape_uniforms=True, may_divide=True)
         layout = Layout(geometry, data.rows, data.cols, data.packed)
         with self.current():
             return self._draw(program, [data], (layout,), geometry, data.dtype)

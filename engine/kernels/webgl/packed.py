@@ -154,7 +154,8 @@ def _im2col(backend: WebGLBackend, x: Tensor, info: ConvInfo) -> Tensor:
     """(N*outH, outW, kh*kw*C) packed: row (n*outH + oy, ox) holds the window of output (n, oy, ox)."""
     shape = (info.batch * info.out_size[0], info.out_size[1], math.prod(info.window) * info.in_channels)
     program = Program("im2col_packed", ("convolution/im2col_packed.glsl",), ("X",), _window(info),
-                      sizes=_image_sizes(info), packed_inputs=True, packed_output=True)
+                      sizes=_image_sizes(info), packed_inputs=True, packed_output=True, shape_uniforms=True,
+                      constant_sizes=tuple(_image_sizes(info)))
     return backend.run_program(program, [x], shape, "float32")
 
 
