@@ -485,3 +485,30 @@ def test_convolutions_of_new_batch_sizes_share_their_im2col_and_pack_programs(mo
     for n, got in zip(batches, generic):
         x = Tensor(rng.normal(size=(n, 96, 96, 3)).astype(np.float32), "float32")
         np.testing.assert_allclose(got, cpu.run("Conv2D", [x, filters], attrs)[0].numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_reductions_of_new_batch_sizes_share_a_program_though_their_reads_divide(monkeypatch):
+    """A global average pool's rows (batch x 400 channels of 9 values) in a texture of a row per
+    image: reading them by row divides by a uniform, which costs a reduction nothing per draw."""
+    batches = (2, 3, 5, 8)
+    axis = Tensor(np.array([1], np.int32), "int32")
+
+    def run(backend):
+        rng = np.random.default_rng(4)
+        outputs = []
+        with backend.session():
+            for n in batches:
+                x = Tensor(rng.normal(size=(n, 400 * 9)).astype(np.float32), "float32")
+                backend.texture_of(x)  # n rows of 3600: rows of 9 straddle texture rows
+                rows = alias(x, (n * 400, 9))
+                outputs.append(backend.run("Mean", [rows, axis], {"keep_dims": False})[0].numpy())
+        return outputs, programs_named(backend, "reduce")
+
+    generic, programs = in_new_backend(monkeypatch, None, run)
+    per_shape, programs_per_shape = in_new_backend(monkeypatch, "0", run)
+    assert programs == 1 and programs_per_shape == len(batches)
+    rng = np.random.default_rng(4)
+    for n, got, want in zip(batches, generic, per_shape):
+        np.testing.assert_array_equal(got, want)
+        x = rng.normal(size=(n, 400 * 9)).astype(np.float32)
+        np.testing.assert_allclose(got, x.reshape(n * 400, 9).mean(axis=1), rtol=1e-5, atol=1e-6)

@@ -24,13 +24,13 @@ MoveNet call). All their sizes are uniforms but `Program.constant_sizes` (a prod
 up to 16 values, whose loop a define unrolls whole; a reduction's window; packed im2col's window and
 image sizes, so that batch sizes share it at no cost per draw, where all uniforms cost +276%); and a
 program whose unpacked reads would divide by a uniform (`Structure.divides`: a flat read into a
-texture of several rows, +25% for a concat of such inputs) is made per shape, but packing
-(`Program.may_divide`: no slower per draw, and a new batch size would compile its own again). Per
-shape by default: pools (2-4x per draw), pads and the other index maps (~+18%), elementwise
-broadcasts (~+15%, and models rarely share them), convolutions and matmuls that are not packed.
-TFGL_SHAPE_UNIFORMS=1 makes every program generic with all its sizes uniforms (fewest programs), =0
-none (a program per shape). Tensors of 2**24 values or texels or more get programs per shape (divInt
-is exact below).
+texture of several rows, +25% for a concat of such inputs) is made per shape, but packing and
+reductions (`Program.may_divide`: no slower per draw, and a new batch size would compile its own
+again). Per shape by default: pools (2-4x per draw), pads and the other index maps (~+18%),
+elementwise broadcasts (~+15%, and models rarely share them), convolutions and matmuls that are not
+packed. TFGL_SHAPE_UNIFORMS=1 makes every program generic with all its sizes uniforms (fewest
+programs), =0 none (a program per shape). Tensors of 2**24 values or texels or more get programs per
+shape (divInt is exact below).
 
 What made generic programs slow, and how these headers and kernels avoid it:
 - llvmpipe does not reuse math on uniforms across the branches and unrolled steps of a kernel, so

@@ -74,7 +74,7 @@ def reduce_rows(backend: WebGLBackend, rows: Tensor, op: int, out_dtype: str, pr
         if first and pre == PRE_EXP_SHIFTED:
             names, inputs = ("A", "B"), [current, shift]
         program = Program("reduce", ("reduction/reduce.glsl",), names, defines, sizes=sizes, shape_uniforms=True,
-                          constant_sizes=_WINDOW)
+                          constant_sizes=_WINDOW, may_divide=True)
         result = backend.run_program(program, inputs, (batch, out), out_dtype if last else "float32")
         if current is not rows:
             current.dispose()
