@@ -72,6 +72,9 @@ print(model, {k: round(v, 2) if isinstance(v, float) else v for k, v in plain.it
       "after warmup():", {k: round(warmed[k], 1) for k in ("cold_first_ms", "warm_first_ms", "warm_warmup_ms") if k in warmed})
 EOF
   done
+  # tfgl's share of a replayed draw against the NVIDIA driver's (W2 3/6's host µs per draw)
+  timeout 120 python3 bench/replay_overhead.py "$stash"/models/{mobilenet_v2_224,handtrack,movenet-lightning,selfie}/model.json \
+    2>&1 | tee "$out/replay_overhead.txt"
   # What runs without TensorFlow, node, Chromium or Ray (none is there): a module that imports
   # TensorFlow fails to collect and the rest runs on; workers in parallel where pytest-xdist is.
   local workers=""
