@@ -105,6 +105,32 @@ def test_a_threads_backend_closes_and_goes_when_the_thread_ends(webgl, rng):
     np.testing.assert_array_equal(model.predict(x), want)
 
 
+def test_the_closed_backend_that_a_models_weights_keep_holds_nothing_of_its_context(webgl, rng):
+    """A thread that uploads the weights first and ends leaves its backend to the weights' device
+    data: an empty shell, not its programs, framebuffers and free textures."""
+    import gc
+    import weakref
+
+    from engine.backends import webgl as webgl_backend
+    model = engine.load_graph_model(fixture_path("mobilenet_v2"), backend="webgl")
+    x = _inputs(model, rng, 1)[0]
+
+    def call_three_times():
+        for _ in range(3):
+            model.predict(x)
+        backend = webgl_backend.backend_for_thread()
+        assert backend.programs.compiled and backend._framebuffers and backend.texture_bytes() > 0
+        return weakref.ref(backend)
+    backend = on_a_thread_of_its_own(call_three_times)
+    gc.collect()
+    shell = backend()
+    assert shell is not None and shell.closed  # the weights keep it
+    assert not shell.programs.compiled and not shell.programs._bindings and not shell._framebuffers
+    assert shell.own_textures.bytes_free == 0 and not shell.uniform_values
+    np.testing.assert_array_equal(model.predict(x), engine.load_graph_model(fixture_path("mobilenet_v2"),
+                                                                            backend="webgl").predict(x))
+
+
 def test_a_tensor_left_on_an_ended_threads_gpu_says_where_it_went(webgl):
     from engine.backends import webgl as webgl_backend
     from engine.errors import GLError

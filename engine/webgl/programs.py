@@ -157,6 +157,10 @@ class ProgramStore:
             del self._bindings[next(iter(self._bindings))]
         return binding
 
+    def forget(self) -> None:
+        """Drops every program, as the context that held them is destroyed (no GL call)."""
+        self.compiled, self._bindings = {}, {}
+
     def evict(self, drawn: Collection[CompiledProgram]) -> list[CompiledProgram]:
         """Of the programs no live plan or recording draws (`drawn`), deletes those bound longest ago
         past the limit, and forgets their bindings; returns them (the caller forgets what it keeps

@@ -183,6 +183,14 @@ class TextureManager:
         self._free = {**free, **self._free}
         self._evict_past_limit()
 
+    def forget(self) -> None:
+        """Drops the free and evicted textures, as the context that held them is destroyed (no GL
+        call); textures still in use come back through release() and stay, until their tensors go."""
+        self._serially(self._forget)
+
+    def _forget(self) -> None:
+        self._free, self.evicted, self.bytes_free = {}, [], 0
+
     def textures_alive(self) -> int:
         return self.in_use + len(self.evicted) + sum(len(v) for v in self._free.values())
 

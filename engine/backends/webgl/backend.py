@@ -116,7 +116,9 @@ class WebGLBackend(TensorTextures, Backend):
 
     def close(self) -> None:
         """Destroys the GL context with every texture and program in it (its thread ended: the
-        backend is the thread's). Caches that hold this backend's uploads or plans forget them."""
+        backend is the thread's). Caches that hold this backend's uploads or plans forget them, and
+        so does the backend: a model's weights uploaded here keep it (their device data names it),
+        an empty shell."""
         if self.closed:
             return
         self.closed = True
@@ -128,6 +130,10 @@ class WebGLBackend(TensorTextures, Backend):
         finally:
             self._on_close = []
             self._uploads.clear()
+            self.programs.forget()
+            self.own_textures.forget()
+            self._framebuffers.clear()
+            self.uniform_values.clear()
             release_context(self.ctx)
 
     @property
