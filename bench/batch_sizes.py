@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -30,20 +31,27 @@ DEFAULT_MODEL = HERE / "engine" / "examples" / "small_cnn" / "model.json"
 
 def measure(model_path: str, sizes: int) -> dict:
     """This process's run (its GL context must not exist yet: the cache is chosen first)."""
+    import engine
+    from engine.webgl import shader_cache
+    folder = tempfile.mkdtemp(prefix="tfgl-batch-sizes-")
+    try:
+        shader_cache.use_private_folder(folder)
+        return _calls(engine.load_model(model_path, backend="webgl"), model_path, sizes)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _calls(model, model_path: str, sizes: int) -> dict:
     import numpy as np
 
-    import engine
     from engine.graph.model import random_array
-    from engine.webgl import shader_cache
-    shader_cache.use_private_folder(tempfile.mkdtemp(prefix="tfgl-batch-sizes-"))
-    model = engine.load_model(model_path, backend="webgl")
     if not any(info.shape and info.shape[0] is None for info in model.inputs):
         raise SystemExit(f"{model_path}: no input has an unknown batch dimension")
     stats, rng = model.backend.stats, np.random.default_rng(0)
     made, first_ms = [], []
     for n in range(1, sizes + 1):
         inputs = {info.name: random_array(rng, tuple(n if i == 0 and d is None else 1 if d is None else d
-                                                     for i, d in enumerate(info.shape)), info.dtype)
+                                                     for i, d in enumerate(info.shape or ())), info.dtype)
                   for info in model.inputs}
         before = stats.programs_made
         start = time.perf_counter()
@@ -56,10 +64,15 @@ def measure(model_path: str, sizes: int) -> dict:
             "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
+def worker_environment(tree: Path, environ=os.environ) -> dict:
+    """The tree first on the path, then what the caller's PYTHONPATH holds (moderngl, where it is
+    installed so, as on the lent GPU machine)."""
+    return dict(environ, PYTHONPATH=os.pathsep.join(filter(None, [str(tree), environ.get("PYTHONPATH")])))
+
+
 def _run_tree(tree: Path, model: str, sizes: int) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(tree))
     done = subprocess.run([sys.executable, __file__, model, "--sizes", str(sizes), "--worker"],
-                          capture_output=True, text=True, env=env, cwd=tempfile.gettempdir())
+                          capture_output=True, text=True, env=worker_environment(tree), cwd=tempfile.gettempdir())
     if done.returncode != 0:
         raise SystemExit(f"{tree}: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else 'failed'}")
     return json.loads(done.stdout)
@@ -73,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.sizes < 2 or args.rounds < 1:
+        parser.error("--sizes takes 2 or more (the first size's call is every model's first), --rounds 1 or more")
+    if "://" not in args.model:  # the workers run elsewhere
+        args.model = str(Path(args.model).resolve())
     if args.worker:
         print(json.dumps(measure(args.model, args.sizes)))
         return 0

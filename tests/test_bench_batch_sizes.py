@@ -1,6 +1,7 @@
 """bench/batch_sizes.py end to end on the shipped example model: a worker's counts add up, and the
 side-by-side table prints a row per tree and their ratio."""
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -8,6 +9,8 @@ from pathlib import Path
 import pytest
 
 SCRIPT = Path(__file__).resolve().parent.parent / "bench" / "batch_sizes.py"
+sys.path.insert(0, str(SCRIPT.parent))
+import batch_sizes  # noqa: E402
 
 pytestmark = pytest.mark.webgl
 
@@ -24,9 +27,10 @@ def test_a_worker_counts_each_sizes_programs_and_first_call(webgl):
 
 
 def test_the_table_compares_two_trees(webgl):
+    """A model path relative to where it is run from: the workers run elsewhere."""
     tree = SCRIPT.parent.parent
-    done = subprocess.run([sys.executable, str(SCRIPT), "--sizes", "2", "--before", str(tree)], capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run([sys.executable, str(SCRIPT), "engine/examples/small_cnn/model.json", "--sizes", "2",
+                           "--before", str(tree)], capture_output=True, text=True, timeout=300, cwd=tree)
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.splitlines()
     assert [line.split()[0] for line in lines[2:4]] == ["this", "before"]
@@ -44,3 +48,16 @@ def test_a_model_without_a_batch_dimension_is_refused(webgl, tmp_path):
     done = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path / "model.json"), "--sizes", "2", "--worker"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode != 0 and "no input has an unknown batch dimension" in done.stderr
+
+
+def test_workers_keep_the_callers_path_after_their_tree():
+    env = batch_sizes.worker_environment(Path("/trees/before"), {"PYTHONPATH": "/site", "HOME": "/root"})
+    assert env["PYTHONPATH"] == os.pathsep.join(["/trees/before", "/site"]) and env["HOME"] == "/root"
+    assert batch_sizes.worker_environment(Path("/t"), {})["PYTHONPATH"] == "/t"
+
+
+@pytest.mark.parametrize("args", [["--sizes", "1"], ["--rounds", "0"]])
+def test_too_few_sizes_or_rounds_are_refused(args, capsys):
+    with pytest.raises(SystemExit) as stop:
+        batch_sizes.main(args)
+    assert stop.value.code == 2 and "--sizes takes 2 or more" in capsys.readouterr().err

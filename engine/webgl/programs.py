@@ -183,7 +183,8 @@ class ProgramStore:
         """(the program as compiled shape-generic, its input structures, output structure), or None
         for a program per shape: a family that does not opt in (unless TFGL_SHAPE_UNIFORMS=1), sizes
         past divInt's exact range, or, by default, reads that would divide (unless the family reads
-        everything by flat index on purpose, layout_blind, or is drawn too seldom to care, may_divide)."""
+        everything by flat index on purpose, layout_blind, or its draws the divisions do not slow,
+        may_divide)."""
         forced = self.shape_uniforms
         if not (program.shape_uniforms if forced is None else forced) or not shape_uniforms.exact((*inputs, output)):
             return None
