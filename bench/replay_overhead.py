@@ -71,7 +71,7 @@ def measure_model(model, runs: int) -> dict:
     if plan is None:
         return {"error": f"does not replay: {model.replays.void_reason or 'replays are off (TFGL_REPLAY=0)'}"}
     backend = model.backend
-    real = _gl_calls(plan._warm)
+    real = _gl_calls(plan.steady_calls)
     stub = _stubbed(real)
     with backend.current():
         backend.gl.BindVertexArray(backend.gl.empty_vao)

@@ -91,6 +91,12 @@ class Replay:
         self._token = object()  # what the backend's uniform_owner holds after this plan ran
         self.last_issue_s = 0.0   # host time issuing the last replay's steps (Python + driver calls)
 
+    @property
+    def steady_calls(self) -> Calls:
+        """The flat (function, arguments) list a replay that follows its own last run issues: what
+        bench/replay_overhead.py times."""
+        return self._warm
+
     def run(self, feeds: dict) -> list[np.ndarray]:
         backend = self.backend
         gl = backend.gl
