@@ -5,9 +5,9 @@ WEBGL_USE_SHAPES_UNIFORMS; Program.shape_uniforms, shape_uniforms.py) the layout
 share programs; TFGL_SHAPE_UNIFORMS=1 or 0 makes every program one or the other.
 
 A context keeps at most TFGL_LINKED_PROGRAMS of them (default 256) beyond those its live replay plans
-draw: a program per shape (im2col, pack) would otherwise pile up as input shapes come and go. Past
-that, each program linked deletes those bound longest ago; they are linked again (from the program
-binaries, where that cache is on) when needed again.
+draw: the families made per shape (pools, pads, broadcasts) would otherwise pile up programs as input
+shapes come and go. Past that, each program linked deletes those bound longest ago; they are linked
+again (from the program binaries, where that cache is on) when needed again.
 """
 from __future__ import annotations
 

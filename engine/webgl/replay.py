@@ -135,7 +135,8 @@ class Replay:
         return decode_texels(raw, slot.packed_shape, slot.size, slot.dtype).reshape(slot.shape)
 
     def discard(self) -> None:
-        """Gives the plan's textures back to the backend's pool (no GL call: any thread may)."""
+        """Gives the plan's textures back to the backend's pool and its programs up to eviction (no GL call:
+        any thread may)."""
         pool, self.pool = self.pool, None
         self.programs = frozenset()
         if pool is not None:
