@@ -74,7 +74,8 @@ EOF
   done
   # tfgl's share of a replayed draw against the NVIDIA driver's (W2 3/6's host µs per draw)
   timeout 120 python3 bench/replay_overhead.py "$stash"/models/{mobilenet_v2_224,handtrack,movenet-lightning,selfie}/model.json \
-    2>&1 | tee "$out/replay_overhead.txt"
+    > "$out/replay_overhead.txt" 2>&1 || echo "replay_overhead: exit $?" | tee -a "$out/errors.txt"
+  cat "$out/replay_overhead.txt"
   # What runs without TensorFlow, node, Chromium or Ray (none is there): a module that imports
   # TensorFlow fails to collect and the rest runs on; workers in parallel where pytest-xdist is.
   local workers=""

@@ -7,9 +7,11 @@ MODEL: model.json paths (default: the small CNN example). For each, the model is
 replays; then its plan's steady call list (engine/webgl/replay.py: one flat list of ctypes GL calls and
 host steps) is issued `--runs` times as the replay issues it, and as many times again with every GL
 entry point swapped for a C function that does nothing, with the same ctypes prototype, so the
-argument conversions stay. The calling thread's CPU time per draw of each, and their difference (the
-driver's share), are printed, medians over the runs; a glFinish after each run keeps draws from piling
-up. Host steps (CPU kernels inside a plan) are left out of both: they read textures back.
+argument conversions stay, the two alternating. The calling thread's CPU time per draw of each, and
+their difference (the driver's share on that thread: its worker threads and time spent blocked do not
+count), are printed, medians over the runs, each model's row as it is measured; a glFinish after each
+run keeps draws from piling up. Host steps (CPU kernels inside a plan) are left out of both: they read
+textures back.
 """
 from __future__ import annotations
 
@@ -45,20 +47,26 @@ def _stubbed(calls: list) -> list:
     return out
 
 
-def _per_draw_us(calls: list, draws: int, runs: int, finish) -> float:
-    times = []
+def _per_draw_us(both: tuple[list, list], draws: int, runs: int, finish) -> tuple[float, float]:
+    """Median CPU µs per draw of each call list, issued in turn `runs` times."""
+    times: tuple[list, list] = ([], [])
     for _ in range(runs):
-        start = time.thread_time()
-        for call, args in calls:
-            call(*args)
-        times.append(time.thread_time() - start)
-        finish()
-    return statistics.median(times) * 1e6 / draws
+        for calls, spent in zip(both, times):
+            start = time.thread_time()
+            for call, args in calls:
+                call(*args)
+            spent.append(time.thread_time() - start)
+            finish()
+    return tuple(statistics.median(spent) * 1e6 / draws for spent in times)
 
 
 def measure(path: str, runs: int) -> dict:
+    """A row for the model at `path`: its numbers, or the error that stopped it."""
     import engine
-    return {"model": path, **measure_model(engine.load_model(path, backend="webgl"), runs)}
+    try:
+        return {"model": path, **measure_model(engine.load_model(path, backend="webgl"), runs)}
+    except Exception as error:  # noqa: BLE001 - one model's failure leaves the other rows
+        return {"model": path, "error": f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"}
 
 
 def measure_model(model, runs: int) -> dict:
@@ -75,10 +83,8 @@ def measure_model(model, runs: int) -> dict:
     stub = _stubbed(real)
     with backend.current():
         backend.gl.BindVertexArray(backend.gl.empty_vao)
-        _per_draw_us(real, plan.draws, 3, backend.ctx.finish)  # warm both paths up
-        _per_draw_us(stub, plan.draws, 3, backend.ctx.finish)
-        driver_us = _per_draw_us(real, plan.draws, runs, backend.ctx.finish)
-        tfgl_us = _per_draw_us(stub, plan.draws, runs, backend.ctx.finish)
+        _per_draw_us((real, stub), plan.draws, 3, backend.ctx.finish)  # warm both paths up
+        driver_us, tfgl_us = _per_draw_us((real, stub), plan.draws, runs, backend.ctx.finish)
     return {"draws": plan.draws, "gl_calls_per_draw": len(real) / plan.draws, "with_driver_us": driver_us,
             "tfgl_us": tfgl_us, "renderer": backend.ctx.info["GL_RENDERER"]}
 
@@ -88,17 +94,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("models", nargs="*", default=[str(DEFAULT_MODEL)])
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args(argv)
-    rows = [measure(path, args.runs) for path in args.models]
-    renderer = next((r["renderer"] for r in rows if "renderer" in r), "?")
-    print(f"host CPU time per replayed draw (µs), medians of {args.runs} runs of each plan, on {renderer}")
+    print(f"host CPU time per replayed draw (µs), medians of {args.runs} runs of each plan")
     print(f"{'model':60s} {'draws':>6s} {'GL calls':>9s} {'with driver':>12s} {'tfgl only':>10s} {'driver':>8s}")
-    for r in rows:
+    renderers = set()
+    for path in args.models:
+        r = measure(path, args.runs)
         name = r["model"][-60:]
         if "error" in r:
-            print(f"{name:60s} {r['error']}")
+            print(f"{name:60s} {r['error']}", flush=True)
             continue
+        renderers.add(r["renderer"])
         print(f"{name:60s} {r['draws']:6d} {r['gl_calls_per_draw']:9.1f} {r['with_driver_us']:12.1f} "
-              f"{r['tfgl_us']:10.1f} {r['with_driver_us'] - r['tfgl_us']:8.1f}")
+              f"{r['tfgl_us']:10.1f} {r['with_driver_us'] - r['tfgl_us']:8.1f}", flush=True)
+    print(f"on {', '.join(sorted(renderers)) or 'no renderer (no model ran)'}")
     return 0
 
 

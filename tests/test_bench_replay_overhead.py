@@ -41,3 +41,13 @@ def test_a_model_that_does_not_replay_says_why(webgl, monkeypatch):
     monkeypatch.setenv("TFGL_REPLAY", "0")
     result = on_a_thread_of_its_own(lambda: replay_overhead.measure(EXAMPLE_MODEL, runs=2))
     assert result["error"] == "does not replay: replays are off (TFGL_REPLAY=0)"
+
+
+def test_a_model_that_fails_gets_its_error_in_its_row_and_the_others_still_run(webgl, tmp_path, capsys):
+    missing = str(tmp_path / "missing" / "model.json")
+    assert on_a_thread_of_its_own(lambda: replay_overhead.main([missing, EXAMPLE_MODEL, "--runs", "2"])) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2].split()[1:4] == ["WeightsError:", "file", "not"]
+    numbers = lines[3].split()[-5:]
+    assert len(numbers) == 5 and all(float(n) >= 0 for n in numbers[:4])
+    assert lines[-1].startswith("on ")

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import engine
+from engine.tensors import Tensor
 from tests.conftest import fixture_path, on_a_thread_of_its_own
 
 pytestmark = pytest.mark.webgl
@@ -120,13 +121,19 @@ def test_the_closed_backend_that_a_models_weights_keep_holds_nothing_of_its_cont
             model.predict(x)
         backend = webgl_backend.backend_for_thread()
         assert backend.programs.compiled and backend._framebuffers and backend.texture_bytes() > 0
-        return weakref.ref(backend)
-    backend = on_a_thread_of_its_own(call_three_times)
+        image = Tensor(x, "float32")
+        backend.texture_of(image)
+        (left_on_the_gpu,) = backend.run("Exp", [image])
+        return weakref.ref(backend), left_on_the_gpu
+    backend, left_on_the_gpu = on_a_thread_of_its_own(call_three_times)
     gc.collect()
     shell = backend()
     assert shell is not None and shell.closed  # the weights keep it
     assert not shell.programs.compiled and not shell.programs._bindings and not shell._framebuffers
     assert shell.own_textures.bytes_free == 0 and not shell.uniform_values
+    del left_on_the_gpu  # a tensor that outlived its thread releases its texture into the forgotten pool
+    gc.collect()
+    assert shell.own_textures.bytes_free == 0
     np.testing.assert_array_equal(model.predict(x), engine.load_graph_model(fixture_path("mobilenet_v2"),
                                                                             backend="webgl").predict(x))
 

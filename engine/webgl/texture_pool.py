@@ -43,6 +43,7 @@ class TextureManager:
         self.free_limit = free_limit
         self.max_size = int(ctx.info["GL_MAX_TEXTURE_SIZE"])
         self.forward_to: TextureManager | None = None  # set once merged into another pool
+        self.forgotten = False  # its context is gone: textures released or handed to it are dropped
         # free textures by key, the key freed into longest ago first; no key without one
         self._free: dict[tuple[int, int, int, str], list] = {}
         self.evicted: list = []
@@ -120,6 +121,8 @@ class TextureManager:
     def _put(self, key: tuple[int, int, int, str], texture) -> None:
         """Into the free textures, its key now the one freed into last; then evicts the oldest past
         free_limit."""
+        if self.forgotten:
+            return
         free = self._free.pop(key, None) or []
         free.append(texture)
         self._free[key] = free
@@ -177,6 +180,8 @@ class TextureManager:
         other._serially(other._adopt_as_oldest, free)
 
     def _adopt_as_oldest(self, free: dict) -> None:
+        if self.forgotten:
+            return
         for key, textures in free.items():
             self.bytes_free += texture_bytes(*key) * len(textures)
             free[key] = textures + self._free.pop(key, [])
@@ -185,11 +190,11 @@ class TextureManager:
 
     def forget(self) -> None:
         """Drops the free and evicted textures, as the context that held them is destroyed (no GL
-        call); textures still in use come back through release() and stay, until their tensors go."""
+        call), and those released or handed to the pool later (tensors and plans that outlive it)."""
         self._serially(self._forget)
 
     def _forget(self) -> None:
-        self._free, self.evicted, self.bytes_free = {}, [], 0
+        self._free, self.evicted, self.bytes_free, self.forgotten = {}, [], 0, True
 
     def textures_alive(self) -> int:
         return self.in_use + len(self.evicted) + sum(len(v) for v in self._free.values())
