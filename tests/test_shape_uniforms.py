@@ -461,30 +461,28 @@ def test_convolutions_of_new_batch_sizes_share_their_im2col_and_pack_programs(mo
     where a program per batch size cost each new size a compile; bit for bit as programs per shape."""
     batches = (1, 2, 3, 5, 8, 13)
     attrs = {"strides": [1, 2, 2, 1], "padding": "SAME", "data_format": "NHWC", "dilations": [1, 1, 1, 1]}
+    rng = np.random.default_rng(3)
+    filters = rng.normal(size=(3, 3, 3, 8)).astype(np.float32)
+    images = [rng.normal(size=(n, 96, 96, 3)).astype(np.float32) for n in batches]
 
     def run(backend):
-        rng = np.random.default_rng(3)
-        filters = Tensor(rng.normal(size=(3, 3, 3, 8)).astype(np.float32), "float32")
         outputs = []
         with backend.session():
-            for n in batches:
-                x = Tensor(rng.normal(size=(n, 96, 96, 3)).astype(np.float32), "float32")
+            for image in images:
+                x = Tensor(image, "float32")
                 backend.texture_of(x)  # unpacked, as a model's input: the convolution packs it
-                outputs.append(backend.run("Conv2D", [x, filters], attrs)[0].numpy())
+                outputs.append(backend.run("Conv2D", [x, Tensor(filters, "float32")], attrs)[0].numpy())
         return outputs, programs_named(backend, "im2col_packed"), programs_named(backend, "pack")
 
     generic, im2col, pack = in_new_backend(monkeypatch, None, run)
     per_shape, im2col_per_shape, pack_per_shape = in_new_backend(monkeypatch, "0", run)
     assert im2col_per_shape == pack_per_shape == len(batches)
     assert im2col <= 3 and pack <= 3  # batch 1 (a unit dim folded), and textures that are rows or not
-    for got, want in zip(generic, per_shape):
-        np.testing.assert_array_equal(got, want)
     cpu = get_backend("cpu")
-    rng = np.random.default_rng(3)
-    filters = Tensor(rng.normal(size=(3, 3, 3, 8)).astype(np.float32), "float32")
-    for n, got in zip(batches, generic):
-        x = Tensor(rng.normal(size=(n, 96, 96, 3)).astype(np.float32), "float32")
-        np.testing.assert_allclose(got, cpu.run("Conv2D", [x, filters], attrs)[0].numpy(), rtol=1e-4, atol=1e-4)
+    for image, got, want in zip(images, generic, per_shape):
+        np.testing.assert_array_equal(got, want)
+        reference = cpu.run("Conv2D", [Tensor(image, "float32"), Tensor(filters, "float32")], attrs)[0].numpy()
+        np.testing.assert_allclose(got, reference, rtol=1e-4, atol=1e-4)
 
 
 def test_reductions_of_new_batch_sizes_share_a_program_though_their_reads_divide(monkeypatch):
@@ -492,13 +490,14 @@ def test_reductions_of_new_batch_sizes_share_a_program_though_their_reads_divide
     image: reading them by row divides by a uniform, which costs a reduction nothing per draw."""
     batches = (2, 3, 5, 8)
     axis = Tensor(np.array([1], np.int32), "int32")
+    rng = np.random.default_rng(4)
+    values = [rng.normal(size=(n, 400 * 9)).astype(np.float32) for n in batches]
 
     def run(backend):
-        rng = np.random.default_rng(4)
         outputs = []
         with backend.session():
-            for n in batches:
-                x = Tensor(rng.normal(size=(n, 400 * 9)).astype(np.float32), "float32")
+            for n, array in zip(batches, values):
+                x = Tensor(array, "float32")
                 backend.texture_of(x)  # n rows of 3600: rows of 9 straddle texture rows
                 rows = alias(x, (n * 400, 9))
                 outputs.append(backend.run("Mean", [rows, axis], {"keep_dims": False})[0].numpy())
@@ -507,8 +506,6 @@ def test_reductions_of_new_batch_sizes_share_a_program_though_their_reads_divide
     generic, programs = in_new_backend(monkeypatch, None, run)
     per_shape, programs_per_shape = in_new_backend(monkeypatch, "0", run)
     assert programs == 1 and programs_per_shape == len(batches)
-    rng = np.random.default_rng(4)
-    for n, got, want in zip(batches, generic, per_shape):
+    for n, array, got, want in zip(batches, values, generic, per_shape):
         np.testing.assert_array_equal(got, want)
-        x = rng.normal(size=(n, 400 * 9)).astype(np.float32)
-        np.testing.assert_allclose(got, x.reshape(n * 400, 9).mean(axis=1), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(got, array.reshape(n * 400, 9).mean(axis=1), rtol=1e-5, atol=1e-6)
