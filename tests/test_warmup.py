@@ -7,14 +7,16 @@ import numpy as np
 import pytest
 
 import engine
+from engine import dtypes
 from engine.backends import webgl as webgl_backend
-from engine.backends.webgl.dry_run import ThrowawayPool
+from engine.backends.webgl.dry_run import DryRun, ThrowawayPool
 from engine.webgl.programs import Stats, driver_variant
 from engine.webgl.texture_pool import TextureManager
 from engine.webgl.textures import is_power_of_two
 from engine.errors import InputError
 from engine.graph.model import GraphModel
 from engine.io import parse_model_json
+from engine.tensors import Tensor
 from tests.conftest import fixture_path, on_a_thread_of_its_own
 from tests.fixtures import sources
 
@@ -281,6 +283,86 @@ def test_warmup_compiles_what_follows_nms_and_where_as_if_they_kept_the_most(web
     assert compiled_by_the_call == 0
     for name in want:
         np.testing.assert_array_equal(got[name], want[name])
+
+
+def _capped_count_model() -> GraphModel:
+    """Detection post-processing's sizes: how many values pass a threshold, summed on the GPU and capped
+    by a constant (with Select, and with Minimum), each sizing a Range that gathers that many values
+    for a GL kernel. Read back as zeros, the counts would size both gathers empty."""
+    def node(name, op, *inputs, **attr):
+        return {"name": name, "op": op, "input": list(inputs), "attr": {"T": {"type": "DT_FLOAT"}, **attr}}
+
+    def const(name, dtype):
+        return {"name": name, "op": "Const", "attr": {"dtype": {"type": dtype}}}
+    int32 = {"T": {"type": "DT_INT32"}}
+    nodes = [node("x", "Placeholder", dtype={"type": "DT_FLOAT"}), const("zero", "DT_FLOAT"),
+             const("axis", "DT_INT32"), const("start", "DT_INT32"), const("step", "DT_INT32"),
+             const("cap", "DT_INT32"), const("smaller_cap", "DT_INT32"),
+             node("positive", "Greater", "x", "zero"),
+             node("ones", "Cast", "positive", SrcT={"type": "DT_BOOL"}, DstT={"type": "DT_INT32"}),
+             node("count", "Sum", "ones", "axis", keep_dims={"b": False}, Tidx={"type": "DT_INT32"}, **int32),
+             node("over", "Greater", "cap", "count", **int32),
+             node("capped", "Select", "over", "count", "cap", **int32),
+             node("first", "Range", "start", "capped", "step", Tidx={"type": "DT_INT32"}),
+             node("picked", "GatherV2", "x", "first", "axis"), node("y", "Exp", "picked"),
+             node("fewer", "Minimum", "count", "smaller_cap", **int32),
+             node("others", "Range", "start", "fewer", "step", Tidx={"type": "DT_INT32"}),
+             node("chosen", "GatherV2", "x", "others", "axis"), node("z", "Tanh", "chosen")]
+    data = {"format": "graph-model", "modelTopology": {"node": nodes}, "weightsManifest": [],
+            "signature": {"inputs": {"x": {"name": "x:0"}},
+                          "outputs": {"y": {"name": "y:0"}, "z": {"name": "z:0"}}}}
+    weights = {"zero": np.float32(0), "axis": np.int32(0), "start": np.int32(0), "step": np.int32(1),
+               "cap": np.int32(7), "smaller_cap": np.int32(5)}
+    return GraphModel(parse_model_json(data, "."), weights, "webgl")
+
+
+def test_warmup_sizes_what_a_capped_count_sizes_by_its_cap(webgl, monkeypatch):
+    x = np.random.default_rng(9).standard_normal(300).astype(np.float32)  # ~150 positive: both caps hold
+
+    def warmed() -> tuple:
+        model = _capped_count_model()
+        model.warmup({"x": x.shape})
+        made = _gl_stats().programs_made
+        return model.predict({"x": x}), _gl_stats().programs_made - made
+
+    def never_warmed() -> dict:
+        monkeypatch.setenv("TFGL_COMPILE_AHEAD", "0")
+        return _capped_count_model().predict({"x": x})
+    got, compiled_by_the_call = on_a_thread_of_its_own(warmed)
+    want = on_a_thread_of_its_own(never_warmed)
+    assert compiled_by_the_call == 0
+    np.testing.assert_array_equal(got["y"], want["y"])
+    np.testing.assert_array_equal(got["z"], want["z"])
+    np.testing.assert_allclose(want["y"], np.exp(x[:7]), rtol=1e-6)
+    np.testing.assert_allclose(want["z"], np.tanh(x[:5]), rtol=1e-6, atol=1e-7)
+
+
+def test_dry_run_guesses_pick_the_known_input_of_a_scalar_select_or_minimum():
+    dry = DryRun(pool=None)
+
+    def scalar(value, dtype="int32", unknown=False) -> Tensor:
+        tensor = Tensor(np.array(value, dtypes.NUMPY_OF[dtype]), dtype)
+        if unknown:
+            dry.note_unknown([tensor])  # a CPU output made from values the run never computed
+        return tensor
+
+    def guess(op, *inputs, output=None):
+        [result] = dry.guess(op, list(inputs), [output if output is not None else scalar(0)])
+        return result
+    count, other_count, cap = scalar(0, unknown=True), scalar(3, unknown=True), scalar(7)
+    guessed = guess("Minimum", count, cap)
+    assert guessed.numpy() == 7 and dry.unknown(guessed)
+    assert guess("Minimum", count, other_count).numpy() == 0           # neither known: the values it has
+    unknown_condition = scalar(False, "bool", unknown=True)
+    assert guess("Select", unknown_condition, count, cap).numpy() == 7
+    assert guess("SelectV2", unknown_condition, cap, count).numpy() == 7
+    assert guess("Select", unknown_condition, count, other_count).numpy() == 3  # the larger
+    assert guess("Select", scalar(True, "bool"), count, cap).numpy() == 0       # a known condition picks
+    untouched = scalar(0)
+    assert guess("Minimum", scalar(2), cap, output=untouched) is untouched      # all known
+    assert guess("Maximum", count, cap, output=untouched) is untouched          # no rule
+    vector = Tensor(np.zeros(2, np.int32), "int32")
+    assert guess("Minimum", count, cap, output=vector) is vector                # scalars only
 
 
 SQUEEZED_WEIGHTS = np.random.default_rng(4).standard_normal((3, 5)).astype(np.float32)

@@ -3,7 +3,9 @@ mode compiles every program a call with given input shapes needs (llvmpipe JIT-c
 its first draw, ~40 ms each, so a model's first call costs 15-70x its steady state).
 
 The dry run reads zeros wherever an op reads a value back on the CPU, so data-dependent shapes and
-control flow follow the zero path. If that path fails (a shape zeros make impossible), warm-up runs
+control flow follow the zero path, but where a dynamic-shape op has a stand-in that keeps the most
+(engine.kernels.cpu.dynamic) or a scalar pick has a known input to guess (a count capped by a
+constant, backends/webgl/dry_run.py). If that path fails (a shape zeros make impossible), warm-up runs
 the model once for real on zeros instead, and says so in a log line. What the first call would do
 anyway, warm-up does for real: it uploads the weights the GL kernels read and makes the textures the
 call holds at once, so that the first call after it is the math and its inputs' uploads.

@@ -144,12 +144,13 @@ class WebGLBackend(TensorTextures, Backend):
     @contextlib.contextmanager
     def compile_only(self, stop_when_cached: bool = False, warmup: bool = False):
         """A dry run for warm-up: programs compile (one-pixel draws, `stats.dry_draws`), uploads move
-        no bytes, downloads read zeros, and every texture, twin and upload made inside is deleted at
-        the end. Only the compiled programs stay, and, for a `warmup` (not a first call's run), the
-        model's constants the run read on the GPU, uploaded for real, and the textures the run held at
-        once, made ahead in the backend's pool: a first call with these shapes then allocates and
-        uploads nothing but its inputs. `stop_when_cached` (a model's first call): the run ends quietly
-        as soon as its programs prove to come from the program binaries (dry_run.py)."""
+        no bytes, downloads read zeros (or a guess: dry_run.GUESSES), and every texture, twin and
+        upload made inside is deleted at the end. Only the compiled programs stay, and, for a
+        `warmup` (not a first call's run), the model's constants the run read on the GPU, uploaded for
+        real, and the textures the run held at once, made ahead in the backend's pool: a first call
+        with these shapes then allocates and uploads nothing but its inputs. `stop_when_cached` (a
+        model's first call): the run ends quietly as soon as its programs prove to come from the
+        program binaries (dry_run.py)."""
         if self._dry is not None:
             raise RuntimeError("compile_only() runs are not nested")
         shared = self.textures
@@ -228,7 +229,7 @@ class WebGLBackend(TensorTextures, Backend):
                     outputs = as_outputs(kernel.fn(self, *inputs, **attrs))
                     if self.debug:
                         self.check_error(kernel.op)
-                return outputs
+                return outputs if self._dry is None else self._dry.guess(kernel.op, inputs, outputs)
             except CPUFallback as reason:
                 if cpu is None:
                     raise
@@ -240,12 +241,13 @@ class WebGLBackend(TensorTextures, Backend):
     def _run_cpu(self, kernel: Kernel, inputs: list, attrs: dict) -> list:
         """A CPU kernel; while recording, a host step of the plan where its inputs depend on values. In
         a dry run, an op fed values the run never computed runs its stand-in where it has one (zeros
-        read back would keep nothing), and its outputs count as never computed too."""
+        read back would keep nothing) or gives its guess (dry_run.GUESSES), and its outputs count as
+        never computed too."""
         dry = self._dry
         if dry is not None and any(dry.unknown(x) for x in inputs):
             outputs = run_cpu_kernel(get_kernel(kernel.op, DRY_RUN) or kernel, inputs, attrs)
             dry.note_unknown(outputs)
-            return outputs
+            return dry.guess(kernel.op, inputs, outputs)
         if self.recorder is None:
             return run_cpu_kernel(kernel, inputs, attrs)
         with self.current():

@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine import dtypes
 from engine.tensors import Tensor
 from engine.webgl import parallel_jit
 from engine.webgl.programs import CompiledProgram, Stats
 from engine.webgl.texture_pool import TextureManager, texture_key
-from engine.webgl.textures import GLTensorData, is_power_of_two
+from engine.webgl.textures import GLTensorData, decode_texels, is_power_of_two
 
 # A first call's dry run stops once this many programs came from tfgl's program binaries and none
 # from source: the model ran before with these shapes, so the rest come from the binaries too, and
@@ -19,6 +20,28 @@ from engine.webgl.textures import GLTensorData, is_power_of_two
 # warm first call: 245 -> 210 ms on llvmpipe). A program that must compile keeps the walk going: its
 # JIT is what the parallel workers are for.
 LOADED_PROGRAMS_TO_STOP = 8
+
+
+# Guesses for a scalar that a dry run cannot compute. Detection post-processing caps a count summed on
+# the GPU with a known bound, min(count, 100) as Select(bound > count, count, bound) or Minimum, and
+# sizes a Range with it: read back as zeros, the count sizes everything after it empty, and leaves
+# its programs to the first call (handtrack: 2). Where such an op has a known input to pick, the run
+# takes that one, as for a call that finds the most. Each rule gets whether each input is known and
+# the values the run has for them (known, guessed, or zeros).
+def _select_guess(known: list[bool], values: list[np.ndarray]) -> np.ndarray:
+    condition, *branches = values
+    if known[0]:
+        return np.where(condition, *branches)
+    if known[1] != known[2]:
+        return branches[0] if known[1] else branches[1]
+    return np.maximum(*branches)
+
+
+def _minimum_guess(known: list[bool], values: list[np.ndarray]) -> np.ndarray:
+    return values[known.index(True)] if known.count(True) == 1 else np.minimum(*values)
+
+
+GUESSES = {"Select": _select_guess, "SelectV2": _select_guess, "Minimum": _minimum_guess}
 
 
 class ProgramsAreCached(Exception):
@@ -88,10 +111,11 @@ class DryRun:
     # draw at once)
     deferred: list | None = None
     stop_when_cached: bool = False  # a first call's dry run: stop once programs prove to be cached
-    # Values the run never computed: device data read back as zeros, and CPU outputs made from
-    # them. Only ops fed from them run their stand-ins (engine.kernels.cpu.dynamic.LARGEST).
-    read_as_zeros: dict = field(default_factory=dict)  # id(data) -> data
-    made_of_zeros: dict = field(default_factory=dict)  # id(tensor) -> tensor
+    # Values the run never computed: device data read back (zeros, or a guess), and CPU outputs made
+    # from them. Only ops fed from them run their stand-ins (engine.kernels.cpu.dynamic.LARGEST).
+    read_unknown: dict = field(default_factory=dict)  # id(data) -> data
+    made_of_unknowns: dict = field(default_factory=dict)  # id(tensor) -> tensor
+    guesses: dict = field(default_factory=dict)  # id(data) -> (data, what reading it back gives)
     linked_before: tuple[int, int] = (0, 0)  # the backend's (programs loaded, compiled) when it began
 
     def check_cached(self, stats: Stats) -> None:
@@ -107,15 +131,55 @@ class DryRun:
         constant's or a shape's are known, and what CPU ops made of known values."""
         if not isinstance(value, Tensor):
             return False
-        if id(value) in self.made_of_zeros:
+        if id(value) in self.made_of_unknowns:
             return True
         data = value.device_data
-        return data is not None and (not value.has_values() or id(data) in self.read_as_zeros)
+        return data is not None and (not value.has_values() or id(data) in self.read_unknown)
 
     def note_unknown(self, outputs: list) -> None:
         for output in outputs:
             if isinstance(output, Tensor):
-                self.made_of_zeros[id(output)] = output
+                self.made_of_unknowns[id(output)] = output
+
+    def read(self, data: GLTensorData) -> np.ndarray:
+        """Reading back data the run never drew: its guess, else zeros (not a dry texture's garbage:
+        a value read on the CPU may size later work)."""
+        self.read_unknown[id(data)] = data
+        if id(data) in self.guesses:
+            return self.guesses[id(data)][1].reshape(-1).copy()
+        texels = data.rows * data.cols * (4 if data.packed else 1)
+        return decode_texels(np.zeros(texels, np.float32), data.packed_shape, data.size, data.dtype)
+
+    def guess(self, op: str, inputs: list, outputs: list) -> list:
+        """`outputs`, with a guess where GUESSES has one for a scalar `op` made from unknown inputs: kept
+        for the device data it would read back, or in place of a CPU output."""
+        rule = GUESSES.get(op)
+        if rule is None or len(outputs) != 1 or not isinstance(outputs[0], Tensor) or outputs[0].size != 1:
+            return outputs
+        known = [not self.unknown(x) for x in inputs]
+        if all(known):
+            return outputs
+        output = outputs[0]
+        values = dtypes.to_storage(rule(known, [self._host_view(x) for x in inputs]), output.dtype)
+        values = values.reshape(output.shape)
+        data = output.device_data
+        if data is not None and not output.has_values():
+            self.guesses[id(data)] = (data, values)
+            return outputs
+        guessed = Tensor(values, output.dtype)
+        self.note_unknown([guessed])
+        return [guessed]
+
+    def _host_view(self, value) -> np.ndarray:
+        """An input's values as the run sees them, reading nothing back: known, guessed, or zeros."""
+        if not isinstance(value, Tensor):
+            return np.asarray(value)
+        data = value.device_data
+        if data is not None and id(data) in self.guesses:
+            return self.guesses[id(data)][1]
+        if value.has_values():
+            return value.numpy()
+        return np.zeros(value.shape, dtypes.NUMPY_OF[value.dtype])
 
     def note_views(self, inputs: list, outputs: list) -> None:
         """A shape op's outputs that view an unknown input's host values (Reshape, Squeeze, Identity)
@@ -143,3 +207,4 @@ class DryRun:
         for texture in self.pool.made:
             texture.release()
         self.attached, self.uploads, self.twins, self.framebuffers, self.pool.made = [], {}, {}, {}, []
+        self.read_unknown, self.made_of_unknowns, self.guesses = {}, {}, {}
