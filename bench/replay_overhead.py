@@ -12,6 +12,11 @@ their difference (the driver's share on that thread: its worker threads and time
 count), are printed, medians over the runs, each model's row as it is measured; a glFinish after each
 run keeps draws from piling up. Host steps (CPU kernels inside a plan) are left out of both: they read
 textures back.
+
+With Mesa, GALLIUM_NOOP=1 puts a driver that draws nothing under Mesa's GL front end (the renderer
+then reads "NOOP"): the "driver" column is then the front end's share alone, the state tracking every
+Mesa hardware driver also does, without llvmpipe's rasterizing. `tfgl bench` runs there too, for a
+whole steady call's host time per draw, on models that size nothing by values read back.
 """
 from __future__ import annotations
 
