@@ -285,56 +285,112 @@ def test_warmup_compiles_what_follows_nms_and_where_as_if_they_kept_the_most(web
         np.testing.assert_array_equal(got[name], want[name])
 
 
-def _capped_count_model() -> GraphModel:
-    """Detection post-processing's sizes: how many values pass a threshold, summed on the GPU and capped
-    by a constant (with Select, and with Minimum), each sizing a Range that gathers that many values
-    for a GL kernel. Read back as zeros, the counts would size both gathers empty."""
-    def node(name, op, *inputs, **attr):
-        return {"name": name, "op": op, "input": list(inputs), "attr": {"T": {"type": "DT_FLOAT"}, **attr}}
-
-    def const(name, dtype):
-        return {"name": name, "op": "Const", "attr": {"dtype": {"type": dtype}}}
-    int32 = {"T": {"type": "DT_INT32"}}
-    nodes = [node("x", "Placeholder", dtype={"type": "DT_FLOAT"}), const("zero", "DT_FLOAT"),
-             const("axis", "DT_INT32"), const("start", "DT_INT32"), const("step", "DT_INT32"),
-             const("cap", "DT_INT32"), const("smaller_cap", "DT_INT32"),
-             node("positive", "Greater", "x", "zero"),
-             node("ones", "Cast", "positive", SrcT={"type": "DT_BOOL"}, DstT={"type": "DT_INT32"}),
-             node("count", "Sum", "ones", "axis", keep_dims={"b": False}, Tidx={"type": "DT_INT32"}, **int32),
-             node("over", "Greater", "cap", "count", **int32),
-             node("capped", "Select", "over", "count", "cap", **int32),
-             node("first", "Range", "start", "capped", "step", Tidx={"type": "DT_INT32"}),
-             node("picked", "GatherV2", "x", "first", "axis"), node("y", "Exp", "picked"),
-             node("fewer", "Minimum", "count", "smaller_cap", **int32),
-             node("others", "Range", "start", "fewer", "step", Tidx={"type": "DT_INT32"}),
-             node("chosen", "GatherV2", "x", "others", "axis"), node("z", "Tanh", "chosen")]
+def _count_model(tail: list, weights: dict, outputs: tuple[str, ...]) -> GraphModel:
+    """count = how many of x are positive, summed on the GPU, then `tail`: detection post-processing's
+    sizes. Read back as zeros, a count sizes what it sizes empty."""
+    nodes = [_node("x", "Placeholder", dtype={"type": "DT_FLOAT"}), _const("zero", "DT_FLOAT"),
+             _const("axis", "DT_INT32"), _const("start", "DT_INT32"), _const("step", "DT_INT32"),
+             _node("positive", "Greater", "x", "zero"),
+             _node("ones", "Cast", "positive", SrcT={"type": "DT_BOOL"}, DstT={"type": "DT_INT32"}),
+             _node("count", "Sum", "ones", "axis", keep_dims={"b": False}, Tidx={"type": "DT_INT32"}, **_INT32),
+             *tail]
     data = {"format": "graph-model", "modelTopology": {"node": nodes}, "weightsManifest": [],
             "signature": {"inputs": {"x": {"name": "x:0"}},
-                          "outputs": {"y": {"name": "y:0"}, "z": {"name": "z:0"}}}}
-    weights = {"zero": np.float32(0), "axis": np.int32(0), "start": np.int32(0), "step": np.int32(1),
-               "cap": np.int32(7), "smaller_cap": np.int32(5)}
+                          "outputs": {name: {"name": f"{name}:0"} for name in outputs}}}
+    weights = {"zero": np.float32(0), "axis": np.int32(0), "start": np.int32(0), "step": np.int32(1), **weights}
     return GraphModel(parse_model_json(data, "."), weights, "webgl")
 
 
-def test_warmup_sizes_what_a_capped_count_sizes_by_its_cap(webgl, monkeypatch):
-    x = np.random.default_rng(9).standard_normal(300).astype(np.float32)  # ~150 positive: both caps hold
+def _node(name, op, *inputs, **attr):
+    return {"name": name, "op": op, "input": list(inputs), "attr": {"T": {"type": "DT_FLOAT"}, **attr}}
 
+
+def _const(name, dtype):
+    return {"name": name, "op": "Const", "attr": {"dtype": {"type": dtype}}}
+
+
+_INT32 = {"T": {"type": "DT_INT32"}}
+
+
+def _capped_count_model() -> GraphModel:
+    """The count capped by a constant, with Select and with Minimum, each sizing a Range that gathers
+    that many values for a GL kernel."""
+    return _count_model([
+        _const("cap", "DT_INT32"), _const("smaller_cap", "DT_INT32"),
+        _node("over", "Greater", "cap", "count", **_INT32), _node("capped", "Select", "over", "count", "cap", **_INT32),
+        _node("first", "Range", "start", "capped", "step", Tidx={"type": "DT_INT32"}),
+        _node("picked", "GatherV2", "x", "first", "axis"), _node("y", "Exp", "picked"),
+        _node("fewer", "Minimum", "count", "smaller_cap", **_INT32),
+        _node("others", "Range", "start", "fewer", "step", Tidx={"type": "DT_INT32"}),
+        _node("chosen", "GatherV2", "x", "others", "axis"), _node("z", "Tanh", "chosen"),
+    ], {"cap": np.int32(7), "smaller_cap": np.int32(5)}, ("y", "z"))
+
+
+def _sentinel_model() -> GraphModel:
+    """x[last:], last = count - 1 where anything counts, else a sentinel -1 (taken, it fails)."""
+    return _count_model([
+        _const("one", "DT_INT32"), _const("none", "DT_INT32"), _const("end", "DT_INT32"),
+        _node("some", "Greater", "count", "start", **_INT32), _node("last", "Sub", "count", "one", **_INT32),
+        _node("from", "SelectV2", "some", "last", "none", **_INT32),
+        _node("tail", "Range", "from", "end", "step", Tidx={"type": "DT_INT32"}),
+        _node("picked", "GatherV2", "x", "tail", "axis"), _node("y", "Exp", "picked"),
+    ], {"one": np.int32(1), "none": np.int32(-1), "end": np.int32(300)}, ("y",))
+
+
+def _oversized_cap_model() -> GraphModel:
+    """x[:min(count, 7)] where x holds fewer than 7 values: the cap is more than the count can be."""
+    return _count_model([
+        _const("cap", "DT_INT32"), _node("capped", "Minimum", "count", "cap", **_INT32),
+        _node("first", "Range", "start", "capped", "step", Tidx={"type": "DT_INT32"}),
+        _node("picked", "GatherV2", "x", "first", "axis"), _node("y", "Exp", "picked"),
+    ], {"cap": np.int32(7)}, ("y",))
+
+
+def _warmed_and_not(make, x: np.ndarray, monkeypatch) -> tuple[dict, int, dict]:
+    """(outputs after warmup(), programs that first call compiled, outputs of a model never warmed)."""
     def warmed() -> tuple:
-        model = _capped_count_model()
+        model = make()
         model.warmup({"x": x.shape})
         made = _gl_stats().programs_made
         return model.predict({"x": x}), _gl_stats().programs_made - made
 
     def never_warmed() -> dict:
         monkeypatch.setenv("TFGL_COMPILE_AHEAD", "0")
-        return _capped_count_model().predict({"x": x})
+        return make().predict({"x": x})
     got, compiled_by_the_call = on_a_thread_of_its_own(warmed)
-    want = on_a_thread_of_its_own(never_warmed)
+    return got, compiled_by_the_call, on_a_thread_of_its_own(never_warmed)
+
+
+def test_warmup_sizes_what_a_capped_count_sizes_by_its_cap(webgl, monkeypatch, caplog):
+    x = np.random.default_rng(9).standard_normal(300).astype(np.float32)  # ~150 positive: both caps hold
+    with caplog.at_level(logging.INFO, logger="tfgl.warmup"):
+        got, compiled_by_the_call, want = _warmed_and_not(_capped_count_model, x, monkeypatch)
+    assert "failed" not in caplog.text
     assert compiled_by_the_call == 0
     np.testing.assert_array_equal(got["y"], want["y"])
     np.testing.assert_array_equal(got["z"], want["z"])
     np.testing.assert_allclose(want["y"], np.exp(x[:7]), rtol=1e-6)
     np.testing.assert_allclose(want["z"], np.tanh(x[:5]), rtol=1e-6, atol=1e-7)
+
+
+def test_a_select_on_an_unknown_condition_takes_the_larger_branch_not_a_sentinel(webgl, monkeypatch, caplog):
+    x = np.random.default_rng(10).standard_normal(300).astype(np.float32)
+    with caplog.at_level(logging.INFO, logger="tfgl.warmup"):
+        got, compiled_by_the_call, want = _warmed_and_not(_sentinel_model, x, monkeypatch)
+    assert "failed" not in caplog.text  # -1 would have failed the gather
+    assert compiled_by_the_call == 0
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_allclose(want, np.exp(x[np.sum(x > 0) - 1:]), rtol=1e-6)
+
+
+def test_a_dry_run_a_guess_fails_runs_again_without_guesses_not_for_real(webgl, monkeypatch, caplog):
+    x = np.float32([1, -1, 2, 3, -4])
+    with caplog.at_level(logging.INFO, logger="tfgl.warmup"):
+        got, _, want = _warmed_and_not(_oversized_cap_model, x, monkeypatch)
+    assert "failed with guessed values" in caplog.text
+    assert "running once" not in caplog.text
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_allclose(want, np.exp(x[:3]), rtol=1e-6)
 
 
 def test_dry_run_guesses_pick_the_known_input_of_a_scalar_select_or_minimum():
@@ -350,19 +406,23 @@ def test_dry_run_guesses_pick_the_known_input_of_a_scalar_select_or_minimum():
         [result] = dry.guess(op, list(inputs), [output if output is not None else scalar(0)])
         return result
     count, other_count, cap = scalar(0, unknown=True), scalar(3, unknown=True), scalar(7)
-    guessed = guess("Minimum", count, cap)
-    assert guessed.numpy() == 7 and dry.unknown(guessed)
-    assert guess("Minimum", count, other_count).numpy() == 0           # neither known: the values it has
-    unknown_condition = scalar(False, "bool", unknown=True)
-    assert guess("Select", unknown_condition, count, cap).numpy() == 7
-    assert guess("SelectV2", unknown_condition, cap, count).numpy() == 7
-    assert guess("Select", unknown_condition, count, other_count).numpy() == 3  # the larger
-    assert guess("Select", scalar(True, "bool"), count, cap).numpy() == 0       # a known condition picks
     untouched = scalar(0)
     assert guess("Minimum", scalar(2), cap, output=untouched) is untouched      # all known
+    assert not dry.guessed
+    guessed = guess("Minimum", count, cap)
+    assert guessed.numpy() == 7 and dry.unknown(guessed) and dry.guessed
+    assert guess("Minimum", count, other_count).numpy() == 0           # neither known: the values it has
+    unknown_condition = scalar(False, "bool", unknown=True)
+    assert guess("Select", unknown_condition, count, cap).numpy() == 7   # the larger branch
+    assert guess("SelectV2", unknown_condition, cap, count).numpy() == 7
+    assert guess("Select", unknown_condition, count, other_count).numpy() == 3
+    assert guess("Select", unknown_condition, count, scalar(-1)).numpy() == 0  # not a sentinel
+    assert guess("Select", scalar(True, "bool"), count, cap).numpy() == 0       # a known condition picks
     assert guess("Maximum", count, cap, output=untouched) is untouched          # no rule
     vector = Tensor(np.zeros(2, np.int32), "int32")
     assert guess("Minimum", count, cap, output=vector) is vector                # scalars only
+    dry.guessing = False
+    assert guess("Minimum", count, cap, output=untouched) is untouched          # guesses off
 
 
 SQUEEZED_WEIGHTS = np.random.default_rng(4).standard_normal((3, 5)).astype(np.float32)

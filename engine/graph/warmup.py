@@ -5,10 +5,12 @@ its first draw, ~40 ms each, so a model's first call costs 15-70x its steady sta
 The dry run reads zeros wherever an op reads a value back on the CPU, so data-dependent shapes and
 control flow follow the zero path, but where a dynamic-shape op has a stand-in that keeps the most
 (engine.kernels.cpu.dynamic) or a scalar pick has a known input to guess (a count capped by a
-constant, backends/webgl/dry_run.py). If that path fails (a shape zeros make impossible), warm-up runs
-the model once for real on zeros instead, and says so in a log line. What the first call would do
-anyway, warm-up does for real: it uploads the weights the GL kernels read and makes the textures the
-call holds at once, so that the first call after it is the math and its inputs' uploads.
+constant, backends/webgl/dry_run.py). If a guess leads it astray (a cap above the size the count is
+taken from), the run goes again without guesses. If the zero path fails too (a shape zeros make
+impossible), warm-up runs the model once for real on zeros instead, and says so in a log line. What
+the first call would do anyway, warm-up does for real: it uploads the weights the GL kernels read and
+makes the textures the call holds at once, so that the first call after it is the math and its
+inputs' uploads.
 
 A model's first call with new input shapes compiles ahead by itself where the backend JITs a dry
 run's programs in parallel (Mesa's disk cache on, more than one CPU): the workers compile while the
@@ -88,18 +90,35 @@ def compile_ahead(backend, run: Run, feeds: Mapping[TensorKey, Tensor], first_ca
     if compile_only is None:
         return
     with backend.session():
-        try:
-            with compile_only(stop_when_cached=first_call, warmup=not first_call):
-                run(backend.feeds_on_gpu(feeds))
+        error = _dry_run(backend, compile_only, run, feeds, first_call)
+        if error is None:
             return
-        except TfglError as error:
-            if first_call:
-                log.info("first call: the compile-only run failed on zeros read back (%s); compiling as it runs",
-                         str(error).splitlines()[0])
-                return
-            log.info("warmup: the compile-only run failed on zeros read back (%s); running once on zeros instead",
+        if first_call:
+            log.info("first call: the compile-only run failed on zeros read back (%s); compiling as it runs",
                      str(error).splitlines()[0])
+            return
+        log.info("warmup: the compile-only run failed on zeros read back (%s); running once on zeros instead",
+                 str(error).splitlines()[0])
         zeros = {key: Tensor(np.full(t.shape, b"", dtype=object) if t.dtype == "string" else np.zeros_like(t.numpy()),
                              t.dtype) for key, t in feeds.items()}
         for tensor in run(backend.feeds_on_gpu(zeros)):
             tensor.dispose()
+
+
+def _dry_run(backend, compile_only, run: Run, feeds: Mapping[TensorKey, Tensor], first_call: bool) -> TfglError | None:
+    """The compile-only run, and once more without guesses where it failed after one steered it (a cap
+    above what the count is taken from: backends/webgl/dry_run.py's GUESSES); the failure, if any."""
+    failure = None
+    for guesses in (True, False):
+        dry = None
+        try:
+            with compile_only(stop_when_cached=first_call, warmup=not first_call, guesses=guesses) as dry:
+                run(backend.feeds_on_gpu(feeds))
+            return None
+        except TfglError as error:
+            failure = error
+            if not getattr(dry, "guessed", False):  # nothing to take back
+                break
+            log.info("%s: the compile-only run failed with guessed values (%s); again without",
+                     "first call" if first_call else "warmup", str(error).splitlines()[0])
+    return failure

@@ -142,7 +142,7 @@ class WebGLBackend(TensorTextures, Backend):
         return self._parallel_jit and parallel_jit.wanted() > 1
 
     @contextlib.contextmanager
-    def compile_only(self, stop_when_cached: bool = False, warmup: bool = False):
+    def compile_only(self, stop_when_cached: bool = False, warmup: bool = False, guesses: bool = True):
         """A dry run for warm-up: programs compile (one-pixel draws, `stats.dry_draws`), uploads move
         no bytes, downloads read zeros (or a guess: dry_run.GUESSES), and every texture, twin and
         upload made inside is deleted at the end. Only the compiled programs stay, and, for a
@@ -150,19 +150,20 @@ class WebGLBackend(TensorTextures, Backend):
         real, and the textures the run held at once, made ahead in the backend's pool: a first call
         with these shapes then allocates and uploads nothing but its inputs. `stop_when_cached` (a
         model's first call): the run ends quietly as soon as its programs prove to come from the
-        program binaries (dry_run.py)."""
+        program binaries (dry_run.py). `guesses`: whether dry_run.GUESSES steer the run. Yields the
+        DryRun."""
         if self._dry is not None:
             raise RuntimeError("compile_only() runs are not nested")
         shared = self.textures
         dry = DryRun(ThrowawayPool(self.ctx), shared, warmup, stop_when_cached=stop_when_cached,
-                     linked_before=(self.stats.programs_loaded, self.stats.programs_compiled))
+                     linked_before=(self.stats.programs_loaded, self.stats.programs_compiled), guessing=guesses)
         if self.compiles_in_parallel:
             dry.deferred = []
         with self.current():
             bound = self.ctx.fbo or self.ctx.detect_framebuffer(0)  # None: nothing bound yet
             self.textures, self._dry = dry.pool, dry
             try:
-                yield
+                yield dry
                 if dry.deferred:
                     self._draw_deferred(dry.deferred)
             except ProgramsAreCached:

@@ -25,16 +25,14 @@ LOADED_PROGRAMS_TO_STOP = 8
 # Guesses for a scalar that a dry run cannot compute. Detection post-processing caps a count summed on
 # the GPU with a known bound, min(count, 100) as Select(bound > count, count, bound) or Minimum, and
 # sizes a Range with it: read back as zeros, the count sizes everything after it empty, and leaves
-# its programs to the first call (handtrack: 2). Where such an op has a known input to pick, the run
-# takes that one, as for a call that finds the most. Each rule gets whether each input is known and
-# the values the run has for them (known, guessed, or zeros).
+# its programs to the first call (handtrack: 2). Minimum's known input bounds it from above, so the
+# run takes that; a Select on an unknown condition takes the larger branch (the cap over a count
+# read as zero; a sentinel -1 under it stays on the zero path). Each rule gets whether each input is
+# known and the values the run has for them (known, guessed, or zeros). A guess only steers the dry
+# run: if the run fails with guesses, warm-up runs it again without (engine/graph/warmup.py).
 def _select_guess(known: list[bool], values: list[np.ndarray]) -> np.ndarray:
     condition, *branches = values
-    if known[0]:
-        return np.where(condition, *branches)
-    if known[1] != known[2]:
-        return branches[0] if known[1] else branches[1]
-    return np.maximum(*branches)
+    return np.where(condition, *branches) if known[0] else np.maximum(*branches)
 
 
 def _minimum_guess(known: list[bool], values: list[np.ndarray]) -> np.ndarray:
@@ -116,6 +114,8 @@ class DryRun:
     read_unknown: dict = field(default_factory=dict)  # id(data) -> data
     made_of_unknowns: dict = field(default_factory=dict)  # id(tensor) -> tensor
     guesses: dict = field(default_factory=dict)  # id(data) -> (data, what reading it back gives)
+    guessing: bool = True   # whether GUESSES apply
+    guessed: bool = False   # whether one did
     linked_before: tuple[int, int] = (0, 0)  # the backend's (programs loaded, compiled) when it began
 
     def check_cached(self, stats: Stats) -> None:
@@ -127,8 +127,8 @@ class DryRun:
             raise ProgramsAreCached
 
     def unknown(self, value) -> bool:
-        """Whether an input holds values the run never computed (reading it back gives zeros): a
-        constant's or a shape's are known, and what CPU ops made of known values."""
+        """Whether an input holds values the run never computed (reading it back gives zeros or a
+        guess): a constant's or a shape's are known, and what CPU ops made of known values."""
         if not isinstance(value, Tensor):
             return False
         if id(value) in self.made_of_unknowns:
@@ -151,9 +151,12 @@ class DryRun:
         return decode_texels(np.zeros(texels, np.float32), data.packed_shape, data.size, data.dtype)
 
     def guess(self, op: str, inputs: list, outputs: list) -> list:
-        """`outputs`, with a guess where GUESSES has one for a scalar `op` made from unknown inputs: kept
-        for the device data it would read back, or in place of a CPU output."""
-        rule = GUESSES.get(op)
+        """`outputs`, with a guess where GUESSES has one for a scalar `op` made from unknown inputs. A GL
+        output stays on the GPU, as in a real call, so that the ops reading it take the GL kernels
+        whose programs the run is for; its guess is what reading it back gives. (So a guess does not
+        pass through a GL op after it: Sub(min(count, 7), 1) on the GPU reads back zero.) A CPU
+        output is replaced."""
+        rule = GUESSES.get(op) if self.guessing else None
         if rule is None or len(outputs) != 1 or not isinstance(outputs[0], Tensor) or outputs[0].size != 1:
             return outputs
         known = [not self.unknown(x) for x in inputs]
@@ -162,6 +165,7 @@ class DryRun:
         output = outputs[0]
         values = dtypes.to_storage(rule(known, [self._host_view(x) for x in inputs]), output.dtype)
         values = values.reshape(output.shape)
+        self.guessed = True
         data = output.device_data
         if data is not None and not output.has_values():
             self.guesses[id(data)] = (data, values)
