@@ -117,7 +117,7 @@ def _dry_run(backend, compile_only, run: Run, feeds: Mapping[TensorKey, Tensor],
             return None
         except TfglError as error:
             failure = error
-            if not getattr(dry, "guessed", False):  # nothing to take back
+            if dry is None or not dry.guessed:  # no guess to take back
                 break
             log.info("%s: the compile-only run failed with guessed values (%s); again without",
                      "first call" if first_call else "warmup", str(error).splitlines()[0])
