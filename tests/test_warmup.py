@@ -346,17 +346,20 @@ def _oversized_cap_model() -> GraphModel:
     ], {"cap": np.int32(7)}, ("y",))
 
 
-def _warmed_and_not(make, x: np.ndarray, monkeypatch) -> tuple[dict, int, dict]:
-    """(outputs after warmup(), programs that first call compiled, outputs of a model never warmed)."""
+def _warmed_and_not(make, x: np.ndarray | dict, monkeypatch, examples: dict | None = None) -> tuple:
+    """(outputs after warmup(examples, by default x's shapes), programs that first call compiled,
+    outputs of a model never warmed)."""
+    feeds = x if isinstance(x, dict) else {"x": x}
+
     def warmed() -> tuple:
         model = make()
-        model.warmup({"x": x.shape})
+        model.warmup(examples or {name: value.shape for name, value in feeds.items()})
         made = _gl_stats().programs_made
-        return model.predict({"x": x}), _gl_stats().programs_made - made
+        return model.predict(feeds), _gl_stats().programs_made - made
 
     def never_warmed() -> dict:
         monkeypatch.setenv("TFGL_COMPILE_AHEAD", "0")
-        return make().predict({"x": x})
+        return make().predict(feeds)
     got, compiled_by_the_call = on_a_thread_of_its_own(warmed)
     return got, compiled_by_the_call, on_a_thread_of_its_own(never_warmed)
 
@@ -526,11 +529,52 @@ def test_a_dry_run_that_fails_on_zeros_runs_once_for_real(webgl, monkeypatch, ca
     model = engine.load_graph_model(fixture_path("small_cnn"), backend=webgl)
     with caplog.at_level(logging.INFO, logger="tfgl.warmup"):
         model.warmup()
-    assert "running once on zeros instead" in caplog.text
+    assert "running once on the examples instead" in caplog.text
     x = sources.inputs_for("small_cnn")
     np.testing.assert_array_equal(model.predict(x), engine.load_graph_model(fixture_path("small_cnn"),
                                                                             backend=webgl).predict(x))
 
+
+
+def _resizing_model() -> GraphModel:
+    """exp(resize(x, size)), the output size an input: a value a dry run reads back on the CPU."""
+    nodes = [_node("x", "Placeholder", dtype={"type": "DT_FLOAT"}),
+             _node("size", "Placeholder", dtype={"type": "DT_INT32"}),
+             _node("resized", "ResizeBilinear", "x", "size", align_corners={"b": False},
+                   half_pixel_centers={"b": True}),
+             _node("y", "Exp", "resized")]
+    data = {"format": "graph-model", "modelTopology": {"node": nodes}, "weightsManifest": [],
+            "signature": {"inputs": {"x": {"name": "x:0"}, "size": {"name": "size:0"}},
+                          "outputs": {"y": {"name": "y:0"}}}}
+    return GraphModel(parse_model_json(data, "."), {}, "webgl")
+
+
+RESIZE_FEEDS = {"x": np.random.default_rng(11).standard_normal((1, 8, 8, 3)).astype(np.float32),
+                "size": np.int32([5, 6])}
+
+
+def test_a_dry_run_reads_a_feed_back_as_its_example_values(webgl, monkeypatch, caplog):
+    examples = {"x": RESIZE_FEEDS["x"].shape, "size": RESIZE_FEEDS["size"]}
+    with caplog.at_level(logging.INFO, logger="tfgl.warmup"):
+        got, compiled_by_the_call, want = _warmed_and_not(_resizing_model, RESIZE_FEEDS, monkeypatch, examples)
+    assert "failed" not in caplog.text  # zeros would size the resize 0 x 0
+    assert compiled_by_the_call == 0
+    assert got.shape == (1, 5, 6, 3)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_warmup_falls_back_to_a_real_run_on_the_examples_given(webgl, monkeypatch, caplog):
+    _dry_runs_fail(monkeypatch)
+    model = _resizing_model()
+    with caplog.at_level(logging.INFO, logger="tfgl.warmup"):
+        model.warmup({"x": RESIZE_FEEDS["x"].shape, "size": RESIZE_FEEDS["size"]})
+    assert "running once on the examples instead" in caplog.text
+
+
+def test_warmup_on_zeros_a_model_cannot_run_on_says_to_give_examples(webgl):
+    with pytest.raises(InputError, match=r"cannot run on these example inputs .* output dimensions must be "
+                                         r"positive\. Give warmup\(\) example arrays"):
+        _resizing_model().warmup({"x": RESIZE_FEEDS["x"].shape, "size": (2,)})
 
 def _warm_in_a_new_thread(model, threads: str, monkeypatch) -> dict:
     """Warms `model` up on a fresh backend with TFGL_WARMUP_THREADS=threads; its stats, main context's

@@ -6,11 +6,13 @@ The dry run reads zeros wherever an op reads a value back on the CPU, so data-de
 control flow follow the zero path, but where a dynamic-shape op has a stand-in that keeps the most
 (engine.kernels.cpu.dynamic) or a scalar pick has a known input to guess (a count capped by a
 constant, backends/webgl/dry_run.py). If a guess leads it astray (a cap above the size the count is
-taken from), the run goes again without guesses. If the zero path fails too (a shape zeros make
-impossible), warm-up runs the model once for real on zeros instead, and says so in a log line. What
-the first call would do anyway, warm-up does for real: it uploads the weights the GL kernels read and
-makes the textures the call holds at once, so that the first call after it is the math and its
-inputs' uploads.
+taken from), the run goes again without guesses. A feed reads back its own values (a resize ratio
+given as an example array sizes the run as in the call). If the zero path fails too (a shape zeros
+make impossible), warm-up runs the model once for real on its examples (zeros where a shape was
+given) instead, and says so in a log line; where that fails too, the error says to give example
+arrays. What the first call would do anyway, warm-up does for real: it uploads the weights the GL
+kernels read and makes the textures the call holds at once, so that the first call after it is the
+math and its inputs' uploads.
 
 A model's first call with new input shapes compiles ahead by itself where the backend JITs a dry
 run's programs in parallel (Mesa's disk cache on, more than one CPU): the workers compile while the
@@ -83,7 +85,7 @@ def compile_ahead(backend, run: Run, feeds: Mapping[TensorKey, Tensor], first_ca
     """Compiles what `run(feeds on the GPU)` needs with the backend's compile-only mode; a backend with
     nothing to compile (the CPU) does nothing. warmup() also has the backend upload the model's
     constants that the run reads on the GPU and make the textures it holds, so that the first call
-    does only the math. If the dry run fails, warmup() runs the model once on zeros instead; a
+    does only the math. If the dry run fails, warmup() runs the model once on its examples instead; a
     `first_call` (about to run anyway) does nothing more, and its dry run stops early where the
     programs come from tfgl's program binaries (the call loads them as it goes)."""
     compile_only = getattr(backend, "compile_only", None)
@@ -97,11 +99,15 @@ def compile_ahead(backend, run: Run, feeds: Mapping[TensorKey, Tensor], first_ca
             log.info("first call: the compile-only run failed on zeros read back (%s); compiling as it runs",
                      str(error).splitlines()[0])
             return
-        log.info("warmup: the compile-only run failed on zeros read back (%s); running once on zeros instead",
+        log.info("warmup: the compile-only run failed on zeros read back (%s); running once on the examples instead",
                  str(error).splitlines()[0])
-        zeros = {key: Tensor(np.full(t.shape, b"", dtype=object) if t.dtype == "string" else np.zeros_like(t.numpy()),
-                             t.dtype) for key, t in feeds.items()}
-        for tensor in run(backend.feeds_on_gpu(zeros)):
+        try:
+            outputs = run(backend.feeds_on_gpu(feeds))
+        except TfglError as failure:
+            raise InputError(f"warmup: the model cannot run on these example inputs (zeros where a shape was "
+                             f"given): {str(failure).splitlines()[0]}. Give warmup() example arrays for the inputs "
+                             f"whose values size the work, e.g. model.warmup({{name: array, ...}})") from failure
+        for tensor in outputs:
             tensor.dispose()
 
 

@@ -144,11 +144,12 @@ class WebGLBackend(TensorTextures, Backend):
     @contextlib.contextmanager
     def compile_only(self, stop_when_cached: bool = False, warmup: bool = False, guesses: bool = True):
         """A dry run for warm-up: programs compile (one-pixel draws, `stats.dry_draws`), uploads move
-        no bytes, downloads read zeros (or a guess: dry_run.GUESSES), and every texture, twin and
-        upload made inside is deleted at the end. Only the compiled programs stay, and, for a
-        `warmup` (not a first call's run), the model's constants the run read on the GPU, uploaded for
-        real, and the textures the run held at once, made ahead in the backend's pool: a first call
-        with these shapes then allocates and uploads nothing but its inputs. `stop_when_cached` (a
+        no bytes, downloads read zeros (a feed reads its values, and a guess its guess:
+        dry_run.GUESSES), and every texture, twin and upload made inside is deleted at the end. Only
+        the compiled programs stay, and, for a `warmup` (not a first call's run), the model's
+        constants the run read on the GPU, uploaded for real, and the textures the run held at once,
+        made ahead in the backend's pool: a first call with these shapes then allocates and uploads
+        nothing but its inputs. `stop_when_cached` (a
         model's first call): the run ends quietly as soon as its programs prove to come from the
         program binaries (dry_run.py). `guesses`: whether dry_run.GUESSES steer the run. Yields the
         DryRun."""
@@ -434,6 +435,8 @@ class WebGLBackend(TensorTextures, Backend):
                 recorder.void("an input already on the GPU, empty or of a dtype textures cannot hold")
             return tensor
         data = self._upload(tensor.numpy(), tensor.dtype, record=False)
+        if self._dry is not None:
+            self._dry.feed(data, tensor.numpy())
         if recorder is not None:  # with the zero-padded host buffer each replay fills
             recorder.feeds.append((key, data.texture, np.zeros(data.rows * data.cols, np.float32)))
         # Once the run no longer needs the feed its texture may hold later values: a replay writes the

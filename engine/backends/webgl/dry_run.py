@@ -113,7 +113,8 @@ class DryRun:
     # from them. Only ops fed from them run their stand-ins (engine.kernels.cpu.dynamic.LARGEST).
     read_unknown: dict = field(default_factory=dict)  # id(data) -> data
     made_of_unknowns: dict = field(default_factory=dict)  # id(tensor) -> tensor
-    guesses: dict = field(default_factory=dict)  # id(data) -> (data, what reading it back gives)
+    # id(data) -> (data, what reading it back gives: a feed's own values, or a guess)
+    read_values: dict = field(default_factory=dict)
     guessing: bool = True   # whether GUESSES apply
     guessed: bool = False   # whether one did
     linked_before: tuple[int, int] = (0, 0)  # the backend's (programs loaded, compiled) when it began
@@ -141,12 +142,17 @@ class DryRun:
             if isinstance(output, Tensor):
                 self.made_of_unknowns[id(output)] = output
 
+    def feed(self, data: GLTensorData, values: np.ndarray) -> None:
+        """A feed uploaded with no bytes moved: reading it back gives its values, so what a model sizes
+        by an input's value (a resize ratio) is sized as in the call."""
+        self.read_values[id(data)] = (data, values)
+
     def read(self, data: GLTensorData) -> np.ndarray:
-        """Reading back data the run never drew: its guess, else zeros (not a dry texture's garbage:
-        a value read on the CPU may size later work)."""
+        """Reading back data the run never drew: a feed's values or a guess, else zeros (not a dry
+        texture's garbage: a value read on the CPU may size later work)."""
         self.read_unknown[id(data)] = data
-        if id(data) in self.guesses:
-            return self.guesses[id(data)][1].reshape(-1).copy()
+        if id(data) in self.read_values:
+            return self.read_values[id(data)][1].reshape(-1).copy()
         texels = data.rows * data.cols * (4 if data.packed else 1)
         return decode_texels(np.zeros(texels, np.float32), data.packed_shape, data.size, data.dtype)
 
@@ -168,7 +174,7 @@ class DryRun:
         self.guessed = True
         data = output.device_data
         if data is not None and not output.has_values():
-            self.guesses[id(data)] = (data, values)
+            self.read_values[id(data)] = (data, values)
             return outputs
         guessed = Tensor(values, output.dtype)
         self.note_unknown([guessed])
@@ -179,8 +185,8 @@ class DryRun:
         if not isinstance(value, Tensor):
             return np.asarray(value)
         data = value.device_data
-        if data is not None and id(data) in self.guesses:
-            return self.guesses[id(data)][1]
+        if data is not None and id(data) in self.read_values:
+            return self.read_values[id(data)][1]
         if value.has_values():
             return value.numpy()
         return np.zeros(value.shape, dtypes.NUMPY_OF[value.dtype])
@@ -211,4 +217,4 @@ class DryRun:
         for texture in self.pool.made:
             texture.release()
         self.attached, self.uploads, self.twins, self.framebuffers, self.pool.made = [], {}, {}, {}, []
-        self.read_unknown, self.made_of_unknowns, self.guesses = {}, {}, {}
+        self.read_unknown, self.made_of_unknowns, self.read_values = {}, {}, {}
