@@ -50,7 +50,7 @@ class AttrError(GraphError):
 
 
 class InputError(TfglError):
-    """Inputs given at run time don't match the model's signature."""
+    """Inputs given at run time don't match the model's signature (or warm-up's inputs cannot run it)."""
 
 
 class KernelError(TfglError):

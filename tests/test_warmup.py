@@ -535,7 +535,6 @@ def test_a_dry_run_that_fails_on_zeros_runs_once_for_real(webgl, monkeypatch, ca
                                                                             backend=webgl).predict(x))
 
 
-
 def _resizing_model() -> GraphModel:
     """exp(resize(x, size)), the output size an input: a value a dry run reads back on the CPU."""
     nodes = [_node("x", "Placeholder", dtype={"type": "DT_FLOAT"}),
@@ -544,7 +543,7 @@ def _resizing_model() -> GraphModel:
                    half_pixel_centers={"b": True}),
              _node("y", "Exp", "resized")]
     data = {"format": "graph-model", "modelTopology": {"node": nodes}, "weightsManifest": [],
-            "signature": {"inputs": {"x": {"name": "x:0"}, "size": {"name": "size:0"}},
+            "signature": {"inputs": {"x": {"name": "x:0"}, "size": {"name": "size:0", "dtype": "DT_INT32"}},
                           "outputs": {"y": {"name": "y:0"}}}}
     return GraphModel(parse_model_json(data, "."), {}, "webgl")
 
@@ -563,18 +562,36 @@ def test_a_dry_run_reads_a_feed_back_as_its_example_values(webgl, monkeypatch, c
     np.testing.assert_array_equal(got, want)
 
 
+def test_a_first_call_compiles_ahead_on_its_own_feed_values(webgl, monkeypatch, caplog):
+    def first_call() -> tuple:
+        model = _resizing_model()
+        drawn = _gl_stats().dry_draws
+        return model.predict(RESIZE_FEEDS), _gl_stats().dry_draws - drawn
+    with caplog.at_level(logging.INFO, logger="tfgl.warmup"):
+        got, dry_draws = on_a_thread_of_its_own(first_call)
+    assert "failed" not in caplog.text and dry_draws > 0
+    monkeypatch.setenv("TFGL_COMPILE_AHEAD", "0")
+    np.testing.assert_array_equal(got, on_a_thread_of_its_own(lambda: _resizing_model().predict(RESIZE_FEEDS)))
+
+
 def test_warmup_falls_back_to_a_real_run_on_the_examples_given(webgl, monkeypatch, caplog):
     _dry_runs_fail(monkeypatch)
     model = _resizing_model()
     with caplog.at_level(logging.INFO, logger="tfgl.warmup"):
         model.warmup({"x": RESIZE_FEEDS["x"].shape, "size": RESIZE_FEEDS["size"]})
     assert "running once on the examples instead" in caplog.text
+    made = _gl_stats().programs_made
+    got = model.predict(RESIZE_FEEDS)
+    assert _gl_stats().programs_made == made
+    np.testing.assert_array_equal(got, _resizing_model().predict(RESIZE_FEEDS))
 
 
 def test_warmup_on_zeros_a_model_cannot_run_on_says_to_give_examples(webgl):
-    with pytest.raises(InputError, match=r"cannot run on these example inputs .* output dimensions must be "
-                                         r"positive\. Give warmup\(\) example arrays"):
+    with pytest.raises(InputError, match=r"cannot run on its warm-up inputs .* output dimensions must be "
+                                         r"positive\); where an input's values size the work, give warmup\(\) "
+                                         r"an example array"):
         _resizing_model().warmup({"x": RESIZE_FEEDS["x"].shape, "size": (2,)})
+
 
 def _warm_in_a_new_thread(model, threads: str, monkeypatch) -> dict:
     """Warms `model` up on a fresh backend with TFGL_WARMUP_THREADS=threads; its stats, main context's

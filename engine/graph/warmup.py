@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from engine import dtypes
-from engine.errors import InputError, TfglError
+from engine.errors import InputError, KernelError, TfglError
 from engine.graph.plan import TensorKey
 from engine.tensors import Tensor
 
@@ -96,17 +96,18 @@ def compile_ahead(backend, run: Run, feeds: Mapping[TensorKey, Tensor], first_ca
         if error is None:
             return
         if first_call:
-            log.info("first call: the compile-only run failed on zeros read back (%s); compiling as it runs",
+            log.info("first call: the compile-only run failed on the values it read back (%s); compiling as it runs",
                      str(error).splitlines()[0])
             return
-        log.info("warmup: the compile-only run failed on zeros read back (%s); running once on the examples instead",
+        log.info("warmup: the compile-only run failed on the values it read back (%s); running once on the "
+                 "examples instead",
                  str(error).splitlines()[0])
         try:
             outputs = run(backend.feeds_on_gpu(feeds))
-        except TfglError as failure:
-            raise InputError(f"warmup: the model cannot run on these example inputs (zeros where a shape was "
-                             f"given): {str(failure).splitlines()[0]}. Give warmup() example arrays for the inputs "
-                             f"whose values size the work, e.g. model.warmup({{name: array, ...}})") from failure
+        except KernelError as failure:
+            raise InputError(f"warmup: the model cannot run on its warm-up inputs ({str(failure).splitlines()[0]}); "
+                             f"where an input's values size the work, give warmup() an example array for it (a "
+                             f"shape stands for zeros), e.g. model.warmup({{name: array, ...}})") from failure
         for tensor in outputs:
             tensor.dispose()
 

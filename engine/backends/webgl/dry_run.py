@@ -109,8 +109,8 @@ class DryRun:
     # draw at once)
     deferred: list | None = None
     stop_when_cached: bool = False  # a first call's dry run: stop once programs prove to be cached
-    # Values the run never computed: device data read back (zeros, or a guess), and CPU outputs made
-    # from them. Only ops fed from them run their stand-ins (engine.kernels.cpu.dynamic.LARGEST).
+    # Values the run never computed: device data read back (zeros, a guess, or a feed's values), and
+    # CPU outputs made from them. Only ops fed from them run their stand-ins (engine.kernels.cpu.dynamic.LARGEST).
     read_unknown: dict = field(default_factory=dict)  # id(data) -> data
     made_of_unknowns: dict = field(default_factory=dict)  # id(tensor) -> tensor
     # id(data) -> (data, what reading it back gives: a feed's own values, or a guess)
@@ -128,8 +128,9 @@ class DryRun:
             raise ProgramsAreCached
 
     def unknown(self, value) -> bool:
-        """Whether an input holds values the run never computed (reading it back gives zeros or a
-        guess): a constant's or a shape's are known, and what CPU ops made of known values."""
+        """Whether an input holds values the run never computed (reading it back gives zeros, a guess,
+        or a feed's values: zeros where warm-up was given a shape): a constant's or a shape's are
+        known, and what CPU ops made of known values."""
         if not isinstance(value, Tensor):
             return False
         if id(value) in self.made_of_unknowns:
