@@ -28,8 +28,9 @@ LOADED_PROGRAMS_TO_STOP = 8
 # its programs to the first call (handtrack: 2). Minimum's known input bounds it from above, so the
 # run takes that; a Select on an unknown condition takes the larger branch (the cap over a count
 # read as zero; a sentinel -1 under it stays on the zero path). Each rule gets whether each input is
-# known and the values the run has for them (known, guessed, or zeros). A guess only steers the dry
-# run: if the run fails with guesses, warm-up runs it again without (engine/graph/warmup.py).
+# known and the values the run has for them (known, a feed's, guessed, or zeros). A guess only
+# steers the dry run: if the run fails with guesses, warm-up runs it again without
+# (engine/graph/warmup.py).
 def _select_guess(known: list[bool], values: list[np.ndarray]) -> np.ndarray:
     condition, *branches = values
     return np.where(condition, *branches) if known[0] else np.maximum(*branches)
@@ -182,7 +183,8 @@ class DryRun:
         return [guessed]
 
     def _host_view(self, value) -> np.ndarray:
-        """An input's values as the run sees them, reading nothing back: known, guessed, or zeros."""
+        """An input's values as the run sees them, reading nothing back: known, a feed's, guessed, or
+        zeros."""
         if not isinstance(value, Tensor):
             return np.asarray(value)
         data = value.device_data
