@@ -264,21 +264,29 @@ def _detector_model() -> GraphModel:
     return GraphModel(parse_model_json(data, "."), weights, "webgl")
 
 
-def test_warmup_compiles_what_follows_nms_and_where_as_if_they_kept_the_most(webgl, monkeypatch):
-    rng = np.random.default_rng(5)
-    feeds = {"x": rng.uniform(0, 10, (300, 4)).astype(np.float32), "s": rng.standard_normal(300).astype(np.float32)}
+def _warmed_and_not(make, x: np.ndarray | dict, monkeypatch, examples: dict | None = None) -> tuple:
+    """(outputs after warmup(examples, by default x's shapes), programs that first call compiled,
+    outputs of a model never warmed)."""
+    feeds = x if isinstance(x, dict) else {"x": x}
 
     def warmed() -> tuple:
-        model = _detector_model()
-        model.warmup({name: value.shape for name, value in feeds.items()})
+        model = make()
+        model.warmup(examples or {name: value.shape for name, value in feeds.items()})
         made = _gl_stats().programs_made
         return model.predict(feeds), _gl_stats().programs_made - made
 
     def never_warmed() -> dict:
         monkeypatch.setenv("TFGL_COMPILE_AHEAD", "0")
-        return _detector_model().predict(feeds)
+        return make().predict(feeds)
     got, compiled_by_the_call = on_a_thread_of_its_own(warmed)
-    want = on_a_thread_of_its_own(never_warmed)
+    return got, compiled_by_the_call, on_a_thread_of_its_own(never_warmed)
+
+
+def test_warmup_compiles_what_follows_nms_and_where_as_if_they_kept_the_most(webgl, monkeypatch):
+    rng = np.random.default_rng(5)
+    feeds = {"x": rng.uniform(0, 10, (300, 4)).astype(np.float32), "s": rng.standard_normal(300).astype(np.float32)}
+
+    got, compiled_by_the_call, want = _warmed_and_not(_detector_model, feeds, monkeypatch)
     assert got["y"].shape == (8, 4) and got["z"].size > 0 and got["u"].size > 0  # found something, every path
     assert compiled_by_the_call == 0
     for name in want:
@@ -344,24 +352,6 @@ def _oversized_cap_model() -> GraphModel:
         _node("first", "Range", "start", "capped", "step", Tidx={"type": "DT_INT32"}),
         _node("picked", "GatherV2", "x", "first", "axis"), _node("y", "Exp", "picked"),
     ], {"cap": np.int32(7)}, ("y",))
-
-
-def _warmed_and_not(make, x: np.ndarray | dict, monkeypatch, examples: dict | None = None) -> tuple:
-    """(outputs after warmup(examples, by default x's shapes), programs that first call compiled,
-    outputs of a model never warmed)."""
-    feeds = x if isinstance(x, dict) else {"x": x}
-
-    def warmed() -> tuple:
-        model = make()
-        model.warmup(examples or {name: value.shape for name, value in feeds.items()})
-        made = _gl_stats().programs_made
-        return model.predict(feeds), _gl_stats().programs_made - made
-
-    def never_warmed() -> dict:
-        monkeypatch.setenv("TFGL_COMPILE_AHEAD", "0")
-        return make().predict(feeds)
-    got, compiled_by_the_call = on_a_thread_of_its_own(warmed)
-    return got, compiled_by_the_call, on_a_thread_of_its_own(never_warmed)
 
 
 def test_warmup_sizes_what_a_capped_count_sizes_by_its_cap(webgl, monkeypatch, caplog):
