@@ -100,8 +100,7 @@ def compile_ahead(backend, run: Run, feeds: Mapping[TensorKey, Tensor], first_ca
                      str(error).splitlines()[0])
             return
         log.info("warmup: the compile-only run failed on the values it read back (%s); running once on the "
-                 "examples instead",
-                 str(error).splitlines()[0])
+                 "examples instead", str(error).splitlines()[0])
         try:
             outputs = run(backend.feeds_on_gpu(feeds))
         except KernelError as failure:

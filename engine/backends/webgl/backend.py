@@ -149,10 +149,9 @@ class WebGLBackend(TensorTextures, Backend):
         the compiled programs stay, and, for a `warmup` (not a first call's run), the model's
         constants the run read on the GPU, uploaded for real, and the textures the run held at once,
         made ahead in the backend's pool: a first call with these shapes then allocates and uploads
-        nothing but its inputs. `stop_when_cached` (a
-        model's first call): the run ends quietly as soon as its programs prove to come from the
-        program binaries (dry_run.py). `guesses`: whether dry_run.GUESSES steer the run. Yields the
-        DryRun."""
+        nothing but its inputs. `stop_when_cached` (a model's first call): the run ends quietly as
+        soon as its programs prove to come from the program binaries (dry_run.py). `guesses`: whether
+        dry_run.GUESSES steer the run. Yields the DryRun."""
         if self._dry is not None:
             raise RuntimeError("compile_only() runs are not nested")
         shared = self.textures
@@ -434,9 +433,10 @@ class WebGLBackend(TensorTextures, Backend):
             if recorder is not None:
                 recorder.void("an input already on the GPU, empty or of a dtype textures cannot hold")
             return tensor
-        data = self._upload(tensor.numpy(), tensor.dtype, record=False)
+        values = tensor.numpy()
+        data = self._upload(values, tensor.dtype, record=False)
         if self._dry is not None:
-            self._dry.feed(data, tensor.numpy())
+            self._dry.feed(data, values)
         if recorder is not None:  # with the zero-padded host buffer each replay fills
             recorder.feeds.append((key, data.texture, np.zeros(data.rows * data.cols, np.float32)))
         # Once the run no longer needs the feed its texture may hold later values: a replay writes the

@@ -111,7 +111,8 @@ class DryRun:
     deferred: list | None = None
     stop_when_cached: bool = False  # a first call's dry run: stop once programs prove to be cached
     # Values the run never computed: device data read back (zeros, a guess, or a feed's values), and
-    # CPU outputs made from them. Only ops fed from them run their stand-ins (engine.kernels.cpu.dynamic.LARGEST).
+    # CPU outputs made from them. Only ops fed from them run their stand-ins
+    # (engine.kernels.cpu.dynamic.LARGEST).
     read_unknown: dict = field(default_factory=dict)  # id(data) -> data
     made_of_unknowns: dict = field(default_factory=dict)  # id(tensor) -> tensor
     # id(data) -> (data, what reading it back gives: a feed's own values, or a guess)
