@@ -16,6 +16,7 @@ from engine.webgl.textures import is_power_of_two
 from engine.errors import InputError
 from engine.graph.model import GraphModel
 from engine.io import parse_model_json
+from engine.kernels.cpu.control import TensorArray, TensorList
 from engine.tensors import Tensor
 from tests.conftest import fixture_path, on_a_thread_of_its_own
 from tests.fixtures import sources
@@ -418,6 +419,54 @@ def test_dry_run_guesses_pick_the_known_input_of_a_scalar_select_or_minimum():
     assert guess("Minimum", count, cap, output=untouched) is untouched          # guesses off
 
 
+def test_dry_runs_follow_unknown_values_into_containers_and_host_outputs():
+    dry = DryRun(pool=None)
+    unknown = Tensor(np.zeros(3, np.float32), "float32")
+    dry.note_unknown([unknown])
+    known = Tensor(np.ones(3, np.float32), "float32")
+    shape = Tensor(np.int32([]), "int32")
+
+    def made(op, *inputs, output=None, attrs=None):
+        output = output if output is not None else Tensor(np.zeros(3, np.float32), "float32")
+        [result] = dry.made(op, list(inputs), [output], attrs)
+        return result
+    assert not dry.unknown(made("Neg", known))                         # known in, known out
+    assert dry.unknown(made("StridedSlice", known, unknown, attrs={}))  # a GL kernel's host output
+    listed = made("TensorListFromTensor", unknown, shape, output=TensorList([], (), "float32"))
+    assert dry.unknown(listed)                                         # a list holding unknown values
+    assert dry.unknown(made("TensorListStack", listed, shape))         # stacks into unknown values
+    assert not dry.unknown(made("TensorListLength", listed, output=Tensor(np.int32(0), "int32")))  # its structure
+    array = TensorArray(3, "float32", (), False, False, True)
+    made("TensorArrayWriteV3", array, Tensor(np.int32(0), "int32"), unknown, known)
+    assert dry.unknown(array)                                          # written into
+
+
+def _listing_model() -> GraphModel:
+    """z = log(probs[where(stack(list(probs > 0.9)))]): a mask drawn on the GPU, through a TensorList to
+    a Where that sizes a gather. Read back as zeros, it keeps nothing."""
+    boolean = {"type": "DT_BOOL"}
+    nodes = [_node("x", "Placeholder", dtype={"type": "DT_FLOAT"}), _const("high", "DT_FLOAT"),
+             _const("scalars", "DT_INT32"), _const("flat", "DT_INT32"), _const("axis", "DT_INT32"),
+             _node("probs", "Sigmoid", "x"), _node("mask", "Greater", "probs", "high"),
+             _node("listed", "TensorListFromTensor", "mask", "scalars", element_dtype=boolean,
+                   shape_type={"type": "DT_INT32"}),
+             _node("stacked", "TensorListStack", "listed", "scalars", element_dtype=boolean, num_elements={"i": -1}),
+             _node("where", "Where", "stacked", T=boolean), _node("rows", "Reshape", "where", "flat"),
+             _node("chosen", "GatherV2", "probs", "rows", "axis"), _node("z", "Log", "chosen")]
+    data = {"format": "graph-model", "modelTopology": {"node": nodes}, "weightsManifest": [],
+            "signature": {"inputs": {"x": {"name": "x:0"}}, "outputs": {"z": {"name": "z:0"}}}}
+    weights = {"high": np.float32(0.9), "scalars": np.int32([]), "flat": np.int32([-1]), "axis": np.int32(0)}
+    return GraphModel(parse_model_json(data, "."), weights, "webgl")
+
+
+def test_warmup_compiles_what_a_where_over_a_tensor_list_sizes(webgl, monkeypatch):
+    x = np.random.default_rng(8).standard_normal(300).astype(np.float32) * 3
+    got, compiled_by_the_call, want = _warmed_and_not(_listing_model, x, monkeypatch)
+    assert got.size > 0 and compiled_by_the_call == 0
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_allclose(want, np.log(1 / (1 + np.exp(-x[x > np.log(9)]))), rtol=1e-5, atol=1e-6)
+
+
 SQUEEZED_WEIGHTS = np.random.default_rng(4).standard_normal((3, 5)).astype(np.float32)
 
 
@@ -550,6 +599,52 @@ def test_a_dry_run_reads_a_feed_back_as_its_example_values(webgl, monkeypatch, c
     assert compiled_by_the_call == 0
     assert got.shape == (1, 5, 6, 3)
     np.testing.assert_array_equal(got, want)
+
+
+def _scaled_resizing_model() -> GraphModel:
+    """exp(resize(x, int(base * ratio))), the ratio an input (RVM's downsample_ratio): the size is
+    multiplied on the GPU, and read back on the CPU."""
+    floats = {"type": "DT_FLOAT"}
+    nodes = [_node("x", "Placeholder", dtype=floats), _node("ratio", "Placeholder", dtype=floats),
+             _const("base", "DT_FLOAT"), _node("scaled", "Mul", "base", "ratio"),
+             _node("size", "Cast", "scaled", SrcT=floats, DstT={"type": "DT_INT32"}),
+             _node("resized", "ResizeBilinear", "x", "size", align_corners={"b": False},
+                   half_pixel_centers={"b": True}),
+             _node("y", "Exp", "resized")]
+    data = {"format": "graph-model", "modelTopology": {"node": nodes}, "weightsManifest": [],
+            "signature": {"inputs": {"x": {"name": "x:0"}, "ratio": {"name": "ratio:0"}},
+                          "outputs": {"y": {"name": "y:0"}}}}
+    return GraphModel(parse_model_json(data, "."), {"base": np.float32([10, 12])}, "webgl")
+
+
+def test_a_dry_run_computes_what_the_gpu_makes_of_a_feed_it_reads_back(webgl, monkeypatch, caplog):
+    feeds = {"x": RESIZE_FEEDS["x"], "ratio": np.float32(0.5)}
+    examples = {"x": feeds["x"].shape, "ratio": feeds["ratio"]}
+    with caplog.at_level(logging.INFO, logger="tfgl.warmup"):
+        got, compiled_by_the_call, want = _warmed_and_not(_scaled_resizing_model, feeds, monkeypatch, examples)
+    assert "failed" not in caplog.text  # the size read back as zeros would resize to 0 x 0
+    assert compiled_by_the_call == 0
+    assert got.shape == (1, 5, 6, 3)
+    np.testing.assert_array_equal(got, want)
+
+
+def _capped_tail_model() -> GraphModel:
+    """x[:min(count, 7) - 1]: the guess for the capped count, then a subtraction on the GPU."""
+    return _count_model([
+        _const("cap", "DT_INT32"), _const("one", "DT_INT32"), _node("capped", "Minimum", "count", "cap", **_INT32),
+        _node("last", "Sub", "capped", "one", **_INT32),
+        _node("first", "Range", "start", "last", "step", Tidx={"type": "DT_INT32"}),
+        _node("picked", "GatherV2", "x", "first", "axis"), _node("y", "Exp", "picked"),
+    ], {"cap": np.int32(7), "one": np.int32(1)}, ("y",))
+
+
+def test_a_guess_carries_through_gpu_arithmetic(webgl, monkeypatch, caplog):
+    x = np.random.default_rng(12).standard_normal(300).astype(np.float32)
+    with caplog.at_level(logging.INFO, logger="tfgl.warmup"):
+        got, compiled_by_the_call, want = _warmed_and_not(_capped_tail_model, x, monkeypatch)
+    assert "failed" not in caplog.text and compiled_by_the_call == 0
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_allclose(want, np.exp(x[:6]), rtol=1e-6)
 
 
 def test_a_first_call_compiles_ahead_on_its_own_feed_values(webgl, monkeypatch, caplog):

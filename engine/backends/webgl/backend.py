@@ -230,7 +230,7 @@ class WebGLBackend(TensorTextures, Backend):
                     outputs = as_outputs(kernel.fn(self, *inputs, **attrs))
                     if self.debug:
                         self.check_error(kernel.op)
-                return outputs if self._dry is None else self._dry.guess(kernel.op, inputs, outputs)
+                return outputs if self._dry is None else self._dry.made(kernel.op, inputs, outputs, attrs)
             except CPUFallback as reason:
                 if cpu is None:
                     raise
@@ -247,8 +247,7 @@ class WebGLBackend(TensorTextures, Backend):
         dry = self._dry
         if dry is not None and any(dry.unknown(x) for x in inputs):
             outputs = run_cpu_kernel(get_kernel(kernel.op, DRY_RUN) or kernel, inputs, attrs)
-            dry.note_unknown(outputs)
-            return dry.guess(kernel.op, inputs, outputs)
+            return dry.made(kernel.op, inputs, outputs)
         if self.recorder is None:
             return run_cpu_kernel(kernel, inputs, attrs)
         with self.current():

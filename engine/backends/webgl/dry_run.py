@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine import dtypes
+from engine.backends.base import run_cpu_kernel
+from engine.errors import TfglError
+from engine.kernels.cpu.control import TensorList
+from engine.kernels.registry import DRY_RUN, get_kernel
 from engine.tensors import Tensor
 from engine.webgl import parallel_jit
 from engine.webgl.programs import CompiledProgram, Stats
@@ -41,6 +45,15 @@ def _minimum_guess(known: list[bool], values: list[np.ndarray]) -> np.ndarray:
 
 
 GUESSES = {"Select": _select_guess, "SelectV2": _select_guess, "Minimum": _minimum_guess}
+
+# Ops that read a container's structure, not its elements: known even where the elements are not.
+STRUCTURE_OPS = frozenset({"TensorListLength", "TensorListElementShape", "TensorArraySizeV3"})
+
+# What a dry run computes again on the CPU of what a GL kernel drew (DryRun.carry): values that may size
+# or index later work, small ones or integers (sparse indices: 200,018 in VS Code's language
+# detection), never an image model's activations; and from inputs of at most CARRIED_VALUES each.
+SMALL_VALUES = 128
+CARRIED_VALUES = 1 << 18
 
 
 class ProgramsAreCached(Exception):
@@ -111,12 +124,16 @@ class DryRun:
     deferred: list | None = None
     stop_when_cached: bool = False  # a first call's dry run: stop once programs prove to be cached
     # Values the run never computed: device data read back (zeros, a guess, or a feed's values), and
-    # CPU outputs made from them. Only ops fed from them run their stand-ins
+    # host values and containers made from them (`made`). Only ops fed from them run their stand-ins
     # (engine.kernels.cpu.dynamic.LARGEST).
     read_unknown: dict = field(default_factory=dict)  # id(data) -> data
-    made_of_unknowns: dict = field(default_factory=dict)  # id(tensor) -> tensor
-    # id(data) -> (data, what reading it back gives: a feed's own values, or a guess)
+    made_of_unknowns: dict = field(default_factory=dict)  # id(tensor or container) -> it
+    # id(data) -> (data, what reading it back gives: a feed's own values, a guess, or what a GL kernel
+    # made of those (`carry`))
     read_values: dict = field(default_factory=dict)
+    # id(tensor, container or data) -> it: values a call would have too (a feed's, a guess, and what ops
+    # made of those alone), where the run has them
+    believed_values: dict = field(default_factory=dict)
     guessing: bool = True   # whether GUESSES apply
     guessed: bool = False   # whether one did
     linked_before: tuple[int, int] = (0, 0)  # the backend's (programs loaded, compiled) when it began
@@ -130,25 +147,87 @@ class DryRun:
             raise ProgramsAreCached
 
     def unknown(self, value) -> bool:
-        """Whether an input holds values the run never computed (reading it back gives zeros, a guess,
-        or a feed's values: zeros where warm-up was given a shape): a constant's or a shape's are
-        known, and what CPU ops made of known values."""
-        if not isinstance(value, Tensor):
-            return False
+        """Whether an input, a tensor or a container (TensorList, TensorArray, table), holds values the
+        run never computed (reading it back gives zeros, a guess, or a feed's values: zeros where
+        warm-up was given a shape): a constant's or a shape's are known, and what ops made of known
+        values on the host."""
         if id(value) in self.made_of_unknowns:
             return True
+        if not isinstance(value, Tensor):
+            return False
         data = value.device_data
         return data is not None and (not value.has_values() or id(data) in self.read_unknown)
 
-    def note_unknown(self, outputs: list) -> None:
-        for output in outputs:
-            if isinstance(output, Tensor):
-                self.made_of_unknowns[id(output)] = output
+    def note_unknown(self, values: list) -> None:
+        for value in values:
+            if value is not None:
+                self.made_of_unknowns[id(value)] = value
+
+    def made(self, op: str, inputs: list, outputs: list, attrs: dict | None = None) -> list:
+        """An op's outputs (`attrs` given: a GL kernel's), noted unknown where it was fed unknown
+        values: the host values it made (a GL kernel's too: a slice by unknown bounds), TensorLists
+        among them (a list holding an unknown element stacks into unknown values), and the containers
+        it wrote into (a TensorArray, a hash table); not what it read off a container's structure
+        alone (a length). What a GL kernel drew is unknown anyway (the run computes no texture), but
+        reading it back may give values (`carry`). Made of believed values alone, they are believed;
+        else guessed (GUESSES)."""
+        if not any(self.unknown(x) for x in inputs):
+            return outputs
+        if op not in STRUCTURE_OPS:
+            self.note_unknown([out for out in outputs if not isinstance(out, Tensor) or out.has_values()])
+            self.note_unknown([x for x in inputs if not isinstance(x, (Tensor, TensorList))])
+        believed = all(self.believed(x) for x in inputs)
+        if attrs is not None:
+            self.carry(op, inputs, outputs, attrs, believed)
+        if not believed:
+            return self.guess(op, inputs, outputs)
+        if get_kernel(op, DRY_RUN) is None:  # a stand-in keeps the most it can: no value a call computes
+            made = [out for out in outputs if not isinstance(out, Tensor) or out.has_values()]
+            written = [x for x in inputs if not isinstance(x, (Tensor, TensorList))]
+            self.believed_values.update((id(value), value) for value in made + written if value is not None)
+        return outputs
+
+    def believed(self, value) -> bool:
+        """Whether the run has values for an input it may not have computed that a call would have:
+        known ones, a feed's, a guess, and what ops made of those alone."""
+        if not self.unknown(value) or id(value) in self.believed_values:
+            return True
+        data = value.device_data if isinstance(value, Tensor) else None
+        return data is not None and id(data) in self.believed_values
+
+    def carry(self, op: str, inputs: list, outputs: list, attrs: dict, believed: bool) -> None:
+        """What a GL kernel drew from host values or believed ones, where it may size or index later
+        work (SMALL_VALUES, CARRIED_VALUES), is computed again by its CPU kernel: reading it back gives
+        that, as the CPU kernel would have, and it is believed where they all are. RVM sizes a resize
+        by its `downsample_ratio` input times the image's size, multiplied on the GPU; a count's
+        guess, minus one on the GPU, still sizes a range; a tokenizer slices the rows out of sparse
+        indices on the GPU. Zeros read back carry nothing: the guesses take them as they are."""
+        drawn = [out for out in outputs if isinstance(out, Tensor) and not out.has_values()]
+        tensors = [x for x in inputs if isinstance(x, Tensor)]
+        kernel = get_kernel(op, "cpu")
+        if not drawn or kernel is None or any(t.size > CARRIED_VALUES for t in tensors + drawn) \
+                or not all(t.size <= SMALL_VALUES or t.dtype in ("int32", "bool") for t in drawn) \
+                or not all(t.has_values() or self.believed(t) for t in tensors):
+            return
+        try:
+            values = run_cpu_kernel(kernel, [Tensor(self._host_view(x), x.dtype) if isinstance(x, Tensor) else x
+                                             for x in inputs], attrs)
+        except (TfglError, ValueError, ArithmeticError, IndexError):
+            return  # values a call would not meet (a guess's): reading it back gives zeros
+        for out, value in zip(outputs, values):
+            if isinstance(out, Tensor) and not out.has_values() and value.shape == out.shape:
+                data = out.device_data
+                self.read_values[id(data)] = (data, value.numpy())
+                if believed:
+                    self.believed_values[id(data)] = data
 
     def feed(self, data: GLTensorData, values: np.ndarray) -> None:
         """A feed uploaded with no bytes moved: reading it back gives its values, so what a model sizes
-        by an input's value (a resize ratio) is sized as in the call."""
+        by an input's value (a resize ratio) is sized as in the call. They are believed, but zeros: what
+        warm-up makes of an input given as a shape, where a count read back is better guessed."""
         self.read_values[id(data)] = (data, values)
+        if np.any(values):
+            self.believed_values[id(data)] = data
 
     def read(self, data: GLTensorData) -> np.ndarray:
         """Reading back data the run never drew: a feed's values or a guess, else zeros (not a dry
@@ -162,9 +241,9 @@ class DryRun:
     def guess(self, op: str, inputs: list, outputs: list) -> list:
         """`outputs`, with a guess where GUESSES has one for a scalar `op` made from unknown inputs. A GL
         output stays on the GPU, as in a real call, so that the ops reading it take the GL kernels
-        whose programs the run is for; its guess is what reading it back gives. (So a guess does not
-        pass through a GL op after it: Sub(min(count, 7), 1) on the GPU reads back zero.) A CPU
-        output is replaced."""
+        whose programs the run is for; its guess is what reading it back gives, and what GL ops make
+        of it (`carry`: Sub(min(count, 7), 1) on the GPU reads back 6). A CPU output is replaced.
+        Both are believed."""
         rule = GUESSES.get(op) if self.guessing else None
         if rule is None or len(outputs) != 1 or not isinstance(outputs[0], Tensor) or outputs[0].size != 1:
             return outputs
@@ -178,9 +257,11 @@ class DryRun:
         data = output.device_data
         if data is not None and not output.has_values():
             self.read_values[id(data)] = (data, values)
+            self.believed_values[id(data)] = data
             return outputs
         guessed = Tensor(values, output.dtype)
         self.note_unknown([guessed])
+        self.believed_values[id(guessed)] = guessed
         return [guessed]
 
     def _host_view(self, value) -> np.ndarray:
@@ -221,4 +302,4 @@ class DryRun:
         for texture in self.pool.made:
             texture.release()
         self.attached, self.uploads, self.twins, self.framebuffers, self.pool.made = [], {}, {}, {}, []
-        self.read_unknown, self.made_of_unknowns, self.read_values = {}, {}, {}
+        self.read_unknown, self.made_of_unknowns, self.read_values, self.believed_values = {}, {}, {}, {}
