@@ -367,6 +367,18 @@ def test_warmup_sizes_what_a_capped_count_sizes_by_its_cap(webgl, monkeypatch, c
     np.testing.assert_allclose(want["z"], np.tanh(x[:5]), rtol=1e-6, atol=1e-7)
 
 
+def test_a_capped_count_takes_its_cap_over_an_examples_count(webgl, monkeypatch, caplog):
+    """An example with nothing to count (its count of 0 believed) still readies the tail for calls that
+    count something: warm-up is for calls with other values."""
+    x = np.random.default_rng(9).standard_normal(300).astype(np.float32)
+    nothing_positive = {"x": -np.ones(300, np.float32)}
+    with caplog.at_level(logging.INFO, logger="tfgl.warmup"):
+        got, compiled_by_the_call, want = _warmed_and_not(_capped_count_model, x, monkeypatch, nothing_positive)
+    assert "failed" not in caplog.text and compiled_by_the_call == 0
+    np.testing.assert_array_equal(got["y"], want["y"])
+    np.testing.assert_array_equal(got["z"], want["z"])
+
+
 def test_a_select_on_an_unknown_condition_takes_the_larger_branch_not_a_sentinel(webgl, monkeypatch, caplog):
     x = np.random.default_rng(10).standard_normal(300).astype(np.float32)
     with caplog.at_level(logging.INFO, logger="tfgl.warmup"):
@@ -439,6 +451,41 @@ def test_dry_runs_follow_unknown_values_into_containers_and_host_outputs():
     array = TensorArray(3, "float32", (), False, False, True)
     made("TensorArrayWriteV3", array, Tensor(np.int32(0), "int32"), unknown, known)
     assert dry.unknown(array)                                          # written into
+
+
+class _Texture:
+    """Stands in for a texture a dry run never drew."""
+
+    def release(self) -> None:
+        pass
+
+
+def test_a_dry_run_believes_what_ops_make_of_believed_values_and_only_that():
+    dry = DryRun(pool=None)
+    feed = _Texture()
+    dry.feed(feed, np.float32([[1], [2]]))
+    reshaped = Tensor(None, "float32", (1, 2), device=feed)  # a Reshape shares its input's texture
+    offsets = Tensor(np.float32([[0, 0], [10, 10]]), "float32")
+    drawn = Tensor(None, "float32", (2, 2), device=_Texture())
+    dry.made("AddV2", [reshaped, offsets], [drawn], {})              # a GL kernel: computed again on the CPU
+    np.testing.assert_array_equal(dry.read(drawn.device_data), [1, 2, 11, 12])
+    assert dry.believed(drawn)
+    zeros = _Texture()
+    dry.feed(zeros, np.zeros(2, np.float32))                          # what a shape given to warmup() stands for
+    assert not dry.believed(Tensor(None, "float32", (2,), device=zeros))
+
+    believed_value, unknown = Tensor(np.ones(3, np.float32), "float32"), Tensor(np.ones(3, np.float32), "float32")
+    dry.note_unknown([believed_value, unknown])
+    dry.believed_values[id(believed_value)] = believed_value
+    index, flow = Tensor(np.int32(0), "int32"), Tensor(np.float32(0), "float32")
+    array = TensorArray(3, "float32", (), False, False, True)
+    dry.made("TensorArrayWriteV3", [array, index, believed_value, flow], [Tensor(np.float32(0), "float32")])
+    assert dry.unknown(array) and dry.believed(array)                 # written with believed values
+    dry.made("TensorArrayWriteV3", [array, index, unknown, flow], [Tensor(np.float32(0), "float32")])
+    assert not dry.believed(array)                                    # then with values no call computes
+    sample = Tensor(np.int32([[2]]), "int32")
+    dry.made("Multinomial", [believed_value], [sample])
+    assert dry.unknown(sample) and not dry.believed(sample)           # another draw every call
 
 
 def _listing_model() -> GraphModel:

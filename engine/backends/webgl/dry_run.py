@@ -9,12 +9,12 @@ import numpy as np
 
 from engine import dtypes
 from engine.backends.base import run_cpu_kernel
-from engine.errors import TfglError
 from engine.kernels.cpu.control import TensorList
 from engine.kernels.registry import DRY_RUN, get_kernel
 from engine.tensors import Tensor
 from engine.webgl import parallel_jit
 from engine.webgl.programs import CompiledProgram, Stats
+from engine.webgl.replay import UNREPEATABLE_OPS
 from engine.webgl.texture_pool import TextureManager, texture_key
 from engine.webgl.textures import GLTensorData, decode_texels, is_power_of_two
 
@@ -167,25 +167,26 @@ class DryRun:
         """An op's outputs (`attrs` given: a GL kernel's), noted unknown where it was fed unknown
         values: the host values it made (a GL kernel's too: a slice by unknown bounds), TensorLists
         among them (a list holding an unknown element stacks into unknown values), and the containers
-        it wrote into (a TensorArray, a hash table); not what it read off a container's structure
-        alone (a length). What a GL kernel drew is unknown anyway (the run computes no texture), but
-        reading it back may give values (`carry`). Made of believed values alone, they are believed;
-        else guessed (GUESSES)."""
+        it was given (a TensorArray, a hash table: written into, or read, which costs a stand-in at
+        worst); not what it read off a container's structure alone (a length). What a GL kernel drew
+        is unknown anyway (the run computes no texture), but reading it back may give values
+        (`carry`). Made of believed values alone, by an op that gives the same every call and is no
+        stand-in, they are believed. Then guessed (GUESSES)."""
         if not any(self.unknown(x) for x in inputs):
             return outputs
+        believed = op not in UNREPEATABLE_OPS and all(self.believed(x) for x in inputs)
+        made = [out for out in outputs if out is not None and (not isinstance(out, Tensor) or out.has_values())]
+        handles = [x for x in inputs if not isinstance(x, (Tensor, TensorList))]
         if op not in STRUCTURE_OPS:
-            self.note_unknown([out for out in outputs if not isinstance(out, Tensor) or out.has_values()])
-            self.note_unknown([x for x in inputs if not isinstance(x, (Tensor, TensorList))])
-        believed = all(self.believed(x) for x in inputs)
+            self.note_unknown(made + handles)
+        if believed and get_kernel(op, DRY_RUN) is None:  # a stand-in keeps the most: no value a call computes
+            self.believed_values.update((id(value), value) for value in made + handles)
+        else:
+            for handle in handles:  # what it wrote into holds values no call computes
+                self.believed_values.pop(id(handle), None)
         if attrs is not None:
             self.carry(op, inputs, outputs, attrs, believed)
-        if not believed:
-            return self.guess(op, inputs, outputs)
-        if get_kernel(op, DRY_RUN) is None:  # a stand-in keeps the most it can: no value a call computes
-            made = [out for out in outputs if not isinstance(out, Tensor) or out.has_values()]
-            written = [x for x in inputs if not isinstance(x, (Tensor, TensorList))]
-            self.believed_values.update((id(value), value) for value in made + written if value is not None)
-        return outputs
+        return self.guess(op, inputs, outputs)
 
     def believed(self, value) -> bool:
         """Whether the run has values for an input it may not have computed that a call would have:
@@ -196,9 +197,10 @@ class DryRun:
         return data is not None and id(data) in self.believed_values
 
     def carry(self, op: str, inputs: list, outputs: list, attrs: dict, believed: bool) -> None:
-        """What a GL kernel drew from host values or believed ones, where it may size or index later
-        work (SMALL_VALUES, CARRIED_VALUES), is computed again by its CPU kernel: reading it back gives
-        that, as the CPU kernel would have, and it is believed where they all are. RVM sizes a resize
+        """What a GL kernel fed unknown values drew from host values (a stand-in's too) or believed ones,
+        where it may size or index later work (SMALL_VALUES, CARRIED_VALUES), is computed again by its
+        CPU kernel: reading it back gives that, as the CPU kernel would have, and it is believed where
+        they all are. RVM sizes a resize
         by its `downsample_ratio` input times the image's size, multiplied on the GPU; a count's
         guess, minus one on the GPU, still sizes a range; a tokenizer slices the rows out of sparse
         indices on the GPU. Zeros read back carry nothing: the guesses take them as they are."""
@@ -206,16 +208,18 @@ class DryRun:
         tensors = [x for x in inputs if isinstance(x, Tensor)]
         kernel = get_kernel(op, "cpu")
         if not drawn or kernel is None or any(t.size > CARRIED_VALUES for t in tensors + drawn) \
-                or not all(t.size <= SMALL_VALUES or t.dtype in ("int32", "bool") for t in drawn) \
+                or not all(t.dtype in ("int32", "bool") or t.dtype == "float32" and t.size <= SMALL_VALUES
+                           for t in drawn) \
                 or not all(t.has_values() or self.believed(t) for t in tensors):
             return
         try:
             values = run_cpu_kernel(kernel, [Tensor(self._host_view(x), x.dtype) if isinstance(x, Tensor) else x
                                              for x in inputs], attrs)
-        except (TfglError, ValueError, ArithmeticError, IndexError):
-            return  # values a call would not meet (a guess's): reading it back gives zeros
+        except Exception:  # noqa: BLE001 - values no call meets (a guess's, a stand-in's): read back as zeros
+            return
         for out, value in zip(outputs, values):
-            if isinstance(out, Tensor) and not out.has_values() and value.shape == out.shape:
+            if isinstance(out, Tensor) and not out.has_values() and isinstance(value, Tensor) \
+                    and value.shape == out.shape:
                 data = out.device_data
                 self.read_values[id(data)] = (data, value.numpy())
                 if believed:
@@ -243,7 +247,8 @@ class DryRun:
         output stays on the GPU, as in a real call, so that the ops reading it take the GL kernels
         whose programs the run is for; its guess is what reading it back gives, and what GL ops make
         of it (`carry`: Sub(min(count, 7), 1) on the GPU reads back 6). A CPU output is replaced.
-        Both are believed."""
+        Both are believed. A guess takes over from believed values too (an example's count of 0):
+        warm-up readies the model for calls with other values."""
         rule = GUESSES.get(op) if self.guessing else None
         if rule is None or len(outputs) != 1 or not isinstance(outputs[0], Tensor) or outputs[0].size != 1:
             return outputs
@@ -270,8 +275,8 @@ class DryRun:
         if not isinstance(value, Tensor):
             return np.asarray(value)
         data = value.device_data
-        if data is not None and id(data) in self.read_values:
-            return self.read_values[id(data)][1]
+        if data is not None and id(data) in self.read_values:  # a reshape shares its input's data
+            return self.read_values[id(data)][1].reshape(value.shape)
         if value.has_values():
             return value.numpy()
         return np.zeros(value.shape, dtypes.NUMPY_OF[value.dtype])
