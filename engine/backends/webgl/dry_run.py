@@ -200,10 +200,10 @@ class DryRun:
         """What a GL kernel fed unknown values drew from host values (a stand-in's too) or believed ones,
         where it may size or index later work (SMALL_VALUES, CARRIED_VALUES), is computed again by its
         CPU kernel: reading it back gives that, as the CPU kernel would have, and it is believed where
-        they all are. RVM sizes a resize
-        by its `downsample_ratio` input times the image's size, multiplied on the GPU; a count's
-        guess, minus one on the GPU, still sizes a range; a tokenizer slices the rows out of sparse
-        indices on the GPU. Zeros read back carry nothing: the guesses take them as they are."""
+        they all are. RVM sizes a resize by its `downsample_ratio` input times the image's size,
+        multiplied on the GPU; a count's guess, minus one on the GPU, still sizes a range; a tokenizer
+        slices the rows out of sparse indices on the GPU. Zeros read back carry nothing: the guesses
+        take them as they are."""
         drawn = [out for out in outputs if isinstance(out, Tensor) and not out.has_values()]
         tensors = [x for x in inputs if isinstance(x, Tensor)]
         kernel = get_kernel(op, "cpu")
@@ -234,8 +234,8 @@ class DryRun:
             self.believed_values[id(data)] = data
 
     def read(self, data: GLTensorData) -> np.ndarray:
-        """Reading back data the run never drew: a feed's values or a guess, else zeros (not a dry
-        texture's garbage: a value read on the CPU may size later work)."""
+        """Reading back data the run never drew: a feed's values, a guess or what `carry` computed, else
+        zeros (not a dry texture's garbage: a value read on the CPU may size later work)."""
         self.read_unknown[id(data)] = data
         if id(data) in self.read_values:
             return self.read_values[id(data)][1].reshape(-1).copy()
