@@ -6,11 +6,12 @@ The dry run reads zeros wherever an op reads a value back on the CPU, so data-de
 control flow follow the zero path, but where a dynamic-shape op has a stand-in that keeps the most
 (engine.kernels.cpu.dynamic) or a scalar pick has a known input to guess (a count capped by a
 constant, backends/webgl/dry_run.py). If a guess leads it astray (a cap above the size the count is
-taken from), the run goes again without guesses. A feed reads back its own values (a resize ratio
-given as an example array sizes the run as in the call). If the zero path fails too (a shape zeros
-make impossible), warm-up runs the model once for real on its examples (zeros where a shape was
-given) instead, and says so in a log line; where that fails too, the error says to give example
-arrays. What the first call would do anyway, warm-up does for real: it uploads the weights the GL
+taken from), the run goes again without guesses. A feed reads back its own values, and what GL
+kernels make of them where it may size later work is computed again on the CPU (a resize ratio given
+as an example array, times the image's size on the GPU, sizes the run as in the call). If the zero
+path fails too (a shape zeros make impossible), warm-up runs the model once for real on its
+examples (zeros where a shape was given) instead, and says so in a log line; where that fails too,
+the error says to give example arrays. What the first call would do anyway, warm-up does for real: it uploads the weights the GL
 kernels read and makes the textures the call holds at once, so that the first call after it is the
 math and its inputs' uploads.
 

@@ -175,12 +175,12 @@ class DryRun:
         if not any(self.unknown(x) for x in inputs):
             return outputs
         believed = op not in UNREPEATABLE_OPS and all(self.believed(x) for x in inputs)
-        made = [out for out in outputs if out is not None and (not isinstance(out, Tensor) or out.has_values())]
+        on_host = [out for out in outputs if out is not None and (not isinstance(out, Tensor) or out.has_values())]
         handles = [x for x in inputs if not isinstance(x, (Tensor, TensorList))]
         if op not in STRUCTURE_OPS:
-            self.note_unknown(made + handles)
+            self.note_unknown(on_host + handles)
         if believed and get_kernel(op, DRY_RUN) is None:  # a stand-in keeps the most: no value a call computes
-            self.believed_values.update((id(value), value) for value in made + handles)
+            self.believed_values.update((id(value), value) for value in on_host + handles)
         else:
             for handle in handles:  # what it wrote into holds values no call computes
                 self.believed_values.pop(id(handle), None)
