@@ -9,11 +9,11 @@ constant, backends/webgl/dry_run.py). If a guess leads it astray (a cap above th
 taken from), the run goes again without guesses. A feed reads back its own values, and what GL
 kernels make of them where it may size later work is computed again on the CPU (a resize ratio given
 as an example array, times the image's size on the GPU, sizes the run as in the call). If the zero
-path fails too (a shape zeros make impossible), warm-up runs the model once for real on its
-examples (zeros where a shape was given) instead, and says so in a log line; where that fails too,
-the error says to give example arrays. What the first call would do anyway, warm-up does for real: it uploads the weights the GL
-kernels read and makes the textures the call holds at once, so that the first call after it is the
-math and its inputs' uploads.
+path fails too (a shape zeros make impossible), warm-up runs the model once for real on its examples
+(zeros where a shape was given) instead, and says so in a log line; where that fails too, the error
+says to give example arrays. What the first call would do anyway, warm-up does for real: it uploads
+the weights the GL kernels read and makes the textures the call holds at once, so that the first
+call after it is the math and its inputs' uploads.
 
 A model's first call with new input shapes compiles ahead by itself where the backend JITs a dry
 run's programs in parallel (Mesa's disk cache on, more than one CPU): the workers compile while the
