@@ -2,6 +2,7 @@
 later ones replay its draws; results stay those of the executor, runs whose draws depend on values
 never replay, and a replay allocates nothing."""
 import gc
+import weakref
 
 import numpy as np
 import pytest
@@ -65,6 +66,29 @@ def test_a_recording_reuses_the_textures_the_call_before_it_freed(webgl, rng):
     assert replay.pool in model.backend.replay_pools
     assert model.backend.texture_bytes() >= sum(pool.bytes_in_use + pool.bytes_free for pool in pools)
     assert replay.pool.bytes_free > 0  # its textures, between its replays
+
+
+@pytest.mark.parametrize("name, load", [("small_cnn", engine.load_graph_model),
+                                        ("layers_cnn", engine.load_layers_model)])
+def test_a_model_let_go_frees_its_plans_textures_at_once(webgl, rng, name, load):
+    """Nothing of a model refers back to it: its last reference gone, its plans' textures are free
+    for the next model, with no garbage collection needed to find them."""
+    model = load(fixture_path(name), backend="webgl")
+    x = rng.random(tuple(1 if d is None else d for d in model.inputs[0].shape), np.float32)
+    for _ in range(3):
+        model.predict(x)
+    shared = model.backend.textures
+    held = sum(plan.pool.textures_alive() for plan in model.replays._entries(model.backend).values())
+    gone = weakref.ref(model)
+    gc.collect()
+    gc.disable()
+    try:
+        alive_before = shared.textures_alive()
+        del model
+        freed = shared.textures_alive() - alive_before
+    finally:
+        gc.enable()
+    assert gone() is None and held > 0 and freed >= held
 
 
 def test_replays_bind_textures_one_unit_at_a_time_without_multi_bind(webgl, rng, monkeypatch):

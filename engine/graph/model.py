@@ -86,8 +86,10 @@ class GraphModel:
         captured = resource_inputs(artifacts.signature)
         made = run_initializer(initializer, artifacts, weights, self.resources) if initializer else {}
         self._bound = bind_resources(self.graph, captured, made)
-        self._state = threading.local()
-        self.library = Library(self.graph.functions, weights, lambda: self._state.backend, self.resources)
+        # The library reads the calling thread's backend from the state alone, not through the model: a
+        # model in a reference cycle would keep its textures until a garbage collection found it.
+        self._state = state = threading.local()
+        self.library = Library(self.graph.functions, weights, lambda: state.backend, self.resources)
         self.inputs, self.outputs = self._signature(artifacts.signature or {})
         fused_graph, fused_weights = fuse_contractions(self.graph, weights)
         outputs = {info.key[0] for info in self.outputs}

@@ -206,7 +206,10 @@ class LayersModel(KerasAPI):
                 missing = missing_ops(graph, self.backend)
                 if missing:
                     raise UnsupportedOpsError(missing)
-                executor = Executor(graph, g.constants, Library({}, {}, lambda: self.backend))
+                # the backend by name, not through the model: a model in a reference cycle would keep
+                # its textures until a garbage collection found it
+                this_threads_backend = functools.partial(get_backend, self._backend_name)
+                executor = Executor(graph, g.constants, Library({}, {}, this_threads_backend))
                 self._built[key] = (executor, [p.key for p in placeholders], [o.key for o in outputs])
                 nodes = store.node_names()
                 trainable = [name for name in self.weights if name in nodes and name not in g.state_updates
