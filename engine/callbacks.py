@@ -4,6 +4,7 @@ Python floats ('loss', 'accuracy', 'val_loss', ...); setting model.stop_training
 epoch."""
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -15,12 +16,22 @@ Logs = dict[str, float]
 
 
 class Callback:
-    """Does nothing; subclasses override the hooks they need."""
+    """Does nothing; subclasses override the hooks they need. It holds its model weakly (None once
+    the model is gone): fit's History is the model's `history`, and a strong reference back would keep
+    a trained model, and its textures, alive until a garbage collection found the two."""
 
-    model: Any = None
+    _model_ref: weakref.ref | None = None
 
     def set_model(self, model: Any) -> None:
-        self.model = model
+        self._model_ref = None if model is None else weakref.ref(model)
+
+    @property
+    def model(self) -> Any:
+        return None if self._model_ref is None else self._model_ref()
+
+    @model.setter
+    def model(self, model: Any) -> None:
+        self.set_model(model)
 
     def on_train_begin(self, logs: Logs | None = None) -> None: ...
     def on_train_end(self, logs: Logs | None = None) -> None: ...

@@ -169,15 +169,16 @@ class LayersModel(KerasAPI):
         topology's order, nested models' layers in theirs, each layer's as its manifest lists them.
         A converted .keras archive lists its layers by name instead."""
         order: list[str] = []
-        store = WeightStore(self.weights)
+        store, keras_version = WeightStore(self.weights), self.keras_version
 
+        # walk refers to itself, a cycle a collection ends: it must not hold the model meanwhile
         def walk(spec: ModelSpec, scopes: list[str]) -> None:
             for layer_spec in spec.layers:
                 if layer_spec.class_name in NESTED_MODELS:
                     walk(parse_model({"class_name": layer_spec.class_name, "config": layer_spec.config}),
                          scopes + [layer_spec.name])
                     continue
-                names = LayerContext(GraphBuilder(), layer_spec, store, scopes, self.keras_version).weight_names()
+                names = LayerContext(GraphBuilder(), layer_spec, store, scopes, keras_version).weight_names()
                 order.extend(name for name in names if name not in order)
         walk(self.spec, [self.spec.name])
         return order + [name for name in self.weights if name not in order]

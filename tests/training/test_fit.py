@@ -6,12 +6,16 @@ batch norm and an LSTM classifier, on every backend; evaluate gives Keras's; fre
 Keras's (a frozen BatchNormalization in inference mode)."""
 from __future__ import annotations
 
+import gc
+import weakref
+
 import keras
 import numpy as np
 import pytest
 
 import engine
 from engine import optimizers
+from tests.conftest import fixture_path
 from tests.fixtures.layers_sources import weight_name
 from tests.layers.keras_models import randomize, save_as_tfjs
 
@@ -223,3 +227,23 @@ def test_a_frozen_nested_base_trains_only_its_head_as_in_keras(backend, rng, tmp
     assert_same_weights(model, keras_model)
     changed = [not np.array_equal(a, b) for a, b in zip(model.get_weights(), before)]
     assert changed == [name.startswith("head/") for name in model.weight_order]
+
+
+def test_a_trained_model_let_go_is_freed_at_once(backend, rng):
+    """Neither fit's History (the model's `history`, holding the model as a callback does) nor the
+    weights' order keeps a trained model alive once its last reference is gone, even for a while: its
+    textures need no garbage collection to come back."""
+    gc.collect()
+    gc.disable()
+    try:
+        model = engine.load_layers_model(fixture_path("layers_cnn"), backend=backend)
+        x = rng.random((4, *model.inputs[0].shape[1:]), np.float32)
+        model.compile(optimizer="sgd", loss="mean_squared_error")
+        history = model.fit(x, model.predict(x), epochs=2, verbose=0)
+        model.set_weights(model.get_weights())
+        gone = weakref.ref(model)
+        del model
+        assert gone() is None
+    finally:
+        gc.enable()
+    assert history.model is None and len(history.epoch) == 2
