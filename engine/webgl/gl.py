@@ -73,7 +73,7 @@ _SIGNATURES: dict[str, tuple] = {
 # take Python ints and ctypes arrays only, which ctypes passes as C int and pointer by its default
 # rules, while a declared type costs a from_param call per argument: 40% of a replayed draw's host
 # time over Mesa's no-op driver (MobileNetV2, 4.4 -> 2.6 µs). Their signatures above stay as the C
-# types they take. A numpy integer there raises ctypes.ArgumentError, so callers pass int().
+# types they take. A numpy integer there raises ctypes.ArgumentError: callers pass Python ints.
 _DRAW_PATH = frozenset({"glUseProgram", "glBindVertexArray", "glDrawArrays", "glBindFramebuffer", "glViewport",
                         "glActiveTexture", "glBindTexture", "glBindTextures",
                         *(name for name in _SIGNATURES if name.startswith("glUniform"))})
