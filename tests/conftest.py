@@ -1,3 +1,5 @@
+import contextlib
+import gc
 import os
 import threading
 
@@ -77,6 +79,18 @@ def saved_models(tmp_path_factory):
 
 def fixture_path(name: str) -> str:
     return os.path.join(FIXTURES, name, "model.json")
+
+
+@contextlib.contextmanager
+def collection_held_off():
+    """Collects once, then holds garbage collection off: what is freed inside is freed by reference
+    counting alone (an earlier test's model in a cycle cannot come back mid-count)."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def on_a_thread_of_its_own(fn):

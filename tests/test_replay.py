@@ -1,7 +1,6 @@
 """Replayed execution plans on the WebGL backend: the second call with given input shapes records,
 later ones replay its draws; results stay those of the executor, runs whose draws depend on values
 never replay, and a replay allocates nothing."""
-import gc
 import weakref
 
 import numpy as np
@@ -9,7 +8,7 @@ import pytest
 
 import engine
 from engine.errors import KernelError
-from tests.conftest import fixture_path
+from tests.conftest import collection_held_off, fixture_path
 from tests.test_graph import model_from_tf_graph, run_tf1
 
 pytestmark = pytest.mark.webgl
@@ -46,16 +45,11 @@ def test_a_recording_reuses_the_textures_the_call_before_it_freed(webgl, rng):
     x = rng.random(tuple(1 if d is None else d for d in model.inputs[0].shape), np.float32)
     first = model.predict(x)
     shared = model.backend.textures
-    # Earlier tests' models, left in reference cycles, free their textures into the shared pool when
-    # a collection finds them: none may do so while the free textures are counted.
-    gc.collect()
-    gc.disable()
-    try:
+    # No model an earlier test left in a reference cycle may free its textures mid-count.
+    with collection_held_off():
         free_before = sum(len(textures) for textures in shared._free.values())
         second = model.predict(x)
         free_after = sum(len(textures) for textures in shared._free.values())
-    finally:
-        gc.enable()
     replay = model.replays._entries(model.backend)[next(iter(model.replays._entries(model.backend)))]
     lent = free_before - free_after
     assert lent > 10 and replay.pool.created < lent  # mostly the first call's textures, few new ones
@@ -80,14 +74,10 @@ def test_a_model_let_go_frees_its_plans_textures_at_once(webgl, rng, name, load)
     shared = model.backend.textures
     held = sum(plan.pool.textures_alive() for plan in model.replays._entries(model.backend).values())
     gone = weakref.ref(model)
-    gc.collect()
-    gc.disable()
-    try:
+    with collection_held_off():
         alive_before = shared.textures_alive()
         del model
         freed = shared.textures_alive() - alive_before
-    finally:
-        gc.enable()
     assert gone() is None and held > 0 and freed >= held
 
 

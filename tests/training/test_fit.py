@@ -6,7 +6,6 @@ batch norm and an LSTM classifier, on every backend; evaluate gives Keras's; fre
 Keras's (a frozen BatchNormalization in inference mode)."""
 from __future__ import annotations
 
-import gc
 import weakref
 
 import keras
@@ -15,7 +14,7 @@ import pytest
 
 import engine
 from engine import optimizers
-from tests.conftest import fixture_path
+from tests.conftest import collection_held_off, fixture_path
 from tests.fixtures.layers_sources import weight_name
 from tests.layers.keras_models import randomize, save_as_tfjs
 
@@ -233,9 +232,7 @@ def test_a_trained_model_let_go_is_freed_at_once(backend, rng):
     """Neither fit's History (the model's `history`, holding the model as a callback does) nor the
     weights' order keeps a trained model alive once its last reference is gone, even for a while: its
     textures need no garbage collection to come back."""
-    gc.collect()
-    gc.disable()
-    try:
+    with collection_held_off():
         model = engine.load_layers_model(fixture_path("layers_cnn"), backend=backend)
         x = rng.random((4, *model.inputs[0].shape[1:]), np.float32)
         model.compile(optimizer="sgd", loss="mean_squared_error")
@@ -244,6 +241,4 @@ def test_a_trained_model_let_go_is_freed_at_once(backend, rng):
         gone = weakref.ref(model)
         del model
         assert gone() is None
-    finally:
-        gc.enable()
     assert history.model is None and len(history.epoch) == 2
