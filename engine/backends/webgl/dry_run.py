@@ -159,9 +159,7 @@ class DryRun:
         return data is not None and (not value.has_values() or id(data) in self.read_unknown)
 
     def note_unknown(self, values: list) -> None:
-        for value in values:
-            if value is not None:
-                self.made_of_unknowns[id(value)] = value
+        self.made_of_unknowns.update((id(value), value) for value in values)
 
     def made(self, op: str, inputs: list, outputs: list, attrs: dict | None = None) -> list:
         """An op's outputs (`attrs` given: a GL kernel's), noted unknown where it was fed unknown
@@ -176,7 +174,7 @@ class DryRun:
             return outputs
         believed = op not in UNREPEATABLE_OPS and all(self.believed(x) for x in inputs)
         on_host = [out for out in outputs if out is not None and (not isinstance(out, Tensor) or out.has_values())]
-        handles = [x for x in inputs if not isinstance(x, (Tensor, TensorList))]
+        handles = [x for x in inputs if x is not None and not isinstance(x, (Tensor, TensorList))]
         if op not in STRUCTURE_OPS:
             self.note_unknown(on_host + handles)
         if believed and get_kernel(op, DRY_RUN) is None:  # a stand-in keeps the most: no value a call computes
